@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+
+from portal.access import NO_SCOPE, scope_of
+
+
+def scoped_login_required(view):
+    """Signed in, and with a role that gives a scope (a principal without a school sees nothing)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if scope_of(request.user) == NO_SCOPE:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def bureau_required(view):
+    @scoped_login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_bureau:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def write_required(view):
+    @scoped_login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not scope_of(request.user).writable:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,171 @@
+"""REST API of the registry: townships, schools, students. Querysets are scoped by portal.access."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+
+from portal.access import scope_of
+from students import services
+from students.filters import SchoolFilter, StudentFilter
+from students.models import School, Student, StudentCategory, Township
+
+
+def as_drf_error(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+
+
+class TownshipSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Township
+        fields = ["id", "code", "name", "county"]
+
+
+class SchoolSerializer(serializers.ModelSerializer):
+    township_name = serializers.CharField(source="township.name", read_only=True)
+    school_type_display = serializers.CharField(source="get_school_type_display", read_only=True)
+
+    class Meta:
+        model = School
+        fields = [
+            "id",
+            "code",
+            "name",
+            "township",
+            "township_name",
+            "school_type",
+            "school_type_display",
+            "ownership",
+            "is_rural",
+            "is_boarding",
+            "has_canteen",
+            "address",
+            "principal_name",
+            "phone",
+            "is_active",
+        ]
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StudentCategory
+        fields = ["id", "category", "valid_from", "valid_to", "source"]
+
+
+class StudentSerializer(serializers.ModelSerializer):
+    """Lists carry the masked ID number; the full number is only in a detail response for a writing role."""
+
+    id_number = serializers.CharField(write_only=True, max_length=18)
+    id_number_masked = serializers.CharField(source="masked_id_number", read_only=True)
+    school_name = serializers.CharField(source="school.name", read_only=True)
+    categories = CategorySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Student
+        fields = [
+            "id",
+            "id_number",
+            "id_number_masked",
+            "name",
+            "sex",
+            "birth_date",
+            "school",
+            "school_name",
+            "stage",
+            "grade",
+            "household_county_code",
+            "home_township",
+            "village",
+            "is_boarding",
+            "guardian_name",
+            "guardian_phone",
+            "status",
+            "enrolled_on",
+            "categories",
+        ]
+        extra_kwargs = {
+            "sex": {"required": False},
+            "birth_date": {"required": False},
+            "household_county_code": {"required": False},
+        }
+        # Uniqueness and the rules are checked by the service (full_clean), with the same messages as the UI.
+        validators: list = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and "school" in self.fields:
+            self.fields["school"].queryset = School.objects.editable_by(request.user)
+            self.fields["id_number"].validators = []
+
+
+class StudentDetailSerializer(StudentSerializer):
+    id_number_full = serializers.SerializerMethodField()
+
+    class Meta(StudentSerializer.Meta):
+        fields = [*StudentSerializer.Meta.fields, "id_number_full"]
+
+    def get_id_number_full(self, obj: Student) -> str | None:
+        request = self.context.get("request")
+        return obj.id_number if request is not None and scope_of(request.user).writable else None
+
+
+class TownshipViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = TownshipSerializer
+    filterset_fields = ["county"]
+    search_fields = ["name", "code"]
+
+    def get_queryset(self):
+        return Township.objects.visible_to(self.request.user).order_by("code")
+
+
+class SchoolViewSet(viewsets.ModelViewSet):
+    serializer_class = SchoolSerializer
+    filterset_class = SchoolFilter
+    ordering_fields = ["code", "name"]
+    write_roles = ("bureau",)
+
+    def get_queryset(self):
+        return School.objects.visible_to(self.request.user).select_related("township").order_by("code")
+
+
+class StudentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    filterset_class = StudentFilter
+    ordering_fields = ["name", "grade", "birth_date"]
+
+    def get_serializer_class(self):
+        return StudentDetailSerializer if self.action == "retrieve" else StudentSerializer
+
+    def get_queryset(self):
+        qs = Student.objects.visible_to(self.request.user).select_related("school").order_by("pk")
+        if self.action in ("list", "retrieve"):
+            qs = qs.prefetch_related("categories")
+        if self.action in ("update", "partial_update"):
+            qs = Student.objects.editable_by(self.request.user).select_related("school")
+        return qs
+
+    def perform_create(self, serializer):
+        try:
+            serializer.instance = services.student_create(by=self.request.user, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+
+    def perform_update(self, serializer):
+        try:
+            serializer.instance = services.student_update(
+                student=serializer.instance, by=self.request.user, **serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc

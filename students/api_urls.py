@@ -1,0 +1,10 @@
+from rest_framework.routers import DefaultRouter
+
+from students import api
+
+router = DefaultRouter()
+router.register("townships", api.TownshipViewSet, basename="township")
+router.register("schools", api.SchoolViewSet, basename="school")
+router.register("students", api.StudentViewSet, basename="student")
+
+urlpatterns = router.urls

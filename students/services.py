@@ -1,0 +1,114 @@
+"""Writes to the registry. Each checks the acting user's scope and the rules, then writes atomically."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from students.models import School, Student, StudentCategory, Transfer
+
+STUDENT_FIELDS = (
+    "id_number",
+    "name",
+    "sex",
+    "birth_date",
+    "school",
+    "stage",
+    "grade",
+    "household_county_code",
+    "home_township",
+    "village",
+    "is_boarding",
+    "guardian_name",
+    "guardian_phone",
+    "status",
+    "enrolled_on",
+)
+
+
+def _check_school(*, school: School, by) -> None:
+    if not School.objects.editable_by(by).filter(pk=school.pk).exists():
+        raise PermissionDenied(_("You may not change records of this school."))
+
+
+@transaction.atomic
+def student_create(*, by, **fields: Any) -> Student:
+    student = Student(**{k: v for k, v in fields.items() if k in STUDENT_FIELDS})
+    _check_school(school=student.school, by=by)
+    student.full_clean()
+    student.save()
+    return student
+
+
+@transaction.atomic
+def student_update(*, student: Student, by, **fields: Any) -> Student:
+    """Update fields; a change of school goes through student_transfer so that the move is recorded."""
+    if not Student.objects.editable_by(by).filter(pk=student.pk).exists():
+        raise PermissionDenied(_("You may not change this student."))
+    new_school = fields.pop("school", None)
+    for key, value in fields.items():
+        if key in STUDENT_FIELDS:
+            setattr(student, key, value)
+    if new_school is not None and new_school.pk != student.school_id:
+        return student_transfer(
+            student=student, to_school=new_school, on=date.today(), by=by, extra_validated=True
+        )
+    student.full_clean()
+    student.save()
+    return student
+
+
+@transaction.atomic
+def student_transfer(
+    *, student: Student, to_school: School, on: date, by, reason: str = "", extra_validated: bool = False
+) -> Student:
+    if not extra_validated and not Student.objects.editable_by(by).filter(pk=student.pk).exists():
+        raise PermissionDenied(_("You may not change this student."))
+    # A principal hands a pupil over to another school; bureau staff may move anyone anywhere.
+    from_school = School.objects.get(pk=student.school_id)
+    if to_school.pk == from_school.pk:
+        raise ValidationError({"school": _("The student is already at this school.")})
+    Transfer.objects.create(
+        student=student, from_school=from_school, to_school=to_school, on=on, reason=reason, by=by
+    )
+    student.school = to_school
+    student.full_clean()
+    student.save()
+    return student
+
+
+@transaction.atomic
+def category_add(
+    *, student: Student, category: str, valid_from: date, by, valid_to: date | None = None, source: str = ""
+) -> StudentCategory:
+    if not Student.objects.editable_by(by).filter(pk=student.pk).exists():
+        raise PermissionDenied(_("You may not change this student."))
+    item = StudentCategory(
+        student=student, category=category, valid_from=valid_from, valid_to=valid_to, source=source
+    )
+    item.full_clean()
+    overlapping = StudentCategory.objects.filter(student=student, category=category).exclude(
+        valid_to__lt=valid_from
+    )
+    if valid_to is not None:
+        overlapping = overlapping.exclude(valid_from__gt=valid_to)
+    if overlapping.exists():
+        raise ValidationError(
+            {"valid_from": _("This category already applies to the student for part of these dates.")}
+        )
+    item.save()
+    return item
+
+
+@transaction.atomic
+def category_close(*, item: StudentCategory, valid_to: date, by) -> StudentCategory:
+    if not StudentCategory.objects.editable_by(by).filter(pk=item.pk).exists():
+        raise PermissionDenied(_("You may not change this student."))
+    item.valid_to = valid_to
+    item.full_clean()
+    item.save()
+    return item

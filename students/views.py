@@ -1,0 +1,168 @@
+"""Registry pages: schools and students. Thin: scoping in portal.access, rules in students.services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.access import scope_of
+from portal.decorators import scoped_login_required
+from portal.history import history_for
+from students import services
+from students.filters import SchoolFilter, StudentFilter
+from students.forms import CategoryForm, StudentForm, TransferForm
+from students.models import School, Student
+
+PAGE_SIZE = 50
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@scoped_login_required
+def school_list(request):
+    schools = (
+        School.objects.visible_to(request.user)
+        .select_related("township")
+        .annotate(student_count=Count("students", filter=Q(students__status=Student.Status.ENROLLED)))
+    )
+    filterset = SchoolFilter(request.GET, queryset=schools, request=request)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "students/school_list.html", {"filter": filterset, "page": page})
+
+
+@scoped_login_required
+def school_detail(request, pk: int):
+    school = get_object_or_404(School.objects.visible_to(request.user).select_related("township"), pk=pk)
+    students = Student.objects.visible_to(request.user).filter(school=school).enrolled()
+    context = {
+        "school": school,
+        "by_stage": students.values("stage", "grade").annotate(n=Count("pk")).order_by("stage", "grade"),
+        "student_total": students.count(),
+        "teacher_counts": school.teacher_counts.order_by("-school_year")[:5],
+        "history": history_for(school) if request.user.is_bureau else None,
+    }
+    return render(request, "students/school_detail.html", context)
+
+
+@scoped_login_required
+def student_list(request):
+    students = Student.objects.visible_to(request.user).select_related("school")
+    filterset = StudentFilter(request.GET, queryset=students, request=request)
+    page = Paginator(
+        filterset.qs.order_by("school__code", "stage", "grade", "name", "pk"), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "students/student_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "query": query.urlencode(),
+            "can_write": scope_of(request.user).writable,
+        },
+    )
+
+
+@scoped_login_required
+def student_detail(request, pk: int):
+    student = get_object_or_404(
+        Student.objects.visible_to(request.user).select_related("school__township", "home_township"), pk=pk
+    )
+    scope = scope_of(request.user)
+    context = {
+        "student": student,
+        "categories": student.categories.order_by("-valid_from"),
+        "transfers": student.transfers.select_related("from_school", "to_school"),
+        # The whole ID number is shown to the roles that work on the record, never to read-only officials.
+        "show_full_id": scope.writable,
+        "can_write": scope.writable,
+        "category_form": CategoryForm(),
+        "history": history_for(student, *student.categories.all()),
+    }
+    return render(request, "students/student_detail.html", context)
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def student_create(request):
+    if not scope_of(request.user).writable:
+        raise PermissionDenied
+    form = StudentForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            student = services.student_create(by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Student %(name)s was added.") % {"name": student.name})
+            return redirect("students:student_detail", pk=student.pk)
+    return render(request, "students/student_form.html", {"form": form, "creating": True})
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def student_edit(request, pk: int):
+    student = get_object_or_404(Student.objects.editable_by(request.user), pk=pk)
+    form = StudentForm(request.POST or None, instance=student, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        try:
+            services.student_update(student=Student.objects.get(pk=pk), by=request.user, **fields)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("The changes were saved."))
+            return redirect("students:student_detail", pk=pk)
+    return render(request, "students/student_form.html", {"form": form, "student": student})
+
+
+@scoped_login_required
+@require_http_methods(["POST"])
+def category_add(request, pk: int):
+    student = get_object_or_404(Student.objects.editable_by(request.user), pk=pk)
+    form = CategoryForm(request.POST)
+    if form.is_valid():
+        try:
+            services.category_add(student=student, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for msgs in exc.message_dict.values():
+                for msg in msgs:
+                    messages.error(request, msg)
+        else:
+            messages.success(request, _("The category was added."))
+    else:
+        for msgs in form.errors.values():
+            for msg in msgs:
+                messages.error(request, msg)
+    return redirect("students:student_detail", pk=pk)
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def student_transfer(request, pk: int):
+    student = get_object_or_404(Student.objects.editable_by(request.user), pk=pk)
+    form = TransferForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.student_transfer(student=student, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("The transfer was recorded."))
+            if Student.objects.visible_to(request.user).filter(pk=pk).exists():
+                return redirect("students:student_detail", pk=pk)
+            return redirect("students:student_list")
+    return render(request, "students/student_transfer.html", {"form": form, "student": student})
