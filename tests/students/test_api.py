@@ -1,0 +1,138 @@
+"""Registry API, for each role."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from students.models import Student
+from tests.conftest import PASSWORD
+from tests.factories import make_id_number
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_token_login_then_list(bureau, student_a):
+    client = APIClient()
+    response = client.post("/api/auth/token/", {"username": bureau.username, "password": PASSWORD})
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert Token.objects.get(user=bureau).key == token
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/students/").json()["count"] == 1
+
+
+def test_anonymous_gets_nothing(client, student_a):
+    assert client.get("/api/students/").status_code in (401, 403)
+
+
+def test_list_masks_the_id_number(bureau, student_a):
+    row = api_for(bureau).get("/api/students/").json()["results"][0]
+    assert row["id_number_masked"] == student_a.masked_id_number
+    assert student_a.id_number not in str(row)
+
+
+@pytest.mark.parametrize("endpoint", ["/api/students/", "/api/schools/", "/api/townships/"])
+def test_principal_lists_only_own_school(principal_a, student_a, student_b, endpoint):
+    body = api_for(principal_a).get(endpoint).json()
+    assert body["count"] == 1
+
+
+@pytest.mark.parametrize("endpoint", ["/api/students/{b}/", "/api/schools/{s}/"])
+def test_principal_cannot_read_another_school(principal_a, student_b, school_b, endpoint):
+    url = endpoint.format(b=student_b.pk, s=school_b.pk)
+    assert api_for(principal_a).get(url).status_code == 404
+
+
+def test_principal_cannot_change_another_school_student(principal_a, student_b):
+    response = api_for(principal_a).patch(f"/api/students/{student_b.pk}/", {"name": "坏人"}, format="json")
+    assert response.status_code == 404
+    student_b.refresh_from_db()
+    assert student_b.name == "李小红"
+
+
+def test_principal_cannot_create_in_another_school(principal_a, school_b):
+    response = api_for(principal_a).post(
+        "/api/students/",
+        {"id_number": make_id_number(), "name": "甲", "school": school_b.pk, "stage": "primary", "grade": 1},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert not Student.objects.exists()
+
+
+def test_official_cannot_write(official, student_a, school_a):
+    client = api_for(official)
+    assert client.patch(f"/api/students/{student_a.pk}/", {"name": "x"}, format="json").status_code == 403
+    assert client.post("/api/schools/", {}, format="json").status_code == 403
+
+
+def test_principal_cannot_create_schools(principal_a, township_a):
+    response = api_for(principal_a).post(
+        "/api/schools/", {"code": "X1", "name": "x", "township": township_a.pk, "school_type": "primary"}
+    )
+    assert response.status_code == 403
+
+
+def test_township_officer_sees_own_township_only(township_officer, student_a, student_b):
+    assert api_for(township_officer).get("/api/students/").json()["count"] == 1
+    assert api_for(township_officer).get(f"/api/students/{student_b.pk}/").status_code == 404
+
+
+def test_create_with_bad_check_digit_is_refused(bureau, school_a):
+    number = make_id_number()
+    bad = number[:17] + ("0" if number[17] != "0" else "1")
+    response = api_for(bureau).post(
+        "/api/students/",
+        {"id_number": bad, "name": "甲", "school": school_a.pk, "stage": "primary", "grade": 1},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "id_number" in response.json()
+
+
+def test_duplicate_id_number_is_refused(bureau, student_a, school_a):
+    response = api_for(bureau).post(
+        "/api/students/",
+        {
+            "id_number": student_a.id_number,
+            "name": "甲",
+            "school": school_a.pk,
+            "stage": "primary",
+            "grade": 1,
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert Student.objects.count() == 1
+
+
+def test_detail_has_full_id_for_writers_only(bureau, official, student_a):
+    assert (
+        api_for(bureau).get(f"/api/students/{student_a.pk}/").json()["id_number_full"] == student_a.id_number
+    )
+    assert api_for(official).get(f"/api/students/{student_a.pk}/").json()["id_number_full"] is None
+
+
+def test_filters_match_the_browser(bureau, student_a, student_b):
+    client = api_for(bureau)
+    assert client.get("/api/students/", {"school": student_a.school_id}).json()["count"] == 1
+    assert client.get("/api/students/", {"q": "小红"}).json()["results"][0]["name"] == "李小红"
+
+
+def test_schema_is_served(bureau):
+    response = api_for(bureau).get("/api/schema/")
+    assert response.status_code == 200
+    assert b"/api/students/" in response.content
+
+
+def test_list_query_count_is_flat(bureau, school_a, django_assert_max_num_queries):
+    from tests.factories import CategoryFactory, StudentFactory
+
+    for student in StudentFactory.create_batch(20, school=school_a):
+        CategoryFactory(student=student)
+    with django_assert_max_num_queries(6):
+        assert api_for(bureau).get("/api/students/").status_code == 200

@@ -1,0 +1,122 @@
+"""Registry pages, for each role: what may be seen and changed, and what may not."""
+
+import pytest
+from django.urls import reverse
+
+from students.models import Student
+from tests.factories import make_id_number
+
+
+def test_login_page_is_chinese_by_default(client, db):
+    response = client.get(reverse("login"))
+    assert "登录" in response.content.decode()
+
+
+def test_anonymous_is_sent_to_login(client, db):
+    response = client.get(reverse("students:student_list"))
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_home_renders_for_every_role(client_for, bureau, official, township_officer, principal_a, student_a):
+    for user in (bureau, official, township_officer, principal_a):
+        response = client_for(user).get(reverse("home"))
+        assert response.status_code == 200
+
+
+def test_student_list_masks_id_numbers(bureau_client, student_a):
+    body = bureau_client.get(reverse("students:student_list")).content.decode()
+    assert student_a.masked_id_number in body
+    assert student_a.id_number not in body
+
+
+def test_principal_list_shows_only_own_school(principal_a_client, student_a, student_b):
+    body = principal_a_client.get(reverse("students:student_list")).content.decode()
+    assert student_a.name in body
+    assert student_b.name not in body
+
+
+def test_search_by_full_id_number(bureau_client, student_a, student_b):
+    body = bureau_client.get(reverse("students:student_list"), {"q": student_a.id_number}).content.decode()
+    assert student_a.name in body
+    assert student_b.name not in body
+
+
+def test_search_by_name(bureau_client, student_a, student_b):
+    body = bureau_client.get(reverse("students:student_list"), {"q": "小红"}).content.decode()
+    assert student_b.name in body
+    assert student_a.name not in body
+
+
+@pytest.mark.parametrize(
+    "name", ["students:student_detail", "students:student_edit", "students:student_transfer"]
+)
+def test_principal_cannot_reach_another_school_student(principal_a_client, student_b, name):
+    response = principal_a_client.get(reverse(name, args=[student_b.pk]))
+    assert response.status_code == 404
+
+
+def test_principal_cannot_post_an_edit_to_another_school_student(principal_a_client, student_b):
+    response = principal_a_client.post(reverse("students:student_edit", args=[student_b.pk]), {"name": "x"})
+    assert response.status_code == 404
+    student_b.refresh_from_db()
+    assert student_b.name == "李小红"
+
+
+def test_official_reads_but_cannot_edit(official_client, student_a):
+    assert official_client.get(reverse("students:student_detail", args=[student_a.pk])).status_code == 200
+    assert official_client.get(reverse("students:student_edit", args=[student_a.pk])).status_code == 404
+    assert official_client.get(reverse("students:student_create")).status_code == 403
+
+
+def test_official_sees_masked_id_on_detail(official_client, student_a):
+    body = official_client.get(reverse("students:student_detail", args=[student_a.pk])).content.decode()
+    assert student_a.id_number not in body
+
+
+def test_principal_sees_full_id_on_own_student_detail(principal_a_client, student_a):
+    body = principal_a_client.get(reverse("students:student_detail", args=[student_a.pk])).content.decode()
+    assert student_a.id_number in body
+
+
+def form_data(school, **overrides):
+    data = {
+        "id_number": make_id_number(),
+        "name": "新同学",
+        "school": school.pk,
+        "stage": "primary",
+        "grade": 1,
+        "status": "enrolled",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_principal_adds_a_student_through_the_form(principal_a_client, school_a):
+    response = principal_a_client.post(reverse("students:student_create"), form_data(school_a))
+    assert response.status_code == 302
+    assert Student.objects.get(name="新同学").school == school_a
+
+
+def test_wrong_check_digit_gets_a_chinese_error_and_writes_nothing(principal_a_client, school_a):
+    data = form_data(school_a)
+    data["id_number"] = data["id_number"][:17] + ("0" if data["id_number"][17] != "0" else "1")
+    response = principal_a_client.post(reverse("students:student_create"), data)
+    assert response.status_code == 200
+    assert "校验码" in response.content.decode()
+    assert not Student.objects.exists()
+
+
+def test_principal_cannot_post_a_student_into_another_school(principal_a_client, school_b):
+    response = principal_a_client.post(reverse("students:student_create"), form_data(school_b))
+    assert response.status_code == 200  # the form refuses the school: it is not among the choices
+    assert not Student.objects.exists()
+
+
+def test_student_list_query_count_does_not_grow(bureau_client, django_assert_max_num_queries, school_a):
+    from tests.factories import StudentFactory
+
+    StudentFactory.create_batch(30, school=school_a)
+    with django_assert_max_num_queries(12):
+        response = bureau_client.get(reverse("students:student_list"))
+    assert response.status_code == 200
