@@ -183,8 +183,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=160_000)
-# Imports above this many rows run as a Celery task with progress shown.
-IMPORT_ASYNC_THRESHOLD = env.int("IMPORT_ASYNC_THRESHOLD", default=2_000)
+# Uploads above this size (about 2,000 rows of the student template) run as a Celery task with progress.
+IMPORT_ASYNC_THRESHOLD_BYTES = env.int("IMPORT_ASYNC_THRESHOLD_BYTES", default=100 * 1024)
 
 # --- The county this deployment serves ------------------------------------------------------------
 # Six-digit administrative division code: decides in-county vs out-of-county study.

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import mixins, serializers, viewsets
+from django.utils.translation import gettext as _
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
 
 from portal.access import scope_of
 from students import services
 from students.filters import SchoolFilter, StudentFilter
-from students.models import School, Student, StudentCategory, Township
+from students.models import ImportJob, School, Student, StudentCategory, Township
 
 
 def as_drf_error(exc: DjangoValidationError) -> ValidationError:
@@ -112,6 +116,39 @@ class StudentDetailSerializer(StudentSerializer):
         return obj.id_number if request is not None and scope_of(request.user).writable else None
 
 
+class ImportJobSerializer(serializers.ModelSerializer):
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "filename",
+            "status",
+            "status_display",
+            "total_rows",
+            "processed_rows",
+            "progress_percent",
+            "created_count",
+            "updated_count",
+            "unchanged_count",
+            "message",
+            "errors",
+            "duplicates",
+            "created_at",
+            "finished_at",
+            "seconds",
+        ]
+        read_only_fields = fields
+
+
+class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ImportJobSerializer
+
+    def get_queryset(self):
+        return ImportJob.objects.visible_to(self.request.user).order_by("-created_at")
+
+
 class TownshipViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TownshipSerializer
     filterset_fields = ["county"]
@@ -151,6 +188,26 @@ class StudentViewSet(
         if self.action in ("update", "partial_update"):
             qs = Student.objects.editable_by(self.request.user).select_related("school")
         return qs
+
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser],
+        serializer_class=None,
+    )
+    def import_file(self, request):
+        """Upload an .xlsx student list (field `file`); returns the import job (poll /api/imports/<id>/)."""
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": [_("Choose an .xlsx file to upload.")]})
+        try:
+            job = services.import_start(upload=upload, by=request.user)
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        job.refresh_from_db()
+        code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
+        return Response(ImportJobSerializer(job).data, status=code)
 
     def perform_create(self, serializer):
         try:

@@ -58,3 +58,10 @@ class TransferForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_school"].queryset = School.objects.active()
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Student list (.xlsx)"),
+        help_text=_("Use the template: one student per row, the first row holds the column titles."),
+    )

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.access import ScopedQuerySet
+from portal.access import NO_SCOPE, ScopedQuerySet, scope_of
 from students import id_numbers
 
 division_code_validator = RegexValidator(r"^\d{6}$", _("A division code has exactly 6 digits."))
@@ -452,3 +452,74 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student_id}: {self.from_school_id} -> {self.to_school_id} ({self.on})"
+
+
+class ImportJobQuerySet(ScopedQuerySet):
+    def _for_scope(self, scope):
+        # County roles see every import; others only their own (filtered in visible_to, which knows the user).
+        return self.all() if scope.county else self.none()
+
+    def visible_to(self, user):
+        scope = scope_of(user)
+        if scope.county or scope == NO_SCOPE:
+            return self._for_scope(scope)
+        return self.filter(uploaded_by=user)
+
+
+class ImportJob(models.Model):
+    """One upload of a student list: validated in full, then written in one transaction or not at all."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        VALIDATING = "validating", _("Checking rows")
+        WRITING = "writing", _("Writing")
+        DONE = "done", _("Imported")
+        REJECTED = "rejected", _("Refused: nothing was imported")
+        FAILED = "failed", _("Failed: nothing was imported")
+
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(
+        School,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text=_("For a principal's import: the only school the file may touch."),
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    filename = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    # [{"row": 5, "id": "3607**********1234", "name": "...", "errors": ["..."]}]
+    errors = models.JSONField(default=list, blank=True)
+    # Possible duplicates for review: same name and birth date as another student, different ID number.
+    duplicates = models.JSONField(default=list, blank=True)
+    # [{"row": 2, "student": 12, "action": "created"|"updated"|"unchanged"}]
+    results = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("student import")
+        verbose_name_plural = _("student imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.REJECTED, self.Status.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.is_finished else 0
+        return min(100, int(self.processed_rows * 100 / self.total_rows))

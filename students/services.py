@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from students.models import School, Student, StudentCategory, Transfer
+from students.models import ImportJob, School, Student, StudentCategory, Transfer
 
 STUDENT_FIELDS = (
     "id_number",
@@ -112,3 +112,27 @@ def category_close(*, item: StudentCategory, valid_to: date, by) -> StudentCateg
     item.full_clean()
     item.save()
     return item
+
+
+def import_start(*, upload, by) -> ImportJob:
+    """Store the upload and run it: in this request when small, as a Celery task when large.
+
+    The size in bytes decides (reading the rows to count them would cost as much as the import's own read).
+    """
+    from django.conf import settings
+
+    from students import importing
+    from students.tasks import import_students
+
+    if not importing.can_import(by):
+        raise PermissionDenied(_("Only bureau staff and principals may import students."))
+    job = ImportJob.objects.create(
+        uploaded_by=by,
+        school_id=by.school_id if by.role == "principal" else None,
+        file=upload,
+        filename=getattr(upload, "name", "upload.xlsx")[:200],
+    )
+    if getattr(upload, "size", 0) > settings.IMPORT_ASYNC_THRESHOLD_BYTES:
+        transaction.on_commit(lambda: import_students.delay(job.pk))
+        return job
+    return importing.run(job)

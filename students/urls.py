@@ -13,4 +13,10 @@ urlpatterns = [
     path("students/<int:pk>/edit/", views.student_edit, name="student_edit"),
     path("students/<int:pk>/categories/", views.category_add, name="category_add"),
     path("students/<int:pk>/transfer/", views.student_transfer, name="student_transfer"),
+    path("students/export.xlsx", views.student_export, name="student_export"),
+    path("students/import/", views.student_import, name="student_import"),
+    path("students/import/template.xlsx", views.import_template, name="import_template"),
+    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/errors.xlsx", views.import_errors, name="import_errors"),
+    path("imports/<int:pk>/results.xlsx", views.import_results, name="import_results"),
 ]

@@ -12,11 +12,12 @@ from django.views.decorators.http import require_http_methods
 
 from portal.access import scope_of
 from portal.decorators import scoped_login_required
+from portal.excel import workbook_response
 from portal.history import history_for
-from students import services
+from students import importing, services
 from students.filters import SchoolFilter, StudentFilter
-from students.forms import CategoryForm, StudentForm, TransferForm
-from students.models import School, Student
+from students.forms import CategoryForm, ImportForm, StudentForm, TransferForm
+from students.models import ImportJob, School, Student
 
 PAGE_SIZE = 50
 
@@ -166,3 +167,55 @@ def student_transfer(request, pk: int):
                 return redirect("students:student_detail", pk=pk)
             return redirect("students:student_list")
     return render(request, "students/student_transfer.html", {"form": form, "student": student})
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def student_import(request):
+    if not importing.can_import(request.user):
+        raise PermissionDenied
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        job = services.import_start(upload=form.cleaned_data["file"], by=request.user)
+        return redirect("students:import_detail", pk=job.pk)
+    jobs = ImportJob.objects.visible_to(request.user).select_related("uploaded_by")[:10]
+    return render(request, "students/import_form.html", {"form": form, "jobs": jobs})
+
+
+@scoped_login_required
+def import_template(request):
+    return workbook_response(importing.template_workbook(), "学生导入模板.xlsx")
+
+
+@scoped_login_required
+def import_detail(request, pk: int):
+    job = get_object_or_404(ImportJob.objects.visible_to(request.user).select_related("uploaded_by"), pk=pk)
+    students = {}
+    if job.duplicates:
+        ids = {pk for d in job.duplicates for pk in d["students"]}
+        students = Student.objects.visible_to(request.user).in_bulk(ids)
+    duplicates = [
+        {**d, "matches": [students[pk] for pk in d["students"] if pk in students]} for d in job.duplicates
+    ]
+    return render(request, "students/import_detail.html", {"job": job, "duplicates": duplicates})
+
+
+@scoped_login_required
+def import_errors(request, pk: int):
+    job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
+    return workbook_response(importing.errors_workbook(job), f"导入错误-{job.pk}.xlsx")
+
+
+@scoped_login_required
+def import_results(request, pk: int):
+    job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
+    return workbook_response(importing.results_workbook(job), f"导入结果-{job.pk}.xlsx")
+
+
+@scoped_login_required
+def student_export(request):
+    """The filtered list as .xlsx in the import template's layout; whole ID numbers only for writing roles."""
+    students = Student.objects.visible_to(request.user)
+    filterset = StudentFilter(request.GET, queryset=students, request=request)
+    full_ids = request.GET.get("full") == "1" and scope_of(request.user).writable
+    return workbook_response(importing.export_workbook(filterset.qs, full_ids=full_ids), "学生名单.xlsx")
