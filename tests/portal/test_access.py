@@ -42,3 +42,17 @@ def test_user_without_unit_or_inactive_sees_nothing(db, both):
     from django.contrib.auth.models import AnonymousUser
 
     assert not Student.objects.visible_to(AnonymousUser()).exists()
+
+
+def test_admin_student_list_is_scoped_and_masked(client_for, bureau, student_a):
+    from django.urls import reverse
+
+    bureau.is_staff = True
+    bureau.is_superuser = False
+    bureau.save()
+    from django.contrib.auth.models import Permission
+
+    bureau.user_permissions.add(*Permission.objects.filter(codename__in=["view_student", "change_student"]))
+    body = client_for(bureau).get(reverse("admin:students_student_changelist")).content.decode()
+    assert student_a.masked_id_number in body
+    assert student_a.id_number not in body

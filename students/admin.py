@@ -1,0 +1,53 @@
+from django.contrib import admin
+
+from portal.admin import ScopedAdmin
+from students.models import County, ImportJob, School, Student, StudentCategory, TeacherCount, Township
+
+
+@admin.register(County)
+class CountyAdmin(ScopedAdmin):
+    list_display = ("code", "name", "prefecture")
+    search_fields = ("code", "name")
+
+
+@admin.register(Township)
+class TownshipAdmin(ScopedAdmin):
+    list_display = ("code", "name", "county")
+    list_select_related = ("county",)
+
+
+@admin.register(School)
+class SchoolAdmin(ScopedAdmin):
+    list_display = ("code", "name", "township", "school_type", "ownership", "is_rural", "is_active")
+    list_filter = ("school_type", "ownership", "is_rural", "township")
+    list_select_related = ("township",)
+    search_fields = ("code", "name")
+
+
+@admin.register(TeacherCount)
+class TeacherCountAdmin(ScopedAdmin):
+    list_display = ("school", "school_year", "headcount")
+    list_select_related = ("school",)
+    list_filter = ("school_year",)
+
+
+class CategoryInline(admin.TabularInline):
+    model = StudentCategory
+    extra = 0
+
+
+@admin.register(Student)
+class StudentAdmin(ScopedAdmin):
+    # The list shows the masked number; the full one is on the change form, for writing roles.
+    list_display = ("name", "masked_id_number", "school", "stage", "grade", "status")
+    list_filter = ("stage", "status", "is_boarding")
+    list_select_related = ("school",)
+    search_fields = ("name", "=id_number")
+    raw_id_fields = ("school", "home_township")
+    inlines = [CategoryInline]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ScopedAdmin):
+    list_display = ("filename", "uploaded_by", "status", "created_count", "updated_count", "created_at")
+    readonly_fields = [f.name for f in ImportJob._meta.fields]
