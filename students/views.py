@@ -73,6 +73,7 @@ def student_list(request):
             "page": page,
             "query": query.urlencode(),
             "can_write": scope_of(request.user).writable,
+            "can_import": importing.can_import(request.user),
         },
     )
 

@@ -120,3 +120,25 @@ def test_student_list_query_count_does_not_grow(bureau_client, django_assert_max
     with django_assert_max_num_queries(12):
         response = bureau_client.get(reverse("students:student_list"))
     assert response.status_code == 200
+
+
+def test_pages_stay_chinese_for_an_english_browser_until_english_is_chosen(bureau_client):
+    body = bureau_client.get(
+        reverse("students:student_list"), HTTP_ACCEPT_LANGUAGE="en-US,en"
+    ).content.decode()
+    assert "学生" in body and "Add a student" not in body
+    bureau_client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert "Add a student" in bureau_client.get(reverse("students:student_list")).content.decode()
+
+
+@pytest.mark.parametrize("fixture", ["bureau_client", "principal_a_client"])
+def test_import_button_for_roles_that_import(request, fixture, db):
+    body = request.getfixturevalue(fixture).get(reverse("students:student_list")).content.decode()
+    assert reverse("students:student_import") in body
+
+
+def test_no_import_button_for_officials(official_client):
+    assert (
+        reverse("students:student_import")
+        not in official_client.get(reverse("students:student_list")).content.decode()
+    )
