@@ -15,6 +15,7 @@ ITEMS = [
     ("dropout:index", _("Dropout control"), None),
     ("nutrition:index", _("Nutrition plan"), None),
     ("reports:index", _("Reports"), None),
+    ("access_log", _("Access log"), ("bureau",)),
 ]
 
 

@@ -1,14 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import views
+from portal import security, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/password_change/", security.ForcedPasswordChangeView.as_view(), name="password_change"),
+    path("accounts/2fa/setup/", security.otp_setup, name="otp_setup"),
+    path("accounts/2fa/verify/", security.otp_verify, name="otp_verify"),
+    path("accounts/2fa/recovery/", security.otp_recovery_codes, name="otp_recovery"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("access-log/", views.access_log, name="access_log"),
     path("registry/", include("students.urls")),
     path("aid/", include("subsidies.urls")),
     path("dropout/", include("dropout_control.urls")),
@@ -16,7 +21,8 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("api/auth/token/", views.ObtainToken.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: the CSP forbids inline scripts.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/subsidies/", include("subsidies.api_urls")),
     path("api/dropout/", include("dropout_control.api_urls")),
     path("api/nutrition/", include("nutrition.api_urls")),

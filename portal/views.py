@@ -1,12 +1,23 @@
 from __future__ import annotations
 
+import django_filters
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
 
 from portal.access import scope_of
+from portal.audit import log_access
+from portal.models import AccessLog
+from portal.security import needs_verification, verify_code
 from students.models import School, Stage, Student
 
 
@@ -30,7 +41,75 @@ def home(request):
     return render(request, "portal/home.html", context)
 
 
+class TokenRequestSerializer(AuthTokenSerializer):
+    otp_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Authenticator or recovery code (required for bureau and officials).",
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        user = attrs["user"]
+        if needs_verification(user):
+            code = (attrs.get("otp_token") or "").strip()
+            if not code or verify_code(user, code) is None:
+                raise serializers.ValidationError(
+                    {"otp_token": [_("This account needs a valid authenticator code (otp_token).")]},
+                    code="authorization",
+                )
+        return attrs
+
+
 class ObtainToken(ObtainAuthToken):
-    """POST username + password -> {"token": ...}; lock-out by django-axes applies here too."""
+    """POST username + password (+ otp_token for county-wide roles) -> {"token": ...}.
+
+    The django-axes lock-out applies here as on the login page.
+    """
 
     permission_classes = [AllowAny]
+    serializer_class = TokenRequestSerializer
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        token, _created = Token.objects.get_or_create(user=user)
+        log_access(request, AccessLog.Action.LOGIN, user=user, detail="API token")
+        return Response({"token": token.key})
+
+
+class AccessLogFilter(django_filters.FilterSet):
+    username = django_filters.CharFilter(label=_("User name"), lookup_expr="icontains")
+    action = django_filters.ChoiceFilter(label=_("Action"), choices=AccessLog.Action.choices)
+    since = django_filters.DateFilter(label=_("From"), field_name="at", lookup_expr="date__gte")
+    until = django_filters.DateFilter(label=_("To"), field_name="at", lookup_expr="date__lte")
+    ip = django_filters.CharFilter(label=_("Address"))
+    object = django_filters.CharFilter(label=_("Record"), method="for_object")
+
+    class Meta:
+        model = AccessLog
+        fields = ["username", "action", "since", "until", "ip", "object"]
+
+    def for_object(self, queryset, name, value):
+        object_type, _sep, object_id = value.partition(":")
+        return queryset.filter(object_type=object_type, object_id=object_id)
+
+
+def is_bureau_admin(user) -> bool:
+    """Bureau administrators: bureau staff with the staff flag (they also reach the admin site)."""
+    return user.is_superuser or (user.is_bureau and user.is_staff)
+
+
+@login_required
+def access_log(request):
+    """Read-only: the portal offers no way to change or delete an entry."""
+    if not is_bureau_admin(request.user):
+        raise PermissionDenied
+    filterset = AccessLogFilter(request.GET, queryset=AccessLog.objects.all())
+    page = Paginator(filterset.qs, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "portal/access_log.html", {"filter": filterset, "page": page, "query": query.urlencode()}
+    )

@@ -12,6 +12,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from portal.access import scope_of
+from portal.audit import log_access
+from portal.models import AccessLog
 from students import services
 from students.filters import SchoolFilter, StudentFilter
 from students.models import ImportJob, School, Student, StudentCategory, Township
@@ -112,8 +114,15 @@ class StudentDetailSerializer(StudentSerializer):
         fields = [*StudentSerializer.Meta.fields, "id_number_full"]
 
     def get_id_number_full(self, obj: Student) -> str | None:
+        """Only when asked for (`?reveal=id`), by a writing role; the view logs it."""
         request = self.context.get("request")
-        return obj.id_number if request is not None and scope_of(request.user).writable else None
+        if (
+            request is None
+            or request.query_params.get("reveal") != "id"
+            or not scope_of(request.user).writable
+        ):
+            return None
+        return obj.id_number
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -206,8 +215,17 @@ class StudentViewSet(
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from exc
         job.refresh_from_db()
+        log_access(request, AccessLog.Action.IMPORT, job, detail=job.filename)
         code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
         return Response(ImportJobSerializer(job).data, status=code)
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        if response.data.get("id_number_full"):
+            log_access(request, AccessLog.Action.REVEAL_ID, self.get_object())
+        else:
+            log_access(request, AccessLog.Action.VIEW_RECORD, self.get_object())
+        return response
 
     def perform_create(self, serializer):
         try:

@@ -11,9 +11,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import scope_of
+from portal.audit import log_access
 from portal.decorators import scoped_login_required
 from portal.excel import workbook_response
+from portal.forms import ConfirmPasswordForm
 from portal.history import history_for
+from portal.models import AccessLog
 from students import importing, services
 from students.filters import SchoolFilter, StudentFilter
 from students.forms import CategoryForm, ImportForm, StudentForm, TransferForm
@@ -79,17 +82,22 @@ def student_list(request):
 
 
 @scoped_login_required
+@require_http_methods(["GET", "POST"])
 def student_detail(request, pk: int):
     student = get_object_or_404(
         Student.objects.visible_to(request.user).select_related("school__township", "home_township"), pk=pk
     )
     scope = scope_of(request.user)
+    # The whole ID number is an explicit, logged action (POST reveal), for the roles that work on the record;
+    # read-only officials never see it.
+    reveal = request.method == "POST" and request.POST.get("reveal") == "id" and scope.writable
+    log_access(request, AccessLog.Action.REVEAL_ID if reveal else AccessLog.Action.VIEW_RECORD, student)
     context = {
         "student": student,
         "categories": student.categories.order_by("-valid_from"),
         "transfers": student.transfers.select_related("from_school", "to_school"),
-        # The whole ID number is shown to the roles that work on the record, never to read-only officials.
-        "show_full_id": scope.writable,
+        "show_full_id": reveal,
+        "can_reveal": scope.writable,
         "can_write": scope.writable,
         "category_form": CategoryForm(),
         "history": history_for(student, *student.categories.all()),
@@ -178,6 +186,7 @@ def student_import(request):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         job = services.import_start(upload=form.cleaned_data["file"], by=request.user)
+        log_access(request, AccessLog.Action.IMPORT, job, detail=job.filename)
         return redirect("students:import_detail", pk=job.pk)
     jobs = ImportJob.objects.visible_to(request.user).select_related("uploaded_by")[:10]
     return render(request, "students/import_form.html", {"form": form, "jobs": jobs})
@@ -204,19 +213,46 @@ def import_detail(request, pk: int):
 @scoped_login_required
 def import_errors(request, pk: int):
     job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
+    log_access(request, AccessLog.Action.DOWNLOAD, job, detail="import errors")
     return workbook_response(importing.errors_workbook(job), f"导入错误-{job.pk}.xlsx")
 
 
 @scoped_login_required
 def import_results(request, pk: int):
     job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
+    log_access(request, AccessLog.Action.DOWNLOAD, job, detail="import results")
     return workbook_response(importing.results_workbook(job), f"导入结果-{job.pk}.xlsx")
 
 
 @scoped_login_required
+@require_http_methods(["GET", "POST"])
 def student_export(request):
-    """The filtered list as .xlsx in the import template's layout; whole ID numbers only for writing roles."""
+    """The filtered list as .xlsx in the import template's layout, ID numbers masked.
+
+    Whole ID numbers are for writing roles only, and only after the password is typed again (POST): a bulk
+    file of children's ID numbers is the most sensitive thing the portal hands out.
+    """
     students = Student.objects.visible_to(request.user)
     filterset = StudentFilter(request.GET, queryset=students, request=request)
-    full_ids = request.GET.get("full") == "1" and scope_of(request.user).writable
+    full_ids = False
+    if request.method == "POST":
+        if not scope_of(request.user).writable:
+            raise PermissionDenied
+        form = ConfirmPasswordForm(request.POST, user=request.user)
+        if not form.is_valid():
+            return render(
+                request, "students/export_confirm.html", {"form": form, "query": request.GET.urlencode()}
+            )
+        full_ids = True
+    elif request.GET.get("full") == "1" and scope_of(request.user).writable:
+        form = ConfirmPasswordForm(user=request.user)
+        return render(
+            request, "students/export_confirm.html", {"form": form, "query": request.GET.urlencode()}
+        )
+    count = filterset.qs.count()
+    log_access(
+        request,
+        AccessLog.Action.EXPORT,
+        detail=f"students x{count}" + (" full ID numbers" if full_ids else " masked"),
+    )
     return workbook_response(importing.export_workbook(filterset.qs, full_ids=full_ids), "学生名单.xlsx")

@@ -91,9 +91,24 @@ def principal_b(school_b):
     return UserFactory(username="principal_b", role=User.Role.PRINCIPAL, school=school_b)
 
 
+def verify_second_factor(client: Client, user) -> None:
+    """Mark the client's session as having passed the second factor, as the real verify page does."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, name="authenticator", defaults={"confirmed": True}
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
 def _client_for(user) -> Client:
     client = Client()
     client.force_login(user)
+    if user.needs_second_factor:
+        verify_second_factor(client, user)
     return client
 
 

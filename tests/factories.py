@@ -91,4 +91,5 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     role = User.Role.BUREAU
+    must_change_password = False
     password = factory.django.Password("correct-horse-battery-staple")

@@ -15,12 +15,12 @@ def api_for(user) -> APIClient:
     return client
 
 
-def test_token_login_then_list(bureau, student_a):
+def test_token_login_then_list(principal_a, student_a, student_b):
     client = APIClient()
-    response = client.post("/api/auth/token/", {"username": bureau.username, "password": PASSWORD})
+    response = client.post("/api/auth/token/", {"username": principal_a.username, "password": PASSWORD})
     assert response.status_code == 200
     token = response.json()["token"]
-    assert Token.objects.get(user=bureau).key == token
+    assert Token.objects.get(user=principal_a).key == token
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/students/").json()["count"] == 1
 
@@ -110,11 +110,15 @@ def test_duplicate_id_number_is_refused(bureau, student_a, school_a):
     assert Student.objects.count() == 1
 
 
-def test_detail_has_full_id_for_writers_only(bureau, official, student_a):
-    assert (
-        api_for(bureau).get(f"/api/students/{student_a.pk}/").json()["id_number_full"] == student_a.id_number
-    )
-    assert api_for(official).get(f"/api/students/{student_a.pk}/").json()["id_number_full"] is None
+def test_full_id_only_when_revealed_by_a_writer_and_logged(bureau, official, student_a):
+    from portal.models import AccessLog
+
+    url = f"/api/students/{student_a.pk}/"
+    assert api_for(bureau).get(url).json()["id_number_full"] is None
+    assert api_for(bureau).get(url, {"reveal": "id"}).json()["id_number_full"] == student_a.id_number
+    assert api_for(official).get(url, {"reveal": "id"}).json()["id_number_full"] is None
+    reveal = AccessLog.objects.about(student_a).get(action=AccessLog.Action.REVEAL_ID)
+    assert reveal.username == bureau.username
 
 
 def test_filters_match_the_browser(bureau, student_a, student_b):

@@ -14,6 +14,7 @@ from openpyxl import Workbook, load_workbook
 
 from students import demo, importing, services
 from students.models import ImportJob, School, Student, StudentCategory, Transfer
+from tests.conftest import PASSWORD
 from tests.factories import SchoolFactory, StudentFactory, make_id_number
 
 HEADER = [c[0] for c in importing.COLUMNS]
@@ -264,7 +265,7 @@ def test_demo_county_round_trips_through_excel(bureau_client, bureau):
     schools = demo.build_registry(rng=rng)
     demo.build_students(rng=rng, schools=schools, count=300)
     before = Student.objects.count()
-    exported = bureau_client.get(reverse("students:student_export"), {"full": "1"}).content
+    exported = bureau_client.post(reverse("students:student_export"), {"password": PASSWORD}).content
     assert len(list(load_workbook(io.BytesIO(exported)).active.values)) == before + 1
     job = services.import_start(upload=upload(exported), by=bureau)
     assert job.status == ImportJob.Status.DONE, job.errors[:3]
@@ -272,10 +273,29 @@ def test_demo_county_round_trips_through_excel(bureau_client, bureau):
     assert Student.objects.count() == before
 
 
-def test_export_masks_id_numbers_by_default_and_for_officials(official_client, student_a):
-    exported = official_client.get(reverse("students:student_export"), {"full": "1"}).content
+def test_export_masks_id_numbers_by_default(bureau_client, student_a):
+    exported = bureau_client.get(reverse("students:student_export")).content
     rows = list(load_workbook(io.BytesIO(exported)).active.values)
     assert rows[1][0] == student_a.masked_id_number
+
+
+def test_officials_cannot_export_full_id_numbers(official_client, student_a):
+    assert official_client.post(reverse("students:student_export"), {"password": PASSWORD}).status_code == 403
+    exported = official_client.get(reverse("students:student_export"), {"full": "1"}).content
+    assert list(load_workbook(io.BytesIO(exported)).active.values)[1][0] == student_a.masked_id_number
+
+
+def test_full_export_asks_for_the_password_again_and_is_logged(bureau_client, bureau, student_a):
+    from portal.models import AccessLog
+
+    page = bureau_client.get(reverse("students:student_export"), {"full": "1"})
+    assert page["Content-Type"].startswith("text/html") and "密码" in page.content.decode()
+    wrong = bureau_client.post(reverse("students:student_export"), {"password": "not-my-password"})
+    assert wrong["Content-Type"].startswith("text/html")
+    right = bureau_client.post(reverse("students:student_export"), {"password": PASSWORD})
+    assert list(load_workbook(io.BytesIO(right.content)).active.values)[1][0] == student_a.id_number
+    entry = AccessLog.objects.get(action=AccessLog.Action.EXPORT, user=bureau)
+    assert "full" in entry.detail
 
 
 @pytest.mark.django_db(transaction=True)

@@ -74,9 +74,21 @@ def test_official_sees_masked_id_on_detail(official_client, student_a):
     assert student_a.id_number not in body
 
 
-def test_principal_sees_full_id_on_own_student_detail(principal_a_client, student_a):
-    body = principal_a_client.get(reverse("students:student_detail", args=[student_a.pk])).content.decode()
-    assert student_a.id_number in body
+def test_principal_reveals_full_id_on_own_student_and_it_is_logged(
+    principal_a_client, principal_a, student_a
+):
+    from portal.models import AccessLog
+
+    url = reverse("students:student_detail", args=[student_a.pk])
+    assert student_a.id_number not in principal_a_client.get(url).content.decode()
+    assert student_a.id_number in principal_a_client.post(url, {"reveal": "id"}).content.decode()
+    entry = AccessLog.objects.about(student_a).get(action=AccessLog.Action.REVEAL_ID)
+    assert (entry.user, entry.ip) == (principal_a, "127.0.0.1")
+
+
+def test_official_cannot_reveal_a_full_id(official_client, student_a):
+    url = reverse("students:student_detail", args=[student_a.pk])
+    assert student_a.id_number not in official_client.post(url, {"reveal": "id"}).content.decode()
 
 
 def form_data(school, **overrides):

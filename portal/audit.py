@@ -1,0 +1,51 @@
+"""Writing the access log (portal.models.AccessLog): one call per thing a person saw or took."""
+
+from __future__ import annotations
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from portal.models import AccessLog
+
+
+def client_ip(request) -> str | None:
+    if request is None:
+        return None
+    # Behind the proxy of docker-compose the client's address is the first of X-Forwarded-For.
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR") or None
+
+
+def log_access(request, action: str, obj=None, *, detail: str = "", user=None) -> AccessLog:
+    user = user or (getattr(request, "user", None) if request is not None else None)
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    return AccessLog.objects.create(
+        user=user if authenticated else None,
+        username=user.get_username() if authenticated else "",
+        ip=client_ip(request),
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        detail=detail[:300],
+    )
+
+
+@receiver(user_logged_in)
+def _logged_in(sender, request, user, **kwargs):
+    log_access(request, AccessLog.Action.LOGIN, user=user)
+
+
+@receiver(user_logged_out)
+def _logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        log_access(request, AccessLog.Action.LOGOUT, user=user)
+
+
+@receiver(user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs):
+    # The attempted user name is kept (it is what an inspector asks about); never the password.
+    AccessLog.objects.create(
+        username=str(credentials.get("username", ""))[:150],
+        ip=client_ip(request),
+        action=AccessLog.Action.LOGIN_FAILED,
+    )
