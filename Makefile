@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench browser install migrate messages ci worker clean
+.PHONY: run test lint format bench browser install migrate messages ci worker clean backup restore
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,11 +66,12 @@ messages: install
 bench: install
 	$(PY) benchmarks/run_all.py
 
+# `make backup` writes var/backups/portal-<time>.dump (or FILE=...); `make restore FILE=...` puts it back.
 backup: install
-	$(PY) manage.py backup_db $(if $(FILE),--file $(FILE),)
+	$(DEV) $(PY) manage.py backup_db $(if $(FILE),--file $(FILE),)
 
 restore: install
-	$(PY) manage.py restore_db --file $(FILE)
+	$(DEV) $(PY) manage.py restore_db --file $(FILE)
 
 ci:
 	bash .ci/run

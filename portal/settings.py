@@ -10,6 +10,7 @@ ALLOWED_HOSTS comma-separated
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -194,6 +195,9 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=160_000)
 # Uploads above this size (about 2,000 rows of the student template) run as a Celery task with progress.
 IMPORT_ASYNC_THRESHOLD_BYTES = env.int("IMPORT_ASYNC_THRESHOLD_BYTES", default=100 * 1024)
+
+# --- Nutrition plan: food spending below the entitlement by more than this share is flagged (结余过多).
+NUTRITION_UNDERSPEND_TOLERANCE = Decimal(env.str("NUTRITION_UNDERSPEND_TOLERANCE", default="0.05"))
 
 # --- The county this deployment serves ------------------------------------------------------------
 # Six-digit administrative division code: decides in-county vs out-of-county study.

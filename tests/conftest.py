@@ -7,6 +7,7 @@ for township A. Bureau staff see everything and write; the official sees everyth
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 
 from portal.celery import app as celery_app
@@ -14,6 +15,15 @@ from portal.models import User
 from tests.factories import SchoolFactory, StudentFactory, TownshipFactory, UserFactory
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+PRODUCTION_HASHERS = list(django_settings.PASSWORD_HASHERS)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is deliberately slow; tests create many users. tests/portal/test_security.py checks argon2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PRODUCTION_HASHERS]
 
 
 @pytest.fixture(autouse=True)

@@ -36,8 +36,12 @@ def test_weak_passwords_are_refused(password, db):
         validate_password(password)
 
 
-def test_passwords_are_hashed_with_argon2(bureau):
-    assert bureau.password.startswith("argon2")
+def test_passwords_are_hashed_with_argon2(settings, db):
+    from tests.conftest import PRODUCTION_HASHERS
+
+    settings.PASSWORD_HASHERS = PRODUCTION_HASHERS
+    user = UserFactory()
+    assert user.password.startswith("argon2")
 
 
 def test_new_account_must_change_its_password_first(client, db, student_a):

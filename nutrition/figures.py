@@ -1,0 +1,108 @@
+"""County figures of the nutrition plan, as the year-end report prints them (Ningdu, autumn 2022):
+
+    224 pilot schools (198 primary, 26 junior), 37,808 pupils (24,680 primary / 13,128 junior);
+    canteen supply in 217 schools with 25,526 pupils = 96.9% of schools, 67.5% of pupils;
+    central special funds used in 2022: 2,845.1573 万元.
+
+The reports app calls `county_figures(term_or_year, user)`. Schools and pupils are those of one term
+(for a year: its autumn term, else its spring term, as the papers count "2022年秋季学期"); funds are
+those of the term, or for a year the calendar year's purchases and receipts. A school counts as primary or
+junior by its type (nine-year and other schools with a junior section count as junior); pupils count by
+their stage. Canteen supply means supply mode "canteen"; mixed-supply schools are counted apart.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from nutrition import rules
+from nutrition.models import FundReceipt, MealRecord, NutritionTerm, PilotSchool, Purchase
+from students.models import School, Stage
+
+PRIMARY_TYPES = (School.Type.PRIMARY, School.Type.TEACHING_POINT)
+JUNIOR_TYPES = (
+    School.Type.JUNIOR,
+    School.Type.NINE_YEAR,
+    School.Type.TWELVE_YEAR,
+    School.Type.COMPLETE_MIDDLE,
+    School.Type.SPECIAL,
+)
+WAN = Decimal("10000")
+
+
+def term_for_year(year: int) -> NutritionTerm | None:
+    terms = NutritionTerm.objects.filter(school_year=year)
+    return terms.filter(season=NutritionTerm.Season.AUTUMN).first() or terms.first()
+
+
+def county_figures(term_or_year: NutritionTerm | int, user) -> dict:
+    """The plan's county figures over the pilots `user` may see: ints for counts, Decimals for money."""
+    if isinstance(term_or_year, NutritionTerm):
+        term = term_or_year
+        money_filter = Q(pilot__term=term)
+        receipt_filter = Q(pilot__term=term)
+    else:
+        year = int(term_or_year)
+        term = term_for_year(year)
+        money_filter = Q(purchased_on__year=year)
+        receipt_filter = Q(received_on__year=year)
+
+    pilots = PilotSchool.objects.visible_to(user).filter(term=term) if term else PilotSchool.objects.none()
+    canteen = Q(supply_mode=PilotSchool.SupplyMode.CANTEEN)
+    counts = pilots.aggregate(
+        schools=Count("pk"),
+        primary_schools=Count("pk", filter=Q(school__school_type__in=PRIMARY_TYPES)),
+        junior_schools=Count("pk", filter=Q(school__school_type__in=JUNIOR_TYPES)),
+        preschool_schools=Count("pk", filter=Q(school__school_type=School.Type.KINDERGARTEN)),
+        pupils_primary=Sum("covered_primary", default=0),
+        pupils_junior=Sum("covered_junior", default=0),
+        pupils_preschool=Sum("covered_preschool", default=0, filter=Q(preschool_plan=True)),
+        canteen_schools=Count("pk", filter=canteen),
+        canteen_primary=Sum("covered_primary", default=0, filter=canteen),
+        canteen_junior=Sum("covered_junior", default=0, filter=canteen),
+        mixed_schools=Count("pk", filter=Q(supply_mode=PilotSchool.SupplyMode.MIXED)),
+        catered_schools=Count("pk", filter=Q(supply_mode=PilotSchool.SupplyMode.CATERED)),
+    )
+    visible = PilotSchool.objects.visible_to(user)
+    purchases = Purchase.objects.filter(pilot__in=visible).filter(money_filter)
+    spending = purchases.aggregate(
+        used=Sum("amount", default=Decimal("0.00")),
+        forbidden=Sum("amount", default=Decimal("0.00"), filter=Q(category__in=rules.FORBIDDEN_CATEGORIES)),
+    )
+    received = (
+        FundReceipt.objects.filter(pilot__in=visible)
+        .filter(receipt_filter)
+        .aggregate(s=Sum("amount", default=Decimal("0.00")))["s"]
+    )
+    meals = MealRecord.objects.filter(pilot__in=pilots).aggregate(
+        compulsory=Sum("meals", default=0, filter=Q(stage__in=(Stage.PRIMARY, Stage.JUNIOR))),
+        preschool=Sum("meals", default=0, filter=Q(stage=Stage.PRESCHOOL)),
+    )
+
+    pupils = counts["pupils_primary"] + counts["pupils_junior"]
+    canteen_pupils = counts["canteen_primary"] + counts["canteen_junior"]
+    return {
+        "term": str(term) if term else "",
+        "pilot_schools": counts["schools"],
+        "pilot_schools_primary": counts["primary_schools"],
+        "pilot_schools_junior": counts["junior_schools"],
+        "pilot_schools_preschool": counts["preschool_schools"],
+        "pupils": pupils,
+        "pupils_primary": counts["pupils_primary"],
+        "pupils_junior": counts["pupils_junior"],
+        "pupils_preschool": counts["pupils_preschool"],
+        "canteen_schools": counts["canteen_schools"],
+        "canteen_pupils": canteen_pupils,
+        "canteen_school_share": rules.share(counts["canteen_schools"], counts["schools"]),
+        "canteen_pupil_share": rules.share(canteen_pupils, pupils),
+        "mixed_schools": counts["mixed_schools"],
+        "catered_schools": counts["catered_schools"],
+        "meals_compulsory": meals["compulsory"],
+        "meals_preschool": meals["preschool"],
+        "funds_received": received,
+        "funds_used": spending["used"],
+        "funds_used_wan": spending["used"] / WAN,
+        "funds_diverted": spending["forbidden"],
+    }

@@ -1,0 +1,289 @@
+"""Nutrition-plan pages. Thin: scoping in portal.access, rules in nutrition.services and nutrition.rules."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from nutrition import forms, importing, rules, services
+from nutrition.figures import county_figures
+from nutrition.filters import PilotFilter
+from nutrition.models import NutritionTerm, PilotSchool
+from portal.access import scope_of
+from portal.decorators import bureau_required, scoped_login_required
+from portal.history import history_for
+from students.models import Stage
+
+PAGE_SIZE = 50
+
+
+def _can_record(user) -> bool:
+    return scope_of(user).writable and (user.is_superuser or user.role in services.RECORDING_ROLES)
+
+
+def _error_messages(exc: ValidationError) -> list[str]:
+    return [str(m) for m in exc.messages]
+
+
+def _current_term(request) -> NutritionTerm | None:
+    terms = NutritionTerm.objects.visible_to(request.user)
+    term_id = request.GET.get("term")
+    if term_id and term_id.isdigit():
+        return get_object_or_404(terms, pk=term_id)
+    today = timezone.localdate()
+    return terms.filter(start__lte=today, end__gte=today).first() or terms.first()
+
+
+@scoped_login_required
+def index(request):
+    """The dashboard: the county's (or the user's school's) accounts and figures for a term."""
+    term = _current_term(request)
+    today = timezone.localdate()
+    pilots = (
+        PilotSchool.objects.visible_to(request.user)
+        .filter(term=term)
+        .select_related("school__township", "term")
+        .with_totals()
+    )
+    school_days = (
+        len(rules.school_days(term, term.holidays.values_list("day", flat=True), until=today)) if term else 0
+    )
+    filterset = PilotFilter(request.GET, queryset=pilots, request=request)
+    listing = filterset.qs.with_accompanied_days(today).order_by("school__township__code", "school__code")
+    page = Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(pilot, rules.reconcile(pilot), school_days - pilot.accompanied_days) for pilot in page]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "term": term,
+        "terms": NutritionTerm.objects.visible_to(request.user),
+        "filter": filterset,
+        "page": page,
+        "rows": rows,
+        "school_days": school_days,
+        "query": query.urlencode(),
+        "total": rules.reconcile_all(pilots) if term else None,
+        "figures": county_figures(term, request.user) if term else None,
+        "can_record": _can_record(request.user),
+    }
+    return render(request, "nutrition/index.html", context)
+
+
+def _pilot_context(request, pilot: PilotSchool, **forms_in_error) -> dict:
+    today = timezone.localdate()
+    holidays = set(pilot.term.holidays.values_list("day", flat=True))
+    accompanied_days = set(pilot.accompanied.values_list("day", flat=True))
+    school_days = rules.school_days(pilot.term, holidays, until=today)
+    can_record = _can_record(request.user) and not pilot.term.is_closed
+    context = {
+        "pilot": pilot,
+        "rec": rules.reconcile(pilot),
+        "covered": [
+            (Stage.PRIMARY.label, pilot.covered_primary),
+            (Stage.JUNIOR.label, pilot.covered_junior),
+            *([(Stage.PRESCHOOL.label, pilot.covered_preschool)] if pilot.preschool_plan else []),
+        ],
+        "preschool_standard": rules.preschool_daily_standard(pilot),
+        "meals": pilot.meals.order_by("-day", "stage")[:60],
+        "purchases": pilot.purchases.all()[:100],
+        "forbidden": rules.FORBIDDEN_CATEGORIES,
+        "receipts": pilot.receipts.all(),
+        "accompanied": pilot.accompanied.all()[:60],
+        "checks": pilot.safety_checks.all()[:60],
+        "school_days_so_far": len(school_days),
+        "days_without_accompanied": [d for d in school_days if d not in accompanied_days][-30:],
+        "missing_accompanied": sum(1 for d in school_days if d not in accompanied_days),
+        "can_record": can_record,
+        "is_bureau": request.user.is_bureau,
+        "meal_form": forms.MealForm(),
+        "accompanied_form": forms.AccompaniedForm(),
+        "purchase_form": forms.PurchaseForm(),
+        "receipt_form": forms.ReceiptForm(),
+        "check_form": forms.SafetyCheckForm(),
+        "history": history_for(
+            pilot,
+            *pilot.meals.order_by("-updated_at")[:10],
+            *pilot.purchases.all()[:10],
+            *pilot.receipts.all()[:5],
+            limit=100,
+        ),
+    }
+    context.update(forms_in_error)
+    return context
+
+
+def _visible_pilot(request, pk: int) -> PilotSchool:
+    return get_object_or_404(
+        PilotSchool.objects.visible_to(request.user).select_related("school__township", "term"), pk=pk
+    )
+
+
+@scoped_login_required
+def pilot_detail(request, pk: int):
+    pilot = _visible_pilot(request, pk)
+    return render(request, "nutrition/pilot_detail.html", _pilot_context(request, pilot))
+
+
+def _record(request, pk: int, form_class, context_name: str, service, success: str, **extra):
+    """Shared POST handling of the pilot page's forms: a refusal re-shows the page with the message."""
+    if not _can_record(request.user):
+        raise PermissionDenied
+    pilot = get_object_or_404(
+        PilotSchool.objects.editable_by(request.user).select_related("term", "school"), pk=pk
+    )
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            service(pilot=pilot, by=request.user, **form.cleaned_data, **extra)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, _error_messages(exc))
+        except PermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        else:
+            messages.success(request, success)
+            return redirect("nutrition:pilot_detail", pk=pk)
+    context = _pilot_context(request, _visible_pilot(request, pk), **{context_name: form})
+    return render(request, "nutrition/pilot_detail.html", context, status=400)
+
+
+@scoped_login_required
+@require_POST
+def meal_add(request, pk: int):
+    return _record(
+        request, pk, forms.MealForm, "meal_form", services.meal_record, _("The meals were recorded.")
+    )
+
+
+@scoped_login_required
+@require_POST
+def accompanied_add(request, pk: int):
+    return _record(
+        request,
+        pk,
+        forms.AccompaniedForm,
+        "accompanied_form",
+        services.accompanied_add,
+        _("The accompanied meal was recorded."),
+    )
+
+
+@scoped_login_required
+@require_POST
+def purchase_add(request, pk: int):
+    return _record(
+        request,
+        pk,
+        forms.PurchaseForm,
+        "purchase_form",
+        services.purchase_add,
+        _("The purchase was recorded."),
+    )
+
+
+@bureau_required
+@require_POST
+def receipt_add(request, pk: int):
+    return _record(
+        request, pk, forms.ReceiptForm, "receipt_form", services.receipt_add, _("The receipt was recorded.")
+    )
+
+
+@scoped_login_required
+@require_POST
+def check_add(request, pk: int):
+    return _record(
+        request,
+        pk,
+        forms.SafetyCheckForm,
+        "check_form",
+        services.safety_check_add,
+        _("The food-safety check was recorded."),
+    )
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def meals_import(request):
+    if not _can_record(request.user):
+        raise PermissionDenied
+    form = forms.MealImportForm(request.POST or None, request.FILES or None)
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = importing.meals_import(
+                file=form.cleaned_data["file"],
+                term=form.cleaned_data["term"],
+                month=form.cleaned_data["month"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            errors = _error_messages(exc)
+        else:
+            messages.success(request, _("%(n)s meal records were imported.") % {"n": count})
+            return redirect("nutrition:index")
+    status = 400 if errors or form.errors else 200
+    return render(
+        request,
+        "nutrition/meals_import.html",
+        {"form": form, "errors": errors, "header": importing.HEADER},
+        status=status,
+    )
+
+
+@bureau_required
+@require_http_methods(["GET", "POST"])
+def terms(request):
+    """The nutrition office sets up terms, their holidays and pilot schools."""
+    form = forms.TermForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            term = services.term_create(by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, _error_messages(exc))
+        else:
+            messages.success(request, _("The term %(term)s was created.") % {"term": term})
+            return redirect("nutrition:term_detail", pk=term.pk)
+    return render(request, "nutrition/terms.html", {"form": form, "terms": NutritionTerm.objects.all()})
+
+
+@bureau_required
+@require_http_methods(["GET", "POST"])
+def term_detail(request, pk: int):
+    term = get_object_or_404(NutritionTerm, pk=pk)
+    holiday_form = forms.HolidayForm(request.POST if request.POST.get("action") == "holiday" else None)
+    enrol_form = forms.EnrolForm(request.POST if request.POST.get("action") == "enrol" else None, term=term)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "holiday" and holiday_form.is_valid():
+                services.holiday_add(term=term, by=request.user, **holiday_form.cleaned_data)
+                messages.success(request, _("The holiday was added."))
+                return redirect("nutrition:term_detail", pk=pk)
+            if action == "enrol" and enrol_form.is_valid():
+                pilot = services.pilot_enrol(term=term, by=request.user, **enrol_form.cleaned_data)
+                messages.success(request, _("%(school)s joined the plan.") % {"school": pilot.school})
+                return redirect("nutrition:term_detail", pk=pk)
+            if action == "close":
+                services.term_close(term=term, by=request.user)
+                messages.success(request, _("The term was closed."))
+                return redirect("nutrition:term_detail", pk=pk)
+        except ValidationError as exc:
+            for message in _error_messages(exc):
+                messages.error(request, message)
+    context = {
+        "term": term,
+        "holiday_form": holiday_form,
+        "enrol_form": enrol_form,
+        "pilots": term.pilots.select_related("school__township").order_by("school__code"),
+        "holidays": term.holidays.all(),
+    }
+    return render(request, "nutrition/term_detail.html", context)
