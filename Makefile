@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench browser install migrate messages ci worker clean backup restore
+.PHONY: run test lint format bench browser install migrate messages ci worker clean backup restore otp
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ run: install migrate
 	else \
 	  DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT); \
 	fi
+
+# The demo's bureau and official logins ask for an authenticator code: this prints the current ones.
+otp: install
+	@$(DEV) $(PY) manage.py demo_otp
 
 worker: install
 	$(VENV)/bin/celery -A portal worker --beat --loglevel=info

@@ -46,3 +46,7 @@ class Command(BaseCommand):
         self.stdout.write("demo logins (password: %s):" % portal_demo.demo_password())
         for username, _role, full_name in portal_demo.DEMO_USERS:
             self.stdout.write(f"  {username:10s} {full_name}")
+        self.stdout.write(
+            "bureau and official also need an authenticator code: run `make otp` (or add the key "
+            f"{portal_demo.DEMO_TOTP_KEY} as hex to a TOTP app)."
+        )
