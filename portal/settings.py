@@ -233,6 +233,8 @@ SPECTACULAR_SETTINGS = {
         "StudentStatusEnum": "students.models.Student.Status",
         "ImportJobStatusEnum": "students.models.ImportJob.Status",
         "StudentCategoryEnum": "students.models.StudentCategory.Category",
+        "MealStageEnum": "nutrition.models.MEAL_STAGES",
+        "NutritionSeasonEnum": "nutrition.models.NutritionTerm.Season",
     },
 }
 

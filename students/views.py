@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -59,10 +60,32 @@ def school_detail(request, pk: int):
     return render(request, "students/school_detail.html", context)
 
 
+FILTER_SESSION_KEY = "student_filter"
+
+
+def _student_filter_params(request) -> QueryDict:
+    """The list's filters: from the link's query string, or else the search form last posted.
+
+    The search form is posted, not sent as a query string, so that an ID number typed into it never
+    appears in a URL, the browser history or a server log line.
+    """
+    if set(request.GET) - {"page"}:
+        return request.GET
+    params = QueryDict(mutable=True)
+    params.update(request.session.get(FILTER_SESSION_KEY, {}))
+    return params
+
+
 @scoped_login_required
+@require_http_methods(["GET", "POST"])
 def student_list(request):
+    if request.method == "POST":
+        fields = StudentFilter.base_filters
+        request.session[FILTER_SESSION_KEY] = {k: v for k, v in request.POST.items() if k in fields and v}
+        return redirect("students:student_list")
+    params = _student_filter_params(request)
     students = Student.objects.visible_to(request.user).select_related("school")
-    filterset = StudentFilter(request.GET, queryset=students, request=request)
+    filterset = StudentFilter(params, queryset=students, request=request)
     page = Paginator(
         filterset.qs.order_by("school__code", "stage", "grade", "name", "pk"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
@@ -233,7 +256,7 @@ def student_export(request):
     file of children's ID numbers is the most sensitive thing the portal hands out.
     """
     students = Student.objects.visible_to(request.user)
-    filterset = StudentFilter(request.GET, queryset=students, request=request)
+    filterset = StudentFilter(_student_filter_params(request), queryset=students, request=request)
     full_ids = False
     if request.method == "POST":
         if not scope_of(request.user).writable:

@@ -36,8 +36,10 @@ def test_principal_list_shows_only_own_school(principal_a_client, student_a, stu
     assert student_b.name not in body
 
 
-def test_search_by_full_id_number(bureau_client, student_a, student_b):
-    body = bureau_client.get(reverse("students:student_list"), {"q": student_a.id_number}).content.decode()
+def test_search_by_full_id_number_keeps_it_out_of_the_url(bureau_client, student_a, student_b):
+    response = bureau_client.post(reverse("students:student_list"), {"q": student_a.id_number})
+    assert response.status_code == 302 and student_a.id_number not in response["Location"]
+    body = bureau_client.get(response["Location"]).content.decode()
     assert student_a.name in body
     assert student_b.name not in body
 
