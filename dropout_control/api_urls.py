@@ -1,5 +1,15 @@
 from rest_framework.routers import DefaultRouter
 
+from dropout_control import api
+
 router = DefaultRouter()
+router.register("cases", api.CaseViewSet, basename="dropout-case")
+router.register("suspects", api.SuspectViewSet, basename="dropout-suspect")
+router.register("uploads", api.UploadViewSet, basename="dropout-upload")
+router.register("ledger", api.LedgerViewSet, basename="dropout-ledger")
+router.register("dashboard", api.DashboardViewSet, basename="dropout-dashboard")
+router.register("long-absences", api.LongAbsenceViewSet, basename="dropout-long-absence")
+router.register("care-records", api.CareRecordViewSet, basename="dropout-care-record")
+router.register("care-roster", api.CareRosterViewSet, basename="dropout-care-roster")
 
 urlpatterns = router.urls

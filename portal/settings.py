@@ -235,6 +235,8 @@ SPECTACULAR_SETTINGS = {
         "StudentCategoryEnum": "students.models.StudentCategory.Category",
         "MealStageEnum": "nutrition.models.MEAL_STAGES",
         "NutritionSeasonEnum": "nutrition.models.NutritionTerm.Season",
+        "DropoutCaseStatusEnum": "dropout_control.models.DropoutCase.Status",
+        "SuspectedDropoutStatusEnum": "dropout_control.models.SuspectedDropout.Status",
     },
 }
 

@@ -42,6 +42,12 @@ def home(request):
 
 
 class TokenRequestSerializer(AuthTokenSerializer):
+    # Bounded like the user model's field, so that an absurd user name is a 400, not a lock-out row too long
+    # for its column.
+    username = serializers.CharField(label=_("User name"), max_length=150, write_only=True)
+    password = serializers.CharField(
+        label=_("Password"), max_length=4096, style={"input_type": "password"}, trim_whitespace=False, write_only=True
+    )
     otp_token = serializers.CharField(
         required=False,
         allow_blank=True,

@@ -57,7 +57,7 @@ def login():
         page.goto("/accounts/login/")
         page.fill("#id_username", user.username)
         page.fill("#id_password", password)
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
         if "/accounts/2fa/" in page.url:
             device, _ = TOTPDevice.objects.get_or_create(
@@ -72,7 +72,7 @@ def login():
                 "#id_token",
                 f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}",
             )
-            page.click("button[type=submit]")
+            page.click("main button[type=submit]")
             page.wait_for_url(lambda url: "/accounts/2fa/" not in url)
 
     return _login

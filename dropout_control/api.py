@@ -1,0 +1,595 @@
+"""REST API of dropout control. Querysets are scoped by portal.access; every write goes through a service."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Max
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from dropout_control import ledger, matching, selectors, services
+from dropout_control.filters import CareRecordFilter, CaseFilter, LongAbsenceFilter, SuspectFilter
+from dropout_control.models import (
+    CareRecord,
+    CasePeriod,
+    DropoutCase,
+    HomeTeachingVisit,
+    HouseholdRegisterUpload,
+    LongAbsence,
+    PersuasionVisit,
+    SuspectedDropout,
+    TeamMember,
+)
+from portal.access import scope_of
+from students.models import School, Student, Township
+
+
+@contextmanager
+def service_errors():
+    """Django's refusals from a service, as DRF responses: 400 with the clerk's message, or 403."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        ) from exc
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or None) from exc
+
+
+class TeamMemberSerializer(serializers.ModelSerializer):
+    is_first_responsible = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = TeamMember
+        fields = ["role", "name", "phone", "is_first_responsible"]
+        validators: list = []
+
+
+class PersuasionVisitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PersuasionVisit
+        fields = ["id", "visited_on", "visitors", "result", "next_step", "next_on"]
+
+
+class HomeVisitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = HomeTeachingVisit
+        fields = ["id", "visited_on", "teacher", "hours", "content"]
+
+
+class CasePeriodSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CasePeriod
+        fields = ["opened_on", "closed_on", "outcome", "reopen_reason"]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    """Lists carry the masked ID number; the full number only goes in (and out to writing roles in detail)."""
+
+    id_number = serializers.CharField(write_only=True, max_length=18, required=False)
+    id_number_masked = serializers.CharField(source="masked_id_number", read_only=True)
+    student = serializers.PrimaryKeyRelatedField(
+        queryset=Student.objects.all(), required=False, allow_null=True
+    )
+    township = serializers.PrimaryKeyRelatedField(queryset=Township.objects.all(), required=False)
+    school = serializers.PrimaryKeyRelatedField(
+        queryset=School.objects.all(), required=False, allow_null=True
+    )
+    township_name = serializers.CharField(source="township.name", read_only=True)
+    school_name = serializers.CharField(source="school.name", read_only=True, default=None)
+    last_visit = serializers.DateField(read_only=True, default=None)
+
+    class Meta:
+        model = DropoutCase
+        fields = [
+            "id",
+            "student",
+            "id_number",
+            "id_number_masked",
+            "name",
+            "township",
+            "township_name",
+            "village",
+            "school",
+            "school_name",
+            "found_on",
+            "found_by",
+            "reason",
+            "reason_detail",
+            "age_exception",
+            "status",
+            "outcome",
+            "outcome_on",
+            "outcome_school",
+            "outcome_note",
+            "home_teacher",
+            "home_schedule",
+            "last_visit",
+        ]
+        read_only_fields = [
+            "status",
+            "outcome",
+            "outcome_on",
+            "outcome_school",
+            "outcome_note",
+            "home_teacher",
+            "home_schedule",
+        ]
+        extra_kwargs = {"name": {"required": False}}
+        validators: list = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and "student" in self.fields:
+            # A case is opened for a student the user can see: no probing of others' registries by pk.
+            self.fields["student"].queryset = Student.objects.visible_to(request.user)
+
+
+class CaseDetailSerializer(CaseSerializer):
+    id_number_full = serializers.SerializerMethodField()
+    team = TeamMemberSerializer(many=True, read_only=True)
+    visits = PersuasionVisitSerializer(many=True, read_only=True)
+    home_visits = HomeVisitSerializer(many=True, read_only=True)
+    periods = CasePeriodSerializer(many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "id_number_full", "team", "visits", "home_visits", "periods"]
+
+    def get_id_number_full(self, obj: DropoutCase) -> str | None:
+        request = self.context.get("request")
+        return obj.id_number if request is not None and scope_of(request.user).writable else None
+
+
+class CaseTeamInputSerializer(serializers.Serializer):
+    members = TeamMemberSerializer(many=True)
+
+
+class CaseCloseInputSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=DropoutCase.Outcome.choices, required=False, allow_blank=True)
+    on = serializers.DateField(required=False)
+    outcome_school = serializers.PrimaryKeyRelatedField(
+        queryset=School.objects.all(), required=False, allow_null=True
+    )
+    outcome_note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    home_teacher = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    home_schedule = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class CaseReopenInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True, max_length=300)
+    on = serializers.DateField(required=False)
+
+
+class CaseViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Dropout cases: open, correct, visit, set the team, close with an outcome, reopen, log home teaching."""
+
+    filterset_class = CaseFilter
+    ordering_fields = ["found_on", "name"]
+    WRITE_ACTIONS = ("update", "partial_update", "visits", "team", "close", "reopen", "home_visits")
+
+    def get_serializer_class(self):
+        action_serializers = {
+            "retrieve": CaseDetailSerializer,
+            "visits": PersuasionVisitSerializer,
+            "team": CaseTeamInputSerializer,
+            "close": CaseCloseInputSerializer,
+            "reopen": CaseReopenInputSerializer,
+            "home_visits": HomeVisitSerializer,
+        }
+        return action_serializers.get(self.action, CaseSerializer)
+
+    def get_queryset(self):
+        if self.action in self.WRITE_ACTIONS:
+            return DropoutCase.objects.editable_by(self.request.user)
+        qs = DropoutCase.objects.visible_to(self.request.user).select_related("township", "school")
+        if self.action == "list":
+            qs = qs.annotate(last_visit=Max("visits__visited_on"))
+        if self.action == "retrieve":
+            qs = qs.prefetch_related("team", "visits", "home_visits", "periods")
+        return qs.order_by("-found_on", "-pk")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        if data.get("student") is None and not data.get("id_number"):
+            raise ValidationError({"id_number": ["请填写身份证号，或选择学籍中的学生。"]})
+        with service_errors():
+            serializer.instance = services.case_open(by=self.request.user, **data)
+
+    def perform_update(self, serializer):
+        data = {k: v for k, v in serializer.validated_data.items() if k in services.CASE_EDITABLE_FIELDS}
+        with service_errors():
+            serializer.instance = services.case_update(case=serializer.instance, by=self.request.user, **data)
+
+    def _respond(self, case: DropoutCase, code=status.HTTP_200_OK):
+        case = DropoutCase.objects.prefetch_related("team", "visits", "home_visits", "periods").get(
+            pk=case.pk
+        )
+        return Response(CaseDetailSerializer(case, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(request=PersuasionVisitSerializer, responses={201: PersuasionVisitSerializer})
+    @action(detail=True, methods=["post"])
+    def visits(self, request, pk=None):
+        serializer = PersuasionVisitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            visit = services.case_add_visit(
+                case=self.get_object(), by=request.user, **serializer.validated_data
+            )
+        return Response(PersuasionVisitSerializer(visit).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CaseTeamInputSerializer, responses={200: CaseDetailSerializer})
+    @action(detail=True, methods=["put"])
+    def team(self, request, pk=None):
+        serializer = CaseTeamInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        members = {m["role"]: (m["name"], m["phone"]) for m in serializer.validated_data["members"]}
+        case = self.get_object()
+        with service_errors():
+            services.case_set_team(case=case, members=members, by=request.user)
+        return self._respond(case)
+
+    @extend_schema(request=CaseCloseInputSerializer, responses={200: CaseDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        serializer = CaseCloseInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.setdefault("outcome", "")
+        with service_errors():
+            case = services.case_close(case=self.get_object(), by=request.user, **data)
+        return self._respond(case)
+
+    @extend_schema(request=CaseReopenInputSerializer, responses={200: CaseDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        serializer = CaseReopenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            case = services.case_reopen(case=self.get_object(), by=request.user, **serializer.validated_data)
+        return self._respond(case)
+
+    @extend_schema(request=HomeVisitSerializer, responses={201: HomeVisitSerializer})
+    @action(detail=True, methods=["post"], url_path="home-visits")
+    def home_visits(self, request, pk=None):
+        serializer = HomeVisitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            visit = services.home_teaching_log_add(
+                case=self.get_object(), by=request.user, **serializer.validated_data
+            )
+        return Response(HomeVisitSerializer(visit).data, status=status.HTTP_201_CREATED)
+
+
+class SuspectSerializer(serializers.ModelSerializer):
+    id_number_masked = serializers.CharField(source="masked_id_number", read_only=True)
+    township_name = serializers.CharField(source="township.name", read_only=True, default=None)
+    upload = serializers.IntegerField(source="row.upload_id", read_only=True)
+
+    class Meta:
+        model = SuspectedDropout
+        fields = [
+            "id",
+            "upload",
+            "id_number_masked",
+            "name",
+            "township",
+            "township_name",
+            "village",
+            "birth_date",
+            "is_poverty_family",
+            "long_absent_student",
+            "status",
+            "clear_reason",
+            "note",
+            "case",
+            "decided_on",
+        ]
+        read_only_fields = fields
+
+
+class SuspectConfirmInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=DropoutCase.Reason.choices)
+    found_on = serializers.DateField(required=False)
+    school = serializers.PrimaryKeyRelatedField(
+        queryset=School.objects.all(), required=False, allow_null=True
+    )
+    reason_detail = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class SuspectClearInputSerializer(serializers.Serializer):
+    clear_reason = serializers.ChoiceField(choices=SuspectedDropout.ClearReason.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class SuspectViewSet(viewsets.ReadOnlyModelViewSet):
+    """Suspected dropouts (疑似辍学) from the household-register comparison: confirm into a case, or clear."""
+
+    filterset_class = SuspectFilter
+
+    def get_serializer_class(self):
+        return {"confirm": SuspectConfirmInputSerializer, "clear": SuspectClearInputSerializer}.get(
+            self.action, SuspectSerializer
+        )
+
+    def get_queryset(self):
+        if self.action in ("confirm", "clear"):
+            return SuspectedDropout.objects.editable_by(self.request.user)
+        return (
+            SuspectedDropout.objects.visible_to(self.request.user)
+            .select_related("township", "row")
+            .order_by("-is_poverty_family", "township_id", "name", "pk")
+        )
+
+    @extend_schema(request=SuspectConfirmInputSerializer, responses={201: CaseDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        serializer = SuspectConfirmInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            case = services.suspect_confirm(
+                suspect=self.get_object(), by=request.user, **serializer.validated_data
+            )
+        case = DropoutCase.objects.prefetch_related("team", "visits", "home_visits", "periods").get(
+            pk=case.pk
+        )
+        data = CaseDetailSerializer(case, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SuspectClearInputSerializer, responses={200: SuspectSerializer})
+    @action(detail=True, methods=["post"])
+    def clear(self, request, pk=None):
+        serializer = SuspectClearInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            suspect = services.suspect_clear(
+                suspect=self.get_object(), by=request.user, **serializer.validated_data
+            )
+        return Response(SuspectSerializer(suspect).data)
+
+
+class RegisterUploadSerializer(serializers.ModelSerializer):
+    file = serializers.FileField(write_only=True)
+
+    class Meta:
+        model = HouseholdRegisterUpload
+        fields = [
+            "id",
+            "file",
+            "file_name",
+            "as_of",
+            "row_count",
+            "of_age_count",
+            "suspect_count",
+            "uploaded_at",
+        ]
+        read_only_fields = ["file_name", "row_count", "of_age_count", "suspect_count", "uploaded_at"]
+
+
+class UploadViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Household-register lists (户籍), uploaded by bureau staff as .xlsx and compared at once."""
+
+    serializer_class = RegisterUploadSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    write_roles = ("bureau",)
+
+    def get_queryset(self):
+        return HouseholdRegisterUpload.objects.visible_to(self.request.user).order_by("-uploaded_at")
+
+    def perform_create(self, serializer):
+        file = serializer.validated_data["file"]
+        with service_errors():
+            serializer.instance = matching.household_register_upload(
+                file=file, file_name=file.name, as_of=serializer.validated_data["as_of"], by=self.request.user
+            )
+
+
+class DropoutLedgerRowSerializer(serializers.Serializer):
+    township = serializers.CharField()
+    school = serializers.CharField()
+    open_at_start = serializers.IntegerField()
+    new = serializers.IntegerField()
+    closed = serializers.IntegerField()
+    open_at_end = serializers.IntegerField()
+
+
+class DropoutLedgerSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    month = serializers.IntegerField()
+    rows = DropoutLedgerRowSerializer(many=True)
+    total = DropoutLedgerRowSerializer()
+
+
+class LedgerViewSet(viewsets.ViewSet):
+    """The monthly ledger (台账): per township and school, open at start + new − closed = open at end."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("year", int, description="Year, default this year"),
+            OpenApiParameter("month", int, description="Month 1-12, default this month"),
+        ],
+        responses={200: DropoutLedgerSerializer},
+    )
+    def list(self, request):
+        today = timezone.localdate()
+        try:
+            year = int(request.query_params.get("year", today.year))
+            month = int(request.query_params.get("month", today.month))
+            if not (2000 <= year <= 2100 and 1 <= month <= 12):
+                raise ValueError
+        except ValueError:
+            raise ValidationError({"month": ["年份或月份不正确。"]}) from None
+        result = ledger.monthly_ledger(year=year, month=month, user=request.user)
+        return Response(DropoutLedgerSerializer(result).data)
+
+
+class OpenCaseSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="case.pk")
+    name = serializers.CharField(source="case.name")
+    days_open = serializers.IntegerField(source="days")
+
+
+class TownshipOpenSerializer(serializers.Serializer):
+    township = serializers.CharField()
+    township_id = serializers.IntegerField()
+    count = serializers.IntegerField()
+    cases = OpenCaseSerializer(many=True)
+
+
+class OverdueCaseSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="case.pk")
+    name = serializers.CharField(source="case.name")
+    township = serializers.CharField(source="case.township.name")
+    days_since_contact = serializers.IntegerField(source="days")
+
+
+class DropoutDashboardSerializer(serializers.Serializer):
+    open_total = serializers.IntegerField()
+    home_teaching = serializers.IntegerField()
+    by_township = TownshipOpenSerializer(many=True)
+    overdue = OverdueCaseSerializer(many=True)
+
+
+class DashboardViewSet(viewsets.ViewSet):
+    """Open cases by township with days open, and the cases with no visit in 30 days."""
+
+    @extend_schema(responses={200: DropoutDashboardSerializer})
+    def list(self, request):
+        return Response(DropoutDashboardSerializer(selectors.dashboard_figures(request.user)).data)
+
+
+class LongAbsenceSerializer(serializers.ModelSerializer):
+    student_name = serializers.CharField(source="student.name", read_only=True)
+    school_name = serializers.CharField(source="student.school.name", read_only=True)
+
+    class Meta:
+        model = LongAbsence
+        fields = ["id", "student", "student_name", "school_name", "since", "ended_on", "note"]
+        read_only_fields = ["ended_on"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and "student" in self.fields:
+            self.fields["student"].queryset = Student.objects.editable_by(request.user)
+
+
+class LongAbsenceEndSerializer(serializers.Serializer):
+    on = serializers.DateField(required=False)
+
+
+class LongAbsenceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Pupils on a school's roll who stopped attending: schools mark them, the comparison lists them."""
+
+    filterset_class = LongAbsenceFilter
+
+    def get_serializer_class(self):
+        return LongAbsenceEndSerializer if self.action == "end" else LongAbsenceSerializer
+
+    def get_queryset(self):
+        if self.action == "end":
+            return LongAbsence.objects.editable_by(self.request.user)
+        return (
+            LongAbsence.objects.visible_to(self.request.user)
+            .select_related("student__school")
+            .order_by("-since", "pk")
+        )
+
+    def perform_create(self, serializer):
+        with service_errors():
+            serializer.instance = services.long_absence_mark(
+                by=self.request.user, **serializer.validated_data
+            )
+
+    @extend_schema(request=LongAbsenceEndSerializer, responses={200: LongAbsenceSerializer})
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        serializer = LongAbsenceEndSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        on = serializer.validated_data.get("on") or timezone.localdate()
+        with service_errors():
+            absence = services.long_absence_end(absence=self.get_object(), on=on, by=request.user)
+        return Response(LongAbsenceSerializer(absence).data)
+
+
+class CareRecordSerializer(serializers.ModelSerializer):
+    student_name = serializers.CharField(source="student.name", read_only=True)
+
+    class Meta:
+        model = CareRecord
+        fields = ["id", "student", "student_name", "visited_on", "teacher", "kind", "content"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and "student" in self.fields:
+            self.fields["student"].queryset = Student.objects.editable_by(request.user)
+
+
+class CareRecordViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Care records of left-behind and disadvantaged children (万师访万家)."""
+
+    serializer_class = CareRecordSerializer
+    filterset_class = CareRecordFilter
+
+    def get_queryset(self):
+        return selectors.care_records(self.request.user).order_by("-visited_on", "-pk")
+
+    def perform_create(self, serializer):
+        with service_errors():
+            serializer.instance = services.care_record_add(by=self.request.user, **serializer.validated_data)
+
+
+class CareRosterSerializer(serializers.ModelSerializer):
+    id_number_masked = serializers.CharField(source="masked_id_number", read_only=True)
+    school_name = serializers.CharField(source="school.name", read_only=True)
+    care_flags = serializers.SerializerMethodField()
+    care_count = serializers.IntegerField(read_only=True)
+    last_care = serializers.DateField(read_only=True)
+
+    class Meta:
+        model = Student
+        fields = [
+            "id",
+            "name",
+            "id_number_masked",
+            "school",
+            "school_name",
+            "stage",
+            "grade",
+            "care_flags",
+            "care_count",
+            "last_care",
+        ]
+
+    def get_care_flags(self, obj: Student) -> list[str]:
+        today = timezone.localdate()
+        return sorted(
+            c.category
+            for c in obj.categories.all()
+            if c.category in selectors.CARE_CATEGORIES and c.applies_on(today)
+        )
+
+
+class CareRosterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Left-behind children and children in difficulty per school, from the registry's care flags."""
+
+    serializer_class = CareRosterSerializer
+
+    def get_queryset(self):
+        return selectors.care_roster(self.request.user)

@@ -1,0 +1,192 @@
+"""Demo dropout cases (~30, or Ningdu's 145 送教上门 children at --scale ningdu), in every state.
+
+Written through the services, so that every case has its ledger periods and its history. Idempotent: a county
+that already has dropout cases is left alone.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from dropout_control import matching, services
+from dropout_control.models import DropoutCase, HouseholdRegisterUpload, TeamMember
+from portal.models import User
+from students import id_numbers
+from students.models import School, Stage, Student, StudentCategory, Township
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = "子涵欣怡梓轩浩然雨桐一诺宇轩依诺俊杰思彤佳怡"
+VILLAGES = ["上坪村", "下坊村", "石門村", "竹坑村", "新田村", "洋坑村"]
+REASONS = [r for r, _ in DropoutCase.Reason.choices]
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+
+
+def _child_number(rng: random.Random, today: date, taken: set[str]) -> str:
+    while True:
+        birth = today - timedelta(days=rng.randint(7 * 365, 15 * 365))
+        number = id_numbers.make(settings.HOME_COUNTY_CODE, birth, rng.randint(500, 999))
+        if number not in taken:
+            taken.add(number)
+            return number
+
+
+def seed(*, rng: random.Random, stdout, scale: str) -> None:
+    if DropoutCase.objects.exists():
+        stdout.write("dropout control: cases exist, left alone")
+        return
+    by = User.objects.filter(role=User.Role.BUREAU, is_active=True).order_by("pk").first()
+    townships = list(Township.objects.all())
+    schools = list(
+        School.objects.filter(
+            school_type__in=[School.Type.PRIMARY, School.Type.JUNIOR, School.Type.NINE_YEAR]
+        )
+    )
+    if by is None or not townships or not schools:
+        stdout.write("dropout control: no bureau user or registry yet, skipped")
+        return
+    today = timezone.localdate()
+    taken = set(DropoutCase.objects.values_list("id_number", flat=True))
+    pupils = list(
+        # Of compulsory age today (the demo registry may be some school years old).
+        Student.objects.filter(
+            stage__in=[Stage.PRIMARY, Stage.JUNIOR],
+            home_township__isnull=False,
+            birth_date__gt=today - timedelta(days=15 * 365),
+            birth_date__lt=today - timedelta(days=7 * 365),
+        ).order_by("?")[:10]
+    )
+    special = School.objects.filter(school_type=School.Type.SPECIAL).first()
+    home_teaching = 145 if scale == "ningdu" else 6
+    total = home_teaching + 24
+    cases = []
+    for n in range(total):
+        found_on = today - timedelta(days=rng.randint(5, 240))
+        if n < len(pupils):
+            student = pupils[n]
+            case = services.case_open(
+                by=by,
+                student=student,
+                found_on=found_on,
+                found_by=DropoutCase.FoundBy.SCHOOL_REPORT,
+                reason=rng.choice(REASONS),
+            )
+        else:
+            school = rng.choice(schools)
+            case = services.case_open(
+                by=by,
+                id_number=_child_number(rng, found_on, taken),
+                name=_name(rng),
+                township=school.township if rng.random() < 0.8 else rng.choice(townships),
+                village=rng.choice(VILLAGES),
+                school=school,
+                found_on=found_on,
+                found_by=rng.choice(
+                    [DropoutCase.FoundBy.TOWNSHIP_SURVEY, DropoutCase.FoundBy.DATA_COMPARISON]
+                ),
+                reason=DropoutCase.Reason.DISABILITY if n >= total - home_teaching else rng.choice(REASONS),
+            )
+        cases.append(case)
+        services.case_set_team(
+            case=case,
+            members={
+                role: (_name(rng), f"13{rng.randint(100000000, 999999999)}")
+                for role in TeamMember.Role.values
+            },
+            by=by,
+        )
+        for _visit in range(rng.randint(0, 3)):
+            visited_on = found_on + timedelta(days=rng.randint(0, (today - found_on).days))
+            services.case_add_visit(
+                case=case,
+                visited_on=visited_on,
+                visitors="乡镇干部、村干部、班主任",
+                result=rng.choice(["家长同意返校", "孩子在外务工，已电话联系", "家长思想有顾虑，需再次上门"]),
+                next_step="再次上门核实",
+                next_on=visited_on + timedelta(days=14),
+                by=by,
+            )
+    # The last ones are severely disabled children taught at home; a third of the others returned or were placed.
+    for case in cases[total - home_teaching :]:
+        started = case.found_on + timedelta(days=min(10, (today - case.found_on).days))
+        case = services.case_close(
+            case=case,
+            outcome=DropoutCase.Outcome.HOME_TEACHING,
+            on=started,
+            home_teacher=_name(rng),
+            home_schedule="每月两次，每次2小时",
+            by=by,
+        )
+        day = started
+        while day + timedelta(days=15) <= today:
+            day += timedelta(days=15)
+            services.home_teaching_log_add(
+                case=case,
+                visited_on=day,
+                teacher=case.home_teacher,
+                hours=Decimal("2.0"),
+                content="生活自理、识字",
+                by=by,
+            )
+    for case in cases[: total - home_teaching : 3]:
+        closed_on = min(today, case.found_on + timedelta(days=rng.randint(10, 60)))
+        services.case_close(
+            case=case,
+            outcome=DropoutCase.Outcome.RETURNED,
+            outcome_school=case.school or schools[0],
+            on=closed_on,
+            by=by,
+        )
+    if special is not None:
+        case = cases[1]
+        if DropoutCase.objects.get(pk=case.pk).is_open:
+            services.case_close(
+                case=case, outcome=DropoutCase.Outcome.SPECIAL_SCHOOL, outcome_school=special, on=today, by=by
+            )
+    _seed_care(rng=rng, by=by, today=today)
+    _seed_register(rng=rng, by=by, today=today, taken=taken)
+    stdout.write(f"dropout control: {len(cases)} cases ({home_teaching} 送教上门)")
+
+
+def _seed_care(*, rng: random.Random, by, today: date) -> None:
+    left_behind = Student.objects.filter(
+        pk__in=StudentCategory.objects.filter(category=StudentCategory.Category.LEFT_BEHIND)
+        .on(today)
+        .values("student_id")
+    ).enrolled()[:40]
+    for student in left_behind:
+        services.care_record_add(
+            student=student,
+            visited_on=today - timedelta(days=rng.randint(1, 90)),
+            teacher=_name(rng),
+            content="万师访万家：了解学习和生活情况，与监护人沟通",
+            by=by,
+        )
+    for student in Student.objects.filter(stage=Stage.JUNIOR).enrolled().order_by("?")[:3]:
+        services.long_absence_mark(
+            student=student, since=today - timedelta(days=rng.randint(10, 40)), note="连续旷课", by=by
+        )
+
+
+def _seed_register(*, rng: random.Random, by, today: date, taken: set[str]) -> None:
+    """A small household-register comparison: registry children, and a few in no school's roll."""
+    if HouseholdRegisterUpload.objects.exists():
+        return
+    rows = []
+    students = Student.objects.filter(stage__in=[Stage.PRIMARY, Stage.JUNIOR], home_township__isnull=False)
+    for s in students.select_related("home_township")[:60]:
+        rows.append([s.id_number, s.name, s.home_township.name, s.village])
+    townships = list(Township.objects.all())
+    for _ in range(6):
+        rows.append(
+            [_child_number(rng, today, taken), _name(rng), rng.choice(townships).name, rng.choice(VILLAGES)]
+        )
+    parsed = matching.parse_rows([["身份证号", "姓名", "乡镇", "村"], *rows], as_of=today)
+    matching.household_register_store(parsed=parsed, file_name="户籍名单（演示）.xlsx", as_of=today, by=by)

@@ -1,0 +1,109 @@
+"""Filters shared by the browser lists and the API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters
+from django.db.models import Max, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from dropout_control.models import CareRecord, DropoutCase, LongAbsence, SuspectedDropout
+from dropout_control.rules import VISIT_OVERDUE_DAYS
+from students import id_numbers
+from students.models import School, Township
+
+
+def _townships(request):
+    return Township.objects.visible_to(request.user) if request else Township.objects.none()
+
+
+def _schools(request):
+    return School.objects.visible_to(request.user) if request else School.objects.none()
+
+
+def _search(queryset, value: str, id_field: str = "id_number", name_field: str = "name"):
+    normalized = id_numbers.normalize(value)
+    if len(normalized) == 18:
+        return queryset.filter(**{id_field: normalized})
+    return queryset.filter(**{f"{name_field}__icontains": value.strip()})
+
+
+class CaseFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=DropoutCase.Status.choices)
+    township = django_filters.ModelChoiceFilter(label=_("Township"), queryset=_townships)
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
+    reason = django_filters.ChoiceFilter(label=_("Reason"), choices=DropoutCase.Reason.choices)
+    outcome = django_filters.ChoiceFilter(label=_("Outcome"), choices=DropoutCase.Outcome.choices)
+    found_by = django_filters.ChoiceFilter(label=_("How found"), choices=DropoutCase.FoundBy.choices)
+    found_from = django_filters.DateFilter(label=_("Found from"), field_name="found_on", lookup_expr="gte")
+    found_to = django_filters.DateFilter(label=_("Found until"), field_name="found_on", lookup_expr="lte")
+    overdue = django_filters.BooleanFilter(label=_("No visit in 30 days"), method="filter_overdue")
+
+    class Meta:
+        model = DropoutCase
+        fields = [
+            "q",
+            "status",
+            "township",
+            "school",
+            "reason",
+            "outcome",
+            "found_by",
+            "found_from",
+            "found_to",
+            "overdue",
+        ]
+
+    def search(self, queryset, name, value):
+        return _search(queryset, value)
+
+    def filter_overdue(self, queryset, name, value):
+        cutoff = timezone.localdate() - timedelta(days=VISIT_OVERDUE_DAYS)
+        overdue = Q(status=DropoutCase.Status.OPEN, last_contact__lt=cutoff)
+        queryset = queryset.annotate(last_contact=Coalesce(Max("visits__visited_on"), "found_on"))
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+class SuspectFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=SuspectedDropout.Status.choices)
+    township = django_filters.ModelChoiceFilter(label=_("Township"), queryset=_townships)
+    is_poverty_family = django_filters.BooleanFilter(label=_("Poverty-alleviated household"))
+    upload = django_filters.NumberFilter(label=_("Upload"), field_name="row__upload")
+
+    class Meta:
+        model = SuspectedDropout
+        fields = ["q", "status", "township", "is_poverty_family", "upload"]
+
+    def search(self, queryset, name, value):
+        return _search(queryset, value)
+
+
+class LongAbsenceFilter(django_filters.FilterSet):
+    school = django_filters.ModelChoiceFilter(
+        label=_("School"), queryset=_schools, field_name="student__school"
+    )
+    current = django_filters.BooleanFilter(
+        label=_("Still absent"), field_name="ended_on", lookup_expr="isnull"
+    )
+
+    class Meta:
+        model = LongAbsence
+        fields = ["school", "current"]
+
+
+class CareRecordFilter(django_filters.FilterSet):
+    school = django_filters.ModelChoiceFilter(
+        label=_("School"), queryset=_schools, field_name="student__school"
+    )
+    student = django_filters.NumberFilter(label=_("Student"), field_name="student")
+    visited_from = django_filters.DateFilter(label=_("From"), field_name="visited_on", lookup_expr="gte")
+    visited_to = django_filters.DateFilter(label=_("Until"), field_name="visited_on", lookup_expr="lte")
+
+    class Meta:
+        model = CareRecord
+        fields = ["school", "student", "visited_from", "visited_to"]

@@ -1,0 +1,558 @@
+"""Dropout control (控辍保学): cases kept until closed, the 六对一 team, persuasion visits, outcomes,
+送教上门 logs, the household-register comparison (四查三比对), long absences and care records.
+
+The township responsible for a case is where the child lives (乡镇属地); the school is the one responsible
+(the child's school or the school of the catchment area). Both decide who sees the case.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pghistory
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from portal.access import ScopedQuerySet
+from students import id_numbers
+
+phone_validator = RegexValidator(
+    r"^[0-9+\- ]{7,20}$", _("Enter a phone number of 7 to 20 digits (a dash is allowed).")
+)
+
+
+class DropoutCaseQuerySet(ScopedQuerySet):
+    scope_school = "school"
+    scope_townships = ("township",)
+
+    def open(self):
+        return self.filter(status=DropoutCase.Status.OPEN)
+
+    def closed(self):
+        return self.filter(status=DropoutCase.Status.CLOSED)
+
+
+@pghistory.track()
+class DropoutCase(models.Model):
+    """A child of compulsory age out of school, followed until the case is closed (销号) with an outcome."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    class FoundBy(models.TextChoices):
+        SCHOOL_REPORT = "school_report", _("School report")
+        TOWNSHIP_SURVEY = "township_survey", _("Township survey")
+        DATA_COMPARISON = "data_comparison", _("Data comparison")
+
+    class Reason(models.TextChoices):
+        FAMILY_HARDSHIP = "family_hardship", _("Family hardship")
+        STUDY_DIFFICULTY = "study_difficulty", _("Study difficulty")
+        ILLNESS = "illness", _("Illness")
+        DISABILITY = "disability", _("Disability")
+        MIGRATION = "migration", _("Migration with parents")
+        MARRIAGE = "marriage", _("Early marriage")
+        WORK = "work", _("Went to work")
+        OTHER = "other", _("Other")
+
+    class Outcome(models.TextChoices):
+        RETURNED = "returned", _("Returned to school")
+        SPECIAL_SCHOOL = "special_school", _("Placed in a special school")
+        REGULAR_CLASS = "regular_class", _("Placed in a regular class (随班就读)")
+        HOME_TEACHING = "home_teaching", _("Home-delivered teaching (送教上门)")
+        EXEMPTED = "exempted", _("Exempted or deferred for physical reasons")
+        TRANSFERRED_OUT = "transferred_out", _("Transferred out of the county")
+        REACHED_16 = "reached_16", _("Reached 16")
+
+    # Outcomes that name the school the child now attends.
+    SCHOOL_OUTCOMES = (Outcome.RETURNED, Outcome.SPECIAL_SCHOOL, Outcome.REGULAR_CLASS)
+    # Outcomes after which the child is properly placed: the household-register comparison skips them.
+    PLACED_OUTCOMES = (
+        Outcome.SPECIAL_SCHOOL,
+        Outcome.REGULAR_CLASS,
+        Outcome.HOME_TEACHING,
+        Outcome.EXEMPTED,
+        Outcome.TRANSFERRED_OUT,
+    )
+
+    student = models.ForeignKey(
+        "students.Student",
+        verbose_name=_("student"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dropout_cases",
+        help_text=_("Empty for a child who is not in the student registry."),
+    )
+    id_number = models.CharField(_("ID number"), max_length=18, validators=[id_numbers.validate_id_number])
+    name = models.CharField(_("name"), max_length=50)
+    township = models.ForeignKey(
+        "students.Township",
+        verbose_name=_("township"),
+        on_delete=models.PROTECT,
+        related_name="dropout_cases",
+        help_text=_("The township where the child lives: it is responsible for the case."),
+    )
+    village = models.CharField(_("village"), max_length=100, blank=True)
+    school = models.ForeignKey(
+        "students.School",
+        verbose_name=_("responsible school"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dropout_cases",
+    )
+    found_on = models.DateField(_("date found"))
+    found_by = models.CharField(_("how found"), max_length=20, choices=FoundBy.choices)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    reason_detail = models.CharField(_("reason in detail"), max_length=300, blank=True)
+    age_exception = models.CharField(
+        _("why a case outside compulsory age"),
+        max_length=300,
+        blank=True,
+        help_text=_("Needed only when the child is not 6 to 15 years old on the date found."),
+    )
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    outcome_on = models.DateField(_("outcome date"), null=True, blank=True)
+    outcome_school = models.ForeignKey(
+        "students.School",
+        verbose_name=_("school attended"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    outcome_note = models.CharField(
+        _("outcome note"),
+        max_length=500,
+        blank=True,
+        help_text=_("Evidence for an exemption (medical certificate), the destination of a transfer."),
+    )
+    home_teacher = models.CharField(_("home-teaching teacher"), max_length=50, blank=True)
+    home_schedule = models.CharField(
+        _("home-teaching schedule"), max_length=200, blank=True, help_text=_("For example: twice a month.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DropoutCaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("dropout case")
+        verbose_name_plural = _("dropout cases")
+        ordering = ["-found_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_number"],
+                condition=Q(status="open"),
+                name="one_open_dropout_case_per_child",
+                violation_error_message=_("This child already has an open dropout case."),
+            ),
+            models.CheckConstraint(
+                name="closed_case_has_outcome",
+                condition=Q(status="open", outcome="") | (Q(status="closed") & ~Q(outcome="")),
+                violation_error_message=_(
+                    "A case is closed with an outcome, and only a closed case has one."
+                ),
+            ),
+        ]
+        indexes = [
+            # Dashboard: open cases by township; lists filtered by status and township.
+            models.Index(fields=["status", "township"], name="dropout_status_township_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.masked_id_number}）"
+
+    @property
+    def masked_id_number(self) -> str:
+        return id_numbers.mask(self.id_number)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class CasePeriodQuerySet(ScopedQuerySet):
+    scope_school = "case__school"
+    scope_townships = ("case__township",)
+
+
+@pghistory.track()
+class CasePeriod(models.Model):
+    """One stretch of time a case was open: a line of the monthly ledger (台账), closed by 销号.
+
+    A reopened case gets a new period, so the ledger counts it again as new in the month it was reopened and
+    the months in between see it closed.
+    """
+
+    case = models.ForeignKey(DropoutCase, on_delete=models.CASCADE, related_name="periods")
+    opened_on = models.DateField(_("opened on"))
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=DropoutCase.Outcome.choices, blank=True)
+    reopen_reason = models.CharField(_("reason for reopening"), max_length=300, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CasePeriodQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case period")
+        verbose_name_plural = _("case periods")
+        ordering = ["case_id", "opened_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(closed_on__isnull=True), name="one_open_period"
+            ),
+            models.CheckConstraint(
+                name="period_closes_after_opening",
+                condition=Q(closed_on__isnull=True) | Q(closed_on__gte=models.F("opened_on")),
+            ),
+        ]
+        indexes = [
+            # Monthly ledger: periods overlapping a month.
+            models.Index(fields=["opened_on", "closed_on"], name="period_dates_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.opened_on} – {self.closed_on or ''}"
+
+
+class TeamMemberQuerySet(ScopedQuerySet):
+    scope_school = "case__school"
+    scope_townships = ("case__township",)
+
+
+@pghistory.track()
+class TeamMember(models.Model):
+    """The responsibility team of a case, Ningdu's 六对一: six named people, each with a phone."""
+
+    class Role(models.TextChoices):
+        TOWNSHIP_LEADER = "township_leader", _("Township leader")
+        TOWNSHIP_CADRE = "township_cadre", _("Township cadre")
+        VILLAGE_CADRE = "village_cadre", _("Village cadre")
+        BUREAU_LEADER = "bureau_leader", _("Bureau leader")
+        SCHOOL_LEADER = "school_leader", _("School leader")
+        TEACHER = "teacher", _("Teacher")
+
+    # The township head and the principal are first responsible (双负责制).
+    FIRST_RESPONSIBLE = (Role.TOWNSHIP_LEADER, Role.SCHOOL_LEADER)
+
+    case = models.ForeignKey(DropoutCase, on_delete=models.CASCADE, related_name="team")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(_("phone"), max_length=20, validators=[phone_validator])
+
+    objects = TeamMemberQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("team member")
+        verbose_name_plural = _("team members")
+        constraints = [models.UniqueConstraint(fields=["case", "role"], name="one_team_member_per_role")]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.name}"
+
+    @property
+    def is_first_responsible(self) -> bool:
+        return self.role in self.FIRST_RESPONSIBLE
+
+
+class VisitQuerySet(ScopedQuerySet):
+    scope_school = "case__school"
+    scope_townships = ("case__township",)
+
+
+@pghistory.track()
+class PersuasionVisit(models.Model):
+    """A persuasion visit (劝返) to the family."""
+
+    case = models.ForeignKey(DropoutCase, on_delete=models.CASCADE, related_name="visits")
+    visited_on = models.DateField(_("visit date"))
+    visitors = models.CharField(_("who went"), max_length=200)
+    result = models.TextField(_("what happened"))
+    next_step = models.CharField(_("next step"), max_length=300, blank=True)
+    next_on = models.DateField(_("next step date"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("persuasion visit")
+        verbose_name_plural = _("persuasion visits")
+        ordering = ["-visited_on", "-pk"]
+        indexes = [
+            # "No visit in 30 days": the latest visit of each open case.
+            models.Index(fields=["case", "visited_on"], name="visit_case_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visited_on} {self.visitors}"
+
+
+@pghistory.track()
+class HomeTeachingVisit(models.Model):
+    """One visit of home-delivered teaching (送教上门) to a severely disabled child."""
+
+    case = models.ForeignKey(DropoutCase, on_delete=models.CASCADE, related_name="home_visits")
+    visited_on = models.DateField(_("visit date"))
+    teacher = models.CharField(_("teacher"), max_length=50)
+    hours = models.DecimalField(
+        _("hours"), max_digits=4, decimal_places=1, validators=[MinValueValidator(Decimal("0.5"))]
+    )
+    content = models.TextField(_("content taught"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("home-teaching visit")
+        verbose_name_plural = _("home-teaching visits")
+        ordering = ["-visited_on", "-pk"]
+        constraints = [models.CheckConstraint(name="home_visit_hours_positive", condition=Q(hours__gt=0))]
+
+    def __str__(self) -> str:
+        return f"{self.visited_on} {self.teacher} {self.hours}h"
+
+
+class UploadQuerySet(ScopedQuerySet):
+    """Bureau staff and officials only: the household register lists the whole county's children."""
+
+
+@pghistory.track()
+class HouseholdRegisterUpload(models.Model):
+    """A household-registration list (户籍) of the county's compulsory-age children, from public security."""
+
+    file_name = models.CharField(_("file"), max_length=200)
+    as_of = models.DateField(_("as of"), help_text=_("Ages are counted on this date."))
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    of_age_count = models.PositiveIntegerField(_("school-age children"), default=0)
+    suspect_count = models.PositiveIntegerField(_("suspected dropouts"), default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = UploadQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("household-register upload")
+        verbose_name_plural = _("household-register uploads")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.as_of})"
+
+
+class RegisterRowQuerySet(ScopedQuerySet):
+    scope_townships = ("township",)
+
+
+class HouseholdRegisterRow(models.Model):
+    """One child of the list, with what the comparison found: the school-age children ledger (适龄儿童)."""
+
+    class Finding(models.TextChoices):
+        ENROLLED = "enrolled", _("Enrolled")
+        LONG_ABSENCE = "long_absence", _("Enrolled but long absent")
+        NOT_ENROLLED = "not_enrolled", _("In no school's roll")
+        OPEN_CASE = "open_case", _("Open dropout case")
+        PLACED = "placed", _("Placed (closed case)")
+        NOT_OF_AGE = "not_of_age", _("Not of compulsory age")
+
+    upload = models.ForeignKey(HouseholdRegisterUpload, on_delete=models.CASCADE, related_name="rows")
+    id_number = models.CharField(_("ID number"), max_length=18)
+    name = models.CharField(_("name"), max_length=50)
+    township = models.ForeignKey(
+        "students.Township", verbose_name=_("township"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    village = models.CharField(_("village"), max_length=100, blank=True)
+    birth_date = models.DateField(_("birth date"))
+    is_poverty_family = models.BooleanField(_("poverty-alleviated household"), default=False)
+    finding = models.CharField(_("finding"), max_length=16, choices=Finding.choices)
+    student = models.ForeignKey(
+        "students.Student", verbose_name=_("student"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = RegisterRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("household-register row")
+        verbose_name_plural = _("household-register rows")
+        ordering = ["upload_id", "township_id", "village", "name"]
+        constraints = [models.UniqueConstraint(fields=["upload", "id_number"], name="register_row_once")]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.masked_id_number}）"
+
+    @property
+    def masked_id_number(self) -> str:
+        return id_numbers.mask(self.id_number)
+
+
+class SuspectQuerySet(ScopedQuerySet):
+    scope_townships = ("township",)
+
+    def pending(self):
+        return self.filter(status=SuspectedDropout.Status.PENDING)
+
+
+@pghistory.track()
+class SuspectedDropout(models.Model):
+    """A child of age registered in the county and in no school's roll (疑似辍学): confirmed or cleared."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("To check")
+        CONFIRMED = "confirmed", _("Confirmed as a dropout")
+        CLEARED = "cleared", _("Cleared")
+
+    class ClearReason(models.TextChoices):
+        STUDIES_OUTSIDE = "studies_outside", _("Studies outside the county")
+        ALREADY_PLACED = "already_placed", _("Already placed")
+        MOVED_AWAY = "moved_away", _("Moved away")
+
+    row = models.OneToOneField(HouseholdRegisterRow, on_delete=models.CASCADE, related_name="suspect")
+    id_number = models.CharField(_("ID number"), max_length=18)
+    name = models.CharField(_("name"), max_length=50)
+    township = models.ForeignKey(
+        "students.Township", verbose_name=_("township"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    village = models.CharField(_("village"), max_length=100, blank=True)
+    birth_date = models.DateField(_("birth date"))
+    is_poverty_family = models.BooleanField(_("poverty-alleviated household"), default=False)
+    long_absent_student = models.ForeignKey(
+        "students.Student",
+        verbose_name=_("long-absent student"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    clear_reason = models.CharField(
+        _("reason cleared"), max_length=20, choices=ClearReason.choices, blank=True
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    case = models.ForeignKey(
+        DropoutCase,
+        verbose_name=_("case"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_on = models.DateField(_("decided on"), null=True, blank=True)
+
+    objects = SuspectQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("suspected dropout")
+        verbose_name_plural = _("suspected dropouts")
+        ordering = ["township_id", "village", "name"]
+        constraints = [
+            models.CheckConstraint(
+                name="cleared_suspect_has_reason",
+                condition=~Q(status="cleared") | ~Q(clear_reason=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.masked_id_number}）"
+
+    @property
+    def masked_id_number(self) -> str:
+        return id_numbers.mask(self.id_number)
+
+
+class LongAbsenceQuerySet(ScopedQuerySet):
+    scope_school = "student__school"
+    scope_townships = ("student__school__township", "student__home_township")
+
+    def current(self):
+        return self.filter(ended_on__isnull=True)
+
+
+@pghistory.track()
+class LongAbsence(models.Model):
+    """A pupil on the roll who has stopped coming: the school marks it, the comparison lists the child."""
+
+    student = models.ForeignKey(
+        "students.Student", verbose_name=_("student"), on_delete=models.CASCADE, related_name="long_absences"
+    )
+    since = models.DateField(_("absent since"))
+    ended_on = models.DateField(_("back on"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = LongAbsenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("long absence")
+        verbose_name_plural = _("long absences")
+        ordering = ["-since"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student"], condition=Q(ended_on__isnull=True), name="one_current_absence"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} {self.since}"
+
+
+class CareRecordQuerySet(ScopedQuerySet):
+    scope_school = "student__school"
+    scope_townships = ("student__school__township", "student__home_township")
+
+
+@pghistory.track()
+class CareRecord(models.Model):
+    """A teacher's visit to a left-behind or disadvantaged child (万师访万家)."""
+
+    class Kind(models.TextChoices):
+        HOME_VISIT = "home_visit", _("Home visit")
+        TALK = "talk", _("Talk at school")
+        PHONE = "phone", _("Call with the guardian")
+        HELP = "help", _("Material help")
+
+    student = models.ForeignKey(
+        "students.Student", verbose_name=_("student"), on_delete=models.CASCADE, related_name="care_records"
+    )
+    visited_on = models.DateField(_("date"))
+    teacher = models.CharField(_("teacher"), max_length=50)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.HOME_VISIT)
+    content = models.TextField(_("what was done"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CareRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("care record")
+        verbose_name_plural = _("care records")
+        ordering = ["-visited_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.visited_on} {self.teacher}"

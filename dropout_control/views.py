@@ -1,0 +1,499 @@
+"""Dropout-control pages. Thin: scoping in portal.access, rules in dropout_control.services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Max
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from dropout_control import ledger as ledger_module
+from dropout_control import matching, selectors, services
+from dropout_control.filters import CaseFilter, SuspectFilter
+from dropout_control.forms import (
+    CareRecordForm,
+    CaseEditForm,
+    CaseForm,
+    ClearForm,
+    CloseForm,
+    ConfirmForm,
+    HomeVisitForm,
+    LongAbsenceForm,
+    ReopenForm,
+    TeamForm,
+    UploadForm,
+    VisitForm,
+)
+from dropout_control.models import (
+    DropoutCase,
+    HouseholdRegisterRow,
+    HouseholdRegisterUpload,
+    LongAbsence,
+    SuspectedDropout,
+)
+from portal.access import scope_of
+from portal.decorators import scoped_login_required, write_required
+from portal.excel import workbook_response
+from portal.history import history_for
+from students import id_numbers
+from students.models import Student
+
+PAGE_SIZE = 50
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _flash_errors(request, exc: ValidationError) -> None:
+    for msg in exc.messages:
+        messages.error(request, msg)
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@scoped_login_required
+def index(request):
+    context = {
+        "figures": selectors.dashboard_figures(request.user),
+        "can_write": scope_of(request.user).writable,
+        "pending_suspects": SuspectedDropout.objects.visible_to(request.user).pending().count(),
+    }
+    return render(request, "dropout_control/index.html", context)
+
+
+@scoped_login_required
+def case_list(request):
+    cases = (
+        DropoutCase.objects.visible_to(request.user)
+        .select_related("township", "school")
+        .annotate(last_visit=Max("visits__visited_on"))
+    )
+    filterset = CaseFilter(request.GET, queryset=cases, request=request)
+    page = Paginator(filterset.qs.order_by("-found_on", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "filter": filterset,
+        "page": page,
+        "query": _query_without_page(request),
+        "can_write": scope_of(request.user).writable,
+    }
+    return render(request, "dropout_control/case_list.html", context)
+
+
+@write_required
+@require_http_methods(["GET", "POST"])
+def case_create(request):
+    form = CaseForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        # A child already in the registry is linked to the registry's record.
+        data["student"] = Student.objects.filter(id_number=id_numbers.normalize(data["id_number"])).first()
+        try:
+            case = services.case_open(by=request.user, **data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc) or _("You may not open a case for this township or school."))
+        else:
+            messages.success(request, _("The case of %(name)s was opened.") % {"name": case.name})
+            return redirect("dropout:case_detail", pk=case.pk)
+    return render(request, "dropout_control/case_form.html", {"form": form})
+
+
+@write_required
+@require_http_methods(["GET", "POST"])
+def case_edit(request, pk: int):
+    case = get_object_or_404(DropoutCase.objects.editable_by(request.user), pk=pk)
+    form = CaseEditForm(request.POST or None, instance=case, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_update(case=case, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("The changes were saved."))
+            return redirect("dropout:case_detail", pk=pk)
+    return render(request, "dropout_control/case_form.html", {"form": form, "case": case})
+
+
+def _case_or_404(request, pk: int) -> DropoutCase:
+    return get_object_or_404(
+        DropoutCase.objects.visible_to(request.user).select_related(
+            "township", "school", "student", "outcome_school", "created_by"
+        ),
+        pk=pk,
+    )
+
+
+@scoped_login_required
+def case_detail(request, pk: int):
+    case = _case_or_404(request, pk)
+    can_edit = DropoutCase.objects.editable_by(request.user).filter(pk=pk).exists()
+    team = list(case.team.all())
+    visits = list(case.visits.select_related("created_by"))
+    home_visits = list(case.home_visits.all())
+    context = {
+        "case": case,
+        "can_edit": can_edit,
+        "show_full_id": scope_of(request.user).writable,
+        "team": team,
+        "visits": visits,
+        "home_visits": home_visits,
+        "home_hours": sum((v.hours for v in home_visits), start=0),
+        "periods": case.periods.all(),
+        "visit_form": VisitForm(initial={"visited_on": timezone.localdate()}),
+        "team_form": TeamForm(case=case),
+        "close_form": CloseForm(),
+        "reopen_form": ReopenForm(),
+        "home_visit_form": HomeVisitForm(
+            initial={"visited_on": timezone.localdate(), "teacher": case.home_teacher}
+        ),
+        "history": history_for(case, *team, *visits, *home_visits, *case.periods.all()),
+    }
+    return render(request, "dropout_control/case_detail.html", context)
+
+
+def _editable_case_or_404(request, pk: int) -> DropoutCase:
+    return get_object_or_404(DropoutCase.objects.editable_by(request.user), pk=pk)
+
+
+@write_required
+@require_POST
+def case_add_visit(request, pk: int):
+    case = _editable_case_or_404(request, pk)
+    form = VisitForm(request.POST)
+    if form.is_valid():
+        try:
+            services.case_add_visit(case=case, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _flash_errors(request, exc)
+        else:
+            messages.success(request, _("The visit was recorded."))
+    else:
+        _flash_errors(request, ValidationError(form.errors))
+    return redirect("dropout:case_detail", pk=pk)
+
+
+@write_required
+@require_POST
+def case_set_team(request, pk: int):
+    case = _editable_case_or_404(request, pk)
+    form = TeamForm(request.POST, case=case)
+    if form.is_valid():
+        try:
+            services.case_set_team(case=case, members=form.members(), by=request.user)
+        except ValidationError as exc:
+            _flash_errors(request, exc)
+        else:
+            messages.success(request, _("The responsibility team was saved."))
+    return redirect("dropout:case_detail", pk=pk)
+
+
+@write_required
+@require_POST
+def case_close(request, pk: int):
+    case = _editable_case_or_404(request, pk)
+    form = CloseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.case_close(case=case, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _flash_errors(request, exc)
+        else:
+            messages.success(request, _("The case was closed."))
+    else:
+        _flash_errors(request, ValidationError(form.errors))
+    return redirect("dropout:case_detail", pk=pk)
+
+
+@write_required
+@require_POST
+def case_reopen(request, pk: int):
+    case = _editable_case_or_404(request, pk)
+    form = ReopenForm(request.POST)
+    if form.is_valid():
+        try:
+            services.case_reopen(case=case, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _flash_errors(request, exc)
+        else:
+            messages.success(request, _("The case was reopened."))
+    else:
+        _flash_errors(request, ValidationError(form.errors))
+    return redirect("dropout:case_detail", pk=pk)
+
+
+@write_required
+@require_POST
+def home_visit_add(request, pk: int):
+    case = _editable_case_or_404(request, pk)
+    form = HomeVisitForm(request.POST)
+    if form.is_valid():
+        try:
+            services.home_teaching_log_add(case=case, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _flash_errors(request, exc)
+        else:
+            messages.success(request, _("The home-teaching visit was logged."))
+    else:
+        _flash_errors(request, ValidationError(form.errors))
+    return redirect("dropout:case_detail", pk=pk)
+
+
+def _month(request) -> tuple[int, int]:
+    today = timezone.localdate()
+    try:
+        year, month = (int(x) for x in request.GET.get("month", "").split("-"))
+        if not (2000 <= year <= 2100 and 1 <= month <= 12):
+            raise ValueError
+    except ValueError:
+        year, month = today.year, today.month
+    return year, month
+
+
+@scoped_login_required
+def ledger(request):
+    year, month = _month(request)
+    result = ledger_module.monthly_ledger(year=year, month=month, user=request.user)
+    context = {"ledger": result, "month_value": f"{year}-{month:02d}"}
+    return render(request, "dropout_control/ledger.html", context)
+
+
+@scoped_login_required
+def ledger_export(request):
+    year, month = _month(request)
+    workbook = ledger_module.ledger_workbook(year=year, month=month, user=request.user)
+    return workbook_response(
+        workbook, _("Dropout ledger %(year)s-%(month)02d.xlsx") % {"year": year, "month": month}
+    )
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def register(request):
+    """四查三比对: uploads of the household register (bureau), and the suspects to decide."""
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not request.user.is_bureau:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                upload = matching.household_register_upload(
+                    file=form.cleaned_data["file"],
+                    file_name=form.cleaned_data["file"].name,
+                    as_of=form.cleaned_data["as_of"],
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(rows)s children compared: %(suspects)s suspected dropouts.")
+                    % {"rows": upload.row_count, "suspects": upload.suspect_count},
+                )
+                return redirect("dropout:upload_detail", pk=upload.pk)
+    context = {
+        "form": form,
+        "uploads": HouseholdRegisterUpload.objects.visible_to(request.user).select_related("uploaded_by")[
+            :20
+        ],
+        "is_bureau": request.user.is_bureau,
+    }
+    return render(request, "dropout_control/register.html", context)
+
+
+@scoped_login_required
+def upload_detail(request, pk: int):
+    upload = get_object_or_404(HouseholdRegisterUpload.objects.visible_to(request.user), pk=pk)
+    rows = HouseholdRegisterRow.objects.visible_to(request.user).filter(upload=upload)
+    by_township = (
+        rows.exclude(finding=HouseholdRegisterRow.Finding.NOT_OF_AGE)
+        .values("township__name", "finding")
+        .annotate(n=Count("pk"))
+        .order_by("township__name", "finding")
+    )
+    labels = dict(HouseholdRegisterRow.Finding.choices)
+    context = {
+        "upload": upload,
+        "by_township": [{**r, "finding_label": labels[r["finding"]]} for r in by_township],
+    }
+    return render(request, "dropout_control/upload_detail.html", context)
+
+
+@scoped_login_required
+def upload_export(request, pk: int):
+    upload = get_object_or_404(HouseholdRegisterUpload.objects.visible_to(request.user), pk=pk)
+    workbook = matching.ledgers_workbook(upload=upload, user=request.user)
+    return workbook_response(workbook, _("Three ledgers %(date)s.xlsx") % {"date": upload.as_of.isoformat()})
+
+
+@scoped_login_required
+def suspect_list(request):
+    suspects = SuspectedDropout.objects.visible_to(request.user).select_related(
+        "township", "case", "row__upload"
+    )
+    data = request.GET.copy()
+    data.setdefault("status", SuspectedDropout.Status.PENDING)
+    filterset = SuspectFilter(data, queryset=suspects, request=request)
+    page = Paginator(
+        filterset.qs.order_by("-is_poverty_family", "township__code", "village", "name", "pk"), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    context = {
+        "filter": filterset,
+        "page": page,
+        "query": _query_without_page(request),
+        "can_write": scope_of(request.user).writable,
+        "confirm_form": ConfirmForm(),
+        "clear_form": ClearForm(),
+    }
+    return render(request, "dropout_control/suspect_list.html", context)
+
+
+@write_required
+@require_POST
+def suspect_confirm(request, pk: int):
+    suspect = get_object_or_404(SuspectedDropout.objects.editable_by(request.user), pk=pk)
+    form = ConfirmForm(request.POST)
+    if form.is_valid():
+        try:
+            case = services.suspect_confirm(suspect=suspect, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _flash_errors(request, exc)
+        else:
+            messages.success(request, _("%(name)s was confirmed as a dropout case.") % {"name": case.name})
+            return redirect("dropout:case_detail", pk=case.pk)
+    else:
+        _flash_errors(request, ValidationError(form.errors))
+    return redirect("dropout:suspect_list")
+
+
+@write_required
+@require_POST
+def suspect_clear(request, pk: int):
+    suspect = get_object_or_404(SuspectedDropout.objects.editable_by(request.user), pk=pk)
+    form = ClearForm(request.POST)
+    if form.is_valid():
+        try:
+            services.suspect_clear(suspect=suspect, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _flash_errors(request, exc)
+        else:
+            messages.success(request, _("%(name)s was cleared.") % {"name": suspect.name})
+    else:
+        _flash_errors(request, ValidationError(form.errors))
+    return redirect("dropout:suspect_list")
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def absence_list(request):
+    """Long absences that schools mark: the attendance side of the comparison."""
+    form = LongAbsenceForm(request.POST or None)
+    if request.method == "POST":
+        if not scope_of(request.user).writable:
+            raise PermissionDenied
+        if form.is_valid():
+            number = id_numbers.normalize(form.cleaned_data["id_number"])
+            student = Student.objects.editable_by(request.user).filter(id_number=number).first()
+            if student is None:
+                form.add_error("id_number", _("No pupil of your schools has this ID number."))
+            else:
+                try:
+                    services.long_absence_mark(
+                        student=student,
+                        since=form.cleaned_data["since"],
+                        note=form.cleaned_data["note"],
+                        by=request.user,
+                    )
+                except ValidationError as exc:
+                    _add_errors(form, exc)
+                else:
+                    messages.success(request, _("The long absence was recorded."))
+                    return redirect("dropout:absence_list")
+    absences = (
+        LongAbsence.objects.visible_to(request.user)
+        .current()
+        .select_related("student__school")
+        .order_by("since", "pk")
+    )
+    page = Paginator(absences, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dropout_control/absence_list.html",
+        {"form": form, "page": page, "can_write": scope_of(request.user).writable},
+    )
+
+
+@write_required
+@require_POST
+def absence_end(request, pk: int):
+    absence = get_object_or_404(LongAbsence.objects.editable_by(request.user), pk=pk)
+    try:
+        services.long_absence_end(absence=absence, on=timezone.localdate(), by=request.user)
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        messages.success(request, _("The pupil is back at school."))
+    return redirect("dropout:absence_list")
+
+
+@scoped_login_required
+def care_roster(request):
+    roster = selectors.care_roster(request.user)
+    page = Paginator(roster, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    for student in page:
+        student.care_flags = sorted(
+            c.get_category_display()
+            for c in student.categories.all()
+            if c.category in selectors.CARE_CATEGORIES and c.applies_on(today)
+        )
+    totals = roster.aggregate(children=Count("pk", distinct=True))
+    visits = selectors.care_records(request.user).aggregate(
+        n=Count("pk"), teachers=Count("teacher", distinct=True)
+    )
+    return render(
+        request, "dropout_control/care_roster.html", {"page": page, "totals": totals, "visits": visits}
+    )
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def care_student(request, pk: int):
+    student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
+    can_write = Student.objects.editable_by(request.user).filter(pk=pk).exists()
+    form = CareRecordForm(request.POST or None, initial={"visited_on": timezone.localdate()})
+    if request.method == "POST":
+        if not can_write:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.care_record_add(student=student, by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, _("The care record was added."))
+                return redirect("dropout:care_student", pk=pk)
+    records = student.care_records.all()
+    context = {
+        "student": student,
+        "records": records,
+        "form": form,
+        "can_write": can_write,
+    }
+    return render(request, "dropout_control/care_student.html", context)

@@ -1,0 +1,102 @@
+"""Dropout control in a real browser: a township officer opens a case and visits, the bureau closes it."""
+
+from datetime import date
+
+import pytest
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dropout_control.models import DropoutCase
+from tests.conftest import PASSWORD
+from tests.factories import make_id_number
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page, login, user):
+    """The shared `login`, then the authenticator code for county-wide roles.
+
+    The shared fixture clicks the page's first submit button on the code page, which is now the header's
+    log-out button; this finishes the second factor by the code form's own button instead.
+    """
+    login(page, user)
+    if "/accounts/login/" not in page.url or not user.needs_second_factor:
+        return
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, name="authenticator", defaults={"confirmed": True}
+    )
+    TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
+    device.refresh_from_db()
+    if "/accounts/2fa/" in page.url:
+        if "/setup/" in page.url:
+            page.goto("/accounts/2fa/verify/")
+        page.fill(
+            "#id_token", f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+        )
+        page.click("main button[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/2fa/" not in url)
+
+
+def test_case_from_found_to_closed(page, login, township_officer, bureau, school_a):
+    number = make_id_number(date(2014, 5, 1))
+    sign_in(page, login, township_officer)
+    page.goto("/dropout/")
+    page.click("text=立案")
+    page.fill("#id_id_number", number)
+    page.fill("#id_name", "赵小六")
+    page.select_option("#id_township", str(school_a.township_id))
+    page.fill("#id_village", "上坪村")
+    page.select_option("#id_school", str(school_a.pk))
+    page.fill("#id_found_on", "2025-03-03")
+    page.select_option("#id_found_by", "township_survey")
+    page.select_option("#id_reason", "work")
+    page.click("button:has-text('保存')")
+    page.wait_for_selector("text=已为 赵小六 立案")
+    case = DropoutCase.objects.get(id_number=number)
+
+    page.fill("#id_visited_on", "2025-03-05")
+    page.fill("#id_visitors", "镇干部、班主任")
+    page.fill("#id_result", "家长同意下周返校")
+    page.click("#visit-form button[type=submit]")
+    page.wait_for_selector("text=走访已登记")
+    assert "家长同意下周返校" in page.locator("#visits").inner_text()
+    assert (
+        page.locator("#close-form").count() == 1
+    )  # the township officer may close too; the bureau does here
+
+    page.context.clear_cookies()
+    sign_in(page, login, bureau)
+    page.goto(f"/dropout/cases/{case.pk}/")
+    page.select_option("#id_outcome", "returned")
+    page.fill("#id_on", "2025-03-10")
+    page.select_option("#id_outcome_school", str(school_a.pk))
+    page.click("#close-form button[type=submit]")
+    page.wait_for_selector("text=案件已销号")
+    assert "劝返复学" in page.locator("#case-outcome").inner_text()
+    case.refresh_from_db()
+    assert (case.status, case.outcome, case.outcome_school_id) == ("closed", "returned", school_a.pk)
+    assert "变更记录" in page.content()
+
+
+def test_closing_without_outcome_shows_the_chinese_message(page, login, bureau, school_a):
+    from dropout_control import services
+
+    case = services.case_open(
+        by=bureau,
+        id_number=make_id_number(date(2014, 5, 1)),
+        name="钱七",
+        township=school_a.township,
+        found_on=date(2025, 3, 3),
+        found_by="school_report",
+        reason="illness",
+    )
+    sign_in(page, login, bureau)
+    page.goto(f"/dropout/cases/{case.pk}/")
+    page.click("#close-form button[type=submit]")
+    page.wait_for_selector("text=结案必须选择去向")
+    case.refresh_from_db()
+    assert case.status == "open"

@@ -1,0 +1,456 @@
+"""The dropout API, for each role: bureau, official (read only), township officer, principals A and B."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from openpyxl import Workbook
+from rest_framework.test import APIClient
+
+from dropout_control import services
+from dropout_control.models import DropoutCase, HouseholdRegisterUpload, SuspectedDropout
+from tests.dropout_control.factories import open_case
+from tests.factories import StudentFactory, make_id_number
+
+FOUND = date(2025, 3, 3)
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def case_a(school_a):
+    return open_case(township=school_a.township, school=school_a, name="甲案")
+
+
+@pytest.fixture
+def case_b(school_b):
+    return open_case(township=school_b.township, school=school_b, name="乙案")
+
+
+def test_anonymous_gets_nothing(client, case_a):
+    assert client.get("/api/dropout/cases/").status_code in (401, 403)
+
+
+def test_endpoints_are_in_the_openapi_schema(bureau):
+    schema = api_for(bureau).get("/api/schema/", {"format": "json"}).json()
+    paths = schema["paths"]
+    for path in (
+        "/api/dropout/cases/",
+        "/api/dropout/cases/{id}/close/",
+        "/api/dropout/cases/{id}/reopen/",
+        "/api/dropout/cases/{id}/visits/",
+        "/api/dropout/cases/{id}/team/",
+        "/api/dropout/cases/{id}/home-visits/",
+        "/api/dropout/suspects/{id}/confirm/",
+        "/api/dropout/suspects/{id}/clear/",
+        "/api/dropout/uploads/",
+        "/api/dropout/ledger/",
+        "/api/dropout/dashboard/",
+        "/api/dropout/long-absences/",
+        "/api/dropout/care-records/",
+        "/api/dropout/care-roster/",
+    ):
+        assert path in paths, path
+
+
+@pytest.mark.parametrize(
+    ("who", "names"),
+    [
+        ("bureau", {"甲案", "乙案"}),
+        ("official", {"甲案", "乙案"}),
+        ("township_officer", {"甲案"}),
+        ("principal_a", {"甲案"}),
+        ("principal_b", {"乙案"}),
+    ],
+)
+def test_list_is_scoped(request, case_a, case_b, who, names):
+    body = api_for(request.getfixturevalue(who)).get("/api/dropout/cases/").json()
+    assert {row["name"] for row in body["results"]} == names
+
+
+def test_list_masks_the_id_number(bureau, case_a):
+    row = api_for(bureau).get("/api/dropout/cases/").json()["results"][0]
+    assert row["id_number_masked"] == case_a.masked_id_number
+    assert case_a.id_number not in str(row)
+
+
+def test_detail_full_id_for_writers_only(bureau, official, case_a):
+    assert (
+        api_for(bureau).get(f"/api/dropout/cases/{case_a.pk}/").json()["id_number_full"] == case_a.id_number
+    )
+    body = api_for(official).get(f"/api/dropout/cases/{case_a.pk}/").json()
+    assert body["id_number_full"] is None
+    assert case_a.id_number not in str(body)
+
+
+def test_filters(bureau, case_a, case_b, school_a):
+    services.case_close(case=case_b, outcome="returned", outcome_school=school_a, on=FOUND, by=bureau)
+    client = api_for(bureau)
+    assert [r["name"] for r in client.get("/api/dropout/cases/", {"status": "open"}).json()["results"]] == [
+        "甲案"
+    ]
+    assert [
+        r["name"] for r in client.get("/api/dropout/cases/", {"outcome": "returned"}).json()["results"]
+    ] == ["乙案"]
+    assert [
+        r["name"] for r in client.get("/api/dropout/cases/", {"q": case_a.id_number}).json()["results"]
+    ] == ["甲案"]
+    assert (
+        client.get("/api/dropout/cases/", {"overdue": "true"}).json()["count"] == 1
+    )  # found in 2025, never visited
+
+
+def test_principal_cannot_read_or_change_another_schools_case(principal_a, case_b):
+    client = api_for(principal_a)
+    assert client.get(f"/api/dropout/cases/{case_b.pk}/").status_code == 404
+    assert (
+        client.patch(f"/api/dropout/cases/{case_b.pk}/", {"reason_detail": "x"}, format="json").status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/api/dropout/cases/{case_b.pk}/close/", {"outcome": "reached_16"}, format="json"
+        ).status_code
+        == 404
+    )
+    case_b.refresh_from_db()
+    assert (case_b.reason_detail, case_b.status) == ("", "open")
+
+
+def test_official_reads_but_cannot_write(official, case_a, township_a):
+    client = api_for(official)
+    assert client.get(f"/api/dropout/cases/{case_a.pk}/").status_code == 200
+    response = client.post(
+        "/api/dropout/cases/",
+        {
+            "id_number": make_id_number(),
+            "name": "x",
+            "township": township_a.pk,
+            "found_on": "2025-03-03",
+            "found_by": "school_report",
+            "reason": "other",
+        },
+        format="json",
+    )
+    assert response.status_code == 403
+    assert client.post(f"/api/dropout/cases/{case_a.pk}/visits/", {}, format="json").status_code == 403
+    assert DropoutCase.objects.count() == 1
+
+
+def test_township_officer_opens_a_case_for_an_unregistered_child(township_officer, township_a):
+    number = make_id_number(date(2013, 4, 1))
+    response = api_for(township_officer).post(
+        "/api/dropout/cases/",
+        {
+            "id_number": number,
+            "name": "赵六",
+            "township": township_a.pk,
+            "village": "上坪村",
+            "found_on": "2025-03-03",
+            "found_by": "township_survey",
+            "reason": "work",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert DropoutCase.objects.get().id_number == number
+
+
+def test_case_for_a_registered_student(principal_a, school_a):
+    student = StudentFactory(school=school_a)
+    response = api_for(principal_a).post(
+        "/api/dropout/cases/",
+        {
+            "student": student.pk,
+            "found_on": "2025-03-03",
+            "found_by": "school_report",
+            "reason": "study_difficulty",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    case = DropoutCase.objects.get()
+    assert (case.student, case.school, case.name) == (student, school_a, student.name)
+
+
+def test_principal_cannot_open_a_case_for_another_schools_student(principal_a, student_b):
+    response = api_for(principal_a).post(
+        "/api/dropout/cases/",
+        {"student": student_b.pk, "found_on": "2025-03-03", "found_by": "school_report", "reason": "other"},
+        format="json",
+    )
+    assert response.status_code == 400  # not a choice: the student is outside the principal's scope
+    assert not DropoutCase.objects.exists()
+
+
+def test_township_officer_cannot_open_in_another_township(township_officer, township_b):
+    response = api_for(township_officer).post(
+        "/api/dropout/cases/",
+        {
+            "id_number": make_id_number(),
+            "name": "x",
+            "township": township_b.pk,
+            "found_on": "2025-03-03",
+            "found_by": "township_survey",
+            "reason": "other",
+        },
+        format="json",
+    )
+    assert response.status_code == 403
+    assert not DropoutCase.objects.exists()
+
+
+def test_out_of_age_without_reason_is_a_400_with_the_message(bureau, township_a):
+    response = api_for(bureau).post(
+        "/api/dropout/cases/",
+        {
+            "id_number": make_id_number(date(2005, 1, 1)),
+            "name": "x",
+            "township": township_a.pk,
+            "found_on": "2025-03-03",
+            "found_by": "township_survey",
+            "reason": "other",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "age_exception" in response.json()
+    assert not DropoutCase.objects.exists()
+
+
+def test_second_open_case_is_a_400(bureau, case_a, township_a):
+    response = api_for(bureau).post(
+        "/api/dropout/cases/",
+        {
+            "id_number": case_a.id_number,
+            "name": "x",
+            "township": township_a.pk,
+            "found_on": "2025-03-04",
+            "found_by": "township_survey",
+            "reason": "other",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert DropoutCase.objects.count() == 1
+
+
+def test_walk_a_case_from_found_to_closed_and_reopened(township_officer, bureau, case_a, school_a):
+    officer = api_for(township_officer)
+    response = officer.post(
+        f"/api/dropout/cases/{case_a.pk}/visits/",
+        {
+            "visited_on": "2025-03-05",
+            "visitors": "镇干部、班主任",
+            "result": "家长同意返校",
+            "next_step": "核实到校",
+            "next_on": "2025-03-10",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    team = {
+        "members": [
+            {"role": "township_leader", "name": "刘镇长", "phone": "13800000000"},
+            {"role": "school_leader", "name": "陈校长", "phone": "13900000000"},
+        ]
+    }
+    assert officer.put(f"/api/dropout/cases/{case_a.pk}/team/", team, format="json").status_code == 200
+    assert officer.post(f"/api/dropout/cases/{case_a.pk}/close/", {}, format="json").status_code == 400
+    response = api_for(bureau).post(
+        f"/api/dropout/cases/{case_a.pk}/close/",
+        {"outcome": "returned", "outcome_school": school_a.pk, "on": "2025-03-10"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["status"], body["outcome"], len(body["visits"]), len(body["team"])) == (
+        "closed",
+        "returned",
+        1,
+        2,
+    )
+    response = api_for(bureau).post(
+        f"/api/dropout/cases/{case_a.pk}/reopen/", {"reason": "再次辍学", "on": "2025-04-01"}, format="json"
+    )
+    assert response.status_code == 200
+    assert [p["closed_on"] for p in response.json()["periods"]] == ["2025-03-10", None]
+
+
+def test_visit_before_found_is_a_400(bureau, case_a):
+    response = api_for(bureau).post(
+        f"/api/dropout/cases/{case_a.pk}/visits/",
+        {"visited_on": "2025-03-01", "visitors": "x", "result": "y"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "visited_on" in response.json()
+
+
+def test_home_visit_log_only_for_home_teaching(bureau, case_a):
+    client = api_for(bureau)
+    visit = {"visited_on": "2025-03-12", "teacher": "刘老师", "hours": "2.0", "content": "识字"}
+    assert (
+        client.post(f"/api/dropout/cases/{case_a.pk}/home-visits/", visit, format="json").status_code == 400
+    )
+    client.post(
+        f"/api/dropout/cases/{case_a.pk}/close/",
+        {
+            "outcome": "home_teaching",
+            "on": "2025-03-05",
+            "home_teacher": "刘老师",
+            "home_schedule": "每周一次",
+        },
+        format="json",
+    )
+    assert (
+        client.post(f"/api/dropout/cases/{case_a.pk}/home-visits/", visit, format="json").status_code == 201
+    )
+
+
+def test_ledger_endpoint_reconciles(bureau, case_a, case_b, school_a):
+    services.case_close(
+        case=case_b, outcome="returned", outcome_school=school_a, on=date(2025, 3, 20), by=bureau
+    )
+    body = api_for(bureau).get("/api/dropout/ledger/", {"year": 2025, "month": 3}).json()
+    t = body["total"]
+    assert (t["open_at_start"], t["new"], t["closed"], t["open_at_end"]) == (0, 2, 1, 1)
+    assert api_for(bureau).get("/api/dropout/ledger/", {"year": 2025, "month": 13}).status_code == 400
+
+
+def test_dashboard_endpoint(township_officer, case_a, case_b):
+    body = api_for(township_officer).get("/api/dropout/dashboard/").json()
+    assert body["open_total"] == 1
+    assert body["by_township"][0]["cases"][0]["name"] == "甲案"
+    assert body["overdue"][0]["name"] == "甲案"
+
+
+def _xlsx(rows) -> io.BytesIO:
+    wb = Workbook()
+    wb.active.append(["身份证号", "姓名", "乡镇", "村"])
+    for row in rows:
+        wb.active.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    buffer.seek(0)
+    buffer.name = "户籍.xlsx"
+    return buffer
+
+
+def test_upload_then_confirm_and_clear_suspects(bureau, township_officer, township_a):
+    rows = [
+        [make_id_number(date(2014, 1, 1)), "赵六", "甲镇", "上坪村"],
+        [make_id_number(date(2013, 1, 1)), "钱七", "甲镇", "下坊村"],
+    ]
+    response = api_for(bureau).post(
+        "/api/dropout/uploads/", {"file": _xlsx(rows), "as_of": "2025-09-01"}, format="multipart"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["suspect_count"] == 2
+    officer = api_for(township_officer)
+    suspects = officer.get("/api/dropout/suspects/").json()["results"]
+    assert {s["name"] for s in suspects} == {"赵六", "钱七"}
+    first, second = (s["id"] for s in sorted(suspects, key=lambda s: s["name"]))
+    response = officer.post(
+        f"/api/dropout/suspects/{first}/confirm/", {"reason": "work", "found_on": "2025-09-02"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["found_by"] == "data_comparison"
+    assert (
+        officer.post(f"/api/dropout/suspects/{second}/clear/", {"note": "x"}, format="json").status_code
+        == 400
+    )
+    response = officer.post(
+        f"/api/dropout/suspects/{second}/clear/", {"clear_reason": "moved_away"}, format="json"
+    )
+    assert response.status_code == 200
+    assert set(SuspectedDropout.objects.values_list("status", flat=True)) == {"confirmed", "cleared"}
+
+
+@pytest.mark.parametrize("who", ["township_officer", "principal_a", "official"])
+def test_only_bureau_uploads_the_register(request, who, township_a):
+    response = api_for(request.getfixturevalue(who)).post(
+        "/api/dropout/uploads/",
+        {"file": _xlsx([[make_id_number(), "x", "甲镇", ""]]), "as_of": "2025-09-01"},
+        format="multipart",
+    )
+    assert response.status_code == 403
+    assert not HouseholdRegisterUpload.objects.exists()
+
+
+def test_bad_upload_is_a_400_and_writes_nothing(bureau, township_a):
+    response = api_for(bureau).post(
+        "/api/dropout/uploads/",
+        {"file": _xlsx([["123", "x", "甲镇", ""]]), "as_of": "2025-09-01"},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert not HouseholdRegisterUpload.objects.exists()
+
+
+def test_principal_sees_no_suspects_or_uploads(principal_a, bureau, township_a):
+    api_for(bureau).post(
+        "/api/dropout/uploads/",
+        {"file": _xlsx([[make_id_number(), "赵六", "甲镇", ""]]), "as_of": "2025-09-01"},
+        format="multipart",
+    )
+    client = api_for(principal_a)
+    assert client.get("/api/dropout/suspects/").json()["count"] == 0
+    assert client.get("/api/dropout/uploads/").json()["count"] == 0
+
+
+def test_long_absence_marked_by_own_school_only(principal_a, school_a, school_b):
+    own, other = StudentFactory(school=school_a), StudentFactory(school=school_b)
+    client = api_for(principal_a)
+    assert (
+        client.post(
+            "/api/dropout/long-absences/", {"student": own.pk, "since": "2025-03-01"}, format="json"
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            "/api/dropout/long-absences/", {"student": other.pk, "since": "2025-03-01"}, format="json"
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/api/dropout/long-absences/", {"student": own.pk, "since": "2025-03-02"}, format="json"
+        ).status_code
+        == 400
+    )
+
+
+def test_care_roster_and_records(principal_a, principal_b, school_a):
+    from tests.factories import CategoryFactory
+
+    child = StudentFactory(school=school_a, name="留守娃")
+    CategoryFactory(student=child, category="left_behind")
+    StudentFactory(school=school_a, name="普通娃")
+    client = api_for(principal_a)
+    roster = client.get("/api/dropout/care-roster/").json()["results"]
+    assert [(r["name"], r["care_flags"]) for r in roster] == [("留守娃", ["left_behind"])]
+    record = {
+        "student": child.pk,
+        "visited_on": "2025-03-01",
+        "teacher": "王老师",
+        "kind": "home_visit",
+        "content": "家访",
+    }
+    assert client.post("/api/dropout/care-records/", record, format="json").status_code == 201
+    assert api_for(principal_b).post("/api/dropout/care-records/", record, format="json").status_code == 400
+    assert api_for(principal_b).get("/api/dropout/care-records/").json()["count"] == 0
+
+
+def test_case_list_query_count_does_not_grow(bureau, township_a, django_assert_max_num_queries):
+    for _ in range(20):
+        open_case(township=township_a)
+    with django_assert_max_num_queries(8):
+        assert api_for(bureau).get("/api/dropout/cases/").json()["count"] == 20
