@@ -46,7 +46,11 @@ class TokenRequestSerializer(AuthTokenSerializer):
     # for its column.
     username = serializers.CharField(label=_("User name"), max_length=150, write_only=True)
     password = serializers.CharField(
-        label=_("Password"), max_length=4096, style={"input_type": "password"}, trim_whitespace=False, write_only=True
+        label=_("Password"),
+        max_length=4096,
+        style={"input_type": "password"},
+        trim_whitespace=False,
+        write_only=True,
     )
     otp_token = serializers.CharField(
         required=False,

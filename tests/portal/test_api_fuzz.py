@@ -21,7 +21,9 @@ from rest_framework.authtoken.models import Token
 
 from students import id_numbers
 
-RAW_SCHEMA = json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True), cls=DjangoJSONEncoder))
+RAW_SCHEMA = json.loads(
+    json.dumps(SchemaGenerator().get_schema(request=None, public=True), cls=DjangoJSONEncoder)
+)
 schema = schemathesis.openapi.from_dict(RAW_SCHEMA)
 schema.app = get_wsgi_application()
 WHOLE_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9X])")

@@ -14,7 +14,12 @@ def test_seed_demo_is_idempotent_and_covers_every_school_type(db, capsys):
     call_command("seed_demo", students=400)
     assert Student.objects.count() == 400
     assert set(School.objects.values_list("school_type", flat=True)) == set(School.Type.values)
-    assert set(User.objects.values_list("username", flat=True)) >= {"bureau", "township", "principal", "official"}
+    assert set(User.objects.values_list("username", flat=True)) >= {
+        "bureau",
+        "township",
+        "principal",
+        "official",
+    }
     assert "portal-demo-2026" in capsys.readouterr().out
 
 
