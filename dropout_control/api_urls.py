@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from dropout_control import api
+from portal.routers import Router
 
-router = DefaultRouter()
+router = Router()
 router.register("cases", api.CaseViewSet, basename="dropout-case")
 router.register("suspects", api.SuspectViewSet, basename="dropout-suspect")
 router.register("uploads", api.UploadViewSet, basename="dropout-upload")

@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from nutrition import api
+from portal.routers import Router
 
-router = DefaultRouter()
+router = Router()
 router.register("terms", api.TermViewSet, basename="nutrition-term")
 router.register("holidays", api.HolidayViewSet, basename="nutrition-holiday")
 router.register("pilots", api.PilotViewSet, basename="nutrition-pilot")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -9,11 +10,22 @@ from portal.models import AccessLog
 
 
 def client_ip(request) -> str | None:
+    """The client's address, as far as it can be trusted.
+
+    X-Forwarded-For is written by the client as much as by proxies: only the entries appended by our own
+    proxies (TRUSTED_PROXY_COUNT of them, counted from the right) are believed, so that nobody escapes the
+    lookup rate limit or the access log by sending a forged header.
+    """
     if request is None:
         return None
-    # Behind the proxy of docker-compose the client's address is the first of X-Forwarded-For.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR") or None
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [
+            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def log_access(request, action: str, obj=None, *, detail: str = "", user=None) -> AccessLog:

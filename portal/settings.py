@@ -237,6 +237,9 @@ SPECTACULAR_SETTINGS = {
         "NutritionSeasonEnum": "nutrition.models.NutritionTerm.Season",
         "DropoutCaseStatusEnum": "dropout_control.models.DropoutCase.Status",
         "SuspectedDropoutStatusEnum": "dropout_control.models.SuspectedDropout.Status",
+        "AidTypeEnum": "subsidies.models.AidType",
+        "BatchStatusEnum": "subsidies.models.DisbursementBatch.Status",
+        "PaymentStatusEnum": "subsidies.models.Payment.Status",
     },
 }
 
@@ -249,6 +252,8 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if SECURE_
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HTTPS
 SECURE_HSTS_PRELOAD = SECURE_HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies of ours append to X-Forwarded-For (docker-compose behind one TLS proxy: 1). 0 trusts none.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

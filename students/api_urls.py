@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from portal.routers import Router
 from students import api
 
-router = DefaultRouter()
+router = Router()
 router.register("townships", api.TownshipViewSet, basename="township")
 router.register("schools", api.SchoolViewSet, basename="school")
 router.register("students", api.StudentViewSet, basename="student")

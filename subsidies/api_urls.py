@@ -1,5 +1,14 @@
-from rest_framework.routers import DefaultRouter
+from portal.routers import Router
+from subsidies import api
 
-router = DefaultRouter()
+router = Router()
+router.register("policies", api.PolicyViewSet, basename="aid-policy")
+router.register("quotas", api.QuotaViewSet, basename="aid-quota")
+router.register("batches", api.BatchViewSet, basename="aid-batch")
+router.register("payments", api.PaymentViewSet, basename="aid-payment")
+router.register("bank-accounts", api.BankAccountViewSet, basename="aid-bank-account")
+router.register("matching-runs", api.MatchRunViewSet, basename="aid-matching-run")
+router.register("out-of-county", api.OutOfCountyViewSet, basename="aid-out-of-county")
+router.register("loans", api.LoanViewSet, basename="aid-loan")
 
 urlpatterns = router.urls

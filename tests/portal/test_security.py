@@ -223,3 +223,23 @@ def test_production_settings_pass_check_deploy(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_forged_forwarded_for_is_not_believed(client, principal_a, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    client.post(
+        reverse("login"),
+        {"username": principal_a.username, "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="1.2.3.4",
+    )
+    assert AccessLog.objects.get(action=AccessLog.Action.LOGIN).ip == "127.0.0.1"
+
+
+def test_address_from_our_own_proxy_is_believed(client, principal_a, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    client.post(
+        reverse("login"),
+        {"username": principal_a.username, "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="1.2.3.4, 10.9.8.7",
+    )
+    assert AccessLog.objects.get(action=AccessLog.Action.LOGIN).ip == "10.9.8.7"

@@ -1,0 +1,89 @@
+from django.contrib import admin
+
+from subsidies.models import (
+    AidPolicy,
+    AidQuota,
+    BankAccount,
+    CreditLoan,
+    DisbursementBatch,
+    LookupLog,
+    OutOfCountyStudent,
+    Payment,
+)
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    def get_queryset(self, request):
+        return self.model.objects.visible_to(request.user)
+
+
+@admin.register(AidPolicy)
+class AidPolicyAdmin(ScopedAdmin):
+    list_display = ["stage", "aid_type", "tier", "amount", "unit", "payee", "valid_from", "valid_to"]
+    list_filter = ["stage", "aid_type"]
+
+
+@admin.register(AidQuota)
+class AidQuotaAdmin(ScopedAdmin):
+    list_display = ["aid_type", "school_year", "term", "amount"]
+
+
+@admin.register(DisbursementBatch)
+class BatchAdmin(ScopedAdmin):
+    list_display = ["aid_type", "school_year", "term", "status", "paid_on"]
+    list_filter = ["status", "school_year", "term"]
+    # States move forward only, through the services: the admin only reads batches and payments.
+    readonly_fields = [
+        "aid_type",
+        "school_year",
+        "term",
+        "eligibility_date",
+        "status",
+        "bank_reference",
+        "paid_on",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ScopedAdmin):
+    list_display = ["student", "aid_type", "school_year", "term", "amount", "status"]
+    list_filter = ["status", "aid_type", "school_year", "term"]
+    list_select_related = ["student"]
+    raw_id_fields = ["student", "batch", "school", "policy"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BankAccount)
+class BankAccountAdmin(ScopedAdmin):
+    list_display = ["student", "holder_name", "bank_name", "masked_number", "is_active"]
+    raw_id_fields = ["student"]
+    exclude = ["account_number"]
+
+
+@admin.register(OutOfCountyStudent)
+class OutOfCountyAdmin(ScopedAdmin):
+    list_display = ["name", "destination_county", "school_year", "follow_up"]
+
+
+@admin.register(CreditLoan)
+class CreditLoanAdmin(ScopedAdmin):
+    list_display = ["name", "university", "school_year", "amount", "top_up"]
+
+
+@admin.register(LookupLog)
+class LookupLogAdmin(admin.ModelAdmin):
+    list_display = ["at", "client", "id_number_masked", "outcome"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

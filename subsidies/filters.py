@@ -1,0 +1,119 @@
+"""Filters shared by the aid pages and the API, so both offer the same searches."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from students import id_numbers
+from students.models import School, Stage, Township
+from subsidies.models import (
+    AidPolicy,
+    AidType,
+    CreditLoan,
+    DisbursementBatch,
+    MatchResult,
+    OutOfCountyStudent,
+    Payment,
+    PolicyStage,
+    Term,
+)
+
+
+def _townships(request):
+    return Township.objects.visible_to(request.user) if request else Township.objects.none()
+
+
+def _schools(request):
+    return School.objects.visible_to(request.user) if request else School.objects.none()
+
+
+class PolicyFilter(django_filters.FilterSet):
+    aid_type = django_filters.ChoiceFilter(label=_("Aid type"), choices=AidType.choices)
+    stage = django_filters.ChoiceFilter(label=_("Stage"), choices=PolicyStage.choices)
+    valid_on = django_filters.DateFilter(label=_("Valid on"), method="filter_valid_on")
+
+    class Meta:
+        model = AidPolicy
+        fields = ["aid_type", "stage", "valid_on"]
+
+    def filter_valid_on(self, queryset, name, value):
+        return queryset.valid_on(value)
+
+
+class BatchFilter(django_filters.FilterSet):
+    school_year = django_filters.NumberFilter(label=_("School year"))
+    term = django_filters.ChoiceFilter(label=_("Term"), choices=Term.choices)
+    aid_type = django_filters.ChoiceFilter(label=_("Aid type"), choices=AidType.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=DisbursementBatch.Status.choices)
+
+    class Meta:
+        model = DisbursementBatch
+        fields = ["school_year", "term", "aid_type", "status"]
+
+
+class PaymentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
+    batch = django_filters.NumberFilter(label=_("Batch"))
+    township = django_filters.ModelChoiceFilter(
+        label=_("Township"), queryset=_townships, field_name="school__township"
+    )
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
+    stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices)
+    aid_type = django_filters.ChoiceFilter(label=_("Aid type"), choices=AidType.choices)
+    school_year = django_filters.NumberFilter(label=_("School year"))
+    term = django_filters.ChoiceFilter(label=_("Term"), choices=Term.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Payment.Status.choices)
+    student = django_filters.NumberFilter(label=_("Student"))
+
+    class Meta:
+        model = Payment
+        fields = [
+            "q",
+            "batch",
+            "township",
+            "school",
+            "stage",
+            "aid_type",
+            "school_year",
+            "term",
+            "status",
+            "student",
+        ]
+
+    def search(self, queryset, name, value):
+        normalized = id_numbers.normalize(value)
+        if len(normalized) == 18:
+            return queryset.filter(student__id_number=normalized)
+        return queryset.filter(Q(student__name__icontains=value.strip()))
+
+
+class MatchResultFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(label=_("Result"), choices=MatchResult.Kind.choices)
+
+    class Meta:
+        model = MatchResult
+        fields = ["kind"]
+
+
+class OutOfCountyFilter(django_filters.FilterSet):
+    destination_county_code = django_filters.CharFilter(label=_("Destination county code"))
+    school_year = django_filters.NumberFilter(label=_("School year"))
+    follow_up = django_filters.ChoiceFilter(label=_("Follow-up"), choices=OutOfCountyStudent.FollowUp.choices)
+
+    class Meta:
+        model = OutOfCountyStudent
+        fields = ["destination_county_code", "school_year", "follow_up"]
+
+
+class LoanFilter(django_filters.FilterSet):
+    school_year = django_filters.NumberFilter(label=_("School year"))
+    q = django_filters.CharFilter(label=_("Name or university"), method="search")
+
+    class Meta:
+        model = CreditLoan
+        fields = ["school_year", "q"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(university__icontains=value))

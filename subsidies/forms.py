@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from students import id_numbers
+from students.models import StudentCategory
+from subsidies.models import (
+    AidPolicy,
+    AidQuota,
+    AidType,
+    BankAccount,
+    CreditLoan,
+    MatchRun,
+    OutOfCountyStudent,
+    Term,
+)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def _this_school_year() -> int:
+    today = date.today()
+    return today.year if today.month >= 9 else today.year - 1
+
+
+class PolicyForm(forms.ModelForm):
+    categories = forms.MultipleChoiceField(
+        label=_("Qualifying categories"),
+        choices=StudentCategory.Category.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Empty means every student of the stage."),
+    )
+    excluded_categories = forms.MultipleChoiceField(
+        label=_("Excluded categories"),
+        choices=StudentCategory.Category.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    supersedes = forms.MultipleChoiceField(
+        label=_("Replaces"), choices=AidType.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = AidPolicy
+        fields = [
+            "aid_type",
+            "stage",
+            "tier",
+            "categories",
+            "excluded_categories",
+            "boarding",
+            "rural_only",
+            "grade_min",
+            "grade_max",
+            "unit",
+            "amount",
+            "days_per_year",
+            "payee",
+            "max_terms",
+            "supersedes",
+            "valid_from",
+            "valid_to",
+            "note",
+            "source",
+        ]
+        widgets = {"valid_from": DateInput(), "valid_to": DateInput()}
+
+    def _post_clean(self):
+        # The rules (overlaps, frozen paid rows) are the service's; the form only parses fields.
+        pass
+
+
+class GenerateForm(forms.Form):
+    aid_type = forms.ChoiceField(label=_("Aid type"), choices=AidType.choices)
+    school_year = forms.IntegerField(
+        label=_("School year"), min_value=2000, max_value=2100, initial=_this_school_year
+    )
+    term = forms.ChoiceField(label=_("Term"), choices=Term.choices)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class AddStudentForm(ReasonForm):
+    id_number = forms.CharField(label=_("ID number"), max_length=20)
+
+    def clean_id_number(self):
+        return id_numbers.parse(self.cleaned_data["id_number"]).value
+
+
+class ApproveForm(forms.Form):
+    allow_over_quota = forms.BooleanField(label=_("Approve above the quota"), required=False)
+
+
+class PaidForm(forms.Form):
+    bank_reference = forms.CharField(label=_("Bank reference"), max_length=60)
+    paid_on = forms.DateField(label=_("Paid on"), widget=DateInput(), initial=date.today)
+
+
+class ResultUploadForm(forms.Form):
+    file = forms.FileField(label=_("Bank result file (.xlsx)"))
+    paid_on = forms.DateField(label=_("Paid on"), widget=DateInput(), initial=date.today)
+
+
+class QuotaForm(forms.ModelForm):
+    class Meta:
+        model = AidQuota
+        fields = ["aid_type", "school_year", "term", "amount", "note"]
+
+    def validate_unique(self):
+        # Setting a quota again replaces it (quota_set).
+        pass
+
+
+class BankAccountForm(forms.ModelForm):
+    class Meta:
+        model = BankAccount
+        fields = ["holder_name", "relation", "bank_name", "account_number"]
+
+
+class MatchUploadForm(forms.ModelForm):
+    file = forms.FileField(label=_("List (.xlsx, keyed by ID number)"))
+
+    class Meta:
+        model = MatchRun
+        fields = ["source", "category", "school_year", "term"]
+
+
+class MatchApplyForm(forms.Form):
+    valid_from = forms.DateField(label=_("Category valid from"), widget=DateInput(), initial=date.today)
+
+
+class OutOfCountyForm(forms.ModelForm):
+    class Meta:
+        model = OutOfCountyStudent
+        fields = [
+            "id_number",
+            "name",
+            "home_township",
+            "destination_county_code",
+            "destination_county",
+            "destination_school",
+            "stage",
+            "category",
+            "school_year",
+            "note",
+        ]
+
+
+class FollowUpForm(forms.Form):
+    follow_up = forms.ChoiceField(label=_("Follow-up"), choices=OutOfCountyStudent.FollowUp.choices)
+
+
+class LoanForm(forms.ModelForm):
+    class Meta:
+        model = CreditLoan
+        fields = [
+            "id_number",
+            "name",
+            "home_township",
+            "university",
+            "school_year",
+            "contract_number",
+            "contract_date",
+            "amount",
+            "top_up",
+            "poverty_alleviated",
+        ]
+        widgets = {"contract_date": DateInput()}
+
+    def _post_clean(self):
+        # Caps and uniqueness are checked by loan_create, with the clerk's messages.
+        pass
+
+
+class LookupForm(forms.Form):
+    id_number = forms.CharField(label=_("Student's ID number"), max_length=20)
+    name = forms.CharField(label=_("Student's name"), max_length=50)

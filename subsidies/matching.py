@@ -1,0 +1,195 @@
+"""Data matching (数据比对): another department's list, keyed by ID number, against our students and payments.
+
+Three findings answer the bureau's two tests: students on the list but not aided this term (应助尽助: no one
+missed), students aided under the list's category whom the list no longer confirms (精准资助: no one aided
+who is not eligible), and list IDs with no student here (perhaps studying outside the county). A bad row is
+reported on its own; the rest of the list is still matched. Changing categories from a list is a separate,
+explicit step (`match_apply`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import IO
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+
+from portal.excel import ExcelError, cell_text, read_rows, write_sheet
+from students import id_numbers
+from students import services as student_services
+from students.models import Student, StudentCategory
+from subsidies.models import MatchResult, MatchRun, Payment, term_label
+from subsidies.services import require_bureau
+
+ID_HEADERS = ("身份证", "证件号", "公民身份号码", "id number", "id_number")
+NAME_HEADERS = ("姓名", "name")
+
+
+def _find(header: list[str], names: tuple[str, ...]) -> int | None:
+    for index, text in enumerate(header):
+        if any(name in text.lower() for name in names):
+            return index
+    return None
+
+
+@transaction.atomic
+def match_upload(
+    *, upload: IO[bytes], source: str, category: str, school_year: int, term: str, by, file_name: str = ""
+) -> MatchRun:
+    require_bureau(by)
+    try:
+        rows = read_rows(upload)
+    except ExcelError as exc:
+        raise ValidationError(str(exc)) from exc
+    if not rows:
+        raise ValidationError(_("The file is empty."))
+    header = [cell_text(c) for c in rows[0]]
+    id_col = _find(header, ID_HEADERS)
+    if id_col is None:
+        raise ValidationError(
+            _("The list has no ID number column: the first row must name it (for example 身份证号).")
+        )
+    name_col = _find(header, NAME_HEADERS)
+    run = MatchRun(
+        source=source,
+        category=category,
+        school_year=school_year,
+        term=term,
+        file_name=file_name[:200],
+        list_rows=max(0, len(rows) - 1),
+        by=by,
+    )
+    run.full_clean()
+    run.save()
+
+    results: list[MatchResult] = []
+    listed: dict[str, tuple[int, str]] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        cells = [cell_text(c) for c in row] + [""] * len(header)
+        raw, name = cells[id_col], cells[name_col] if name_col is not None else ""
+        if not raw and not name:
+            continue
+        try:
+            value = id_numbers.parse(raw).value
+        except ValidationError as exc:
+            results.append(
+                MatchResult(
+                    run=run,
+                    kind=MatchResult.Kind.INVALID,
+                    id_number=raw[:40],
+                    name=name[:50],
+                    row_number=number,
+                    message=(_("Row %(row)s: %(error)s") % {"row": number, "error": exc.messages[0]})[:300],
+                )
+            )
+            continue
+        listed.setdefault(value, (number, name))
+
+    students = {s.id_number: s for s in Student.objects.filter(id_number__in=listed)}
+    aided = set(
+        Payment.objects.in_term(school_year, term)
+        .payable()
+        .filter(student__in=students.values())
+        .values_list("student_id", flat=True)
+    )
+    for value, (number, name) in listed.items():
+        student = students.get(value)
+        if student is None:
+            results.append(
+                MatchResult(
+                    run=run,
+                    kind=MatchResult.Kind.NOT_FOUND,
+                    id_number=value,
+                    name=name[:50],
+                    row_number=number,
+                    message=_("No student with this ID number in the county: perhaps studying elsewhere."),
+                )
+            )
+        elif student.pk not in aided and student.status == Student.Status.ENROLLED:
+            results.append(
+                MatchResult(
+                    run=run,
+                    kind=MatchResult.Kind.UNAIDED,
+                    student=student,
+                    id_number=value,
+                    name=student.name,
+                    row_number=number,
+                    message=_("On the list, no aid paid or pending this term."),
+                )
+            )
+    unconfirmed = (
+        Payment.objects.in_term(school_year, term)
+        .payable()
+        .filter(category=category)
+        .exclude(student__id_number__in=listed)
+        .select_related("student")
+        .order_by("student_id")
+        .distinct("student_id")
+    )
+    for payment in unconfirmed:
+        results.append(
+            MatchResult(
+                run=run,
+                kind=MatchResult.Kind.UNCONFIRMED,
+                student=payment.student,
+                id_number=payment.student.id_number,
+                name=payment.student.name,
+                message=(
+                    _("Aided as %(category)s (%(aid)s) but not on the list.")
+                    % {"category": payment.get_category_display(), "aid": payment.get_aid_type_display()}
+                )[:300],
+            )
+        )
+    MatchResult.objects.bulk_create(results, batch_size=2000)
+    return run
+
+
+@transaction.atomic
+def match_apply(*, run: MatchRun, result_ids: list[int], valid_from: date, by) -> int:
+    """Reviewed step: give the run's category to the chosen students on the list who lack it."""
+    require_bureau(by)
+    chosen = list(
+        run.results.filter(pk__in=result_ids, kind=MatchResult.Kind.UNAIDED, applied=False).select_related(
+            "student"
+        )
+    )
+    if not chosen:
+        raise ValidationError(_("Choose at least one student on the list who is not aided."))
+    added = 0
+    for result in chosen:
+        has = (
+            StudentCategory.objects.filter(student=result.student, category=run.category)
+            .on(valid_from)
+            .exists()
+        )
+        if not has:
+            student_services.category_add(
+                student=result.student,
+                category=run.category,
+                valid_from=valid_from,
+                source=(_("Data matching: %(run)s") % {"run": run})[:100],
+                by=by,
+            )
+            added += 1
+        result.applied = True
+        result.save(update_fields=["applied"])
+    return added
+
+
+def match_workbook(run: MatchRun) -> Workbook:
+    wb = Workbook()
+    wb.remove(wb.active)
+    for kind in MatchResult.Kind:
+        ws = wb.create_sheet(str(kind.label)[:31])
+        rows = run.results.filter(kind=kind).order_by("row_number", "pk")
+        write_sheet(
+            ws,
+            [_("Row"), _("Name"), _("ID number"), _("Message")],
+            ([r.row_number or "", r.name, id_numbers.mask(r.id_number), r.message] for r in rows),
+            title=f"{run.get_source_display()} · {run.get_category_display()} · {term_label(run.school_year, run.term)}",
+            widths=[8, 12, 22, 60],
+        )
+    return wb
