@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from portal.access import ScopedQuerySet
-from students.models import School, Stage
+from students.models import SCHOOL_YEAR_VALIDATORS, School, Stage
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
@@ -38,7 +38,7 @@ class NutritionTerm(models.Model):
         AUTUMN = "autumn", _("Autumn term")
 
     school_year = models.PositiveSmallIntegerField(
-        _("year"), help_text=_("Calendar year the term starts in.")
+        _("year"), help_text=_("Calendar year the term starts in."), validators=SCHOOL_YEAR_VALIDATORS
     )
     season = models.CharField(_("term"), max_length=8, choices=Season.choices)
     start = models.DateField(_("first school day"))

@@ -170,3 +170,19 @@ def _base32(device: TOTPDevice) -> str:
 
     key = base64.b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
+
+
+@login_required
+def account_security(request):
+    """The user's own security settings: password, second factor, recovery codes."""
+    has_authenticator = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
+    recovery_left = StaticToken.objects.filter(device__user=request.user, device__confirmed=True).count()
+    return render(
+        request,
+        "registration/account_security.html",
+        {
+            "has_authenticator": has_authenticator,
+            "required": request.user.needs_second_factor,
+            "recovery_left": recovery_left,
+        },
+    )

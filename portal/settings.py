@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -131,7 +132,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # The year-end report, rebuilt at 02:30 county time when nobody is entering data.
+    "reports-yearend-nightly": {
+        "task": "reports.tasks.rebuild_yearend_nightly",
+        "schedule": crontab(hour=2, minute=30),
+    },
+}
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -240,6 +247,7 @@ SPECTACULAR_SETTINGS = {
         "AidTypeEnum": "subsidies.models.AidType",
         "BatchStatusEnum": "subsidies.models.DisbursementBatch.Status",
         "PaymentStatusEnum": "subsidies.models.Payment.Status",
+        "SnapshotStatusEnum": "reports.models.YearEndSnapshot.Status",
     },
 }
 

@@ -7,6 +7,7 @@ from portal import security, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/password_change/", security.ForcedPasswordChangeView.as_view(), name="password_change"),
+    path("accounts/security/", security.account_security, name="account_security"),
     path("accounts/2fa/setup/", security.otp_setup, name="otp_setup"),
     path("accounts/2fa/verify/", security.otp_verify, name="otp_verify"),
     path("accounts/2fa/recovery/", security.otp_recovery_codes, name="otp_recovery"),

@@ -18,6 +18,7 @@ from portal.access import scope_of
 from portal.audit import log_access
 from portal.models import AccessLog
 from portal.security import needs_verification, verify_code
+from reports.dashboards import home_context
 from students.models import School, Stage, Student
 
 
@@ -38,6 +39,7 @@ def home(request):
         "students_by_stage": [{**row, "stage_label": stage_labels.get(row["stage"])} for row in by_stage],
         "schools_by_type": [{**row, "type_label": type_labels.get(row["school_type"])} for row in by_type],
     }
+    context.update(home_context(request.user))
     return render(request, "portal/home.html", context)
 
 

@@ -1,5 +1,7 @@
-from rest_framework.routers import DefaultRouter
+from portal.routers import Router
+from reports import api
 
-router = DefaultRouter()
+router = Router()
+router.register("snapshots", api.SnapshotViewSet, basename="reports-snapshot")
 
 urlpatterns = router.urls

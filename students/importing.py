@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from portal.access import scope_of
-from portal.excel import cell_text, read_rows, write_sheet
+from portal.excel import cell_text, read_rows, safe_cell, write_sheet
 from students import id_numbers
 from students.models import (
     STAGE_GRADES,
@@ -579,7 +579,8 @@ def export_workbook(students, *, full_ids: bool) -> Workbook:
     rows = students.select_related("school", "home_township").prefetch_related("categories").order_by("pk")
     for s in rows.iterator(chunk_size=2000):
         ws.append(
-            [
+            safe_cell(value)
+            for value in [
                 s.id_number if full_ids else s.masked_id_number,
                 s.name,
                 s.school.code,

@@ -14,6 +14,11 @@ from portal.access import NO_SCOPE, ScopedQuerySet, scope_of
 from students import id_numbers
 
 division_code_validator = RegexValidator(r"^\d{6}$", _("A division code has exactly 6 digits."))
+# A school year is named by the calendar year it starts in; the portal's records are of this century.
+SCHOOL_YEAR_VALIDATORS = [
+    MinValueValidator(2000, _("The school year must be between 2000 and 2100.")),
+    MaxValueValidator(2100, _("The school year must be between 2000 and 2100.")),
+]
 
 
 class Stage(models.TextChoices):
@@ -182,7 +187,9 @@ class TeacherCount(models.Model):
         School, verbose_name=_("school"), on_delete=models.CASCADE, related_name="teacher_counts"
     )
     school_year = models.PositiveSmallIntegerField(
-        _("school year"), help_text=_("The year the school year starts, e.g. 2022 for 2022-2023.")
+        _("school year"),
+        help_text=_("The year the school year starts, e.g. 2022 for 2022-2023."),
+        validators=SCHOOL_YEAR_VALIDATORS,
     )
     headcount = models.PositiveIntegerField(_("teachers"))
 

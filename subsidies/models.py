@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.access import ScopedQuerySet
 from students import id_numbers
-from students.models import School, Stage, Student, StudentCategory, Township
+from students.models import SCHOOL_YEAR_VALIDATORS, School, Stage, Student, StudentCategory, Township
 
 Category = StudentCategory.Category
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -232,7 +232,7 @@ class AidQuota(models.Model):
     """A term's quota (指标) for one aid type, handed down by the province."""
 
     aid_type = models.CharField(_("aid type"), max_length=24, choices=AidType.choices)
-    school_year = models.PositiveSmallIntegerField(_("school year"))
+    school_year = models.PositiveSmallIntegerField(_("school year"), validators=SCHOOL_YEAR_VALIDATORS)
     term = models.CharField(_("term"), max_length=8, choices=Term.choices)
     amount = models.DecimalField(_("allocated amount"), **MONEY, validators=[MinValueValidator(0)])
     note = models.CharField(_("note"), max_length=200, blank=True)
@@ -280,7 +280,9 @@ class DisbursementBatch(models.Model):
 
     aid_type = models.CharField(_("aid type"), max_length=24, choices=AidType.choices)
     school_year = models.PositiveSmallIntegerField(
-        _("school year"), help_text=_("The year the school year starts, e.g. 2022 for 2022-2023.")
+        _("school year"),
+        help_text=_("The year the school year starts, e.g. 2022 for 2022-2023."),
+        validators=SCHOOL_YEAR_VALIDATORS,
     )
     term = models.CharField(_("term"), max_length=8, choices=Term.choices)
     eligibility_date = models.DateField(_("eligibility date"))
@@ -382,7 +384,7 @@ class Payment(models.Model):
     student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="aid_payments")
     # Copied from the batch so that the database itself forbids paying one aid twice in a term.
     aid_type = models.CharField(_("aid type"), max_length=24, choices=AidType.choices)
-    school_year = models.PositiveSmallIntegerField(_("school year"))
+    school_year = models.PositiveSmallIntegerField(_("school year"), validators=SCHOOL_YEAR_VALIDATORS)
     term = models.CharField(_("term"), max_length=8, choices=Term.choices)
     # The student's school and stage when the batch was drawn (a later transfer does not move the money).
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="aid_payments")
@@ -499,7 +501,7 @@ class MatchRun(models.Model):
 
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     category = models.CharField(_("category confirmed by the list"), max_length=24, choices=Category.choices)
-    school_year = models.PositiveSmallIntegerField(_("school year"))
+    school_year = models.PositiveSmallIntegerField(_("school year"), validators=SCHOOL_YEAR_VALIDATORS)
     term = models.CharField(_("term"), max_length=8, choices=Term.choices)
     file_name = models.CharField(_("file"), max_length=200, blank=True)
     list_rows = models.PositiveIntegerField(_("rows in the list"), default=0)
@@ -574,7 +576,7 @@ class OutOfCountyStudent(models.Model):
     destination_school = models.CharField(_("school attended"), max_length=100)
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
     category = models.CharField(_("category"), max_length=24, choices=Category.choices, blank=True)
-    school_year = models.PositiveSmallIntegerField(_("school year"))
+    school_year = models.PositiveSmallIntegerField(_("school year"), validators=SCHOOL_YEAR_VALIDATORS)
     follow_up = models.CharField(_("follow-up"), max_length=10, choices=FollowUp.choices, default="pending")
     letter_sent_on = models.DateField(_("letter sent on"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
@@ -619,7 +621,7 @@ class CreditLoan(models.Model):
         Township, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("home township")
     )
     university = models.CharField(_("university"), max_length=100)
-    school_year = models.PositiveSmallIntegerField(_("school year"))
+    school_year = models.PositiveSmallIntegerField(_("school year"), validators=SCHOOL_YEAR_VALIDATORS)
     contract_number = models.CharField(_("contract number"), max_length=40, blank=True)
     contract_date = models.DateField(_("contract date"))
     amount = models.DecimalField(

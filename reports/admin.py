@@ -1,0 +1,19 @@
+from django.contrib import admin
+
+from reports.models import YearEndSnapshot
+
+
+@admin.register(YearEndSnapshot)
+class YearEndSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["year", "basis", "status", "progress", "started_at", "finished_at", "seconds", "built_by"]
+    list_filter = ["basis", "status", "year"]
+    readonly_fields = [f.name for f in YearEndSnapshot._meta.fields]
+
+    def get_queryset(self, request):
+        return YearEndSnapshot.objects.visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False  # snapshots are built from records, never typed in
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,127 @@
+"""REST API of the year-end snapshots: list, figures, download, rebuild (bureau staff only)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from portal.access import RolePermission, scope_of
+from reports import services
+from reports.models import YearEndSnapshot
+
+
+class CountyPermission(RolePermission):
+    """Snapshots are county figures: bureau staff and officials only (officials read)."""
+
+    message = _("The year-end report is for bureau staff and officials.")
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and scope_of(request.user).county
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    period = serializers.CharField(source="period_label", read_only=True)
+    built_by = serializers.CharField(source="built_by.username", read_only=True, default=None)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = YearEndSnapshot
+        fields = [
+            "id",
+            "county_code",
+            "year",
+            "basis",
+            "period",
+            "status",
+            "status_display",
+            "progress",
+            "started_at",
+            "finished_at",
+            "seconds",
+            "data_cutoff",
+            "built_by",
+            "error",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, obj: YearEndSnapshot) -> str | None:
+        return reverse("reports-snapshot-download", args=[obj.pk]) if obj.is_ready else None
+
+
+class SnapshotDetailSerializer(SnapshotSerializer):
+    class Meta(SnapshotSerializer.Meta):
+        fields = [*SnapshotSerializer.Meta.fields, "figures"]
+        read_only_fields = fields
+
+
+class RebuildSerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=services.MIN_YEAR, max_value=services.MAX_YEAR)
+    basis = serializers.ChoiceField(
+        choices=YearEndSnapshot.Basis.choices, default=YearEndSnapshot.Basis.SCHOOL
+    )
+
+
+class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [CountyPermission]
+    filterset_fields = ["year", "basis", "status"]
+    write_roles = ("bureau",)
+
+    def get_serializer_class(self):
+        if self.action == "rebuild":
+            return RebuildSerializer
+        return SnapshotDetailSerializer if self.action in ("retrieve", "current") else SnapshotSerializer
+
+    def get_queryset(self):
+        qs = YearEndSnapshot.objects.visible_to(self.request.user).select_related("built_by")
+        return qs.defer("figures") if self.action == "list" else qs
+
+    @action(detail=False, methods=["get"])
+    def current(self, request):
+        """The snapshot readers see for ?year=&basis=: the newest ready one (404 if none)."""
+        try:
+            year = int(request.query_params.get("year", ""))
+        except ValueError as exc:
+            raise ValidationError({"year": [_("Enter a year.")]}) from exc
+        basis = request.query_params.get("basis", YearEndSnapshot.Basis.SCHOOL)
+        snapshot = YearEndSnapshot.objects.visible_to(request.user).current(year=year, basis=basis)
+        if snapshot is None:
+            return Response({"detail": _("No report has been built for this year yet.")}, status=404)
+        return Response(SnapshotDetailSerializer(snapshot, context={"request": request}).data)
+
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        snapshot = self.get_object()
+        if not snapshot.is_ready:
+            return Response(
+                {"detail": _("This report is still being built or failed; download it once it is ready.")},
+                status=status.HTTP_409_CONFLICT,
+            )
+        from reports.views import xlsx_response
+
+        return xlsx_response(snapshot)
+
+    @action(detail=False, methods=["post"])
+    def rebuild(self, request):
+        """Start a rebuild (bureau staff): {"year": 2022, "basis": "school"}; poll the returned snapshot."""
+        serializer = RebuildSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            snapshot = services.snapshot_request(by=request.user, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+            ) from exc
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        snapshot.refresh_from_db()
+        return Response(
+            SnapshotSerializer(snapshot, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
+        )

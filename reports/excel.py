@@ -1,0 +1,312 @@
+"""The year-end workbook: a sheet per section, a sheet by township and one by school.
+
+Written once per snapshot and language in openpyxl's write-only mode straight to a file under MEDIA_ROOT,
+then streamed from that file: a snapshot never changes once ready, so a second download reuses the file
+instead of building the workbook again. The file is written under a temporary name and renamed into place,
+so two first downloads at once each see a whole file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+
+from portal.excel import (
+    HEADER_FILL,
+    HEADER_FONT,
+    MONEY_FORMAT,
+    PERCENT_FORMAT,
+    TITLE_FONT,
+    WAN_FORMAT,
+    safe_cell,
+)
+from reports import yearend
+from reports.models import YearEndSnapshot
+
+TEN_THOUSAND = Decimal(10000)
+TOTAL_FONT = Font(bold=True)
+NOTE_FONT = Font(italic=True, color="666666")
+
+
+def workbook_path(snapshot: YearEndSnapshot) -> Path:
+    """The snapshot's workbook, built on first download."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    directory = Path(settings.MEDIA_ROOT) / "reports"
+    directory.mkdir(parents=True, exist_ok=True)
+    # The finish time is part of the name: a snapshot id reused after a database restore never serves an
+    # older workbook.
+    stamp = snapshot.finished_at.strftime("%Y%m%d%H%M%S%f")
+    path = directory / f"yearend-{snapshot.pk}-{stamp}-{language}.xlsx"
+    if not path.exists():
+        handle, temporary = tempfile.mkstemp(dir=directory, suffix=".xlsx.part")
+        os.close(handle)
+        try:
+            write_workbook(snapshot, temporary)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+    return path
+
+
+def download_name(snapshot: YearEndSnapshot) -> str:
+    return _("Year-end summary %(period)s.xlsx") % {"period": snapshot.period_label}
+
+
+def write_workbook(snapshot: YearEndSnapshot, path: str) -> None:
+    figures = snapshot.figures
+    workbook = Workbook(write_only=True)
+    stamp = _stamp(snapshot)
+    _cover(workbook, snapshot, stamp)
+    for section in yearend.sections():
+        data = figures["sections"].get(section.key)
+        if data is not None:
+            _section_sheet(workbook, section, data, stamp)
+    _by_township(workbook, figures, stamp)
+    _by_school(workbook, figures, stamp)
+    workbook.save(path)
+
+
+def _stamp(snapshot: YearEndSnapshot) -> str:
+    return _("Built %(built)s · data as of %(cutoff)s · reference date %(reference)s") % {
+        "built": timezone.localtime(snapshot.finished_at).strftime("%Y-%m-%d %H:%M"),
+        "cutoff": timezone.localtime(snapshot.data_cutoff).strftime("%Y-%m-%d %H:%M"),
+        "reference": snapshot.figures["period"]["reference"],
+    }
+
+
+def _cell(ws, value, *, font=None, number_format=None, fill=None, wrap=False):
+    cell = WriteOnlyCell(ws, value=safe_cell(value))
+    if font is not None:
+        cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    if number_format is not None:
+        cell.number_format = number_format
+    if wrap:
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    return cell
+
+
+def _header(ws, labels: list[str]):
+    return [_cell(ws, label, font=HEADER_FONT, fill=HEADER_FILL, wrap=True) for label in labels]
+
+
+def _widths(ws, widths: list[int]) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def _measure_headers(measures) -> list[str]:
+    labels = []
+    for m in measures:
+        if m.kind == yearend.MONEY:
+            labels += [
+                _("%(label)s (yuan)") % {"label": m.label},
+                _("%(label)s (10,000 yuan)") % {"label": m.label},
+            ]
+        elif m.kind == yearend.RATE:
+            labels.append(str(m.label))
+        else:
+            labels.append(str(m.label))
+    return labels
+
+
+def _measure_cells(ws, measures, values: dict | None, *, font=None) -> list:
+    values = values or {}
+    cells = []
+    for m in measures:
+        value = values.get(m.key)
+        if m.kind == yearend.MONEY:
+            amount = Decimal(value or 0)
+            cells.append(_cell(ws, amount, font=font, number_format=MONEY_FORMAT))
+            cells.append(_cell(ws, amount / TEN_THOUSAND, font=font, number_format=WAN_FORMAT))
+        elif m.kind == yearend.RATE:
+            cells.append(
+                _cell(
+                    ws, Decimal(value) if value is not None else None, font=font, number_format=PERCENT_FORMAT
+                )
+            )
+        else:
+            cells.append(_cell(ws, int(value or 0), font=font, number_format="#,##0"))
+    return cells
+
+
+def _measure_width(measures) -> list[int]:
+    widths = []
+    for m in measures:
+        widths += [18, 18] if m.kind == yearend.MONEY else [14]
+    return widths
+
+
+def _cover(workbook, snapshot: YearEndSnapshot, stamp: str) -> None:
+    ws = workbook.create_sheet(_("Basic figures"))
+    # In write-only mode the sheet view is written with the first row: freeze panes before any append.
+    ws.freeze_panes = "A4"
+    _widths(ws, [28, 60])
+    figures = snapshot.figures
+    ws.append([_cell(ws, _("Year-end summary: basic figures"), font=TITLE_FONT)])
+    ws.append([_cell(ws, stamp, font=NOTE_FONT)])
+    ws.append([])
+    rows = [
+        (_("Period"), snapshot.period_label),
+        (_("Period starts"), figures["period"]["start"]),
+        (_("Period ends"), figures["period"]["end"]),
+        (_("Reference date of the register"), figures["period"]["reference"]),
+        (_("Built at"), timezone.localtime(snapshot.finished_at).strftime("%Y-%m-%d %H:%M:%S")),
+        (_("Data cut-off"), timezone.localtime(snapshot.data_cutoff).strftime("%Y-%m-%d %H:%M:%S")),
+        (_("Build time (seconds)"), snapshot.seconds),
+    ]
+    for label, value in rows:
+        ws.append([_cell(ws, label, font=HEADER_FONT), _cell(ws, value)])
+    ws.append([])
+    if not figures.get("has_data"):
+        ws.append(
+            [
+                _cell(
+                    ws,
+                    _("There are no records for this period: every figure below is zero."),
+                    font=TOTAL_FONT,
+                )
+            ]
+        )
+    for line in yearend.summary_lines(figures):
+        ws.append([_cell(ws, line)])
+    ws.append([])
+    ws.append([_cell(ws, _("Computed from"), font=TOTAL_FONT)])
+    labels = yearend.source_labels()
+    for key, count in figures.get("sources", {}).items():
+        ws.append([_cell(ws, str(labels.get(key, key))), _cell(ws, count, number_format="#,##0")])
+
+
+def _section_sheet(workbook, section: yearend.Section, data: dict, stamp: str) -> None:
+    ws = workbook.create_sheet(str(section.title)[:31])
+    widest = max(len(_measure_width(t.measures)) for t in section.tables)
+    _widths(ws, [36, *([18] * widest)])
+    # Title, stamp, the first table's title and header stay in view while scrolling.
+    ws.freeze_panes = "B5"
+    ws.append([_cell(ws, str(section.title), font=TITLE_FONT)])
+    ws.append([_cell(ws, stamp, font=NOTE_FONT)])
+    for table in section.tables:
+        stored = data["tables"].get(table.name)
+        if stored is None:
+            continue
+        ws.append([_cell(ws, str(table.title), font=TOTAL_FONT)])
+        ws.append(_header(ws, [str(table.dimension), *_measure_headers(table.measures)]))
+        labels = table.labels()
+        for row in stored["rows"]:
+            ws.append(
+                [_cell(ws, str(labels.get(row["key"], row["key"]))), *_measure_cells(ws, table.measures, row)]
+            )
+        if stored.get("total") is not None:
+            ws.append(
+                [
+                    _cell(ws, _("Total"), font=TOTAL_FONT),
+                    *_measure_cells(ws, table.measures, stored["total"], font=TOTAL_FONT),
+                ]
+            )
+        ws.append([])
+    if section.note:
+        ws.append([_cell(ws, str(section.note), font=NOTE_FONT)])
+
+
+def _headline_columns() -> list[tuple[yearend.Section, yearend.Measure]]:
+    return [(section, measure) for section in yearend.sections() for measure in section.headline]
+
+
+def _headline_values(figures: dict, level: str, key: str) -> list[tuple[yearend.Measure, object]]:
+    out = []
+    for section, measure in _headline_columns():
+        data = figures["sections"].get(section.key, {})
+        out.append((measure, data.get(level, {}).get(key, {}).get(measure.key)))
+    return out
+
+
+def _headline_header(columns) -> list[str]:
+    labels = []
+    for _section, measure in columns:
+        labels += _measure_headers([measure])
+    return labels
+
+
+def _headline_total(figures: dict, columns) -> dict:
+    return {
+        (section.key, measure.key): figures["sections"].get(section.key, {}).get("total", {}).get(measure.key)
+        for section, measure in columns
+    }
+
+
+def _headline_cells(ws, pairs, *, font=None) -> list:
+    cells = []
+    for measure, value in pairs:
+        cells += _measure_cells(ws, [measure], {measure.key: value}, font=font)
+    return cells
+
+
+def _by_township(workbook, figures: dict, stamp: str) -> None:
+    ws = workbook.create_sheet(_("By township"))
+    ws.freeze_panes = "C4"
+    columns = _headline_columns()
+    _widths(ws, [14, 20, *[w for _s, m in columns for w in _measure_width([m])]])
+    ws.append([_cell(ws, _("Figures by township"), font=TITLE_FONT)])
+    ws.append([_cell(ws, stamp, font=NOTE_FONT)])
+    ws.append(_header(ws, [_("Township code"), _("Township"), *_headline_header(columns)]))
+    for township in figures["townships"]:
+        pairs = _headline_values(figures, "by_township", str(township["id"]))
+        ws.append([_cell(ws, township["code"]), _cell(ws, township["name"]), *_headline_cells(ws, pairs)])
+    totals = _headline_total(figures, columns)
+    pairs = [(m, totals[(s.key, m.key)]) for s, m in columns]
+    ws.append(
+        [_cell(ws, _("Total"), font=TOTAL_FONT), _cell(ws, ""), *_headline_cells(ws, pairs, font=TOTAL_FONT)]
+    )
+
+
+def _by_school(workbook, figures: dict, stamp: str) -> None:
+    ws = workbook.create_sheet(_("By school"))
+    ws.freeze_panes = "C4"
+    columns = _headline_columns()
+    _widths(ws, [14, 30, 14, 16, *[w for _s, m in columns for w in _measure_width([m])]])
+    ws.append([_cell(ws, _("Figures by school"), font=TITLE_FONT)])
+    ws.append([_cell(ws, stamp, font=NOTE_FONT)])
+    ws.append(
+        _header(
+            ws, [_("School code"), _("School"), _("Township"), _("School type"), *_headline_header(columns)]
+        )
+    )
+    townships = {t["id"]: t["name"] for t in figures["townships"]}
+    types = yearend.school_types()
+    for school in figures["schools"]:
+        pairs = _headline_values(figures, "by_school", str(school["id"]))
+        if not school["active"] and not any(v not in (None, 0, "0.00") for _m, v in pairs):
+            continue
+        ws.append(
+            [
+                _cell(ws, school["code"]),
+                _cell(ws, school["name"]),
+                _cell(ws, townships.get(school["township_id"], "")),
+                _cell(ws, str(types.get(school["type"], school["type"]))),
+                *_headline_cells(ws, pairs),
+            ]
+        )
+    totals = _headline_total(figures, columns)
+    pairs = [(m, totals[(s.key, m.key)]) for s, m in columns]
+    ws.append(
+        [
+            _cell(ws, _("Total"), font=TOTAL_FONT),
+            _cell(ws, ""),
+            _cell(ws, ""),
+            _cell(ws, ""),
+            *_headline_cells(ws, pairs, font=TOTAL_FONT),
+        ]
+    )

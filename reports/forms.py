@@ -1,0 +1,16 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from reports.models import YearEndSnapshot
+from reports.services import MAX_YEAR, MIN_YEAR
+
+
+class RebuildForm(forms.Form):
+    year = forms.IntegerField(label=_("Year"), min_value=MIN_YEAR, max_value=MAX_YEAR)
+    basis = forms.ChoiceField(label=_("Basis"), choices=YearEndSnapshot.Basis.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["year"].initial = today.year if today.month >= 9 else today.year - 1

@@ -1,0 +1,156 @@
+"""Writes of the reports app: requesting and building year-end snapshots."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from reports import yearend
+from reports.models import YearEndSnapshot
+
+# A build that has not finished in this long died with its worker: it no longer blocks a new one.
+STALE_AFTER = timedelta(hours=2)
+MIN_YEAR, MAX_YEAR = 2000, 2100
+# Namespace of the PostgreSQL advisory locks taken while a snapshot is built (the second key is its id).
+LOCK_NAMESPACE = 7306
+
+
+def snapshot_request(*, year: int, basis: str, by=None) -> YearEndSnapshot:
+    """Open a rebuild: a new snapshot row in state "building", and its Celery task once that row is committed.
+
+    `by` is the bureau clerk who asked, or None for the nightly rebuild. Refused for any other role, for a
+    year out of range, and while a rebuild of the same year is running (one building row per year is
+    guaranteed by a partial unique constraint, so two clicks at once cannot both get through).
+    """
+    if by is not None and not by.is_bureau:
+        raise PermissionDenied(_("Only bureau staff can rebuild the year-end report."))
+    if basis not in YearEndSnapshot.Basis.values:
+        raise ValidationError({"basis": _("Choose school year or calendar year.")})
+    if not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValidationError(
+            {"year": _("Enter a year between %(min)s and %(max)s.") % {"min": MIN_YEAR, "max": MAX_YEAR}}
+        )
+    county_code = settings.HOME_COUNTY_CODE
+    try:
+        with transaction.atomic():
+            _expire_stale(county_code=county_code, year=year, basis=basis)
+            snapshot = YearEndSnapshot.objects.create(
+                county_code=county_code, year=year, basis=basis, built_by=by
+            )
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("A rebuild of this year's report is already running. Wait for it to finish.")
+        ) from exc
+    from reports.tasks import rebuild_yearend
+
+    transaction.on_commit(lambda: rebuild_yearend.delay(snapshot.pk))
+    return snapshot
+
+
+def _expire_stale(*, county_code: str, year: int, basis: str) -> None:
+    YearEndSnapshot.objects.filter(
+        county_code=county_code,
+        year=year,
+        basis=basis,
+        status=YearEndSnapshot.Status.BUILDING,
+        started_at__lt=timezone.now() - STALE_AFTER,
+    ).update(status=YearEndSnapshot.Status.FAILED, error=_("The build did not finish in time."))
+
+
+def snapshot_build(*, snapshot_id: int) -> YearEndSnapshot:
+    """Compute the figures of a building snapshot and publish them in one UPDATE (status, figures, times).
+
+    Idempotent: a snapshot that is no longer building is returned as it is. A session advisory lock on the
+    snapshot id keeps a redelivered task (acks_late) from building the same row twice at once.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, snapshot_id])
+        (locked,) = cursor.fetchone()
+    snapshot = YearEndSnapshot.objects.get(pk=snapshot_id)
+    if not locked or snapshot.status != YearEndSnapshot.Status.BUILDING:
+        if locked:
+            _unlock(snapshot_id)
+        return snapshot
+    progress, progress_connection = _progress_writer(snapshot_id)
+    try:
+        started = time.monotonic()
+        try:
+            with _consistent_read():
+                cutoff = timezone.now()
+                figures = yearend.build_figures(
+                    county_code=snapshot.county_code,
+                    year=snapshot.year,
+                    basis=snapshot.basis,
+                    today=timezone.localdate(cutoff),
+                    progress=progress,
+                )
+        except Exception as exc:
+            YearEndSnapshot.objects.filter(pk=snapshot_id).update(
+                status=YearEndSnapshot.Status.FAILED,
+                finished_at=timezone.now(),
+                seconds=time.monotonic() - started,
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+            )
+            raise
+        # The switch: until this single UPDATE commits, readers see the previous ready snapshot.
+        YearEndSnapshot.objects.filter(pk=snapshot_id, status=YearEndSnapshot.Status.BUILDING).update(
+            status=YearEndSnapshot.Status.READY,
+            figures=figures,
+            data_cutoff=cutoff,
+            finished_at=timezone.now(),
+            seconds=round(time.monotonic() - started, 3),
+            progress=100,
+        )
+    finally:
+        progress_connection.close()
+        _unlock(snapshot_id)
+    snapshot.refresh_from_db()
+    return snapshot
+
+
+@contextmanager
+def _consistent_read():
+    """Every section reads the same state of the database: one REPEATABLE READ, READ ONLY transaction, so
+    that a payment or a case written during the build cannot appear in one section and not in another.
+    Inside an outer transaction (tests) the build simply reads in it."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def _progress_writer(snapshot_id: int):
+    """Progress is written on a connection of its own, committed at once: the build's own transaction is
+    read-only and would show nothing to the page polling the progress until the end."""
+    progress_connection = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def write(percent: int) -> None:
+        with progress_connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE reports_yearendsnapshot SET progress = %s WHERE id = %s AND status = %s",
+                [min(99, percent), snapshot_id, YearEndSnapshot.Status.BUILDING],
+            )
+
+    return write, progress_connection
+
+
+def _unlock(snapshot_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, snapshot_id])
+
+
+def nightly_years(today=None) -> list[tuple[int, str]]:
+    """What the nightly rebuild refreshes: the running school year and the running calendar year."""
+    today = today or timezone.localdate()
+    school_year = today.year if today.month >= 9 else today.year - 1
+    return [(school_year, YearEndSnapshot.Basis.SCHOOL), (today.year, YearEndSnapshot.Basis.CALENDAR)]

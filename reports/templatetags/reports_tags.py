@@ -1,0 +1,22 @@
+from decimal import Decimal
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+
+from reports import yearend
+
+register = template.Library()
+
+
+@register.filter
+def figure(cell: dict) -> str:
+    """A figure as the papers print it: counts with separators, yuan with fen, rates as percentages."""
+    value = cell.get("value")
+    if value is None:
+        return "—"
+    if cell.get("kind") == yearend.MONEY:
+        amount = Decimal(value)
+        return f"{intcomma(f'{amount:.2f}')} 元（{amount / 10000:.5f} 万元）"
+    if cell.get("kind") == yearend.RATE:
+        return f"{Decimal(value) * 100:.1f}%"
+    return intcomma(value)

@@ -1,0 +1,236 @@
+"""Report pages: the dashboards, the year-end snapshots with their drill-down, the workbook download."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.access import scope_of
+from portal.decorators import scoped_login_required
+from portal.excel import XLSX_CONTENT_TYPE
+from reports import dashboards, excel, services, yearend
+from reports.forms import RebuildForm
+from reports.models import YearEndSnapshot
+
+
+def county_required(view):
+    """Year-end snapshots are county figures: bureau staff and officials only."""
+
+    @scoped_login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not scope_of(request.user).county:
+            raise PermissionDenied(_("The year-end report is for bureau staff and officials."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@scoped_login_required
+@require_GET
+def index(request):
+    data = dashboards.dashboard_for(
+        request.user,
+        school_id=request.GET.get("school"),
+        township_id=request.GET.get("township"),
+    )
+    return render(
+        request,
+        "reports/index.html",
+        {
+            "dashboard": data,
+            "json_query": request.GET.urlencode(),
+            "is_county": scope_of(request.user).county,
+        },
+    )
+
+
+@scoped_login_required
+@require_GET
+def dashboard_json(request):
+    data = dashboards.dashboard_for(
+        request.user,
+        level=request.GET.get("level"),
+        school_id=request.GET.get("school"),
+        township_id=request.GET.get("township"),
+    )
+    return JsonResponse(data)
+
+
+@county_required
+@require_GET
+def snapshot_list(request):
+    snapshots = (
+        YearEndSnapshot.objects.visible_to(request.user).select_related("built_by").defer("figures")[:50]
+    )
+    form = RebuildForm() if request.user.is_bureau else None
+    return render(request, "reports/snapshot_list.html", {"snapshots": snapshots, "form": form})
+
+
+@county_required
+@require_POST
+def snapshot_rebuild(request):
+    if not request.user.is_bureau:
+        raise PermissionDenied(_("Only bureau staff can rebuild the year-end report."))
+    form = RebuildForm(request.POST)
+    if form.is_valid():
+        try:
+            snapshot = services.snapshot_request(
+                year=form.cleaned_data["year"], basis=form.cleaned_data["basis"], by=request.user
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request, _("The rebuild has started. The previous report stays available until it is done.")
+            )
+            return redirect("reports:snapshot_detail", pk=snapshot.pk)
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect("reports:snapshot_list")
+
+
+def _snapshot(request, pk: int) -> YearEndSnapshot:
+    return get_object_or_404(
+        YearEndSnapshot.objects.visible_to(request.user).select_related("built_by"), pk=pk
+    )
+
+
+@county_required
+@require_GET
+def snapshot_detail(request, pk: int):
+    snapshot = _snapshot(request, pk)
+    context = {"snapshot": snapshot}
+    if snapshot.is_ready:
+        context["sections"] = _presented(snapshot.figures)
+        context["summary"] = yearend.summary_lines(snapshot.figures)
+        labels = yearend.source_labels()
+        context["sources"] = [(labels.get(k, k), n) for k, n in snapshot.figures.get("sources", {}).items()]
+    return render(request, "reports/snapshot_detail.html", context)
+
+
+@county_required
+@require_GET
+def snapshot_section(request, pk: int, section: str):
+    """Drill-down: a section's headline figures by township, then a township's schools, then the records."""
+    snapshot = _snapshot(request, pk)
+    spec = yearend.section_by_key(section)
+    if spec is None or not snapshot.is_ready or section not in snapshot.figures["sections"]:
+        raise Http404
+    data = snapshot.figures["sections"][section]
+    township_id = request.GET.get("township")
+    townships = {t["id"]: t for t in snapshot.figures["townships"]}
+    if township_id:
+        township = townships.get(int(township_id)) if township_id.isdigit() else None
+        if township is None:
+            raise Http404
+        rows = [
+            {
+                "label": s["name"],
+                "code": s["code"],
+                "values": _values(spec.headline, data["by_school"].get(str(s["id"]), {})),
+                "list_url": _list_url(spec, school=s["id"]),
+            }
+            for s in snapshot.figures["schools"]
+            if s["township_id"] == township["id"] and (s["active"] or str(s["id"]) in data["by_school"])
+        ]
+    else:
+        township = None
+        rows = [
+            {
+                "label": t["name"],
+                "code": t["code"],
+                "values": _values(spec.headline, data["by_township"].get(str(t["id"]), {})),
+                "drill": f"?township={t['id']}",
+                "list_url": _list_url(spec, township=t["id"]),
+            }
+            for t in snapshot.figures["townships"]
+        ]
+    context = {
+        "snapshot": snapshot,
+        "section": spec,
+        "township": township,
+        "headline": spec.headline,
+        "rows": rows,
+        "total": _values(spec.headline, data["total"]),
+    }
+    return render(request, "reports/snapshot_section.html", context)
+
+
+@county_required
+@require_GET
+def snapshot_download(request, pk: int):
+    snapshot = _snapshot(request, pk)
+    if not snapshot.is_ready:
+        messages.error(
+            request, _("This report is still being built or failed; download it once it is ready.")
+        )
+        return redirect("reports:snapshot_detail", pk=snapshot.pk)
+    return xlsx_response(snapshot)
+
+
+def xlsx_response(snapshot: YearEndSnapshot) -> FileResponse:
+    path = excel.workbook_path(snapshot)
+    return FileResponse(
+        open(path, "rb"),  # noqa: SIM115 - FileResponse streams and closes it
+        as_attachment=True,
+        filename=excel.download_name(snapshot),
+        content_type=XLSX_CONTENT_TYPE,
+    )
+
+
+def _list_url(spec: yearend.Section, **filters) -> str | None:
+    if spec.list_url is None:
+        return None
+    from urllib.parse import urlencode
+
+    from django.urls import NoReverseMatch, reverse
+
+    name, params = spec.list_url
+    try:
+        url = reverse(name)
+    except NoReverseMatch:
+        return None
+    return f"{url}?{urlencode({**params, **filters})}"
+
+
+def _values(measures, values: dict) -> list[dict]:
+    return [{"kind": m.kind, "value": values.get(m.key)} for m in measures]
+
+
+def _presented(figures: dict) -> list[dict]:
+    """Sections with their tables as rows of labelled cells, for the snapshot page."""
+    out = []
+    for spec in yearend.sections():
+        data = figures["sections"].get(spec.key)
+        if data is None:
+            continue
+        tables = []
+        for table in spec.tables:
+            stored = data["tables"].get(table.name)
+            if stored is None:
+                continue
+            labels = table.labels()
+            tables.append(
+                {
+                    "title": table.title,
+                    "dimension": table.dimension,
+                    "measures": table.measures,
+                    "rows": [
+                        {"label": labels.get(r["key"], r["key"]), "values": _values(table.measures, r)}
+                        for r in stored["rows"]
+                    ],
+                    "total": _values(table.measures, stored["total"]) if stored.get("total") else None,
+                }
+            )
+        out.append({"spec": spec, "tables": tables})
+    return out

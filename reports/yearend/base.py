@@ -1,0 +1,208 @@
+"""Building blocks of the year-end sections: the period, measures and tables, and a builder that turns
+querysets into JSON-ready figures with per-township and per-school breakdowns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Q
+from django.utils import timezone
+
+from students.models import School, Stage, Student
+
+CENT = Decimal("0.01")
+RATE_PLACES = Decimal("0.0001")
+
+INT, MONEY, RATE = "int", "money", "rate"
+
+
+# --- The period a report covers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    county_code: str
+    year: int
+    basis: str  # "school" | "calendar"
+    start: date
+    end: date
+    today: date
+
+    @classmethod
+    def of(cls, *, county_code: str, year: int, basis: str, today: date | None = None) -> Period:
+        if basis == "school":
+            start, end = date(year, 9, 1), date(year + 1, 8, 31)
+        elif basis == "calendar":
+            start, end = date(year, 1, 1), date(year, 12, 31)
+        else:
+            raise ValueError(f"unknown basis {basis!r}")
+        return cls(county_code, year, basis, start, end, today or timezone.localdate())
+
+    @property
+    def reference(self) -> date:
+        """The day the register is read for: the period's end, or today while the period runs."""
+        return min(self.end, self.today)
+
+    @property
+    def is_future(self) -> bool:
+        return self.start > self.today
+
+    @property
+    def school_year(self) -> int:
+        """Teacher counts and nutrition terms are kept by school year: a calendar year ends in the one it opens."""
+        return self.year
+
+    @property
+    def terms(self) -> list[tuple[int, str]]:
+        """(school year, term) pairs of the period: a school year's two terms, or a calendar year's spring
+        (of the school year before) and autumn."""
+        if self.basis == "school":
+            return [(self.year, "autumn"), (self.year, "spring")]
+        return [(self.year - 1, "spring"), (self.year, "autumn")]
+
+
+def terms_q(period: Period, *, year_field: str = "school_year", term_field: str = "term") -> Q:
+    condition = Q(pk__in=[])
+    for school_year, term in period.terms:
+        condition |= Q(**{year_field: school_year, term_field: term})
+    return condition
+
+
+# --- Presentation of the sections (labels live in code, figures in the snapshot) ------------------------
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    label: str
+    kind: str = INT
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str
+    dimension: str  # header of the row-label column
+    labels: Callable[[], dict[str, str]]  # row key -> label
+    measures: tuple[Measure, ...]
+    totals: bool = True
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    compute: Callable[[Period], dict]
+    tables: tuple[Table, ...]
+    # Figures shown per township and per school (sheets by township and by school, drill-down pages).
+    headline: tuple[Measure, ...]
+    note: str = ""
+    # Where a school's records behind the section are listed: a URL name and query parameters.
+    list_url: tuple[str, dict[str, str]] | None = None
+
+
+@dataclass
+class Builder:
+    """Collects one section's tables and breakdowns, converting money and rates to JSON strings."""
+
+    tables: dict[str, dict] = field(default_factory=dict)
+    total: dict[str, object] = field(default_factory=dict)
+    by_township: dict[str, dict] = field(default_factory=dict)
+    by_school: dict[str, dict] = field(default_factory=dict)
+
+    def table(
+        self, name: str, rows: list[dict], *, measures: tuple[Measure, ...], totals: bool = True
+    ) -> None:
+        total = None
+        if totals:
+            total = {m.key: _sum(m, [row.get(m.key) for row in rows]) for m in measures if m.kind != RATE}
+        self.tables[name] = {
+            "rows": [
+                {"key": row["key"], **{m.key: _json(m, row.get(m.key)) for m in measures}} for row in rows
+            ],
+            "total": {k: _json_kind(v) for k, v in total.items()} if total is not None else None,
+        }
+
+    def breakdown(self, level: str, key, values: dict) -> None:
+        target = self.by_township if level == "township" else self.by_school
+        row = target.setdefault(str(key), {})
+        for name, value in values.items():
+            row[name] = _json_kind(value)
+
+    def as_dict(self) -> dict:
+        return {
+            "tables": self.tables,
+            "total": {k: _json_kind(v) for k, v in self.total.items()},
+            "by_township": self.by_township,
+            "by_school": self.by_school,
+        }
+
+
+def money(value) -> str:
+    return str(Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def rate(numerator: int, denominator: int) -> str | None:
+    if not denominator:
+        return None
+    return str((Decimal(numerator) / Decimal(denominator)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP))
+
+
+def _json_kind(value):
+    if isinstance(value, Decimal):
+        return money(value)
+    return value
+
+
+def _json(measure: Measure, value):
+    if measure.kind == MONEY:
+        return money(value)
+    if measure.kind == RATE:
+        return value
+    return int(value or 0)
+
+
+def _sum(measure: Measure, values: list):
+    if measure.kind == MONEY:
+        return sum((Decimal(v or 0) for v in values), Decimal("0"))
+    return sum(int(v or 0) for v in values)
+
+
+def grouped(queryset, group: str, **aggregates) -> dict:
+    """{group value: {aggregate name: value}} in one query."""
+    return {
+        row[group]: {name: row[name] for name in aggregates}
+        for row in queryset.values(group).annotate(**aggregates).order_by()
+    }
+
+
+def grouped2(queryset, group: str, dimension: str, measure: str, aggregate) -> dict:
+    """{group value: {dimension value: aggregate}} in one query (e.g. schools per township and type)."""
+    out: dict = {}
+    for row in queryset.values(group, dimension).annotate(**{measure: aggregate}).order_by():
+        out.setdefault(row[group], {})[row[dimension]] = row[measure]
+    return out
+
+
+def county_schools(period: Period):
+    return School.objects.filter(township__county__code=period.county_code)
+
+
+def register_students(period: Period):
+    """Students on the register of the county's schools at the reference date (none for a future year)."""
+    if period.is_future:
+        return Student.objects.none()
+    return Student.objects.filter(
+        school__township__county__code=period.county_code, status=Student.Status.ENROLLED
+    ).filter(Q(enrolled_on__isnull=True) | Q(enrolled_on__lte=period.reference))
+
+
+def school_types() -> dict[str, str]:
+    return dict(School.Type.choices)
+
+
+def stages() -> dict[str, str]:
+    return dict(Stage.choices)

@@ -1,0 +1,286 @@
+"""Sections read from the registry: schools, students, teachers, registered-poor students, retention."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext_lazy as _
+
+from reports.yearend.base import (
+    RATE,
+    Builder,
+    Measure,
+    Period,
+    Section,
+    Table,
+    county_schools,
+    grouped,
+    grouped2,
+    rate,
+    register_students,
+    school_types,
+    stages,
+)
+from students.models import COMPULSORY_STAGES, School, Stage, Student, StudentCategory, TeacherCount
+from subsidies.models import OutOfCountyStudent
+
+# --- Registry sections -----------------------------------------------------------------------------------
+
+
+def schools_section(period: Period) -> dict:
+    """Schools by each of the eleven types (Ningdu 2022: 406 in all)."""
+    b = Builder()
+    schools = county_schools(period).filter(is_active=True)
+    if period.is_future:
+        schools = schools.none()
+    counts = {k: v["schools"] for k, v in grouped(schools, "school_type", schools=Count("pk")).items()}
+    b.table(
+        "by_type", [{"key": t, "schools": counts.get(t, 0)} for t in School.Type.values], measures=SCHOOLS_M
+    )
+    b.total = {"schools": sum(counts.values())}
+    for township_id, by_type in grouped2(schools, "township_id", "school_type", "n", Count("pk")).items():
+        b.breakdown("township", township_id, {"schools": sum(by_type.values())})
+    for school_id in schools.values_list("pk", flat=True):
+        b.breakdown("school", school_id, {"schools": 1})
+    return b.as_dict()
+
+
+def students_section(period: Period) -> dict:
+    """Students by stage (Ningdu: 145,057 = 20,250 preschool + 57,550 primary + ...)."""
+    b = Builder()
+    students = register_students(period)
+    by_stage = grouped(
+        students, "stage", students=Count("pk"), boarders=Count("pk", filter=Q(is_boarding=True))
+    )
+    b.table("by_stage", [{"key": s, **by_stage.get(s, {})} for s in Stage.values], measures=STUDENTS_M)
+    b.total = {"students": sum(v["students"] for v in by_stage.values())}
+    for level, group in (("township", "school__township_id"), ("school", "school_id")):
+        for key, per_stage in grouped2(students, group, "stage", "n", Count("pk")).items():
+            b.breakdown(level, key, {"students": sum(per_stage.values()), **per_stage})
+    return b.as_dict()
+
+
+def teachers_section(period: Period) -> dict:
+    """Teachers (Ningdu 7,563; Jianshi 3,632) from each school's headcount for the school year."""
+    b = Builder()
+    counts = TeacherCount.objects.filter(
+        school__township__county__code=period.county_code, school_year=period.school_year
+    )
+    by_type = grouped(counts, "school__school_type", teachers=Sum("headcount"))
+    b.table(
+        "by_type",
+        [{"key": t, "teachers": by_type.get(t, {}).get("teachers") or 0} for t in School.Type.values],
+        measures=TEACHERS_M,
+    )
+    b.total = {"teachers": sum(v["teachers"] or 0 for v in by_type.values())}
+    for level, group in (("township", "school__township_id"), ("school", "school_id")):
+        for key, values in grouped(counts, group, teachers=Sum("headcount")).items():
+            b.breakdown(level, key, values)
+    return b.as_dict()
+
+
+POOR = StudentCategory.Category.POVERTY_ALLEVIATED
+
+
+def poor_students(period: Period):
+    """Registered-poor (脱贫户) students on the register, by their category on the reference date."""
+    poor = StudentCategory.objects.filter(category=POOR).on(period.reference).values("student_id")
+    return register_students(period).filter(pk__in=poor)
+
+
+def out_of_county_poor(period: Period) -> dict[str, int]:
+    """County-registered poor students studying outside the county, from the aid centre's out-of-county
+    ledger (县外就读台账) of the school year. A division code's first four digits name its prefecture."""
+
+    if period.is_future:
+        return {"out_in_prefecture": 0, "out_of_prefecture": 0}
+    prefecture = period.county_code[:4]
+    return OutOfCountyStudent.objects.filter(category=POOR, school_year=period.school_year).aggregate(
+        out_in_prefecture=Count("pk", filter=Q(destination_county_code__startswith=prefecture)),
+        out_of_prefecture=Count("pk", filter=~Q(destination_county_code__startswith=prefecture)),
+    )
+
+
+def poverty_section(period: Period) -> dict:
+    """Registered-poor students split as Jianshi's paper splits them: studying here (of whom registered
+    elsewhere), and registered here (studying here / elsewhere in the prefecture / outside it)."""
+    b = Builder()
+    here = settings.HOME_COUNTY_CODE
+    poor = poor_students(period)
+    local = Q(household_county_code=here)
+    figures = poor.aggregate(
+        studying_here=Count("pk"),
+        registered_elsewhere=Count("pk", filter=~local),
+        registered_here_in_county=Count("pk", filter=local),
+    )
+    outside = out_of_county_poor(period)
+    registered_here = figures["registered_here_in_county"] + sum(outside.values())
+    lines = [
+        {"key": "studying_here", "students": figures["studying_here"]},
+        {"key": "registered_elsewhere", "students": figures["registered_elsewhere"]},
+        {"key": "registered_here", "students": registered_here},
+        {"key": "registered_here_in_county", "students": figures["registered_here_in_county"]},
+        {"key": "out_in_prefecture", "students": outside["out_in_prefecture"]},
+        {"key": "out_of_prefecture", "students": outside["out_of_prefecture"]},
+    ]
+    b.table("split", lines, measures=POOR_M, totals=False)
+    per_stage = grouped(poor, "stage", students=Count("pk"))
+    b.table("by_stage", [{"key": s, **per_stage.get(s, {})} for s in Stage.values], measures=POOR_M)
+    b.total = {**figures, "registered_here": registered_here, **outside}
+    for level, group in (("township", "school__township_id"), ("school", "school_id")):
+        for key, values in grouped(
+            poor, group, studying_here=Count("pk"), registered_elsewhere=Count("pk", filter=~local)
+        ).items():
+            b.breakdown(level, key, values)
+    return b.as_dict()
+
+
+def rates_section(period: Period) -> dict:
+    """What the register supports of enrolment and retention: the compulsory-education retention rate
+    by register (在籍巩固率) = enrolled / (enrolled + suspended or dropped out), per stage.
+
+    Enrolment rates need the population of each age group, which the portal does not hold: left out."""
+    b = Builder()
+    base = (
+        Student.objects.none()
+        if period.is_future
+        else Student.objects.filter(
+            school__township__county__code=period.county_code,
+            status__in=[Student.Status.ENROLLED, Student.Status.SUSPENDED],
+        )
+    )
+    enrolled = Q(status=Student.Status.ENROLLED)
+    measures = {"enrolled": Count("pk", filter=enrolled), "left": Count("pk", filter=~enrolled)}
+    by_stage = grouped(base.filter(stage__in=COMPULSORY_STAGES), "stage", **measures)
+    rows = []
+    for stage in COMPULSORY_STAGES:
+        values = by_stage.get(stage, {"enrolled": 0, "left": 0})
+        rows.append(
+            {
+                "key": stage,
+                **values,
+                "retention": rate(values["enrolled"], values["enrolled"] + values["left"]),
+            }
+        )
+    compulsory = base.filter(stage__in=COMPULSORY_STAGES)
+    totals = compulsory.aggregate(**measures)
+    rows.append(
+        {
+            "key": "compulsory",
+            **totals,
+            "retention": rate(totals["enrolled"], totals["enrolled"] + totals["left"]),
+        }
+    )
+    b.table("retention", rows, measures=RATES_M, totals=False)
+    b.total = {"retention": rate(totals["enrolled"], totals["enrolled"] + totals["left"])}
+    for level, group in (("township", "school__township_id"), ("school", "school_id")):
+        for key, values in grouped(compulsory, group, **measures).items():
+            b.breakdown(
+                level, key, {"retention": rate(values["enrolled"], values["enrolled"] + values["left"])}
+            )
+    return b.as_dict()
+
+
+SCHOOLS_M = (Measure("schools", _("Schools")),)
+STUDENTS_M = (Measure("students", _("Students")), Measure("boarders", _("Boarders")))
+TEACHERS_M = (Measure("teachers", _("Teachers")),)
+POOR_M = (Measure("students", _("Students")),)
+RATES_M = (
+    Measure("enrolled", _("On the register")),
+    Measure("left", _("Suspended or dropped out")),
+    Measure("retention", _("Retention rate"), RATE),
+)
+
+
+def poverty_lines() -> dict[str, str]:
+    return {
+        "studying_here": _("Registered-poor students studying in the county"),
+        "registered_elsewhere": _("  of whom registered in another county"),
+        "registered_here": _("Registered-poor students registered in the county"),
+        "registered_here_in_county": _("  studying in the county"),
+        "out_in_prefecture": _("  studying elsewhere in the prefecture"),
+        "out_of_prefecture": _("  studying outside the prefecture"),
+    }
+
+
+def compulsory_lines() -> dict[str, str]:
+    return {**stages(), "compulsory": _("Compulsory education")}
+
+
+REGISTRY_SECTIONS: tuple[Section, ...] = (
+    Section(
+        "schools",
+        _("Schools by type"),
+        schools_section,
+        (Table("by_type", _("Schools by type"), _("School type"), school_types, SCHOOLS_M),),
+        (Measure("schools", _("Number of schools")),),
+        list_url=("students:school_list", {}),
+    ),
+    Section(
+        "students",
+        _("Students by stage"),
+        students_section,
+        (Table("by_stage", _("Students by stage"), _("Stage"), stages, STUDENTS_M),),
+        (Measure("students", _("Enrolled students")),),
+        list_url=("students:student_list", {"status": "enrolled"}),
+    ),
+    Section(
+        "teachers",
+        _("Teachers"),
+        teachers_section,
+        (Table("by_type", _("Teachers by school type"), _("School type"), school_types, TEACHERS_M),),
+        (Measure("teachers", _("Number of teachers")),),
+    ),
+    Section(
+        "poverty",
+        _("Registered-poor students"),
+        poverty_section,
+        (
+            Table(
+                "split",
+                _("Where registered-poor students study"),
+                _("Item"),
+                poverty_lines,
+                POOR_M,
+                totals=False,
+            ),
+            Table(
+                "by_stage",
+                _("Registered-poor students studying in the county, by stage"),
+                _("Stage"),
+                stages,
+                POOR_M,
+            ),
+        ),
+        (
+            Measure("studying_here", _("Registered-poor students studying here")),
+            Measure("registered_elsewhere", _("of whom registered elsewhere")),
+        ),
+        note=_(
+            "Registered-poor: students whose family is a poverty-alleviated household on the reference date. "
+            "County-registered students studying outside the county come from the aid centre's out-of-county "
+            "ledger."
+        ),
+        list_url=("students:student_list", {"category": "poverty_alleviated"}),
+    ),
+    Section(
+        "rates",
+        _("Retention"),
+        rates_section,
+        (
+            Table(
+                "retention",
+                _("Compulsory education retention by register"),
+                _("Stage"),
+                compulsory_lines,
+                RATES_M,
+                totals=False,
+            ),
+        ),
+        (Measure("retention", _("Compulsory retention rate"), RATE),),
+        note=_(
+            "Retention by register = students on the register / (on the register + suspended or dropped out). "
+            "Enrolment rates need the population of each age group, which the portal does not hold."
+        ),
+    ),
+)

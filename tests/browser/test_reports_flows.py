@@ -1,0 +1,55 @@
+"""Reports in a real browser: the bureau rebuilds and downloads the year-end workbook; each role's dashboard."""
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from reports.dashboards import current_school_year
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_bureau_rebuilds_the_report_and_downloads_the_workbook(page, login, bureau, student_a, student_b):
+    login(page, bureau)
+    page.goto("/reports/yearend/")
+    page.fill("#id_year", str(current_school_year()))
+    page.select_option("#id_basis", "school")
+    page.click("#rebuild-form button[type=submit]")
+    page.wait_for_selector("#snapshot-status:has-text('已生成')")
+    assert "全县共有各级各类学校 2 所" in page.locator("#summary").inner_text()
+    with page.expect_download() as download_info:
+        page.click("#download")
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    with open(download.path(), "rb") as handle:
+        workbook = load_workbook(io.BytesIO(handle.read()))
+    rows = list(workbook["分学段学生数"].iter_rows(values_only=True))
+    assert next(row for row in rows if row[0] == "合计")[1] == 2
+
+
+def test_principal_sees_their_own_dashboard_with_a_chart(page, login, principal_a, student_a, student_b):
+    login(page, principal_a)
+    page.goto("/reports/")
+    page.wait_for_selector("body[data-charts=ready]")
+    assert page.locator("#chart-main").get_attribute("data-drawn") == "1"
+    text = page.locator("main").inner_text()
+    assert "甲镇中心小学" in text and "乙镇中心小学" not in text
+    response = page.goto("/reports/dashboard.json?level=county")
+    assert response.status == 403
+
+
+def test_bureau_dashboard_draws_county_charts(page, login, bureau, student_a, student_b):
+    login(page, bureau)
+    page.goto("/reports/")
+    page.wait_for_selector("body[data-charts=ready]")
+    assert page.locator("#chart-type").get_attribute("data-drawn") == "1"
+    assert "甲镇" in page.locator("#dashboard-table").inner_text()
+
+
+def test_township_officer_sees_the_township_dashboard(page, login, township_officer, student_a, student_b):
+    login(page, township_officer)
+    page.goto("/reports/")
+    page.wait_for_selector("body[data-charts=ready]")
+    table = page.locator("#dashboard-table").inner_text()
+    assert "甲镇中心小学" in table and "乙镇中心小学" not in table
