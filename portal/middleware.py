@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.utils import translation
 
@@ -22,4 +24,27 @@ class LanguageMiddleware:
         request.LANGUAGE_CODE = translation.get_language()
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        return response
+
+
+class IdleTimeoutMiddleware:
+    """Sessions end after SESSION_COOKIE_AGE seconds without a request (the idle timeout).
+
+    Django's SESSION_SAVE_EVERY_REQUEST would do it by writing the session on every page view; here the
+    expiry is pushed back at most once a minute, so reading a page is not a database write.
+    """
+
+    TOUCH_EVERY = 60
+    KEY = "_touched"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and not session.is_empty():
+            now = int(time.time())
+            if now - session.get(self.KEY, 0) >= self.TOUCH_EVERY:
+                session[self.KEY] = now  # marks the session modified: saved with a fresh expiry
         return response

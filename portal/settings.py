@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "portal.middleware.IdleTimeoutMiddleware",
     "portal.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -164,7 +165,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 OTP_REQUIRED_ROLES = env.list("OTP_REQUIRED_ROLES", default=["bureau", "official"])
 OTP_TOTP_ISSUER = "县教育局教育帮扶平台"
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True  # the age counts from the last request: an idle timeout
+# The age counts from the last request (an idle timeout): portal.middleware.IdleTimeoutMiddleware.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- i18n: Simplified Chinese first, English second -----------------------------------------------

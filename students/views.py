@@ -40,6 +40,7 @@ def school_list(request):
         School.objects.visible_to(request.user)
         .select_related("township")
         .annotate(student_count=Count("students", filter=Q(students__status=Student.Status.ENROLLED)))
+        .order_by("township__code", "code")
     )
     filterset = SchoolFilter(request.GET, queryset=schools, request=request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
