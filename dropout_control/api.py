@@ -578,18 +578,21 @@ class CareRosterSerializer(serializers.ModelSerializer):
         ]
 
     def get_care_flags(self, obj: Student) -> list[str]:
-        today = timezone.localdate()
-        return sorted(
-            c.category
-            for c in obj.categories.all()
-            if c.category in selectors.CARE_CATEGORIES and c.applies_on(today)
-        )
+        return sorted({c.category for c in obj.care_categories})
 
 
 class CareRosterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Left-behind children and children in difficulty per school, from the registry's care flags."""
 
     serializer_class = CareRosterSerializer
+    # The roster is paged before its per-child figures are counted, so it sorts by the child's own fields.
+    ordering_fields = ["name", "stage", "grade", "school"]
 
     def get_queryset(self):
         return selectors.care_roster(self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        """Page the plain roster, then count care records for that page only (flat in the roster's size)."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        rows = selectors.care_roster_rows(page)
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)

@@ -146,6 +146,7 @@ def case_detail(request, pk: int):
     team = list(case.team.all())
     visits = list(case.visits.select_related("created_by"))
     home_visits = list(case.home_visits.all())
+    periods = list(case.periods.all())
     context = {
         "case": case,
         "can_edit": can_edit,
@@ -154,7 +155,7 @@ def case_detail(request, pk: int):
         "visits": visits,
         "home_visits": home_visits,
         "home_hours": sum((v.hours for v in home_visits), start=0),
-        "periods": case.periods.all(),
+        "periods": periods,
         "visit_form": VisitForm(initial={"visited_on": timezone.localdate()}),
         "team_form": TeamForm(case=case),
         "close_form": CloseForm(),
@@ -162,7 +163,7 @@ def case_detail(request, pk: int):
         "home_visit_form": HomeVisitForm(
             initial={"visited_on": timezone.localdate(), "teacher": case.home_teacher}
         ),
-        "history": history_for(case, *team, *visits, *home_visits, *case.periods.all()),
+        "history": history_for(case, *team, *visits, *home_visits, *periods),
     }
     return render(request, "dropout_control/case_detail.html", context)
 
@@ -454,19 +455,17 @@ def absence_end(request, pk: int):
 
 @scoped_login_required
 def care_roster(request):
-    roster = selectors.care_roster(request.user)
-    page = Paginator(roster, PAGE_SIZE).get_page(request.GET.get("page"))
+    """Page the plain roster first, then count care records for that page only; the paginator's count is
+    the roster's total (no second count)."""
     today = timezone.localdate()
-    for student in page:
-        student.care_flags = sorted(
-            c.get_category_display()
-            for c in student.categories.all()
-            if c.category in selectors.CARE_CATEGORIES and c.applies_on(today)
-        )
-    totals = roster.aggregate(children=Count("pk", distinct=True))
+    page = Paginator(selectors.care_roster(request.user, today), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.care_roster_rows(page.object_list, today)
+    for student in page.object_list:
+        student.care_flags = sorted({c.get_category_display() for c in student.care_categories})
     visits = selectors.care_records(request.user).aggregate(
         n=Count("pk"), teachers=Count("teacher", distinct=True)
     )
+    totals = {"children": page.paginator.count}
     return render(
         request, "dropout_control/care_roster.html", {"page": page, "totals": totals, "visits": visits}
     )

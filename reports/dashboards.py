@@ -4,6 +4,11 @@ One entry point, `dashboard_for(user, school=..., township=..., level=...)`, dec
 which dashboard they may see (a principal only their school's, a township officer their township's or one
 of its schools', bureau staff and officials any) and returns JSON-ready figures; the page, the home-page
 panel and the JSON endpoint all render that. Every queryset goes through `visible_to(user)`.
+
+The figures are aggregates over the whole unit (at Ningdu scale the county's take ~400 ms and 15 queries),
+so they are cached for `CACHE_SECONDS` in Django's cache (Redis in production). The access check
+(`resolve`) always runs live; the cache key names the viewer's scope, the unit, the day and the language,
+so that figures computed for one scope are never served to another.
 """
 
 from __future__ import annotations
@@ -12,17 +17,19 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Q, Sum
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from dropout_control.models import DropoutCase
 from nutrition import rules as nutrition_rules
 from nutrition.models import MealRecord, NutritionTerm, PilotSchool, Purchase
-from portal.access import scope_of
+from portal.access import Scope, scope_of
 from reports.models import YearEndSnapshot
 from reports.yearend import money
 from students.models import School, Stage, Student, StudentCategory, TeacherCount, Township
@@ -30,6 +37,10 @@ from subsidies.models import DisbursementBatch, Payment, Term
 
 COUNTY, TOWNSHIP, SCHOOL = "county", "township", "school"
 OVERDUE_DAYS = 30
+# How long dashboard figures are reused before they are counted again (the page says "as of HH:MM").
+CACHE_SECONDS = 5 * 60
+# Bump when the shape of the figures changes, so that a deployment never serves the old shape.
+CACHE_VERSION = 1
 
 
 def current_school_year(today=None) -> int:
@@ -75,9 +86,34 @@ def _int(value) -> int:
 
 def dashboard_for(user, *, level: str | None = None, school_id=None, township_id=None) -> dict:
     level, unit = resolve(user, level=level, school_id=school_id, township_id=township_id)
-    if level == SCHOOL:
-        return school_dashboard(user, unit)
-    return area_dashboard(user, unit)
+    key = cache_key(scope_of(user), level, unit)
+    data = cache.get(key)
+    if data is None:
+        data = school_dashboard(user, unit) if level == SCHOOL else area_dashboard(user, unit)
+        data["as_of"] = timezone.localtime().strftime("%H:%M")
+        cache.set(key, data, CACHE_SECONDS)
+    return data
+
+
+def cache_key(scope: Scope, level: str, unit, today=None) -> str:
+    """One entry per (viewer's scope, unit shown, day, language).
+
+    The viewer's scope is part of the key although `resolve` already refused units outside it: every query
+    goes through `visible_to(user)`, so the figures are a function of the scope, and a key without it could
+    hand one scope's figures to another. The day keeps date-dependent figures (categories valid today,
+    overdue cases) from outliving midnight; the language, the translated labels.
+    """
+    if scope.county:
+        viewer = "county"
+    elif scope.township_id is not None:
+        viewer = f"township-{scope.township_id}"
+    elif scope.school_id is not None:
+        viewer = f"school-{scope.school_id}"
+    else:
+        raise PermissionDenied
+    unit_id = "all" if unit is None else unit.pk
+    day = (today or timezone.localdate()).isoformat()
+    return f"reports:dashboard:v{CACHE_VERSION}:{viewer}:{level}-{unit_id}:{day}:{get_language() or ''}"
 
 
 # --- A school ------------------------------------------------------------------------------------------

@@ -92,14 +92,12 @@ class QuotaSerializer(serializers.ModelSerializer):
         fields = ["id", "aid_type", "school_year", "term", "amount", "note", "drawn", "remaining"]
         validators: list = []
 
-    def _status(self, obj):
-        return services.quota_status(aid_type=obj.aid_type, school_year=obj.school_year, term=obj.term)
-
+    # The list annotates `drawn` (AidQuota.objects.with_drawn): no query per quota.
     def get_drawn(self, obj) -> str:
-        return str(self._status(obj).drawn)
+        return str(services.quota_status_of(obj).drawn)
 
     def get_remaining(self, obj) -> str:
-        return str(self._status(obj).remaining)
+        return str(services.quota_status_of(obj).remaining)
 
 
 class QuotaViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -108,7 +106,11 @@ class QuotaViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     write_roles = BUREAU
 
     def get_queryset(self):
-        return AidQuota.objects.visible_to(self.request.user).order_by("-school_year", "term", "aid_type")
+        return (
+            AidQuota.objects.visible_to(self.request.user)
+            .with_drawn()
+            .order_by("-school_year", "term", "aid_type")
+        )
 
     def perform_create(self, serializer):
         serializer.instance = _call(services.quota_set, by=self.request.user, **serializer.validated_data)
@@ -422,7 +424,10 @@ class MatchRunSerializer(serializers.ModelSerializer):
         read_only_fields = ["file_name", "list_rows", "at"]
 
     def get_counts(self, obj) -> dict[str, int]:
-        counts = dict.fromkeys(MatchResult.Kind.values, 0)
+        kinds = MatchResult.Kind.values
+        if all(hasattr(obj, kind) for kind in kinds):  # the list's annotation (MatchRun.objects.with_counts)
+            return {kind: getattr(obj, kind) for kind in kinds}
+        counts = dict.fromkeys(kinds, 0)
         for kind in obj.results.values_list("kind", flat=True):
             counts[kind] += 1
         return counts
@@ -439,7 +444,7 @@ class MatchRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         user = self.request.user
         if not getattr(user, "is_bureau", False) and getattr(user, "role", "") != "official":
             return MatchRun.objects.none()
-        return MatchRun.objects.visible_to(self.request.user)
+        return MatchRun.objects.visible_to(self.request.user).with_counts().order_by("-at", "-pk")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

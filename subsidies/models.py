@@ -16,7 +16,8 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateRangeField, RangeOperators
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, Func, Q, Sum, Value
+from django.db.models import F, Func, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from portal.access import ScopedQuerySet
@@ -226,6 +227,21 @@ class AidPolicy(models.Model):
 class AidQuotaQuerySet(ScopedQuerySet):
     scope_county_wide = True
 
+    def with_drawn(self):
+        """Each quota with `drawn`: the payable payments of its aid type and term, summed by one subquery
+        (the same payments `services.quota_status` counts), so a list of quotas costs one query."""
+        drawn = (
+            Payment.objects.payable()
+            .filter(aid_type=OuterRef("aid_type"), school_year=OuterRef("school_year"), term=OuterRef("term"))
+            .order_by()
+            .values("aid_type")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        return self.annotate(
+            drawn=Coalesce(Subquery(drawn, output_field=models.DecimalField(**MONEY)), Value(Decimal("0.00")))
+        )
+
 
 @pghistory.track()
 class AidQuota(models.Model):
@@ -421,6 +437,9 @@ class Payment(models.Model):
             models.Index(fields=["school_year", "term", "aid_type", "status"], name="payment_term_idx"),
             # A batch's part for one school (principal's review, totals by school).
             models.Index(fields=["batch", "school"], name="payment_batch_school_idx"),
+            # The payment list (/api/subsidies/payments/): newest term first, read in this order, so the
+            # first page is read off the index instead of sorting every payment of the county.
+            models.Index(fields=["-school_year", "term", "aid_type", "id"], name="payment_list_order_idx"),
         ]
 
     def __str__(self) -> str:
@@ -489,6 +508,15 @@ class BankAccount(models.Model):
 
 class MatchRunQuerySet(ScopedQuerySet):
     scope_county_wide = True
+
+    def with_counts(self):
+        """Each run with its number of results of each kind (`unaided`, `unconfirmed`, ...), in one query."""
+        return self.annotate(
+            **{
+                kind: models.Count("results", filter=Q(results__kind=kind))
+                for kind in MatchResult.Kind.values
+            }
+        )
 
 
 class MatchRun(models.Model):

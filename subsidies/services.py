@@ -165,6 +165,13 @@ def quota_status(*, aid_type: str, school_year: int, term: str, extra: Decimal =
     return QuotaStatus(allocated=quota.amount, drawn=drawn, remaining=quota.amount - drawn)
 
 
+def quota_status_of(quota: AidQuota) -> QuotaStatus:
+    """The status of a quota read from `AidQuota.objects.with_drawn()` (no query), else asked for."""
+    if not hasattr(quota, "drawn"):
+        return quota_status(aid_type=quota.aid_type, school_year=quota.school_year, term=quota.term)
+    return QuotaStatus(allocated=quota.amount, drawn=quota.drawn, remaining=quota.amount - quota.drawn)
+
+
 @transaction.atomic
 def quota_set(*, aid_type: str, school_year: int, term: str, amount: Decimal, by, note: str = "") -> AidQuota:
     require_bureau(by)

@@ -520,12 +520,10 @@ def quota_list(request):
             else:
                 messages.success(request, _("The quota was saved."))
                 return redirect("subsidies:quota_list")
-    rows = []
-    for quota in AidQuota.objects.visible_to(request.user).order_by("-school_year", "term", "aid_type"):
-        status = services.quota_status(
-            aid_type=quota.aid_type, school_year=quota.school_year, term=quota.term
-        )
-        rows.append({"quota": quota, "status": status})
+    quotas = (
+        AidQuota.objects.visible_to(request.user).with_drawn().order_by("-school_year", "term", "aid_type")
+    )
+    rows = [{"quota": quota, "status": services.quota_status_of(quota)} for quota in quotas]
     return render(request, "subsidies/quota_list.html", {"rows": rows, "form": form})
 
 
@@ -545,16 +543,7 @@ def match_list(request):
             form.add_error(None, exc.messages)
         else:
             return redirect("subsidies:match_detail", pk=run.pk)
-    runs = (
-        MatchRun.objects.visible_to(request.user)
-        .select_related("by")
-        .annotate(
-            unaided=Count("results", filter=Q(results__kind="unaided")),
-            unconfirmed=Count("results", filter=Q(results__kind="unconfirmed")),
-            not_found=Count("results", filter=Q(results__kind="not_found")),
-            invalid=Count("results", filter=Q(results__kind="invalid")),
-        )
-    )
+    runs = MatchRun.objects.visible_to(request.user).select_related("by").with_counts().order_by("-at", "-pk")
     return render(request, "subsidies/match_list.html", {"form": form, "runs": runs[:100]})
 
 

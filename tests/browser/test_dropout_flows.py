@@ -13,6 +13,16 @@ from tests.factories import make_id_number
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The dashboards (home page panel included) are cached: no test sees figures another test counted."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def sign_in(page, login, user):
     """The shared `login`, then the authenticator code for county-wide roles.
 

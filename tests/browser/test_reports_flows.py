@@ -10,6 +10,16 @@ from reports.dashboards import current_school_year
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The dashboards (home page panel included) are cached: no test sees figures another test counted."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def test_bureau_rebuilds_the_report_and_downloads_the_workbook(page, login, bureau, student_a, student_b):
     login(page, bureau)
     page.goto("/reports/yearend/")

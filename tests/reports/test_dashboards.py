@@ -119,21 +119,140 @@ def test_bad_school_parameter_is_404(county, bureau_client):
     assert bureau_client.get(JSON, {"school": "abc"}).status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("who", "limit"), [("bureau_client", 19), ("township_client", 19), ("principal_a_client", 17)]
-)
-def test_dashboard_json_query_count_does_not_grow_with_records(county, areas, who, limit, request):
-    """A fixed number of queries: the same with one more of every record in every area."""
+def _queries(client, url, params=None) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, params or {}).status_code == 200
+    return len(queries)
+
+
+def _warm_session(client):
+    """The first request of a fresh session writes the session back (3 queries): not the dashboard's."""
+    from django.core.cache import cache
+
+    client.get(reverse("reports:dashboard_json"))
+    cache.clear()
+
+
+@pytest.mark.parametrize(
+    ("who", "limit"), [("bureau_client", 16), ("township_client", 16), ("principal_a_client", 14)]
+)
+def test_dashboard_json_query_count_does_not_grow_with_records(county, areas, who, limit, request):
+    """A fixed number of queries when the figures are counted: the same with one more of every record."""
+    from django.core.cache import cache
+
     client = request.getfixturevalue(who)
-    with CaptureQueriesContext(connection) as before:
-        assert client.get(JSON).status_code == 200
+    _warm_session(client)
+    before = _queries(client, JSON)
     more_records(county, areas)
-    with CaptureQueriesContext(connection) as after:
-        assert client.get(JSON).status_code == 200
-    assert len(after) == len(before) <= limit
+    cache.clear()
+    after = _queries(client, JSON)
+    assert after == before <= limit
+
+
+@pytest.mark.parametrize(
+    ("who", "cached_limit"), [("bureau_client", 3), ("township_client", 5), ("principal_a_client", 5)]
+)
+@pytest.mark.parametrize("url", [reverse("reports:index"), JSON])
+def test_second_request_within_the_window_reuses_the_figures(
+    county, areas, who, cached_limit, url, request, django_assert_max_num_queries
+):
+    """At Ningdu scale the county figures take ~15 queries and 400 ms; a second look within the cache window
+    runs only the session, the user, the access check (and the principal's school), never the aggregates."""
+    client = request.getfixturevalue(who)
+    _warm_session(client)
+    counted = _queries(client, url)
+    with django_assert_max_num_queries(cached_limit):
+        assert client.get(url).status_code == 200
+    assert counted > cached_limit + 5
+
+
+def test_cached_figures_are_reused_until_the_window_ends(county, areas, bureau_client, monkeypatch):
+    import time
+
+    first = bureau_client.get(JSON).json()
+    more_records(county, areas)
+    again = bureau_client.get(JSON).json()
+    assert tiles(again) == tiles(first) and again["as_of"] == first["as_of"]
+    later = time.time() + dashboards.CACHE_SECONDS + 1
+    monkeypatch.setattr("django.core.cache.backends.locmem.time.time", lambda: later)
+    fresh = bureau_client.get(JSON).json()
+    assert tiles(fresh)["students"] == tiles(first)["students"] + 1
+    assert tiles(fresh)["dropout_open"] == tiles(first)["dropout_open"] + 1
+
+
+def test_cache_keys_never_shared_between_scopes(county, township_a, township_b, school_a, school_b):
+    from datetime import date
+
+    from django.utils import translation
+
+    from portal.access import Scope
+
+    viewers = [
+        Scope(county=True),
+        Scope(township_id=township_a.pk),
+        Scope(township_id=township_b.pk),
+        Scope(school_id=school_a.pk),
+        Scope(school_id=school_b.pk),
+    ]
+    units = [
+        (dashboards.COUNTY, None),
+        (dashboards.TOWNSHIP, township_a),
+        (dashboards.TOWNSHIP, township_b),
+        (dashboards.SCHOOL, school_a),
+        (dashboards.SCHOOL, school_b),
+    ]
+    day = date(2025, 3, 3)
+    keys = [dashboards.cache_key(v, level, unit, day) for v in viewers for level, unit in units]
+    assert len(set(keys)) == len(keys)
+    # Officials read what bureau staff read (the same rows): one entry for both is right.
+    assert dashboards.cache_key(Scope(county=True, writable=False), "county", None, day) == keys[0]
+    assert dashboards.cache_key(viewers[0], "county", None, date(2025, 3, 4)) != keys[0]
+    with translation.override("en"):
+        assert dashboards.cache_key(viewers[0], "county", None, day) != keys[0]
+
+
+def test_principal_never_gets_county_or_another_schools_figures_from_the_cache(
+    county, areas, bureau_client, principal_a_client, township_a, township_b, school_a, school_b
+):
+    for params in ({}, {"township": township_a.pk}, {"township": township_b.pk}, {"school": school_b.pk}):
+        assert bureau_client.get(JSON, params).status_code == 200
+    data = principal_a_client.get(JSON).json()
+    assert data["level"] == "school" and data["school"]["id"] == school_a.pk
+    assert tiles(data)["students"] == 4
+    assert principal_a_client.get(JSON, {"level": "county"}).status_code == 403
+    assert principal_a_client.get(JSON, {"township": township_a.pk}).status_code == 403
+    response = principal_a_client.get(JSON, {"school": school_b.pk})
+    assert response.status_code == 404 and "乙镇" not in response.content.decode()
+
+
+def test_township_officer_never_gets_another_townships_figures_from_the_cache(
+    county, areas, bureau_client, township_client, township_a, township_b, school_b
+):
+    """Even with poisoned entries under every key a county viewer uses, the officer gets their own figures."""
+    from django.core.cache import cache
+
+    from portal.access import Scope
+
+    for params in ({}, {"township": township_b.pk}, {"township": township_a.pk}, {"school": school_b.pk}):
+        assert bureau_client.get(JSON, params).status_code == 200
+    county_scope = Scope(county=True)
+    for level, unit in (("county", None), ("township", township_a), ("township", township_b)):
+        cache.set(dashboards.cache_key(county_scope, level, unit), {"title": "POISON"}, 60)
+    data = township_client.get(JSON).json()
+    assert data["level"] == "township" and data["title"] == "甲镇"
+    assert {a["label"] for a in data["areas"]} == {"甲镇中心小学", "甲镇幼儿园", "县一中"}
+    assert township_client.get(JSON, {"township": township_b.pk}).status_code == 404
+    assert township_client.get(JSON, {"school": school_b.pk}).status_code == 404
+    assert township_client.get(JSON, {"level": "county"}).status_code == 403
+
+
+def test_page_says_how_old_the_figures_are(county, bureau_client):
+    page = bureau_client.get(reverse("reports:index")).content.decode()
+    data = bureau_client.get(JSON).json()
+    assert data["as_of"] in page and "5 分钟" in page
 
 
 @pytest.mark.parametrize("who", ["bureau_client", "official_client", "township_client", "principal_a_client"])

@@ -315,3 +315,9 @@ def test_large_import_runs_on_the_real_celery_worker(celery_worker_real, setting
         time.sleep(0.2)
     assert job.status == ImportJob.Status.DONE, job.message
     assert Student.objects.count() == 30
+
+
+def test_export_writes_formula_like_names_as_text(bureau_client, school_a):
+    StudentFactory(school=school_a, name="=HYPERLINK(1)")
+    exported = bureau_client.get(reverse("students:student_export")).content
+    assert list(load_workbook(io.BytesIO(exported)).active.values)[1][1] == "'=HYPERLINK(1)"

@@ -31,3 +31,46 @@ def test_demo_seed_builds_a_paid_year_and_is_idempotent(db):
         assert sum(r["s"] for r in by_school) == batch.payments.payable().total()
     demo.seed(rng=random.Random(7), stdout=io.StringIO(), scale="demo")
     assert (DisbursementBatch.objects.count(), Payment.objects.count()) == (batches, payments)
+
+
+def test_demo_batches_are_what_the_batch_services_would_draw(db, monkeypatch):
+    """The demo writes its paid year in bulk: every batch holds exactly the students services.draw grants on
+    its date, with the same rule, category, amount and payee; held ones are refused on the approval date;
+    the paid ones carry the batch's bank reference; each batch has its generated/approved/paid steps."""
+    from subsidies import eligibility, services
+    from subsidies.models import BatchEvent
+
+    rng = random.Random(11)
+    schools = registry.build_registry(rng=rng)
+    students = registry.build_students(rng=rng, schools=schools, count=300)
+    portal_demo.build_users()
+    calls = []
+    real_evaluate = eligibility.evaluate
+    monkeypatch.setattr(eligibility, "evaluate", lambda *a, **kw: calls.append(1) or real_evaluate(*a, **kw))
+    demo.seed(rng=rng, stdout=io.StringIO(), scale="demo")
+    # One evaluation per student and term (the services evaluate once per aid type, then again at approval).
+    assert 0 < len(calls) <= students * len(demo.TERMS) * 1.2
+    monkeypatch.setattr(eligibility, "evaluate", real_evaluate)
+
+    Payment.objects.filter(status=Payment.Status.FAILED).update(status=Payment.Status.PAID)  # _fail_a_few
+    for batch in DisbursementBatch.objects.all():
+        expected = {
+            s.pk: (d.policy.pk, d.category, d.amount_per_term, d.payee, d.reason[:300])
+            for s, d in services.draw(
+                aid_type=batch.aid_type,
+                school_year=batch.school_year,
+                term=batch.term,
+                on=batch.eligibility_date,
+            )
+        }
+        got = {
+            p.student_id: (p.policy_id, p.category, p.amount, p.payee, p.reason) for p in batch.payments.all()
+        }
+        assert got == expected, batch
+        for payment in batch.payments.filter(status=Payment.Status.PAID):
+            assert (payment.bank_reference, payment.paid_on) == (batch.bank_reference, batch.paid_on)
+        actions = list(batch.steps.values_list("action", flat=True))
+        held = batch.payments.filter(status=Payment.Status.HELD).count()
+        assert actions == ["generated"] + ["flagged"] * held + ["approved", "paid"]
+        assert str(batch.payments.paid().count()) in batch.steps.get(action="paid").note
+    assert BatchEvent.objects.filter(action="generated").count() == DisbursementBatch.objects.count()
