@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pghistory
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
@@ -17,6 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.access import ScopedQuerySet
+from portal.tracking import track_changes
 from students import id_numbers
 
 phone_validator = RegexValidator(
@@ -35,7 +35,7 @@ class DropoutCaseQuerySet(ScopedQuerySet):
         return self.filter(status=DropoutCase.Status.CLOSED)
 
 
-@pghistory.track()
+@track_changes()
 class DropoutCase(models.Model):
     """A child of compulsory age out of school, followed until the case is closed (销号) with an outcome."""
 
@@ -185,7 +185,7 @@ class CasePeriodQuerySet(ScopedQuerySet):
     scope_townships = ("case__township",)
 
 
-@pghistory.track()
+@track_changes()
 class CasePeriod(models.Model):
     """One stretch of time a case was open: a line of the monthly ledger (台账), closed by 销号.
 
@@ -234,7 +234,7 @@ class TeamMemberQuerySet(ScopedQuerySet):
     scope_townships = ("case__township",)
 
 
-@pghistory.track()
+@track_changes()
 class TeamMember(models.Model):
     """The responsibility team of a case, Ningdu's 六对一: six named people, each with a phone."""
 
@@ -274,7 +274,7 @@ class VisitQuerySet(ScopedQuerySet):
     scope_townships = ("case__township",)
 
 
-@pghistory.track()
+@track_changes()
 class PersuasionVisit(models.Model):
     """A persuasion visit (劝返) to the family."""
 
@@ -304,7 +304,7 @@ class PersuasionVisit(models.Model):
         return f"{self.visited_on} {self.visitors}"
 
 
-@pghistory.track()
+@track_changes()
 class HomeTeachingVisit(models.Model):
     """One visit of home-delivered teaching (送教上门) to a severely disabled child."""
 
@@ -336,7 +336,7 @@ class UploadQuerySet(ScopedQuerySet):
     """Bureau staff and officials only: the household register lists the whole county's children."""
 
 
-@pghistory.track()
+@track_changes()
 class HouseholdRegisterUpload(models.Model):
     """A household-registration list (户籍) of the county's compulsory-age children, from public security."""
 
@@ -413,7 +413,7 @@ class SuspectQuerySet(ScopedQuerySet):
         return self.filter(status=SuspectedDropout.Status.PENDING)
 
 
-@pghistory.track()
+@track_changes()
 class SuspectedDropout(models.Model):
     """A child of age registered in the county and in no school's roll (疑似辍学): confirmed or cleared."""
 
@@ -491,7 +491,7 @@ class LongAbsenceQuerySet(ScopedQuerySet):
         return self.filter(ended_on__isnull=True)
 
 
-@pghistory.track()
+@track_changes()
 class LongAbsence(models.Model):
     """A pupil on the roll who has stopped coming: the school marks it, the comparison lists the child."""
 
@@ -526,7 +526,7 @@ class CareRecordQuerySet(ScopedQuerySet):
     scope_townships = ("student__school__township", "student__home_township")
 
 
-@pghistory.track()
+@track_changes()
 class CareRecord(models.Model):
     """A teacher's visit to a left-behind or disadvantaged child (万师访万家)."""
 

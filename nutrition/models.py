@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pghistory
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -18,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from portal.access import ScopedQuerySet
+from portal.tracking import track_changes
 from students.models import SCHOOL_YEAR_VALIDATORS, School, Stage
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -29,7 +29,7 @@ class NutritionTermQuerySet(ScopedQuerySet):
     scope_county_wide = True
 
 
-@pghistory.track()
+@track_changes()
 class NutritionTerm(models.Model):
     """A term of the plan (春季/秋季学期): its school days are the weekdays from start to end less holidays."""
 
@@ -73,7 +73,7 @@ class TermHolidayQuerySet(ScopedQuerySet):
     scope_county_wide = True
 
 
-@pghistory.track()
+@track_changes()
 class TermHoliday(models.Model):
     """A weekday inside the term with no school (public holiday, exam break): no meals may be recorded."""
 
@@ -138,7 +138,7 @@ class PilotSchoolQuerySet(ScopedQuerySet):
         )
 
 
-@pghistory.track()
+@track_changes()
 class PilotSchool(models.Model):
     """A school in the plan for one term.
 
@@ -222,7 +222,7 @@ class PilotRowQuerySet(ScopedQuerySet):
 MEAL_STAGES = [(s.value, s.label) for s in (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR)]
 
 
-@pghistory.track()
+@track_changes()
 class MealRecord(models.Model):
     """Meals served at a pilot school on one school day to one stage."""
 
@@ -255,7 +255,7 @@ class MealRecord(models.Model):
         return f"{self.pilot_id} {self.day} {self.stage}: {self.meals}"
 
 
-@pghistory.track()
+@track_changes()
 class FundReceipt(models.Model):
     """Central special funds (中央专项资金) received by a pilot school for the term."""
 
@@ -280,7 +280,7 @@ class FundReceipt(models.Model):
         return f"{self.received_on} {self.amount}"
 
 
-@pghistory.track()
+@track_changes()
 class Purchase(models.Model):
     """Money spent from the plan's funds. Some categories are not food for pupils: the rules flag them."""
 
@@ -322,7 +322,7 @@ class Purchase(models.Model):
         return f"{self.purchased_on} {self.supplier} {self.amount}"
 
 
-@pghistory.track()
+@track_changes()
 class AccompaniedMeal(models.Model):
     """The principal (or another school leader) ate with the pupils that day (校长陪餐)."""
 
@@ -350,7 +350,7 @@ class AccompaniedMeal(models.Model):
         return f"{self.day} {self.person}"
 
 
-@pghistory.track()
+@track_changes()
 class SafetyCheck(models.Model):
     """A food-safety check: purchase acceptance (验收), storage check, or sample retention (留样)."""
 

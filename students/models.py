@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -11,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.access import NO_SCOPE, ScopedQuerySet, scope_of
+from portal.tracking import track_changes
 from students import id_numbers
 
 division_code_validator = RegexValidator(r"^\d{6}$", _("A division code has exactly 6 digits."))
@@ -71,7 +71,7 @@ class TownshipQuerySet(ScopedQuerySet):
     scope_townships = ("pk",)
 
 
-@pghistory.track()
+@track_changes()
 class Township(models.Model):
     county = models.ForeignKey(
         County, verbose_name=_("county"), on_delete=models.PROTECT, related_name="townships"
@@ -98,7 +98,7 @@ class SchoolQuerySet(ScopedQuerySet):
         return self.filter(is_active=True)
 
 
-@pghistory.track()
+@track_changes()
 class School(models.Model):
     class Type(models.TextChoices):
         KINDERGARTEN = "kindergarten", _("Kindergarten")
@@ -179,7 +179,7 @@ class TeacherCountQuerySet(ScopedQuerySet):
     scope_townships = ("school__township",)
 
 
-@pghistory.track()
+@track_changes()
 class TeacherCount(models.Model):
     """Teachers at a school in a school year: a headcount is all the year-end report needs."""
 
@@ -221,7 +221,7 @@ class StudentQuerySet(ScopedQuerySet):
         ).distinct()
 
 
-@pghistory.track()
+@track_changes()
 class Student(models.Model):
     class Sex(models.TextChoices):
         MALE = "M", _("Male")
@@ -348,7 +348,7 @@ class StudentCategoryQuerySet(ScopedQuerySet):
         return self.filter(Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gte=day)))
 
 
-@pghistory.track()
+@track_changes()
 class StudentCategory(models.Model):
     """A family-difficulty category or care flag of a student, valid over a date range.
 

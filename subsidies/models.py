@@ -10,17 +10,17 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pghistory
+import pgtrigger
 from django.conf import settings
-from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import ArrayField, DateRangeField, RangeOperators
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, Func, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from portal.access import ScopedQuerySet
+from portal.tracking import track_changes
 from students import id_numbers
 from students.models import SCHOOL_YEAR_VALIDATORS, School, Stage, Student, StudentCategory, Township
 
@@ -85,7 +85,7 @@ class AidPolicyQuerySet(ScopedQuerySet):
         return self.filter(Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gte=day)))
 
 
-@pghistory.track()
+@track_changes()
 class AidPolicy(models.Model):
     """One row of the aid policy table: who qualifies for which aid, at which stage, for how much, when."""
 
@@ -175,26 +175,30 @@ class AidPolicy(models.Model):
                 condition=~Q(unit="per_day") | Q(days_per_year__gt=0),
                 violation_error_message=_("A per-day standard needs the number of days per year."),
             ),
-            # Two standards for the same aid, stage and tier may never apply on the same day.
-            ExclusionConstraint(
+        ]
+        triggers = [
+            # Two standards for the same aid, stage and tier may never apply on the same day. A trigger
+            # rather than an exclusion constraint: that needs the btree_gist extension, which the embedded
+            # PostgreSQL of `make run` lacks. The advisory lock serialises writers of the same aid, stage
+            # and tier, so that two overlapping rows written at once cannot both pass the check.
+            pgtrigger.Trigger(
                 name="aid_policy_no_overlap",
-                expressions=[
-                    ("aid_type", RangeOperators.EQUAL),
-                    ("stage", RangeOperators.EQUAL),
-                    ("tier", RangeOperators.EQUAL),
-                    (
-                        Func(
-                            F("valid_from"),
-                            F("valid_to"),
-                            Value("[]"),
-                            function="daterange",
-                            output_field=DateRangeField(),
-                        ),
-                        RangeOperators.OVERLAPS,
-                    ),
-                ],
-                violation_error_message=_(
-                    "Another standard for the same aid, stage and tier applies on some of these dates."
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                when=pgtrigger.Before,
+                func=pgtrigger.Func(
+                    """
+                    PERFORM pg_advisory_xact_lock(hashtext('aid_policy:' || NEW.aid_type || ':' || NEW.stage));
+                    IF EXISTS (
+                        SELECT 1 FROM {meta.db_table} p
+                        WHERE p.id <> NEW.id AND p.aid_type = NEW.aid_type AND p.stage = NEW.stage
+                          AND p.tier = NEW.tier
+                          AND daterange(p.valid_from, p.valid_to, '[]') && daterange(NEW.valid_from, NEW.valid_to, '[]')
+                    ) THEN
+                        RAISE EXCEPTION 'aid_policy_no_overlap: another standard for this aid, stage and tier'
+                            USING ERRCODE = 'exclusion_violation';
+                    END IF;
+                    RETURN NEW;
+                    """
                 ),
             ),
         ]
@@ -243,7 +247,7 @@ class AidQuotaQuerySet(ScopedQuerySet):
         )
 
 
-@pghistory.track()
+@track_changes()
 class AidQuota(models.Model):
     """A term's quota (指标) for one aid type, handed down by the province."""
 
@@ -282,7 +286,7 @@ class BatchQuerySet(ScopedQuerySet):
         )
 
 
-@pghistory.track()
+@track_changes()
 class DisbursementBatch(models.Model):
     """The payments of one aid type for one term: drawn from eligibility, reviewed, approved, paid."""
 
@@ -386,7 +390,7 @@ class PaymentQuerySet(ScopedQuerySet):
         return self.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
 
 
-@pghistory.track()
+@track_changes()
 class Payment(models.Model):
     """One student's aid for one term, in a batch; paid to the family, the school or the canteen."""
 
@@ -471,7 +475,7 @@ class BankAccountQuerySet(ScopedQuerySet):
         return self.filter(is_active=True)
 
 
-@pghistory.track()
+@track_changes()
 class BankAccount(models.Model):
     """The account a student's aid is paid into (the student's or a guardian's). Masked everywhere except
     in the bank's payroll file."""
@@ -584,7 +588,7 @@ class OutOfCountyQuerySet(ScopedQuerySet):
     scope_townships = ("home_township",)
 
 
-@pghistory.track()
+@track_changes()
 class OutOfCountyStudent(models.Model):
     """A county-registered student studying in another county (县外就读), followed up by a formal letter."""
 
@@ -639,7 +643,7 @@ class CreditLoanQuerySet(ScopedQuerySet):
     scope_townships = ("home_township",)
 
 
-@pghistory.track()
+@track_changes()
 class CreditLoan(models.Model):
     """A 生源地信用助学贷款 contract of one university student for one school year."""
 

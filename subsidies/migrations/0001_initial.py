@@ -10,7 +10,6 @@ import pgtrigger.migrations
 import students.id_numbers
 from decimal import Decimal
 from django.conf import settings
-from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import migrations, models
 
 
@@ -26,7 +25,6 @@ class Migration(migrations.Migration):
 
     operations = [
         # The no-overlap exclusion constraint on policy rows compares text columns with =.
-        BtreeGistExtension(),
         migrations.CreateModel(
             name='AidPolicyEvent',
             fields=[
@@ -392,7 +390,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'aid policy',
                 'verbose_name_plural': 'aid policies',
                 'ordering': ['stage', 'aid_type', 'tier', 'valid_from'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='aid_policy_amount_not_negative', violation_error_message='The amount may not be negative.'), models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='aid_policy_dates_ordered', violation_error_message='The end date is before the start date.'), models.CheckConstraint(condition=models.Q(models.Q(('unit', 'per_day'), _negated=True), ('days_per_year__gt', 0), _connector='OR'), name='aid_policy_per_day_has_days', violation_error_message='A per-day standard needs the number of days per year.'), django.contrib.postgres.constraints.ExclusionConstraint(expressions=[('aid_type', '='), ('stage', '='), ('tier', '='), (models.Func(models.F('valid_from'), models.F('valid_to'), models.Value('[]'), function='daterange', output_field=django.contrib.postgres.fields.ranges.DateRangeField()), '&&')], name='aid_policy_no_overlap', violation_error_message='Another standard for the same aid, stage and tier applies on some of these dates.')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='aid_policy_amount_not_negative', violation_error_message='The amount may not be negative.'), models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='aid_policy_dates_ordered', violation_error_message='The end date is before the start date.'), models.CheckConstraint(condition=models.Q(models.Q(('unit', 'per_day'), _negated=True), ('days_per_year__gt', 0), _connector='OR'), name='aid_policy_per_day_has_days', violation_error_message='A per-day standard needs the number of days per year.')],
             },
         ),
         pgtrigger.migrations.AddTrigger(
