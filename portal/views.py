@@ -34,8 +34,6 @@ def home(request):
     by_type = schools.values("school_type").annotate(n=Count("pk")).order_by("school_type")
     context = {
         "scope": scope,
-        "school_count": schools.count(),
-        "student_count": students.count(),
         "students_by_stage": [{**row, "stage_label": stage_labels.get(row["stage"])} for row in by_stage],
         "schools_by_type": [{**row, "type_label": type_labels.get(row["school_type"])} for row in by_type],
     }

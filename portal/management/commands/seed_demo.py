@@ -11,11 +11,17 @@ import random
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from portal import demo as portal_demo
 from students import demo as registry
 
 AREA_DEMOS = ["subsidies.demo", "dropout_control.demo", "nutrition.demo", "reports.demo"]
+
+
+def current_school_year() -> int:
+    today = timezone.localdate()
+    return today.year if today.month >= 9 else today.year - 1
 
 
 class Command(BaseCommand):
@@ -33,7 +39,9 @@ class Command(BaseCommand):
         count = students if students is not None else (145_057 if ningdu else 3000)
         schools = registry.build_registry(rng=rng, school_scale=5 if ningdu else 1)
         created = registry.build_students(rng=rng, schools=schools, count=count)
-        registry.build_teacher_counts(rng=rng, schools=schools)
+        # The papers' year (2022) and the running school year, so that today's dashboards have teachers too.
+        for school_year in sorted({2022, current_school_year()}):
+            registry.build_teacher_counts(rng=rng, schools=schools, school_year=school_year)
         portal_demo.build_users()
         self.stdout.write(f"registry: {len(schools)} schools, {created} new students ({count} wanted)")
         for module_name in AREA_DEMOS:
