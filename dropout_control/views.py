@@ -38,19 +38,12 @@ from dropout_control.models import (
 from portal.access import scope_of
 from portal.decorators import scoped_login_required, write_required
 from portal.excel import workbook_response
+from portal.forms import add_service_errors
 from portal.history import history_for
 from students import id_numbers
 from students.models import Student
 
 PAGE_SIZE = 50
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _flash_errors(request, exc: ValidationError) -> None:
@@ -103,7 +96,7 @@ def case_create(request):
         try:
             case = services.case_open(by=request.user, **data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc) or _("You may not open a case for this township or school."))
         else:
@@ -121,7 +114,7 @@ def case_edit(request, pk: int):
         try:
             services.case_update(case=case, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
@@ -300,7 +293,7 @@ def register(request):
                     by=request.user,
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(
                     request,
@@ -422,7 +415,7 @@ def absence_list(request):
                         by=request.user,
                     )
                 except ValidationError as exc:
-                    _add_errors(form, exc)
+                    add_service_errors(form, exc)
                 else:
                     messages.success(request, _("The long absence was recorded."))
                     return redirect("dropout:absence_list")
@@ -484,7 +477,7 @@ def care_student(request, pk: int):
             try:
                 services.care_record_add(student=student, by=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("The care record was added."))
                 return redirect("dropout:care_student", pk=pk)

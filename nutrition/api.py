@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -30,21 +28,10 @@ from nutrition.models import (
     SafetyCheck,
     TermHoliday,
 )
+from portal.api import call_service
 
 BUREAU = ("bureau",)
 RECORDERS = ("bureau", "principal")
-
-
-def call_service(function, **kwargs):
-    """Run a service; its refusals become 400 (with the clerk's message) or 403."""
-    try:
-        return function(**kwargs)
-    except DjangoValidationError as exc:
-        raise ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        ) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc) or None) from exc
 
 
 # --- Serializers ----------------------------------------------------------------------------------

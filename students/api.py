@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -12,15 +11,12 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from portal.access import scope_of
+from portal.api import call_service
 from portal.audit import log_access
 from portal.models import AccessLog
 from students import services
 from students.filters import SchoolFilter, StudentFilter
 from students.models import ImportJob, School, Student, StudentCategory, Township
-
-
-def as_drf_error(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
 
 class TownshipSerializer(serializers.ModelSerializer):
@@ -228,19 +224,14 @@ class StudentViewSet(
         return response
 
     def perform_create(self, serializer):
-        try:
-            serializer.instance = services.student_create(by=self.request.user, **serializer.validated_data)
-        except DjangoValidationError as exc:
-            raise as_drf_error(exc) from exc
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
+        serializer.instance = call_service(
+            services.student_create, by=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
-        try:
-            serializer.instance = services.student_update(
-                student=serializer.instance, by=self.request.user, **serializer.validated_data
-            )
-        except DjangoValidationError as exc:
-            raise as_drf_error(exc) from exc
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
+        serializer.instance = call_service(
+            services.student_update,
+            student=serializer.instance,
+            by=self.request.user,
+            **serializer.validated_data,
+        )

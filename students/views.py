@@ -15,7 +15,7 @@ from portal.access import scope_of
 from portal.audit import log_access
 from portal.decorators import scoped_login_required
 from portal.excel import workbook_response
-from portal.forms import ConfirmPasswordForm
+from portal.forms import ConfirmPasswordForm, add_service_errors
 from portal.history import history_for
 from portal.models import AccessLog
 from students import importing, services
@@ -24,14 +24,6 @@ from students.forms import CategoryForm, ImportForm, StudentForm, TransferForm
 from students.models import ImportJob, School, Student
 
 PAGE_SIZE = 50
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @scoped_login_required
@@ -139,7 +131,7 @@ def student_create(request):
         try:
             student = services.student_create(by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Student %(name)s was added.") % {"name": student.name})
             return redirect("students:student_detail", pk=student.pk)
@@ -156,7 +148,7 @@ def student_edit(request, pk: int):
         try:
             services.student_update(student=Student.objects.get(pk=pk), by=request.user, **fields)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The changes were saved."))
             return redirect("students:student_detail", pk=pk)
@@ -193,7 +185,7 @@ def student_transfer(request, pk: int):
         try:
             services.student_transfer(student=student, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The transfer was recorded."))
             if Student.objects.visible_to(request.user).filter(pk=pk).exists():

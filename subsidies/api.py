@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from students.api import as_drf_error
+from portal.api import call_service
 from students.models import Student
 from subsidies import matching, services
 from subsidies.filters import BatchFilter, LoanFilter, OutOfCountyFilter, PaymentFilter, PolicyFilter
@@ -33,15 +30,6 @@ from subsidies.models import (
 )
 
 BUREAU = ("bureau",)
-
-
-def _call(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except DjangoValidationError as exc:
-        raise as_drf_error(exc) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc) or None) from exc
 
 
 # --- Policies -----------------------------------------------------------------------------------------
@@ -69,10 +57,12 @@ class PolicyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
         return AidPolicy.objects.visible_to(self.request.user)
 
     def perform_create(self, serializer):
-        serializer.instance = _call(services.policy_create, by=self.request.user, **serializer.validated_data)
+        serializer.instance = call_service(
+            services.policy_create, by=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
-        serializer.instance = _call(
+        serializer.instance = call_service(
             services.policy_update,
             policy=serializer.instance,
             by=self.request.user,
@@ -113,7 +103,9 @@ class QuotaViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         )
 
     def perform_create(self, serializer):
-        serializer.instance = _call(services.quota_set, by=self.request.user, **serializer.validated_data)
+        serializer.instance = call_service(
+            services.quota_set, by=self.request.user, **serializer.validated_data
+        )
 
 
 # --- Batches and payments -----------------------------------------------------------------------------
@@ -216,7 +208,7 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        serializer.instance = _call(
+        serializer.instance = call_service(
             services.batch_generate,
             by=self.request.user,
             aid_type=data["aid_type"],
@@ -233,7 +225,7 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         batch = self.get_object()
         params = ApproveSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        batch = _call(services.batch_approve, batch=batch, by=request.user, **params.validated_data)
+        batch = call_service(services.batch_approve, batch=batch, by=request.user, **params.validated_data)
         return Response(self.get_serializer(batch).data)
 
     @extend_schema(request=PaidSerializer, responses=BatchSerializer)
@@ -243,7 +235,7 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         params = PaidSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        batch = _call(
+        batch = call_service(
             services.batch_mark_paid,
             batch=batch,
             by=request.user,
@@ -260,7 +252,7 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         params = ReasonSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         student = self._student(request, params.validated_data["student"])
-        payment = _call(
+        payment = call_service(
             services.batch_add_student,
             batch=batch,
             student=student,
@@ -278,7 +270,7 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         params = ReasonSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         student = self._student(request, params.validated_data["student"])
-        _call(
+        call_service(
             services.batch_remove_student,
             batch=batch,
             student=student,
@@ -387,7 +379,7 @@ class BankAccountViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         return BankAccount.objects.visible_to(self.request.user).order_by("student_id", "-pk")
 
     def perform_create(self, serializer):
-        serializer.instance = _call(
+        serializer.instance = call_service(
             services.bank_account_set, by=self.request.user, **serializer.validated_data
         )
 
@@ -449,7 +441,7 @@ class MatchRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         upload = data.pop("file")
-        serializer.instance = _call(
+        serializer.instance = call_service(
             matching.match_upload, upload=upload, by=self.request.user, file_name=upload.name, **data
         )
 
@@ -504,7 +496,7 @@ class OutOfCountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         )
 
     def perform_create(self, serializer):
-        serializer.instance = _call(
+        serializer.instance = call_service(
             services.out_of_county_add, by=self.request.user, **serializer.validated_data
         )
 
@@ -549,7 +541,9 @@ class LoanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return CreditLoan.objects.visible_to(self.request.user).order_by("-school_year", "name", "pk")
 
     def perform_create(self, serializer):
-        serializer.instance = _call(services.loan_create, by=self.request.user, **serializer.validated_data)
+        serializer.instance = call_service(
+            services.loan_create, by=self.request.user, **serializer.validated_data
+        )
 
     @extend_schema(responses=LoanTotalsSerializer(many=True))
     @action(detail=False, methods=["get"])
