@@ -143,8 +143,21 @@ def probe(session: Session, targets: dict) -> list[tuple]:
     return allowed
 
 
-def run_load(host: str, port: int, roles: dict, *, users: int, seconds: float, seed: int = 11) -> dict:
-    """roles: {role: (session, targets, mix)}. Returns the latency samples and errors."""
+def run_load(
+    host: str,
+    port: int,
+    roles: dict,
+    *,
+    users: int,
+    seconds: float,
+    think: tuple[float, float],
+    seed: int = 11,
+) -> dict:
+    """roles: {role: (session, targets, mix)}. Returns the latency samples and errors.
+
+    `think`: each user waits a random time in this range (seconds) between two pages, as a clerk reads the
+    page before the next click; (0, 0) hammers the server as fast as it answers (saturation).
+    """
     samples: list[tuple[str, str, float]] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -172,6 +185,8 @@ def run_load(host: str, port: int, roles: dict, *, users: int, seconds: float, s
                 samples.append((label, kind, elapsed))
                 if failed:
                     errors.append(failed)
+            if think[1] > 0:
+                time.sleep(rng.uniform(*think))
         conn.close()
 
     threads = [threading.Thread(target=user_loop, args=(i,), daemon=True) for i in range(users)]
@@ -191,28 +206,31 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
-def report(result: dict, *, users: int, seconds: float) -> None:
+def report(
+    result: dict, *, users: int, seconds: float, think: tuple[float, float], prefix: str = "load"
+) -> None:
     samples, errors = result["samples"], result["errors"]
     latencies = [s[2] * 1000 for s in samples]
-    emit("load.users", users, "users")
-    emit("load.duration", seconds, "s")
-    emit("load.requests", len(samples), "requests")
-    emit("load.throughput", len(samples) / result["wall"] if result["wall"] else 0.0, "req/s")
-    emit("load.p50", percentile(latencies, 50), "ms")
-    emit("load.p95", percentile(latencies, 95), "ms")
-    emit("load.p99", percentile(latencies, 99), "ms")
-    emit("load.max", max(latencies, default=0.0), "ms")
-    emit("load.error_rate", 100.0 * len(errors) / len(samples) if samples else 0.0, "%")
+    emit(f"{prefix}.users", users, "users")
+    emit(f"{prefix}.think_time", (think[0] + think[1]) / 2, "s")
+    emit(f"{prefix}.duration", seconds, "s")
+    emit(f"{prefix}.requests", len(samples), "requests")
+    emit(f"{prefix}.throughput", len(samples) / result["wall"] if result["wall"] else 0.0, "req/s")
+    emit(f"{prefix}.p50", percentile(latencies, 50), "ms")
+    emit(f"{prefix}.p95", percentile(latencies, 95), "ms")
+    emit(f"{prefix}.p99", percentile(latencies, 99), "ms")
+    emit(f"{prefix}.max", max(latencies, default=0.0), "ms")
+    emit(f"{prefix}.error_rate", 100.0 * len(errors) / len(samples) if samples else 0.0, "%")
     for kind in ("dashboard", "list", "detail"):
         values = [s[2] * 1000 for s in samples if s[1] == kind]
         if values:
-            emit(f"load.{kind}.p95", percentile(values, 95), "ms")
+            emit(f"{prefix}.{kind}.p95", percentile(values, 95), "ms")
     by_label: dict[str, list[float]] = {}
     for label, _kind, elapsed in samples:
         by_label.setdefault(label, []).append(elapsed * 1000)
     for label, values in sorted(by_label.items()):
-        emit(f"load.page.{label}.p50", statistics.median(values), "ms")
-        emit(f"load.page.{label}.p95", percentile(values, 95), "ms")
+        emit(f"{prefix}.page.{label}.p50", statistics.median(values), "ms")
+        emit(f"{prefix}.page.{label}.p95", percentile(values, 95), "ms")
     for error in sorted(set(errors))[:10]:
         note(f"load error: {error}")
 
@@ -280,6 +298,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(1.0, 3.0),
+        metavar=("MIN", "MAX"),
+        help="seconds a user waits between pages (a clerk reading); the saturation run uses none",
+    )
+    parser.add_argument("--no-saturation", action="store_true", help="skip the run without think time")
     args = parser.parse_args()
     setup_django()
     port = free_port()
@@ -287,8 +314,15 @@ def main() -> None:
     try:
         roles = prepare_roles("127.0.0.1", port)
         emit("load.server_workers", args.workers, "processes")
-        result = run_load("127.0.0.1", port, roles, users=args.users, seconds=args.seconds)
-        report(result, users=args.users, seconds=args.seconds)
+        think = tuple(args.think)
+        result = run_load("127.0.0.1", port, roles, users=args.users, seconds=args.seconds, think=think)
+        report(result, users=args.users, seconds=args.seconds, think=think)
+        if not args.no_saturation:
+            # The same users with no pause at all: what the server does flat out (capacity, not a goal).
+            result = run_load(
+                "127.0.0.1", port, roles, users=args.users, seconds=args.seconds, think=(0.0, 0.0)
+            )
+            report(result, users=args.users, seconds=args.seconds, think=(0.0, 0.0), prefix="load_saturated")
     finally:
         server.terminate()
         try:

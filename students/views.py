@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -31,7 +32,20 @@ def school_list(request):
     schools = (
         School.objects.visible_to(request.user)
         .select_related("township")
-        .annotate(student_count=Count("students", filter=Q(students__status=Student.Status.ENROLLED)))
+        # A correlated count, computed for the page's schools only (a join with GROUP BY counted every
+        # student of the county before the page was cut).
+        .annotate(
+            student_count=Coalesce(
+                Subquery(
+                    Student.objects.filter(school=OuterRef("pk"), status=Student.Status.ENROLLED)
+                    .order_by()
+                    .values("school")
+                    .annotate(n=Count("pk"))
+                    .values("n")
+                ),
+                0,
+            )
+        )
         .order_by("township__code", "code")
     )
     filterset = SchoolFilter(request.GET, queryset=schools, request=request)

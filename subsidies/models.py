@@ -279,10 +279,18 @@ class BatchQuerySet(ScopedQuerySet):
 
     def with_totals(self, payments):
         """Person-times and amount of each batch over `payments` (the user's visible part), held ones left out."""
-        payable = payments.exclude(status=Payment.Status.HELD).values("pk")
+        # Correlated subqueries, evaluated for the page's batches only (through the payments' batch index);
+        # a join with GROUP BY summed every payment of the county before the page was cut (0.5 s at
+        # Ningdu scale).
+        payable = (
+            payments.exclude(status=Payment.Status.HELD)
+            .filter(batch=OuterRef("pk"))
+            .order_by()
+            .values("batch")
+        )
         return self.annotate(
-            person_times=models.Count("payments", filter=Q(payments__in=payable)),
-            amount=Sum("payments__amount", filter=Q(payments__in=payable)),
+            person_times=Coalesce(Subquery(payable.annotate(n=models.Count("pk")).values("n")), 0),
+            amount=Subquery(payable.annotate(total=Sum("amount")).values("total")),
         )
 
 

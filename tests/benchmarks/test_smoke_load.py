@@ -21,8 +21,8 @@ def test_load_logs_every_role_in_and_reports_latency(live_server, capsys):
     host, port = re.match(r"http://([^:]+):(\d+)", live_server.url).groups()
     roles = bench_load.prepare_roles(host, int(port))
     assert set(roles) == {"bureau", "township", "principal", "official"}
-    result = bench_load.run_load(host, int(port), roles, users=2, seconds=1)
-    bench_load.report(result, users=2, seconds=1)
+    result = bench_load.run_load(host, int(port), roles, users=2, seconds=1, think=(0.0, 0.1))
+    bench_load.report(result, users=2, seconds=1, think=(0.0, 0.1))
     out = figures(capsys.readouterr().out)
     assert out["load.requests"][0] > 0
     assert {"load.p50", "load.p95", "load.error_rate"} <= out.keys()
