@@ -12,6 +12,7 @@ import pghistory
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import User
@@ -35,6 +36,22 @@ from subsidies.models import (
 
 # The calendar year 2022: spring term of 2021-2022 and autumn term of 2022-2023.
 TERMS = [(2021, Term.SPRING), (2022, Term.AUTUMN)]
+
+
+def running_term(today: date | None = None) -> tuple[int, str] | None:
+    """The term under way today, once its money would be paid (40 days in): the dashboards' "this term"."""
+    today = today or timezone.localdate()
+    if today.month >= 9:
+        school_year, term = today.year, Term.AUTUMN
+    elif today.month >= 3:
+        school_year, term = today.year - 1, Term.SPRING
+    else:
+        school_year, term = today.year - 1, Term.AUTUMN
+    if term_start(school_year, term) + timedelta(days=40) > today or (school_year, term) in TERMS:
+        return None
+    return school_year, term
+
+
 BANKS = ["中国农业银行", "农村商业银行", "中国邮政储蓄银行"]
 UNIVERSITIES = ["江西师范大学", "南昌大学", "赣南师范大学", "江西理工大学", "华东交通大学"]
 DESTINATIONS = [
@@ -57,7 +74,8 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
     aid_types = sorted({p.aid_type for p in AidPolicy.objects.exclude(stage="higher")})
     made = 0
     # In order: the autumn draw counts the terms paid in spring (duration limits).
-    for school_year, term in TERMS:
+    running = running_term()
+    for school_year, term in [*TERMS, *([running] if running else [])]:
         done = set(
             DisbursementBatch.objects.filter(school_year=school_year, term=term).values_list(
                 "aid_type", flat=True

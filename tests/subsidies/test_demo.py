@@ -49,7 +49,8 @@ def test_demo_batches_are_what_the_batch_services_would_draw(db, monkeypatch):
     monkeypatch.setattr(eligibility, "evaluate", lambda *a, **kw: calls.append(1) or real_evaluate(*a, **kw))
     demo.seed(rng=rng, stdout=io.StringIO(), scale="demo")
     # One evaluation per student and term (the services evaluate once per aid type, then again at approval).
-    assert 0 < len(calls) <= students * len(demo.TERMS) * 1.2
+    terms = len(demo.TERMS) + (1 if demo.running_term() else 0)
+    assert 0 < len(calls) <= students * terms * 1.2
     monkeypatch.setattr(eligibility, "evaluate", real_evaluate)
 
     Payment.objects.filter(status=Payment.Status.FAILED).update(status=Payment.Status.PAID)  # _fail_a_few
@@ -74,3 +75,14 @@ def test_demo_batches_are_what_the_batch_services_would_draw(db, monkeypatch):
         assert actions == ["generated"] + ["flagged"] * held + ["approved", "paid"]
         assert str(batch.payments.paid().count()) in batch.steps.get(action="paid").note
     assert BatchEvent.objects.filter(action="generated").count() == DisbursementBatch.objects.count()
+
+
+def test_running_term_is_seeded_once_its_money_would_be_paid():
+    from datetime import date
+
+    from subsidies.models import Term
+
+    assert demo.running_term(date(2026, 11, 25)) == (2026, Term.AUTUMN)
+    assert demo.running_term(date(2026, 9, 20)) is None  # autumn pay-out not yet due
+    assert demo.running_term(date(2027, 4, 30)) == (2026, Term.SPRING)
+    assert demo.running_term(date(2022, 11, 1)) is None  # already one of the paper year's terms
