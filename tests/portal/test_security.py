@@ -280,3 +280,26 @@ def test_principal_may_turn_on_a_second_factor_and_is_then_asked_for_it(client, 
     fresh = Client()
     login(fresh, principal_a)
     assert fresh.get("/")["Location"].startswith(reverse("otp_verify"))
+
+
+def test_every_file_download_and_upload_is_logged_even_where_the_view_does_not(client_for, bureau, school_a):
+    import io
+
+    from openpyxl import Workbook
+
+    client = client_for(bureau)
+    client.get(reverse("students:import_template"))  # a download whose view writes no log line itself
+    entry = AccessLog.objects.get(action=AccessLog.Action.DOWNLOAD)
+    assert entry.user == bureau and "/registry/students/import/template.xlsx" in entry.detail
+
+    buffer = io.BytesIO()
+    Workbook().save(buffer)
+    buffer.name = "名单.xlsx"
+    client.post(reverse("dropout:register"), {"file": buffer, "as_of": "2022-09-01"})
+    uploads = AccessLog.objects.filter(action=AccessLog.Action.IMPORT, user=bureau)
+    assert uploads.exists() and "名单.xlsx" in uploads.first().detail
+
+
+def test_a_view_that_logs_its_export_is_not_logged_twice(client_for, bureau, student_a):
+    client_for(bureau).get(reverse("students:student_export"))
+    assert AccessLog.objects.filter(user=bureau).exclude(action=AccessLog.Action.LOGIN).count() == 1
