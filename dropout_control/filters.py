@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dropout_control.models import CareRecord, DropoutCase, LongAbsence, SuspectedDropout
 from dropout_control.rules import VISIT_OVERDUE_DAYS
+from portal.search import search_value
 from students import id_numbers
 from students.models import School, Township
 
@@ -59,7 +60,7 @@ class CaseFilter(django_filters.FilterSet):
         ]
 
     def search(self, queryset, name, value):
-        return _search(queryset, value)
+        return _search(queryset, search_value(self.request, value))
 
     def filter_overdue(self, queryset, name, value):
         cutoff = timezone.localdate() - timedelta(days=VISIT_OVERDUE_DAYS)
@@ -80,7 +81,7 @@ class SuspectFilter(django_filters.FilterSet):
         fields = ["q", "status", "township", "is_poverty_family", "upload"]
 
     def search(self, queryset, name, value):
-        return _search(queryset, value)
+        return _search(queryset, search_value(self.request, value))
 
 
 class LongAbsenceFilter(django_filters.FilterSet):

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.search import search_value
 from students import id_numbers
 from students.models import School, Stage, Student, StudentCategory, Township
 
@@ -53,7 +54,7 @@ class StudentFilter(django_filters.FilterSet):
         fields = ["q", "township", "school", "stage", "grade", "category", "is_boarding", "status"]
 
     def search(self, queryset, name, value):
-        value = value.strip()
+        value = search_value(self.request, value).strip()
         normalized = id_numbers.normalize(value)
         if len(normalized) == 18:
             return queryset.filter(id_number=normalized)

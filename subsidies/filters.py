@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.search import search_value
 from students import id_numbers
 from students.models import School, Stage, Township
 from subsidies.models import (
@@ -83,6 +84,7 @@ class PaymentFilter(django_filters.FilterSet):
         ]
 
     def search(self, queryset, name, value):
+        value = search_value(self.request, value)
         normalized = id_numbers.normalize(value)
         if len(normalized) == 18:
             return queryset.filter(student__id_number=normalized)

@@ -303,3 +303,25 @@ def test_every_file_download_and_upload_is_logged_even_where_the_view_does_not(c
 def test_a_view_that_logs_its_export_is_not_logged_twice(client_for, bureau, student_a):
     client_for(bureau).get(reverse("students:student_export"))
     assert AccessLog.objects.filter(user=bureau).exclude(action=AccessLog.Action.LOGIN).count() == 1
+
+
+def test_an_id_number_in_a_page_query_becomes_a_token_and_still_finds_the_record(
+    client_for, bureau, student_a
+):
+    client = client_for(bureau)
+    response = client.get(reverse("students:student_list"), {"q": student_a.id_number})
+    assert response.status_code == 302
+    assert student_a.id_number not in response["Location"] and "q=%40" in response["Location"]
+    page = client.get(response["Location"]).content.decode()
+    assert student_a.name in page
+    assert student_a.id_number not in page  # nor echoed in the page's own links
+
+
+def test_case_search_by_id_number_goes_through_a_token(client_for, bureau, township_a):
+    from tests.dropout_control.factories import open_case
+
+    case = open_case(township=township_a)
+    client = client_for(bureau)
+    response = client.get(reverse("dropout:case_list"), {"q": case.id_number})
+    assert response.status_code == 302 and case.id_number not in response["Location"]
+    assert case.name in client.get(response["Location"]).content.decode()
