@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -85,14 +83,6 @@ class ScopedQuerySet(models.QuerySet):
         return self.none()
 
 
-ScopedManager = models.Manager.from_queryset(ScopedQuerySet)
-
-
-def require_write(user) -> None:
-    if not scope_of(user).writable:
-        raise PermissionDenied
-
-
 class RolePermission(BasePermission):
     """API default: signed in with a scope; officials read only; a view may narrow writes to some roles.
 
@@ -110,32 +100,3 @@ class RolePermission(BasePermission):
             return False
         write_roles = getattr(view, "write_roles", None)
         return write_roles is None or request.user.is_superuser or request.user.role in write_roles
-
-
-class ScopedViewMixin(LoginRequiredMixin):
-    """HTML views: the queryset is the model's rows visible to the user; writes need a writable scope."""
-
-    model: type[models.Model]
-    write_roles: tuple[str, ...] | None = None
-
-    def get_queryset(self):
-        return self.model.objects.visible_to(self.request.user)
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and scope_of(request.user) == NO_SCOPE:
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-
-class WriteViewMixin(ScopedViewMixin):
-    def get_queryset(self):
-        return self.model.objects.editable_by(self.request.user)
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            scope = scope_of(request.user)
-            if not scope.writable:
-                raise PermissionDenied
-            if self.write_roles and not (request.user.is_superuser or request.user.role in self.write_roles):
-                raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)

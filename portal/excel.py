@@ -12,7 +12,6 @@ import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from decimal import Decimal
 from typing import IO, Any
 
 from django.conf import settings
@@ -200,13 +199,3 @@ def _quote(filename: str) -> str:
     from urllib.parse import quote
 
     return quote(filename)
-
-
-def decimal_or_none(value: Any) -> Decimal | None:
-    text = cell_text(value).replace(",", "")
-    if not text:
-        return None
-    try:
-        return Decimal(text)
-    except ArithmeticError:
-        return None
