@@ -7,16 +7,29 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pghistory.models
+from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass
 class Change:
     when: datetime
     who: str
-    label: str
-    model: str
-    diff: dict
+    label: str  # insert / update / delete
+    model: str  # the record's kind, as the UI names it
+    diff: dict  # field name -> [before, after]
+    model_class: type | None = None
+
+    @property
+    def action(self) -> str:
+        return str(LABELS.get(self.label, self.label))
+
+    @property
+    def fields(self) -> list[tuple[str, object, object]]:
+        """(the field as the form calls it, before, after), for the page."""
+        return [(_field_label(self.model_class, name), *values) for name, values in self.diff.items()]
 
 
 def history_for(*objects, limit: int = 200) -> list[Change]:
@@ -36,13 +49,29 @@ def history_for(*objects, limit: int = 200) -> list[Change]:
     changes = []
     for e in events[:limit]:
         user_id = (e.pgh_context or {}).get("user")
+        tracked = apps.get_model(e.pgh_model).pgh_tracked_model
         changes.append(
             Change(
                 when=e.pgh_created_at,
                 who=names.get(int(user_id), "") if user_id else "",
                 label=e.pgh_label,
-                model=e.pgh_model.split(".")[-1],
+                model=str(tracked._meta.verbose_name),
                 diff={k: v for k, v in (e.pgh_diff or {}).items() if k not in ("updated_at", "created_at")},
+                model_class=tracked,
             )
         )
     return changes
+
+
+# The events that portal.tracking.track_changes records, as a clerk reads them.
+LABELS = {"insert": _("created"), "update": _("changed"), "delete": _("deleted")}
+
+
+def _field_label(model, name: str) -> str:
+    """A column of the history as the form calls it (`name` -> 姓名), or its own name when it has none."""
+    if model is None:
+        return name
+    try:
+        return str(model._meta.get_field(name.removesuffix("_id")).verbose_name)
+    except FieldDoesNotExist:
+        return name

@@ -236,7 +236,7 @@ class Student(models.Model):
     id_number = models.CharField(
         _("ID number"), max_length=18, unique=True, validators=[id_numbers.validate_id_number]
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("name of the student"), max_length=50)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
     school = models.ForeignKey(

@@ -144,7 +144,9 @@ def test_history_is_shown(principal_a_client, pilot_a, principal_a):
     services.meal_record(pilot=pilot_a, day=SCHOOL_DAY, stage=Stage.PRIMARY, meals=6, by=principal_a)
     services.meal_record(pilot=pilot_a, day=SCHOOL_DAY, stage=Stage.PRIMARY, meals=5, by=principal_a)
     page = principal_a_client.get(url(pilot_a)).content.decode()
-    assert "变更记录" in page and "MealRecord" in page
+    from nutrition.models import MealRecord
+
+    assert "变更记录" in page and f"{MealRecord._meta.verbose_name} · 修改" in page
 
 
 def xlsx(rows) -> SimpleUploadedFile:

@@ -156,3 +156,11 @@ def test_no_import_button_for_officials(official_client):
         reverse("students:student_import")
         not in official_client.get(reverse("students:student_list")).content.decode()
     )
+
+
+def test_history_speaks_the_clerks_language(bureau_client, bureau, student_a):
+    from students import services
+
+    services.student_update(student=student_a, by=bureau, name="张大明")
+    body = bureau_client.get(reverse("students:student_detail", args=[student_a.pk])).content.decode()
+    assert "学生 · 修改" in body and "<b>姓名</b>: 张小明 → 张大明" in body
