@@ -53,17 +53,22 @@ def pg_tool(tool: str) -> str:
 
 
 def _connection_env(database: str | None = None) -> tuple[list[str], dict[str, str]]:
-    db = settings.DATABASES["default"]
+    """pg_dump/pg_restore arguments for the connection Django uses (host may be a socket directory, as
+    for the embedded server, whose URL carries it as `?host=`)."""
+    params = connection.get_connection_params()
     env = {**os.environ}
-    if db.get("PASSWORD"):
-        env["PGPASSWORD"] = str(db["PASSWORD"])
-    args = ["--dbname", database or db["NAME"]]
-    if db.get("HOST"):
-        args += ["--host", db["HOST"]]
-    if db.get("PORT"):
-        args += ["--port", str(db["PORT"])]
-    if db.get("USER"):
-        args += ["--username", db["USER"]]
+    if params.get("password"):
+        env["PGPASSWORD"] = str(params["password"])
+    args = [
+        "--dbname",
+        database or params.get("database") or params.get("dbname") or settings.DATABASES["default"]["NAME"],
+    ]
+    if params.get("host"):
+        args += ["--host", str(params["host"])]
+    if params.get("port"):
+        args += ["--port", str(params["port"])]
+    if params.get("user"):
+        args += ["--username", str(params["user"])]
     return args, env
 
 
