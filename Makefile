@@ -36,7 +36,7 @@ run: install migrate
 	@echo "  Portal: http://$(HOST):$(PORT)/   (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	@echo ""
 	@if [ -n "$$REDIS_URL" ]; then \
-	  $(VENV)/bin/celery -A portal worker --beat --loglevel=warning --concurrency=2 & \
+	  DEBUG=$${DEBUG:-1} $(VENV)/bin/celery -A portal worker --beat --loglevel=warning --concurrency=2 & \
 	  trap 'kill %1 2>/dev/null' EXIT; \
 	  DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT); \
 	else \
@@ -48,7 +48,7 @@ otp: install
 	@$(DEV) $(PY) manage.py demo_otp
 
 worker: install
-	$(VENV)/bin/celery -A portal worker --beat --loglevel=info
+	$(DEV) $(VENV)/bin/celery -A portal worker --beat --loglevel=info
 
 test: install browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
