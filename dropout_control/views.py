@@ -38,17 +38,12 @@ from dropout_control.models import (
 from portal.access import scope_of
 from portal.decorators import scoped_login_required, write_required
 from portal.excel import workbook_response
-from portal.forms import add_service_errors
+from portal.forms import add_service_errors, flash_errors
 from portal.history import history_for
 from students import id_numbers
 from students.models import Student
 
 PAGE_SIZE = 50
-
-
-def _flash_errors(request, exc: ValidationError) -> None:
-    for msg in exc.messages:
-        messages.error(request, msg)
 
 
 def _query_without_page(request) -> str:
@@ -174,11 +169,11 @@ def case_add_visit(request, pk: int):
         try:
             services.case_add_visit(case=case, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _flash_errors(request, exc)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("The visit was recorded."))
     else:
-        _flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, ValidationError(form.errors))
     return redirect("dropout:case_detail", pk=pk)
 
 
@@ -191,7 +186,7 @@ def case_set_team(request, pk: int):
         try:
             services.case_set_team(case=case, members=form.members(), by=request.user)
         except ValidationError as exc:
-            _flash_errors(request, exc)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("The responsibility team was saved."))
     return redirect("dropout:case_detail", pk=pk)
@@ -206,11 +201,11 @@ def case_close(request, pk: int):
         try:
             services.case_close(case=case, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _flash_errors(request, exc)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("The case was closed."))
     else:
-        _flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, ValidationError(form.errors))
     return redirect("dropout:case_detail", pk=pk)
 
 
@@ -223,11 +218,11 @@ def case_reopen(request, pk: int):
         try:
             services.case_reopen(case=case, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _flash_errors(request, exc)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("The case was reopened."))
     else:
-        _flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, ValidationError(form.errors))
     return redirect("dropout:case_detail", pk=pk)
 
 
@@ -240,11 +235,11 @@ def home_visit_add(request, pk: int):
         try:
             services.home_teaching_log_add(case=case, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _flash_errors(request, exc)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("The home-teaching visit was logged."))
     else:
-        _flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, ValidationError(form.errors))
     return redirect("dropout:case_detail", pk=pk)
 
 
@@ -367,12 +362,12 @@ def suspect_confirm(request, pk: int):
         try:
             case = services.suspect_confirm(suspect=suspect, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _flash_errors(request, exc)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("%(name)s was confirmed as a dropout case.") % {"name": case.name})
             return redirect("dropout:case_detail", pk=case.pk)
     else:
-        _flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, ValidationError(form.errors))
     return redirect("dropout:suspect_list")
 
 
@@ -385,11 +380,11 @@ def suspect_clear(request, pk: int):
         try:
             services.suspect_clear(suspect=suspect, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _flash_errors(request, exc)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("%(name)s was cleared.") % {"name": suspect.name})
     else:
-        _flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, ValidationError(form.errors))
     return redirect("dropout:suspect_list")
 
 
@@ -440,7 +435,7 @@ def absence_end(request, pk: int):
     try:
         services.long_absence_end(absence=absence, on=timezone.localdate(), by=request.user)
     except ValidationError as exc:
-        _flash_errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("The pupil is back at school."))
     return redirect("dropout:absence_list")

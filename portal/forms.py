@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -30,3 +31,13 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+def flash_errors(request, errors: ValidationError | forms.Form) -> None:
+    """A refusal shown as messages above the page, for forms posted from a page that has several of them."""
+    if isinstance(errors, forms.BaseForm):
+        texts = [text for field_errors in errors.errors.values() for text in field_errors]
+    else:
+        texts = errors.messages
+    for text in texts:
+        messages.error(request, text)

@@ -21,7 +21,7 @@ from portal.access import scope_of
 from portal.audit import client_ip, log_access
 from portal.decorators import bureau_required, scoped_login_required
 from portal.excel import workbook_response
-from portal.forms import ConfirmPasswordForm
+from portal.forms import ConfirmPasswordForm, flash_errors
 from portal.history import history_for
 from portal.models import AccessLog
 from students import id_numbers
@@ -74,17 +74,6 @@ LOOKUP_LIMIT = 10
 LOOKUP_WINDOW_SECONDS = 3600
 
 
-def _errors(request, exc: ValidationError) -> None:
-    for msg in exc.messages:
-        messages.error(request, msg)
-
-
-def _form_errors(request, form) -> None:
-    for errors in form.errors.values():
-        for msg in errors:
-            messages.error(request, msg)
-
-
 # --- Batches ------------------------------------------------------------------------------------------
 
 
@@ -124,7 +113,7 @@ def index(request):
 def batch_generate(request):
     form = GenerateForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        flash_errors(request, form)
         return redirect("subsidies:index")
     data = form.cleaned_data
     on = term_start(data["school_year"], data["term"])
@@ -139,7 +128,7 @@ def batch_generate(request):
             return redirect("subsidies:batch_detail", pk=batch.pk)
         batch = services.batch_generate(by=request.user, **data)
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc)
         return redirect("subsidies:index")
     messages.success(request, _("Batch generated: %(n)s students.") % {"n": batch.payments.count()})
     quota = services.quota_status(aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term)
@@ -203,7 +192,7 @@ def batch_draw(request, pk: int):
     try:
         n = services.batch_draw(batch=batch, by=request.user)
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("Batch generated: %(n)s students.") % {"n": n})
     return redirect("subsidies:batch_detail", pk=pk)
@@ -220,7 +209,7 @@ def batch_approve(request, pk: int):
             batch=batch, by=request.user, allow_over_quota=form.cleaned_data.get("allow_over_quota", False)
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc)
     else:
         held = batch.payments.filter(status=Payment.Status.HELD).count()
         messages.success(request, _("The batch was approved."))
@@ -237,12 +226,12 @@ def batch_mark_paid(request, pk: int):
     batch = _visible_batch(request, pk)
     form = PaidForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        flash_errors(request, form)
         return redirect("subsidies:batch_detail", pk=pk)
     try:
         services.batch_mark_paid(batch=batch, by=request.user, **form.cleaned_data)
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("The batch was marked paid."))
     return redirect("subsidies:batch_detail", pk=pk)
@@ -254,7 +243,7 @@ def batch_add_student(request, pk: int):
     batch = _visible_batch(request, pk)
     form = AddStudentForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        flash_errors(request, form)
         return redirect("subsidies:batch_detail", pk=pk)
     student = (
         Student.objects.visible_to(request.user).filter(id_number=form.cleaned_data["id_number"]).first()
@@ -267,7 +256,7 @@ def batch_add_student(request, pk: int):
             batch=batch, student=student, reason=form.cleaned_data["reason"], by=request.user
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc)
     except PermissionDenied:
         messages.error(request, _("You may not change this student's aid."))
     else:
@@ -282,14 +271,14 @@ def batch_remove_student(request, pk: int, student_pk: int):
     student = get_object_or_404(Student.objects.visible_to(request.user), pk=student_pk)
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        flash_errors(request, form)
         return redirect("subsidies:batch_detail", pk=pk)
     try:
         services.batch_remove_student(
             batch=batch, student=student, reason=form.cleaned_data["reason"], by=request.user
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("%(name)s was removed from the batch.") % {"name": student.name})
     return redirect("subsidies:batch_detail", pk=pk)
@@ -304,9 +293,9 @@ def payment_release(request, pk: int):
         try:
             services.payment_release(payment=payment, reason=form.cleaned_data["reason"], by=request.user)
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc)
     else:
-        _form_errors(request, form)
+        flash_errors(request, form)
     return redirect("subsidies:batch_detail", pk=payment.batch_id)
 
 
@@ -319,9 +308,9 @@ def payment_repay(request, pk: int):
         try:
             services.payment_repay(payment=payment, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc)
     else:
-        _form_errors(request, form)
+        flash_errors(request, form)
     return redirect("subsidies:batch_detail", pk=payment.batch_id)
 
 
@@ -336,7 +325,7 @@ def batch_bank_file(request, pk: int):
     try:
         workbook = bank.payroll_workbook(batch=batch, by=request.user)
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc)
         return redirect("subsidies:batch_detail", pk=pk)
     log_access(request, AccessLog.Action.EXPORT, batch, detail=f"bank payroll file, batch {batch.pk}")
     return workbook_response(workbook, f"代发_{batch}.xlsx")
@@ -348,7 +337,7 @@ def batch_bank_result(request, pk: int):
     batch = _visible_batch(request, pk)
     form = ResultUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        _form_errors(request, form)
+        flash_errors(request, form)
         return redirect("subsidies:batch_detail", pk=pk)
     try:
         report = bank.result_import(
@@ -358,7 +347,7 @@ def batch_bank_result(request, pk: int):
             by=request.user,
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(
             request,
@@ -439,7 +428,7 @@ def student_aid(request, pk: int):
             try:
                 services.bank_account_set(student=student, by=request.user, **account_form.cleaned_data)
             except ValidationError as exc:
-                _errors(request, exc)
+                flash_errors(request, exc)
             else:
                 messages.success(request, _("The bank account was saved."))
                 return redirect("subsidies:student_aid", pk=pk)
@@ -516,7 +505,7 @@ def quota_list(request):
             try:
                 services.quota_set(by=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _errors(request, exc)
+                flash_errors(request, exc)
             else:
                 messages.success(request, _("The quota was saved."))
                 return redirect("subsidies:quota_list")
@@ -588,11 +577,11 @@ def match_apply(request, pk: int):
                 run=run, result_ids=ids, valid_from=form.cleaned_data["valid_from"], by=request.user
             )
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("Category added to %(n)s students.") % {"n": added})
     else:
-        _form_errors(request, form)
+        flash_errors(request, form)
     return redirect("subsidies:match_detail", pk=pk)
 
 
@@ -651,7 +640,7 @@ def out_of_county_follow_up(request, pk: int):
                 line=line, follow_up=form.cleaned_data["follow_up"], by=request.user
             )
         except ValidationError as exc:
-            _errors(request, exc)
+            flash_errors(request, exc)
     return redirect("subsidies:out_of_county")
 
 
