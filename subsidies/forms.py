@@ -17,6 +17,7 @@ from subsidies.models import (
     OutOfCountyStudent,
     Term,
 )
+from subsidies.services import POLICY_FIELDS
 
 
 class DateInput(forms.DateInput):
@@ -48,27 +49,8 @@ class PolicyForm(forms.ModelForm):
 
     class Meta:
         model = AidPolicy
-        fields = [
-            "aid_type",
-            "stage",
-            "tier",
-            "categories",
-            "excluded_categories",
-            "boarding",
-            "rural_only",
-            "grade_min",
-            "grade_max",
-            "unit",
-            "amount",
-            "days_per_year",
-            "payee",
-            "max_terms",
-            "supersedes",
-            "valid_from",
-            "valid_to",
-            "note",
-            "source",
-        ]
+        # The fields the policy services accept: the form offers exactly what they write.
+        fields = list(POLICY_FIELDS)
         widgets = {"valid_from": DateInput(), "valid_to": DateInput()}
 
     def _post_clean(self):
