@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
@@ -37,3 +38,21 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         (_("Role and unit"), {"fields": ("role", "township", "school")}),
     )
+    actions = ["make_enrolment_links"]
+
+    @admin.action(description=_("Make an authenticator enrolment link"))
+    def make_enrolment_links(self, request, queryset):
+        """A one-time link per user for a first (or lost) authenticator: hand it over in person or by phone."""
+        from portal.security import enrolment_link_make
+
+        for user in queryset:
+            path = enrolment_link_make(user=user, by=request.user, request=request)
+            messages.info(
+                request,
+                _("Enrolment link for %(user)s (one use, %(hours)s hours): %(url)s")
+                % {
+                    "user": user.get_username(),
+                    "hours": settings.OTP_ENROLMENT_LINK_HOURS,
+                    "url": request.build_absolute_uri(path),
+                },
+            )

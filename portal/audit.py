@@ -31,6 +31,8 @@ def client_ip(request) -> str | None:
 def log_access(request, action: str, obj=None, *, detail: str = "", user=None) -> AccessLog:
     if request is not None:
         request._access_logged = True  # the download/upload middleware need not log it again
+        if action == AccessLog.Action.DENIED:
+            request._denied_logged = True  # nor the refusal middleware
     user = user or (getattr(request, "user", None) if request is not None else None)
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     return AccessLog.objects.create(
@@ -46,7 +48,12 @@ def log_access(request, action: str, obj=None, *, detail: str = "", user=None) -
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
-    log_access(request, AccessLog.Action.LOGIN, user=user)
+    from portal.security import needs_verification
+
+    # For a role that needs a second factor the password is only half a log-in: the other half is logged as
+    # OTP_VERIFIED (or OTP_FAILED) by the verification page.
+    action = AccessLog.Action.LOGIN_PASSWORD if needs_verification(user) else AccessLog.Action.LOGIN
+    log_access(request, action, user=user)
 
 
 @receiver(user_logged_out)
@@ -62,7 +69,37 @@ def _login_failed(sender, credentials, request=None, **kwargs):
         username=str(credentials.get("username", ""))[:150],
         ip=client_ip(request),
         action=AccessLog.Action.LOGIN_FAILED,
+        detail="password asked again" if getattr(request, "_password_reprompt", False) else "",
     )
+
+
+class DeniedAccessLogMiddleware:
+    """Every refusal is in the access log: a 403 for anyone, and a 404 for a signed-in user.
+
+    Another school's record answers 404 like a missing one (it must not tell them apart), so a signed-in
+    user's 404 is logged too: a principal walking through other schools' record numbers leaves a trail.
+    Anonymous 404s are left out (crawlers). Placed outside the second-factor gate, whose refusals count too.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self._refused(request, response) and not getattr(request, "_denied_logged", False):
+            log_access(
+                request,
+                AccessLog.Action.DENIED,
+                detail=f"{response.status_code} {request.method} {request.path}"[:300],
+            )
+        return response
+
+    @staticmethod
+    def _refused(request, response) -> bool:
+        if response.status_code == 403:
+            return True
+        user = getattr(request, "user", None)
+        return response.status_code == 404 and user is not None and user.is_authenticated
 
 
 class FileAccessLogMiddleware:

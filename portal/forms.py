@@ -5,21 +5,26 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from portal.security import password_confirmed
+
 
 class ConfirmPasswordForm(forms.Form):
-    """Asks for the password again before a sensitive action (a bulk file with whole ID numbers)."""
+    """Asks for the password again before a sensitive action (a bulk file with whole ID numbers).
+
+    A wrong answer counts towards the log-in lock-out and is in the access log (portal.security).
+    """
 
     password = forms.CharField(
         label=_("Your password"), widget=forms.PasswordInput(attrs={"autofocus": True})
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
-        self.user = user
+        self.request = request
 
     def clean_password(self):
         password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
+        if not password_confirmed(self.request, password):
             raise forms.ValidationError(_("The password is wrong."))
         return password
 

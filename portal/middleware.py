@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 
 
 class LanguageMiddleware:
@@ -47,4 +48,20 @@ class IdleTimeoutMiddleware:
             now = int(time.time())
             if now - session.get(self.KEY, 0) >= self.TOUCH_EVERY:
                 session[self.KEY] = now  # marks the session modified: saved with a fresh expiry
+        return response
+
+
+class NoStoreMiddleware:
+    """Pages and API answers carry children's data: no browser or proxy keeps a copy (`no-store`).
+
+    Static files never reach this (WhiteNoise answers them first) and keep their long cache lifetimes.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Cache-Control" not in response:
+            patch_cache_control(response, private=True, no_store=True)
         return response

@@ -4,6 +4,7 @@ import pgtrigger
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -34,6 +35,13 @@ class User(AbstractUser):
         related_name="principals",
     )
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    password_changed_at = models.DateTimeField(
+        _("password changed"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("API tokens issued before this moment no longer work."),
+    )
     must_change_password = models.BooleanField(
         _("must change password"),
         default=True,
@@ -62,6 +70,12 @@ class User(AbstractUser):
             raise ValidationError({"township": _("A township officer must belong to a township.")})
         if self.role == self.Role.PRINCIPAL and not self.school_id:
             raise ValidationError({"school": _("A principal must belong to a school.")})
+
+    def set_password(self, raw_password) -> None:
+        # Every way of changing a password (the form, a reset, the admin, `changepassword`) comes through here
+        # and then saves the user: the stamp ends the API tokens issued before it (portal.tokens).
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
 
     @property
     def is_bureau(self) -> bool:
@@ -93,6 +107,12 @@ class AccessLog(models.Model):
 
     class Action(models.TextChoices):
         LOGIN = "login", _("Logged in")
+        LOGIN_PASSWORD = "login_password", _("Password accepted, second factor pending")
+        OTP_VERIFIED = "otp_verified", _("Gave the second factor")
+        OTP_FAILED = "otp_failed", _("Wrong second-factor code")
+        OTP_ENROLLED = "otp_enrolled", _("Enrolled an authenticator")
+        OTP_LINK = "otp_link", _("Made an authenticator enrolment link")
+        API_TOKEN = "api_token", _("Obtained an API token")
         LOGIN_FAILED = "login_failed", _("Failed log-in")
         LOGOUT = "logout", _("Logged out")
         VIEW_RECORD = "view_record", _("Opened a record")

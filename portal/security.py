@@ -9,20 +9,26 @@ from __future__ import annotations
 import django_otp
 import segno
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.contrib.auth.views import PasswordChangeView
 from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.encoding import force_bytes
+from django.utils.http import base36_to_int, url_has_allowed_host_and_scheme, urlsafe_base64_encode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal.audit import log_access
+from portal.models import AccessLog
 
 RECOVERY_CODES = 10
 EXEMPT_PREFIXES = ("/static/", "/i18n/", "/accounts/logout/", "/accounts/2fa/", "/accounts/password_change/")
@@ -82,6 +88,17 @@ class TokenForm(forms.Form):
     )
 
 
+def password_confirmed(request, password: str) -> bool:
+    """The signed-in user's password, asked again before a sensitive step.
+
+    It goes through `authenticate`, so that django-axes counts a wrong answer as it counts a wrong log-in (the
+    same lock-out, per user name and address) and the failure is in the access log.
+    """
+    request._password_reprompt = True  # portal.audit marks the failure as a re-prompt
+    user = authenticate(request, username=request.user.get_username(), password=password)
+    return user is not None and user.pk == request.user.pk
+
+
 def verify_code(user, code: str):
     """The device that accepts `code`: a 6-digit authenticator code, or else a one-use recovery code.
 
@@ -117,27 +134,129 @@ def issue_recovery_codes(user) -> list[str]:
     return codes
 
 
+class EnrolmentLinkGenerator(PasswordResetTokenGenerator):
+    """Tokens for a first authenticator, made by a bureau administrator for one user.
+
+    Like a password-reset link: signed, timed (OTP_ENROLMENT_LINK_HOURS), and void once used, because the hash
+    covers the number of enrolments the append-only access log holds for the user (and the password hash, so a
+    reset voids it too).
+    """
+
+    key_salt = "portal.security.EnrolmentLinkGenerator"
+
+    def _make_hash_value(self, user, timestamp) -> str:
+        enrolments = AccessLog.objects.filter(user=user, action=AccessLog.Action.OTP_ENROLLED).count()
+        return f"{user.pk}{user.password}{user.is_active}{enrolments}{timestamp}"
+
+    def check_token(self, user, token) -> bool:
+        if not super().check_token(user, token):
+            return False
+        timestamp = base36_to_int(token.split("-")[0])
+        return self._num_seconds(self._now()) - timestamp <= settings.OTP_ENROLMENT_LINK_HOURS * 3600
+
+
+enrolment_links = EnrolmentLinkGenerator()
+
+
+def enrolment_link_make(*, user, by, request=None) -> str:
+    """The path of a one-time link with which `user` enrols a first authenticator; logged against `by`."""
+    path = reverse(
+        "otp_enrol",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": enrolment_links.make_token(user),
+        },
+    )
+    log_access(request, AccessLog.Action.OTP_LINK, user, user=by, detail=f"for {user.get_username()}")
+    return path
+
+
+def may_enrol(request, link_valid: bool) -> bool:
+    """Who may put an authenticator on this account in this session.
+
+    Replacing one needs the second factor already given in this session. A first one for a role that must have
+    it needs a bureau administrator's link: a password alone must never become a second factor. A user for whom
+    the factor is optional (and who has none) already holds every right the password gives.
+    """
+    user = request.user
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return user.is_verified()
+    return link_valid or not user.needs_second_factor
+
+
+class EnrolForm(TokenForm):
+    password = forms.CharField(
+        label=gettext_lazy("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autofocus": True}),
+    )
+    field_order = ["password", "token"]
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.fields["token"].widget.attrs.pop("autofocus", None)
+        self.fields["token"].help_text = gettext_lazy("The 6-digit code your authenticator app shows now.")
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not password_confirmed(self.request, password):
+            raise forms.ValidationError(_("The password is wrong."))
+        return password
+
+
 @login_required
-def otp_setup(request):
+def otp_setup(request, uidb64: str | None = None, token: str | None = None):
+    """Put an authenticator on the account: the password again, then a code from the new key."""
+    link_valid = False
+    if token is not None:
+        link_valid = uidb64 == urlsafe_base64_encode(
+            force_bytes(request.user.pk)
+        ) and enrolment_links.check_token(request.user, token)
+        if not link_valid:
+            log_access(
+                request, AccessLog.Action.DENIED, detail="authenticator enrolment link invalid or used"
+            )
+            return render(request, "registration/otp_enrol_needed.html", {"link_invalid": True}, status=403)
+    if not may_enrol(request, link_valid):
+        if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+            return redirect(f"{reverse('otp_verify')}?next={request.path}")
+        return render(request, "registration/otp_enrol_needed.html", {"link_invalid": False})
+    replacing = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
     device = TOTPDevice.objects.filter(
         user=request.user, confirmed=False
     ).first() or TOTPDevice.objects.create(user=request.user, name="authenticator", confirmed=False)
-    form = TokenForm(request.POST or None)
+    form = EnrolForm(request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"].strip()):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+            with transaction.atomic():
+                # The new authenticator replaces the old ones, as the page said it would.
+                TOTPDevice.objects.filter(user=request.user).exclude(pk=device.pk).delete()
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                log_access(
+                    request,
+                    AccessLog.Action.OTP_ENROLLED,
+                    detail="replaced the authenticator" if replacing else "first authenticator",
+                )
             django_otp.login(request, device)
             codes = issue_recovery_codes(request.user)
             return render(
                 request, "registration/otp_recovery.html", {"codes": codes, "next": _next_url(request)}
             )
+        log_access(request, AccessLog.Action.OTP_FAILED, detail="enrolment")
         form.add_error("token", _("The code is wrong or has expired. Try the newest code."))
     qr = segno.make(device.config_url, micro=False).svg_inline(scale=4)
     return render(
         request,
         "registration/otp_setup.html",
-        {"form": form, "qr": mark_safe(qr), "key": _base32(device), "next": _next_url(request)},  # noqa: S308 (segno's own SVG)
+        {
+            "form": form,
+            "qr": mark_safe(qr),  # noqa: S308 (segno's own SVG)
+            "key": _base32(device),
+            "next": _next_url(request),
+            "replacing": replacing,
+        },
     )
 
 
@@ -148,7 +267,9 @@ def otp_verify(request):
         device = verify_code(request.user, form.cleaned_data["token"])
         if device is not None:
             django_otp.login(request, device)
+            log_access(request, AccessLog.Action.OTP_VERIFIED, detail=type(device).__name__)
             return redirect(_next_url(request))
+        log_access(request, AccessLog.Action.OTP_FAILED)
         form.add_error("token", _("The code is wrong or has expired. Try the newest code."))
     return render(request, "registration/otp_verify.html", {"form": form, "next": _next_url(request)})
 

@@ -42,7 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.IdleTimeoutMiddleware",
     "portal.search.IdNumberQueryMiddleware",
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "portal.audit.DeniedAccessLogMiddleware",
     "portal.security.SecurityGateMiddleware",
     "portal.audit.FileAccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -157,15 +159,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Length alone lets `Aaaaaaaaaaaa` through: zxcvbn estimates how guessable the whole password is.
+    {"NAME": "portal.passwords.StrengthValidator", "OPTIONS": {"min_score": 3}},
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failures count per (user name, address) pair: a stranger guessing names from one address locks only
+# those pairs, never the real users behind the same proxy. The address is the real client's (portal.audit).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "portal.audit.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # A second factor (TOTP) is required for these roles; optional for the others.
 OTP_REQUIRED_ROLES = env.list("OTP_REQUIRED_ROLES", default=["bureau", "official"])
 OTP_TOTP_ISSUER = "县教育局教育帮扶平台"
+# A first authenticator for a role that needs one is enrolled only through a link a bureau administrator makes
+# (portal.security.enrolment_links); the link is good for this long and for one enrolment.
+OTP_ENROLMENT_LINK_HOURS = env.int("OTP_ENROLMENT_LINK_HOURS", default=72)
+# Django's signed-token check also holds it to PASSWORD_RESET_TIMEOUT (3 days).
+if not 1 <= OTP_ENROLMENT_LINK_HOURS <= 72:
+    raise ImproperlyConfigured("OTP_ENROLMENT_LINK_HOURS must be between 1 and 72.")
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 # The age counts from the last request (an idle timeout): portal.middleware.IdleTimeoutMiddleware.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -214,10 +227,17 @@ NUTRITION_UNDERSPEND_TOLERANCE = Decimal(env.str("NUTRITION_UNDERSPEND_TOLERANCE
 HOME_COUNTY_CODE = env.str("HOME_COUNTY_CODE", default="360730")
 
 # --- API ------------------------------------------------------------------------------------------
+# API tokens (django-rest-knox, stored hashed) live a working day by default, and end earlier when the password
+# changes, the account is disabled or must change its password (portal.tokens).
+API_TOKEN_HOURS = env.int("API_TOKEN_HOURS", default=8)
+if not 1 <= API_TOKEN_HOURS <= 24 * 30:
+    raise ImproperlyConfigured("API_TOKEN_HOURS must be between 1 and 720.")
+REST_KNOX = {"TOKEN_TTL": timedelta(hours=API_TOKEN_HOURS), "AUTO_REFRESH": False, "TOKEN_LIMIT_PER_USER": 20}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its "WWW-Authenticate: Token" makes a refused token a 401 (ask for a new one), not a 403.
+        "portal.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.access.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": [

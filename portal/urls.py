@@ -2,19 +2,21 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import security, views
+from portal import search, security, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/password_change/", security.ForcedPasswordChangeView.as_view(), name="password_change"),
     path("accounts/security/", security.account_security, name="account_security"),
     path("accounts/2fa/setup/", security.otp_setup, name="otp_setup"),
+    path("accounts/2fa/enrol/<str:uidb64>/<str:token>/", security.otp_setup, name="otp_enrol"),
     path("accounts/2fa/verify/", security.otp_verify, name="otp_verify"),
     path("accounts/2fa/recovery/", security.otp_recovery_codes, name="otp_recovery"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("access-log/", views.access_log, name="access_log"),
+    path("search/", search.search_redirect, name="search"),
     path("registry/", include("students.urls")),
     path("aid/", include("subsidies.urls")),
     path("dropout/", include("dropout_control.urls")),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -8,16 +9,16 @@ from django.db.models import Count
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from portal.access import scope_of
 from portal.audit import log_access
 from portal.models import AccessLog
 from portal.security import needs_verification, verify_code
+from portal.tokens import token_issue
 from reports.dashboards import home_context
 from students.models import School, Stage, Student
 
@@ -61,9 +62,17 @@ class TokenRequestSerializer(AuthTokenSerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         user = attrs["user"]
+        if user.must_change_password:
+            raise serializers.ValidationError(
+                _("This account must choose a new password: sign in to the portal in a browser first."),
+                code="authorization",
+            )
         if needs_verification(user):
             code = (attrs.get("otp_token") or "").strip()
             if not code or verify_code(user, code) is None:
+                log_access(
+                    self.context.get("request"), AccessLog.Action.OTP_FAILED, user=user, detail="API token"
+                )
                 raise serializers.ValidationError(
                     {"otp_token": [_("This account needs a valid authenticator code (otp_token).")]},
                     code="authorization",
@@ -71,22 +80,28 @@ class TokenRequestSerializer(AuthTokenSerializer):
         return attrs
 
 
-class ObtainToken(ObtainAuthToken):
-    """POST username + password (+ otp_token for county-wide roles) -> {"token": ...}.
+class ObtainToken(APIView):
+    """POST username + password (+ otp_token for county-wide roles) -> {"token": ..., "expiry": ...}.
 
-    The django-axes lock-out applies here as on the login page.
+    Tokens expire after API_TOKEN_HOURS and end with a password change (portal.tokens). The django-axes
+    lock-out applies here as on the login page.
     """
 
+    authentication_classes: list = []
     permission_classes = [AllowAny]
     serializer_class = TokenRequestSerializer
+
+    def get_serializer(self, *args, **kwargs):
+        kwargs.setdefault("context", {"request": self.request})
+        return self.serializer_class(*args, **kwargs)
 
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
-        token, _created = Token.objects.get_or_create(user=user)
-        log_access(request, AccessLog.Action.LOGIN, user=user, detail="API token")
-        return Response({"token": token.key})
+        key = token_issue(user=user)
+        log_access(request, AccessLog.Action.API_TOKEN, user=user)
+        return Response({"token": key, "expiry_hours": settings.API_TOKEN_HOURS})
 
 
 class AccessLogFilter(django_filters.FilterSet):

@@ -268,14 +268,14 @@ def student_export(request):
     if request.method == "POST":
         if not scope_of(request.user).writable:
             raise PermissionDenied
-        form = ConfirmPasswordForm(request.POST, user=request.user)
+        form = ConfirmPasswordForm(request.POST, request=request)
         if not form.is_valid():
             return render(
                 request, "students/export_confirm.html", {"form": form, "query": request.GET.urlencode()}
             )
         full_ids = True
     elif request.GET.get("full") == "1" and scope_of(request.user).writable:
-        form = ConfirmPasswordForm(user=request.user)
+        form = ConfirmPasswordForm(request=request)
         return render(
             request, "students/export_confirm.html", {"form": form, "query": request.GET.urlencode()}
         )

@@ -319,7 +319,7 @@ def payment_repay(request, pk: int):
 def batch_bank_file(request, pk: int):
     """The payroll file carries whole account numbers: the password is asked again and the export logged."""
     batch = _visible_batch(request, pk)
-    form = ConfirmPasswordForm(request.POST or None, user=request.user)
+    form = ConfirmPasswordForm(request.POST or None, request=request)
     if request.method != "POST" or not form.is_valid():
         return render(request, "subsidies/bank_file_confirm.html", {"form": form, "batch": batch})
     try:

@@ -17,7 +17,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.wsgi import get_wsgi_application
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, settings
-from rest_framework.authtoken.models import Token
 
 from students import id_numbers
 
@@ -57,7 +56,9 @@ def _keep_the_test_connection():
 
 @pytest.fixture
 def token(bureau, student_a, student_b):
-    return Token.objects.create(user=bureau).key
+    from portal.tokens import token_issue
+
+    return token_issue(user=bureau)
 
 
 @schema.parametrize()
