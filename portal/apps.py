@@ -7,4 +7,7 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self):
-        from portal import audit  # noqa: F401  (connects the log-in signals)
+        from portal import (
+            audit,  # noqa: F401  (connects the log-in signals)
+            db_roles,  # noqa: F401  (registers the database role check)
+        )

@@ -1,6 +1,7 @@
 """The one settings module. Every difference between deployments is read from the environment.
 
-DATABASE_URL  PostgreSQL URL; absent -> a project-local embedded PostgreSQL under var/ (development only)
+DATABASE_URL  PostgreSQL URL of the runtime role; absent -> a project-local embedded PostgreSQL under var/
+DATABASE_OWNER_URL  PostgreSQL URL of the schema owner, used with DATABASE_AS_OWNER=1 (migrate, grants, restore)
 REDIS_URL     Redis URL for Celery; absent -> Celery tasks run in-process (task_always_eager)
 SECRET_KEY    required when DEBUG is off
 DEBUG         on for development, off in production
@@ -109,12 +110,27 @@ TEMPLATES = [
 ]
 
 # --- Database: PostgreSQL only --------------------------------------------------------------------
+# Two roles (SECURITY.md, "Database roles"). The web server and the workers connect as the runtime role of
+# DATABASE_URL, which owns nothing and may only insert into and read the access log and the change history.
+# The commands that change the schema or the grants (migrate, grant_runtime_role, restore_db) run with
+# DATABASE_AS_OWNER=1 and connect as the schema owner of DATABASE_OWNER_URL. Given only DATABASE_URL, that
+# one role is both (a development server; `manage.py check --database default` warns).
+DATABASE_AS_OWNER = env.bool("DATABASE_AS_OWNER", default=False)
 if "DATABASE_URL" in env:
-    DATABASES = {"default": env.db("DATABASE_URL")}
+    _runtime_db = env.db("DATABASE_URL")
+    _owner_db = env.db("DATABASE_OWNER_URL") if "DATABASE_OWNER_URL" in env else _runtime_db
+elif "DATABASE_OWNER_URL" in env:
+    raise ImproperlyConfigured("DATABASE_OWNER_URL is set but DATABASE_URL (the runtime role) is not.")
 else:
     from portal.embedded_db import embedded_database_url
 
-    DATABASES = {"default": env.db_url_config(embedded_database_url(VAR_DIR))}
+    # The embedded server's superuser owns the schema; the app runs as a role of its own (trusted socket).
+    _owner_db = env.db_url_config(embedded_database_url(VAR_DIR))
+    _runtime_db = {**_owner_db, "USER": "portal_app", "PASSWORD": ""}
+DATABASES = {"default": _owner_db if DATABASE_AS_OWNER else _runtime_db}
+# For grant_runtime_role, run by the owner: whom to grant to, and the password to create the role with.
+DATABASE_RUNTIME_ROLE = _runtime_db["USER"]
+DATABASE_RUNTIME_PASSWORD = _runtime_db["PASSWORD"]
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL: the schema relies on it.")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -1,12 +1,16 @@
 from pathlib import Path
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from portal import backup
 
 
 class Command(BaseCommand):
-    help = "Restore a dump made by backup_db, replacing the current data (asks first unless --yes)."
+    help = (
+        "Restore a dump made by backup_db, replacing the current data (asks first unless --yes). Run as the "
+        "schema owner (DATABASE_AS_OWNER=1); the runtime role's grants are set again afterwards."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--file", type=Path, required=True)
@@ -20,3 +24,6 @@ class Command(BaseCommand):
             raise CommandError("cancelled")
         backup.restore(file, database=database)
         self.stdout.write(self.style.SUCCESS(f"restored {file}"))
+        if database is None:
+            # pg_restore recreated the tables without their grants (the dump carries none): grant them again.
+            call_command("grant_runtime_role", stdout=self.stdout, stderr=self.stderr)
