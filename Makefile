@@ -26,10 +26,16 @@ browser:
 # Development commands run with DEBUG on unless the environment says otherwise (production sets DEBUG=0).
 DEV := DEBUG=$${DEBUG:-1}
 
+# Schema changes and grants are the schema owner's (DATABASE_OWNER_URL, or the embedded server's superuser);
+# the web server and the workers run as the runtime role of DATABASE_URL, which owns nothing (SECURITY.md).
+OWNER := DATABASE_AS_OWNER=1
+
 migrate: install
-	$(DEV) $(PY) manage.py migrate --noinput
+	$(DEV) $(OWNER) $(PY) manage.py migrate --noinput
+	$(DEV) $(OWNER) $(PY) manage.py grant_runtime_role
 
 # Without DATABASE_URL this uses the embedded PostgreSQL under var/; without REDIS_URL Celery runs in-process.
+# The demo data, the web server and the worker use the runtime role.
 run: install migrate
 	$(DEV) $(PY) manage.py seed_demo
 	@echo ""
@@ -75,7 +81,7 @@ backup: install
 	$(DEV) $(PY) manage.py backup_db $(if $(FILE),--file $(FILE),)
 
 restore: install
-	$(DEV) $(PY) manage.py restore_db --file $(FILE)
+	$(DEV) $(OWNER) $(PY) manage.py restore_db --file $(FILE)
 
 ci:
 	bash .ci/run
