@@ -173,9 +173,22 @@ class ImportJobSerializer(serializers.ModelSerializer):
         """The birth dates of possible duplicates, only for a user who may reveal (else the year): a listed
         match is a registered child, whose masked number and birth date would rebuild the number."""
         request = self.context.get("request")
-        if request is not None and can_reveal_personal(request.user):
-            return obj.duplicates
-        return [{**d, "birth_date": d["birth_date"][:4]} for d in obj.duplicates]
+        if not obj.duplicates or request is None:
+            return []
+        # Matches are named only if the reader may see them (jobs validated before this rule may hold any).
+        listed = {pk for d in obj.duplicates for pk in d["students"]}
+        visible = set(
+            Student.objects.visible_to(request.user).filter(pk__in=listed).values_list("pk", flat=True)
+        )
+        personal = can_reveal_personal(request.user)
+        return [
+            {
+                **d,
+                "birth_date": d["birth_date"] if personal else d["birth_date"][:4],
+                "students": [pk for pk in d["students"] if pk in visible],
+            }
+            for d in obj.duplicates
+        ]
 
 
 class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):

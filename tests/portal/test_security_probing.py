@@ -130,3 +130,19 @@ def test_student_not_found_is_the_same_for_any_unknown_number(principal_a_client
     """Control: a number nobody has opens an unlinked case, just like another school's pupil's number."""
     principal_a_client.post(reverse("dropout:case_create"), case_form(make_id_number(), township_a, school_a))
     assert DropoutCase.objects.get().student is None
+
+
+def test_a_stored_duplicate_list_names_no_other_schools_pupil(principal_a, pupil_b):
+    """A job validated before the rule may hold another school's pupil: the API still does not name them."""
+    job = ImportJob.objects.create(
+        uploaded_by=principal_a,
+        filename="旧.xlsx",
+        file="imports/old.xlsx",
+        duplicates=[
+            {"name": pupil_b.name, "birth_date": "2014-03-15", "rows": [2], "students": [pupil_b.pk]}
+        ],
+    )
+    client = APIClient()
+    client.force_authenticate(principal_a)
+    body = client.get(f"/api/imports/{job.pk}/").json()
+    assert body["duplicates"][0]["students"] == []
