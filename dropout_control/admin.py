@@ -56,7 +56,8 @@ class DropoutCaseAdmin(ScopedAdmin):
         "outcome",
     ]
     list_filter = ["status", "reason", "outcome", "township"]
-    search_fields = ["name", "id_number"]
+    # An ID number matches whole (as in the registry admin), never a part of it.
+    search_fields = ["name", "=id_number"]
     list_select_related = ["township", "school"]
     inlines = [TeamInline, VisitInline, HomeVisitInline]
 

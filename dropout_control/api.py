@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import Max
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -24,8 +26,10 @@ from dropout_control.models import (
     SuspectedDropout,
     TeamMember,
 )
-from portal.access import scope_of
-from portal.api import service_errors
+from portal.access import can_reveal_personal
+from portal.api import LoggedRetrieveMixin, service_errors
+from portal.audit import log_access
+from portal.models import AccessLog
 from students.models import School, Student, Township
 
 
@@ -130,8 +134,11 @@ class CaseDetailSerializer(CaseSerializer):
         fields = [*CaseSerializer.Meta.fields, "id_number_full", "team", "visits", "home_visits", "periods"]
 
     def get_id_number_full(self, obj: DropoutCase) -> str | None:
+        """Only when asked for (`?reveal=id`) by a role that may reveal it; the view logs it."""
         request = self.context.get("request")
-        return obj.id_number if request is not None and scope_of(request.user).writable else None
+        if request is None or request.query_params.get("reveal") != "id":
+            return None
+        return obj.id_number if can_reveal_personal(request.user, obj) else None
 
 
 class CaseTeamInputSerializer(serializers.Serializer):
@@ -187,6 +194,13 @@ class CaseViewSet(
         if self.action == "retrieve":
             qs = qs.prefetch_related("team", "visits", "home_visits", "periods")
         return qs.order_by("-found_on", "-pk")
+
+    def retrieve(self, request, *args, **kwargs):
+        case = self.get_object()
+        data = self.get_serializer(case).data
+        action = AccessLog.Action.REVEAL_ID if data.get("id_number_full") else AccessLog.Action.VIEW_RECORD
+        log_access(request, action, case)
+        return Response(data)
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
@@ -261,7 +275,12 @@ class CaseViewSet(
 
 
 class SuspectSerializer(serializers.ModelSerializer):
+    """The birth date only for a user who may reveal the child's number (with the masked number it would
+    rebuild it); everyone gets the birth year."""
+
     id_number_masked = serializers.CharField(source="masked_id_number", read_only=True)
+    birth_date = serializers.SerializerMethodField()
+    birth_year = serializers.IntegerField(source="birth_date.year", read_only=True)
     township_name = serializers.CharField(source="township.name", read_only=True, default=None)
     upload = serializers.IntegerField(source="row.upload_id", read_only=True)
 
@@ -276,6 +295,7 @@ class SuspectSerializer(serializers.ModelSerializer):
             "township_name",
             "village",
             "birth_date",
+            "birth_year",
             "is_poverty_family",
             "long_absent_student",
             "status",
@@ -285,6 +305,12 @@ class SuspectSerializer(serializers.ModelSerializer):
             "decided_on",
         ]
         read_only_fields = fields
+
+    def get_birth_date(self, obj: SuspectedDropout) -> date | None:
+        request = self.context.get("request")
+        if request is None or not can_reveal_personal(request.user):
+            return None
+        return obj.birth_date
 
 
 class SuspectConfirmInputSerializer(serializers.Serializer):
@@ -301,7 +327,7 @@ class SuspectClearInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
-class SuspectViewSet(viewsets.ReadOnlyModelViewSet):
+class SuspectViewSet(LoggedRetrieveMixin, viewsets.ReadOnlyModelViewSet):
     """Suspected dropouts (疑似辍学) from the household-register comparison: confirm into a case, or clear."""
 
     filterset_class = SuspectFilter
@@ -344,7 +370,7 @@ class SuspectViewSet(viewsets.ReadOnlyModelViewSet):
             suspect = services.suspect_clear(
                 suspect=self.get_object(), by=request.user, **serializer.validated_data
             )
-        return Response(SuspectSerializer(suspect).data)
+        return Response(SuspectSerializer(suspect, context=self.get_serializer_context()).data)
 
 
 class RegisterUploadSerializer(serializers.ModelSerializer):
@@ -477,8 +503,10 @@ class LongAbsenceEndSerializer(serializers.Serializer):
     on = serializers.DateField(required=False)
 
 
-class LongAbsenceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class LongAbsenceViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Pupils on a school's roll who stopped attending: schools mark them, the comparison lists them."""
+
+    logged_record = "student"
 
     filterset_class = LongAbsenceFilter
 
@@ -525,8 +553,10 @@ class CareRecordSerializer(serializers.ModelSerializer):
             self.fields["student"].queryset = Student.objects.editable_by(request.user)
 
 
-class CareRecordViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class CareRecordViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Care records of left-behind and disadvantaged children (万师访万家)."""
+
+    logged_record = "student"
 
     serializer_class = CareRecordSerializer
     filterset_class = CareRecordFilter

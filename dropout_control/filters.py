@@ -12,8 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dropout_control.models import CareRecord, DropoutCase, LongAbsence, SuspectedDropout
 from dropout_control.rules import VISIT_OVERDUE_DAYS
-from portal.search import search_value
-from students import id_numbers
+from students.filters import search_by_name_or_id
 from students.models import School, Township
 
 
@@ -23,13 +22,6 @@ def _townships(request):
 
 def _schools(request):
     return School.objects.visible_to(request.user) if request else School.objects.none()
-
-
-def _search(queryset, value: str, id_field: str = "id_number", name_field: str = "name"):
-    normalized = id_numbers.normalize(value)
-    if len(normalized) == 18:
-        return queryset.filter(**{id_field: normalized})
-    return queryset.filter(**{f"{name_field}__icontains": value.strip()})
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -60,7 +52,7 @@ class CaseFilter(django_filters.FilterSet):
         ]
 
     def search(self, queryset, name, value):
-        return _search(queryset, search_value(self.request, value))
+        return search_by_name_or_id(self.request, queryset, value)
 
     def filter_overdue(self, queryset, name, value):
         cutoff = timezone.localdate() - timedelta(days=VISIT_OVERDUE_DAYS)
@@ -81,7 +73,7 @@ class SuspectFilter(django_filters.FilterSet):
         fields = ["q", "status", "township", "is_poverty_family", "upload"]
 
     def search(self, queryset, name, value):
-        return _search(queryset, search_value(self.request, value))
+        return search_by_name_or_id(self.request, queryset, value)
 
 
 class LongAbsenceFilter(django_filters.FilterSet):

@@ -26,6 +26,7 @@ from dropout_control.models import (
     LongAbsence,
     SuspectedDropout,
 )
+from portal.access import can_reveal_personal
 from portal.excel import ExcelError, cell_text, read_rows, write_sheet
 from students import id_numbers
 from students.models import Student, StudentCategory, Township
@@ -232,7 +233,18 @@ def compare(upload: HouseholdRegisterUpload, parsed: list[ParsedRow]):
 
 
 def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
-    """The county's three ledgers: school-age children, suspected dropouts, confirmed dropouts (open cases)."""
+    """The county's three ledgers: school-age children, suspected dropouts, confirmed dropouts (open cases).
+
+    The birth date goes only to a user who may reveal the children's numbers; others get the birth year
+    (a masked number and a birth date rebuild the whole number).
+    """
+    personal = can_reveal_personal(user)
+
+    def born(day: date):
+        return day if personal else day.year
+
+    birth_title = _("Birth date") if personal else _("Birth year")
+    birth_format = {4: "yyyy-mm-dd"} if personal else {}
     wb = Workbook()
     ws = wb.active
     ws.title = _("School-age children")
@@ -250,7 +262,7 @@ def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
             _("Village"),
             _("Name"),
             _("ID number"),
-            _("Birth date"),
+            birth_title,
             _("Poverty-alleviated household"),
             _("Finding"),
             _("School"),
@@ -261,7 +273,7 @@ def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
                 r.village,
                 r.name,
                 r.masked_id_number,
-                r.birth_date,
+                born(r.birth_date),
                 _("Yes") if r.is_poverty_family else "",
                 r.get_finding_display(),
                 r.student.school.name if r.student else "",
@@ -269,7 +281,7 @@ def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
             for r in rows
         ),
         title=_("School-age children (household register of %(date)s)") % {"date": upload.as_of.isoformat()},
-        formats={4: "yyyy-mm-dd"},
+        formats=birth_format,
     )
     ws = wb.create_sheet(_("Suspected dropouts"))
     suspects = (
@@ -285,7 +297,7 @@ def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
             _("Village"),
             _("Name"),
             _("ID number"),
-            _("Birth date"),
+            birth_title,
             _("Poverty-alleviated household"),
             _("Finding"),
             _("Status"),
@@ -297,7 +309,7 @@ def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
                 s.village,
                 s.name,
                 s.masked_id_number,
-                s.birth_date,
+                born(s.birth_date),
                 _("Yes") if s.is_poverty_family else "",
                 str(Finding.LONG_ABSENCE.label if s.long_absent_student_id else Finding.NOT_ENROLLED.label),
                 s.get_status_display(),
@@ -305,7 +317,7 @@ def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
             ]
             for s in suspects
         ),
-        formats={4: "yyyy-mm-dd"},
+        formats=birth_format,
     )
     ws = wb.create_sheet(_("Confirmed dropouts"))
     cases = (

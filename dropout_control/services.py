@@ -101,13 +101,26 @@ def case_open(
         township_id=getattr(township, "pk", None), school_id=getattr(school, "pk", None), user=by
     ):
         raise PermissionDenied(_("You may not open a case for this township or school."))
-    _validate_case(case)
+    _validate_case(case, by=by)
     case.save()
     CasePeriod.objects.create(case=case, opened_on=found_on, opened_by=by)
     return case
 
 
-def _validate_case(case: DropoutCase) -> None:
+def _refuse_if_open_elsewhere(case: DropoutCase, by) -> None:
+    """Another open case of the same child that `by` may not see: a neutral refusal.
+
+    One open case per child is a constraint, so the refusal itself cannot be avoided; but it names no
+    township, school or child, and does not even say that a case exists ("ask the bureau").
+    """
+    others = DropoutCase.objects.open().filter(id_number=case.id_number).exclude(pk=case.pk)
+    if by is not None and others.exists() and not others.visible_to(by).exists():
+        raise ValidationError({"id_number": [_("This ID number cannot be used here; ask the bureau.")]})
+
+
+def _validate_case(case: DropoutCase, *, by=None) -> None:
+    if case.id_number:
+        _refuse_if_open_elsewhere(case, by)
     errors: dict[str, list[str]] = {}
     if case.found_on and case.found_on > _today():
         errors["found_on"] = [_("The date found cannot be in the future.")]
@@ -161,7 +174,7 @@ def case_update(*, case: DropoutCase, by, **fields) -> DropoutCase:
         setattr(case, key, value)
     if not rules.case_in_scope(township_id=case.township_id, school_id=case.school_id, user=by):
         raise PermissionDenied(_("You may not move a case out of your township or school."))
-    _validate_case(case)
+    _validate_case(case, by=by)
     case.save()
     return case
 
@@ -330,6 +343,7 @@ def case_reopen(*, case: DropoutCase, reason: str, by, on: date | None = None) -
         errors["on"] = [_("A case cannot be reopened before the date it was closed.")]
     elif on > _today():
         errors["on"] = [_("The reopening cannot be dated in the future.")]
+    _refuse_if_open_elsewhere(case, by)
     if DropoutCase.objects.open().filter(id_number=case.id_number).exclude(pk=case.pk).exists():
         errors["__all__"] = [_("This child already has an open dropout case.")]
     if errors:

@@ -35,11 +35,13 @@ from dropout_control.models import (
     LongAbsence,
     SuspectedDropout,
 )
-from portal.access import scope_of
+from portal.access import can_reveal_personal, scope_of
+from portal.audit import log_access
 from portal.decorators import scoped_login_required, write_required
 from portal.excel import workbook_response
 from portal.forms import add_service_errors, flash_errors
 from portal.history import history_for
+from portal.models import AccessLog
 from students import id_numbers
 from students.models import Student
 
@@ -86,8 +88,14 @@ def case_create(request):
     form = CaseForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        # A child already in the registry is linked to the registry's record.
-        data["student"] = Student.objects.filter(id_number=id_numbers.normalize(data["id_number"])).first()
+        # A child in the registry whom the user may see is linked to the registry's record. Another school's
+        # (or township's) pupil is not looked up at all: the case is opened as for a child not in the
+        # registry, so that the form tells nothing about children outside the user's scope.
+        data["student"] = (
+            Student.objects.visible_to(request.user)
+            .filter(id_number=id_numbers.normalize(data["id_number"]))
+            .first()
+        )
         try:
             case = services.case_open(by=request.user, **data)
         except ValidationError as exc:
@@ -128,9 +136,14 @@ def _case_or_404(request, pk: int) -> DropoutCase:
 
 
 @scoped_login_required
+@require_http_methods(["GET", "POST"])
 def case_detail(request, pk: int):
     case = _case_or_404(request, pk)
     can_edit = DropoutCase.objects.editable_by(request.user).filter(pk=pk).exists()
+    # The whole ID number only through the explicit, logged reveal (POST reveal=id), as on a student's page.
+    can_reveal = can_reveal_personal(request.user, case)
+    reveal = request.method == "POST" and request.POST.get("reveal") == "id" and can_reveal
+    log_access(request, AccessLog.Action.REVEAL_ID if reveal else AccessLog.Action.VIEW_RECORD, case)
     team = list(case.team.all())
     visits = list(case.visits.select_related("created_by"))
     home_visits = list(case.home_visits.all())
@@ -138,7 +151,8 @@ def case_detail(request, pk: int):
     context = {
         "case": case,
         "can_edit": can_edit,
-        "show_full_id": scope_of(request.user).writable,
+        "show_full_id": reveal,
+        "can_reveal": can_reveal,
         "team": team,
         "visits": visits,
         "home_visits": home_visits,
@@ -151,7 +165,7 @@ def case_detail(request, pk: int):
         "home_visit_form": HomeVisitForm(
             initial={"visited_on": timezone.localdate(), "teacher": case.home_teacher}
         ),
-        "history": history_for(case, *team, *visits, *home_visits, *periods),
+        "history": history_for(case, *team, *visits, *home_visits, *periods, personal=can_reveal),
     }
     return render(request, "dropout_control/case_detail.html", context)
 
@@ -463,6 +477,7 @@ def care_roster(request):
 @require_http_methods(["GET", "POST"])
 def care_student(request, pk: int):
     student = get_object_or_404(Student.objects.visible_to(request.user).select_related("school"), pk=pk)
+    log_access(request, AccessLog.Action.VIEW_RECORD, student, detail="care records")
     can_write = Student.objects.editable_by(request.user).filter(pk=pk).exists()
     form = CareRecordForm(request.POST or None, initial={"visited_on": timezone.localdate()})
     if request.method == "POST":

@@ -58,6 +58,9 @@ class ScopedQuerySet(models.QuerySet):
     scope_school: str | None = None
     scope_townships: tuple[str, ...] = ()
     scope_county_wide: bool = False
+    # A lookup that, when empty, makes the row belong to the parent everyone in scope already sees (a batch's
+    # own steps have no student; a student's step is the student's, and scoped like the student).
+    scope_shared_when_null: str | None = None
 
     def visible_to(self, user):
         return self._for_scope(scope_of(user))
@@ -73,14 +76,35 @@ class ScopedQuerySet(models.QuerySet):
     def _for_scope(self, scope: Scope):
         if scope.county or (self.scope_county_wide and scope != NO_SCOPE):
             return self.all()
+        shared = (
+            Q(**{f"{self.scope_shared_when_null}__isnull": True}) if self.scope_shared_when_null else None
+        )
         if scope.township_id is not None and self.scope_townships:
             condition = Q()
             for lookup in self.scope_townships:
                 condition |= Q(**{lookup: scope.township_id})
-            return self.filter(condition)
+            return self.filter(condition | shared if shared is not None else condition)
         if scope.school_id is not None and self.scope_school:
-            return self.filter(**{self.scope_school: scope.school_id})
+            condition = Q(**{self.scope_school: scope.school_id})
+            return self.filter(condition | shared if shared is not None else condition)
         return self.none()
+
+
+def can_reveal_personal(user, obj=None) -> bool:
+    """The reveal right: the whole ID number, the full birth date and the household county of a child.
+
+    Held by the roles that work on the record, i.e. with a writable scope over it: bureau staff, a township
+    officer for his township's records, a principal for his school's. Read-only officials never hold it:
+    the masked number plus birth date plus household county is the whole number, so what they read must
+    not carry those (birth year only). Without `obj`: whether the user holds it for any record (a page or
+    endpoint that then works on rows from `editable_by`). Every whole-number display is also logged.
+    """
+    scope = scope_of(user)
+    if not scope.writable:
+        return False
+    if obj is None:
+        return True
+    return type(obj).objects.editable_by(user).filter(pk=obj.pk).exists()
 
 
 class RolePermission(BasePermission):

@@ -26,3 +26,30 @@ def call_service(function, /, **kwargs):
     """Run a service (keyword arguments only) with its refusals turned into API responses."""
     with service_errors():
         return function(**kwargs)
+
+
+class LoggedRetrieveMixin:
+    """Opening one record of a child through the API is logged (VIEW_RECORD), as opening it in a page is.
+
+    `logged_record` names the attribute that leads to the child's registry record (e.g. "student"): the
+    entry is written against that record, so that "who looked at this child?" (`/access-log/?object=
+    students.student:<id>`) finds it; empty, or a row without one, logs the row itself.
+    """
+
+    logged_record = ""
+
+    def retrieve(self, request, *args, **kwargs):
+        from rest_framework.response import Response
+
+        from portal.audit import log_access
+        from portal.models import AccessLog
+
+        instance = self.get_object()
+        record = getattr(instance, self.logged_record, None) if self.logged_record else None
+        log_access(
+            request,
+            AccessLog.Action.VIEW_RECORD,
+            record or instance,
+            detail=f"{instance._meta.label_lower}:{instance.pk}" if record else "",
+        )
+        return Response(self.get_serializer(instance).data)

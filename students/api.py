@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status, viewsets
@@ -10,7 +12,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from portal.access import scope_of
+from portal.access import can_reveal_personal
 from portal.api import call_service
 from portal.audit import log_access
 from portal.models import AccessLog
@@ -57,10 +59,18 @@ class CategorySerializer(serializers.ModelSerializer):
 
 
 class StudentSerializer(serializers.ModelSerializer):
-    """Lists carry the masked ID number; the full number is only in a detail response for a writing role."""
+    """Lists carry the masked ID number and the birth year, never the birth date or household county.
+
+    Masked number (first 4, last 4) + birth date + household county code = the whole number, so a list
+    (what is scraped, paged through and saved) carries neither, for every role. The birth date and household
+    county are written here, and read back on a record's detail by the roles that may reveal it.
+    """
 
     id_number = serializers.CharField(write_only=True, max_length=18)
     id_number_masked = serializers.CharField(source="masked_id_number", read_only=True)
+    birth_date = serializers.DateField(write_only=True, required=False)
+    household_county_code = serializers.CharField(write_only=True, required=False, max_length=6)
+    birth_year = serializers.IntegerField(source="birth_date.year", read_only=True)
     school_name = serializers.CharField(source="school.name", read_only=True)
     categories = CategorySerializer(many=True, read_only=True)
 
@@ -73,6 +83,7 @@ class StudentSerializer(serializers.ModelSerializer):
             "name",
             "sex",
             "birth_date",
+            "birth_year",
             "school",
             "school_name",
             "stage",
@@ -87,11 +98,7 @@ class StudentSerializer(serializers.ModelSerializer):
             "enrolled_on",
             "categories",
         ]
-        extra_kwargs = {
-            "sex": {"required": False},
-            "birth_date": {"required": False},
-            "household_county_code": {"required": False},
-        }
+        extra_kwargs = {"sex": {"required": False}}
         # Uniqueness and the rules are checked by the service (full_clean), with the same messages as the UI.
         validators: list = []
 
@@ -104,25 +111,41 @@ class StudentSerializer(serializers.ModelSerializer):
 
 
 class StudentDetailSerializer(StudentSerializer):
+    """One record: the birth date and household county for the roles that may reveal it, else null."""
+
+    birth_date = serializers.SerializerMethodField()
+    household_county_code = serializers.SerializerMethodField()
     id_number_full = serializers.SerializerMethodField()
 
     class Meta(StudentSerializer.Meta):
         fields = [*StudentSerializer.Meta.fields, "id_number_full"]
 
-    def get_id_number_full(self, obj: Student) -> str | None:
-        """Only when asked for (`?reveal=id`), by a writing role; the view logs it."""
+    def _may_reveal(self, obj: Student) -> bool:
         request = self.context.get("request")
-        if (
-            request is None
-            or request.query_params.get("reveal") != "id"
-            or not scope_of(request.user).writable
-        ):
+        if request is None:
+            return False
+        cache = self.context.setdefault("_reveal", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = can_reveal_personal(request.user, obj)
+        return cache[obj.pk]
+
+    def get_birth_date(self, obj: Student) -> date | None:
+        return obj.birth_date if self._may_reveal(obj) else None
+
+    def get_household_county_code(self, obj: Student) -> str | None:
+        return obj.household_county_code if self._may_reveal(obj) else None
+
+    def get_id_number_full(self, obj: Student) -> str | None:
+        """Only when asked for (`?reveal=id`), by a role that may reveal it; the view logs it."""
+        request = self.context.get("request")
+        if request is None or request.query_params.get("reveal") != "id" or not self._may_reveal(obj):
             return None
         return obj.id_number
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    duplicates = serializers.SerializerMethodField()
 
     class Meta:
         model = ImportJob
@@ -145,6 +168,27 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "seconds",
         ]
         read_only_fields = fields
+
+    def get_duplicates(self, obj: ImportJob) -> list[dict]:
+        """The birth dates of possible duplicates, only for a user who may reveal (else the year): a listed
+        match is a registered child, whose masked number and birth date would rebuild the number."""
+        request = self.context.get("request")
+        if not obj.duplicates or request is None:
+            return []
+        # Matches are named only if the reader may see them (jobs validated before this rule may hold any).
+        listed = {pk for d in obj.duplicates for pk in d["students"]}
+        visible = set(
+            Student.objects.visible_to(request.user).filter(pk__in=listed).values_list("pk", flat=True)
+        )
+        personal = can_reveal_personal(request.user)
+        return [
+            {
+                **d,
+                "birth_date": d["birth_date"] if personal else d["birth_date"][:4],
+                "students": [pk for pk in d["students"] if pk in visible],
+            }
+            for d in obj.duplicates
+        ]
 
 
 class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
@@ -181,7 +225,8 @@ class StudentViewSet(
     viewsets.GenericViewSet,
 ):
     filterset_class = StudentFilter
-    ordering_fields = ["name", "grade", "birth_date"]
+    # Not by birth date: the order of a county's children by birth date places each one within days.
+    ordering_fields = ["name", "grade"]
 
     def get_serializer_class(self):
         return StudentDetailSerializer if self.action == "retrieve" else StudentSerializer
@@ -213,15 +258,14 @@ class StudentViewSet(
         job.refresh_from_db()
         log_access(request, AccessLog.Action.IMPORT, job, detail=job.filename)
         code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
-        return Response(ImportJobSerializer(job).data, status=code)
+        return Response(ImportJobSerializer(job, context={"request": request}).data, status=code)
 
     def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
-        if response.data.get("id_number_full"):
-            log_access(request, AccessLog.Action.REVEAL_ID, self.get_object())
-        else:
-            log_access(request, AccessLog.Action.VIEW_RECORD, self.get_object())
-        return response
+        student = self.get_object()
+        data = self.get_serializer(student).data
+        action = AccessLog.Action.REVEAL_ID if data.get("id_number_full") else AccessLog.Action.VIEW_RECORD
+        log_access(request, action, student)
+        return Response(data)
 
     def perform_create(self, serializer):
         serializer.instance = call_service(

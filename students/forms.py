@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from students import id_numbers
 from students.models import School, Student, StudentCategory, Township
 
 
@@ -41,6 +42,22 @@ class StudentForm(forms.ModelForm):
         self.fields["birth_date"].required = False
         self.fields["household_county_code"].required = False
         self.fields["birth_date"].help_text = _("Leave empty to take it from the ID number.")
+        if self.instance.pk:
+            # The form shows the number masked: the whole number is shown only through the logged reveal.
+            # Left as it is, the number stays; typed anew, the new number is checked and saved.
+            self.fields["id_number"] = forms.CharField(
+                label=self.fields["id_number"].label,
+                max_length=18,
+                required=False,
+                help_text=_("Shown masked. Leave it to keep the number, or type the whole new number."),
+            )
+            self.initial["id_number"] = self.instance.masked_id_number
+
+    def clean_id_number(self) -> str:
+        value = id_numbers.normalize(self.cleaned_data.get("id_number"))
+        if self.instance.pk and value in ("", self.instance.masked_id_number):
+            return self.instance.id_number
+        return value
 
 
 class CategoryForm(forms.ModelForm):

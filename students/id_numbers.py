@@ -80,3 +80,15 @@ def make(division_code: str, birth: date, sequence: int) -> str:
     """Build a valid number (demo data and tests): the sequence's parity decides the sex."""
     first17 = f"{division_code}{birth:%Y%m%d}{sequence:03d}"
     return first17 + check_char(first17)
+
+
+def whole(raw: object) -> str | None:
+    """The number if `raw` is a whole, valid ID number, else None.
+
+    Searches match a whole valid number exactly and nothing else: a prefix search (`3607302014`) would let
+    anyone narrow a masked number down to the one child.
+    """
+    try:
+        return parse(raw).value
+    except ValidationError:
+        return None

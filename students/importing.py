@@ -317,19 +317,17 @@ def validate(rows: list[list[Any]], *, user, on_progress=None, today: date | Non
         current = existing.get(number)
         values["existing"] = current
         if current is not None and current.school_id not in writable_schools:
-            errors.append(
-                _(
-                    "This ID number is already registered at another school; ask the bureau to transfer the student."
-                )
-            )
+            # Neutral: an importer learns nothing about a child outside their schools (not the school, not
+            # whether it is a transfer), only that the bureau must handle this number.
+            errors.append(_("This ID number cannot be imported here; ask the bureau."))
         results.append(result)
         if on_progress and index % PROGRESS_EVERY == 0:
             on_progress(index - 1)
 
-    return Validation(rows=results, duplicates=_possible_duplicates(results))
+    return Validation(rows=results, duplicates=_possible_duplicates(results, user=user))
 
 
-def _possible_duplicates(results: list[RowResult]) -> list[dict]:
+def _possible_duplicates(results: list[RowResult], *, user) -> list[dict]:
     """Same name and birth date, different ID number: listed for a person to review, never merged."""
     keys = defaultdict(list)
     for r in results:
@@ -341,11 +339,14 @@ def _possible_duplicates(results: list[RowResult]) -> list[dict]:
         found.append(
             {"name": name, "birth_date": birth.isoformat(), "rows": [r.row for r in rows], "students": []}
         )
-    # Against the database, in one query for all names of the file.
+    # Against the database, in one query for all names of the file: only the children the importer may see
+    # (another school's pupil of the same name and birth date is the bureau's to find, not a principal's).
     names = {r.values["name"] for r in results if not r.errors}
     known = defaultdict(list)
-    for pk, name, birth, number in Student.objects.filter(name__in=names).values_list(
-        "pk", "name", "birth_date", "id_number"
+    for pk, name, birth, number in (
+        Student.objects.visible_to(user)
+        .filter(name__in=names)
+        .values_list("pk", "name", "birth_date", "id_number")
     ):
         known[(name, birth)].append((pk, number))
     for key, rows in keys.items():
@@ -568,7 +569,8 @@ def can_import(user) -> bool:
 def export_workbook(students, *, full_ids: bool) -> Workbook:
     """Students in the import template's layout, so that an export can be corrected and imported back.
 
-    ID numbers are masked unless the caller may and did ask for them whole.
+    ID numbers are masked unless the caller may and did ask for them whole. A masked export leaves the
+    household county empty: with the masked number and the birth date it would rebuild the whole number.
     """
     from openpyxl import Workbook as _Workbook
 
@@ -586,7 +588,7 @@ def export_workbook(students, *, full_ids: bool) -> Workbook:
                 s.school.code,
                 STAGE_LABEL[s.stage],
                 s.grade,
-                s.household_county_code,
+                s.household_county_code if full_ids else "",
                 "是" if s.is_boarding else "否",
                 "、".join(CATEGORY_LABEL[c] for c in sorted(s.categories_on(today))),
                 s.home_township.name if s.home_township else "",

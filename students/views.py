@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from portal.access import scope_of
+from portal.access import can_reveal_personal, scope_of
 from portal.audit import log_access
 from portal.decorators import scoped_login_required
 from portal.excel import workbook_response
@@ -119,18 +119,19 @@ def student_detail(request, pk: int):
     )
     scope = scope_of(request.user)
     # The whole ID number is an explicit, logged action (POST reveal), for the roles that work on the record;
-    # read-only officials never see it.
-    reveal = request.method == "POST" and request.POST.get("reveal") == "id" and scope.writable
+    # read-only officials never see it, nor the birth date and household county that rebuild it.
+    can_reveal = can_reveal_personal(request.user, student)
+    reveal = request.method == "POST" and request.POST.get("reveal") == "id" and can_reveal
     log_access(request, AccessLog.Action.REVEAL_ID if reveal else AccessLog.Action.VIEW_RECORD, student)
     context = {
         "student": student,
         "categories": student.categories.order_by("-valid_from"),
         "transfers": student.transfers.select_related("from_school", "to_school"),
         "show_full_id": reveal,
-        "can_reveal": scope.writable,
+        "can_reveal": can_reveal,
         "can_write": scope.writable,
         "category_form": CategoryForm(),
-        "history": history_for(student, *student.categories.all()),
+        "history": history_for(student, *student.categories.all(), personal=can_reveal),
     }
     return render(request, "students/student_detail.html", context)
 
@@ -156,6 +157,7 @@ def student_create(request):
 @require_http_methods(["GET", "POST"])
 def student_edit(request, pk: int):
     student = get_object_or_404(Student.objects.editable_by(request.user), pk=pk)
+    log_access(request, AccessLog.Action.VIEW_RECORD, student, detail="edit form")
     form = StudentForm(request.POST or None, instance=student, user=request.user)
     if request.method == "POST" and form.is_valid():
         fields = dict(form.cleaned_data)
@@ -234,8 +236,15 @@ def import_detail(request, pk: int):
     if job.duplicates:
         ids = {pk for d in job.duplicates for pk in d["students"]}
         students = Student.objects.visible_to(request.user).in_bulk(ids)
+    # A listed match is a registered child: with its masked number, the birth date would rebuild the number.
+    personal = can_reveal_personal(request.user)
     duplicates = [
-        {**d, "matches": [students[pk] for pk in d["students"] if pk in students]} for d in job.duplicates
+        {
+            **d,
+            "birth_date": d["birth_date"] if personal else d["birth_date"][:4],
+            "matches": [students[pk] for pk in d["students"] if pk in students],
+        }
+        for d in job.duplicates
     ]
     return render(request, "students/import_detail.html", {"job": job, "duplicates": duplicates})
 

@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from portal.api import call_service
+from portal.api import LoggedRetrieveMixin, call_service
 from students.models import Student
 from subsidies import matching, services
 from subsidies.filters import BatchFilter, LoanFilter, OutOfCountyFilter, PaymentFilter, PolicyFilter
@@ -292,7 +292,8 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def steps(self, request, pk=None):
         batch = self.get_object()
-        return Response(BatchStepSerializer(batch.steps.select_related("by"), many=True).data)
+        steps = BatchEvent.objects.visible_to(request.user).filter(batch=batch).select_related("by")
+        return Response(BatchStepSerializer(steps, many=True).data)
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -327,7 +328,8 @@ class PaymentSerializer(serializers.ModelSerializer):
         ]
 
 
-class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
+class PaymentViewSet(LoggedRetrieveMixin, viewsets.ReadOnlyModelViewSet):
+    logged_record = "student"
     serializer_class = PaymentSerializer
     filterset_class = PaymentFilter
     ordering_fields = ["amount", "school_year"]
@@ -371,7 +373,8 @@ class BankAccountSerializer(serializers.ModelSerializer):
             self.fields["student"].queryset = Student.objects.editable_by(request.user)
 
 
-class BankAccountViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class BankAccountViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    logged_record = "student"
     serializer_class = BankAccountSerializer
     filterset_fields = ["student", "is_active"]
 
@@ -485,7 +488,7 @@ class OutOfCountySerializer(serializers.ModelSerializer):
         validators: list = []
 
 
-class OutOfCountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class OutOfCountyViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = OutOfCountySerializer
     filterset_class = OutOfCountyFilter
     write_roles = ("bureau", "township")
@@ -532,7 +535,7 @@ class LoanTotalsSerializer(serializers.Serializer):
     top_up = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
-class LoanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class LoanViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = LoanSerializer
     filterset_class = LoanFilter
     write_roles = BUREAU

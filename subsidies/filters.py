@@ -6,8 +6,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.search import search_value
-from students import id_numbers
+from students.filters import search_by_name_or_id
 from students.models import School, Stage, Township
 from subsidies.models import (
     AidPolicy,
@@ -84,11 +83,9 @@ class PaymentFilter(django_filters.FilterSet):
         ]
 
     def search(self, queryset, name, value):
-        value = search_value(self.request, value)
-        normalized = id_numbers.normalize(value)
-        if len(normalized) == 18:
-            return queryset.filter(student__id_number=normalized)
-        return queryset.filter(Q(student__name__icontains=value.strip()))
+        return search_by_name_or_id(
+            self.request, queryset, value, id_field="student__id_number", name_field="student__name"
+        )
 
 
 class MatchResultFilter(django_filters.FilterSet):

@@ -342,6 +342,15 @@ class DisbursementBatch(models.Model):
         return term_label(self.school_year, self.term)
 
 
+class BatchEventQuerySet(ScopedQuerySet):
+    """A step about one student is the student's (scoped like the student); the batch's own steps (no
+    student: generated, approved, paid) go with the batch, which its own queryset scopes."""
+
+    scope_school = "student__school"
+    scope_townships = ("student__school__township", "student__home_township")
+    scope_shared_when_null = "student"
+
+
 class BatchEvent(models.Model):
     """Every step of a batch, with who and when: generation, additions and removals (with the reason),
     approval, payment, bank files."""
@@ -366,6 +375,8 @@ class BatchEvent(models.Model):
     note = models.CharField(_("note"), max_length=300, blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    objects = BatchEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("batch event")

@@ -56,6 +56,7 @@ from subsidies.models import (
     AidPolicy,
     AidQuota,
     BankAccount,
+    BatchEvent,
     CreditLoan,
     DisbursementBatch,
     LookupLog,
@@ -165,7 +166,9 @@ def batch_detail(request, pk: int):
         "quota": services.quota_status(
             aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term
         ),
-        "steps": batch.steps.select_related("by", "student"),
+        "steps": BatchEvent.objects.visible_to(request.user)
+        .filter(batch=batch)
+        .select_related("by", "student"),
         "drawing": not batch.steps.filter(action="generated").exists(),
         "is_bureau": is_bureau,
         "can_review": batch.status == DisbursementBatch.Status.DRAFT and scope_of(request.user).writable,
@@ -386,6 +389,7 @@ def student_letter(request, pk: int, school_year: int, term: str):
     student = get_object_or_404(Student.objects.visible_to(request.user), pk=pk)
     if term not in Term.values:
         raise Http404
+    log_access(request, AccessLog.Action.VIEW_RECORD, student, detail=f"aid letter {school_year} {term}")
     payments = (
         Payment.objects.visible_to(request.user)
         .payable()
@@ -419,6 +423,7 @@ def student_aid(request, pk: int):
     student = get_object_or_404(
         Student.objects.visible_to(request.user).select_related("school__township"), pk=pk
     )
+    log_access(request, AccessLog.Action.VIEW_RECORD, student, detail="aid received")
     can_write = Student.objects.editable_by(request.user).filter(pk=pk).exists()
     account_form = BankAccountForm(request.POST or None) if can_write else None
     if request.method == "POST":

@@ -80,11 +80,19 @@ def test_list_masks_the_id_number(bureau, case_a):
     assert case_a.id_number not in str(row)
 
 
-def test_detail_full_id_for_writers_only(bureau, official, case_a):
+def test_detail_full_id_for_writers_only_when_asked_and_logged(bureau, official, case_a):
+    from portal.models import AccessLog
+
+    url = f"/api/dropout/cases/{case_a.pk}/"
+    assert api_for(bureau).get(url).json()["id_number_full"] is None
+    assert api_for(bureau).get(url, {"reveal": "id"}).json()["id_number_full"] == case_a.id_number
     assert (
-        api_for(bureau).get(f"/api/dropout/cases/{case_a.pk}/").json()["id_number_full"] == case_a.id_number
+        AccessLog.objects.filter(
+            user=bureau, action=AccessLog.Action.REVEAL_ID, object_id=str(case_a.pk)
+        ).count()
+        == 1
     )
-    body = api_for(official).get(f"/api/dropout/cases/{case_a.pk}/").json()
+    body = api_for(official).get(url, {"reveal": "id"}).json()
     assert body["id_number_full"] is None
     assert case_a.id_number not in str(body)
 
