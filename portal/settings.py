@@ -203,6 +203,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=160_000)
+# The reader holds a sheet as one rectangle from A1 to its farthest cell: this bounds its area (and the
+# number of cells), about 230 MB at most. 160,000 rows of the 12-column student template are 1.9 million.
+IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=5_000_000)
 # Uploads above this size (about 2,000 rows of the student template) run as a Celery task with progress.
 IMPORT_ASYNC_THRESHOLD_BYTES = env.int("IMPORT_ASYNC_THRESHOLD_BYTES", default=100 * 1024)
 
