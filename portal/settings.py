@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "portal.middleware.IdleTimeoutMiddleware",
     "portal.search.IdNumberQueryMiddleware",
     "portal.middleware.LanguageMiddleware",
+    "portal.middleware.NulByteMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
