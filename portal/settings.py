@@ -142,6 +142,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.rebuild_yearend_nightly",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Uploaded import files that outlived their import (students.services.import_files_purge).
+    "students-purge-import-files": {
+        "task": "students.tasks.purge_import_files",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------
@@ -209,6 +214,9 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=160_000)
 IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=5_000_000)
 # Uploads above this size (about 2,000 rows of the student template) run as a Celery task with progress.
 IMPORT_ASYNC_THRESHOLD_BYTES = env.int("IMPORT_ASYNC_THRESHOLD_BYTES", default=100 * 1024)
+# An uploaded file is deleted when its import ends; one whose import never ended (a lost worker), and
+# any file no import names, is deleted by the nightly purge after this many days.
+IMPORT_FILE_RETENTION_DAYS = env.int("IMPORT_FILE_RETENTION_DAYS", default=2)
 
 # --- Nutrition plan: food spending below the entitlement by more than this share is flagged (结余过多).
 NUTRITION_UNDERSPEND_TOLERANCE = Decimal(env.str("NUTRITION_UNDERSPEND_TOLERANCE", default="0.05"))
