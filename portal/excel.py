@@ -323,16 +323,14 @@ def _check_sheet(archive: zipfile.ZipFile, name: str, limits: _Extent) -> None:
 def _check_sheet_plain(archive: zipfile.ZipFile, name: str, extent: _Extent) -> bool:
     """The fast pass, for sheets whose every cell starts <c r="B7": their coordinates are the cells' places.
 
-    It looks for what is wrong rather than reading every coordinate (1.9 million in a full student file):
-    a row beyond the limit, a column beyond Z. Only a part that has one is read cell by cell. False when
-    a cell is written otherwise (no coordinate, a prefix, ...): the XML pass decides then.
+    It looks for what would be new rather than reading every coordinate (1.9 million in a full student
+    file): one search per piece for a cell beyond the widest column seen so far (Z at first) or below
+    the last row that column count allows. Only a piece that has one is read cell by cell. False when a
+    cell is written otherwise (no coordinate, a prefix, ...): the XML pass decides then.
     """
-    above = _greater_than(extent.max_row)
-    # A cell beyond column Z or below the last row allowed. calamine reads a coordinate only as letters
-    # then digits (anything else is an error, not a place), so a cell this misses lies within A1:Z<max>.
-    unusual = re.compile(rb'<c r="(?:[A-Za-z]{2}|[A-Za-z]0*' + above + rb'")')
-    row_above = re.compile(rb'<row r="0*(' + above + rb')"')
-    narrow = extent.max_row * 26 <= extent.max_cells
+    row_above = re.compile(rb'<row r="0*(' + _greater_than(extent.max_row) + rb')"')
+    columns = 26
+    beyond = _beyond(extent, columns)
     with archive.open(name) as stream:
         for part in _tag_chunks(stream):
             if _formula_in(part):
@@ -347,16 +345,40 @@ def _check_sheet_plain(archive: zipfile.ZipFile, name: str, extent: _Extent) -> 
                 return False
             if b":c" in part and _PREFIXED_CELL_TAG.search(part):
                 return False
-            if narrow and not unusual.search(part):
-                # Every cell of the part lies within A1:Z<max row>, an area the limits allow.
+            if not beyond.search(part):
+                # Every cell of the piece lies within the columns seen and the rows they allow.
                 extent.reach(1, 1, cells=cells)
                 continue
             if _ODD_CELL_REF.search(part):
                 return False
-            letters, digits = zip(*_CELL_WITH_REF.findall(part), strict=True) if cells else ((), ())
-            column = max((_coordinate(letter + b"1")[1] for letter in set(letters)), default=1)
-            extent.reach(max(map(int, digits), default=1), column, cells=cells)
+            letters, digits = zip(*_CELL_WITH_REF.findall(part), strict=True)
+            column = max(_coordinate(letter + b"1")[1] for letter in set(letters))
+            extent.reach(max(map(int, digits)), column, cells=cells)
+            if extent.columns > columns:
+                columns = extent.columns
+                beyond = _beyond(extent, columns)
     return True
+
+
+def _beyond(extent: _Extent, columns: int) -> re.Pattern:
+    """A cell right of column `columns`, or below the rows the limits allow with that many columns.
+
+    calamine reads a coordinate only as letters then digits (anything else is an error, not a place),
+    so a cell this does not match lies within the rectangle the limits allow.
+    """
+    rows = min(extent.max_row, extent.max_cells // columns)
+    letters = _cell_name(1, columns)[:-1]
+    wider = [rb"[A-Z]{%d,}" % (len(letters) + 1)]
+    for index, letter in enumerate(letters):
+        if letter != "Z":
+            rest = len(letters) - index - 1
+            wider.append(
+                b"%s[%s-Z][A-Z]{%d}" % (letters[:index].encode(), chr(ord(letter) + 1).encode(), rest)
+            )
+    return re.compile(
+        rb'<c r="(?:(?:' + b"|".join(wider) + rb")[0-9]|[A-Z]{1,3}0*" + _greater_than(rows) + rb'")',
+        re.IGNORECASE,
+    )
 
 
 def _greater_than(limit: int) -> bytes:

@@ -148,3 +148,26 @@ def test_cells_without_coordinates_within_the_limits_are_read():
     body = '<row><c t="inlineStr"><is><t>身份证号</t></is></c><c t="inlineStr"><is><t>姓名</t></is></c></row>'
     body += '<row><c t="inlineStr"><is><t>1</t></is></c><c t="inlineStr"><is><t>王</t></is></c></row>'
     assert read(attack.xlsx(attack.sheet(body))) == [["身份证号", "姓名"], ["1", "王"]]
+
+
+def test_a_far_row_after_a_megabyte_of_wide_rows_is_refused(settings):
+    # The fast pass learns the widest column from the first piece of the sheet (40 columns: AN), then
+    # looks only for cells beyond it or below the rows that 40 columns allow: 10,000 here.
+    settings.IMPORT_MAX_CELLS = 400_000
+    columns = [_column(c) for c in range(40)]
+    rows = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{col}{r}"><v>{r}</v></c>' for col in columns) + "</row>"
+        for r in range(1, 9_001)
+    )
+    body = rows + '<row r="12000"><c r="A12000"><v>1</v></c></row>'
+    with pytest.raises(ExcelError, match="400000"):
+        read(attack.xlsx(attack.sheet(body)))
+
+
+def _column(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
