@@ -30,6 +30,7 @@ from portal.access import can_reveal_personal
 from portal.api import LoggedRetrieveMixin, service_errors
 from portal.audit import log_access
 from portal.models import AccessLog
+from portal.params import query_int, query_year
 from students.models import School, Student, Township
 
 
@@ -437,13 +438,8 @@ class LedgerViewSet(viewsets.ViewSet):
     )
     def list(self, request):
         today = timezone.localdate()
-        try:
-            year = int(request.query_params.get("year", today.year))
-            month = int(request.query_params.get("month", today.month))
-            if not (2000 <= year <= 2100 and 1 <= month <= 12):
-                raise ValueError
-        except ValueError:
-            raise ValidationError({"month": ["年份或月份不正确。"]}) from None
+        year = query_year(request.query_params) or today.year
+        month = query_int(request.query_params, "month", low=1, high=12) or today.month
         result = ledger.monthly_ledger(year=year, month=month, user=request.user)
         return Response(DropoutLedgerSerializer(result).data)
 

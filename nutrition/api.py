@@ -29,6 +29,7 @@ from nutrition.models import (
     TermHoliday,
 )
 from portal.api import call_service
+from portal.params import query_int, query_year
 
 BUREAU = ("bureau",)
 RECORDERS = ("bureau", "principal")
@@ -449,11 +450,11 @@ class FiguresViewSet(viewsets.ViewSet):
         responses=FiguresSerializer,
     )
     def list(self, request):
-        term_id, year = request.query_params.get("term"), request.query_params.get("year")
-        if term_id and term_id.isdigit():
+        term_id, year = query_int(request.query_params, "term"), query_year(request.query_params)
+        if term_id is not None:
             subject = get_object_or_404(NutritionTerm.objects.visible_to(request.user), pk=term_id)
-        elif year and year.isdigit():
-            subject = int(year)
+        elif year is not None:
+            subject = year
         else:
             raise ValidationError({"detail": _("Give a term (?term=) or a year (?year=).")})
         return Response(FiguresSerializer(county_figures(subject, request.user)).data)

@@ -17,6 +17,7 @@ from nutrition.models import NutritionTerm, PilotSchool
 from portal.access import scope_of
 from portal.decorators import bureau_required, scoped_login_required
 from portal.history import history_for
+from portal.params import parse_int
 from students.models import Stage
 
 PAGE_SIZE = 50
@@ -32,8 +33,8 @@ def _error_messages(exc: ValidationError) -> list[str]:
 
 def _current_term(request) -> NutritionTerm | None:
     terms = NutritionTerm.objects.visible_to(request.user)
-    term_id = request.GET.get("term")
-    if term_id and term_id.isdigit():
+    term_id = parse_int(request.GET.get("term"))
+    if term_id is not None:
         return get_object_or_404(terms, pk=term_id)
     today = timezone.localdate()
     return terms.filter(start__lte=today, end__gte=today).first() or terms.first()

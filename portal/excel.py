@@ -10,9 +10,11 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import IO, Any
+from xml.parsers import expat
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -25,8 +27,32 @@ from python_calamine import CalamineWorkbook
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # An honest workbook compresses text about 10:1; far beyond that is a zip bomb.
 MAX_COMPRESSION_RATIO = 200
+# The widest list we import has a few dozen columns; 200 leaves room for other offices' lists.
+MAX_COLUMNS = 200
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
+# An XML element name's optional prefix ("x:"), as a byte pattern.
+_PREFIX = rb"(?:[^\s/>:<!?=\"']+:)?"
+# Any formula element: <f>, <f t="shared" ...>, <f/>, <f\n>, <x:f ...>; not <fill>, <font>, <family>.
+_FORMULA_TAG = re.compile(rb"<" + _PREFIX + rb"f[\s/>]")
+_CELL_TAG = re.compile(rb"<" + _PREFIX + rb"c[\s/>]")
+# The form every spreadsheet program writes: the coordinate first, in double quotes.
+_CELL_WITH_REF = re.compile(rb'<c r="([A-Za-z]{1,3})([0-9]{1,7})"')
+# A cell written <c r="..." whose coordinate is not plain letters and digits (the XML pass reads those).
+_ODD_CELL_REF = re.compile(rb'<c r="(?![A-Za-z]{1,3}[0-9]{1,7}")')
+_PREFIXED_CELL_TAG = re.compile(rb"<[^\s/>:<!?=\"']+:c[\s/>]")
+_DIMENSION_REF = re.compile(rb"""<""" + _PREFIX + rb"""dimension\s(?:[^>]*?\s)?ref\s*=\s*["']([^"']*)["']""")
+_COORDINATE = re.compile(r"([A-Za-z]*)([0-9]+)")
+# How python-calamine finds the first sheet (raw attribute bytes, as it reads them).
+_SHEET_TAG = re.compile(rb"<" + _PREFIX + rb"sheet\s[^>]*>")
+_SHEET_RID = re.compile(rb"""\s(?:r|relationships):id\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_RELATIONSHIP_TAG = re.compile(rb"<" + _PREFIX + rb"Relationship\s[^>]*>")
+_REL_ID = re.compile(rb"""\sId\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_REL_TARGET = re.compile(rb"""\sTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_UNIQUE_COUNT = re.compile(rb"""<""" + _PREFIX + rb"""sst\s[^>]*?uniqueCount\s*=\s*["']\s*([0-9]+)""")
+_CHUNK = 1 << 20
+_SMALL_PART = 10 * 1024 * 1024
+# Parts that make python-calamine read the file as another format than .xlsx (xlsb, ods).
+_OTHER_FORMAT_PARTS = {"xl/workbook.bin", "content.xml"}
 
 
 class ExcelError(ValueError):
@@ -37,10 +63,32 @@ def _max_unpacked() -> int:
     return getattr(settings, "IMPORT_MAX_UNPACKED_BYTES", 400 * 1024 * 1024)
 
 
+def _not_xlsx() -> ExcelError:
+    return ExcelError(
+        _("This is not an Excel .xlsx file. Save it as .xlsx (Excel workbook) and upload again.")
+    )
+
+
+def _damaged() -> ExcelError:
+    return ExcelError(_("The file is damaged and cannot be opened as an Excel workbook."))
+
+
+def _too_many_rows(rows: int, max_rows: int) -> ExcelError:
+    return ExcelError(
+        _("The file has %(rows)s rows; at most %(max)s can be imported at once. Split it into smaller files.")
+        % {"rows": rows, "max": max_rows}
+    )
+
+
 def read_rows(
     upload: IO[bytes], *, max_rows: int | None = None, max_bytes: int | None = None
 ) -> list[list[Any]]:
-    """All rows of the first sheet as Python values (header included), or ExcelError."""
+    """All rows of the first sheet as Python values (header included), or ExcelError.
+
+    Everything that could make the reader allocate without bound is checked on the raw XML first, in a
+    streaming pass: python-calamine builds the sheet as one rectangle from A1 to the farthest cell, so a
+    1.5 KB file with one cell at XFD150000 would ask for 79 GB and abort the process.
+    """
     max_rows = max_rows or settings.IMPORT_MAX_ROWS
     max_bytes = max_bytes or settings.IMPORT_MAX_BYTES
     data = upload.read(max_bytes + 1)
@@ -49,71 +97,348 @@ def read_rows(
     if len(data) > max_bytes:
         raise ExcelError(_("The file is larger than %(mb)s MB.") % {"mb": max_bytes // (1024 * 1024)})
     if not data.startswith(b"PK\x03\x04"):
-        raise ExcelError(
-            _("This is not an Excel .xlsx file. Save it as .xlsx (Excel workbook) and upload again.")
-        )
+        raise _not_xlsx()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        names = archive.namelist()
-        if "xl/workbook.xml" not in names:
-            raise ExcelError(
-                _("This is not an Excel .xlsx file. Save it as .xlsx (Excel workbook) and upload again.")
-            )
-        unpacked = 0
+        _check_archive(archive)
+        sheet = _first_sheet_part(archive)
+        limits = _Extent(max_row=max_rows + 1, max_cells=_max_cells())
+        _check_shared_strings(archive, limits)
         for info in archive.infolist():
-            unpacked += info.file_size
-            if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO:
-                raise ExcelError(
-                    _("The file is damaged or crafted to overload the server (it unpacks far too much).")
-                )
-        if unpacked > _max_unpacked():
-            raise ExcelError(
-                _("The file is damaged or crafted to overload the server (it unpacks far too much).")
-            )
-        for name in names:
-            if name.startswith("xl/worksheets/") and name.endswith(".xml") and _has_formula(archive, name):
-                raise ExcelError(
-                    _(
-                        "The file contains formulas. Copy the cells and paste them as values only, then upload again."
-                    )
-                )
-    except zipfile.BadZipFile as exc:
-        raise ExcelError(_("The file is damaged and cannot be opened as an Excel workbook.")) from exc
+            if (
+                _is_sheet_part(info.filename)
+                and info.filename != sheet
+                and _has_formula(archive, info.filename)
+            ):
+                raise _formulas()
+        _check_sheet(archive, sheet, limits)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
+        raise _damaged() from exc
     try:
         sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
-        # total_height is the last row's 0-based index, i.e. the rows below the header; checked before the
-        # cells are read, so that a 300,000-row sheet costs next to nothing.
-        if sheet.total_height > max_rows:
-            raise ExcelError(
-                _(
-                    "The file has %(rows)s rows; at most %(max)s can be imported at once. Split it into smaller files."
-                )
-                % {"rows": sheet.total_height, "max": max_rows}
-            )
         rows = sheet.to_python(skip_empty_area=False)
-    except ExcelError:
-        raise
     except Exception as exc:  # calamine raises several error types for broken workbooks
-        raise ExcelError(_("The file is damaged and cannot be opened as an Excel workbook.")) from exc
+        raise _damaged() from exc
     rows = [row for row in rows if any(cell not in ("", None) for cell in row)]
     if len(rows) > max_rows + 1:
-        raise ExcelError(
-            _(
-                "The file has %(rows)s rows; at most %(max)s can be imported at once. Split it into smaller files."
-            )
-            % {"rows": len(rows) - 1, "max": max_rows}
-        )
+        raise _too_many_rows(len(rows) - 1, max_rows)
     return rows
 
 
-def _has_formula(archive: zipfile.ZipFile, name: str) -> bool:
-    tail = b""
+def _max_cells() -> int:
+    return settings.IMPORT_MAX_CELLS
+
+
+def _ascii_lower(name: str) -> bytes:
+    # python-calamine finds a part by a name equal but for ASCII case; so do we.
+    return name.encode("utf-8", "surrogateescape").lower()
+
+
+def _check_archive(archive: zipfile.ZipFile) -> None:
+    names = [_ascii_lower(info.filename) for info in archive.infolist()]
+    if b"xl/workbook.xml" not in names:
+        raise _not_xlsx()
+    if len(set(names)) != len(names) or any(
+        n.decode("utf-8", "replace") in _OTHER_FORMAT_PARTS for n in names
+    ):
+        # Two parts of one name (calamine and we could read different ones), or the parts of an .xlsb
+        # or .ods that calamine would read instead of the .xlsx we checked.
+        raise _damaged()
+    unpacked = 0
+    for info in archive.infolist():
+        unpacked += info.file_size
+        if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO:
+            raise _bomb()
+    if unpacked > _max_unpacked():
+        raise _bomb()
+
+
+def _bomb() -> ExcelError:
+    return ExcelError(_("The file is damaged or crafted to overload the server (it unpacks far too much)."))
+
+
+def _formulas() -> ExcelError:
+    return ExcelError(
+        _("The file contains formulas. Copy the cells and paste them as values only, then upload again.")
+    )
+
+
+def _part(archive: zipfile.ZipFile, name: str) -> str | None:
+    wanted = _ascii_lower(name)
+    for info in archive.infolist():
+        if _ascii_lower(info.filename) == wanted:
+            return info.filename
+    return None
+
+
+def _is_sheet_part(name: str) -> bool:
+    return _ascii_lower(name).startswith((b"xl/worksheets/", b"xl/chartsheets/", b"xl/dialogsheets/"))
+
+
+def _small_part(archive: zipfile.ZipFile, name: str) -> bytes:
+    # The workbook and its relationships are a few KB; a huge one is not a workbook we read.
     with archive.open(name) as stream:
-        while chunk := stream.read(1 << 20):
-            if _FORMULA_TAG.search(tail + chunk):
-                return True
-            tail = chunk[-8:]
-    return False
+        data = stream.read(_SMALL_PART + 1)
+    if len(data) > _SMALL_PART:
+        raise _damaged()
+    return data
+
+
+def _attribute(pattern: re.Pattern, tag: bytes) -> bytes | None:
+    matches = list(pattern.finditer(tag))
+    if not matches:
+        return None
+    last = matches[-1]  # calamine keeps the last value it reads
+    return last.group(1) if last.group(1) is not None else last.group(2)
+
+
+def _first_sheet_part(archive: zipfile.ZipFile) -> str:
+    """The part python-calamine reads as the first sheet: xl/workbook.xml's first <sheet>, through the
+    workbook's relationships; resolved from the raw attribute bytes, as calamine does."""
+    workbook = _small_part(archive, _part(archive, "xl/workbook.xml"))
+    rels_name = _part(archive, "xl/_rels/workbook.xml.rels")
+    if rels_name is None:
+        raise _damaged()
+    first = _SHEET_TAG.search(workbook)
+    rid = _attribute(_SHEET_RID, first.group(0)) if first else None
+    if rid is None:
+        raise _damaged()
+    targets = {}
+    for tag in _RELATIONSHIP_TAG.finditer(_small_part(archive, rels_name)):
+        targets[_attribute(_REL_ID, tag.group(0))] = _attribute(_REL_TARGET, tag.group(0))
+    target = targets.get(rid)
+    if not target:
+        raise _damaged()
+    if target.startswith(b"/xl/"):
+        path = target[1:]
+    elif target.startswith(b"xl/"):
+        path = target
+    else:
+        path = b"xl/" + target
+    name = _part(archive, path.decode("utf-8", "surrogateescape"))
+    if name is None or not _is_sheet_part(name):
+        raise _damaged()
+    return name
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, limits: _Extent) -> None:
+    """calamine reserves room for the declared number of shared strings before reading one."""
+    name = _part(archive, "xl/sharedStrings.xml")
+    if name is None:
+        return
+    with archive.open(name) as stream:
+        head = stream.read(4096)
+    match = _UNIQUE_COUNT.search(head)
+    if match and int(match.group(1)) > limits.max_cells:
+        raise limits.too_many_cells(int(match.group(1)))
+
+
+class _Extent:
+    """How far a sheet reaches, checked against the limits as it is read."""
+
+    def __init__(self, *, max_row: int, max_cells: int) -> None:
+        self.max_row, self.max_cells = max_row, max_cells
+        self.rows = self.columns = self.cells = 0
+
+    def reach(self, row: int, column: int, *, cells: int = 0) -> None:
+        """Row and column are 1-based; `cells` counts cell elements seen."""
+        self.cells += cells
+        if column > MAX_COLUMNS or row > self.max_row:
+            if column <= MAX_COLUMNS:
+                raise _too_many_rows(row - 1, self.max_row - 1)
+            raise ExcelError(
+                _(
+                    "The first sheet reaches cell %(cell)s; at most %(columns)s columns and %(rows)s rows can be "
+                    "imported. Delete the rows and columns beyond your list (or copy the list into a new "
+                    "workbook) and upload again."
+                )
+                % {"cell": _cell_name(row, column), "columns": MAX_COLUMNS, "rows": self.max_row}
+            )
+        self.rows, self.columns = max(self.rows, row), max(self.columns, column)
+        if self.rows * self.columns > self.max_cells:
+            raise self.too_many_cells(self.rows * self.columns)
+        if self.cells > self.max_cells:
+            raise self.too_many_cells(self.cells)
+
+    def too_many_cells(self, cells: int) -> ExcelError:
+        return ExcelError(
+            _(
+                "The first sheet spans %(cells)s cells; at most %(max)s can be imported at once. Delete empty "
+                "rows and columns beyond your list, or split it into smaller files."
+            )
+            % {"cells": cells, "max": self.max_cells}
+        )
+
+
+def _cell_name(row: int, column: int) -> str:
+    letters = ""
+    while column > 0 and len(letters) < 8:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row}" if column == 0 else f"{letters}…{row}"
+
+
+def _coordinate(text: bytes) -> tuple[int, int]:
+    """(row, column), 1-based; column 0 when the text has none. Refuses what calamine could not read."""
+    match = _COORDINATE.fullmatch(text.decode("ascii", "replace"))
+    if match is None or int(match.group(2)) == 0:
+        raise _damaged()
+    column = 0
+    for letter in match.group(1).upper():
+        column = column * 26 + ord(letter) - 64
+    return int(match.group(2)), column
+
+
+def _tag_chunks(stream: IO[bytes]) -> Iterable[bytes]:
+    """The part in pieces of about a MB, each ending before a tag, so that no tag is cut in two."""
+    tail = b""
+    while chunk := stream.read(_CHUNK):
+        buffer = tail + chunk
+        cut = buffer.rfind(b"<")
+        if cut <= 0:
+            tail = buffer
+            continue
+        yield buffer[:cut]
+        tail = buffer[cut:]
+    if tail:
+        yield tail
+
+
+def _has_formula(archive: zipfile.ZipFile, name: str) -> bool:
+    with archive.open(name) as stream:
+        return any(_formula_in(part) for part in _tag_chunks(stream))
+
+
+def _formula_in(part: bytes) -> bool:
+    # The substring tests are a fast filter: the pattern itself tries every "<" of the part.
+    return (b"<f" in part or b":f" in part) and _FORMULA_TAG.search(part) is not None
+
+
+def _check_sheet(archive: zipfile.ZipFile, name: str, limits: _Extent) -> None:
+    """Refuse formulas and any cell, row or declared dimension beyond the limits, before calamine reads."""
+    if not _check_sheet_plain(archive, name, limits):
+        _check_sheet_xml(archive, name, _Extent(max_row=limits.max_row, max_cells=limits.max_cells))
+
+
+def _check_sheet_plain(archive: zipfile.ZipFile, name: str, extent: _Extent) -> bool:
+    """The fast pass, for sheets whose every cell starts <c r="B7": their coordinates are the cells' places.
+
+    It looks for what would be new rather than reading every coordinate (1.9 million in a full student
+    file): one search per piece for a cell beyond the widest column seen so far (Z at first) or below
+    the last row that column count allows. Only a piece that has one is read cell by cell. False when a
+    cell is written otherwise (no coordinate, a prefix, ...): the XML pass decides then.
+    """
+    row_above = re.compile(rb'<row r="0*(' + _greater_than(extent.max_row) + rb')"')
+    columns = 26
+    beyond = _beyond(extent, columns)
+    with archive.open(name) as stream:
+        for part in _tag_chunks(stream):
+            if _formula_in(part):
+                raise _formulas()
+            for ref in _DIMENSION_REF.findall(part) if b"dimension" in part else ():
+                for corner in ref.split(b":"):
+                    extent.reach(*_coordinate(corner))
+            if row := row_above.search(part):
+                extent.reach(int(row.group(1)), 1)
+            cells = part.count(b'<c r="')
+            if part.count(b"<c") != cells and len(_CELL_TAG.findall(part)) != cells:
+                return False
+            if b":c" in part and _PREFIXED_CELL_TAG.search(part):
+                return False
+            if not beyond.search(part):
+                # Every cell of the piece lies within the columns seen and the rows they allow.
+                extent.reach(1, 1, cells=cells)
+                continue
+            if _ODD_CELL_REF.search(part):
+                return False
+            letters, digits = zip(*_CELL_WITH_REF.findall(part), strict=True)
+            column = max(_coordinate(letter + b"1")[1] for letter in set(letters))
+            extent.reach(max(map(int, digits)), column, cells=cells)
+            if extent.columns > columns:
+                columns = extent.columns
+                beyond = _beyond(extent, columns)
+    return True
+
+
+def _beyond(extent: _Extent, columns: int) -> re.Pattern:
+    """A cell right of column `columns`, or below the rows the limits allow with that many columns.
+
+    calamine reads a coordinate only as letters then digits (anything else is an error, not a place),
+    so a cell this does not match lies within the rectangle the limits allow.
+    """
+    rows = min(extent.max_row, extent.max_cells // columns)
+    letters = _cell_name(1, columns)[:-1]
+    wider = [rb"[A-Z]{%d,}" % (len(letters) + 1)]
+    for index, letter in enumerate(letters):
+        if letter != "Z":
+            rest = len(letters) - index - 1
+            wider.append(
+                b"%s[%s-Z][A-Z]{%d}" % (letters[:index].encode(), chr(ord(letter) + 1).encode(), rest)
+            )
+    return re.compile(
+        rb'<c r="(?:(?:' + b"|".join(wider) + rb")[0-9]|[A-Z]{1,3}0*" + _greater_than(rows) + rb'")',
+        re.IGNORECASE,
+    )
+
+
+def _greater_than(limit: int) -> bytes:
+    """A pattern for the decimal numbers (without leading zeros) above `limit`."""
+    digits = str(limit)
+    options = [rb"[1-9][0-9]{%d,}" % len(digits)]
+    for index, digit in enumerate(digits):
+        if digit != "9":
+            rest = len(digits) - index - 1
+            options.append(b"%s[%d-9][0-9]{%d}" % (digits[:index].encode(), int(digit) + 1, rest))
+    return b"(?:" + b"|".join(options) + b")"
+
+
+def _check_sheet_xml(archive: zipfile.ZipFile, name: str, extent: _Extent) -> None:
+    """The exact pass: follow rows and cells as calamine does, including cells without a coordinate
+    (placed after the previous one) and rows without a number (after the previous row)."""
+    parser = expat.ParserCreate()
+    parser.ordered_attributes = True
+    place = {"row": 0, "column": 0}  # 0-based, as calamine keeps them
+
+    def doctype(*_args) -> None:
+        raise _damaged()  # no workbook declares entities; refusing them rules out entity expansion
+
+    def start(tag: str, attributes: list[str]) -> None:
+        local = tag.rpartition(":")[2]
+        values = dict(zip(attributes[::2], attributes[1::2], strict=True))
+        if local == "f":
+            raise _formulas()
+        if local == "dimension" and "ref" in values:
+            for corner in values["ref"].encode().split(b":"):
+                extent.reach(*_coordinate(corner))
+        elif local == "row":
+            if "r" in values:
+                place["row"] = _coordinate(values["r"].encode())[0] - 1
+            extent.reach(place["row"] + 1, 1)
+        elif local == "c":
+            row = place["row"] + 1
+            if "r" in values:
+                row, column = _coordinate(values["r"].encode())
+                if column == 0:
+                    raise _damaged()
+                place["column"] = column - 1
+            extent.reach(row, place["column"] + 1, cells=1)
+            place["column"] += 1
+
+    def end(tag: str) -> None:
+        if tag.rpartition(":")[2] == "row":
+            place["row"] += 1
+            place["column"] = 0
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        with archive.open(name) as stream:
+            while chunk := stream.read(_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        raise _damaged() from exc
 
 
 def cell_text(value: Any) -> str:

@@ -3,8 +3,10 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.http import HttpResponseBadRequest
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 
 
 class LanguageMiddleware:
@@ -65,3 +67,25 @@ class NoStoreMiddleware:
         if "Cache-Control" not in response:
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+class NulByteMiddleware:
+    """A NUL character in the address or its query string is refused with a 400 before any view runs.
+
+    PostgreSQL text cannot hold one: a path segment or a filter value with %00 reached the database and
+    answered 500 (the out-of-county letter's county code, the report's basis). No honest request carries
+    one, so this one check covers every page, filter and API. Form and JSON bodies are the fields' job
+    (Django's and DRF's text fields refuse NUL).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.GET.lists()
+        if "\x00" in request.path or any("\x00" in key or "\x00" in "".join(values) for key, values in query):
+            return HttpResponseBadRequest(
+                _("The address contains a NUL character, which is not allowed."),
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "portal.middleware.IdleTimeoutMiddleware",
     "portal.search.IdNumberQueryMiddleware",
     "portal.middleware.LanguageMiddleware",
+    "portal.middleware.NulByteMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -159,6 +160,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.rebuild_yearend_nightly",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Uploaded import files that outlived their import (students.services.import_files_purge).
+    "students-purge-import-files": {
+        "task": "students.tasks.purge_import_files",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------
@@ -232,8 +238,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=160_000)
+# The reader holds a sheet as one rectangle from A1 to its farthest cell: this bounds its area (and the
+# number of cells), about 230 MB at most. 160,000 rows of the 12-column student template are 1.9 million.
+IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=5_000_000)
 # Uploads above this size (about 2,000 rows of the student template) run as a Celery task with progress.
 IMPORT_ASYNC_THRESHOLD_BYTES = env.int("IMPORT_ASYNC_THRESHOLD_BYTES", default=100 * 1024)
+# An uploaded file is deleted when its import ends; one whose import never ended (a lost worker), and
+# any file no import names, is deleted by the nightly purge after this many days.
+IMPORT_FILE_RETENTION_DAYS = env.int("IMPORT_FILE_RETENTION_DAYS", default=2)
 
 # --- Nutrition plan: food spending below the entitlement by more than this share is flagged (结余过多).
 NUTRITION_UNDERSPEND_TOLERANCE = Decimal(env.str("NUTRITION_UNDERSPEND_TOLERANCE", default="0.05"))

@@ -12,6 +12,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from portal.access import RolePermission, scope_of
+from portal.params import query_year
 from reports import services
 from reports.models import YearEndSnapshot
 
@@ -86,10 +87,9 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["get"])
     def current(self, request):
         """The snapshot readers see for ?year=&basis=: the newest ready one (404 if none)."""
-        try:
-            year = int(request.query_params.get("year", ""))
-        except ValueError as exc:
-            raise ValidationError({"year": [_("Enter a year.")]}) from exc
+        year = query_year(request.query_params)
+        if year is None:
+            raise ValidationError({"year": [_("Enter a year.")]})
         basis = request.query_params.get("basis", YearEndSnapshot.Basis.SCHOOL)
         snapshot = YearEndSnapshot.objects.visible_to(request.user).current(year=year, basis=basis)
         if snapshot is None:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from portal.access import scope_of
 from portal.decorators import scoped_login_required
 from portal.excel import XLSX_CONTENT_TYPE
+from portal.params import parse_int
 from reports import dashboards, excel, services, yearend
 from reports.forms import RebuildForm
 from reports.models import YearEndSnapshot
@@ -130,7 +131,7 @@ def snapshot_section(request, pk: int, section: str):
     township_id = request.GET.get("township")
     townships = {t["id"]: t for t in snapshot.figures["townships"]}
     if township_id:
-        township = townships.get(int(township_id)) if township_id.isdigit() else None
+        township = townships.get(parse_int(township_id))
         if township is None:
             raise Http404
         rows = [

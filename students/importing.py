@@ -519,6 +519,9 @@ def _finish(job: ImportJob, started: float, *, status: str, message: str) -> Imp
     job.processed_rows = job.total_rows
     job.finished_at = timezone.now()
     job.seconds = round(time.monotonic() - started, 3)
+    # The upload holds whole ID numbers and is needed only to run the import: it goes when the import
+    # ends, whatever the outcome (SECURITY.md, retention of uploads).
+    job.file.delete(save=False)
     job.save()
     return job
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from students.models import ImportJob, School, Student, StudentCategory, Transfer
@@ -112,6 +113,50 @@ def category_close(*, item: StudentCategory, valid_to: date, by) -> StudentCateg
     item.full_clean()
     item.save()
     return item
+
+
+def import_files_purge(*, now: datetime | None = None) -> int:
+    """Delete the uploaded files that outlived their import; returns how many were deleted.
+
+    A finished import's file is deleted at once (the import deletes it itself; this catches files from
+    before it did). A job still unfinished after IMPORT_FILE_RETENTION_DAYS lost its worker (a crash,
+    a restart): it is ended as failed, so that it does not stay "waiting" for ever, and its file goes.
+    A file no job names (the request died between storing it and saving the job) goes after that time.
+    """
+    from django.conf import settings
+    from django.core.files.storage import default_storage
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS)
+    deleted = 0
+    for job in ImportJob.objects.exclude(file="").iterator():
+        if not job.is_finished:
+            if job.created_at >= cutoff:
+                continue
+            job.status = ImportJob.Status.FAILED
+            job.message = _(
+                "The import stopped before it finished; nothing was imported. Upload the file again."
+            )
+            job.finished_at = now
+        job.file.delete(save=False)
+        job.save(update_fields=["file", "status", "message", "finished_at"])
+        deleted += 1
+    named = set(ImportJob.objects.exclude(file="").values_list("file", flat=True))
+    for name in _stored_files(default_storage, "imports"):
+        if name not in named and default_storage.get_modified_time(name) < cutoff:
+            default_storage.delete(name)
+            deleted += 1
+    return deleted
+
+
+def _stored_files(storage, folder: str):
+    if not storage.exists(folder):
+        return
+    folders, files = storage.listdir(folder)
+    for name in files:
+        yield f"{folder}/{name}"
+    for sub in folders:
+        yield from _stored_files(storage, f"{folder}/{sub}")
 
 
 def import_start(*, upload, by) -> ImportJob:

@@ -11,3 +11,11 @@ def import_students(job_id: int) -> str:
     if job.is_finished or job.status == ImportJob.Status.WRITING:
         return job.status
     return importing.run(job).status
+
+
+@shared_task
+def purge_import_files() -> int:
+    """Beat, every night: uploaded files that outlived their import are deleted (students.services)."""
+    from students import services
+
+    return services.import_files_purge()

@@ -462,3 +462,22 @@ def test_case_list_query_count_does_not_grow(bureau, township_a, django_assert_m
         open_case(township=township_a)
     with django_assert_max_num_queries(8):
         assert api_for(bureau).get("/api/dropout/cases/").json()["count"] == 20
+
+
+def test_far_cell_register_is_a_400_and_writes_nothing(bureau, bureau_client, township_a):
+    """Issue 11: the 1.5 KB file with one cell at XFD150000 (79 GB for the reader) is refused."""
+    from tests import xlsx_attacks
+
+    def attack_file():
+        data = io.BytesIO(xlsx_attacks.far_cell())
+        data.name = "户籍.xlsx"
+        return data
+
+    response = api_for(bureau).post(
+        "/api/dropout/uploads/", {"file": attack_file(), "as_of": "2025-09-01"}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert "XFD150000" in str(response.json())
+    page = bureau_client.post("/dropout/register/", {"file": attack_file(), "as_of": "2025-09-01"})
+    assert "XFD150000" in page.content.decode()
+    assert not HouseholdRegisterUpload.objects.exists()

@@ -299,3 +299,27 @@ def test_amounts_are_exact(bureau, pilot_a):
     body = {"pilot": pilot_a.pk, "received_on": str(SCHOOL_DAY), "amount": "28451573.10"}
     assert api_for(bureau).post("/api/nutrition/receipts/", body, format="json").status_code == 201
     assert pilot_a.receipts.get().amount == Decimal("28451573.10")
+
+
+def test_far_cell_file_is_a_400_and_writes_nothing(principal_a, principal_a_client, pilot_a):
+    """Issue 11: the 1.5 KB file with one cell at XFD150000 (79 GB for the reader) is refused whole."""
+    from tests import xlsx_attacks
+
+    def attack_file():
+        data = BytesIO(xlsx_attacks.far_cell())
+        data.name = "meals.xlsx"
+        return data
+
+    response = api_for(principal_a).post(
+        "/api/nutrition/meals/import/",
+        {"term": pilot_a.term_id, "month": "2022-10", "file": attack_file()},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert "XFD150000" in str(response.json())
+    page = principal_a_client.post(
+        "/nutrition/meals/import/", {"term": pilot_a.term_id, "month": "2022-10", "file": attack_file()}
+    )
+    assert page.status_code == 400
+    assert "XFD150000" in page.content.decode()
+    assert not MealRecord.objects.exists()

@@ -14,6 +14,7 @@ from openpyxl import Workbook, load_workbook
 
 from students import demo, importing, services
 from students.models import ImportJob, School, Student, StudentCategory, Transfer
+from tests import xlsx_attacks
 from tests.conftest import PASSWORD
 from tests.factories import SchoolFactory, StudentFactory, make_id_number
 
@@ -321,3 +322,44 @@ def test_export_writes_formula_like_names_as_text(bureau_client, school_a):
     StudentFactory(school=school_a, name="=HYPERLINK(1)")
     exported = bureau_client.get(reverse("students:student_export")).content
     assert list(load_workbook(io.BytesIO(exported)).active.values)[1][1] == "'=HYPERLINK(1)"
+
+
+# --- issue 11: the 1.5 KB file with one cell at XFD150000 ----------------------------------------------
+
+
+def test_far_cell_file_is_refused_through_the_page_and_nothing_is_written(bureau_client, school_a):
+    response = bureau_client.post(
+        reverse("students:student_import"), {"file": upload(xlsx_attacks.far_cell())}, follow=True
+    )
+    assert response.status_code == 200
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.REJECTED
+    assert "XFD150000" in job.message and "XFD150000" in response.content.decode()
+    assert not Student.objects.exists()
+
+
+def test_far_cell_file_is_refused_through_the_api(bureau):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(bureau)
+    response = client.post(
+        "/api/students/import/", {"file": upload(xlsx_attacks.far_cell())}, format="multipart"
+    )
+    assert response.status_code == 201
+    assert response.json()["status"] == "rejected"
+    assert "XFD150000" in response.json()["message"]
+    assert not Student.objects.exists()
+
+
+def test_far_cell_file_run_as_a_task_ends_refused_not_pending(
+    bureau, settings, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_ASYNC_THRESHOLD_BYTES = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.import_start(upload=upload(xlsx_attacks.far_cell()), by=bureau)
+    assert job.status == ImportJob.Status.PENDING  # queued, then run by the task
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.REJECTED
+    assert "XFD150000" in job.message
+    assert not Student.objects.exists()

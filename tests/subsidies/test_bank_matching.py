@@ -216,3 +216,37 @@ def test_matching_upload_through_the_page(bureau_client, matched_world):
     )
     assert response.status_code == 302
     assert MatchResult.objects.filter(kind="unaided").count() == 1
+
+
+def _far_cell_upload():
+    from tests import xlsx_attacks
+
+    upload = io.BytesIO(xlsx_attacks.far_cell())
+    upload.name = "list.xlsx"
+    return upload
+
+
+def test_far_cell_bank_result_is_refused_and_nothing_changes(bureau_client, approved):
+    """Issue 11: the 1.5 KB file with one cell at XFD150000 (79 GB for the reader)."""
+    before = list(approved.payments.order_by("pk").values_list("pk", "status", "paid_on"))
+    response = bureau_client.post(
+        reverse("subsidies:batch_bank_result", args=[approved.pk]),
+        {"file": _far_cell_upload(), "paid_on": "2022-10-08"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "XFD150000" in response.content.decode()
+    assert list(approved.payments.order_by("pk").values_list("pk", "status", "paid_on")) == before
+
+
+def test_far_cell_matching_list_is_refused_and_nothing_written(
+    bureau_client, client_for, bureau, matched_world
+):
+    data = {"source": "rural", "category": PA, "school_year": 2022, "term": "autumn"}
+    response = bureau_client.post(reverse("subsidies:match_list"), {**data, "file": _far_cell_upload()})
+    assert response.status_code == 200
+    assert "XFD150000" in response.content.decode()
+    api = client_for(bureau).post("/api/subsidies/matching-runs/", {**data, "file": _far_cell_upload()})
+    assert api.status_code == 400
+    assert "XFD150000" in str(api.json())
+    assert not MatchResult.objects.exists()
