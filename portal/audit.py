@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
@@ -23,9 +26,26 @@ def client_ip(request) -> str | None:
         forwarded = [
             part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
         ]
-        if len(forwarded) >= proxies:
+        # Something that is not an address (a forged header reaching the app past the proxy) is not believed.
+        if len(forwarded) >= proxies and _is_address(forwarded[-proxies]):
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+# An ID number (18 characters) inside a logged path or query is kept masked: the log is append-only.
+_ID_IN_TEXT = re.compile(r"(?<![0-9])([0-9]{4})[0-9]{10}([0-9]{3}[0-9Xx])(?![0-9])")
+
+
+def masked_detail(text: str) -> str:
+    return _ID_IN_TEXT.sub(r"\1**********\2", text)
 
 
 def log_access(request, action: str, obj=None, *, detail: str = "", user=None) -> AccessLog:
@@ -42,7 +62,7 @@ def log_access(request, action: str, obj=None, *, detail: str = "", user=None) -
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        detail=detail[:300],
+        detail=masked_detail(detail)[:300],
     )
 
 
@@ -74,7 +94,7 @@ def _login_failed(sender, credentials, request=None, **kwargs):
 
 
 class DeniedAccessLogMiddleware:
-    """Every refusal is in the access log: a 403 for anyone, and a 404 for a signed-in user.
+    """Every refusal is in the access log: a 401 or 403 for anyone, and a 404 for a signed-in user.
 
     Another school's record answers 404 like a missing one (it must not tell them apart), so a signed-in
     user's 404 is logged too: a principal walking through other schools' record numbers leaves a trail.
@@ -96,16 +116,19 @@ class DeniedAccessLogMiddleware:
 
     @staticmethod
     def _refused(request, response) -> bool:
-        if response.status_code == 403:
-            return True
+        if response.status_code in (401, 403):
+            return True  # 401: a bad, expired or ended API token
         user = getattr(request, "user", None)
         return response.status_code == 404 and user is not None and user.is_authenticated
 
 
+API_WITHOUT_PERSONAL_DATA = ("/api/schema/", "/api/docs/")
+
+
 class FileAccessLogMiddleware:
-    """Logs every file handed out (a response sent as an attachment) and every file received (a POST with
-    uploads) that the view did not log itself: one place, so that no export, download or import of any
-    area escapes the access log.
+    """Logs every file handed out (a response sent as an attachment), every file received (a POST with
+    uploads) and every API read that the view did not log itself: one place, so that no export, download,
+    import or bulk read of any area escapes the access log.
     """
 
     def __init__(self, get_response):
@@ -121,4 +144,13 @@ class FileAccessLogMiddleware:
         elif request.method == "POST" and request.FILES:
             names = ", ".join(f.name for f in request.FILES.values())
             log_access(request, AccessLog.Action.IMPORT, detail=f"{request.path} {names}"[:300])
+        elif (
+            request.method == "GET"
+            and request.path.startswith("/api/")
+            and not request.path.startswith(API_WITHOUT_PERSONAL_DATA)
+            and response.status_code == 200
+        ):
+            # A program paging through /api/students/ reads what an export would hand out: each page read
+            # is a line, as an export is (detail reads that the view logs against the child are not repeated).
+            log_access(request, AccessLog.Action.API_READ, detail=request.get_full_path()[:300])
         return response

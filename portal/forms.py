@@ -5,8 +5,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from portal.security import password_confirmed
-
 
 class ConfirmPasswordForm(forms.Form):
     """Asks for the password again before a sensitive action (a bulk file with whole ID numbers).
@@ -23,6 +21,8 @@ class ConfirmPasswordForm(forms.Form):
         self.request = request
 
     def clean_password(self):
+        from portal.security import password_confirmed  # portal.security shows this form too
+
         password = self.cleaned_data["password"]
         if not password_confirmed(self.request, password):
             raise forms.ValidationError(_("The password is wrong."))

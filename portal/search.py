@@ -13,22 +13,32 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-WHOLE_ID = re.compile(r"\d{17}[\dX]")
-_SEPARATORS = re.compile(r"[\s\-]+")
+WHOLE_ID = re.compile(r"[0-9]{17}[0-9X]")
+# Anything between digits that is not a letter or a digit (spaces of every width, dashes, dots, slashes,
+# underscores, middle dots, zero-width spaces) is taken as a separator a clerk typed.
+_SEPARATORS = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff]+")
+_ID_INSIDE = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 SESSION_KEY = "id_search_tokens"
 KEEP = 50  # tokens remembered per session
 
 
 def _whole_id(value: str) -> str | None:
-    """The ID number a value holds, however it was spaced, or None."""
-    compact = _SEPARATORS.sub("", value).upper()
+    """The ID number a value is, however it was typed (full-width, spaced, dashed), or None."""
+    compact = _SEPARATORS.sub("", unicodedata.normalize("NFKC", value)).upper()
     return compact if WHOLE_ID.fullmatch(compact) else None
+
+
+def _holds_id(value: str) -> bool:
+    """Whether a value carries an ID number anywhere (`张三 3607…`, `身份证:3607…`, two numbers)."""
+    text = unicodedata.normalize("NFKC", value).upper()
+    return bool(_ID_INSIDE.search(text) or _ID_INSIDE.search(_SEPARATORS.sub("", text)))
 
 
 def search_value(request, value: str) -> str:
@@ -46,7 +56,7 @@ def _tokenised(request, params: QueryDict) -> tuple[QueryDict, bool]:
     for key, values in params.lists():
         new = []
         for value in values:
-            number = _whole_id(value)
+            number = _whole_id(value) or (value.strip() if _holds_id(value) else None)
             if number:
                 token = secrets.token_urlsafe(6)
                 tokens[token] = number

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.contrib.auth.views import PasswordChangeView
 from django.db import transaction
@@ -26,17 +27,41 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from knox.models import AuthToken
 
 from portal.audit import log_access
-from portal.models import AccessLog
+from portal.forms import ConfirmPasswordForm
+from portal.models import AccessLog, User
 
 RECOVERY_CODES = 10
-EXEMPT_PREFIXES = ("/static/", "/i18n/", "/accounts/logout/", "/accounts/2fa/", "/accounts/password_change/")
+# The second-factor pages decide for themselves who may use them (see may_enrol); the rest is closed until the
+# gate's own target is settled.
+EXEMPT_PREFIXES = ("/static/", "/i18n/", "/accounts/logout/", "/accounts/2fa/")
+PENDING_DEVICE_KEY = "otp_pending_device"
 
 
 def needs_verification(user) -> bool:
     """A second factor is required for county-wide roles, and for anyone who turned it on."""
     return user.needs_second_factor or django_otp.user_has_device(user)
+
+
+def gate_target(user) -> tuple[str | None, str]:
+    """Where a signed-in user must go before anything else, and why (None: nowhere).
+
+    An account with an authenticator gives it first, even to change a forced password: a password-only
+    session must not be able to change the password (and so end the real user's sessions and tokens). An
+    account that needs one but has none yet changes its forced password first, then asks for a link.
+    """
+    unverified = needs_verification(user) and not user.is_verified()
+    has_device = unverified and TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    factor = _("Your account needs a second factor (an authenticator code).")
+    if has_device:
+        return reverse("otp_verify"), factor
+    if user.must_change_password:
+        return reverse("password_change"), _("Please choose a new password before you go on.")
+    if unverified:
+        return reverse("otp_setup"), factor
+    return None, ""
 
 
 class SecurityGateMiddleware:
@@ -47,32 +72,53 @@ class SecurityGateMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or request.path.startswith(EXEMPT_PREFIXES):
             return self.get_response(request)
-        target = None
-        if user.must_change_password:
-            target = reverse("password_change")
-            reason = _("Please choose a new password before you go on.")
-        elif needs_verification(user) and not user.is_verified():
-            has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-            target = reverse("otp_verify" if has_device else "otp_setup")
-            reason = _("Your account needs a second factor (an authenticator code).")
-        if target is None:
+        target, reason = gate_target(user)
+        if target is None or request.path == target:
             return self.get_response(request)
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": reason}, status=403)
         return redirect(f"{target}?next={request.get_full_path()}")
 
 
+class PortalPasswordChangeForm(PasswordChangeForm):
+    """The old password goes through the log-in lock-out (a stolen session cannot guess it), and the new
+    one must differ from it."""
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self):
+        old = self.cleaned_data["old_password"]
+        if not password_confirmed(self.request, old):
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old
+
+    def clean(self):
+        cleaned = super().clean()
+        new = cleaned.get("new_password1")
+        if new and new == cleaned.get("old_password"):
+            self.add_error("new_password2", _("The new password must differ from the old one."))
+        return cleaned
+
+
 class ForcedPasswordChangeView(PasswordChangeView):
-    """Django's password change, which also lifts the must-change flag of a new account."""
+    """Django's password change, which also lifts the must-change flag of a new account, and is logged."""
 
     success_url = reverse_lazy("home")
+    form_class = PortalPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
         response = super().form_valid(form)
         user = form.user
+        forced = user.must_change_password
         user.must_change_password = False
         user.save(update_fields=["must_change_password"])
         update_session_auth_hash(self.request, user)
+        log_access(self.request, AccessLog.Action.PASSWORD_CHANGED, user, detail="forced" if forced else "")
         messages.success(self.request, _("Your password was changed."))
         return response
 
@@ -179,9 +225,11 @@ def may_enrol(request, link_valid: bool) -> bool:
     the factor is optional (and who has none) already holds every right the password gives.
     """
     user = request.user
+    if link_valid:
+        return True  # the administrator's link also serves a user who lost the old authenticator
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         return user.is_verified()
-    return link_valid or not user.needs_second_factor
+    return not user.needs_second_factor
 
 
 class EnrolForm(TokenForm):
@@ -205,6 +253,33 @@ class EnrolForm(TokenForm):
         return password
 
 
+def _enrol(request, device: TOTPDevice, *, token: str | None, replacing: bool) -> bool:
+    """Make `device` the user's authenticator; False if the enrolment link was used meanwhile.
+
+    The user's row is locked so that two sessions posting the same link enrol once: the second one finds the
+    link void (its hash counts the enrolments logged). Old authenticators and API tokens end with it (a token
+    taken before the factor was turned on must not outlive it), and the session gets a new key.
+    """
+    user = request.user
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        if token is not None and not enrolment_links.check_token(user, token):
+            return False
+        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        AuthToken.objects.filter(user=user).delete()
+        log_access(
+            request,
+            AccessLog.Action.OTP_ENROLLED,
+            detail="replaced the authenticator" if replacing else "first authenticator",
+        )
+    request.session.pop(PENDING_DEVICE_KEY, None)
+    request.session.cycle_key()
+    django_otp.login(request, device)
+    return True
+
+
 @login_required
 def otp_setup(request, uidb64: str | None = None, token: str | None = None):
     """Put an authenticator on the account: the password again, then a code from the new key."""
@@ -223,29 +298,38 @@ def otp_setup(request, uidb64: str | None = None, token: str | None = None):
             return redirect(f"{reverse('otp_verify')}?next={request.path}")
         return render(request, "registration/otp_enrol_needed.html", {"link_invalid": False})
     replacing = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
-    device = TOTPDevice.objects.filter(
-        user=request.user, confirmed=False
-    ).first() or TOTPDevice.objects.create(user=request.user, name="authenticator", confirmed=False)
     form = EnrolForm(request.POST or None, request=request)
-    if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"].strip()):
-            with transaction.atomic():
-                # The new authenticator replaces the old ones, as the page said it would.
-                TOTPDevice.objects.filter(user=request.user).exclude(pk=device.pk).delete()
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
+    device = None
+    if request.method == "POST":
+        # Only the key shown to this session, on this visit, can be confirmed.
+        device = TOTPDevice.objects.filter(
+            pk=request.session.get(PENDING_DEVICE_KEY), user=request.user, confirmed=False
+        ).first()
+        if device is None:
+            form.add_error(None, _("This page has expired: scan the new code below."))
+        elif form.is_valid():
+            if device.verify_token(form.cleaned_data["token"].strip()):
+                if _enrol(request, device, token=token, replacing=replacing):
+                    codes = issue_recovery_codes(request.user)
+                    return render(
+                        request,
+                        "registration/otp_recovery.html",
+                        {"codes": codes, "next": _next_url(request)},
+                    )
                 log_access(
-                    request,
-                    AccessLog.Action.OTP_ENROLLED,
-                    detail="replaced the authenticator" if replacing else "first authenticator",
+                    request, AccessLog.Action.DENIED, detail="authenticator enrolment link used meanwhile"
                 )
-            django_otp.login(request, device)
-            codes = issue_recovery_codes(request.user)
-            return render(
-                request, "registration/otp_recovery.html", {"codes": codes, "next": _next_url(request)}
-            )
-        log_access(request, AccessLog.Action.OTP_FAILED, detail="enrolment")
-        form.add_error("token", _("The code is wrong or has expired. Try the newest code."))
+                return render(
+                    request, "registration/otp_enrol_needed.html", {"link_invalid": True}, status=403
+                )
+            log_access(request, AccessLog.Action.OTP_FAILED, detail="enrolment")
+            form.add_error("token", _("The code is wrong or has expired. Try the newest code."))
+    if device is None:
+        # A fresh key for every visit, known to this session only: a key read earlier (by someone who had
+        # the password then) is worth nothing later.
+        TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=request.user, name="authenticator", confirmed=False)
+        request.session[PENDING_DEVICE_KEY] = device.pk
     qr = segno.make(device.config_url, micro=False).svg_inline(scale=4)
     return render(
         request,
@@ -266,6 +350,7 @@ def otp_verify(request):
     if request.method == "POST" and form.is_valid():
         device = verify_code(request.user, form.cleaned_data["token"])
         if device is not None:
+            request.session.cycle_key()  # a cookie copied at the password-only stage stays half a log-in
             django_otp.login(request, device)
             log_access(request, AccessLog.Action.OTP_VERIFIED, detail=type(device).__name__)
             return redirect(_next_url(request))
@@ -279,11 +364,12 @@ def otp_recovery_codes(request):
     """New recovery codes, for a user who has given the second factor in this session."""
     if not request.user.is_verified():
         return redirect(f"{reverse('otp_verify')}?next={request.path}")
-    if request.method == "POST":
-        return render(
-            request, "registration/otp_recovery.html", {"codes": issue_recovery_codes(request.user)}
-        )
-    return render(request, "registration/otp_recovery.html", {"codes": None})
+    form = ConfirmPasswordForm(request.POST or None, request=request)
+    if request.method == "POST" and form.is_valid():
+        codes = issue_recovery_codes(request.user)
+        log_access(request, AccessLog.Action.OTP_RECOVERY)
+        return render(request, "registration/otp_recovery.html", {"codes": codes})
+    return render(request, "registration/otp_recovery.html", {"codes": None, "form": form})
 
 
 def _base32(device: TOTPDevice) -> str:

@@ -182,7 +182,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     # Length alone lets `Aaaaaaaaaaaa` through: zxcvbn estimates how guessable the whole password is.
-    {"NAME": "portal.passwords.StrengthValidator", "OPTIONS": {"min_score": 3}},
+    {"NAME": "portal.passwords.StrengthValidator", "OPTIONS": {"min_guesses_log10": 10}},
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))

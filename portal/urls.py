@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -12,7 +13,10 @@ urlpatterns = [
     path("accounts/2fa/enrol/<str:uidb64>/<str:token>/", security.otp_setup, name="otp_enrol"),
     path("accounts/2fa/verify/", security.otp_verify, name="otp_verify"),
     path("accounts/2fa/recovery/", security.otp_recovery_codes, name="otp_recovery"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Log-in and log-out only: no self-service password reset (the portal sends no mail; a bureau administrator
+    # resets a password, and the user must choose a new one at next log-in).
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("access-log/", views.access_log, name="access_log"),

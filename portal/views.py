@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.access import scope_of
+from portal.api import call_service
 from portal.audit import log_access
 from portal.models import AccessLog
 from portal.security import needs_verification, verify_code
@@ -99,7 +100,7 @@ class ObtainToken(APIView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
-        key = token_issue(user=user)
+        key = call_service(token_issue, user=user)
         log_access(request, AccessLog.Action.API_TOKEN, user=user)
         return Response({"token": key, "expiry_hours": settings.API_TOKEN_HOURS})
 

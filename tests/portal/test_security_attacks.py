@@ -354,3 +354,249 @@ def test_search_forms_are_posted_so_the_number_is_in_no_url(client_for, bureau, 
 def test_search_redirect_stays_on_the_portal(client_for, bureau, target):
     response = client_for(bureau).post(reverse("search"), {"_next": target, "q": "张"})
     assert response.status_code == 400
+
+
+# --- What a second outside attack found after the first fixes ---------------------------------------
+
+
+def test_the_key_shown_earlier_is_worth_nothing_later(principal_a):
+    attacker = Client()
+    login(attacker, principal_a)
+    attacker.get(reverse("otp_setup"))
+    stolen = pending_device(principal_a)
+    victim = Client()
+    login(victim, principal_a)
+    victim.get(reverse("otp_setup"))
+    fresh = pending_device(principal_a)
+    assert fresh.key != stolen.key
+    victim.post(reverse("otp_setup"), {"password": PASSWORD, "token": code_for(fresh)})
+    assert TOTPDevice.objects.get(user=principal_a, confirmed=True).key == fresh.key
+    # The attacker's page posts a code of the old key: there is nothing of his to confirm any more.
+    attacker.post(reverse("otp_setup"), {"password": PASSWORD, "token": code_for(stolen)})
+    assert TOTPDevice.objects.get(user=principal_a, confirmed=True).key == fresh.key
+
+
+def test_two_sessions_posting_one_link_enrol_once(bureau):
+    link = enrolment_link_make(user=bureau, by=None)
+    first, second = Client(), Client()
+    for client in (first, second):
+        login(client, bureau)
+    first.get(link)
+    first_device = pending_device(bureau)
+    second.get(link)  # a fresh key for the second page (the first one's is void)
+    second_device = pending_device(bureau)
+    done = second.post(link, {"password": PASSWORD, "token": code_for(second_device)})
+    assert done.status_code == 200 and len(done.context["codes"]) == 10
+    late = first.post(link, {"password": PASSWORD, "token": code_for(first_device)})
+    assert late.status_code == 403
+    assert AccessLog.objects.filter(user=bureau, action=AccessLog.Action.OTP_ENROLLED).count() == 1
+    assert list(TOTPDevice.objects.filter(user=bureau).values_list("pk", flat=True)) == [second_device.pk]
+
+
+def test_a_lost_authenticator_is_replaced_through_an_administrators_link(bureau):
+    lost = TOTPDevice.objects.create(user=bureau, name="authenticator", confirmed=True)
+    link = enrolment_link_make(user=bureau, by=None)
+    client = Client()
+    login(client, bureau)
+    client.get(link)
+    new = pending_device(bureau)
+    client.post(link, {"password": PASSWORD, "token": code_for(new)})
+    assert list(TOTPDevice.objects.filter(user=bureau).values_list("pk", flat=True)) == [new.pk]
+    assert not TOTPDevice.objects.filter(pk=lost.pk).exists()
+
+
+def test_enrolling_ends_the_tokens_taken_before_and_renews_the_session(client, principal_a):
+    key = token_for(principal_a)
+    login(client, principal_a)
+    client.get(reverse("otp_setup"))
+    before = client.cookies["sessionid"].value
+    client.post(reverse("otp_setup"), {"password": PASSWORD, "token": code_for(pending_device(principal_a))})
+    assert client.cookies["sessionid"].value != before
+    assert api_with(key).get("/api/students/").status_code == 401
+
+
+def test_giving_the_second_factor_renews_the_session_key(client, bureau):
+    device = TOTPDevice.objects.create(user=bureau, name="authenticator", confirmed=True)
+    login(client, bureau)
+    half = client.cookies["sessionid"].value
+    client.post(reverse("otp_verify"), {"token": code_for(device)})
+    assert client.cookies["sessionid"].value != half
+    copied = Client()
+    copied.cookies["sessionid"] = half
+    assert copied.get("/api/students/").status_code == 401
+    assert copied.get(reverse("students:student_list")).status_code == 302
+
+
+def test_password_only_session_cannot_change_the_password(client, bureau):
+    TOTPDevice.objects.create(user=bureau, name="authenticator", confirmed=True)
+    login(client, bureau)
+    new = "a-different-passphrase-2026"
+    response = client.post(
+        reverse("password_change"), {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    )
+    assert response.status_code == 302 and response["Location"].startswith(reverse("otp_verify"))
+    bureau.refresh_from_db()
+    assert bureau.check_password(PASSWORD)
+
+
+def test_a_new_account_without_authenticator_changes_its_forced_password_first(client, db):
+    user = UserFactory(role=User.Role.BUREAU, must_change_password=True)
+    login(client, user)
+    assert client.get("/")["Location"].startswith(reverse("password_change"))
+    new = "a-different-passphrase-2026"
+    client.post(
+        reverse("password_change"), {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    )
+    assert client.get("/")["Location"].startswith(reverse("otp_setup"))
+    entry = AccessLog.objects.get(action=AccessLog.Action.PASSWORD_CHANGED)
+    assert entry.object_id == str(user.pk) and entry.detail == "forced"
+
+
+def test_guessing_the_old_password_on_the_change_form_is_limited_and_logged(
+    client_for, principal_a, settings
+):
+    client = client_for(principal_a)
+    new = "a-different-passphrase-2026"
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        wrong = client.post(
+            reverse("password_change"),
+            {"old_password": "wrong-password-xx", "new_password1": new, "new_password2": new},
+        )
+        assert wrong.status_code == 200
+    last = client.post(
+        reverse("password_change"),
+        {"old_password": "wrong-password-xx", "new_password1": new, "new_password2": new},
+    )
+    assert last.status_code == 429
+    right = client.post(
+        reverse("password_change"), {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    )
+    assert right.status_code == 429
+    principal_a.refresh_from_db()
+    assert principal_a.check_password(PASSWORD)
+    # Five wrong answers, and the refused sixth try while locked.
+    failures = AccessLog.objects.filter(action=AccessLog.Action.LOGIN_FAILED, username=principal_a.username)
+    assert failures.count() == settings.AXES_FAILURE_LIMIT + 1
+
+
+def test_the_new_password_must_differ_from_the_old(client_for, principal_a):
+    response = client_for(principal_a).post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": PASSWORD, "new_password2": PASSWORD},
+    )
+    assert response.status_code == 200
+    assert "新密码不能与旧密码相同" in response.content.decode()
+
+
+def test_new_recovery_codes_need_the_password_and_are_logged(client_for, bureau):
+    client = client_for(bureau)
+    old = issue_recovery_codes(bureau)
+    refused = client.post(reverse("otp_recovery"), {"password": "wrong-password-xx"})
+    assert refused.context["codes"] is None
+    assert set(StaticToken.objects.filter(device__user=bureau).values_list("token", flat=True)) == set(old)
+    done = client.post(reverse("otp_recovery"), {"password": PASSWORD})
+    assert len(done.context["codes"]) == 10
+    assert AccessLog.objects.filter(user=bureau, action=AccessLog.Action.OTP_RECOVERY).count() == 1
+
+
+def test_api_reads_and_refused_tokens_are_logged(principal_a, student_a):
+    key = token_for(principal_a)
+    api = api_with(key)
+    api.get("/api/students/?page=1")
+    read = AccessLog.objects.get(user=principal_a, action=AccessLog.Action.API_READ)
+    assert read.detail == "/api/students/?page=1"
+    api_with("not-a-token-at-all").get("/api/students/")
+    assert AccessLog.objects.filter(action=AccessLog.Action.DENIED, detail__startswith="401 GET").exists()
+
+
+def test_an_id_number_in_a_logged_path_is_masked(client_for, principal_a, student_b):
+    client_for(principal_a).get(f"/api/students/{student_b.id_number}/")
+    details = " ".join(AccessLog.objects.values_list("detail", flat=True))
+    assert student_b.id_number not in details and student_b.id_number[:4] in details
+
+
+def test_a_password_set_by_an_administrator_must_be_changed_and_is_logged(principal_a):
+    from tests.conftest import verify_second_factor
+
+    admin = UserFactory(username="chief", role=User.Role.BUREAU, is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin)
+    verify_second_factor(client, admin)
+    principal_a.must_change_password = False
+    principal_a.save()
+    temporary = "temporary-passphrase-for-zhang-2026"
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[principal_a.pk]),
+        {"password1": temporary, "password2": temporary},
+    )
+    assert response.status_code == 302
+    principal_a.refresh_from_db()
+    assert principal_a.must_change_password and principal_a.check_password(temporary)
+    assert AccessLog.objects.filter(
+        action=AccessLog.Action.PASSWORD_CHANGED, object_id=str(principal_a.pk)
+    ).exists()
+
+
+def test_there_is_no_self_service_password_reset(client, principal_a):
+    assert client.get("/accounts/password_reset/").status_code == 404
+
+
+def test_a_forged_forwarded_header_is_no_address(client, principal_a, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    response = client.post(
+        reverse("login"),
+        {"username": principal_a.username, "password": "wrong-password-xx"},
+        HTTP_X_FORWARDED_FOR="garbage",
+    )
+    assert response.status_code == 200
+    assert AccessLog.objects.get(action=AccessLog.Action.LOGIN_FAILED).ip == "127.0.0.1"
+
+
+def test_api_tokens_per_user_are_limited(principal_a, settings):
+    from knox.settings import knox_settings
+
+    for _ in range(knox_settings.TOKEN_LIMIT_PER_USER):
+        token_for(principal_a)
+    refused = APIClient().post("/api/auth/token/", {"username": principal_a.username, "password": PASSWORD})
+    assert refused.status_code == 400
+    assert AuthToken.objects.filter(user=principal_a).count() == knox_settings.TOKEN_LIMIT_PER_USER
+
+
+@pytest.mark.parametrize(
+    "password", ["Admin@123456", "ningdu123456", "woaini1314520", "Zhangsan1990!", "Jyj@2026abcd"]
+)
+def test_chinese_style_weak_passwords_are_refused(password, db):
+    with pytest.raises(ValidationError):
+        validate_password(password)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "{n17}Ｘ",
+        "{fullwidth}",
+        "{a}.{b}.{c}",
+        "{a}\u200b{b}{c}",
+        "冯博 {n}",
+        "身份证:{n}",
+        "{n},{n}",
+        "{a}_{b}/{c}",
+    ],
+)
+def test_an_id_number_however_typed_stays_out_of_the_url(client_for, bureau, typed):
+    from tests.factories import make_id_number
+
+    n = make_id_number(__import__("datetime").date(2017, 10, 1))
+    value = typed.format(
+        n=n,
+        n17=n[:17],
+        a=n[:6],
+        b=n[6:14],
+        c=n[14:],
+        fullwidth="".join(chr(ord(ch) + 0xFEE0) for ch in n),
+    )
+    client = client_for(bureau)
+    posted = client.post(reverse("search"), {"_next": reverse("dropout:case_list"), "q": value})
+    assert posted.status_code == 302 and n[6:14] not in posted["Location"]
+    typed_in_bar = client.get(reverse("dropout:case_list"), {"q": value})
+    assert typed_in_bar.status_code == 302 and n[6:14] not in typed_in_bar["Location"]
