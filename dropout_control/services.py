@@ -116,6 +116,12 @@ def _refuse_if_open_elsewhere(case: DropoutCase, by) -> None:
     others = DropoutCase.objects.open().filter(id_number=case.id_number).exclude(pk=case.pk)
     if by is not None and others.exists() and not others.visible_to(by).exists():
         raise ValidationError({"id_number": [_("This ID number cannot be used here; ask the bureau.")]})
+    # A child registered at a school outside `by`'s scope: an unlinked case of theirs would take the one open
+    # case the child may have, and the child's own school or township could then open none.
+    if by is not None and case.student_id is None:
+        registered = Student.objects.filter(id_number=case.id_number)
+        if registered.exists() and not registered.visible_to(by).exists():
+            raise ValidationError({"id_number": [_("This ID number cannot be used here; ask the bureau.")]})
 
 
 def _validate_case(case: DropoutCase, *, by=None) -> None:

@@ -48,7 +48,6 @@ _SHEET_RID = re.compile(rb"""\s(?:r|relationships):id\s*=\s*(?:"([^"]*)"|'([^']*
 _RELATIONSHIP_TAG = re.compile(rb"<" + _PREFIX + rb"Relationship\s[^>]*>")
 _REL_ID = re.compile(rb"""\sId\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REL_TARGET = re.compile(rb"""\sTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_UNIQUE_COUNT = re.compile(rb"""<""" + _PREFIX + rb"""sst\s[^>]*?uniqueCount\s*=\s*["']\s*([0-9]+)""")
 _CHUNK = 1 << 20
 _SMALL_PART = 10 * 1024 * 1024
 # Parts that make python-calamine read the file as another format than .xlsx (xlsb, ods).
@@ -222,15 +221,65 @@ def _first_sheet_part(archive: zipfile.ZipFile) -> str:
 
 
 def _check_shared_strings(archive: zipfile.ZipFile, limits: _Extent) -> None:
-    """calamine reserves room for the declared number of shared strings before reading one."""
+    """calamine reserves room for the declared number of shared strings before reading one.
+
+    The declaration is an attribute of the root element, wherever that starts: after a comment or
+    processing instruction of any length, with attributes of any length before it. So the part is parsed
+    (streamed, by expat) up to its root element's start, not searched in a first window of bytes.
+    """
     name = _part(archive, "xl/sharedStrings.xml")
     if name is None:
         return
+    declared = 0
+    for key, value in _root_attributes(archive, name).items():
+        if key.rpartition(":")[2] == "uniqueCount":
+            text = value.strip()
+            if not text.isascii() or not text.isdigit():
+                raise _damaged()
+            declared = max(declared, int(text))
+    if declared > limits.max_cells:
+        raise limits.too_many_cells(declared)
+
+
+class _RootFound(Exception):
+    pass
+
+
+def _root_attributes(archive: zipfile.ZipFile, name: str) -> dict[str, str]:
+    """The attributes of a part's root element, read without reading the rest of the part.
+
+    A document type declaration (entities: "billion laughs") is refused; so is a part whose root does not
+    start within its first megabyte, which no spreadsheet program writes.
+    """
+    found: dict[str, str] = {}
+
+    def start(tag, attributes):
+        found.update(attributes)
+        raise _RootFound
+
+    def doctype(*args):
+        raise _damaged()
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = doctype
+    read = 0
     with archive.open(name) as stream:
-        head = stream.read(4096)
-    match = _UNIQUE_COUNT.search(head)
-    if match and int(match.group(1)) > limits.max_cells:
-        raise limits.too_many_cells(int(match.group(1)))
+        try:
+            while read <= _ROOT_WITHIN:
+                chunk = stream.read(64 * 1024)
+                read += len(chunk)
+                parser.Parse(chunk, not chunk)
+                if not chunk:
+                    break
+        except _RootFound:
+            return found
+        except expat.ExpatError as exc:
+            raise _damaged() from exc
+    raise _damaged()
+
+
+_ROOT_WITHIN = 1024 * 1024
 
 
 class _Extent:

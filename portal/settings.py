@@ -134,7 +134,10 @@ DATABASE_RUNTIME_ROLE = _runtime_db["USER"]
 DATABASE_RUNTIME_PASSWORD = _runtime_db["PASSWORD"]
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL: the schema relies on it.")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Persistent connections serve gunicorn's long-lived workers. The development server starts a thread per
+# request, each keeping its own connection for the whole age: a burst of requests under `make run` used up
+# PostgreSQL's 100 slots and every page answered 500. So development closes them after each request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Lets parallel test runs (several developers on one server) keep separate test databases.
 if "TEST_DB_NAME" in env:

@@ -90,11 +90,37 @@ def test_an_area_beyond_the_cell_limit_is_refused(settings):
         read(attack.far_cell("AZ1000"))
 
 
-def test_shared_strings_declaring_billions_are_refused():
+@pytest.mark.parametrize(
+    "before, attributes",
+    [
+        ("", ""),
+        # A second outside attack: padding in front of the declaration hid it from a check that read only
+        # the first 4 KB of the part, and the server died again.
+        ("<!--" + "x" * 5000 + "-->", ""),
+        ("", 'xmlns:p="' + "p" * 5000 + '" '),
+        ("<?pad " + "y" * 70_000 + "?>", ""),
+        ("", 'uniqueCount="1" '),  # a repeated attribute: not well-formed, refused as damaged
+    ],
+    ids=["plain", "comment before", "long attribute before", "processing instruction", "repeated"],
+)
+def test_shared_strings_declaring_billions_are_refused(before, attributes):
     # calamine reserves room for uniqueCount strings before reading one: 96 GB for this 1.8 KB file.
     strings = (
-        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+        f'<?xml version="1.0" encoding="UTF-8"?>{before}<sst {attributes}xmlns="http://schemas.openxmlformats.org/'
         'spreadsheetml/2006/main" count="1" uniqueCount="4000000000"><si><t>x</t></si></sst>'
+    )
+    data = attack.xlsx(
+        attack.sheet('<row r="1"><c r="A1" t="s"><v>0</v></c></row>'),
+        extra={"xl/sharedStrings.xml": strings},
+    )
+    with pytest.raises(ExcelError):
+        read(data)
+
+
+def test_shared_strings_with_a_document_type_are_refused():
+    strings = (
+        '<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa">]><sst xmlns="http://schemas.'
+        'openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>&a;</t></si></sst>'
     )
     data = attack.xlsx(
         attack.sheet('<row r="1"><c r="A1" t="s"><v>0</v></c></row>'),

@@ -84,24 +84,31 @@ def case_form(number, township, school=None) -> dict:
     return data
 
 
-def test_opening_a_case_with_another_schools_pupil_does_not_link_or_show_them(
-    principal_a_client, township_a, school_a, pupil_b
+def test_opening_a_case_with_another_schools_pupil_is_refused_without_naming_them(
+    principal_a_client, principal_b_client, township_a, township_b, school_a, school_b, pupil_b
 ):
     response = principal_a_client.post(
-        reverse("dropout:case_create"), case_form(pupil_b.id_number, township_a, school_a), follow=True
+        reverse("dropout:case_create"), case_form(pupil_b.id_number, township_a, school_a)
     )
-    facts = response.content.decode().split('<dl class="facts">')[1].split("</dl>")[0]
-    case = DropoutCase.objects.get()
-    assert case.student is None and case.village == ""  # treated as a child not in the registry
+    page = response.content.decode()
+    errors = " ".join(re.findall(r'<ul class="errorlist[^>]*>(.*?)</ul>', page, re.S))
+    assert response.status_code == 200 and "教育局" in errors
     for secret in (pupil_b.school.name, pupil_b.name, "下河村"):
-        assert secret not in facts
+        assert secret not in page
+    # No unlinked case of principal A's takes the one open case the child may have (a second outside
+    # attack): the child's own school still opens it.
+    assert not DropoutCase.objects.exists()
+    principal_b_client.post(
+        reverse("dropout:case_create"), case_form(pupil_b.id_number, township_b, school_b)
+    )
+    assert DropoutCase.objects.get().student == pupil_b
 
 
-def test_township_officer_case_for_a_child_outside_the_township_is_not_linked(
+def test_township_officer_cannot_open_a_case_for_a_registered_child_outside_the_township(
     township_client, township_a, pupil_b
 ):
     township_client.post(reverse("dropout:case_create"), case_form(pupil_b.id_number, township_a))
-    assert DropoutCase.objects.get().student is None
+    assert not DropoutCase.objects.exists()
 
 
 def test_bureau_case_still_links_the_registered_child(bureau_client, township_a, pupil_b):
