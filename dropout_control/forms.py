@@ -13,6 +13,7 @@ from dropout_control.models import (
     SuspectedDropout,
     TeamMember,
 )
+from portal.access import is_principal, is_township_officer
 from students.models import School, Township
 
 
@@ -46,11 +47,11 @@ class CaseForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Offer what the user may write to: a township officer their township, a principal their school (the
         # child may live in any township).
-        township_officer = user.role == "township" and not user.is_superuser
+        township_officer = is_township_officer(user)
         self.fields["township"].queryset = (
             Township.objects.editable_by(user) if township_officer else Township.objects.all()
         )
-        principal = user.role == "principal" and not user.is_superuser
+        principal = is_principal(user)
         self.fields["school"].queryset = (
             School.objects.editable_by(user).active() if principal else School.objects.active()
         )

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from nutrition import services
 from nutrition.models import MealRecord, NutritionTerm, PilotSchool
 from portal import excel
+from portal.access import can_record_nutrition
 from students.models import Stage
 
 HEADER = ["学校代码", "日期", "学段", "就餐人数"]
@@ -71,7 +72,7 @@ def meals_import(*, file: IO[bytes], term: NutritionTerm, month: date, by) -> in
         raise ValidationError(
             _("The term %(term)s is closed: its records can no longer change.") % {"term": term}
         )
-    if not (by.is_superuser or by.role in services.RECORDING_ROLES):
+    if not can_record_nutrition(by):
         raise PermissionDenied(_("Your role may not record nutrition-plan data."))
     rows = read_rows(file)
     pilots = {

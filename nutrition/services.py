@@ -28,10 +28,8 @@ from nutrition.models import (
     SafetyCheck,
     TermHoliday,
 )
-from portal.models import User
+from portal.access import can_record_nutrition
 from students.models import COMPULSORY_STAGES, School, Stage, Student
-
-RECORDING_ROLES = (User.Role.BUREAU, User.Role.PRINCIPAL)
 
 
 def _require_bureau(by) -> None:
@@ -41,7 +39,7 @@ def _require_bureau(by) -> None:
 
 def check_can_record(*, pilot: PilotSchool, by) -> None:
     """The user may write records of this pilot school, and its term is still open."""
-    if not (by.is_authenticated and (by.is_superuser or by.role in RECORDING_ROLES)):
+    if not can_record_nutrition(by):
         raise PermissionDenied(_("Your role may not record nutrition-plan data."))
     if not PilotSchool.objects.editable_by(by).filter(pk=pilot.pk).exists():
         raise PermissionDenied(_("You may only record for your own school."))

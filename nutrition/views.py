@@ -14,17 +14,13 @@ from nutrition import forms, importing, rules, services
 from nutrition.figures import county_figures
 from nutrition.filters import PilotFilter
 from nutrition.models import NutritionTerm, PilotSchool
-from portal.access import scope_of
+from portal.access import can_record_nutrition
 from portal.decorators import bureau_required, scoped_login_required
 from portal.history import history_for
 from portal.params import parse_int
 from students.models import Stage
 
 PAGE_SIZE = 50
-
-
-def _can_record(user) -> bool:
-    return scope_of(user).writable and (user.is_superuser or user.role in services.RECORDING_ROLES)
 
 
 def _error_messages(exc: ValidationError) -> list[str]:
@@ -70,7 +66,7 @@ def index(request):
         "query": query.urlencode(),
         "total": rules.reconcile_all(pilots) if term else None,
         "figures": county_figures(term, request.user) if term else None,
-        "can_record": _can_record(request.user),
+        "can_record": can_record_nutrition(request.user),
     }
     return render(request, "nutrition/index.html", context)
 
@@ -80,7 +76,7 @@ def _pilot_context(request, pilot: PilotSchool, **forms_in_error) -> dict:
     holidays = set(pilot.term.holidays.values_list("day", flat=True))
     accompanied_days = set(pilot.accompanied.values_list("day", flat=True))
     school_days = rules.school_days(pilot.term, holidays, until=today)
-    can_record = _can_record(request.user) and not pilot.term.is_closed
+    can_record = can_record_nutrition(request.user) and not pilot.term.is_closed
     context = {
         "pilot": pilot,
         "rec": rules.reconcile(pilot),
@@ -132,7 +128,7 @@ def pilot_detail(request, pk: int):
 
 def _record(request, pk: int, form_class, context_name: str, service, success: str, **extra):
     """Shared POST handling of the pilot page's forms: a refusal re-shows the page with the message."""
-    if not _can_record(request.user):
+    if not can_record_nutrition(request.user):
         raise PermissionDenied
     pilot = get_object_or_404(
         PilotSchool.objects.editable_by(request.user).select_related("term", "school"), pk=pk
@@ -214,7 +210,7 @@ def check_add(request, pk: int):
 @scoped_login_required
 @require_http_methods(["GET", "POST"])
 def meals_import(request):
-    if not _can_record(request.user):
+    if not can_record_nutrition(request.user):
         raise PermissionDenied
     form = forms.MealImportForm(request.POST or None, request.FILES or None)
     errors: list[str] = []

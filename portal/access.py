@@ -90,6 +90,52 @@ class ScopedQuerySet(models.QuerySet):
         return self.none()
 
 
+# --- Capabilities: what a role may do beyond reading and writing its scope --------------------------------
+# Every "may this user ..." question is answered here, from the scope, so that no view, service, form or task
+# tests a role by name.
+
+
+def is_township_officer(user) -> bool:
+    """Works for one township (not the county, not one school)."""
+    return scope_of(user).township_id is not None
+
+
+def is_principal(user) -> bool:
+    """Works for one school."""
+    return scope_of(user).school_id is not None
+
+
+def can_import_students(user) -> bool:
+    """Bureau staff import for the county, principals for their own school."""
+    scope = scope_of(user)
+    return scope.writable and (scope.county or scope.school_id is not None)
+
+
+def can_keep_out_of_county_ledger(user) -> bool:
+    """Bureau staff for the county, township officers for the children of their township."""
+    scope = scope_of(user)
+    return scope.writable and (scope.county or scope.township_id is not None)
+
+
+def can_record_nutrition(user) -> bool:
+    """The nutrition office for the county, principals for their own pilot school."""
+    scope = scope_of(user)
+    return scope.writable and (scope.county or scope.school_id is not None)
+
+
+def can_run_data_matching(user) -> bool:
+    """Matching other departments' lists against the county's children: the bureau's work, pages and API."""
+    scope = scope_of(user)
+    return scope.county and scope.writable
+
+
+def can_read_access_log(user) -> bool:
+    """Bureau administrators: bureau staff with the staff flag (they also reach the admin site)."""
+    return (
+        user.is_authenticated and user.is_active and (user.is_superuser or (user.is_bureau and user.is_staff))
+    )
+
+
 def can_reveal_personal(user, obj=None) -> bool:
     """The reveal right: the whole ID number, the full birth date and the household county of a child.
 

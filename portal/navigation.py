@@ -1,11 +1,11 @@
-"""The top navigation: each area appears when its URL exists and the user's role may use it."""
+"""The top navigation: each area appears when its URL exists and the user may use it (portal.access)."""
 
 from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal.access import NO_SCOPE, scope_of
+from portal.access import NO_SCOPE, can_read_access_log, scope_of
 
 ITEMS = [
     ("home", _("Home"), None),
@@ -15,7 +15,7 @@ ITEMS = [
     ("dropout:index", _("Dropout control"), None),
     ("nutrition:index", _("Nutrition plan"), None),
     ("reports:index", _("Reports"), None),
-    ("access_log", _("Access log"), ("bureau",)),
+    ("access_log", _("Access log"), can_read_access_log),
 ]
 
 
@@ -24,8 +24,8 @@ def navigation(request):
     if user is None or scope_of(user) == NO_SCOPE:
         return {"nav_items": []}
     items = []
-    for name, label, roles in ITEMS:
-        if roles and user.role not in roles and not user.is_superuser:
+    for name, label, allowed in ITEMS:
+        if allowed is not None and not allowed(user):
             continue
         try:
             url = reverse(name)

@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.access import scope_of
+from portal.access import can_read_access_log, scope_of
 from portal.api import call_service
 from portal.audit import log_access
 from portal.models import AccessLog
@@ -122,15 +122,10 @@ class AccessLogFilter(django_filters.FilterSet):
         return queryset.filter(object_type=object_type, object_id=object_id)
 
 
-def is_bureau_admin(user) -> bool:
-    """Bureau administrators: bureau staff with the staff flag (they also reach the admin site)."""
-    return user.is_superuser or (user.is_bureau and user.is_staff)
-
-
 @login_required
 def access_log(request):
     """Read-only: the portal offers no way to change or delete an entry."""
-    if not is_bureau_admin(request.user):
+    if not can_read_access_log(request.user):
         raise PermissionDenied
     filterset = AccessLogFilter(request.GET, queryset=AccessLog.objects.all())
     page = Paginator(filterset.qs, 100).get_page(request.GET.get("page"))

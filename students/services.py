@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.access import can_import_students, scope_of
 from students.models import ImportJob, School, Student, StudentCategory, Transfer
 
 STUDENT_FIELDS = (
@@ -169,11 +170,11 @@ def import_start(*, upload, by) -> ImportJob:
     from students import importing
     from students.tasks import import_students
 
-    if not importing.can_import(by):
+    if not can_import_students(by):
         raise PermissionDenied(_("Only bureau staff and principals may import students."))
     job = ImportJob.objects.create(
         uploaded_by=by,
-        school_id=by.school_id if by.role == "principal" else None,
+        school_id=scope_of(by).school_id,
         file=upload,
         filename=getattr(upload, "name", "upload.xlsx")[:200],
     )

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from portal.access import can_reveal_personal, scope_of
+from portal.access import can_import_students, can_reveal_personal, scope_of
 from portal.audit import log_access
 from portal.decorators import scoped_login_required
 from portal.excel import workbook_response
@@ -106,7 +106,7 @@ def student_list(request):
             "page": page,
             "query": query.urlencode(),
             "can_write": scope_of(request.user).writable,
-            "can_import": importing.can_import(request.user),
+            "can_import": can_import_students(request.user),
         },
     )
 
@@ -213,7 +213,7 @@ def student_transfer(request, pk: int):
 @scoped_login_required
 @require_http_methods(["GET", "POST"])
 def student_import(request):
-    if not importing.can_import(request.user):
+    if not can_import_students(request.user):
         raise PermissionDenied
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from portal.access import can_run_data_matching
 from portal.api import LoggedRetrieveMixin, call_service
 from students.models import Student
 from subsidies import matching, services
@@ -436,8 +437,8 @@ class MatchRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     write_roles = BUREAU
 
     def get_queryset(self):
-        user = self.request.user
-        if not getattr(user, "is_bureau", False) and getattr(user, "role", "") != "official":
+        # The pages are the bureau's only, and so is the API (officials used to read it here).
+        if not can_run_data_matching(self.request.user):
             return MatchRun.objects.none()
         return MatchRun.objects.visible_to(self.request.user).with_counts().order_by("-at", "-pk")
 

@@ -18,7 +18,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.access import scope_of
+from portal.access import can_keep_out_of_county_ledger, scope_of
 from students.models import Student, StudentCategory
 from subsidies import eligibility
 from subsidies.models import (
@@ -637,11 +637,12 @@ def loan_totals(loans) -> list[dict]:
 
 @transaction.atomic
 def out_of_county_add(*, by, **fields: Any) -> OutOfCountyStudent:
-    if not scope_of(by).writable or not (by.is_bureau or by.role == "township"):
+    if not can_keep_out_of_county_ledger(by):
         raise PermissionDenied(_("Only bureau staff and township officers keep this ledger."))
     line = OutOfCountyStudent(**fields)
     line.full_clean()
-    if by.role == "township" and line.home_township_id != by.township_id:
+    township_id = scope_of(by).township_id
+    if township_id is not None and line.home_township_id != township_id:
         raise PermissionDenied(_("You may only record children of your own township."))
     line.save()
     return line

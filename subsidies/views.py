@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.access import scope_of
+from portal.access import can_keep_out_of_county_ledger, scope_of
 from portal.audit import client_ip, log_access
 from portal.decorators import bureau_required, scoped_login_required
 from portal.excel import workbook_response
@@ -596,7 +596,7 @@ def match_apply(request, pk: int):
 @scoped_login_required
 @require_http_methods(["GET", "POST"])
 def out_of_county(request):
-    writable = request.user.is_bureau or (request.user.role == "township" and scope_of(request.user).writable)
+    writable = can_keep_out_of_county_ledger(request.user)
     form = OutOfCountyForm(request.POST or None) if writable else None
     if request.method == "POST":
         if form is None:

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from students.models import Stage
 from subsidies import services
@@ -356,3 +357,17 @@ def test_batch_list_has_no_n_plus_one(bureau_client, bureau, make_student, djang
         rows = bureau_client.get(f"{API}/batches/").json()["results"]
     assert len(rows) == 3
     assert all(r["person_times"] == 1 for r in rows)
+
+
+def test_officials_read_no_matching_runs_through_the_api_as_through_the_pages(
+    client_for, bureau, official, batch
+):
+    """Issue 16: the pages were bureau-only while the API let officials read the runs."""
+    from subsidies.models import MatchRun
+
+    MatchRun.objects.create(
+        source="civil", category="dibao", school_year=2022, term="autumn", file_name="x.xlsx", by=bureau
+    )
+    assert client_for(bureau).get(f"{API}/matching-runs/").json()["count"] == 1
+    assert client_for(official).get(f"{API}/matching-runs/").json()["count"] == 0
+    assert client_for(official).get(reverse("subsidies:match_list")).status_code == 403
