@@ -42,16 +42,11 @@ from portal.excel import workbook_response
 from portal.forms import add_service_errors, flash_errors
 from portal.history import history_for
 from portal.models import AccessLog
+from portal.params import query_without_page
 from students import id_numbers
 from students.models import Student
 
 PAGE_SIZE = 50
-
-
-def _query_without_page(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 @scoped_login_required
@@ -76,7 +71,7 @@ def case_list(request):
     context = {
         "filter": filterset,
         "page": page,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_write": scope_of(request.user).writable,
     }
     return render(request, "dropout_control/case_list.html", context)
@@ -359,7 +354,7 @@ def suspect_list(request):
     context = {
         "filter": filterset,
         "page": page,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_write": scope_of(request.user).writable,
         "confirm_form": ConfirmForm(),
         "clear_form": ClearForm(),

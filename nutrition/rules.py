@@ -23,7 +23,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 from nutrition.models import NutritionTerm, PilotSchool, Purchase
-from students.models import Stage
 
 FEN = Decimal("0.01")
 ANNUAL_MEAL_DAYS = 200
@@ -72,10 +71,6 @@ def school_day_problem(term: NutritionTerm, day: date, holidays: Iterable[date])
 
 def preschool_daily_standard(pilot: PilotSchool) -> Decimal:
     return (pilot.preschool_yearly_standard / ANNUAL_MEAL_DAYS).quantize(FEN, ROUND_HALF_UP)
-
-
-def meal_standard(pilot: PilotSchool, stage: str) -> Decimal:
-    return preschool_daily_standard(pilot) if stage == Stage.PRESCHOOL else pilot.daily_standard
 
 
 def entitlement(pilot: PilotSchool, *, compulsory_meals: int, preschool_meals: int) -> Decimal:

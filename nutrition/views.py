@@ -17,7 +17,7 @@ from nutrition.models import NutritionTerm, PilotSchool
 from portal.access import can_record_nutrition
 from portal.decorators import bureau_required, scoped_login_required
 from portal.history import history_for
-from portal.params import parse_int
+from portal.params import parse_int, query_without_page
 from students.models import Stage
 
 PAGE_SIZE = 50
@@ -54,8 +54,6 @@ def index(request):
     listing = filterset.qs.with_accompanied_days(today).order_by("school__township__code", "school__code")
     page = Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(pilot, rules.reconcile(pilot), school_days - pilot.accompanied_days) for pilot in page]
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "term": term,
         "terms": NutritionTerm.objects.visible_to(request.user),
@@ -63,7 +61,7 @@ def index(request):
         "page": page,
         "rows": rows,
         "school_days": school_days,
-        "query": query.urlencode(),
+        "query": query_without_page(request),
         "total": rules.reconcile_all(pilots) if term else None,
         "figures": county_figures(term, request.user) if term else None,
         "can_record": can_record_nutrition(request.user),

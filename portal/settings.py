@@ -252,6 +252,9 @@ IMPORT_FILE_RETENTION_DAYS = env.int("IMPORT_FILE_RETENTION_DAYS", default=2)
 
 # --- Nutrition plan: food spending below the entitlement by more than this share is flagged (结余过多).
 NUTRITION_UNDERSPEND_TOLERANCE = Decimal(env.str("NUTRITION_UNDERSPEND_TOLERANCE", default="0.05"))
+# Checked at start, not when the first reconciliation reads it.
+if not Decimal("0") <= NUTRITION_UNDERSPEND_TOLERANCE < Decimal("1"):
+    raise ImproperlyConfigured("NUTRITION_UNDERSPEND_TOLERANCE must be a fraction between 0 and 1.")
 
 # --- The county this deployment serves ------------------------------------------------------------
 # Six-digit administrative division code: decides in-county vs out-of-county study.

@@ -18,6 +18,7 @@ from portal.access import can_read_access_log, scope_of
 from portal.api import call_service
 from portal.audit import log_access
 from portal.models import AccessLog
+from portal.params import query_without_page
 from portal.security import needs_verification, verify_code
 from portal.tokens import token_issue
 from reports.dashboards import home_context
@@ -129,8 +130,8 @@ def access_log(request):
         raise PermissionDenied
     filterset = AccessLogFilter(request.GET, queryset=AccessLog.objects.all())
     page = Paginator(filterset.qs, 100).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
-        request, "portal/access_log.html", {"filter": filterset, "page": page, "query": query.urlencode()}
+        request,
+        "portal/access_log.html",
+        {"filter": filterset, "page": page, "query": query_without_page(request)},
     )

@@ -106,16 +106,6 @@ def category_add(
     return item
 
 
-@transaction.atomic
-def category_close(*, item: StudentCategory, valid_to: date, by) -> StudentCategory:
-    if not StudentCategory.objects.editable_by(by).filter(pk=item.pk).exists():
-        raise PermissionDenied(_("You may not change this student."))
-    item.valid_to = valid_to
-    item.full_clean()
-    item.save()
-    return item
-
-
 def import_files_purge(*, now: datetime | None = None) -> int:
     """Delete the uploaded files that outlived their import; returns how many were deleted.
 

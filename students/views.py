@@ -19,6 +19,7 @@ from portal.excel import workbook_response
 from portal.forms import ConfirmPasswordForm, add_service_errors
 from portal.history import history_for
 from portal.models import AccessLog
+from portal.params import query_without_page
 from students import importing, services
 from students.filters import SchoolFilter, StudentFilter
 from students.forms import CategoryForm, ImportForm, StudentForm, TransferForm
@@ -96,15 +97,13 @@ def student_list(request):
     page = Paginator(
         filterset.qs.order_by("school__code", "stage", "grade", "name", "pk"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "students/student_list.html",
         {
             "filter": filterset,
             "page": page,
-            "query": query.urlencode(),
+            "query": query_without_page(request),
             "can_write": scope_of(request.user).writable,
             "can_import": can_import_students(request.user),
         },

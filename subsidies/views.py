@@ -24,6 +24,7 @@ from portal.excel import workbook_response
 from portal.forms import ConfirmPasswordForm, flash_errors
 from portal.history import history_for
 from portal.models import AccessLog
+from portal.params import query_without_page
 from students import id_numbers
 from students.models import Student
 from subsidies import bank, eligibility, matching, services, tasks
@@ -89,8 +90,6 @@ def index(request):
     )
     filterset = BatchFilter(request.GET, queryset=batches, request=request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     totals = (
         visible.payable()
         .filter(batch__in=filterset.qs.values("pk"))
@@ -104,7 +103,7 @@ def index(request):
             "page": page,
             "totals": totals,
             "generate_form": GenerateForm() if request.user.is_bureau else None,
-            "query": query.urlencode(),
+            "query": query_without_page(request),
         },
     )
 
@@ -152,14 +151,12 @@ def batch_detail(request, pk: int):
     page = Paginator(filterset.qs.order_by("school__code", "student__name", "pk"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    query = request.GET.copy()
-    query.pop("page", None)
     is_bureau = request.user.is_bureau
     context = {
         "batch": batch,
         "filter": filterset,
         "page": page,
-        "query": query.urlencode(),
+        "query": query_without_page(request),
         "totals": services.payment_totals(payments),
         "held": payments.filter(status=Payment.Status.HELD).count(),
         "failed": payments.filter(status=Payment.Status.FAILED).count(),
@@ -169,7 +166,7 @@ def batch_detail(request, pk: int):
         "steps": BatchEvent.objects.visible_to(request.user)
         .filter(batch=batch)
         .select_related("by", "student"),
-        "drawing": not batch.steps.filter(action="generated").exists(),
+        "drawing": not batch.steps.filter(action=BatchEvent.Action.GENERATED).exists(),
         "is_bureau": is_bureau,
         "can_review": batch.status == DisbursementBatch.Status.DRAFT and scope_of(request.user).writable,
         "add_form": AddStudentForm(),
@@ -190,7 +187,7 @@ def _visible_batch(request, pk: int) -> DisbursementBatch:
 def batch_draw(request, pk: int):
     """Draw now a batch whose background draw did not finish (the task is idempotent, so is this)."""
     batch = _visible_batch(request, pk)
-    if batch.steps.filter(action="generated").exists():
+    if batch.steps.filter(action=BatchEvent.Action.GENERATED).exists():
         return redirect("subsidies:batch_detail", pk=pk)
     try:
         n = services.batch_draw(batch=batch, by=request.user)
@@ -547,8 +544,6 @@ def match_detail(request, pk: int):
     filterset = MatchResultFilter(request.GET, queryset=run.results.select_related("student__school"))
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = dict(run.results.values_list("kind").annotate(n=Count("pk")))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "subsidies/match_detail.html",
@@ -557,7 +552,7 @@ def match_detail(request, pk: int):
             "filter": filterset,
             "page": page,
             "counts": counts,
-            "query": query.urlencode(),
+            "query": query_without_page(request),
             "apply_form": MatchApplyForm(),
         },
     )
@@ -617,8 +612,6 @@ def out_of_county(request):
         .annotate(n=Count("pk"), pending=Count("pk", filter=Q(follow_up="pending")))
         .order_by("-school_year", "destination_county_code")
     )
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "subsidies/out_of_county.html",
@@ -628,7 +621,7 @@ def out_of_county(request):
             "destinations": destinations,
             "form": form,
             "follow_up_form": FollowUpForm(),
-            "query": query.urlencode(),
+            "query": query_without_page(request),
             "is_bureau": request.user.is_bureau,
         },
     )
@@ -703,8 +696,6 @@ def loan_list(request):
     loans = CreditLoan.objects.visible_to(request.user).select_related("home_township")
     filterset = LoanFilter(request.GET, queryset=loans, request=request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "subsidies/loan_list.html",
@@ -713,7 +704,7 @@ def loan_list(request):
             "page": page,
             "totals": services.loan_totals(loans),
             "form": form,
-            "query": query.urlencode(),
+            "query": query_without_page(request),
         },
     )
 
