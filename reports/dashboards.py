@@ -32,7 +32,7 @@ from nutrition.models import MealRecord, NutritionTerm, PilotSchool, Purchase
 from portal.access import Scope, scope_of
 from reports.models import YearEndSnapshot
 from reports.yearend import money
-from students.models import School, Stage, Student, StudentCategory, TeacherCount, Township
+from students.models import School, Stage, Student, StudentCategory, TeacherCount, Township, school_year_of
 from subsidies.models import DisbursementBatch, Payment, Term
 
 COUNTY, TOWNSHIP, SCHOOL = "county", "township", "school"
@@ -44,8 +44,7 @@ CACHE_VERSION = 1
 
 
 def current_school_year(today=None) -> int:
-    today = today or timezone.localdate()
-    return today.year if today.month >= 9 else today.year - 1
+    return school_year_of(today)
 
 
 def resolve(user, *, level: str | None = None, school_id=None, township_id=None) -> tuple[str, object]:

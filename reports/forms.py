@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from reports.models import YearEndSnapshot
 from reports.services import MAX_YEAR, MIN_YEAR
+from students.models import school_year_of
 
 
 class RebuildForm(forms.Form):
@@ -13,4 +14,4 @@ class RebuildForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         today = timezone.localdate()
-        self.fields["year"].initial = today.year if today.month >= 9 else today.year - 1
+        self.fields["year"].initial = school_year_of(today)

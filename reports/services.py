@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from reports import yearend
 from reports.models import YearEndSnapshot
+from students.models import school_year_of
 
 # A build that has not finished in this long died with its worker: it no longer blocks a new one.
 STALE_AFTER = timedelta(hours=2)
@@ -152,5 +153,5 @@ def _unlock(snapshot_id: int) -> None:
 def nightly_years(today=None) -> list[tuple[int, str]]:
     """What the nightly rebuild refreshes: the running school year and the running calendar year."""
     today = today or timezone.localdate()
-    school_year = today.year if today.month >= 9 else today.year - 1
+    school_year = school_year_of(today)
     return [(school_year, YearEndSnapshot.Basis.SCHOOL), (today.year, YearEndSnapshot.Basis.CALENDAR)]

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.access import NO_SCOPE, ScopedQuerySet, scope_of
@@ -14,7 +15,16 @@ from portal.tracking import track_changes
 from students import id_numbers
 
 division_code_validator = RegexValidator(r"^\d{6}$", _("A division code has exactly 6 digits."))
+
+
 # A school year is named by the calendar year it starts in; the portal's records are of this century.
+def school_year_of(day: date | None = None) -> int:
+    """The school year `day` falls in (today, county time, by default): it starts on 1 September and is named
+    by the year it starts in, as the papers name it (2022 = 2022-2023)."""
+    day = day or timezone.localdate()
+    return day.year if day.month >= 9 else day.year - 1
+
+
 SCHOOL_YEAR_VALIDATORS = [
     MinValueValidator(2000, _("The school year must be between 2000 and 2100.")),
     MaxValueValidator(2100, _("The school year must be between 2000 and 2100.")),

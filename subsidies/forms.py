@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from students import id_numbers
-from students.models import StudentCategory
+from students.models import StudentCategory, school_year_of
 from subsidies.models import (
     AidPolicy,
     AidQuota,
@@ -22,11 +22,6 @@ from subsidies.services import POLICY_FIELDS
 
 class DateInput(forms.DateInput):
     input_type = "date"
-
-
-def _this_school_year() -> int:
-    today = date.today()
-    return today.year if today.month >= 9 else today.year - 1
 
 
 class PolicyForm(forms.ModelForm):
@@ -61,7 +56,7 @@ class PolicyForm(forms.ModelForm):
 class GenerateForm(forms.Form):
     aid_type = forms.ChoiceField(label=_("Aid type"), choices=AidType.choices)
     school_year = forms.IntegerField(
-        label=_("School year"), min_value=2000, max_value=2100, initial=_this_school_year
+        label=_("School year"), min_value=2000, max_value=2100, initial=school_year_of
     )
     term = forms.ChoiceField(label=_("Term"), choices=Term.choices)
 

@@ -11,17 +11,16 @@ import random
 import time
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
 from portal import demo as portal_demo
 from students import demo as registry
+from students.models import school_year_of
 
 AREA_DEMOS = ["subsidies.demo", "dropout_control.demo", "nutrition.demo", "reports.demo"]
 
 
 def current_school_year() -> int:
-    today = timezone.localdate()
-    return today.year if today.month >= 9 else today.year - 1
+    return school_year_of()
 
 
 class Command(BaseCommand):
