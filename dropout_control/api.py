@@ -28,8 +28,6 @@ from dropout_control.models import (
 )
 from portal.access import can_reveal_personal
 from portal.api import LoggedRetrieveMixin, service_errors
-from portal.audit import log_access
-from portal.models import AccessLog
 from portal.params import query_int, query_year
 from students.models import School, Student, Township
 
@@ -163,6 +161,7 @@ class CaseReopenInputSerializer(serializers.Serializer):
 
 
 class CaseViewSet(
+    LoggedRetrieveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -195,13 +194,6 @@ class CaseViewSet(
         if self.action == "retrieve":
             qs = qs.prefetch_related("team", "visits", "home_visits", "periods")
         return qs.order_by("-found_on", "-pk")
-
-    def retrieve(self, request, *args, **kwargs):
-        case = self.get_object()
-        data = self.get_serializer(case).data
-        action = AccessLog.Action.REVEAL_ID if data.get("id_number_full") else AccessLog.Action.VIEW_RECORD
-        log_access(request, action, case)
-        return Response(data)
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

@@ -7,6 +7,10 @@ from contextlib import contextmanager
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from portal.audit import log_access
+from portal.models import AccessLog
 
 
 @contextmanager
@@ -33,23 +37,21 @@ class LoggedRetrieveMixin:
 
     `logged_record` names the attribute that leads to the child's registry record (e.g. "student"): the
     entry is written against that record, so that "who looked at this child?" (`/access-log/?object=
-    students.student:<id>`) finds it; empty, or a row without one, logs the row itself.
+    students.student:<id>`) finds it; empty, or a row without one, logs the row itself. A response that
+    carries the whole ID number (`id_number_full`, asked for with `?reveal=id`) is logged as REVEAL_ID.
     """
 
     logged_record = ""
 
     def retrieve(self, request, *args, **kwargs):
-        from rest_framework.response import Response
-
-        from portal.audit import log_access
-        from portal.models import AccessLog
-
         instance = self.get_object()
+        data = self.get_serializer(instance).data
         record = getattr(instance, self.logged_record, None) if self.logged_record else None
+        action = AccessLog.Action.REVEAL_ID if data.get("id_number_full") else AccessLog.Action.VIEW_RECORD
         log_access(
             request,
-            AccessLog.Action.VIEW_RECORD,
+            action,
             record or instance,
             detail=f"{instance._meta.label_lower}:{instance.pk}" if record else "",
         )
-        return Response(self.get_serializer(instance).data)
+        return Response(data)

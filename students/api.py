@@ -13,7 +13,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from portal.access import can_reveal_personal
-from portal.api import call_service
+from portal.api import LoggedRetrieveMixin, call_service
 from portal.audit import log_access
 from portal.models import AccessLog
 from students import services
@@ -218,6 +218,7 @@ class SchoolViewSet(viewsets.ModelViewSet):
 
 
 class StudentViewSet(
+    LoggedRetrieveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -259,13 +260,6 @@ class StudentViewSet(
         log_access(request, AccessLog.Action.IMPORT, job, detail=job.filename)
         code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
         return Response(ImportJobSerializer(job, context={"request": request}).data, status=code)
-
-    def retrieve(self, request, *args, **kwargs):
-        student = self.get_object()
-        data = self.get_serializer(student).data
-        action = AccessLog.Action.REVEAL_ID if data.get("id_number_full") else AccessLog.Action.VIEW_RECORD
-        log_access(request, action, student)
-        return Response(data)
 
     def perform_create(self, serializer):
         serializer.instance = call_service(
