@@ -10,6 +10,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from portal.models import AccessLog
+from students.id_numbers import mask
 
 
 def client_ip(request) -> str | None:
@@ -41,11 +42,11 @@ def _is_address(value: str) -> bool:
 
 
 # An ID number (18 characters) inside a logged path or query is kept masked: the log is append-only.
-_ID_IN_TEXT = re.compile(r"(?<![0-9])([0-9]{4})[0-9]{10}([0-9]{3}[0-9Xx])(?![0-9])")
+_ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 
 
 def masked_detail(text: str) -> str:
-    return _ID_IN_TEXT.sub(r"\1**********\2", text)
+    return _ID_IN_TEXT.sub(lambda found: mask(found.group(0)), text)
 
 
 def log_access(request, action: str, obj=None, *, detail: str = "", user=None) -> AccessLog:
