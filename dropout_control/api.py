@@ -26,7 +26,7 @@ from dropout_control.models import (
     SuspectedDropout,
     TeamMember,
 )
-from portal.access import can_reveal_personal
+from portal.access import can_reveal_personal, is_bureau_staff
 from portal.api import LoggedRetrieveMixin, service_errors
 from portal.params import query_int, query_year
 from students.models import School, Student, Township
@@ -389,7 +389,7 @@ class UploadViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = RegisterUploadSerializer
     parser_classes = [MultiPartParser, FormParser]
-    write_roles = ("bureau",)
+    write_allowed = staticmethod(is_bureau_staff)
 
     def get_queryset(self):
         return HouseholdRegisterUpload.objects.visible_to(self.request.user).order_by("-uploaded_at")

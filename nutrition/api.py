@@ -28,12 +28,9 @@ from nutrition.models import (
     SafetyCheck,
     TermHoliday,
 )
+from portal.access import can_record_nutrition, is_bureau_staff
 from portal.api import call_service
 from portal.params import query_int, query_year
-
-BUREAU = ("bureau",)
-RECORDERS = ("bureau", "principal")
-
 
 # --- Serializers ----------------------------------------------------------------------------------
 
@@ -230,7 +227,7 @@ class FiguresSerializer(serializers.Serializer):
 
 class TermViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = TermSerializer
-    write_roles = BUREAU
+    write_allowed = staticmethod(is_bureau_staff)
     filterset_fields = ["school_year", "season", "is_closed"]
 
     def get_queryset(self):
@@ -250,7 +247,7 @@ class TermViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 class HolidayViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = HolidaySerializer
-    write_roles = BUREAU
+    write_allowed = staticmethod(is_bureau_staff)
     filterset_fields = ["term"]
 
     def get_queryset(self):
@@ -265,7 +262,7 @@ class HolidayViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 class PilotViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = PilotSerializer
     filterset_class = filters.PilotFilter
-    write_roles = BUREAU
+    write_allowed = staticmethod(is_bureau_staff)
 
     def get_queryset(self):
         return (
@@ -330,7 +327,7 @@ class PilotRowViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     model: type
     service = None
-    write_roles = RECORDERS
+    write_allowed = staticmethod(can_record_nutrition)
 
     def get_queryset(self):
         return self.model.objects.visible_to(self.request.user).select_related("pilot__school")
@@ -396,7 +393,7 @@ class ReceiptViewSet(PilotRowViewSet):
     service = services.receipt_add
     serializer_class = ReceiptSerializer
     filterset_class = filters.ReceiptFilter
-    write_roles = BUREAU
+    write_allowed = staticmethod(is_bureau_staff)
 
 
 class PurchaseViewSet(PilotRowViewSet):

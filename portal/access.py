@@ -95,6 +95,12 @@ class ScopedQuerySet(models.QuerySet):
 # tests a role by name.
 
 
+def is_bureau_staff(user) -> bool:
+    """Bureau staff (and administrators): write for the whole county."""
+    scope = scope_of(user)
+    return scope.county and scope.writable
+
+
 def is_township_officer(user) -> bool:
     """Works for one township (not the county, not one school)."""
     return scope_of(user).township_id is not None
@@ -154,7 +160,7 @@ def can_reveal_personal(user, obj=None) -> bool:
 
 
 class RolePermission(BasePermission):
-    """API default: signed in with a scope; officials read only; a view may narrow writes to some roles.
+    """API default: signed in with a scope; officials read only; a view may narrow writes to a capability.
 
     Row-level access is not decided here but by the view's queryset (visible_to/editable_by), so that a
     record outside the user's scope is a 404, never data.
@@ -168,5 +174,6 @@ class RolePermission(BasePermission):
             return True
         if not scope.writable:
             return False
-        write_roles = getattr(view, "write_roles", None)
-        return write_roles is None or request.user.is_superuser or request.user.role in write_roles
+        # `write_allowed` on a view: a capability of this module (e.g. `staticmethod(is_bureau_staff)`).
+        write_allowed = getattr(view, "write_allowed", None)
+        return write_allowed is None or write_allowed(request.user)

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from portal.access import RolePermission, scope_of
+from portal.access import RolePermission, is_bureau_staff, scope_of
 from portal.params import query_year
 from reports import services
 from reports.models import YearEndSnapshot
@@ -73,7 +73,7 @@ class RebuildSerializer(serializers.Serializer):
 class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [CountyPermission]
     filterset_fields = ["year", "basis", "status"]
-    write_roles = ("bureau",)
+    write_allowed = staticmethod(is_bureau_staff)
 
     def get_serializer_class(self):
         if self.action == "rebuild":

@@ -12,7 +12,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from portal.access import can_reveal_personal
+from portal.access import can_reveal_personal, is_bureau_staff
 from portal.api import LoggedRetrieveMixin, call_service
 from portal.audit import log_access
 from portal.models import AccessLog
@@ -211,7 +211,7 @@ class SchoolViewSet(viewsets.ModelViewSet):
     serializer_class = SchoolSerializer
     filterset_class = SchoolFilter
     ordering_fields = ["code", "name"]
-    write_roles = ("bureau",)
+    write_allowed = staticmethod(is_bureau_staff)
 
     def get_queryset(self):
         return School.objects.visible_to(self.request.user).select_related("township").order_by("code")

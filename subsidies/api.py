@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from portal.access import can_run_data_matching
+from portal.access import can_keep_out_of_county_ledger, can_run_data_matching, is_bureau_staff
 from portal.api import LoggedRetrieveMixin, call_service
 from students.models import Student
 from subsidies import matching, services
@@ -29,9 +29,6 @@ from subsidies.models import (
     OutOfCountyStudent,
     Payment,
 )
-
-BUREAU = ("bureau",)
-
 
 # --- Policies -----------------------------------------------------------------------------------------
 
@@ -50,7 +47,7 @@ class PolicySerializer(serializers.ModelSerializer):
 class PolicyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = PolicySerializer
     filterset_class = PolicyFilter
-    write_roles = BUREAU
+    write_allowed = staticmethod(is_bureau_staff)
 
     def get_queryset(self):
         if self.action in ("update", "partial_update"):
@@ -94,7 +91,7 @@ class QuotaSerializer(serializers.ModelSerializer):
 class QuotaViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = QuotaSerializer
     filterset_fields = ["aid_type", "school_year", "term"]
-    write_roles = BUREAU
+    write_allowed = staticmethod(is_bureau_staff)
 
     def get_queryset(self):
         return (
@@ -204,7 +201,7 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_permissions(self):
         # Principals and township officers review their part (add/remove); every other write is bureau's.
-        self.write_roles = None if self.action in ("add_student", "remove_student") else BUREAU
+        self.write_allowed = None if self.action in ("add_student", "remove_student") else is_bureau_staff
         return super().get_permissions()
 
     def perform_create(self, serializer):
@@ -434,7 +431,7 @@ class MatchRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = MatchRunSerializer
     parser_classes = [MultiPartParser, FormParser]
-    write_roles = BUREAU
+    write_allowed = staticmethod(is_bureau_staff)
 
     def get_queryset(self):
         # The pages are the bureau's only, and so is the API (officials used to read it here).
@@ -492,7 +489,7 @@ class OutOfCountySerializer(serializers.ModelSerializer):
 class OutOfCountyViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = OutOfCountySerializer
     filterset_class = OutOfCountyFilter
-    write_roles = ("bureau", "township")
+    write_allowed = staticmethod(can_keep_out_of_county_ledger)
 
     def get_queryset(self):
         return OutOfCountyStudent.objects.visible_to(self.request.user).order_by(
@@ -539,7 +536,7 @@ class LoanTotalsSerializer(serializers.Serializer):
 class LoanViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = LoanSerializer
     filterset_class = LoanFilter
-    write_roles = BUREAU
+    write_allowed = staticmethod(is_bureau_staff)
 
     def get_queryset(self):
         return CreditLoan.objects.visible_to(self.request.user).order_by("-school_year", "name", "pk")
