@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.decorators import scoped_login_required
+from portal.forms import add_service_errors
 from portal.params import query_without_page
 from subsidies import selectors, services
 from subsidies.filters import (
@@ -37,11 +38,7 @@ def loan_list(request):
             try:
                 services.loan_create(by=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errors in exc.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc.messages)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("The loan contract was recorded."))
                 return redirect("subsidies:loan_list")

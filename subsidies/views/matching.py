@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal.audit import log_access
 from portal.decorators import bureau_required
 from portal.excel import workbook_response
-from portal.forms import flash_errors
+from portal.forms import add_service_errors, flash_errors
 from portal.models import AccessLog
 from portal.params import query_without_page
 from subsidies import matching
@@ -42,7 +42,7 @@ def match_list(request):
         try:
             run = matching.match_upload(upload=upload, by=request.user, file_name=upload.name, **data)
         except ValidationError as exc:
-            form.add_error(None, exc.messages)
+            add_service_errors(form, exc)
         else:
             return redirect("subsidies:match_detail", pk=run.pk)
     runs = MatchRun.objects.visible_to(request.user).select_related("by").with_counts().order_by("-at", "-pk")

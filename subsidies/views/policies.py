@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.decorators import bureau_required, scoped_login_required
-from portal.forms import flash_errors
+from portal.forms import add_service_errors, flash_errors
 from portal.history import history_for
 from subsidies import selectors, services
 from subsidies.filters import (
@@ -51,11 +51,7 @@ def policy_edit(request, pk: int | None = None):
             else:
                 services.policy_update(policy=policy, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc.messages)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The policy row was saved."))
             return redirect("subsidies:policy_list")
