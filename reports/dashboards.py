@@ -479,7 +479,7 @@ def area_red_lights(user, township, data) -> None:
     overdue = _overdue_open_cases(cases, today).count()
     unpaid = payments.aggregate(n=Count("pk"), amount=Sum("amount", default=Decimal("0")))
     diverted = pilots.filter(
-        pk__in=Purchase.objects.filter(category__in=nutrition_rules.FORBIDDEN_CATEGORIES).values("pilot_id")
+        pk__in=Purchase.objects.filter(category__in=Purchase.FORBIDDEN_CATEGORIES).values("pilot_id")
     ).count()
     pilot_count = pilots.count()
     data["tiles"].append(
