@@ -1,4 +1,5 @@
-"""Dashboards: what a principal, a township officer and the bureau look at every day.
+"""Reads of the reports app: the dashboards, what a principal, a township officer and the bureau look at every
+day, and the home page's panel of them.
 
 One entry point, `dashboard_for(user, school=..., township=..., level=...)`, decides from the user's scope
 which dashboard they may see (a principal only their school's, a township officer their township's or one
