@@ -66,10 +66,7 @@ def read_rows(file: IO[bytes]) -> list[list]:
 @services.recording_service
 def meals_import(*, file: IO[bytes], term: NutritionTerm, month: date, by) -> int:
     """Check every row, then write them all (or nothing). Returns how many records were written."""
-    if term.is_closed:
-        raise ValidationError(
-            _("The term %(term)s is closed: its records can no longer change.") % {"term": term}
-        )
+    services.check_term_open(term)
     rows = read_rows(file)
     pilots = {
         p.school.code: p for p in PilotSchool.objects.filter(term=term).select_related("school", "term")

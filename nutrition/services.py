@@ -42,16 +42,21 @@ recording_service = service(
 )
 
 
+def check_term_open(term: NutritionTerm) -> None:
+    """A closed term is final: nothing under it may change."""
+    if term.is_closed:
+        raise ValidationError(
+            _("The term %(term)s is closed: its records can no longer change.") % {"term": term}
+        )
+
+
 def check_can_record(*, pilot: PilotSchool, by) -> None:
     """The user may write records of this pilot school (the row), and its term is still open.
 
     Whether the user's role records at all is the service's capability (`can_record_nutrition`)."""
     if not PilotSchool.objects.editable_by(by).filter(pk=pilot.pk).exists():
         raise PermissionDenied(_("You may only record for your own school."))
-    if pilot.term.is_closed:
-        raise ValidationError(
-            _("The term %(term)s is closed: its records can no longer change.") % {"term": pilot.term}
-        )
+    check_term_open(pilot.term)
 
 
 def parse_money(value: Any, field: str) -> Decimal:
@@ -96,10 +101,7 @@ def term_create(*, school_year: int, season: str, start: date, end: date, by) ->
 
 @bureau_service
 def holiday_add(*, term: NutritionTerm, day: date, by, reason: str = "") -> TermHoliday:
-    if term.is_closed:
-        raise ValidationError(
-            _("The term %(term)s is closed: its records can no longer change.") % {"term": term}
-        )
+    check_term_open(term)
     if not term.contains(day):
         raise ValidationError({"day": _("The holiday is outside the term.")})
     if MealRecord.objects.filter(pilot__term=term, day=day).exists():
@@ -138,10 +140,7 @@ def pilot_enrol(
     planned_days: int = 100,
 ) -> PilotSchool:
     """Put a school into the plan for a term; its covered pupils are counted from the registry."""
-    if term.is_closed:
-        raise ValidationError(
-            _("The term %(term)s is closed: its records can no longer change.") % {"term": term}
-        )
+    check_term_open(term)
     if not school.is_rural or not school.is_active:
         raise ValidationError({"school": _("Only rural schools in operation can join the plan.")})
     feeds_compulsory = any(stage in school.stages for stage in COMPULSORY_STAGES)
@@ -167,10 +166,7 @@ def pilot_enrol(
 @bureau_service
 def pilot_refresh_coverage(*, pilot: PilotSchool, by) -> PilotSchool:
     """Recount the covered pupils from the registry (after a transfer wave, before the term's report)."""
-    if pilot.term.is_closed:
-        raise ValidationError(
-            _("The term %(term)s is closed: its records can no longer change.") % {"term": pilot.term}
-        )
+    check_term_open(pilot.term)
     _apply_coverage(pilot)
     pilot.save()
     return pilot
