@@ -111,6 +111,11 @@ def is_principal(user) -> bool:
     return scope_of(user).school_id is not None
 
 
+def can_write_in_scope(user) -> bool:
+    """Every role but the officials writes, inside its scope (which rows, the service then asks the row)."""
+    return scope_of(user).writable
+
+
 def can_import_students(user) -> bool:
     """Bureau staff import for the county, principals for their own school."""
     scope = scope_of(user)

@@ -1,4 +1,5 @@
-"""Dashboards: what a principal, a township officer and the bureau look at every day.
+"""Reads of the reports app: the dashboards, what a principal, a township officer and the bureau look at every
+day, and the home page's panel of them.
 
 One entry point, `dashboard_for(user, school=..., township=..., level=...)`, decides from the user's scope
 which dashboard they may see (a principal only their school's, a township officer their township's or one
@@ -479,7 +480,7 @@ def area_red_lights(user, township, data) -> None:
     overdue = _overdue_open_cases(cases, today).count()
     unpaid = payments.aggregate(n=Count("pk"), amount=Sum("amount", default=Decimal("0")))
     diverted = pilots.filter(
-        pk__in=Purchase.objects.filter(category__in=nutrition_rules.FORBIDDEN_CATEGORIES).values("pilot_id")
+        pk__in=Purchase.objects.filter(category__in=Purchase.FORBIDDEN_CATEGORIES).values("pilot_id")
     ).count()
     pilot_count = pilots.count()
     data["tiles"].append(
