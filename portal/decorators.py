@@ -5,7 +5,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
-from portal.access import NO_SCOPE, scope_of
+from portal.access import NO_SCOPE, is_bureau_staff, scope_of
 
 
 def scoped_login_required(view):
@@ -25,7 +25,7 @@ def bureau_required(view):
     @scoped_login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not request.user.is_bureau:
+        if not is_bureau_staff(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

@@ -1,6 +1,6 @@
 """Every write of these apps is a `portal.services.service` (issue 16, item 2): a public function of a
 services module that takes the acting user (`by`) carries the decorator's capability, so that no write is
-left with a bare transaction or a role test of its own. (subsidies joins this list with its split.)"""
+left with a bare transaction or a role test of its own."""
 
 from __future__ import annotations
 
@@ -16,9 +16,18 @@ SERVICE_MODULES = (
     "nutrition.services",
     "nutrition.importing",
     "reports.services",
+    "subsidies.services.batches",
+    "subsidies.services.ledger",
+    "subsidies.services.loans",
+    "subsidies.services.policies",
+    "subsidies.bank",
+    "subsidies.matching",
 )
 # Public functions that take `by` and are not writes of their own.
-NOT_SERVICES = {"nutrition.services.check_can_record"}  # the row and term check inside the plan's services
+NOT_SERVICES = {
+    "nutrition.services.check_can_record",  # the row and term check inside the plan's services
+    "subsidies.services.batches.record_event",  # writes a batch step inside the batch services
+}
 
 
 def writes_taking_by(module_name: str) -> list[tuple[str, object]]:
