@@ -34,7 +34,7 @@ from portal.access import Scope, scope_of
 from reports.models import YearEndSnapshot
 from reports.yearend import money
 from students.models import School, Stage, Student, StudentCategory, TeacherCount, Township, school_year_of
-from subsidies.models import DisbursementBatch, Payment, Term
+from subsidies.models import DisbursementBatch, Payment, term_of
 
 COUNTY, TOWNSHIP, SCHOOL = "county", "township", "school"
 OVERDUE_DAYS = 30
@@ -340,13 +340,8 @@ def home_context(user) -> dict:
 
 
 def current_aid_term(today=None) -> tuple[int, str]:
-    """(school year, term) of today: autumn from September, spring from March, autumn again in Jan-Feb."""
-    today = today or timezone.localdate()
-    if today.month >= 9:
-        return today.year, Term.AUTUMN
-    if today.month >= 3:
-        return today.year - 1, Term.SPRING
-    return today.year - 1, Term.AUTUMN
+    """(school year, term) of today."""
+    return term_of(today or timezone.localdate())
 
 
 def current_nutrition_term(today=None):

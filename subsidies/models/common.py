@@ -59,6 +59,15 @@ def term_label(school_year: int, term: str) -> str:
     return f"{school_year}-{school_year + 1} {Term(term).label}"
 
 
+def term_of(day: date) -> tuple[int, str]:
+    """(school year, term) a day falls in: autumn from September, spring from March, autumn again in Jan-Feb."""
+    if day.month >= 9:
+        return day.year, Term.AUTUMN
+    if day.month >= 3:
+        return day.year - 1, Term.SPRING
+    return day.year - 1, Term.AUTUMN
+
+
 def term_end(school_year: int, term: str) -> date:
     return date(school_year + 1, 1, 31) if term == Term.AUTUMN else date(school_year + 1, 7, 31)
 

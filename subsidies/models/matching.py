@@ -54,7 +54,7 @@ class MatchRun(models.Model):
         return f"{self.get_source_display()} {self.get_category_display()} {term_label(self.school_year, self.term)}"
 
 
-class MatchResult(models.Model):
+class MatchResult(id_numbers.MaskedIdNumberMixin, models.Model):
     class Kind(models.TextChoices):
         UNAIDED = "unaided", _("On the list but not aided this term")
         UNCONFIRMED = "unconfirmed", _("Aided under a category the list does not confirm")
@@ -81,7 +81,3 @@ class MatchResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.name}"
-
-    @property
-    def masked_id_number(self) -> str:
-        return id_numbers.mask(self.id_number)
