@@ -113,6 +113,19 @@ def draw_candidates(*, aid_type: str, on: date) -> int:
     return Student.objects.enrolled().filter(stage__in=stages).count()
 
 
+# --- Approved, not yet paid (the dashboards' red light and the batch list's filter) -----------------------
+
+
+def awaiting_payment(payments):
+    """Payments of approved batches whose money has not reached the family or school yet."""
+    return payments.filter(batch__status=Status.APPROVED, status=Payment.Status.PENDING)
+
+
+def batches_awaiting_payment(batches, payments):
+    """Approved batches holding a payment of `payments` not yet paid (the red light counts these)."""
+    return batches.filter(pk__in=awaiting_payment(payments).values("batch_id"))
+
+
 # --- Totals -------------------------------------------------------------------------------------------
 
 TOTAL_KEYS = {
