@@ -16,7 +16,7 @@ from portal.access import can_import_students, can_reveal_personal, is_bureau_st
 from portal.audit import log_access
 from portal.decorators import scoped_login_required
 from portal.excel import workbook_response
-from portal.forms import ConfirmPasswordForm, add_service_errors
+from portal.forms import ConfirmPasswordForm, add_service_errors, flash_errors
 from portal.history import history_for
 from portal.models import AccessLog
 from portal.params import query_without_page
@@ -179,15 +179,11 @@ def category_add(request, pk: int):
         try:
             services.category_add(student=student, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for msgs in exc.message_dict.values():
-                for msg in msgs:
-                    messages.error(request, msg)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("The category was added."))
     else:
-        for msgs in form.errors.values():
-            for msg in msgs:
-                messages.error(request, msg)
+        flash_errors(request, form)
     return redirect("students:student_detail", pk=pk)
 
 
