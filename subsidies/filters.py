@@ -53,9 +53,11 @@ class BatchFilter(django_filters.FilterSet):
         label=_("Approved, not yet paid"), method="filter_awaiting"
     )
     township = django_filters.ModelChoiceFilter(
-        label=_("Township"), queryset=_townships, method="filter_township"
+        label=_("Township"), queryset=_townships, field_name="payments__school__township", distinct=True
     )
-    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools, method="filter_school")
+    school = django_filters.ModelChoiceFilter(
+        label=_("School"), queryset=_schools, field_name="payments__school", distinct=True
+    )
 
     class Meta:
         model = DisbursementBatch
@@ -75,12 +77,6 @@ class BatchFilter(django_filters.FilterSet):
             return queryset
         awaiting = selectors.batches_awaiting_payment(queryset, self._payments()).values("pk")
         return queryset.filter(pk__in=awaiting) if value else queryset.exclude(pk__in=awaiting)
-
-    def filter_township(self, queryset, name, value):
-        return queryset.filter(pk__in=self._payments().values("batch_id"))
-
-    def filter_school(self, queryset, name, value):
-        return queryset.filter(pk__in=self._payments().values("batch_id"))
 
 
 class PaymentFilter(django_filters.FilterSet):

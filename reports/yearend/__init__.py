@@ -216,6 +216,11 @@ def summary_lines(figures: dict) -> list[str]:
             _("Aid: %(times)s person-times, %(wan)s (10,000 yuan).")
             % {"times": total["person_times"], "wan": wan(total["amount"])}
         )
+        if total.get("nutrition_person_times"):
+            lines.append(
+                _("Nutrition-plan payments (apart from aid): %(times)s person-times, %(wan)s (10,000 yuan).")
+                % {"times": total["nutrition_person_times"], "wan": wan(total["nutrition_amount"])}
+            )
     if "loans" in sections_:
         total = sections_["loans"]["total"]
         lines.append(

@@ -38,6 +38,17 @@ def schools_section(period: Period) -> dict:
     b.table(
         "by_type", [{"key": t, "schools": counts.get(t, 0)} for t in School.Type.values], measures=SCHOOLS_M
     )
+    # The papers' way: "77 所小学（含教学点 9 所）" counts teaching points inside primary schools.
+    points = counts.get(School.Type.TEACHING_POINT, 0)
+    b.table(
+        "primary_with_points",
+        [
+            {"key": "primary_with_points", "schools": counts.get(School.Type.PRIMARY, 0) + points},
+            {"key": "teaching_points", "schools": points},
+        ],
+        measures=SCHOOLS_M,
+        totals=False,
+    )
     b.total = {"schools": sum(counts.values())}
     for township_id, by_type in grouped2(schools, "township_id", "school_type", "n", Count("pk")).items():
         b.breakdown("township", township_id, {"schools": sum(by_type.values())})
@@ -200,6 +211,13 @@ def poverty_lines() -> dict[str, str]:
     }
 
 
+def primary_lines() -> dict[str, str]:
+    return {
+        "primary_with_points": _("Primary schools, teaching points included"),
+        "teaching_points": _("  of which teaching points"),
+    }
+
+
 def compulsory_lines() -> dict[str, str]:
     return {**stages(), "compulsory": _("Compulsory education")}
 
@@ -209,7 +227,17 @@ REGISTRY_SECTIONS: tuple[Section, ...] = (
         "schools",
         _("Schools by type"),
         schools_section,
-        (Table("by_type", _("Schools by type"), _("School type"), school_types, SCHOOLS_M),),
+        (
+            Table("by_type", _("Schools by type"), _("School type"), school_types, SCHOOLS_M),
+            Table(
+                "primary_with_points",
+                _("Primary schools counted with their teaching points (as the papers count them)"),
+                _("Item"),
+                primary_lines,
+                SCHOOLS_M,
+                totals=False,
+            ),
+        ),
         (Measure("schools", _("Number of schools")),),
         list_url=("students:school_list", {}),
     ),

@@ -188,6 +188,15 @@ def test_nutrition_plan_payments_are_their_own_line_not_aid(county, areas, burea
     assert (aid["total"]["person_times"], aid["total"]["amount"]) == (5, "2766.58")
     assert (aid["total"]["nutrition_person_times"], aid["total"]["nutrition_amount"]) == (1, "400.00")
     assert "nutrition_plan" not in {r["key"] for r in aid["tables"]["by_aid_type"]["rows"]}
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        text = "\n".join(
+            yearend.summary_lines(
+                yearend.build_figures(county_code="360730", year=county.year, basis="school")
+            )
+        )
+    assert "营养改善计划发放（不计入资助）1 人次，0.04000 万元。" in text
 
 
 def test_aid_by_family_category_and_by_stage_and_type(county, areas):
@@ -265,3 +274,16 @@ def test_the_download_name_carries_the_county(county, bureau):
 
     snapshot = built_snapshot(county.year, bureau)
     assert excel.download_name(snapshot).startswith(snapshot.figures["county_name"])
+
+
+def test_primary_schools_counted_with_teaching_points_as_the_papers_do(
+    county, township_a, bureau, bureau_client
+):
+    from tests.factories import SchoolFactory
+
+    SchoolFactory(township=township_a, school_type="teaching_point", name="甲村教学点")
+    snapshot = built_snapshot(county.year, bureau)
+    workbook = read_workbook(bureau_client.get(reverse("reports:snapshot_download", args=[snapshot.pk])))
+    ws = workbook["分类型学校数"]
+    assert line(ws, "小学（含教学点）")[1] == 3
+    assert line(ws, "  其中：教学点")[1] == 1
