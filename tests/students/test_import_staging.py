@@ -161,3 +161,14 @@ def test_the_staging_table_is_gone_after_the_import(bureau, school_a, clean):
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('pg_temp.student_import_rows')")
         assert cursor.fetchone() == (None,)
+
+
+def test_principal_sees_possible_duplicates_of_own_school_only(principal_a, school_a, school_b):
+    birth = date(2014, 3, 15)
+    mine = StudentFactory(school=school_a, name="刘洋", birth=birth)
+    StudentFactory(school=school_b, name="刘洋", birth=birth, home_township=school_b.township)
+    job = import_rows([row(school_a, number=make_id_number(birth), name="刘洋")], principal_a)
+    assert job.status == "done"
+    assert job.duplicates == [
+        {"name": "刘洋", "birth_date": "2014-03-15", "rows": [2], "students": [mine.pk]}
+    ]
