@@ -229,9 +229,10 @@ def validate(rows: list[list[Any]], *, user, on_progress=None, today: date | Non
         staging.create(cursor)
         for start in range(1, len(rows), COPY_ROWS):
             stop = min(start + COPY_ROWS, len(rows))
+            checked = [check(rows[i], i + 1, problems) for i in range(start, stop)]
             # A savepoint (a transaction of its own outside one): a refused COPY leaves the connection usable.
             with transaction.atomic():
-                staging.copy_rows(cursor, (check(rows[i], i + 1, problems) for i in range(start, stop)))
+                staging.copy_rows(cursor, checked)
             if on_progress:
                 on_progress(stop - 1)
         staging.analyze(cursor)
