@@ -19,6 +19,7 @@ from students.models import (
     Transfer,
 )
 from tests.factories import CategoryFactory, SchoolFactory, StudentFactory, make_id_number
+from tests.portal.test_database_roles import runtime  # noqa: F401 (a fixture)
 from tests.students.test_importing import row, upload, xlsx
 
 
@@ -172,3 +173,12 @@ def test_principal_sees_possible_duplicates_of_own_school_only(principal_a, scho
     assert job.duplicates == [
         {"name": "刘洋", "birth_date": "2014-03-15", "rows": [2], "students": [mine.pk]}
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_runtime_role_may_stage_and_write_an_import(runtime, bureau, school_a):  # noqa: F811
+    # The staging table is a temporary one: the runtime role, which may create nothing in the schema, can.
+    with runtime.django():
+        job = import_rows([row(school_a, name="赵六", categories="低保")], bureau)
+        assert (job.status, job.created_count) == ("done", 1), job.message
+        assert events_of(StudentEvent, job).filter(pgh_label="insert").count() == 1
