@@ -114,7 +114,6 @@ UPDATABLE = (
     "guardian_name",
     "guardian_phone",
 )
-PROGRESS_EVERY = 2000
 
 
 class ImportRefused(Exception):
@@ -132,7 +131,7 @@ class RowResult:
 
 @dataclass
 class Validation:
-    """A checked file. Its rows wait in the staging table (STAGING) of this connection for `write`."""
+    """A checked file. Its rows wait in the staging table of this connection (`import_staging`) for `write`."""
 
     total: int
     bad_rows: list[RowResult]
@@ -473,11 +472,13 @@ def _possible_duplicates(cursor, *, bad_rows: list[int], user) -> list[dict]:
     (another school's pupil of the same name and birth date is the bureau's to find, not a principal's).
     """
     visible = Student.objects.visible_to(user).order_by().values("pk")
-    keys = staging.same_name_and_birth(
-        cursor,
-        bad_rows=bad_rows,
-        visible=None if visible.query.is_empty() else visible.query.sql_with_params(),
-    )
+    if visible.query.is_empty():
+        visible_sql = ("SELECT NULL::integer WHERE false", [])
+    elif visible.query.has_filters():
+        visible_sql = visible.query.sql_with_params()
+    else:
+        visible_sql = None  # the whole register
+    keys = staging.same_name_and_birth(cursor, bad_rows=bad_rows, visible=visible_sql)
     found = [
         {"name": name, "birth_date": birth.isoformat(), "rows": rows, "students": []}
         for name, birth, rows, _students in keys
