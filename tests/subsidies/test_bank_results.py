@@ -114,7 +114,7 @@ def test_amount_the_bank_paid_must_be_the_amount_sent(bureau, sent):
     assert p1.status == "sent"
 
 
-def test_the_default_format_is_seeded_and_documented():
+def test_the_default_format_is_seeded_and_documented(db):
     fmt = BankResultFormat.objects.get(is_default=True)
     assert "成功" in fmt.success_values
     assert {"失败", "不成功"} <= set(fmt.failure_values)

@@ -66,7 +66,7 @@ def test_the_bank_file_records_what_was_sent(bureau, approved):
 
 def test_a_second_file_sends_nothing_twice(bureau, approved):
     bank.payroll_workbook(batch=approved, by=bureau)
-    with pytest.raises(ValidationError, match="无账户|account"):
+    with pytest.raises(ValidationError, match="账户|account"):
         bank.payroll_workbook(batch=approved, by=bureau)  # nothing left to send but the child without account
     assert BankFile.objects.filter(batch=approved).count() == 1
     give_account(_payment(approved, "无账户").student, bureau)
@@ -117,9 +117,8 @@ def test_marking_one_payment_paid_by_hand_needs_a_reason_and_is_logged(bureau, a
     assert (payment.status, payment.bank_reference, payment.paid_on) == ("paid", "B-9", date(2022, 10, 9))
     step = approved.steps.get(action=BatchEvent.Action.PAID_BY_HAND)
     assert (step.student, step.by, step.note) == (payment.student, bureau, "银行回单为纸质，已核对")
-    events = pghistory.models.Events.objects.tracks(payment).order_by("pgh_created_at")
-    assert events.last().pgh_data["status"] == "paid"
-    assert int(events.last().pgh_context["user"]) == bureau.pk
+    paid = [e for e in pghistory.models.Events.objects.tracks(payment) if e.pgh_data["status"] == "paid"]
+    assert len(paid) == 1 and int(paid[0].pgh_context["user"]) == bureau.pk
 
 
 def test_a_payment_never_sent_cannot_be_marked_paid_by_hand(bureau, approved):

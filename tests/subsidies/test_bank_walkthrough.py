@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 
 from reports import yearend
 from students.models import Stage
-from subsidies import services
+from subsidies import selectors
 from subsidies.models import AidType, BankFile, Payment
 from tests.conftest import PASSWORD
 from tests.subsidies.banking import give_account, result_file
@@ -177,4 +177,4 @@ def test_one_batch_through_the_bank_reconciles_everywhere(
     assert aid["total"] == {"person_times": 3, "amount": f"{paid:.2f}"}
 
     # and the batch's drawn total is unchanged by all this
-    assert services.batch_reconciliation(Payment.objects.filter(batch_id=batch_id)).drawn.amount == drawn
+    assert selectors.reconciliation(Payment.objects.filter(batch_id=batch_id)).drawn.amount == drawn
