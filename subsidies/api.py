@@ -6,13 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from portal.access import can_keep_out_of_county_ledger, can_run_data_matching, is_bureau_staff
@@ -709,6 +710,15 @@ class MatchRunSerializer(serializers.ModelSerializer):
         return counts
 
 
+class MatchApplySerializer(serializers.Serializer):
+    results = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    valid_from = serializers.DateField(help_text="The category is valid from this day.")
+
+
+class MatchApplyResultSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+
+
 class MatchRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Upload a list (multipart) and read what it found. Bureau staff only."""
 
@@ -738,6 +748,33 @@ class MatchRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             results = results.filter(kind=request.query_params["kind"])
         page = self.paginate_queryset(results)
         return self.get_paginated_response(MatchResultSerializer(page, many=True).data)
+
+    @extend_schema(
+        responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY},
+        description="The run's results as the .xlsx the page downloads (ID numbers masked); logged as an export.",
+    )
+    @action(detail=True, methods=["get"])
+    def export(self, request, pk=None):
+        run = self.get_object()
+        log_access(request, AccessLog.Action.EXPORT, run, detail=f"data matching results, run {run.pk}")
+        return workbook_response(matching.match_workbook(run), f"数据比对_{run.pk}.xlsx")
+
+    @extend_schema(request=MatchApplySerializer, responses=MatchApplyResultSerializer)
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser, MultiPartParser])
+    def apply(self, request, pk=None):
+        """The reviewed step: give the run's category, from `valid_from`, to the chosen students on the list
+        who are not aided (`results`: ids of results of kind "unaided")."""
+        run = self.get_object()
+        params = MatchApplySerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        added = call_service(
+            matching.match_apply,
+            run=run,
+            result_ids=params.validated_data["results"],
+            valid_from=params.validated_data["valid_from"],
+            by=request.user,
+        )
+        return Response(MatchApplyResultSerializer({"added": added}).data)
 
 
 # --- Out-of-county ledger and loans -------------------------------------------------------------------
@@ -769,6 +806,28 @@ class OutOfCountySerializer(serializers.ModelSerializer):
         validators: list = []
 
 
+class LetterQuerySerializer(serializers.Serializer):
+    destination_county_code = serializers.CharField(max_length=6)
+    school_year = serializers.IntegerField()
+
+
+class OutOfCountyLetterLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OutOfCountyStudent
+        fields = ["id", "name", "id_number", "destination_school", "stage", "category", "follow_up"]
+
+
+class OutOfCountyLetterSerializer(serializers.Serializer):
+    destination_county_code = serializers.CharField()
+    destination_county = serializers.CharField()
+    school_year = serializers.IntegerField()
+    lines = OutOfCountyLetterLineSerializer(many=True)
+
+
+class LettersSentSerializer(serializers.Serializer):
+    marked = serializers.IntegerField()
+
+
 class OutOfCountyViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = OutOfCountySerializer
     filterset_class = OutOfCountyFilter
@@ -783,6 +842,55 @@ class OutOfCountyViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewsets.
         serializer.instance = call_service(
             services.out_of_county_add, by=self.request.user, **serializer.validated_data
         )
+
+    def _letter_lines(self, code: str, school_year: int):
+        if not is_bureau_staff(self.request.user):
+            raise PermissionDenied(_("Only bureau staff may do this."))
+        lines = OutOfCountyStudent.objects.visible_to(self.request.user).filter(
+            destination_county_code=code, school_year=school_year
+        )
+        if not lines.exists():
+            raise NotFound()
+        return lines
+
+    @extend_schema(parameters=[LetterQuerySerializer], responses=OutOfCountyLetterSerializer)
+    @action(detail=False, methods=["get"])
+    def letter(self, request):
+        """发函: the letter to one destination county for a school year, naming each child by the whole ID
+        number (the other county needs it); logged as a reveal. Bureau staff only."""
+        params = LetterQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        code, year = params.validated_data["destination_county_code"], params.validated_data["school_year"]
+        lines = self._letter_lines(code, year).order_by("name")
+        log_access(request, AccessLog.Action.REVEAL_ID, detail=f"out-of-county letter {code} {year}")
+        first = lines.first()
+        return Response(
+            OutOfCountyLetterSerializer(
+                {
+                    "destination_county_code": code,
+                    "destination_county": first.destination_county,
+                    "school_year": year,
+                    "lines": lines,
+                }
+            ).data
+        )
+
+    @extend_schema(request=LetterQuerySerializer, responses=LettersSentSerializer)
+    @action(detail=False, methods=["post"], url_path="letter-sent")
+    def letter_sent(self, request):
+        """The letter to a county went out: its lines not yet sent are marked sent today."""
+        params = LetterQuerySerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        code, year = params.validated_data["destination_county_code"], params.validated_data["school_year"]
+        self._letter_lines(code, year)
+        marked = call_service(
+            services.out_of_county_letters_sent,
+            destination_county_code=code,
+            school_year=year,
+            on=timezone.localdate(),
+            by=request.user,
+        )
+        return Response(LettersSentSerializer({"marked": marked}).data)
 
 
 class LoanSerializer(serializers.ModelSerializer):
