@@ -235,6 +235,11 @@ class BankFileRequestSerializer(serializers.Serializer):
         help_text="The user's password, asked again: the file carries whole account numbers.",
         style={"input_type": "password"},
     )
+    number = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Leave out to make the next file; give a file's number to download it again as it was made.",
+    )
 
 
 class BankResultsRequestSerializer(serializers.Serializer):
@@ -418,8 +423,13 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         params.is_valid(raise_exception=True)
         if not password_confirmed(request._request, params.validated_data["password"]):
             raise ValidationError({"password": [_("The password is wrong.")]})
-        workbook = call_service(bank.payroll_workbook, batch=batch, by=request.user)
-        log_access(request, AccessLog.Action.EXPORT, batch, detail=f"bank payroll file, batch {batch.pk}")
+        number = params.validated_data.get("number")
+        if number is None:
+            workbook = call_service(bank.payroll_workbook, batch=batch, by=request.user)
+        else:
+            workbook = call_service(bank.bank_file_workbook, batch=batch, number=number)
+        detail = f"bank payroll file, batch {batch.pk}" + (f", file {number} again" if number else "")
+        log_access(request, AccessLog.Action.EXPORT, batch, detail=detail)
         return workbook_response(workbook, f"代发_{batch}.xlsx")
 
     @extend_schema(

@@ -80,30 +80,48 @@ def payroll_workbook(*, batch: DisbursementBatch, by) -> Workbook:
         BankFileLine(
             bank_file=bank_file,
             payment=p,
+            account=accounts[p.student_id],
             amount=p.amount,
             account_masked=mask_account(accounts[p.student_id].account_number),
         )
         for p in sending
     )
     Payment.objects.filter(pk__in=[p.pk for p in sending]).update(status=Payment.Status.SENT)
+    wb = _payroll(batch, [(p, accounts[p.student_id]) for p in sending])
+    if missing:
+        sheet = wb.create_sheet(_("No account"))
+        write_sheet(
+            sheet,
+            [_("Student"), _("School"), _("Amount"), _("Reference")],
+            [[p.student.name, p.school.name, p.amount, p.reference] for p in missing],
+        )
+    record_event(
+        batch,
+        BatchEvent.Action.EXPORTED,
+        by=by,
+        note=_("Bank file %(number)s: %(n)s payments sent, %(m)s without an account not sent.")
+        % {"number": number, "n": len(sending), "m": len(missing)},
+    )
+    return wb
 
+
+def _payroll(batch: DisbursementBatch, lines) -> Workbook:
+    """The payroll sheet the bank reads: one row per (payment, account)."""
     wb = Workbook()
     ws = wb.active
     ws.title = _("Payroll")
-    rows = []
-    for p in sending:
-        account = accounts[p.student_id]
-        rows.append(
-            [
-                len(rows) + 1,
-                account.holder_name,
-                account.account_number,
-                account.bank_name,
-                p.amount,
-                p.reference,
-                f"{p.student.name} {batch.get_aid_type_display()} {batch.term_label}",
-            ]
-        )
+    rows = [
+        [
+            n,
+            account.holder_name,
+            account.account_number,
+            account.bank_name,
+            payment.amount,
+            payment.reference,
+            f"{payment.student.name} {batch.get_aid_type_display()} {batch.term_label}",
+        ]
+        for n, (payment, account) in enumerate(lines, start=1)
+    ]
     write_sheet(
         ws,
         [
@@ -123,21 +141,17 @@ def payroll_workbook(*, batch: DisbursementBatch, by) -> Workbook:
     for row in ws.iter_rows(min_row=2, min_col=3, max_col=3):
         for cell in row:
             cell.number_format = "@"
-    if missing:
-        sheet = wb.create_sheet(_("No account"))
-        write_sheet(
-            sheet,
-            [_("Student"), _("School"), _("Amount"), _("Reference")],
-            [[p.student.name, p.school.name, p.amount, p.reference] for p in missing],
-        )
-    record_event(
-        batch,
-        BatchEvent.Action.EXPORTED,
-        by=by,
-        note=_("Bank file %(number)s: %(n)s payments sent, %(m)s without an account not sent.")
-        % {"number": number, "n": len(rows), "m": len(missing)},
-    )
     return wb
+
+
+def bank_file_workbook(*, batch: DisbursementBatch, number: int) -> Workbook:
+    """Bank file `number` of the batch again, as it was made (same payments, same accounts); nothing changes.
+    For a download that did not arrive: the payments in it are already sent and are not sent twice."""
+    bank_file = batch.bank_files.filter(number=number).first()
+    if bank_file is None:
+        raise ValidationError(_("This batch has no bank file %(number)s.") % {"number": number})
+    lines = bank_file.lines.select_related("payment__student", "account").order_by("pk")
+    return _payroll(batch, [(line.payment, line.account) for line in lines])
 
 
 @dataclass

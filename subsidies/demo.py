@@ -242,7 +242,9 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
     no. 1 and came back 成功; those without one are still 待补录账户 (not sent, not paid), which leaves their
     batch approved rather than paid; payments to schools and canteens were transferred."""
     Status = DisbursementBatch.Status
-    accounts = dict(BankAccount.objects.active().values_list("student_id", "account_number"))
+    accounts = {
+        a.student_id: a for a in BankAccount.objects.active().only("pk", "student_id", "account_number")
+    }
     batches = DisbursementBatch.objects.bulk_create(
         [
             DisbursementBatch(
@@ -389,8 +391,9 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
             BankFileLine(
                 bank_file=bank_file,
                 payment=p,
+                account=accounts[p.student_id],
                 amount=p.amount,
-                account_masked=mask_account(accounts[p.student_id]),
+                account_masked=mask_account(accounts[p.student_id].account_number),
                 outcome=BankFileLine.Outcome.PAID,
             )
             for bank_file in files

@@ -233,6 +233,18 @@ def reconciliation(payments) -> Reconciliation:
     )
 
 
+def bank_files(batch: DisbursementBatch):
+    """The batch's bank files, each with its number of payments, amount and how many came back paid/failed."""
+    lines = "lines__outcome"
+    return batch.bank_files.select_related("made_by").annotate(
+        line_count=Count("lines"),
+        amount=Sum("lines__amount", default=ZERO),
+        paid=Count("lines", filter=Q(**{lines: "paid"})),
+        failed=Count("lines", filter=Q(**{lines: "failed"})),
+        awaiting=Count("lines", filter=Q(**{lines: "sent"})),
+    )
+
+
 # --- Notification letters (告知书) ---------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.access import ScopedQuerySet
 from portal.tracking import track_changes
-from subsidies.models.batches import DisbursementBatch, Payment
+from subsidies.models.batches import BankAccount, DisbursementBatch, Payment
 from subsidies.models.common import MONEY
 
 
@@ -177,6 +177,8 @@ class BankFileLine(models.Model):
 
     bank_file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="lines")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="bank_lines")
+    # The account the money was sent to (kept: a file can be downloaded again as it was made).
+    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(_("amount"), **MONEY)
     account_masked = models.CharField(_("account"), max_length=40)
     outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices, default=Outcome.SENT)

@@ -128,6 +128,7 @@ def batch_detail(request, pk: int):
         "query": query_without_page(request),
         "totals": selectors.payment_totals(payments),
         "reconciliation": selectors.reconciliation(payments),
+        "bank_files": selectors.bank_files(batch) if is_bureau else [],
         # Family payments that cannot go in a bank file: listed, with a warning, before the file is made.
         "no_account": no_account[:200],
         "no_account_count": no_account.count(),
@@ -311,8 +312,11 @@ def payment_mark_paid(request, pk: int):
 @bureau_required
 @require_http_methods(["GET", "POST"])
 def batch_bank_file(request, pk: int):
-    """The payroll file carries whole account numbers: the password is asked again and the export logged."""
+    """The payroll file carries whole account numbers: the password is asked again and the export logged.
+    Without `number`, the batch's next file (its due payments become sent); with it, that file again."""
     batch = visible_batch(request, pk)
+    number = request.POST.get("number") or request.GET.get("number") or ""
+    number = int(number) if number.isdigit() else None
     form = ConfirmPasswordForm(request.POST or None, request=request)
     if request.method != "POST" or not form.is_valid():
         due = bank.due_payments(batch)
@@ -322,16 +326,21 @@ def batch_bank_file(request, pk: int):
             {
                 "form": form,
                 "batch": batch,
+                "number": number,
                 "due": due.count(),
                 "no_account": list(bank.without_account(due)[:200]),
             },
         )
     try:
-        workbook = bank.payroll_workbook(batch=batch, by=request.user)
+        if number is None:
+            workbook = bank.payroll_workbook(batch=batch, by=request.user)
+        else:
+            workbook = bank.bank_file_workbook(batch=batch, number=number)
     except ValidationError as exc:
         flash_errors(request, exc)
         return redirect("subsidies:batch_detail", pk=pk)
-    log_access(request, AccessLog.Action.EXPORT, batch, detail=f"bank payroll file, batch {batch.pk}")
+    detail = f"bank payroll file, batch {batch.pk}" + (f", file {number} again" if number else "")
+    log_access(request, AccessLog.Action.EXPORT, batch, detail=detail)
     return workbook_response(workbook, f"代发_{batch}.xlsx")
 
 

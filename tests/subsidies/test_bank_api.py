@@ -229,3 +229,20 @@ def test_schema_documents_the_bank_actions(bureau_client):
         "/api/subsidies/bank-result-formats/",
     ):
         assert path in paths, path
+
+
+def test_a_bank_file_downloads_again_through_the_api(client_for, bureau, approved):
+    api = client_for(bureau)
+    url = f"{API}/batches/{approved.pk}/bank-file/"
+    first = api.post(url, {"password": PASSWORD}, content_type="application/json")
+    again = api.post(url, {"password": PASSWORD, "number": 1}, content_type="application/json")
+    assert again.status_code == 200
+    rows = [
+        list(load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows(values_only=True))
+        for r in (first, again)
+    ]
+    assert rows[0] == rows[1]
+    assert BankFile.objects.filter(batch=approved).count() == 1
+    assert (
+        api.post(url, {"password": PASSWORD, "number": 2}, content_type="application/json").status_code == 400
+    )

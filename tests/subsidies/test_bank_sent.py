@@ -202,3 +202,20 @@ def test_school_and_canteen_payments_are_recorded_as_one_transfer(bureau, make_s
     assert set(batch.payments.values_list("payee", flat=True)) == {"canteen"}
     services.batch_mark_paid(batch=batch, bank_reference="ZZ-1", paid_on=date(2022, 10, 1), by=bureau)
     assert set(batch.payments.values_list("status", flat=True)) == {"paid"}
+
+
+def test_a_bank_file_downloads_again_as_it_was_made_and_sends_nothing_twice(bureau, bureau_client, approved):
+    first = sent_rows(bank.payroll_workbook(batch=approved, by=bureau))
+    one = _payment(approved, "有账户一")
+    give_account(one.student, bureau, n=1)  # the family changes its account after the file went out
+    url = reverse("subsidies:batch_bank_file", args=[approved.pk])
+    assert (
+        "重新下载"
+        in bureau_client.get(reverse("subsidies:batch_detail", args=[approved.pk])).content.decode()
+    )
+    response = bureau_client.post(url, {"password": PASSWORD, "number": 1})
+    assert sent_rows(response.content) == first  # the same payments, to the accounts they were sent to
+    assert BankFile.objects.filter(batch=approved).count() == 1
+    assert set(approved.payments.values_list("status", flat=True)) == {"sent", "pending"}
+    response = bureau_client.post(url, {"password": PASSWORD, "number": 7}, follow=True)
+    assert "没有第 7 个代发文件" in response.content.decode()
