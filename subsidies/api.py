@@ -519,8 +519,8 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 class PaymentViewSet(LoggedRetrieveMixin, viewsets.ReadOnlyModelViewSet):
-    """Payments (read), and per payment: re-pay a failed one, release a held one, mark one paid by hand, its
-    告知书. Writes are bureau staff's."""
+    """Payments (read), and per payment: re-pay a failed one (next bank file), withdraw a failed or unsent one,
+    release a held one, mark one paid by hand, its 告知书. Writes are bureau staff's."""
 
     logged_record = "student"
     serializer_class = PaymentSerializer
@@ -563,6 +563,22 @@ class PaymentViewSet(LoggedRetrieveMixin, viewsets.ReadOnlyModelViewSet):
         params.is_valid(raise_exception=True)
         call_service(
             services.payment_release, payment=payment, reason=params.validated_data["reason"], by=request.user
+        )
+        return self._done(payment)
+
+    @extend_schema(request=PaymentReasonSerializer, responses=PaymentSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        """A failed or unsent payment the family will not receive this term: held, no longer drawn, with the
+        reason (required); `release` puts it back."""
+        payment = self.get_object()
+        params = PaymentReasonSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        call_service(
+            services.payment_withdraw,
+            payment=payment,
+            reason=params.validated_data["reason"],
+            by=request.user,
         )
         return self._done(payment)
 

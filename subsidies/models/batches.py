@@ -125,6 +125,7 @@ class BatchEvent(models.Model):
         PAID_BY_HAND = "paid_by_hand", _("One payment marked paid by hand")
         PAID = "paid", _("Batch paid in full")
         REPAID = "repaid", _("Failed payment put in the next bank file")
+        WITHDRAWN = "withdrawn", _("Payment withdrawn, not paid this term")
 
     batch = models.ForeignKey(DisbursementBatch, on_delete=models.CASCADE, related_name="steps")
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
@@ -175,7 +176,8 @@ class Payment(models.Model):
     class Status(models.TextChoices):
         """pending: not yet sent (in no bank file, no transfer); sent: in a bank file, the bank's result not
         yet back; paid: the bank (or the transfer to a school) paid it; failed: the bank returned it, until it
-        is re-paid (back to pending, for the next file); held: no longer eligible, not counted."""
+        is re-paid (back to pending, for the next file) or withdrawn; held: not counted (no longer eligible, or
+        withdrawn unpaid, the reason in `flag_reason`)."""
 
         PENDING = "pending", _("Not yet sent")
         SENT = "sent", _("At the bank, result not yet back")

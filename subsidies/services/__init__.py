@@ -19,6 +19,7 @@ from subsidies.services.batches import (
     payment_mark_paid,
     payment_release,
     payment_repay,
+    payment_withdraw,
     record_event,
     settle_batch,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "payment_mark_paid",
     "payment_release",
     "payment_repay",
+    "payment_withdraw",
     "policy_create",
     "policy_update",
     "quota_set",

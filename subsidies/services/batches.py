@@ -16,6 +16,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -278,7 +279,7 @@ def payment_release(*, payment: Payment, reason: str, by) -> Payment:
     return payment
 
 
-def settle_batch(batch: DisbursementBatch, *, by, paid_on: date, bank_reference: str = "") -> None:
+def settle_batch(batch: DisbursementBatch, *, by, paid_on: date | None, bank_reference: str = "") -> None:
     """An approved batch is paid once every payment that counts in it is paid (held ones aside); until then
     it stays approved, with its failed, sent and unsent payments shown apart. `batch` is locked by the caller."""
     if (
@@ -287,7 +288,7 @@ def settle_batch(batch: DisbursementBatch, *, by, paid_on: date, bank_reference:
     ):
         return
     batch.status = Status.PAID
-    batch.paid_on = paid_on
+    batch.paid_on = paid_on or batch.payments.paid().aggregate(last=Max("paid_on"))["last"]
     batch.bank_reference = batch.bank_reference or bank_reference
     batch.save(update_fields=["status", "paid_on", "bank_reference"])
     record_event(
@@ -372,6 +373,28 @@ def payment_repay(*, payment: Payment, by, reason: str = "") -> Payment:
         student=payment.student,
         note=reason.strip() or _("In the next bank file."),
     )
+    return payment
+
+
+@bureau_service
+def payment_withdraw(*, payment: Payment, reason: str, by) -> Payment:
+    """A failed or unsent payment the family will not receive this term (the account closed and no new one,
+    the child left): taken out of the batch's money, with the reason. It is held, no longer drawn, and can be
+    released again (`payment_release`) if the family turns up."""
+    payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
+    if payment.status not in (Payment.Status.FAILED, Payment.Status.PENDING):
+        raise ValidationError(
+            _("Only a failed payment, or one not yet sent, can be withdrawn; this one is “%(status)s”.")
+            % {"status": payment.get_status_display()}
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for withdrawing the payment.")})
+    batch = _lock(payment.batch)
+    payment.status = Payment.Status.HELD
+    payment.flag_reason = (_("Withdrawn, not paid: %(reason)s") % {"reason": reason.strip()})[:300]
+    payment.save(update_fields=["status", "flag_reason"])
+    record_event(batch, BatchEvent.Action.WITHDRAWN, by=by, student=payment.student, note=reason.strip())
+    settle_batch(batch, by=by, paid_on=None)
     return payment
 
 

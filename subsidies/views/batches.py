@@ -293,6 +293,24 @@ def payment_repay(request, pk: int):
 
 @bureau_required
 @require_POST
+def payment_withdraw(request, pk: int):
+    """A failed or unsent payment the family will not receive this term, taken out with the reason."""
+    payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.payment_withdraw(payment=payment, reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as exc:
+            flash_errors(request, exc)
+        else:
+            messages.success(request, _("The payment was withdrawn."))
+    else:
+        flash_errors(request, form)
+    return redirect("subsidies:batch_detail", pk=payment.batch_id)
+
+
+@bureau_required
+@require_POST
 def payment_mark_paid(request, pk: int):
     """One payment that went to the bank, marked paid by hand with the reason."""
     payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)

@@ -163,7 +163,7 @@ def test_release_of_a_held_payment_through_the_api(client_for, bureau, make_stud
 def test_payment_actions_are_bureau_only(client_for, principal_a, official, approved):
     payment = approved.payments.first()
     for user in (principal_a, official):
-        for path in ("repay", "release", "mark-paid"):
+        for path in ("repay", "release", "mark-paid", "withdraw"):
             response = client_for(user).post(
                 f"{API}/payments/{payment.pk}/{path}/", {"reason": "x"}, content_type="application/json"
             )
@@ -225,6 +225,7 @@ def test_schema_documents_the_bank_actions(bureau_client):
         "/api/subsidies/payments/{id}/repay/",
         "/api/subsidies/payments/{id}/release/",
         "/api/subsidies/payments/{id}/mark-paid/",
+        "/api/subsidies/payments/{id}/withdraw/",
         "/api/subsidies/payments/{id}/letter/",
         "/api/subsidies/bank-result-formats/",
     ):

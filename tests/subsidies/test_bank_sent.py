@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from students.models import Stage
-from subsidies import bank, services
+from subsidies import bank, selectors, services
 from subsidies.models import AidType, BankFile, BatchEvent, Payment
 from tests.conftest import PASSWORD
 from tests.subsidies.banking import give_account, result_file, sent_rows
@@ -219,3 +219,33 @@ def test_a_bank_file_downloads_again_as_it_was_made_and_sends_nothing_twice(bure
     assert set(approved.payments.values_list("status", flat=True)) == {"sent", "pending"}
     response = bureau_client.post(url, {"password": PASSWORD, "number": 7}, follow=True)
     assert "没有第 7 个代发文件" in response.content.decode()
+
+
+def test_a_failed_payment_can_be_withdrawn_with_a_reason_and_the_batch_settles(bureau, approved):
+    """The family cannot be paid this term (account closed, no new one): the money is taken out, logged."""
+    none = _payment(approved, "无账户")
+    bank.payroll_workbook(batch=approved, by=bureau)
+    one, two = _payment(approved, "有账户一"), _payment(approved, "有账户二")
+    bank.result_import(
+        batch=approved,
+        upload=result_file(
+            [[one.reference, "", 500, "成功", ""], [two.reference, "", 500, "失败", "账户已销户"]]
+        ),
+        paid_on=date(2022, 10, 8),
+        by=bureau,
+    )
+    with pytest.raises(ValidationError):
+        services.payment_withdraw(payment=two, reason="", by=bureau)
+    with pytest.raises(ValidationError):
+        services.payment_withdraw(payment=one, reason="已发放", by=bureau)  # paid money is not withdrawn
+    services.payment_withdraw(payment=two, reason="学生已转学外省，家长无新账户", by=bureau)
+    two.refresh_from_db()
+    assert (two.status, two.flag_reason) == ("held", "已撤回，未发放：学生已转学外省，家长无新账户")
+    assert approved.steps.filter(action=BatchEvent.Action.WITHDRAWN, student=two.student).exists()
+    approved.refresh_from_db()
+    assert approved.status == "approved"  # 无账户 is still unsent
+    services.payment_withdraw(payment=none, reason="家长拒绝提供账户", by=bureau)
+    approved.refresh_from_db()
+    assert (approved.status, approved.paid_on) == ("paid", date(2022, 10, 8))
+    rec = selectors.reconciliation(approved.payments.all())
+    assert (rec.drawn.amount, rec.paid.amount, rec.balanced) == (500, 500, True)
