@@ -290,7 +290,7 @@ def result_import(
         note=_("%(paid)s paid, %(failed)s failed (format “%(format)s”).")
         % {"paid": report.paid, "failed": report.failed, "format": fmt.name},
     )
-    settle_batch(batch, by=by, paid_on=paid_on)
+    settle_batch(batch=batch, by=by, paid_on=paid_on)
     return report
 
 

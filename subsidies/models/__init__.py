@@ -25,6 +25,7 @@ from subsidies.models.common import (
     Term,
     term_end,
     term_label,
+    term_of,
     term_start,
 )
 from subsidies.models.ledger import OutOfCountyStudent
@@ -62,5 +63,6 @@ __all__ = [
     "term_end",
     "term_label",
     "mask_account",
+    "term_of",
     "term_start",
 ]

@@ -19,7 +19,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from portal.access import can_write_in_scope
 from portal.services import bureau_service, service
 from students.models import Student
 from subsidies import eligibility
@@ -155,7 +157,7 @@ def _check_student_scope(student: Student, by) -> None:
         raise PermissionDenied(_("You may not change this student's aid."))
 
 
-@service
+@service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this student's aid."))
 def batch_add_student(*, batch: DisbursementBatch, student: Student, reason: str, by) -> Payment:
     """Review: add a student the draw missed (a category recorded late, a transfer). Still by the rules."""
     _check_student_scope(student, by)
@@ -187,7 +189,7 @@ def batch_add_student(*, batch: DisbursementBatch, student: Student, reason: str
     return payment
 
 
-@service
+@service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this student's aid."))
 def batch_remove_student(*, batch: DisbursementBatch, student: Student, reason: str, by) -> None:
     """Review: take a student out, with the reason. Held payments may be removed after approval too."""
     _check_student_scope(student, by)
@@ -279,7 +281,8 @@ def payment_release(*, payment: Payment, reason: str, by) -> Payment:
     return payment
 
 
-def settle_batch(batch: DisbursementBatch, *, by, paid_on: date | None, bank_reference: str = "") -> None:
+@bureau_service
+def settle_batch(*, batch: DisbursementBatch, by, paid_on: date | None, bank_reference: str = "") -> None:
     """An approved batch is paid once every payment that counts in it is paid (held ones aside); until then
     it stays approved, with its failed, sent and unsent payments shown apart. `batch` is locked by the caller."""
     if (
@@ -353,7 +356,7 @@ def batch_mark_paid(
         note=_("%(n)s payments to schools and canteens paid, reference %(ref)s.")
         % {"n": count, "ref": bank_reference},
     )
-    settle_batch(batch, by=by, paid_on=paid_on, bank_reference=bank_reference)
+    settle_batch(batch=batch, by=by, paid_on=paid_on, bank_reference=bank_reference)
     return batch
 
 
@@ -394,7 +397,7 @@ def payment_withdraw(*, payment: Payment, reason: str, by) -> Payment:
     payment.flag_reason = (_("Withdrawn, not paid: %(reason)s") % {"reason": reason.strip()})[:300]
     payment.save(update_fields=["status", "flag_reason"])
     record_event(batch, BatchEvent.Action.WITHDRAWN, by=by, student=payment.student, note=reason.strip())
-    settle_batch(batch, by=by, paid_on=None)
+    settle_batch(batch=batch, by=by, paid_on=None)
     return payment
 
 
@@ -432,14 +435,14 @@ def payment_mark_paid(*, payment: Payment, reason: str, bank_reference: str, pai
         student=payment.student,
         note=reason.strip(),
     )
-    settle_batch(batch, by=by, paid_on=paid_on)
+    settle_batch(batch=batch, by=by, paid_on=paid_on)
     return payment
 
 
 # --- Bank accounts ------------------------------------------------------------------------------------
 
 
-@service
+@service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this student's aid."))
 def bank_account_set(
     *, student: Student, holder_name: str, bank_name: str, account_number: str, by, relation: str = ""
 ) -> BankAccount:

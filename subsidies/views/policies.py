@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from portal.access import is_bureau_staff
 from portal.decorators import bureau_required, scoped_login_required
 from portal.forms import add_service_errors, flash_errors
 from portal.history import history_for
@@ -35,7 +36,7 @@ def policy_list(request):
     return render(
         request,
         "subsidies/policy_list.html",
-        {"filter": filterset, "policies": filterset.qs, "can_edit": request.user.is_bureau},
+        {"filter": filterset, "policies": filterset.qs, "can_edit": is_bureau_staff(request.user)},
     )
 
 
@@ -65,7 +66,7 @@ def policy_edit(request, pk: int | None = None):
 @scoped_login_required
 @require_http_methods(["GET", "POST"])
 def quota_list(request):
-    form = QuotaForm(request.POST or None) if request.user.is_bureau else None
+    form = QuotaForm(request.POST or None) if is_bureau_staff(request.user) else None
     if request.method == "POST":
         if form is None:
             raise PermissionDenied
