@@ -4,6 +4,7 @@ from datetime import date
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dropout_control.models import (
     CareRecord,
@@ -137,7 +138,7 @@ class UploadForm(forms.Form):
 
 
 class ConfirmForm(forms.Form):
-    reason = forms.ChoiceField(label=_("Reason"), choices=DropoutCase.Reason.choices)
+    reason = forms.ChoiceField(label=pgettext_lazy("dropout", "Reason"), choices=DropoutCase.Reason.choices)
     found_on = forms.DateField(label=_("Date found"), widget=DateInput(), initial=date.today)
     school = forms.ModelChoiceField(
         label=_("Responsible school"), queryset=School.objects.active(), required=False
