@@ -138,8 +138,15 @@ def payment_totals(payments) -> Totals:
     for name, (key, label) in TOTAL_KEYS.items():
         fields = [key] + ([label] if label else [])
         rows = payments.values(*fields).annotate(n=Count("pk"), amount=Sum("amount")).order_by(key)
+        # Stage and aid type are stored as codes: the label is the choice's, as the pages name it.
+        choices = {} if label else dict(payments.model._meta.get_field(key).flatchoices)
         totals.by[name] = [
-            {"key": r[key], "label": r[label] if label else r[key], "count": r["n"], "amount": r["amount"]}
+            {
+                "key": r[key],
+                "label": r[label] if label else choices.get(r[key], r[key]),
+                "count": r["n"],
+                "amount": r["amount"],
+            }
             for r in rows
         ]
     return totals

@@ -63,3 +63,16 @@ def test_the_template_example_school_code_looks_like_a_real_one(bureau_client):
     with translation.override("zh-hans"):
         labels = {str(label) for label in StudentCategory.Category.labels}
     assert set(categories.split("、")) <= labels
+
+
+def test_a_transfer_in_the_history_names_the_schools_not_their_ids(
+    bureau, bureau_client, student_a, school_b
+):
+    from datetime import date
+
+    from tests.portal.walking import page_problems, raw_choice_values
+
+    services.student_transfer(student=student_a, to_school=school_b, on=date(2026, 9, 1), by=bureau)
+    page = bureau_client.get(reverse("students:student_detail", args=[student_a.pk])).content.decode()
+    assert "甲镇中心小学 → 乙镇中心小学" in page
+    assert page_problems(page, raw_values=raw_choice_values(), allowed={bureau.username}) == []
