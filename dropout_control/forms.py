@@ -137,8 +137,14 @@ class UploadForm(forms.Form):
     as_of = forms.DateField(label=_("As of"), widget=DateInput(), initial=date.today)
 
 
+# A decision is chosen, never pre-selected: the list's first reason would otherwise be sent unread.
+CHOOSE = [("", _("Choose…"))]
+
+
 class ConfirmForm(forms.Form):
-    reason = forms.ChoiceField(label=pgettext_lazy("dropout", "Reason"), choices=DropoutCase.Reason.choices)
+    reason = forms.ChoiceField(
+        label=pgettext_lazy("dropout", "Reason"), choices=CHOOSE + DropoutCase.Reason.choices
+    )
     found_on = forms.DateField(label=_("Date found"), widget=DateInput(), initial=date.today)
     school = forms.ModelChoiceField(
         label=_("Responsible school"), queryset=School.objects.active(), required=False
@@ -146,7 +152,9 @@ class ConfirmForm(forms.Form):
 
 
 class ClearForm(forms.Form):
-    clear_reason = forms.ChoiceField(label=_("Reason cleared"), choices=SuspectedDropout.ClearReason.choices)
+    clear_reason = forms.ChoiceField(
+        label=_("Reason cleared"), choices=CHOOSE + SuspectedDropout.ClearReason.choices
+    )
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
 

@@ -41,7 +41,12 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
 def flash_errors(request, errors: ValidationError | forms.Form) -> None:
     """A refusal shown as messages above the page, for forms posted from a page that has several of them."""
     if isinstance(errors, forms.BaseForm):
-        texts = [text for field_errors in errors.errors.values() for text in field_errors]
+        # Away from its form, "This field is required." must say which field.
+        texts = [
+            f"{errors.fields[name].label}：{text}" if name in errors.fields else text
+            for name, field_errors in errors.errors.items()
+            for text in field_errors
+        ]
     else:
         texts = errors.messages
     for text in texts:
