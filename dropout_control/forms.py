@@ -15,16 +15,8 @@ from dropout_control.models import (
     TeamMember,
 )
 from portal.access import is_principal, is_township_officer
+from portal.forms import DateInput
 from students.models import School, Township
-
-
-class DateInput(forms.DateInput):
-    """A browser date picker: its value must be ISO whatever the page's language."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class CaseForm(forms.ModelForm):

@@ -8,11 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from nutrition.models import MEAL_STAGES, NutritionTerm, PilotSchool, Purchase, SafetyCheck
+from portal.forms import DateInput
 from students.models import School
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 def _today():

@@ -173,7 +173,9 @@ class RolePermission(BasePermission):
     """
 
     # A refusal says what the user may do instead (DRF answers `message` with the 403).
-    READ_ONLY = _("Your account reads records but does not change them: ask bureau staff to make this change.")
+    READ_ONLY = _(
+        "Your account reads records but does not change them: ask bureau staff to make this change."
+    )
     NOT_YOURS = _("Your role does not make this change: ask bureau staff to make it.")
 
     def has_permission(self, request, view) -> bool:

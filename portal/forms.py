@@ -6,6 +6,16 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 
+class DateInput(forms.DateInput):
+    """A browser date picker. Its value must be ISO (2026-11-26) whatever the page's language: Chinese formats a
+    date 2026/11/26, which <input type=date> rejects, and the default would show blank."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 class ConfirmPasswordForm(forms.Form):
     """Asks for the password again before a sensitive action (a bulk file with whole ID numbers).
 

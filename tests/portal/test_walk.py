@@ -64,7 +64,8 @@ def test_the_walk_sees_raw_values_english_and_ids():
     raw = {"senior", "national_grant"}
     found = page_problems(
         "<table><tr><td>senior</td><td>national_grant</td><td>draft → approved</td></tr></table>"
-        "<input placeholder='Reason'><div><b>就读学校</b>: 9 → —</div>",
+        "<input placeholder='Reason'><div><b>就读学校</b>: 9 → —</div>"
+        "<input type='date' name='paid_on' value='2026/11/26'>",
         raw_values=raw,
     )
     assert any("raw value 'senior'" in f for f in found)
@@ -72,9 +73,10 @@ def test_the_walk_sees_raw_values_english_and_ids():
     assert any("'draft'" in f for f in found)
     assert any("'Reason'" in f for f in found)
     assert any("id instead of a name" in f for f in found)
+    assert any("paid_on=2026/11/26" in f for f in found)
     assert not page_problems(
         "<p>学生名单.xlsx · Excel · 3607**********1234 · ABCD EFGH</p><script>var x = 'senior';</script>"
-        "<select><option>English</option></select><p>bureau</p>",
+        "<select><option>English</option></select><p>bureau</p><input type='date' value='2026-11-26'>",
         raw_values=raw,
         allowed={"bureau"},
     )

@@ -34,6 +34,7 @@ ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'-]{2,}")
 # "就读学校: 9 → —": a change shown with a foreign key's id instead of its name.
 ID_IN_CHANGE = re.compile(r"[:：]\s*\d{1,7}\s*→|→\s*\d{1,7}\s*(?:$|[;；,，])")
 ATTRIBUTES = ("placeholder", "title", "aria-label", "alt")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class _Page(HTMLParser):
@@ -42,6 +43,7 @@ class _Page(HTMLParser):
         self.texts: list[str] = []
         self.links: list[str] = []
         self.menu: list[str] = []
+        self.bad_dates: list[str] = []
         self._skip = 0
         self._in_nav = 0
 
@@ -58,6 +60,10 @@ class _Page(HTMLParser):
                 self.texts.append(attrs[name])
         if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
             self.texts.append(attrs["value"])
+        # <input type=date> shows a value only in ISO form: "2026/11/26" leaves the field blank.
+        value = attrs.get("value")
+        if tag == "input" and attrs.get("type") == "date" and value and not ISO_DATE.fullmatch(value):
+            self.bad_dates.append(f"{attrs.get('name')}={value}")
 
     def handle_endtag(self, tag):
         if tag in ("script", "style"):
@@ -71,7 +77,8 @@ class _Page(HTMLParser):
 
 
 def page_problems(html: str, *, raw_values: set[str], allowed: set[str] = frozenset()) -> list[str]:
-    """The words on one page that are not Chinese: raw choice values, English, an id where a name belongs.
+    """The words on one page that are not Chinese: raw choice values, English, an id where a name belongs;
+    and date inputs whose value a browser cannot show.
 
     Capitals alone (an acronym, an authenticator key) and `allowed` (the users' log-in names) are not words.
     """
@@ -86,6 +93,7 @@ def page_problems(html: str, *, raw_values: set[str], allowed: set[str] = frozen
             found.append(f"{kind} {word!r} in {text[:80]!r}")
         if ID_IN_CHANGE.search(text):
             found.append(f"id instead of a name in {text[:80]!r}")
+    found += [f"date input not in ISO form: {bad}" for bad in page.bad_dates]
     return found
 
 
