@@ -143,7 +143,7 @@ def payment_totals(payments) -> Totals:
         totals.by[name] = [
             {
                 "key": r[key],
-                "label": r[label] if label else choices.get(r[key], r[key]),
+                "label": r[label] if label else str(choices.get(r[key], r[key])),
                 "count": r["n"],
                 "amount": r["amount"],
             }
