@@ -5,6 +5,7 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.forms import DateInput
 from students import id_numbers
 from students.models import StudentCategory, school_year_of
 from subsidies.models import (
@@ -19,10 +20,6 @@ from subsidies.models import (
     Term,
 )
 from subsidies.services import POLICY_FIELDS
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class PolicyForm(forms.ModelForm):

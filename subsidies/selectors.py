@@ -160,10 +160,12 @@ def payment_totals(payments) -> Totals:
     for name, (key, label) in TOTAL_KEYS.items():
         fields = [key] + ([label] if label else [])
         rows = payments.values(*fields).annotate(**measures).order_by(key)
+        # Stage and aid type are stored as codes: the label is the choice's, as the pages name it.
+        choices = {} if label else dict(payments.model._meta.get_field(key).flatchoices)
         totals.by[name] = [
             {
                 "key": r[key],
-                "label": r[label] if label else r[key],
+                "label": r[label] if label else str(choices.get(r[key], r[key])),
                 "count": r["n"],
                 "amount": r["drawn"],
                 "paid_count": r["paid_n"],
