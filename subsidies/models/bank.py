@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import ScopedQuerySet
 from portal.tracking import track_changes
@@ -181,7 +182,9 @@ class BankFileLine(models.Model):
     account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(_("amount"), **MONEY)
     account_masked = models.CharField(_("account"), max_length=40)
-    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices, default=Outcome.SENT)
+    outcome = models.CharField(
+        pgettext_lazy("bank result", "outcome"), max_length=8, choices=Outcome.choices, default=Outcome.SENT
+    )
     failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
 
     class Meta:
