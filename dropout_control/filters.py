@@ -9,6 +9,7 @@ from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dropout_control import selectors
 from dropout_control.models import CareRecord, DropoutCase, LongAbsence, SuspectedDropout
@@ -30,7 +31,9 @@ class CaseFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=DropoutCase.Status.choices)
     township = django_filters.ModelChoiceFilter(label=_("Township"), queryset=_townships)
     school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
-    reason = django_filters.ChoiceFilter(label=_("Reason"), choices=DropoutCase.Reason.choices)
+    reason = django_filters.ChoiceFilter(
+        label=pgettext_lazy("dropout", "Reason"), choices=DropoutCase.Reason.choices
+    )
     outcome = django_filters.ChoiceFilter(label=_("Outcome"), choices=DropoutCase.Outcome.choices)
     found_by = django_filters.ChoiceFilter(label=_("How found"), choices=DropoutCase.FoundBy.choices)
     found_from = django_filters.DateFilter(label=_("Found from"), field_name="found_on", lookup_expr="gte")

@@ -14,7 +14,7 @@ from datetime import date
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from openpyxl import Workbook
 
 from dropout_control.models import CasePeriod, DropoutCase
@@ -141,7 +141,7 @@ def ledger_workbook(*, year: int, month: int, user) -> Workbook:
     ledger = monthly_ledger(year=year, month=month, user=user)
     wb = Workbook()
     ws = wb.active
-    ws.title = _("Summary")
+    ws.title = pgettext("ledger sheet", "Summary")
     rows = [[r.township, r.school, r.open_at_start, r.new, r.closed, r.open_at_end] for r in ledger.rows]
     rows.append(
         [
@@ -200,7 +200,7 @@ def ledger_workbook(*, year: int, month: int, user) -> Workbook:
             _("ID number"),
             _("Village"),
             _("Date found"),
-            _("Reason"),
+            pgettext("dropout", "Reason"),
             _("Opened on"),
             _("In the month"),
             _("Outcome"),

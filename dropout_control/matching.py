@@ -14,7 +14,7 @@ from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from openpyxl import Workbook
 
 from dropout_control import rules
@@ -331,7 +331,15 @@ def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
     )
     write_sheet(
         ws,
-        [_("Township"), _("Village"), _("Name"), _("ID number"), _("School"), _("Date found"), _("Reason")],
+        [
+            _("Township"),
+            _("Village"),
+            _("Name"),
+            _("ID number"),
+            _("School"),
+            _("Date found"),
+            pgettext("dropout", "Reason"),
+        ],
         (
             [
                 c.township.name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from nutrition import rules, selectors
 from nutrition.models import (
@@ -128,7 +129,9 @@ class AccompaniedFilter(PilotRowFilter):
 
 
 class SafetyCheckFilter(PilotRowFilter):
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=SafetyCheck.Kind.choices)
+    kind = django_filters.ChoiceFilter(
+        label=pgettext_lazy("safety check", "Kind"), choices=SafetyCheck.Kind.choices
+    )
     passed = django_filters.BooleanFilter(label=_("Passed"))
 
     class Meta:

@@ -201,7 +201,7 @@ def build_students(*, rng: random.Random, schools: list[School], count: int, sch
                 valid_from=date(2019, 1, 1)
                 if category == StudentCategory.Category.POVERTY_ALLEVIATED
                 else term_start.replace(month=3),
-                source="demo",
+                source="演示数据",
             )
             for student_id, category in categories
         ],

@@ -86,13 +86,15 @@ CATEGORY_NAMES = {
     "困境儿童": StudentCategory.Category.IN_DIFFICULTY,
     "随迁子女": StudentCategory.Category.MIGRANT,
 }
+# The words the pages show (the categories' Chinese labels), so that a template and an export read like the
+# UI; tests/students/test_words.py keeps them equal.
 CATEGORY_LABEL = {
     StudentCategory.Category.POVERTY_ALLEVIATED: "脱贫户",
     StudentCategory.Category.UNSTABLE: "脱贫不稳定户",
     StudentCategory.Category.MARGINAL: "边缘易致贫户",
     StudentCategory.Category.SUDDEN_HARDSHIP: "突发严重困难户",
-    StudentCategory.Category.DIBAO: "低保",
-    StudentCategory.Category.EXTREME_HARDSHIP: "特困",
+    StudentCategory.Category.DIBAO: "城乡低保",
+    StudentCategory.Category.EXTREME_HARDSHIP: "特困供养",
     StudentCategory.Category.ORPHAN: "孤儿",
     StudentCategory.Category.DISABLED: "残疾",
     StudentCategory.Category.MARTYR_CHILD: "烈士子女",
@@ -145,7 +147,7 @@ def template_workbook() -> Workbook:
     example = [
         id_numbers.make("360730", date(2014, 3, 15), 12),
         "张小明",
-        "S00001",
+        "36070102001",
         "小学",
         3,
         "360730",
@@ -163,7 +165,7 @@ def template_workbook() -> Workbook:
         ["列", "说明"],
         [
             ("身份证号", "18 位居民身份证号，末位可为 X；出生日期和性别由身份证号自动得出"),
-            ("学校代码", "本县学校代码（见“学校”页面）；校长只能导入本校学生"),
+            ("学校代码", "本县学校的 11 位代码，如 36070102001（见“学校”页面）；校长只能导入本校学生"),
             ("学段", "学前、小学、初中、高中、中职、特教之一，须与学校类型相符"),
             ("年级", "学段内的年级，从 1 开始"),
             ("户籍地", "户籍所在县的 6 位行政区划代码或县名；留空则取身份证号前 6 位"),

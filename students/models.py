@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import NO_SCOPE, ScopedQuerySet, scope_of
 from portal.tracking import track_changes
@@ -370,7 +371,7 @@ class StudentCategory(models.Model):
         DIBAO = "dibao", _("Minimum living allowance")
         EXTREME_HARDSHIP = "extreme_hardship", _("Extreme hardship support")
         ORPHAN = "orphan", _("Orphan")
-        DISABLED = "disabled", _("Disabled")
+        DISABLED = "disabled", pgettext_lazy("difficulty category", "Disabled")
         MARTYR_CHILD = "martyr_child", _("Martyr's child")
         LEFT_BEHIND = "left_behind", _("Left-behind child")
         IN_DIFFICULTY = "in_difficulty", _("Child in difficulty")

@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import ScopedQuerySet
 from portal.tracking import track_changes
@@ -28,9 +29,13 @@ class CreditLoan(id_numbers.MaskedIdNumberMixin, models.Model):
     """A 生源地信用助学贷款 contract of one university student for one school year."""
 
     id_number = models.CharField(_("ID number"), max_length=18, validators=[id_numbers.validate_id_number])
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     home_township = models.ForeignKey(
-        Township, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("home township")
+        Township,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=pgettext_lazy("household registration", "home township"),
     )
     university = models.CharField(_("university"), max_length=100)
     school_year = models.PositiveSmallIntegerField(_("school year"), validators=SCHOOL_YEAR_VALIDATORS)

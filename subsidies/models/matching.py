@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import ScopedQuerySet, can_run_data_matching
 from students import id_numbers
@@ -66,7 +67,7 @@ class MatchResult(id_numbers.MaskedIdNumberMixin, models.Model):
     kind = models.CharField(_("result"), max_length=12, choices=Kind.choices)
     student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     id_number = models.CharField(_("ID number"), max_length=40, blank=True)
-    name = models.CharField(_("name"), max_length=50, blank=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50, blank=True)
     row_number = models.PositiveIntegerField(_("row"), null=True, blank=True)
     message = models.CharField(_("message"), max_length=300, blank=True)
     applied = models.BooleanField(_("category added"), default=False)

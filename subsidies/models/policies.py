@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import ScopedQuerySet
 from portal.tracking import track_changes
@@ -94,10 +95,10 @@ class AidPolicy(models.Model):
             "Aid types this aid replaces when a student qualifies for both (the higher standard applies)."
         ),
     )
-    valid_from = models.DateField(_("valid from"))
+    valid_from = models.DateField(pgettext_lazy("policy", "valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
-    source = models.CharField(_("source"), max_length=200, blank=True)
+    source = models.CharField(pgettext_lazy("policy", "source"), max_length=200, blank=True)
 
     objects = AidPolicyQuerySet.as_manager()
 

@@ -11,7 +11,8 @@ from openpyxl import Workbook
 
 from students.models import School, Stage, Student
 from subsidies import pengshui
-from subsidies.models import AidPolicy
+from subsidies.models import AidPolicy, BankResultFormat
+from subsidies.models.bank import STANDARD_FORMAT
 from tests.factories import CategoryFactory, SchoolFactory, StudentFactory
 
 SCHOOL_FOR_STAGE = {
@@ -26,10 +27,13 @@ SCHOOL_FOR_STAGE = {
 
 @pytest.fixture(autouse=True)
 def _pengshui_table(request):
-    """The data migration loads the table; a transactional test elsewhere may have flushed it since."""
+    """The data migrations load the table and the standard bank result format; a transactional test
+    elsewhere may have flushed them since."""
     if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
         request.getfixturevalue("db")
         pengshui.load(AidPolicy)
+        if not BankResultFormat.objects.filter(is_default=True).exists():
+            BankResultFormat.objects.create(**STANDARD_FORMAT)
 
 
 @pytest.fixture
