@@ -22,6 +22,9 @@ import pghistory
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from portal.access import is_bureau_staff
 
 
 def service(
@@ -54,3 +57,8 @@ def user_by_id(user_id: int | None):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.get(pk=user_id)
+
+
+def bureau_service(func: Callable) -> Callable:
+    """`@service` for the county's own work: bureau staff only."""
+    return service(func, allowed=is_bureau_staff, refusal=gettext_lazy("Only bureau staff may do this."))

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from portal.access import can_keep_out_of_county_ledger, can_run_data_matching, is_bureau_staff
 from portal.api import LoggedRetrieveMixin, call_service
 from students.models import Student
-from subsidies import matching, services
+from subsidies import matching, selectors, services
 from subsidies.filters import BatchFilter, LoanFilter, OutOfCountyFilter, PaymentFilter, PolicyFilter
 from subsidies.models import (
     AidPolicy,
@@ -82,10 +82,10 @@ class QuotaSerializer(serializers.ModelSerializer):
 
     # The list annotates `drawn` (AidQuota.objects.with_drawn): no query per quota.
     def get_drawn(self, obj) -> str:
-        return str(services.quota_status_of(obj).drawn)
+        return str(selectors.quota_status_of(obj).drawn)
 
     def get_remaining(self, obj) -> str:
-        return str(services.quota_status_of(obj).remaining)
+        return str(selectors.quota_status_of(obj).remaining)
 
 
 class QuotaViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -142,7 +142,7 @@ class BatchSerializer(serializers.ModelSerializer):
         # Batches fresh from a write carry no annotation: count the user's part here.
         if not hasattr(instance, "person_times"):
             request = self.context["request"]
-            totals = services.payment_totals(Payment.objects.visible_to(request.user).filter(batch=instance))
+            totals = selectors.payment_totals(Payment.objects.visible_to(request.user).filter(batch=instance))
             data["person_times"], data["amount"] = totals.count, f"{totals.amount:.2f}"
         elif data["amount"] is None:
             data["amount"] = "0.00"
@@ -281,7 +281,7 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def totals(self, request, pk=None):
         batch = self.get_object()
-        totals = services.payment_totals(Payment.objects.visible_to(request.user).filter(batch=batch))
+        totals = selectors.payment_totals(Payment.objects.visible_to(request.user).filter(batch=batch))
         return Response(
             TotalsSerializer({"count": totals.count, "amount": totals.amount, "by": totals.by}).data
         )
@@ -551,6 +551,6 @@ class LoanViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnl
     def totals(self, request):
         return Response(
             LoanTotalsSerializer(
-                services.loan_totals(self.filter_queryset(self.get_queryset())), many=True
+                selectors.loan_totals(self.filter_queryset(self.get_queryset())), many=True
             ).data
         )

@@ -12,13 +12,13 @@ from datetime import date
 from typing import IO
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from portal.excel import MONEY_FORMAT, ExcelError, cell_text, read_rows, write_sheet
+from portal.services import bureau_service
 from subsidies.models import BankAccount, BatchEvent, DisbursementBatch, PayeeKind, Payment
-from subsidies.services import record_event, require_bureau
+from subsidies.services import record_event
 
 OK_WORDS = ("成功", "success", "ok", "已入账", "已支付")
 FAILED_WORDS = ("失败", "fail", "退回", "未入账")
@@ -35,8 +35,8 @@ def payroll_payments(batch: DisbursementBatch):
     )
 
 
+@bureau_service
 def payroll_workbook(*, batch: DisbursementBatch, by) -> Workbook:
-    require_bureau(by)
     if batch.status == DisbursementBatch.Status.DRAFT:
         raise ValidationError(_("The batch must be approved before the bank file is made."))
     payments = list(payroll_payments(batch))
@@ -114,10 +114,9 @@ def _column(header: list[str], *names: str) -> int | None:
     return None
 
 
-@transaction.atomic
+@bureau_service
 def result_import(*, batch: DisbursementBatch, upload: IO[bytes], paid_on: date, by) -> ResultReport:
     """Mark each payment named in the bank's result file paid or failed; all or nothing."""
-    require_bureau(by)
     batch = DisbursementBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status == DisbursementBatch.Status.DRAFT:
         raise ValidationError(_("The batch must be approved before bank results are imported."))

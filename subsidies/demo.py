@@ -33,6 +33,7 @@ from subsidies.models import (
     Term,
     term_start,
 )
+from subsidies.services.batches import payment_for
 
 # The calendar year 2022: spring term of 2021-2022 and autumn term of 2022-2023.
 TERMS = [(2021, Term.SPRING), (2022, Term.AUTUMN)]
@@ -100,7 +101,7 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
 # passes over the county: each student's eligibility is decided once per term for every aid type at once
 # (the services decide it once per aid type, then again at approval), and the rows are bulk-inserted in
 # their final state. Same decisions (eligibility.py), same amounts, holds and events; tests/subsidies/
-# test_demo.py compares the result with services.draw.
+# test_demo.py compares the result with selectors.draw.
 
 
 def _categories_on(on: date) -> dict[int, set[str]]:
@@ -290,7 +291,7 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
         paid = 0
         flagged = []
         for student, decision in granted:
-            payment = services._payment(batch, student, decision)
+            payment = payment_for(batch, student, decision)
             flag_reason = held.get((batch.aid_type, student.pk))
             if flag_reason:
                 payment.status, payment.flag_reason = Payment.Status.HELD, flag_reason

@@ -13,16 +13,17 @@ from datetime import date
 from typing import IO
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
+from portal.access import can_run_data_matching
 from portal.excel import ExcelError, cell_text, read_rows, write_sheet
+from portal.services import service
 from students import id_numbers
 from students import services as student_services
 from students.models import Student, StudentCategory
 from subsidies.models import MatchResult, MatchRun, Payment, term_label
-from subsidies.services import require_bureau
 
 ID_HEADERS = ("身份证", "证件号", "公民身份号码", "id number", "id_number")
 NAME_HEADERS = ("姓名", "name")
@@ -35,11 +36,10 @@ def _find(header: list[str], names: tuple[str, ...]) -> int | None:
     return None
 
 
-@transaction.atomic
+@service(allowed=can_run_data_matching, refusal=gettext_lazy("Only bureau staff may do this."))
 def match_upload(
     *, upload: IO[bytes], source: str, category: str, school_year: int, term: str, by, file_name: str = ""
 ) -> MatchRun:
-    require_bureau(by)
     try:
         rows = read_rows(upload)
     except ExcelError as exc:
@@ -147,10 +147,9 @@ def match_upload(
     return run
 
 
-@transaction.atomic
+@service(allowed=can_run_data_matching, refusal=gettext_lazy("Only bureau staff may do this."))
 def match_apply(*, run: MatchRun, result_ids: list[int], valid_from: date, by) -> int:
     """Reviewed step: give the run's category to the chosen students on the list who lack it."""
-    require_bureau(by)
     chosen = list(
         run.results.filter(pk__in=result_ids, kind=MatchResult.Kind.UNAIDED, applied=False).select_related(
             "student"

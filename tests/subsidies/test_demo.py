@@ -9,7 +9,7 @@ from django.db.models import Sum
 
 from portal import demo as portal_demo
 from students import demo as registry
-from subsidies import demo
+from subsidies import demo, selectors
 from subsidies.models import DisbursementBatch, Payment
 
 
@@ -34,10 +34,10 @@ def test_demo_seed_builds_a_paid_year_and_is_idempotent(db):
 
 
 def test_demo_batches_are_what_the_batch_services_would_draw(db, monkeypatch):
-    """The demo writes its paid year in bulk: every batch holds exactly the students services.draw grants on
+    """The demo writes its paid year in bulk: every batch holds exactly the students selectors.draw grants on
     its date, with the same rule, category, amount and payee; held ones are refused on the approval date;
     the paid ones carry the batch's bank reference; each batch has its generated/approved/paid steps."""
-    from subsidies import eligibility, services
+    from subsidies import eligibility
     from subsidies.models import BatchEvent
 
     rng = random.Random(11)
@@ -57,7 +57,7 @@ def test_demo_batches_are_what_the_batch_services_would_draw(db, monkeypatch):
     for batch in DisbursementBatch.objects.all():
         expected = {
             s.pk: (d.policy.pk, d.category, d.amount_per_term, d.payee, d.reason[:300])
-            for s, d in services.draw(
+            for s, d in selectors.draw(
                 aid_type=batch.aid_type,
                 school_year=batch.school_year,
                 term=batch.term,

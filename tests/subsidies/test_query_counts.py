@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from students.models import Stage
+from subsidies import selectors
 from subsidies.models import (
     AidPolicy,
     AidQuota,
@@ -150,7 +151,6 @@ def test_quota_page_costs_the_same_for_1_and_10_quotas(bureau_client, quotas, dj
 
 
 def test_quota_drawn_counts_what_quota_status_counts(bureau, quotas, pay):
-    from subsidies import services
 
     quotas(2)
     quota = AidQuota.objects.order_by("pk").first()
@@ -160,9 +160,9 @@ def test_quota_drawn_counts_what_quota_status_counts(bureau, quotas, pay):
     pay(batch, 2)
     batch.payments.filter(pk=batch.payments.order_by("pk").last().pk).update(status=Payment.Status.HELD)
     annotated = AidQuota.objects.with_drawn().get(pk=quota.pk)
-    expected = services.quota_status(aid_type=quota.aid_type, school_year=quota.school_year, term=quota.term)
+    expected = selectors.quota_status(aid_type=quota.aid_type, school_year=quota.school_year, term=quota.term)
     assert annotated.drawn == expected.drawn == Decimal("1000.00")
-    assert services.quota_status_of(annotated) == expected
+    assert selectors.quota_status_of(annotated) == expected
     # An aid term without payments has drawn nothing (not None).
     AidQuota.objects.create(aid_type=AidType.TUITION_WAIVER, school_year=2020, term="autumn", amount=1)
     assert AidQuota.objects.with_drawn().get(aid_type=AidType.TUITION_WAIVER).drawn == Decimal("0.00")

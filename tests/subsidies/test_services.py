@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from students.models import Stage
-from subsidies import services
+from subsidies import selectors, services
 from subsidies.models import AidPolicy, AidType, BatchEvent, CreditLoan, DisbursementBatch, Payment, Term
 from tests.factories import SchoolFactory
 
@@ -206,7 +206,7 @@ def test_student_whose_category_lapsed_is_held_at_approval(bureau, make_student,
     services.batch_mark_paid(batch=batch, bank_reference="B1", paid_on=date(2022, 10, 20), by=bureau)
     held.refresh_from_db()
     assert held.status == Payment.Status.HELD  # never silently paid
-    assert services.payment_totals(batch.payments.all()).amount == Decimal("500.00")
+    assert selectors.payment_totals(batch.payments.all()).amount == Decimal("500.00")
 
 
 def test_held_payment_can_be_released_with_a_reason(bureau, make_student):
@@ -228,7 +228,7 @@ def test_quota_warns_before_approval_above_it(bureau, boarders):
         by=bureau,
     )
     batch = generate(bureau)
-    status = services.quota_status(aid_type=AidType.BOARDER_ALLOWANCE, school_year=2022, term=Term.AUTUMN)
+    status = selectors.quota_status(aid_type=AidType.BOARDER_ALLOWANCE, school_year=2022, term=Term.AUTUMN)
     assert (status.allocated, status.drawn, status.remaining) == (
         Decimal("1000"),
         Decimal("1500.00"),
@@ -304,7 +304,7 @@ def test_totals_by_every_dimension_reconcile_to_the_fen(bureau, make_student, sc
     for _ in range(3):
         make_student(Stage.JUNIOR, categories=[DIBAO], school=junior)
     batch = generate(bureau, aid_type=AidType.NON_BOARDER_ALLOWANCE)
-    totals = services.payment_totals(batch.payments.all())
+    totals = selectors.payment_totals(batch.payments.all())
     assert totals.count == 5
     assert totals.amount == Decimal("250.00") * 2 + Decimal("312.50") * 3
     for dimension in ("township", "school", "stage", "aid_type"):

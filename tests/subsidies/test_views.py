@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pghistory.models
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
@@ -434,9 +435,10 @@ def test_closing_a_paid_policy_row_through_the_form(bureau_client, bureau, paid_
 def test_a_large_county_is_drawn_by_a_task(
     bureau_client, make_student, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from subsidies import tasks, views
+    from subsidies import tasks
+    from subsidies.services import batches
 
-    monkeypatch.setattr(views, "ASYNC_DRAW_ABOVE", 0)
+    monkeypatch.setattr(batches, "ASYNC_DRAW_ABOVE", 0)
     make_student(Stage.JUNIOR, categories=[PA], boarding=False)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         bureau_client.post(
@@ -452,6 +454,10 @@ def test_a_large_county_is_drawn_by_a_task(
     assert len(callbacks) == 1
     callbacks[0]()  # the task, run eagerly as Celery does in tests
     assert batch.payments.count() == 1
+    # The task acts as the clerk who generated the batch: the change history names her.
+    payment = batch.payments.get()
+    insert = [e for e in pghistory.models.Events.objects.tracks(payment) if e.pgh_label == "insert"]
+    assert insert and int(insert[0].pgh_context["user"]) == batch.created_by_id
     assert tasks.draw_batch(batch.pk, batch.created_by_id) == 1  # a retried task adds nobody twice
     assert batch.payments.count() == 1
     assert (

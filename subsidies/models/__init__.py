@@ -1,0 +1,60 @@
+"""Student aid models, one module per sub-area: the policy table and quotas (`policies`), term batches,
+payments and bank accounts (`batches`), data matching (`matching`), the out-of-county ledger (`ledger`),
+credit loans (`loans`) and the public lookup log (`lookup`). Shared vocabulary is in `common`.
+
+Django finds the models through this package; the rest of the code imports them from here.
+"""
+
+from subsidies.models.batches import (
+    BankAccount,
+    BatchEvent,
+    BatchEventQuerySet,
+    BatchQuerySet,
+    DisbursementBatch,
+    Payment,
+    PaymentQuerySet,
+)
+from subsidies.models.common import (
+    FEN,
+    MONEY,
+    AidType,
+    PayeeKind,
+    PolicyStage,
+    Term,
+    term_end,
+    term_label,
+    term_start,
+)
+from subsidies.models.ledger import OutOfCountyStudent
+from subsidies.models.loans import LOAN_CAP, LOAN_TOP_UP_CAP, CreditLoan
+from subsidies.models.lookup import LookupLog
+from subsidies.models.matching import MatchResult, MatchRun
+from subsidies.models.policies import AidPolicy, AidQuota
+
+__all__ = [
+    "FEN",
+    "LOAN_CAP",
+    "LOAN_TOP_UP_CAP",
+    "MONEY",
+    "AidPolicy",
+    "AidQuota",
+    "AidType",
+    "BankAccount",
+    "BatchEvent",
+    "BatchEventQuerySet",
+    "BatchQuerySet",
+    "CreditLoan",
+    "DisbursementBatch",
+    "LookupLog",
+    "MatchResult",
+    "MatchRun",
+    "OutOfCountyStudent",
+    "PayeeKind",
+    "Payment",
+    "PaymentQuerySet",
+    "PolicyStage",
+    "Term",
+    "term_end",
+    "term_label",
+    "term_start",
+]

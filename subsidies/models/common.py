@@ -1,0 +1,69 @@
+"""Vocabulary shared by the aid area: aid types, stages, terms, payees, money."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from students.models import Stage, StudentCategory
+
+Category = StudentCategory.Category
+
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+FEN = Decimal("0.01")
+
+
+class AidType(models.TextChoices):
+    PRESCHOOL_FEE_WAIVER = "preschool_fee_waiver", _("Preschool fee waiver")
+    PRESCHOOL_LIVING = "preschool_living", _("Preschool living allowance")
+    PRESCHOOL_NUTRITION = "preschool_nutrition", _("Preschool nutrition plan")
+    BOARDER_ALLOWANCE = "boarder_allowance", _("Boarder living allowance")
+    NON_BOARDER_ALLOWANCE = "non_boarder_allowance", _("Non-boarder living allowance")
+    FREE_LUNCH = "free_lunch", _("Free lunch")
+    NUTRITION_PLAN = "nutrition_plan", _("Rural nutrition plan")
+    TUITION_WAIVER = "tuition_waiver", _("Tuition waiver")
+    TEXTBOOK_WAIVER = "textbook_waiver", _("Textbook waiver")
+    ACCOMMODATION_WAIVER = "accommodation_waiver", _("Accommodation waiver")
+    NATIONAL_GRANT = "national_grant", _("National grant")
+    TUITION_AID = "tuition_aid", _("University tuition aid")
+    FRESHMAN_TRAVEL = "freshman_travel", _("Freshman travel grant")
+
+
+class PolicyStage(models.TextChoices):
+    """The registry's stages, plus university (loans, tuition aid: students not in our schools)."""
+
+    PRESCHOOL = Stage.PRESCHOOL.value, Stage.PRESCHOOL.label
+    PRIMARY = Stage.PRIMARY.value, Stage.PRIMARY.label
+    JUNIOR = Stage.JUNIOR.value, Stage.JUNIOR.label
+    SENIOR = Stage.SENIOR.value, Stage.SENIOR.label
+    VOCATIONAL = Stage.VOCATIONAL.value, Stage.VOCATIONAL.label
+    SPECIAL = Stage.SPECIAL.value, Stage.SPECIAL.label
+    HIGHER = "higher", _("Higher education")
+
+
+class Term(models.TextChoices):
+    AUTUMN = "autumn", _("Autumn term")
+    SPRING = "spring", _("Spring term")
+
+
+def term_start(school_year: int, term: str) -> date:
+    """Autumn term starts 1 September of the school year, spring term 1 March of the next calendar year."""
+    return date(school_year, 9, 1) if term == Term.AUTUMN else date(school_year + 1, 3, 1)
+
+
+def term_label(school_year: int, term: str) -> str:
+    return f"{school_year}-{school_year + 1} {Term(term).label}"
+
+
+def term_end(school_year: int, term: str) -> date:
+    return date(school_year + 1, 1, 31) if term == Term.AUTUMN else date(school_year + 1, 7, 31)
+
+
+class PayeeKind(models.TextChoices):
+    PERSON = "person", _("The student's family")
+    SCHOOL = "school", _("The school")
+    CANTEEN = "canteen", _("The school canteen")

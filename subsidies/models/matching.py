@@ -1,0 +1,87 @@
+"""Data matching runs: other departments lists set against the county children."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from portal.access import ScopedQuerySet
+from students import id_numbers
+from students.models import SCHOOL_YEAR_VALIDATORS, Student
+from subsidies.models.common import Category, Term, term_label
+
+
+class MatchRunQuerySet(ScopedQuerySet):
+    scope_county_wide = True
+
+    def with_counts(self):
+        """Each run with its number of results of each kind (`unaided`, `unconfirmed`, ...), in one query."""
+        return self.annotate(
+            **{
+                kind: models.Count("results", filter=Q(results__kind=kind))
+                for kind in MatchResult.Kind.values
+            }
+        )
+
+
+class MatchRun(models.Model):
+    """One uploaded list of another department, matched against students for one category and term."""
+
+    class Source(models.TextChoices):
+        RURAL_REVITALISATION = "rural", _("Rural revitalisation bureau")
+        CIVIL_AFFAIRS = "civil", _("Civil affairs bureau")
+        DISABLED_FEDERATION = "disabled", _("Disabled persons' federation")
+
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    category = models.CharField(_("category confirmed by the list"), max_length=24, choices=Category.choices)
+    school_year = models.PositiveSmallIntegerField(_("school year"), validators=SCHOOL_YEAR_VALIDATORS)
+    term = models.CharField(_("term"), max_length=8, choices=Term.choices)
+    file_name = models.CharField(_("file"), max_length=200, blank=True)
+    list_rows = models.PositiveIntegerField(_("rows in the list"), default=0)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    objects = MatchRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("data matching run")
+        verbose_name_plural = _("data matching runs")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.get_category_display()} {term_label(self.school_year, self.term)}"
+
+
+class MatchResult(models.Model):
+    class Kind(models.TextChoices):
+        UNAIDED = "unaided", _("On the list but not aided this term")
+        UNCONFIRMED = "unconfirmed", _("Aided under a category the list does not confirm")
+        NOT_FOUND = "not_found", _("On the list, no student in the county")
+        INVALID = "invalid", _("Row refused")
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="results")
+    kind = models.CharField(_("result"), max_length=12, choices=Kind.choices)
+    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    id_number = models.CharField(_("ID number"), max_length=40, blank=True)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+    row_number = models.PositiveIntegerField(_("row"), null=True, blank=True)
+    message = models.CharField(_("message"), max_length=300, blank=True)
+    applied = models.BooleanField(_("category added"), default=False)
+
+    class Meta:
+        verbose_name = _("matching result")
+        verbose_name_plural = _("matching results")
+        ordering = ["kind", "row_number", "pk"]
+        indexes = [
+            # The result page lists one run's results by kind.
+            models.Index(fields=["run", "kind"], name="match_result_run_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+    @property
+    def masked_id_number(self) -> str:
+        return id_numbers.mask(self.id_number)

@@ -1,0 +1,48 @@
+"""Writes of the aid area, one module per sub-area: `policies` (policy table, quotas), `batches` (term batches,
+payments, bank accounts), `loans`, `ledger` (out of county). The bank's files are in `subsidies.bank`, data
+matching in `subsidies.matching`; reads in `subsidies.selectors`.
+
+Every write is a `portal.services.service`: the capability is checked, the body is one transaction and the
+change history names the acting user. Callers use `from subsidies import services; services.batch_approve(...)`.
+"""
+
+from subsidies.services.batches import (
+    ASYNC_DRAW_ABOVE,
+    bank_account_set,
+    batch_add_student,
+    batch_approve,
+    batch_create,
+    batch_draw,
+    batch_generate,
+    batch_mark_paid,
+    batch_remove_student,
+    payment_release,
+    payment_repay,
+    record_event,
+)
+from subsidies.services.ledger import out_of_county_add, out_of_county_follow_up, out_of_county_letters_sent
+from subsidies.services.loans import loan_create
+from subsidies.services.policies import POLICY_FIELDS, policy_create, policy_update, quota_set
+
+__all__ = [
+    "ASYNC_DRAW_ABOVE",
+    "POLICY_FIELDS",
+    "bank_account_set",
+    "batch_add_student",
+    "batch_approve",
+    "batch_create",
+    "batch_draw",
+    "batch_generate",
+    "batch_mark_paid",
+    "batch_remove_student",
+    "loan_create",
+    "out_of_county_add",
+    "out_of_county_follow_up",
+    "out_of_county_letters_sent",
+    "payment_release",
+    "payment_repay",
+    "policy_create",
+    "policy_update",
+    "quota_set",
+    "record_event",
+]

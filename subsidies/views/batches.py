@@ -1,0 +1,310 @@
+"""Batch pages: the list, generate, review, approve, the bank file and the bank results, release and re-pay."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Sum
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portal.access import scope_of
+from portal.audit import log_access
+from portal.decorators import bureau_required, scoped_login_required
+from portal.excel import workbook_response
+from portal.forms import ConfirmPasswordForm, flash_errors
+from portal.history import history_for
+from portal.models import AccessLog
+from portal.params import query_without_page
+from students.models import Student
+from subsidies import bank, selectors, services
+from subsidies.filters import (
+    BatchFilter,
+    PaymentFilter,
+)
+from subsidies.forms import (
+    AddStudentForm,
+    ApproveForm,
+    GenerateForm,
+    PaidForm,
+    ReasonForm,
+    ResultUploadForm,
+)
+from subsidies.models import (
+    BatchEvent,
+    DisbursementBatch,
+    Payment,
+)
+from subsidies.views.common import PAGE_SIZE, visible_batch
+
+# --- Batches ------------------------------------------------------------------------------------------
+
+
+@scoped_login_required
+def index(request):
+    """The batches, each with the person-times and amount the user may see."""
+    visible = Payment.objects.visible_to(request.user)
+    batches = (
+        DisbursementBatch.objects.visible_to(request.user)
+        .with_totals(visible)
+        .order_by("-school_year", "term", "aid_type")
+    )
+    filterset = BatchFilter(request.GET, queryset=batches, request=request)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    totals = (
+        visible.payable()
+        .filter(batch__in=filterset.qs.values("pk"))
+        .aggregate(n=Count("pk"), amount=Sum("amount"))
+    )
+    return render(
+        request,
+        "subsidies/index.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "totals": totals,
+            "generate_form": GenerateForm() if request.user.is_bureau else None,
+            "query": query_without_page(request),
+        },
+    )
+
+
+@bureau_required
+@require_POST
+def batch_generate(request):
+    form = GenerateForm(request.POST)
+    if not form.is_valid():
+        flash_errors(request, form)
+        return redirect("subsidies:index")
+    try:
+        batch = services.batch_generate(by=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        flash_errors(request, exc)
+        return redirect("subsidies:index")
+    if not batch.is_drawn:
+        # A county-wide draw runs in a Celery task; the page shows the batch as being drawn until it is done.
+        messages.info(request, _("The batch is being drawn; refresh the page in a minute."))
+        return redirect("subsidies:batch_detail", pk=batch.pk)
+    messages.success(request, _("Batch generated: %(n)s students.") % {"n": batch.payments.count()})
+    quota = selectors.quota_status(aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term)
+    if quota.exceeded:
+        messages.warning(
+            request,
+            _("The batch exceeds the quota: allocated %(allocated)s, drawn %(drawn)s.")
+            % {"allocated": quota.allocated, "drawn": quota.drawn},
+        )
+    return redirect("subsidies:batch_detail", pk=batch.pk)
+
+
+@scoped_login_required
+def batch_detail(request, pk: int):
+    batch = get_object_or_404(DisbursementBatch.objects.visible_to(request.user), pk=pk)
+    payments = Payment.objects.visible_to(request.user).filter(batch=batch)
+    filterset = PaymentFilter(
+        request.GET, queryset=payments.select_related("student", "school"), request=request
+    )
+    page = Paginator(filterset.qs.order_by("school__code", "student__name", "pk"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    is_bureau = request.user.is_bureau
+    context = {
+        "batch": batch,
+        "filter": filterset,
+        "page": page,
+        "query": query_without_page(request),
+        "totals": selectors.payment_totals(payments),
+        "held": payments.filter(status=Payment.Status.HELD).count(),
+        "failed": payments.filter(status=Payment.Status.FAILED).count(),
+        "quota": selectors.quota_status(
+            aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term
+        ),
+        "steps": BatchEvent.objects.visible_to(request.user)
+        .filter(batch=batch)
+        .select_related("by", "student"),
+        "drawing": not batch.is_drawn,
+        "is_bureau": is_bureau,
+        "can_review": batch.status == DisbursementBatch.Status.DRAFT and scope_of(request.user).writable,
+        "add_form": AddStudentForm(),
+        "approve_form": ApproveForm(),
+        "paid_form": PaidForm(),
+        "result_form": ResultUploadForm(),
+        "history": history_for(batch) if is_bureau else None,
+    }
+    return render(request, "subsidies/batch_detail.html", context)
+
+
+@bureau_required
+@require_POST
+def batch_draw(request, pk: int):
+    """Draw now a batch whose background draw did not finish (the task is idempotent, so is this)."""
+    batch = visible_batch(request, pk)
+    if batch.is_drawn:
+        return redirect("subsidies:batch_detail", pk=pk)
+    try:
+        n = services.batch_draw(batch=batch, by=request.user)
+    except ValidationError as exc:
+        flash_errors(request, exc)
+    else:
+        messages.success(request, _("Batch generated: %(n)s students.") % {"n": n})
+    return redirect("subsidies:batch_detail", pk=pk)
+
+
+@bureau_required
+@require_POST
+def batch_approve(request, pk: int):
+    batch = visible_batch(request, pk)
+    form = ApproveForm(request.POST)
+    form.is_valid()
+    try:
+        batch = services.batch_approve(
+            batch=batch, by=request.user, allow_over_quota=form.cleaned_data.get("allow_over_quota", False)
+        )
+    except ValidationError as exc:
+        flash_errors(request, exc)
+    else:
+        held = batch.payments.filter(status=Payment.Status.HELD).count()
+        messages.success(request, _("The batch was approved."))
+        if held:
+            messages.warning(
+                request, _("%(n)s students no longer qualify and are held, not paid.") % {"n": held}
+            )
+    return redirect("subsidies:batch_detail", pk=pk)
+
+
+@bureau_required
+@require_POST
+def batch_mark_paid(request, pk: int):
+    batch = visible_batch(request, pk)
+    form = PaidForm(request.POST)
+    if not form.is_valid():
+        flash_errors(request, form)
+        return redirect("subsidies:batch_detail", pk=pk)
+    try:
+        services.batch_mark_paid(batch=batch, by=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        flash_errors(request, exc)
+    else:
+        messages.success(request, _("The batch was marked paid."))
+    return redirect("subsidies:batch_detail", pk=pk)
+
+
+@scoped_login_required
+@require_POST
+def batch_add_student(request, pk: int):
+    batch = visible_batch(request, pk)
+    form = AddStudentForm(request.POST)
+    if not form.is_valid():
+        flash_errors(request, form)
+        return redirect("subsidies:batch_detail", pk=pk)
+    student = (
+        Student.objects.visible_to(request.user).filter(id_number=form.cleaned_data["id_number"]).first()
+    )
+    if student is None:
+        messages.error(request, _("No student with this ID number among your students."))
+        return redirect("subsidies:batch_detail", pk=pk)
+    try:
+        services.batch_add_student(
+            batch=batch, student=student, reason=form.cleaned_data["reason"], by=request.user
+        )
+    except ValidationError as exc:
+        flash_errors(request, exc)
+    except PermissionDenied:
+        messages.error(request, _("You may not change this student's aid."))
+    else:
+        messages.success(request, _("%(name)s was added to the batch.") % {"name": student.name})
+    return redirect("subsidies:batch_detail", pk=pk)
+
+
+@scoped_login_required
+@require_POST
+def batch_remove_student(request, pk: int, student_pk: int):
+    batch = visible_batch(request, pk)
+    student = get_object_or_404(Student.objects.visible_to(request.user), pk=student_pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        flash_errors(request, form)
+        return redirect("subsidies:batch_detail", pk=pk)
+    try:
+        services.batch_remove_student(
+            batch=batch, student=student, reason=form.cleaned_data["reason"], by=request.user
+        )
+    except ValidationError as exc:
+        flash_errors(request, exc)
+    else:
+        messages.success(request, _("%(name)s was removed from the batch.") % {"name": student.name})
+    return redirect("subsidies:batch_detail", pk=pk)
+
+
+@bureau_required
+@require_POST
+def payment_release(request, pk: int):
+    payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.payment_release(payment=payment, reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as exc:
+            flash_errors(request, exc)
+    else:
+        flash_errors(request, form)
+    return redirect("subsidies:batch_detail", pk=payment.batch_id)
+
+
+@bureau_required
+@require_POST
+def payment_repay(request, pk: int):
+    payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)
+    form = PaidForm(request.POST)
+    if form.is_valid():
+        try:
+            services.payment_repay(payment=payment, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            flash_errors(request, exc)
+    else:
+        flash_errors(request, form)
+    return redirect("subsidies:batch_detail", pk=payment.batch_id)
+
+
+@bureau_required
+@require_http_methods(["GET", "POST"])
+def batch_bank_file(request, pk: int):
+    """The payroll file carries whole account numbers: the password is asked again and the export logged."""
+    batch = visible_batch(request, pk)
+    form = ConfirmPasswordForm(request.POST or None, request=request)
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "subsidies/bank_file_confirm.html", {"form": form, "batch": batch})
+    try:
+        workbook = bank.payroll_workbook(batch=batch, by=request.user)
+    except ValidationError as exc:
+        flash_errors(request, exc)
+        return redirect("subsidies:batch_detail", pk=pk)
+    log_access(request, AccessLog.Action.EXPORT, batch, detail=f"bank payroll file, batch {batch.pk}")
+    return workbook_response(workbook, f"代发_{batch}.xlsx")
+
+
+@bureau_required
+@require_POST
+def batch_bank_result(request, pk: int):
+    batch = visible_batch(request, pk)
+    form = ResultUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        flash_errors(request, form)
+        return redirect("subsidies:batch_detail", pk=pk)
+    try:
+        report = bank.result_import(
+            batch=batch,
+            upload=form.cleaned_data["file"],
+            paid_on=form.cleaned_data["paid_on"],
+            by=request.user,
+        )
+    except ValidationError as exc:
+        flash_errors(request, exc)
+    else:
+        messages.success(
+            request,
+            _("Bank results imported: %(paid)s paid, %(failed)s failed.")
+            % {"paid": report.paid, "failed": report.failed},
+        )
+    return redirect("subsidies:batch_detail", pk=pk)

@@ -1,0 +1,58 @@
+"""The credit-loan register."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.decorators import scoped_login_required
+from portal.forms import add_service_errors
+from portal.params import query_without_page
+from subsidies import selectors, services
+from subsidies.filters import (
+    LoanFilter,
+)
+from subsidies.forms import (
+    LoanForm,
+)
+from subsidies.models import (
+    CreditLoan,
+)
+from subsidies.views.common import PAGE_SIZE
+
+# --- Credit loans -------------------------------------------------------------------------------------
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def loan_list(request):
+    form = LoanForm(request.POST or None) if request.user.is_bureau else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.loan_create(by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("The loan contract was recorded."))
+                return redirect("subsidies:loan_list")
+    loans = CreditLoan.objects.visible_to(request.user).select_related("home_township")
+    filterset = LoanFilter(request.GET, queryset=loans, request=request)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "subsidies/loan_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "totals": selectors.loan_totals(loans),
+            "form": form,
+            "query": query_without_page(request),
+        },
+    )
