@@ -26,6 +26,8 @@ class StudentForm(forms.ModelForm):
             "home_township",
             "village",
             "is_boarding",
+            "major",
+            "is_agricultural_major",
             "guardian_name",
             "guardian_phone",
             "status",

@@ -34,8 +34,13 @@ from subsidies.models import (
 
 
 class PolicySerializer(serializers.ModelSerializer):
-    amount_per_year = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
-    amount_per_term = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    # Null while the county has not entered the amount (no batch can draw the aid until then).
+    amount_per_year = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, allow_null=True
+    )
+    amount_per_term = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AidPolicy
@@ -518,11 +523,13 @@ class LoanSerializer(serializers.ModelSerializer):
             "school_year",
             "contract_number",
             "contract_date",
+            "level",
+            "fees",
             "amount",
             "top_up",
             "poverty_alleviated",
         ]
-        # Caps and uniqueness: loan_create, with the clerk's messages.
+        # Caps (dated policy rows) and uniqueness: loan_create, with the clerk's messages.
         validators: list = []
 
 

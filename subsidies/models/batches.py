@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pgtrigger
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -207,6 +208,49 @@ class Payment(models.Model):
                 violation_error_message=_("This student is already paid this aid for this term."),
             ),
             models.CheckConstraint(name="payment_amount_positive", condition=Q(amount__gt=0)),
+        ]
+        triggers = [
+            # 不重复资助 across aid types: at most one aid of an exclusion group (AidExclusionGroup) per student
+            # and term, counting every payment but the held ones. The services refuse first, in words; this is
+            # the guarantee whatever writes the table. The student's row is locked (FOR NO KEY UPDATE: a row
+            # lock, not an advisory one, so a draw of 100,000 payments does not fill the lock table) so that
+            # two batches drawing the same child at once cannot both pass. An update is checked only when it
+            # brings a payment into play (held -> pending) or moves it to another student, aid or term, so
+            # that a payment recorded before this rule can still be failed, re-paid or held.
+            pgtrigger.Trigger(
+                name="payment_one_per_exclusion_group",
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                when=pgtrigger.Before,
+                func=pgtrigger.Func(
+                    """
+                    IF NEW.status = 'held' THEN
+                        RETURN NEW;
+                    END IF;
+                    IF TG_OP = 'UPDATE' AND OLD.status <> 'held' AND NEW.student_id = OLD.student_id
+                       AND NEW.aid_type = OLD.aid_type AND NEW.school_year = OLD.school_year
+                       AND NEW.term = OLD.term THEN
+                        RETURN NEW;
+                    END IF;
+                    IF NOT EXISTS (SELECT 1 FROM subsidies_aidexclusiongroup g WHERE NEW.aid_type = ANY (g.aid_types)) THEN
+                        RETURN NEW;
+                    END IF;
+                    PERFORM 1 FROM students_student s WHERE s.id = NEW.student_id FOR NO KEY UPDATE;
+                    IF EXISTS (
+                        SELECT 1 FROM {meta.db_table} p
+                        JOIN subsidies_aidexclusiongroup g
+                          ON p.aid_type = ANY (g.aid_types) AND NEW.aid_type = ANY (g.aid_types)
+                        WHERE p.student_id = NEW.student_id AND p.school_year = NEW.school_year
+                          AND p.term = NEW.term AND p.aid_type <> NEW.aid_type AND p.id <> NEW.id
+                          AND p.status <> 'held'
+                    ) THEN
+                        RAISE EXCEPTION 'payment_one_per_exclusion_group: student % already has an aid of the same exclusion group in %/%',
+                            NEW.student_id, NEW.school_year, NEW.term
+                            USING ERRCODE = 'unique_violation';
+                    END IF;
+                    RETURN NEW;
+                    """
+                ),
+            ),
         ]
         indexes = [
             # Year-end report and data matching: the paid payments of a term by aid type.
