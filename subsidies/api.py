@@ -18,6 +18,7 @@ from students.models import Student
 from subsidies import matching, selectors, services
 from subsidies.filters import BatchFilter, LoanFilter, OutOfCountyFilter, PaymentFilter, PolicyFilter
 from subsidies.models import (
+    AidExclusionGroup,
     AidPolicy,
     AidQuota,
     BankAccount,
@@ -47,6 +48,22 @@ class PolicySerializer(serializers.ModelSerializer):
         fields = ["id", *services.POLICY_FIELDS, "amount_per_year", "amount_per_term"]
         # The service checks overlaps and frozen rows, with the same messages as the pages.
         validators: list = []
+
+
+class ExclusionGroupSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AidExclusionGroup
+        fields = ["id", "code", "name", "aid_types", "note"]
+
+
+class ExclusionGroupViewSet(viewsets.ReadOnlyModelViewSet):
+    """Aid types of which a student receives at most one in a term (the database refuses a second payment)."""
+
+    serializer_class = ExclusionGroupSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return AidExclusionGroup.objects.visible_to(self.request.user).order_by("code")
 
 
 class PolicyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -398,7 +415,17 @@ class MatchResultSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MatchResult
-        fields = ["id", "kind", "student", "id_number_masked", "name", "row_number", "message", "applied"]
+        fields = [
+            "id",
+            "kind",
+            "student",
+            "id_number_masked",
+            "name",
+            "row_number",
+            "aid_type",
+            "message",
+            "applied",
+        ]
 
 
 class MatchRunSerializer(serializers.ModelSerializer):
@@ -417,9 +444,10 @@ class MatchRunSerializer(serializers.ModelSerializer):
             "file_name",
             "list_rows",
             "at",
+            "note",
             "counts",
         ]
-        read_only_fields = ["file_name", "list_rows", "at"]
+        read_only_fields = ["file_name", "list_rows", "at", "note"]
 
     def get_counts(self, obj) -> dict[str, int]:
         kinds = MatchResult.Kind.values

@@ -243,6 +243,10 @@ class AidExclusionGroup(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def aid_labels(self) -> list[str]:
+        return [str(AidType(t).label) for t in self.aid_types]
+
 
 class AidQuotaQuerySet(ScopedQuerySet):
     scope_county_wide = True

@@ -21,6 +21,7 @@ from subsidies.forms import (
     QuotaForm,
 )
 from subsidies.models import (
+    AidExclusionGroup,
     AidPolicy,
     AidQuota,
 )
@@ -35,7 +36,12 @@ def policy_list(request):
     return render(
         request,
         "subsidies/policy_list.html",
-        {"filter": filterset, "policies": filterset.qs, "can_edit": request.user.is_bureau},
+        {
+            "filter": filterset,
+            "policies": filterset.qs,
+            "groups": AidExclusionGroup.objects.visible_to(request.user),
+            "can_edit": request.user.is_bureau,
+        },
     )
 
 

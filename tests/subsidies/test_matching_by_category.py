@@ -129,3 +129,19 @@ def test_a_child_whose_category_qualifies_for_nothing_here_is_not_listed(bureau,
         .exclude(aid_type=AidType.EXERCISE_BOOKS)
         .exists()
     )
+
+
+def test_the_page_and_the_api_show_the_aid_of_each_line_and_the_run_note(
+    bureau, bureau_client, client_for, make_student
+):
+    child = make_student(Stage.PRIMARY, categories=[DIBAO], boarding=False, rural=True, name="低保娃")
+    generate(bureau, AidType.NUTRITION_PLAN)
+    run = run_list(bureau, DIBAO, [child])
+    body = bureau_client.get(reverse("subsidies:match_detail", args=[run.pk]), {"kind": "unaided"}).content
+    body = body.decode()
+    assert "非寄宿生生活补助" in body and 'id="run-note"' in body and "免费作业本" in body
+    api = client_for(bureau)
+    detail = api.get(f"/api/subsidies/matching-runs/{run.pk}/").json()
+    assert "免费作业本" in detail["note"]
+    results = api.get(f"/api/subsidies/matching-runs/{run.pk}/results/").json()["results"]
+    assert [(r["kind"], r["aid_type"]) for r in results] == [("unaided", AidType.NON_BOARDER_ALLOWANCE)]
