@@ -189,3 +189,53 @@ def test_a_student_who_left_since_the_reference_date_is_still_drawn_for_that_ter
     student.save()
     batch = generate(bureau, AidType.BOARDER_ALLOWANCE)
     assert batch.payments.filter(student=student).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_paying_one_child_two_aids_of_a_group_at_once_cannot_both_commit(make_student):
+    """The trigger locks the child's row before it checks: the second transaction waits for the first, then
+    sees its payment and is refused."""
+    import threading
+
+    from django.db import connection
+
+    from subsidies import pengshui
+    from tests.factories import UserFactory
+
+    pengshui.load(AidPolicy, AidExclusionGroup)
+    UserFactory(username="aid_clerk_groups", role="bureau")
+    student = make_student(Stage.JUNIOR, categories=[PA], boarding=True, rural=False)
+    for aid_type in (AidType.BOARDER_ALLOWANCE, AidType.FREE_LUNCH):
+        DisbursementBatch.objects.create(
+            aid_type=aid_type, school_year=2022, term=Term.AUTUMN, eligibility_date=AUTUMN_2022
+        )
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def pay(aid_type):
+        try:
+            with transaction.atomic():
+                barrier.wait()
+                direct_payment(student, aid_type)
+                barrier_wait_quietly()
+            outcomes.append("committed")
+        except IntegrityError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    def barrier_wait_quietly():
+        # Hold the first transaction open a moment so that the second one meets its lock.
+        import time
+
+        time.sleep(0.3)
+
+    threads = [
+        threading.Thread(target=pay, args=(a,)) for a in (AidType.BOARDER_ALLOWANCE, AidType.FREE_LUNCH)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["committed", "refused"]
+    assert Payment.objects.filter(student=student).count() == 1
