@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import IO
 
-import pghistory
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
 from dropout_control import rules
@@ -26,8 +25,9 @@ from dropout_control.models import (
     LongAbsence,
     SuspectedDropout,
 )
-from portal.access import can_reveal_personal
+from portal.access import can_reveal_personal, can_run_data_matching
 from portal.excel import ExcelError, cell_text, read_rows, write_sheet
+from portal.services import service
 from students import id_numbers
 from students.models import Student, StudentCategory, Township
 
@@ -131,10 +131,15 @@ def parse_rows(rows: list[list], *, as_of: date) -> list[ParsedRow]:
     return parsed
 
 
+# Matching the county's children against other departments' lists is the bureau's work.
+matching_service = service(
+    allowed=can_run_data_matching, refusal=gettext_lazy("Only bureau staff upload the household register.")
+)
+
+
+@matching_service
 def household_register_upload(*, file: IO[bytes], file_name: str, as_of: date, by) -> HouseholdRegisterUpload:
     """Read, compare and store a household-register list; refuse the whole file on any bad row."""
-    if not getattr(by, "is_bureau", False):
-        raise PermissionDenied(_("Only bureau staff upload the household register."))
     try:
         rows = read_rows(file)
     except ExcelError as exc:
@@ -144,19 +149,17 @@ def household_register_upload(*, file: IO[bytes], file_name: str, as_of: date, b
     )
 
 
+@matching_service
 def household_register_store(
     *, parsed: list[ParsedRow], file_name: str, as_of: date, by
 ) -> HouseholdRegisterUpload:
     """Store checked rows with their findings and suspects, in one transaction."""
-    with transaction.atomic(), pghistory.context(user=by.pk):
-        upload = HouseholdRegisterUpload.objects.create(
-            file_name=file_name[:200], as_of=as_of, uploaded_by=by
-        )
-        register_rows, suspects = compare(upload, parsed)
-        upload.row_count = len(register_rows)
-        upload.of_age_count = sum(1 for r in register_rows if r.finding != Finding.NOT_OF_AGE)
-        upload.suspect_count = len(suspects)
-        upload.save(update_fields=["row_count", "of_age_count", "suspect_count"])
+    upload = HouseholdRegisterUpload.objects.create(file_name=file_name[:200], as_of=as_of, uploaded_by=by)
+    register_rows, suspects = compare(upload, parsed)
+    upload.row_count = len(register_rows)
+    upload.of_age_count = sum(1 for r in register_rows if r.finding != Finding.NOT_OF_AGE)
+    upload.suspect_count = len(suspects)
+    upload.save(update_fields=["row_count", "of_age_count", "suspect_count"])
     return upload
 
 

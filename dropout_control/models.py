@@ -36,7 +36,7 @@ class DropoutCaseQuerySet(ScopedQuerySet):
 
 
 @track_changes()
-class DropoutCase(models.Model):
+class DropoutCase(id_numbers.MaskedIdNumberMixin, models.Model):
     """A child of compulsory age out of school, followed until the case is closed (销号) with an outcome."""
 
     class Status(models.TextChoices):
@@ -170,10 +170,6 @@ class DropoutCase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.masked_id_number}）"
-
-    @property
-    def masked_id_number(self) -> str:
-        return id_numbers.mask(self.id_number)
 
     @property
     def is_open(self) -> bool:
@@ -365,7 +361,7 @@ class RegisterRowQuerySet(ScopedQuerySet):
     scope_townships = ("township",)
 
 
-class HouseholdRegisterRow(models.Model):
+class HouseholdRegisterRow(id_numbers.MaskedIdNumberMixin, models.Model):
     """One child of the list, with what the comparison found: the school-age children ledger (适龄儿童)."""
 
     class Finding(models.TextChoices):
@@ -401,10 +397,6 @@ class HouseholdRegisterRow(models.Model):
     def __str__(self) -> str:
         return f"{self.name}（{self.masked_id_number}）"
 
-    @property
-    def masked_id_number(self) -> str:
-        return id_numbers.mask(self.id_number)
-
 
 class SuspectQuerySet(ScopedQuerySet):
     scope_townships = ("township",)
@@ -414,7 +406,7 @@ class SuspectQuerySet(ScopedQuerySet):
 
 
 @track_changes()
-class SuspectedDropout(models.Model):
+class SuspectedDropout(id_numbers.MaskedIdNumberMixin, models.Model):
     """A child of age registered in the county and in no school's roll (疑似辍学): confirmed or cleared."""
 
     class Status(models.TextChoices):
@@ -477,10 +469,6 @@ class SuspectedDropout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.masked_id_number}）"
-
-    @property
-    def masked_id_number(self) -> str:
-        return id_numbers.mask(self.id_number)
 
 
 class LongAbsenceQuerySet(ScopedQuerySet):

@@ -1,4 +1,5 @@
-"""Writes of dropout control. Each checks the acting user's scope and the rules, then writes atomically.
+"""Writes of dropout control. `@service` checks the capability (a role that writes), each service then the
+row (inside the acting user's scope) and the rules, and writes atomically.
 
 A refused write raises ValidationError (a clerk's message, nothing written) or PermissionDenied (outside the
 user's scope). Each runs inside a pghistory context naming the user, so the change history says who.
@@ -9,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from functools import wraps
 
-import pghistory
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from dropout_control import rules
 from dropout_control.models import (
@@ -28,22 +27,23 @@ from dropout_control.models import (
     SuspectedDropout,
     TeamMember,
 )
+from portal.access import can_write_in_scope
+from portal.services import service
 from students import id_numbers
 from students.models import School, Student, Township
 
 Outcome = DropoutCase.Outcome
 
-
-def _service(func):
-    """Atomic, and the change history records who acted (also outside a web request: imports, tasks)."""
-
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        by = kwargs.get("by")
-        with transaction.atomic(), pghistory.context(user=getattr(by, "pk", None)):
-            return func(*args, **kwargs)
-
-    return wrapper
+# A role that writes (not an official); the message is the one the row check gives outside the scope.
+case_service = service(
+    allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this dropout case.")
+)
+suspect_service = service(
+    allowed=can_write_in_scope, refusal=gettext_lazy("You may not decide on this child.")
+)
+student_service = service(
+    allowed=can_write_in_scope, refusal=gettext_lazy("You may not change records of this student.")
+)
 
 
 def _today() -> date:
@@ -60,7 +60,10 @@ def _locked(case: DropoutCase) -> DropoutCase:
     return DropoutCase.objects.select_for_update().get(pk=case.pk)
 
 
-@_service
+@service(
+    allowed=can_write_in_scope,
+    refusal=gettext_lazy("You may not open a case for this township or school."),
+)
 def case_open(
     *,
     by,
@@ -169,7 +172,7 @@ CASE_EDITABLE_FIELDS = (
 )
 
 
-@_service
+@case_service
 def case_update(*, case: DropoutCase, by, **fields) -> DropoutCase:
     """Correct the description of a case; its outcome changes only through case_close and case_reopen."""
     _check_case(case, by)
@@ -185,7 +188,7 @@ def case_update(*, case: DropoutCase, by, **fields) -> DropoutCase:
     return case
 
 
-@_service
+@case_service
 def case_set_team(*, case: DropoutCase, members: Mapping[str, tuple[str, str]], by) -> list[TeamMember]:
     """Set the 六对一 team: {role: (name, phone)}; a role left out or with an empty name is removed."""
     _check_case(case, by)
@@ -224,7 +227,7 @@ def case_set_team(*, case: DropoutCase, members: Mapping[str, tuple[str, str]], 
     return saved
 
 
-@_service
+@case_service
 def case_add_visit(
     *,
     case: DropoutCase,
@@ -269,7 +272,7 @@ def case_add_visit(
     return visit
 
 
-@_service
+@case_service
 def case_close(
     *,
     case: DropoutCase,
@@ -334,7 +337,7 @@ def case_close(
     return case
 
 
-@_service
+@case_service
 def case_reopen(*, case: DropoutCase, reason: str, by, on: date | None = None) -> DropoutCase:
     """Reopen a closed case (the child left school again): a new ledger period, the old outcome kept in it."""
     _check_case(case, by)
@@ -367,7 +370,7 @@ def case_reopen(*, case: DropoutCase, reason: str, by, on: date | None = None) -
     return case
 
 
-@_service
+@case_service
 def home_teaching_log_add(
     *, case: DropoutCase, visited_on: date, teacher: str, hours: Decimal, content: str, by
 ) -> HomeTeachingVisit:
@@ -402,7 +405,7 @@ def _check_suspect(suspect: SuspectedDropout, by) -> None:
         raise ValidationError(_("This child was already decided on."))
 
 
-@_service
+@suspect_service
 def suspect_confirm(
     *,
     suspect: SuspectedDropout,
@@ -438,7 +441,7 @@ def suspect_confirm(
     return case
 
 
-@_service
+@suspect_service
 def suspect_clear(*, suspect: SuspectedDropout, clear_reason: str, by, note: str = "") -> SuspectedDropout:
     """Clear a suspected dropout with the reason (studies outside the county, already placed, moved away)."""
     _check_suspect(suspect, by)
@@ -459,7 +462,7 @@ def _check_student(student: Student, by) -> None:
         raise PermissionDenied(_("You may not change records of this student."))
 
 
-@_service
+@student_service
 def long_absence_mark(*, student: Student, since: date, by, note: str = "") -> LongAbsence:
     """A school marks a pupil on its roll who has stopped attending."""
     _check_student(student, by)
@@ -473,7 +476,7 @@ def long_absence_mark(*, student: Student, since: date, by, note: str = "") -> L
     return absence
 
 
-@_service
+@student_service
 def long_absence_end(*, absence: LongAbsence, on: date, by) -> LongAbsence:
     _check_student(absence.student, by)
     if on < absence.since:
@@ -484,7 +487,7 @@ def long_absence_end(*, absence: LongAbsence, on: date, by) -> LongAbsence:
     return absence
 
 
-@_service
+@student_service
 def care_record_add(
     *,
     student: Student,

@@ -35,7 +35,7 @@ from dropout_control.models import (
     LongAbsence,
     SuspectedDropout,
 )
-from portal.access import can_reveal_personal, scope_of
+from portal.access import can_reveal_personal, can_run_data_matching, scope_of
 from portal.audit import log_access
 from portal.decorators import scoped_login_required, write_required
 from portal.excel import workbook_response
@@ -286,7 +286,7 @@ def register(request):
     """四查三比对: uploads of the household register (bureau), and the suspects to decide."""
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
-        if not request.user.is_bureau:
+        if not can_run_data_matching(request.user):
             raise PermissionDenied
         if form.is_valid():
             try:
@@ -310,7 +310,7 @@ def register(request):
         "uploads": HouseholdRegisterUpload.objects.visible_to(request.user).select_related("uploaded_by")[
             :20
         ],
-        "is_bureau": request.user.is_bureau,
+        "is_bureau": can_run_data_matching(request.user),
     }
     return render(request, "dropout_control/register.html", context)
 

@@ -17,7 +17,6 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from nutrition import filters, importing, rules, services
-from nutrition.figures import county_figures
 from nutrition.models import (
     AccompaniedMeal,
     FundReceipt,
@@ -28,6 +27,7 @@ from nutrition.models import (
     SafetyCheck,
     TermHoliday,
 )
+from nutrition.selectors import county_figures
 from portal.access import can_record_nutrition, is_bureau_staff
 from portal.api import call_service
 from portal.params import query_int, query_year
@@ -160,7 +160,7 @@ class PurchaseSerializer(PilotRowSerializer):
         ]
 
     def get_diversion(self, obj) -> bool:
-        return obj.category in rules.FORBIDDEN_CATEGORIES
+        return obj.category in Purchase.FORBIDDEN_CATEGORIES
 
 
 class AccompaniedSerializer(PilotRowSerializer):

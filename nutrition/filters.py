@@ -5,7 +5,6 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from nutrition import rules
 from nutrition.models import (
     MEAL_STAGES,
     AccompaniedMeal,
@@ -102,7 +101,7 @@ class PurchaseFilter(PilotRowFilter):
     def forbidden(self, queryset, name, value):
         if value is None:
             return queryset
-        lookup = {"category__in": rules.FORBIDDEN_CATEGORIES}
+        lookup = {"category__in": Purchase.FORBIDDEN_CATEGORIES}
         return queryset.filter(**lookup) if value else queryset.exclude(**lookup)
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import IO
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from nutrition import services
 from nutrition.models import MealRecord, NutritionTerm, PilotSchool
 from portal import excel
-from portal.access import can_record_nutrition
 from students.models import Stage
 
 HEADER = ["学校代码", "日期", "学段", "就餐人数"]
@@ -65,15 +63,10 @@ def read_rows(file: IO[bytes]) -> list[list]:
     return rows[1:]
 
 
-@transaction.atomic
+@services.recording_service
 def meals_import(*, file: IO[bytes], term: NutritionTerm, month: date, by) -> int:
     """Check every row, then write them all (or nothing). Returns how many records were written."""
-    if term.is_closed:
-        raise ValidationError(
-            _("The term %(term)s is closed: its records can no longer change.") % {"term": term}
-        )
-    if not can_record_nutrition(by):
-        raise PermissionDenied(_("Your role may not record nutrition-plan data."))
+    services.check_term_open(term)
     rows = read_rows(file)
     pilots = {
         p.school.code: p for p in PilotSchool.objects.filter(term=term).select_related("school", "term")

@@ -101,7 +101,6 @@ class PilotSchoolQuerySet(ScopedQuerySet):
 
     def with_totals(self):
         """Money and meal totals per pilot in one query (subqueries, so the sums do not multiply)."""
-        from nutrition import rules
 
         def total(model, field, **filters):
             output = models.IntegerField() if field == "meals" else models.DecimalField(**MONEY)
@@ -117,7 +116,7 @@ class PilotSchoolQuerySet(ScopedQuerySet):
         return self.annotate(
             total_received=total(FundReceipt, "amount"),
             total_spent=total(Purchase, "amount"),
-            total_forbidden=total(Purchase, "amount", category__in=rules.FORBIDDEN_CATEGORIES),
+            total_forbidden=total(Purchase, "amount", category__in=Purchase.FORBIDDEN_CATEGORIES),
             compulsory_meals=total(MealRecord, "meals", stage__in=(Stage.PRIMARY, Stage.JUNIOR)),
             preschool_meals=total(MealRecord, "meals", stage=Stage.PRESCHOOL),
         )
@@ -294,6 +293,9 @@ class Purchase(models.Model):
         STAFF_MEALS = "staff_meals", _("Staff meals")
         EQUIPMENT = "equipment", _("Equipment")
         NON_FOOD = "non_food", _("Other non-food")
+
+    # Not food for pupils: recorded (the books must be complete) and flagged as diversion (挤占挪用).
+    FORBIDDEN_CATEGORIES = (Category.STAFF_MEALS, Category.EQUIPMENT, Category.NON_FOOD)
 
     pilot = models.ForeignKey(
         PilotSchool, verbose_name=_("pilot school"), on_delete=models.CASCADE, related_name="purchases"

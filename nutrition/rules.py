@@ -22,15 +22,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
-from nutrition.models import NutritionTerm, PilotSchool, Purchase
+from nutrition.models import NutritionTerm, PilotSchool
 
 FEN = Decimal("0.01")
 ANNUAL_MEAL_DAYS = 200
-FORBIDDEN_CATEGORIES = (
-    Purchase.Category.STAFF_MEALS,
-    Purchase.Category.EQUIPMENT,
-    Purchase.Category.NON_FOOD,
-)
 DEFAULT_TOLERANCE = Decimal("0.05")
 
 

@@ -1,4 +1,5 @@
-"""Writes of the nutrition plan. Each checks who may write, the term and the rules, then writes atomically.
+"""Writes of the nutrition plan: `@service` checks who may write (a capability), then the row, the term and
+the rules, and writes atomically.
 
 Principals record for their own school (meals, purchases, accompanied meals, safety checks); the bureau's
 nutrition office records for every school and alone sets up terms, pilot schools and fund receipts.
@@ -12,10 +13,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from nutrition import rules
 from nutrition.models import (
@@ -28,25 +28,35 @@ from nutrition.models import (
     SafetyCheck,
     TermHoliday,
 )
-from portal.access import can_record_nutrition
-from students.models import COMPULSORY_STAGES, School, Stage, Student
+from nutrition.selectors import count_covered
+from portal.access import can_record_nutrition, is_bureau_staff
+from portal.services import service
+from students.models import COMPULSORY_STAGES, School, Stage
+
+# The two capabilities of the plan, with the clerk's message when they are missing.
+bureau_service = service(
+    allowed=is_bureau_staff, refusal=gettext_lazy("Only the bureau's nutrition office may do this.")
+)
+recording_service = service(
+    allowed=can_record_nutrition, refusal=gettext_lazy("Your role may not record nutrition-plan data.")
+)
 
 
-def _require_bureau(by) -> None:
-    if not (by.is_authenticated and by.is_active and by.is_bureau):
-        raise PermissionDenied(_("Only the bureau's nutrition office may do this."))
+def check_term_open(term: NutritionTerm) -> None:
+    """A closed term is final: nothing under it may change."""
+    if term.is_closed:
+        raise ValidationError(
+            _("The term %(term)s is closed: its records can no longer change.") % {"term": term}
+        )
 
 
 def check_can_record(*, pilot: PilotSchool, by) -> None:
-    """The user may write records of this pilot school, and its term is still open."""
-    if not can_record_nutrition(by):
-        raise PermissionDenied(_("Your role may not record nutrition-plan data."))
+    """The user may write records of this pilot school (the row), and its term is still open.
+
+    Whether the user's role records at all is the service's capability (`can_record_nutrition`)."""
     if not PilotSchool.objects.editable_by(by).filter(pk=pilot.pk).exists():
         raise PermissionDenied(_("You may only record for your own school."))
-    if pilot.term.is_closed:
-        raise ValidationError(
-            _("The term %(term)s is closed: its records can no longer change.") % {"term": pilot.term}
-        )
+    check_term_open(pilot.term)
 
 
 def parse_money(value: Any, field: str) -> Decimal:
@@ -81,22 +91,17 @@ def parse_meals(value: Any, field: str = "meals") -> int:
 # --- Terms and pilot schools (bureau) -------------------------------------------------------------
 
 
-@transaction.atomic
+@bureau_service
 def term_create(*, school_year: int, season: str, start: date, end: date, by) -> NutritionTerm:
-    _require_bureau(by)
     term = NutritionTerm(school_year=school_year, season=season, start=start, end=end)
     term.full_clean()
     term.save()
     return term
 
 
-@transaction.atomic
+@bureau_service
 def holiday_add(*, term: NutritionTerm, day: date, by, reason: str = "") -> TermHoliday:
-    _require_bureau(by)
-    if term.is_closed:
-        raise ValidationError(
-            _("The term %(term)s is closed: its records can no longer change.") % {"term": term}
-        )
+    check_term_open(term)
     if not term.contains(day):
         raise ValidationError({"day": _("The holiday is outside the term.")})
     if MealRecord.objects.filter(pilot__term=term, day=day).exists():
@@ -107,25 +112,11 @@ def holiday_add(*, term: NutritionTerm, day: date, by, reason: str = "") -> Term
     return holiday
 
 
-@transaction.atomic
+@bureau_service
 def term_close(*, term: NutritionTerm, by) -> NutritionTerm:
-    _require_bureau(by)
     term.is_closed = True
     term.save(update_fields=["is_closed"])
     return term
-
-
-def count_covered(*, school: School, preschool_plan: bool) -> dict[str, int]:
-    """Enrolled pupils of the school by the stages the plan feeds, from the registry."""
-    stages = [*COMPULSORY_STAGES, *([Stage.PRESCHOOL] if preschool_plan else [])]
-    counts = dict(
-        Student.objects.enrolled()
-        .filter(school=school, stage__in=stages)
-        .values_list("stage")
-        .annotate(n=Count("pk"))
-        .values_list("stage", "n")
-    )
-    return {stage: counts.get(stage, 0) for stage in (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR)}
 
 
 def _apply_coverage(pilot: PilotSchool) -> None:
@@ -136,7 +127,7 @@ def _apply_coverage(pilot: PilotSchool) -> None:
     pilot.covered_counted_on = timezone.localdate()
 
 
-@transaction.atomic
+@bureau_service
 def pilot_enrol(
     *,
     term: NutritionTerm,
@@ -149,11 +140,7 @@ def pilot_enrol(
     planned_days: int = 100,
 ) -> PilotSchool:
     """Put a school into the plan for a term; its covered pupils are counted from the registry."""
-    _require_bureau(by)
-    if term.is_closed:
-        raise ValidationError(
-            _("The term %(term)s is closed: its records can no longer change.") % {"term": term}
-        )
+    check_term_open(term)
     if not school.is_rural or not school.is_active:
         raise ValidationError({"school": _("Only rural schools in operation can join the plan.")})
     feeds_compulsory = any(stage in school.stages for stage in COMPULSORY_STAGES)
@@ -176,14 +163,10 @@ def pilot_enrol(
     return pilot
 
 
-@transaction.atomic
+@bureau_service
 def pilot_refresh_coverage(*, pilot: PilotSchool, by) -> PilotSchool:
     """Recount the covered pupils from the registry (after a transfer wave, before the term's report)."""
-    _require_bureau(by)
-    if pilot.term.is_closed:
-        raise ValidationError(
-            _("The term %(term)s is closed: its records can no longer change.") % {"term": pilot.term}
-        )
+    check_term_open(pilot.term)
     _apply_coverage(pilot)
     pilot.save()
     return pilot
@@ -212,7 +195,7 @@ def meal_problems(*, pilot: PilotSchool, day: date, stage: str, meals: int, holi
     return problems
 
 
-@transaction.atomic
+@recording_service
 def meal_record(*, pilot: PilotSchool, day: date, stage: str, meals: Any, by) -> MealRecord:
     """Record (or correct) the meals served to one stage on one school day."""
     check_can_record(pilot=pilot, by=by)
@@ -230,9 +213,8 @@ def meal_record(*, pilot: PilotSchool, day: date, stage: str, meals: Any, by) ->
 # --- Funds ----------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@bureau_service
 def receipt_add(*, pilot: PilotSchool, received_on: date, amount: Any, by, document: str = "") -> FundReceipt:
-    _require_bureau(by)
     check_can_record(pilot=pilot, by=by)
     receipt = FundReceipt(
         pilot=pilot, received_on=received_on, amount=parse_money(amount, "amount"), document=document, by=by
@@ -242,7 +224,7 @@ def receipt_add(*, pilot: PilotSchool, received_on: date, amount: Any, by, docum
     return receipt
 
 
-@transaction.atomic
+@recording_service
 def purchase_add(
     *, pilot: PilotSchool, purchased_on: date, supplier: str, category: str, amount: Any, by, note: str = ""
 ) -> Purchase:
@@ -283,7 +265,7 @@ def purchase_add(
 # --- Accompanied meals and food safety ------------------------------------------------------------
 
 
-@transaction.atomic
+@recording_service
 def accompanied_add(*, pilot: PilotSchool, day: date, person: str, by, remark: str = "") -> AccompaniedMeal:
     check_can_record(pilot=pilot, by=by)
     holidays = set(pilot.term.holidays.values_list("day", flat=True))
@@ -300,7 +282,7 @@ def accompanied_add(*, pilot: PilotSchool, day: date, person: str, by, remark: s
     return item
 
 
-@transaction.atomic
+@recording_service
 def safety_check_add(
     *,
     pilot: PilotSchool,
@@ -336,7 +318,7 @@ def safety_check_add(
     return check
 
 
-@transaction.atomic
+@recording_service
 def safety_follow_up(*, check: SafetyCheck, follow_up: str, by) -> SafetyCheck:
     check_can_record(pilot=check.pilot, by=by)
     if not follow_up.strip():

@@ -11,20 +11,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from nutrition import forms, importing, rules, services
-from nutrition.figures import county_figures
 from nutrition.filters import PilotFilter
-from nutrition.models import NutritionTerm, PilotSchool
-from portal.access import can_record_nutrition
+from nutrition.models import NutritionTerm, PilotSchool, Purchase
+from nutrition.selectors import county_figures
+from portal.access import can_record_nutrition, is_bureau_staff
 from portal.decorators import bureau_required, scoped_login_required
+from portal.forms import add_service_errors, flash_errors
 from portal.history import history_for
 from portal.params import parse_int, query_without_page
 from students.models import Stage
 
 PAGE_SIZE = 50
-
-
-def _error_messages(exc: ValidationError) -> list[str]:
-    return [str(m) for m in exc.messages]
 
 
 def _current_term(request) -> NutritionTerm | None:
@@ -86,7 +83,7 @@ def _pilot_context(request, pilot: PilotSchool, **forms_in_error) -> dict:
         "preschool_standard": rules.preschool_daily_standard(pilot),
         "meals": pilot.meals.order_by("-day", "stage")[:60],
         "purchases": pilot.purchases.all()[:100],
-        "forbidden": rules.FORBIDDEN_CATEGORIES,
+        "forbidden": Purchase.FORBIDDEN_CATEGORIES,
         "receipts": pilot.receipts.all(),
         "accompanied": pilot.accompanied.all()[:60],
         "checks": pilot.safety_checks.all()[:60],
@@ -94,7 +91,7 @@ def _pilot_context(request, pilot: PilotSchool, **forms_in_error) -> dict:
         "days_without_accompanied": [d for d in school_days if d not in accompanied_days][-30:],
         "missing_accompanied": sum(1 for d in school_days if d not in accompanied_days),
         "can_record": can_record,
-        "is_bureau": request.user.is_bureau,
+        "is_bureau": is_bureau_staff(request.user),
         "meal_form": forms.MealForm(),
         "accompanied_form": forms.AccompaniedForm(),
         "purchase_form": forms.PurchaseForm(),
@@ -136,13 +133,7 @@ def _record(request, pk: int, form_class, context_name: str, service, success: s
         try:
             service(pilot=pilot, by=request.user, **form.cleaned_data, **extra)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, _error_messages(exc))
-        except PermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
+            add_service_errors(form, exc)
         else:
             messages.success(request, success)
             return redirect("nutrition:pilot_detail", pk=pk)
@@ -221,7 +212,7 @@ def meals_import(request):
                 by=request.user,
             )
         except ValidationError as exc:
-            errors = _error_messages(exc)
+            errors = exc.messages
         else:
             messages.success(request, _("%(n)s meal records were imported.") % {"n": count})
             return redirect("nutrition:index")
@@ -243,7 +234,7 @@ def terms(request):
         try:
             term = services.term_create(by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, _error_messages(exc))
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The term %(term)s was created.") % {"term": term})
             return redirect("nutrition:term_detail", pk=term.pk)
@@ -272,8 +263,7 @@ def term_detail(request, pk: int):
                 messages.success(request, _("The term was closed."))
                 return redirect("nutrition:term_detail", pk=pk)
         except ValidationError as exc:
-            for message in _error_messages(exc):
-                messages.error(request, message)
+            flash_errors(request, exc)
     context = {
         "term": term,
         "holiday_form": holiday_form,

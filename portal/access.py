@@ -61,13 +61,20 @@ class ScopedQuerySet(models.QuerySet):
     # A lookup that, when empty, makes the row belong to the parent everyone in scope already sees (a batch's
     # own steps have no student; a student's step is the student's, and scoped like the student).
     scope_shared_when_null: str | None = None
+    # A capability (a function of this module, as `staticmethod(...)`) without which a user sees no row at all,
+    # whatever the scope: data matching runs are the bureau's work (`can_run_data_matching`).
+    scope_requires = None
 
     def visible_to(self, user):
+        if self.scope_requires is not None and not self.scope_requires(user):
+            return self.none()
         return self._for_scope(scope_of(user))
 
     def editable_by(self, user):
         scope = scope_of(user)
         if not scope.writable:
+            return self.none()
+        if self.scope_requires is not None and not self.scope_requires(user):
             return self.none()
         if self.scope_county_wide and not scope.county:
             return self.none()
@@ -109,6 +116,11 @@ def is_township_officer(user) -> bool:
 def is_principal(user) -> bool:
     """Works for one school."""
     return scope_of(user).school_id is not None
+
+
+def can_write_in_scope(user) -> bool:
+    """Every role but the officials writes, inside its scope (which rows, the service then asks the row)."""
+    return scope_of(user).writable
 
 
 def can_import_students(user) -> bool:

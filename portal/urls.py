@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from portal import search, security, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("reports.home_urls")),
     path("accounts/password_change/", security.ForcedPasswordChangeView.as_view(), name="password_change"),
     path("accounts/security/", security.account_security, name="account_security"),
     path("accounts/2fa/setup/", security.otp_setup, name="otp_setup"),

@@ -5,7 +5,6 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -14,34 +13,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.access import can_read_access_log, scope_of
+from portal.access import can_read_access_log
 from portal.api import call_service
 from portal.audit import log_access
 from portal.models import AccessLog
 from portal.params import query_without_page
 from portal.security import needs_verification, verify_code
 from portal.tokens import token_issue
-from reports.dashboards import home_context
-from students.models import School, Stage, Student
-
-
-@login_required
-def home(request):
-    """The landing page of each role: what the user is responsible for, at a glance."""
-    scope = scope_of(request.user)
-    schools = School.objects.visible_to(request.user)
-    students = Student.objects.visible_to(request.user).enrolled()
-    stage_labels = dict(Stage.choices)
-    type_labels = dict(School.Type.choices)
-    by_stage = students.values("stage").annotate(n=Count("pk")).order_by("stage")
-    by_type = schools.values("school_type").annotate(n=Count("pk")).order_by("school_type")
-    context = {
-        "scope": scope,
-        "students_by_stage": [{**row, "stage_label": stage_labels.get(row["stage"])} for row in by_stage],
-        "schools_by_type": [{**row, "type_label": type_labels.get(row["school_type"])} for row in by_type],
-    }
-    context.update(home_context(request.user))
-    return render(request, "portal/home.html", context)
 
 
 class TokenRequestSerializer(AuthTokenSerializer):

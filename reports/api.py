@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from portal.access import RolePermission, is_bureau_staff, scope_of
+from portal.api import call_service
 from portal.params import query_year
-from reports import services
+from reports import excel, services
 from reports.models import YearEndSnapshot
 
 
@@ -104,23 +103,14 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
                 {"detail": _("This report is still being built or failed; download it once it is ready.")},
                 status=status.HTTP_409_CONFLICT,
             )
-        from reports.views import xlsx_response
-
-        return xlsx_response(snapshot)
+        return excel.xlsx_response(snapshot)
 
     @action(detail=False, methods=["post"])
     def rebuild(self, request):
         """Start a rebuild (bureau staff): {"year": 2022, "basis": "school"}; poll the returned snapshot."""
         serializer = RebuildSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            snapshot = services.snapshot_request(by=request.user, **serializer.validated_data)
-        except DjangoValidationError as exc:
-            raise ValidationError(
-                exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-            ) from exc
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
+        snapshot = call_service(services.snapshot_request, by=request.user, **serializer.validated_data)
         snapshot.refresh_from_db()
         return Response(
             SnapshotSerializer(snapshot, context={"request": request}).data, status=status.HTTP_202_ACCEPTED

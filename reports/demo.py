@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 
 from reports import services
-from reports.dashboards import current_school_year
 from reports.models import YearEndSnapshot
+from reports.selectors import current_school_year
 
 DEMO_YEAR = 2022  # the year of the papers (Ningdu 2022) and of the nutrition demo term
 

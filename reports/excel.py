@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
+from django.http import FileResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -27,6 +28,7 @@ from portal.excel import (
     PERCENT_FORMAT,
     TITLE_FONT,
     WAN_FORMAT,
+    XLSX_CONTENT_TYPE,
     safe_cell,
 )
 from reports import yearend
@@ -60,6 +62,16 @@ def workbook_path(snapshot: YearEndSnapshot) -> Path:
 
 def download_name(snapshot: YearEndSnapshot) -> str:
     return _("Year-end summary %(period)s.xlsx") % {"period": snapshot.period_label}
+
+
+def xlsx_response(snapshot: YearEndSnapshot) -> FileResponse:
+    """The snapshot's workbook as a download (the page and the API both serve it)."""
+    return FileResponse(
+        open(workbook_path(snapshot), "rb"),  # noqa: SIM115 - FileResponse streams and closes it
+        as_attachment=True,
+        filename=download_name(snapshot),
+        content_type=XLSX_CONTENT_TYPE,
+    )
 
 
 def write_workbook(snapshot: YearEndSnapshot, path: str) -> None:

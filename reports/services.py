@@ -7,13 +7,17 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from portal.access import is_bureau_staff
+from portal.services import service
 from reports import yearend
 from reports.models import YearEndSnapshot
+from reports.tasks import rebuild_yearend
 from students.models import school_year_of
 
 # A build that has not finished in this long died with its worker: it no longer blocks a new one.
@@ -23,15 +27,24 @@ MIN_YEAR, MAX_YEAR = 2000, 2100
 LOCK_NAMESPACE = 7306
 
 
-def snapshot_request(*, year: int, basis: str, by=None) -> YearEndSnapshot:
-    """Open a rebuild: a new snapshot row in state "building", and its Celery task once that row is committed.
+@service(allowed=is_bureau_staff, refusal=gettext_lazy("Only bureau staff can rebuild the year-end report."))
+def snapshot_request(*, year: int, basis: str, by) -> YearEndSnapshot:
+    """Open a rebuild that a bureau clerk asked for (see _snapshot_open)."""
+    return _snapshot_open(year=year, basis=basis, by=by)
 
-    `by` is the bureau clerk who asked, or None for the nightly rebuild. Refused for any other role, for a
-    year out of range, and while a rebuild of the same year is running (one building row per year is
-    guaranteed by a partial unique constraint, so two clicks at once cannot both get through).
+
+@service  # the system's nightly work: no acting user
+def snapshot_request_nightly(*, year: int, basis: str) -> YearEndSnapshot:
+    """Open the nightly rebuild of a year (see _snapshot_open)."""
+    return _snapshot_open(year=year, basis=basis, by=None)
+
+
+def _snapshot_open(*, year: int, basis: str, by) -> YearEndSnapshot:
+    """A new snapshot row in state "building", and its Celery task once that row is committed.
+
+    Refused for a year out of range, and while a rebuild of the same year is running (one building row per
+    year is guaranteed by a partial unique constraint, so two clicks at once cannot both get through).
     """
-    if by is not None and not by.is_bureau:
-        raise PermissionDenied(_("Only bureau staff can rebuild the year-end report."))
     if basis not in YearEndSnapshot.Basis.values:
         raise ValidationError({"basis": _("Choose school year or calendar year.")})
     if not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
@@ -49,8 +62,6 @@ def snapshot_request(*, year: int, basis: str, by=None) -> YearEndSnapshot:
         raise ValidationError(
             _("A rebuild of this year's report is already running. Wait for it to finish.")
         ) from exc
-    from reports.tasks import rebuild_yearend
-
     transaction.on_commit(lambda: rebuild_yearend.delay(snapshot.pk))
     return snapshot
 
@@ -67,6 +78,10 @@ def _expire_stale(*, county_code: str, year: int, basis: str) -> None:
 
 def snapshot_build(*, snapshot_id: int) -> YearEndSnapshot:
     """Compute the figures of a building snapshot and publish them in one UPDATE (status, figures, times).
+
+    Not a `@service`: the work of a snapshot already requested (by whom, the row says), and it must run
+    outside any transaction: its reads take one REPEATABLE READ transaction of their own, its progress is
+    committed on a second connection as it goes.
 
     Idempotent: a snapshot that is no longer building is returned as it is. A session advisory lock on the
     snapshot id keeps a redelivered task (acks_late) from building the same row twice at once.

@@ -1,23 +1,47 @@
-"""Report pages: the dashboards, the year-end snapshots with their drill-down, the workbook download."""
+"""Report pages: the home page and the dashboards, the year-end snapshots with their drill-down, the workbook
+download."""
 
 from __future__ import annotations
 
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.db.models import Count
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.access import scope_of
+from portal.access import is_bureau_staff, scope_of
 from portal.decorators import scoped_login_required
-from portal.excel import XLSX_CONTENT_TYPE
+from portal.forms import flash_errors
 from portal.params import parse_int
-from reports import dashboards, excel, services, yearend
+from reports import excel, selectors, services, yearend
 from reports.forms import RebuildForm
 from reports.models import YearEndSnapshot
+from students.models import School, Stage, Student
+
+
+@login_required
+def home(request):
+    """The portal's landing page of each role: what the user is responsible for, at a glance, with the
+    dashboard panel (routed at the root by portal/urls.py through reports.home_urls)."""
+    scope = scope_of(request.user)
+    schools = School.objects.visible_to(request.user)
+    students = Student.objects.visible_to(request.user).enrolled()
+    stage_labels = dict(Stage.choices)
+    type_labels = dict(School.Type.choices)
+    by_stage = students.values("stage").annotate(n=Count("pk")).order_by("stage")
+    by_type = schools.values("school_type").annotate(n=Count("pk")).order_by("school_type")
+    context = {
+        "scope": scope,
+        "students_by_stage": [{**row, "stage_label": stage_labels.get(row["stage"])} for row in by_stage],
+        "schools_by_type": [{**row, "type_label": type_labels.get(row["school_type"])} for row in by_type],
+    }
+    context.update(selectors.home_context(request.user))
+    return render(request, "portal/home.html", context)
 
 
 def county_required(view):
@@ -36,7 +60,7 @@ def county_required(view):
 @scoped_login_required
 @require_GET
 def index(request):
-    data = dashboards.dashboard_for(
+    data = selectors.dashboard_for(
         request.user,
         school_id=request.GET.get("school"),
         township_id=request.GET.get("township"),
@@ -55,7 +79,7 @@ def index(request):
 @scoped_login_required
 @require_GET
 def dashboard_json(request):
-    data = dashboards.dashboard_for(
+    data = selectors.dashboard_for(
         request.user,
         level=request.GET.get("level"),
         school_id=request.GET.get("school"),
@@ -70,14 +94,14 @@ def snapshot_list(request):
     snapshots = (
         YearEndSnapshot.objects.visible_to(request.user).select_related("built_by").defer("figures")[:50]
     )
-    form = RebuildForm() if request.user.is_bureau else None
+    form = RebuildForm() if is_bureau_staff(request.user) else None
     return render(request, "reports/snapshot_list.html", {"snapshots": snapshots, "form": form})
 
 
 @county_required
 @require_POST
 def snapshot_rebuild(request):
-    if not request.user.is_bureau:
+    if not is_bureau_staff(request.user):
         raise PermissionDenied(_("Only bureau staff can rebuild the year-end report."))
     form = RebuildForm(request.POST)
     if form.is_valid():
@@ -86,17 +110,14 @@ def snapshot_rebuild(request):
                 year=form.cleaned_data["year"], basis=form.cleaned_data["basis"], by=request.user
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            flash_errors(request, exc)
         else:
             messages.success(
                 request, _("The rebuild has started. The previous report stays available until it is done.")
             )
             return redirect("reports:snapshot_detail", pk=snapshot.pk)
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        flash_errors(request, form)
     return redirect("reports:snapshot_list")
 
 
@@ -176,17 +197,7 @@ def snapshot_download(request, pk: int):
             request, _("This report is still being built or failed; download it once it is ready.")
         )
         return redirect("reports:snapshot_detail", pk=snapshot.pk)
-    return xlsx_response(snapshot)
-
-
-def xlsx_response(snapshot: YearEndSnapshot) -> FileResponse:
-    path = excel.workbook_path(snapshot)
-    return FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse streams and closes it
-        as_attachment=True,
-        filename=excel.download_name(snapshot),
-        content_type=XLSX_CONTENT_TYPE,
-    )
+    return excel.xlsx_response(snapshot)
 
 
 def _list_url(spec: yearend.Section, **filters) -> str | None:

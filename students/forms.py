@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from students import id_numbers
 from students.models import School, Student, StudentCategory, Township
+from students.services import STUDENT_FIELDS
 
 
 class DateInput(forms.DateInput):
@@ -14,25 +15,7 @@ class DateInput(forms.DateInput):
 class StudentForm(forms.ModelForm):
     class Meta:
         model = Student
-        fields = [
-            "id_number",
-            "name",
-            "sex",
-            "birth_date",
-            "school",
-            "stage",
-            "grade",
-            "household_county_code",
-            "home_township",
-            "village",
-            "is_boarding",
-            "major",
-            "is_agricultural_major",
-            "guardian_name",
-            "guardian_phone",
-            "status",
-            "enrolled_on",
-        ]
+        fields = list(STUDENT_FIELDS)
         widgets = {"birth_date": DateInput(), "enrolled_on": DateInput()}
 
     def __init__(self, *args, user, **kwargs):

@@ -76,6 +76,16 @@ def mask(value: str | None) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+class MaskedIdNumberMixin:
+    """For a model with an `id_number` field: `masked_id_number`, the form lists, exports and logs show."""
+
+    id_number: str
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask(self.id_number)
+
+
 def make(division_code: str, birth: date, sequence: int) -> str:
     """Build a valid number (demo data and tests): the sequence's parity decides the sex."""
     first17 = f"{division_code}{birth:%Y%m%d}{sequence:03d}"

@@ -252,7 +252,7 @@ class StudentQuerySet(ScopedQuerySet):
 
 
 @track_changes()
-class Student(models.Model):
+class Student(id_numbers.MaskedIdNumberMixin, models.Model):
     class Sex(models.TextChoices):
         MALE = "M", _("Male")
         FEMALE = "F", _("Female")
@@ -335,10 +335,6 @@ class Student(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.masked_id_number}）"
-
-    @property
-    def masked_id_number(self) -> str:
-        return id_numbers.mask(self.id_number)
 
     @property
     def is_in_county(self) -> bool:

@@ -12,11 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from portal.access import can_import_students, can_reveal_personal, scope_of
+from portal.access import can_import_students, can_reveal_personal, is_bureau_staff, scope_of
 from portal.audit import log_access
 from portal.decorators import scoped_login_required
 from portal.excel import workbook_response
-from portal.forms import ConfirmPasswordForm, add_service_errors
+from portal.forms import ConfirmPasswordForm, add_service_errors, flash_errors
 from portal.history import history_for
 from portal.models import AccessLog
 from portal.params import query_without_page
@@ -63,7 +63,7 @@ def school_detail(request, pk: int):
         "by_stage": students.values("stage", "grade").annotate(n=Count("pk")).order_by("stage", "grade"),
         "student_total": students.count(),
         "teacher_counts": school.teacher_counts.order_by("-school_year")[:5],
-        "history": history_for(school) if request.user.is_bureau else None,
+        "history": history_for(school) if is_bureau_staff(request.user) else None,
     }
     return render(request, "students/school_detail.html", context)
 
@@ -179,15 +179,11 @@ def category_add(request, pk: int):
         try:
             services.category_add(student=student, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for msgs in exc.message_dict.values():
-                for msg in msgs:
-                    messages.error(request, msg)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("The category was added."))
     else:
-        for msgs in form.errors.values():
-            for msg in msgs:
-                messages.error(request, msg)
+        flash_errors(request, form)
     return redirect("students:student_detail", pk=pk)
 
 

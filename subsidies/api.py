@@ -464,12 +464,10 @@ class MatchRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = MatchRunSerializer
     parser_classes = [MultiPartParser, FormParser]
-    write_allowed = staticmethod(is_bureau_staff)
+    write_allowed = staticmethod(can_run_data_matching)
 
     def get_queryset(self):
-        # The pages are the bureau's only, and so is the API (officials used to read it here).
-        if not can_run_data_matching(self.request.user):
-            return MatchRun.objects.none()
+        # Bureau only, as the pages: the queryset's own scope (MatchRunQuerySet.scope_requires).
         return MatchRun.objects.visible_to(self.request.user).with_counts().order_by("-at", "-pk")
 
     def perform_create(self, serializer):

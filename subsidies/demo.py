@@ -33,6 +33,7 @@ from subsidies.models import (
     PayeeKind,
     Payment,
     Term,
+    term_of,
     term_start,
 )
 from subsidies.services.batches import payment_for
@@ -44,12 +45,7 @@ TERMS = [(2021, Term.SPRING), (2022, Term.AUTUMN)]
 def running_term(today: date | None = None) -> tuple[int, str] | None:
     """The term under way today, once its money would be paid (40 days in): the dashboards' "this term"."""
     today = today or timezone.localdate()
-    if today.month >= 9:
-        school_year, term = today.year, Term.AUTUMN
-    elif today.month >= 3:
-        school_year, term = today.year - 1, Term.SPRING
-    else:
-        school_year, term = today.year - 1, Term.AUTUMN
+    school_year, term = term_of(today)
     if term_start(school_year, term) + timedelta(days=40) > today or (school_year, term) in TERMS:
         return None
     return school_year, term

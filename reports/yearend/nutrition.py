@@ -7,8 +7,8 @@ from decimal import Decimal
 from django.db.models import Count, F, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
-from nutrition.figures import JUNIOR_TYPES, PRIMARY_TYPES, term_for_year
 from nutrition.models import FundReceipt, PilotSchool, Purchase
+from nutrition.selectors import JUNIOR_TYPES, PRIMARY_TYPES, term_for_year
 from reports.yearend.base import MONEY, RATE, Builder, Measure, Period, Section, Table, grouped, rate, stages
 from students.models import Stage
 

@@ -24,6 +24,7 @@ from subsidies.models.common import (
     Term,
     term_end,
     term_label,
+    term_of,
     term_start,
 )
 from subsidies.models.ledger import OutOfCountyStudent
@@ -57,5 +58,6 @@ __all__ = [
     "Term",
     "term_end",
     "term_label",
+    "term_of",
     "term_start",
 ]

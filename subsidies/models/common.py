@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from students.models import Stage, StudentCategory
+from students.models import Stage, StudentCategory, school_year_of
 
 Category = StudentCategory.Category
 
@@ -69,6 +69,11 @@ def term_start(school_year: int, term: str) -> date:
 
 def term_label(school_year: int, term: str) -> str:
     return f"{school_year}-{school_year + 1} {Term(term).label}"
+
+
+def term_of(day: date) -> tuple[int, str]:
+    """(school year, term) a day falls in: autumn from September, spring from March, autumn again in Jan-Feb."""
+    return school_year_of(day), Term.SPRING if 3 <= day.month < 9 else Term.AUTUMN
 
 
 def term_end(school_year: int, term: str) -> date:

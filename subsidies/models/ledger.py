@@ -17,7 +17,7 @@ class OutOfCountyQuerySet(ScopedQuerySet):
 
 
 @track_changes()
-class OutOfCountyStudent(models.Model):
+class OutOfCountyStudent(id_numbers.MaskedIdNumberMixin, models.Model):
     """A county-registered student studying in another county (县外就读), followed up by a formal letter."""
 
     class FollowUp(models.TextChoices):
@@ -57,7 +57,3 @@ class OutOfCountyStudent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} → {self.destination_county}"
-
-    @property
-    def masked_id_number(self) -> str:
-        return id_numbers.mask(self.id_number)

@@ -26,7 +26,7 @@ class CreditLoanQuerySet(ScopedQuerySet):
 
 
 @track_changes()
-class CreditLoan(models.Model):
+class CreditLoan(id_numbers.MaskedIdNumberMixin, models.Model):
     """A 生源地信用助学贷款 contract of one university student for one school year."""
 
     class Level(models.TextChoices):
@@ -86,10 +86,6 @@ class CreditLoan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.school_year}: {self.amount + self.top_up}"
-
-    @property
-    def masked_id_number(self) -> str:
-        return id_numbers.mask(self.id_number)
 
     @property
     def total(self) -> Decimal:

@@ -7,14 +7,15 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.access import ScopedQuerySet
+from portal.access import ScopedQuerySet, can_run_data_matching
 from students import id_numbers
 from students.models import SCHOOL_YEAR_VALIDATORS, Student
 from subsidies.models.common import AidType, Category, Term, term_label
 
 
 class MatchRunQuerySet(ScopedQuerySet):
-    scope_county_wide = True
+    # County-wide lists of other departments: the bureau's own work, not read by officials, townships or schools.
+    scope_requires = staticmethod(can_run_data_matching)
 
     def with_counts(self):
         """Each run with its number of results of each kind (`unaided`, `unconfirmed`, ...), in one query."""
@@ -60,7 +61,7 @@ class MatchRun(models.Model):
         return f"{self.get_source_display()} {self.get_category_display()} {term_label(self.school_year, self.term)}"
 
 
-class MatchResult(models.Model):
+class MatchResult(id_numbers.MaskedIdNumberMixin, models.Model):
     class Kind(models.TextChoices):
         UNAIDED = "unaided", _("On the list but not aided this term")
         UNCONFIRMED = "unconfirmed", _("Aided under a category the list does not confirm")
@@ -89,7 +90,3 @@ class MatchResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.name}"
-
-    @property
-    def masked_id_number(self) -> str:
-        return id_numbers.mask(self.id_number)

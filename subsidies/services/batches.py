@@ -12,7 +12,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from portal.access import can_write_in_scope
 from portal.services import bureau_service, service
 from students.models import Student
 from subsidies import eligibility
@@ -203,7 +205,7 @@ def _check_student_scope(student: Student, by) -> None:
         raise PermissionDenied(_("You may not change this student's aid."))
 
 
-@service
+@service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this student's aid."))
 def batch_add_student(*, batch: DisbursementBatch, student: Student, reason: str, by) -> Payment:
     """Review: add a student the draw missed (a category recorded late, a transfer). Still by the rules."""
     _check_student_scope(student, by)
@@ -241,7 +243,7 @@ def batch_add_student(*, batch: DisbursementBatch, student: Student, reason: str
     return payment
 
 
-@service
+@service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this student's aid."))
 def batch_remove_student(*, batch: DisbursementBatch, student: Student, reason: str, by) -> None:
     """Review: take a student out, with the reason. Held payments may be removed after approval too."""
     _check_student_scope(student, by)
@@ -397,7 +399,7 @@ def payment_repay(*, payment: Payment, bank_reference: str, paid_on: date, by) -
 # --- Bank accounts ------------------------------------------------------------------------------------
 
 
-@service
+@service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this student's aid."))
 def bank_account_set(
     *, student: Student, holder_name: str, bank_name: str, account_number: str, by, relation: str = ""
 ) -> BankAccount:

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.access import scope_of
+from portal.access import is_bureau_staff, scope_of
 from portal.audit import log_access
 from portal.decorators import bureau_required, scoped_login_required
 from portal.excel import workbook_response
@@ -65,7 +65,7 @@ def index(request):
             "filter": filterset,
             "page": page,
             "totals": totals,
-            "generate_form": GenerateForm() if request.user.is_bureau else None,
+            "generate_form": GenerateForm() if is_bureau_staff(request.user) else None,
             "query": query_without_page(request),
         },
     )
@@ -108,7 +108,7 @@ def batch_detail(request, pk: int):
     page = Paginator(filterset.qs.order_by("school__code", "student__name", "pk"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    is_bureau = request.user.is_bureau
+    is_bureau = is_bureau_staff(request.user)
     context = {
         "batch": batch,
         "filter": filterset,

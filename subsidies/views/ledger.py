@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.access import can_keep_out_of_county_ledger
+from portal.access import can_keep_out_of_county_ledger, is_bureau_staff
 from portal.audit import log_access
 from portal.decorators import bureau_required, scoped_login_required
 from portal.forms import flash_errors
@@ -68,7 +68,7 @@ def out_of_county(request):
             "form": form,
             "follow_up_form": FollowUpForm(),
             "query": query_without_page(request),
-            "is_bureau": request.user.is_bureau,
+            "is_bureau": is_bureau_staff(request.user),
         },
     )
 

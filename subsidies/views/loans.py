@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from portal.access import is_bureau_staff
 from portal.decorators import scoped_login_required
 from portal.forms import add_service_errors
 from portal.params import query_without_page
@@ -30,7 +31,7 @@ from subsidies.views.common import PAGE_SIZE
 @scoped_login_required
 @require_http_methods(["GET", "POST"])
 def loan_list(request):
-    form = LoanForm(request.POST or None) if request.user.is_bureau else None
+    form = LoanForm(request.POST or None) if is_bureau_staff(request.user) else None
     if request.method == "POST":
         if form is None:
             raise PermissionDenied

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from portal.access import is_bureau_staff
 from portal.decorators import bureau_required, scoped_login_required
 from portal.forms import add_service_errors, flash_errors
 from portal.history import history_for
@@ -40,7 +41,7 @@ def policy_list(request):
             "filter": filterset,
             "policies": filterset.qs,
             "groups": AidExclusionGroup.objects.visible_to(request.user),
-            "can_edit": request.user.is_bureau,
+            "can_edit": is_bureau_staff(request.user),
         },
     )
 
@@ -71,7 +72,7 @@ def policy_edit(request, pk: int | None = None):
 @scoped_login_required
 @require_http_methods(["GET", "POST"])
 def quota_list(request):
-    form = QuotaForm(request.POST or None) if request.user.is_bureau else None
+    form = QuotaForm(request.POST or None) if is_bureau_staff(request.user) else None
     if request.method == "POST":
         if form is None:
             raise PermissionDenied

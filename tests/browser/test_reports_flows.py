@@ -5,7 +5,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from reports.dashboards import current_school_year
+from reports.selectors import current_school_year
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,9 +10,10 @@ from openpyxl import Workbook
 from rest_framework.test import APIClient
 
 from dropout_control import services
-from dropout_control.models import DropoutCase, HouseholdRegisterUpload, SuspectedDropout
+from dropout_control.models import DropoutCase, SuspectedDropout
 from tests.dropout_control.factories import open_case
 from tests.factories import StudentFactory, make_id_number
+from tests.refusals import nothing_written
 
 FOUND = date(2025, 3, 3)
 
@@ -33,8 +34,39 @@ def case_b(school_b):
     return open_case(township=school_b.township, school=school_b, name="乙案")
 
 
+def new_case(township, **overrides) -> dict:
+    body = {
+        "id_number": make_id_number(date(2013, 4, 1)),
+        "name": "赵六",
+        "township": township.pk,
+        "found_on": "2025-03-03",
+        "found_by": "township_survey",
+        "reason": "other",
+    }
+    body.update(overrides)
+    return body
+
+
+VISIT = {
+    "visited_on": "2025-03-05",
+    "visitors": "镇干部、班主任",
+    "result": "家长同意返校",
+    "next_step": "核实到校",
+    "next_on": "2025-03-10",
+}
+
+
 def test_anonymous_gets_nothing(client, case_a):
-    assert client.get("/api/dropout/cases/").status_code in (401, 403)
+    # 401, not 403: the token scheme answers "WWW-Authenticate: Token", i.e. "sign in first".
+    assert client.get("/api/dropout/cases/").status_code == 401
+
+
+def test_anonymous_writes_nothing(case_a, township_a):
+    client = APIClient()
+    with nothing_written(case_a):
+        opened = client.post("/api/dropout/cases/", new_case(township_a), format="json")
+        visited = client.post(f"/api/dropout/cases/{case_a.pk}/visits/", VISIT, format="json")
+    assert (opened.status_code, visited.status_code) == (401, 401)
 
 
 def test_endpoints_are_in_the_openapi_schema(bureau):
@@ -114,41 +146,45 @@ def test_filters(bureau, case_a, case_b, school_a):
     )  # found in 2025, never visited
 
 
-def test_principal_cannot_read_or_change_another_schools_case(principal_a, case_b):
+def test_principal_cannot_read_or_change_another_schools_case(principal_a, principal_b, case_b, school_b):
+    url = f"/api/dropout/cases/{case_b.pk}/"
+    writes = [
+        ("patch", url, {"reason_detail": "家长外出务工"}),
+        ("post", f"{url}visits/", VISIT),
+        ("post", f"{url}close/", {"outcome": "returned", "outcome_school": school_b.pk, "on": "2025-03-10"}),
+    ]
     client = api_for(principal_a)
-    assert client.get(f"/api/dropout/cases/{case_b.pk}/").status_code == 404
-    assert (
-        client.patch(f"/api/dropout/cases/{case_b.pk}/", {"reason_detail": "x"}, format="json").status_code
-        == 404
-    )
-    assert (
-        client.post(
-            f"/api/dropout/cases/{case_b.pk}/close/", {"outcome": "reached_16"}, format="json"
-        ).status_code
-        == 404
-    )
-    case_b.refresh_from_db()
-    assert (case_b.reason_detail, case_b.status) == ("", "open")
+    assert client.get(url).status_code == 404
+    with nothing_written(case_b):
+        for method, path, body in writes:
+            assert getattr(client, method)(path, body, format="json").status_code == 404, path
+    own = api_for(principal_b)  # the same requests from the case's own school go through
+    assert [getattr(own, m)(p, b, format="json").status_code for m, p, b in writes] == [200, 201, 200]
 
 
-def test_official_reads_but_cannot_write(official, case_a, township_a):
+def test_official_reads_but_cannot_write(official, bureau, case_a, township_a, school_a):
     client = api_for(official)
     assert client.get(f"/api/dropout/cases/{case_a.pk}/").status_code == 200
-    response = client.post(
-        "/api/dropout/cases/",
-        {
-            "id_number": make_id_number(),
-            "name": "x",
-            "township": township_a.pk,
-            "found_on": "2025-03-03",
-            "found_by": "school_report",
-            "reason": "other",
-        },
-        format="json",
-    )
-    assert response.status_code == 403
-    assert client.post(f"/api/dropout/cases/{case_a.pk}/visits/", {}, format="json").status_code == 403
-    assert DropoutCase.objects.count() == 1
+    url = f"/api/dropout/cases/{case_a.pk}/"
+    team = {"members": [{"role": "township_leader", "name": "刘镇长", "phone": "13800000000"}]}
+    writes = [
+        ("post", "/api/dropout/cases/", new_case(township_a), 201),
+        ("patch", url, {"reason_detail": "家长外出务工"}, 200),
+        ("post", f"{url}visits/", VISIT, 201),
+        ("put", f"{url}team/", team, 200),
+        (
+            "post",
+            f"{url}close/",
+            {"outcome": "returned", "outcome_school": school_a.pk, "on": "2025-03-10"},
+            200,
+        ),
+        ("post", f"{url}reopen/", {"reason": "再次辍学", "on": "2025-04-01"}, 200),
+    ]
+    with nothing_written(case_a):
+        for method, path, body, _ in writes:
+            assert getattr(client, method)(path, body, format="json").status_code == 403, path
+    for method, path, body, allowed in writes:  # the same requests go through for the bureau
+        assert getattr(api_for(bureau), method)(path, body, format="json").status_code == allowed, path
 
 
 def test_township_officer_opens_a_case_for_an_unregistered_child(township_officer, township_a):
@@ -187,66 +223,51 @@ def test_case_for_a_registered_student(principal_a, school_a):
     assert (case.student, case.school, case.name) == (student, school_a, student.name)
 
 
-def test_principal_cannot_open_a_case_for_another_schools_student(principal_a, student_b):
-    response = api_for(principal_a).post(
-        "/api/dropout/cases/",
-        {"student": student_b.pk, "found_on": "2025-03-03", "found_by": "school_report", "reason": "other"},
-        format="json",
-    )
+def test_principal_cannot_open_a_case_for_another_schools_student(principal_a, principal_b, student_b):
+    body = {"student": student_b.pk, "found_on": "2025-03-03", "found_by": "school_report", "reason": "other"}
+    with nothing_written(student_b):
+        response = api_for(principal_a).post("/api/dropout/cases/", body, format="json")
     assert response.status_code == 400  # not a choice: the student is outside the principal's scope
-    assert not DropoutCase.objects.exists()
+    assert "student" in response.json()
+    assert api_for(principal_b).post("/api/dropout/cases/", body, format="json").status_code == 201
 
 
-def test_township_officer_cannot_open_in_another_township(township_officer, township_b):
-    response = api_for(township_officer).post(
-        "/api/dropout/cases/",
-        {
-            "id_number": make_id_number(),
-            "name": "x",
-            "township": township_b.pk,
-            "found_on": "2025-03-03",
-            "found_by": "township_survey",
-            "reason": "other",
-        },
-        format="json",
-    )
+def test_township_officer_cannot_open_in_another_township(township_officer, bureau, township_b):
+    body = new_case(township_b)
+    with nothing_written():
+        response = api_for(township_officer).post("/api/dropout/cases/", body, format="json")
     assert response.status_code == 403
-    assert not DropoutCase.objects.exists()
+    assert api_for(bureau).post("/api/dropout/cases/", body, format="json").status_code == 201
+
+
+def test_township_officer_cannot_change_a_case_of_another_township(township_officer, case_b):
+    client = api_for(township_officer)
+    url = f"/api/dropout/cases/{case_b.pk}/"
+    with nothing_written(case_b):
+        changed = client.patch(url, {"reason_detail": "家长外出务工"}, format="json")
+        visited = client.post(f"{url}visits/", VISIT, format="json")
+    assert (changed.status_code, visited.status_code) == (404, 404)
 
 
 def test_out_of_age_without_reason_is_a_400_with_the_message(bureau, township_a):
-    response = api_for(bureau).post(
-        "/api/dropout/cases/",
-        {
-            "id_number": make_id_number(date(2005, 1, 1)),
-            "name": "x",
-            "township": township_a.pk,
-            "found_on": "2025-03-03",
-            "found_by": "township_survey",
-            "reason": "other",
-        },
-        format="json",
-    )
+    with nothing_written():
+        response = api_for(bureau).post(
+            "/api/dropout/cases/",
+            new_case(township_a, id_number=make_id_number(date(2005, 1, 1))),
+            format="json",
+        )
     assert response.status_code == 400
     assert "age_exception" in response.json()
-    assert not DropoutCase.objects.exists()
 
 
 def test_second_open_case_is_a_400(bureau, case_a, township_a):
-    response = api_for(bureau).post(
-        "/api/dropout/cases/",
-        {
-            "id_number": case_a.id_number,
-            "name": "x",
-            "township": township_a.pk,
-            "found_on": "2025-03-04",
-            "found_by": "township_survey",
-            "reason": "other",
-        },
-        format="json",
-    )
+    with nothing_written(case_a):
+        response = api_for(bureau).post(
+            "/api/dropout/cases/",
+            new_case(township_a, id_number=case_a.id_number, found_on="2025-03-04"),
+            format="json",
+        )
     assert response.status_code == 400
-    assert DropoutCase.objects.count() == 1
 
 
 def test_walk_a_case_from_found_to_closed_and_reopened(township_officer, bureau, case_a, school_a):
@@ -270,7 +291,8 @@ def test_walk_a_case_from_found_to_closed_and_reopened(township_officer, bureau,
         ]
     }
     assert officer.put(f"/api/dropout/cases/{case_a.pk}/team/", team, format="json").status_code == 200
-    assert officer.post(f"/api/dropout/cases/{case_a.pk}/close/", {}, format="json").status_code == 400
+    with nothing_written(case_a):  # no outcome: nothing closes
+        assert officer.post(f"/api/dropout/cases/{case_a.pk}/close/", {}, format="json").status_code == 400
     response = api_for(bureau).post(
         f"/api/dropout/cases/{case_a.pk}/close/",
         {"outcome": "returned", "outcome_school": school_a.pk, "on": "2025-03-10"},
@@ -292,11 +314,10 @@ def test_walk_a_case_from_found_to_closed_and_reopened(township_officer, bureau,
 
 
 def test_visit_before_found_is_a_400(bureau, case_a):
-    response = api_for(bureau).post(
-        f"/api/dropout/cases/{case_a.pk}/visits/",
-        {"visited_on": "2025-03-01", "visitors": "x", "result": "y"},
-        format="json",
-    )
+    with nothing_written(case_a):
+        response = api_for(bureau).post(
+            f"/api/dropout/cases/{case_a.pk}/visits/", {**VISIT, "visited_on": "2025-03-01"}, format="json"
+        )
     assert response.status_code == 400
     assert "visited_on" in response.json()
 
@@ -304,9 +325,9 @@ def test_visit_before_found_is_a_400(bureau, case_a):
 def test_home_visit_log_only_for_home_teaching(bureau, case_a):
     client = api_for(bureau)
     visit = {"visited_on": "2025-03-12", "teacher": "刘老师", "hours": "2.0", "content": "识字"}
-    assert (
-        client.post(f"/api/dropout/cases/{case_a.pk}/home-visits/", visit, format="json").status_code == 400
-    )
+    with nothing_written(case_a):
+        refused = client.post(f"/api/dropout/cases/{case_a.pk}/home-visits/", visit, format="json")
+    assert refused.status_code == 400
     client.post(
         f"/api/dropout/cases/{case_a.pk}/close/",
         {
@@ -370,10 +391,9 @@ def test_upload_then_confirm_and_clear_suspects(bureau, township_officer, townsh
     )
     assert response.status_code == 201, response.content
     assert response.json()["found_by"] == "data_comparison"
-    assert (
-        officer.post(f"/api/dropout/suspects/{second}/clear/", {"note": "x"}, format="json").status_code
-        == 400
-    )
+    with nothing_written(SuspectedDropout.objects.get(pk=second)):  # no reason: nothing is cleared
+        refused = officer.post(f"/api/dropout/suspects/{second}/clear/", {"note": "x"}, format="json")
+    assert refused.status_code == 400
     response = officer.post(
         f"/api/dropout/suspects/{second}/clear/", {"clear_reason": "moved_away"}, format="json"
     )
@@ -382,24 +402,28 @@ def test_upload_then_confirm_and_clear_suspects(bureau, township_officer, townsh
 
 
 @pytest.mark.parametrize("who", ["township_officer", "principal_a", "official"])
-def test_only_bureau_uploads_the_register(request, who, township_a):
-    response = api_for(request.getfixturevalue(who)).post(
-        "/api/dropout/uploads/",
-        {"file": _xlsx([[make_id_number(), "x", "甲镇", ""]]), "as_of": "2025-09-01"},
-        format="multipart",
-    )
+def test_only_bureau_uploads_the_register(request, who, bureau, township_a):
+    rows = [[make_id_number(date(2014, 1, 1)), "赵六", "甲镇", "上坪村"]]
+    client = api_for(request.getfixturevalue(who))
+    with nothing_written():
+        response = client.post(
+            "/api/dropout/uploads/", {"file": _xlsx(rows), "as_of": "2025-09-01"}, format="multipart"
+        )
     assert response.status_code == 403
-    assert not HouseholdRegisterUpload.objects.exists()
+    allowed = api_for(bureau).post(
+        "/api/dropout/uploads/", {"file": _xlsx(rows), "as_of": "2025-09-01"}, format="multipart"
+    )
+    assert allowed.status_code == 201
 
 
 def test_bad_upload_is_a_400_and_writes_nothing(bureau, township_a):
-    response = api_for(bureau).post(
-        "/api/dropout/uploads/",
-        {"file": _xlsx([["123", "x", "甲镇", ""]]), "as_of": "2025-09-01"},
-        format="multipart",
-    )
+    """One bad number among good rows: no upload, no row, no suspect."""
+    rows = [[make_id_number(date(2014, 1, 1)), "赵六", "甲镇", "上坪村"], ["123", "x", "甲镇", ""]]
+    with nothing_written():
+        response = api_for(bureau).post(
+            "/api/dropout/uploads/", {"file": _xlsx(rows), "as_of": "2025-09-01"}, format="multipart"
+        )
     assert response.status_code == 400
-    assert not HouseholdRegisterUpload.objects.exists()
 
 
 def test_principal_sees_no_suspects_or_uploads(principal_a, bureau, township_a):
@@ -413,7 +437,7 @@ def test_principal_sees_no_suspects_or_uploads(principal_a, bureau, township_a):
     assert client.get("/api/dropout/uploads/").json()["count"] == 0
 
 
-def test_long_absence_marked_by_own_school_only(principal_a, school_a, school_b):
+def test_long_absence_marked_by_own_school_only(principal_a, principal_b, school_a, school_b):
     own, other = StudentFactory(school=school_a), StudentFactory(school=school_b)
     client = api_for(principal_a)
     assert (
@@ -422,17 +446,20 @@ def test_long_absence_marked_by_own_school_only(principal_a, school_a, school_b)
         ).status_code
         == 201
     )
-    assert (
-        client.post(
+    with nothing_written(own, other):
+        refused_other = client.post(
             "/api/dropout/long-absences/", {"student": other.pk, "since": "2025-03-01"}, format="json"
-        ).status_code
-        == 400
-    )
-    assert (
-        client.post(
+        )
+        refused_twice = client.post(
             "/api/dropout/long-absences/", {"student": own.pk, "since": "2025-03-02"}, format="json"
-        ).status_code
-        == 400
+        )
+    assert (refused_other.status_code, refused_twice.status_code) == (400, 400)
+    assert "student" in refused_other.json()
+    assert (
+        api_for(principal_b)
+        .post("/api/dropout/long-absences/", {"student": other.pk, "since": "2025-03-01"}, format="json")
+        .status_code
+        == 201
     )
 
 
@@ -452,8 +479,10 @@ def test_care_roster_and_records(principal_a, principal_b, school_a):
         "kind": "home_visit",
         "content": "家访",
     }
+    with nothing_written(child):
+        refused = api_for(principal_b).post("/api/dropout/care-records/", record, format="json")
+    assert refused.status_code == 400  # the child is not among principal B's choices
     assert client.post("/api/dropout/care-records/", record, format="json").status_code == 201
-    assert api_for(principal_b).post("/api/dropout/care-records/", record, format="json").status_code == 400
     assert api_for(principal_b).get("/api/dropout/care-records/").json()["count"] == 0
 
 
@@ -473,11 +502,11 @@ def test_far_cell_register_is_a_400_and_writes_nothing(bureau, bureau_client, to
         data.name = "户籍.xlsx"
         return data
 
-    response = api_for(bureau).post(
-        "/api/dropout/uploads/", {"file": attack_file(), "as_of": "2025-09-01"}, format="multipart"
-    )
+    with nothing_written():
+        response = api_for(bureau).post(
+            "/api/dropout/uploads/", {"file": attack_file(), "as_of": "2025-09-01"}, format="multipart"
+        )
+        page = bureau_client.post("/dropout/register/", {"file": attack_file(), "as_of": "2025-09-01"})
     assert response.status_code == 400
     assert "XFD150000" in str(response.json())
-    page = bureau_client.post("/dropout/register/", {"file": attack_file(), "as_of": "2025-09-01"})
     assert "XFD150000" in page.content.decode()
-    assert not HouseholdRegisterUpload.objects.exists()

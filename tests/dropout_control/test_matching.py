@@ -19,6 +19,7 @@ from dropout_control.models import (
 from students.models import Student
 from tests.dropout_control.factories import open_case
 from tests.factories import CategoryFactory, StudentFactory, make_id_number
+from tests.refusals import nothing_written
 
 AS_OF = date(2025, 9, 1)
 Finding = HouseholdRegisterRow.Finding
@@ -101,7 +102,7 @@ def test_counts_and_suspects(register):
 
 def test_bad_row_refuses_the_whole_file(township_a, bureau):
     good = make_id_number(date(2014, 1, 1))
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         upload(
             [
                 (good, "甲", "甲镇", "", ""),
@@ -118,13 +119,13 @@ def test_bad_row_refuses_the_whole_file(township_a, bureau):
 
 
 def test_missing_column_is_refused(township_a, bureau):
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         upload([(make_id_number(), "甲")], bureau, header=("身份证号", "姓名"))
     assert "乡镇" in " ".join(exc.value.messages)
 
 
 def test_not_an_excel_file_is_refused(bureau):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         matching.household_register_upload(
             file=io.BytesIO(b"a,b\n1,2"), file_name="x.csv", as_of=AS_OF, by=bureau
         )
@@ -132,8 +133,9 @@ def test_not_an_excel_file_is_refused(bureau):
 
 @pytest.mark.parametrize("who", ["township_officer", "principal_a", "official"])
 def test_only_bureau_uploads(request, township_a, who):
-    with pytest.raises(PermissionDenied):
-        upload([(make_id_number(), "甲", "甲镇", "", "")], request.getfixturevalue(who))
+    user = request.getfixturevalue(who)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        upload([(make_id_number(), "甲", "甲镇", "", "")], user)
 
 
 def test_confirming_a_suspect_opens_a_case_in_one_step(register, township_officer):
@@ -155,7 +157,7 @@ def test_confirming_a_long_absent_pupil_links_the_student(register, bureau):
 
 def test_clearing_needs_a_reason_and_is_recorded(register, bureau):
     suspect = SuspectedDropout.objects.get(id_number=register["unknown"])
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.suspect_clear(suspect=suspect, clear_reason="", by=bureau)
     services.suspect_clear(
         suspect=suspect, clear_reason="studies_outside", note="在广东东莞某小学就读", by=bureau
@@ -171,14 +173,14 @@ def test_clearing_needs_a_reason_and_is_recorded(register, bureau):
 def test_a_decided_suspect_cannot_be_decided_again(register, bureau):
     suspect = SuspectedDropout.objects.get(id_number=register["unknown"])
     services.suspect_clear(suspect=suspect, clear_reason="moved_away", by=bureau)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.suspect_confirm(suspect=suspect, reason="other", by=bureau)
     assert DropoutCase.objects.filter(id_number=register["unknown"]).count() == 0
 
 
 def test_township_officer_cannot_decide_another_townships_child(register, township_officer):
     suspect = SuspectedDropout.objects.get(id_number=register["unknown"])  # lives in 乙镇
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.suspect_clear(suspect=suspect, clear_reason="moved_away", by=township_officer)
 
 

@@ -16,6 +16,7 @@ from dropout_control.models import CasePeriod, DropoutCase, HomeTeachingVisit, P
 from students.models import School
 from tests.dropout_control.factories import open_case
 from tests.factories import SchoolFactory, make_id_number
+from tests.refusals import nothing_written
 
 Outcome = DropoutCase.Outcome
 FOUND = date(2025, 3, 3)
@@ -44,25 +45,27 @@ def test_case_for_a_registered_student_takes_the_child_from_the_registry(princip
     )
 
 
-def test_child_outside_compulsory_age_needs_a_reason(township_a):
-    with pytest.raises(ValidationError) as exc:
-        open_case(township=township_a, birth=date(2008, 1, 1))  # 17 on the date found
+def test_child_outside_compulsory_age_needs_a_reason(township_a, bureau):
+    with nothing_written(), pytest.raises(ValidationError) as exc:
+        open_case(township=township_a, by=bureau, birth=date(2008, 1, 1))  # 17 on the date found
     assert "age_exception" in exc.value.message_dict
     assert "17" in messages(exc)
     assert not DropoutCase.objects.exists()
-    case = open_case(township=township_a, birth=date(2008, 1, 1), age_exception="随迁返乡，补登义务教育")
+    case = open_case(
+        township=township_a, by=bureau, birth=date(2008, 1, 1), age_exception="随迁返乡，补登义务教育"
+    )
     assert case.pk
 
 
-def test_five_year_old_is_outside_compulsory_age_too(township_a):
-    with pytest.raises(ValidationError):
-        open_case(township=township_a, birth=date(2020, 1, 1))
+def test_five_year_old_is_outside_compulsory_age_too(township_a, bureau):
+    with nothing_written(), pytest.raises(ValidationError):
+        open_case(township=township_a, by=bureau, birth=date(2020, 1, 1))
 
 
 def test_second_open_case_for_the_same_child_is_refused(township_a, township_b):
     number = make_id_number(date(2014, 5, 1))
     open_case(township=township_a, id_number=number)
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         open_case(township=township_b, id_number=number)
     assert "已有" in messages(exc) or "already" in messages(exc)
     assert DropoutCase.objects.count() == 1
@@ -90,41 +93,41 @@ def test_a_closed_case_does_not_block_a_new_one(township_a, bureau):
     assert open_case(township=township_a, id_number=case.id_number, found_on=date(2025, 5, 1)).pk != case.pk
 
 
-def test_bad_id_number_is_refused(township_a):
-    with pytest.raises(ValidationError) as exc:
-        open_case(township=township_a, id_number="360730201405010000")
+def test_bad_id_number_is_refused(township_a, bureau):
+    with nothing_written(), pytest.raises(ValidationError) as exc:
+        open_case(township=township_a, by=bureau, id_number="360730201405010000")
     assert "id_number" in exc.value.message_dict
 
 
-def test_found_in_the_future_is_refused(township_a):
-    with pytest.raises(ValidationError):
-        open_case(township=township_a, found_on=timezone.localdate() + timedelta(days=1))
+def test_found_in_the_future_is_refused(township_a, bureau):
+    with nothing_written(), pytest.raises(ValidationError):
+        open_case(township=township_a, by=bureau, found_on=timezone.localdate() + timedelta(days=1))
 
 
 def test_township_officer_cannot_open_a_case_in_another_township(township_officer, township_b):
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         open_case(township=township_b, by=township_officer)
     assert not DropoutCase.objects.exists()
 
 
 def test_principal_opens_only_for_own_school(principal_a, school_a, school_b):
     assert open_case(township=school_a.township, school=school_a, by=principal_a).pk
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         open_case(township=school_a.township, school=school_b, by=principal_a)
 
 
 def test_official_cannot_open_a_case(official, township_a):
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         open_case(township=township_a, by=official)
 
 
 def test_principal_cannot_edit_another_schools_case(principal_a, principal_b, school_b):
     case = open_case(township=school_b.township, school=school_b, by=principal_b)
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.case_update(case=case, reason_detail="改了", by=principal_a)
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.case_add_visit(case=case, visited_on=FOUND, visitors="x", result="y", by=principal_a)
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.case_close(
             case=case, outcome=Outcome.RETURNED, outcome_school=school_b, on=FOUND, by=principal_a
         )
@@ -134,7 +137,7 @@ def test_principal_cannot_edit_another_schools_case(principal_a, principal_b, sc
 
 def test_principal_cannot_move_own_case_to_another_school(principal_a, school_a, school_b):
     case = open_case(township=school_a.township, school=school_a, by=principal_a)
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.case_update(case=case, school=school_b, by=principal_a)
     case.refresh_from_db()
     assert case.school == school_a
@@ -153,7 +156,7 @@ def test_township_officer_works_cases_of_children_living_in_the_township(
 
 def test_visit_before_the_case_was_found_is_refused(township_a, bureau):
     case = open_case(township=township_a)
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.case_add_visit(
             case=case, visited_on=FOUND - timedelta(days=1), visitors="x", result="y", by=bureau
         )
@@ -163,7 +166,7 @@ def test_visit_before_the_case_was_found_is_refused(township_a, bureau):
 
 def test_visit_in_the_future_is_refused(township_a, bureau):
     case = open_case(township=township_a)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.case_add_visit(
             case=case,
             visited_on=timezone.localdate() + timedelta(days=1),
@@ -190,7 +193,7 @@ def test_visit_records_next_step(township_a, bureau):
 
 def test_next_step_before_the_visit_is_refused(township_a, bureau):
     case = open_case(township=township_a)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.case_add_visit(
             case=case,
             visited_on=FOUND,
@@ -215,7 +218,7 @@ def test_team_of_six_with_first_responsible(township_a, bureau):
 def test_team_member_needs_a_valid_phone(township_a, bureau):
     case = open_case(township=township_a)
     services.case_set_team(case=case, members={"teacher": ("李老师", "13800000000")}, by=bureau)
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.case_set_team(
             case=case,
             members={"teacher": ("王老师", "13800000001"), "village_cadre": ("张三", "abc")},
@@ -227,7 +230,7 @@ def test_team_member_needs_a_valid_phone(township_a, bureau):
 
 def test_closing_without_an_outcome_is_refused(township_a, bureau):
     case = open_case(township=township_a)
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.case_close(case=case, outcome="", on=FOUND, by=bureau)
     assert "outcome" in exc.value.message_dict
     case.refresh_from_db()
@@ -243,7 +246,7 @@ def test_database_refuses_a_closed_case_without_an_outcome(township_a):
 
 def test_returned_to_school_needs_the_school(township_a, school_a, bureau):
     case = open_case(township=township_a)
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.case_close(case=case, outcome=Outcome.RETURNED, on=FOUND, by=bureau)
     assert "outcome_school" in exc.value.message_dict
     services.case_close(
@@ -261,7 +264,7 @@ def test_returned_to_school_needs_the_school(township_a, school_a, bureau):
 
 def test_special_school_placement_needs_a_special_school(township_a, school_a, bureau):
     case = open_case(township=township_a)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.case_close(
             case=case, outcome=Outcome.SPECIAL_SCHOOL, outcome_school=school_a, on=FOUND, by=bureau
         )
@@ -273,7 +276,7 @@ def test_special_school_placement_needs_a_special_school(township_a, school_a, b
 
 def test_exemption_needs_evidence(township_a, bureau):
     case = open_case(township=township_a, reason="disability")
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.case_close(case=case, outcome=Outcome.EXEMPTED, on=FOUND, by=bureau)
     assert "outcome_note" in exc.value.message_dict
     services.case_close(
@@ -283,7 +286,7 @@ def test_exemption_needs_evidence(township_a, bureau):
 
 def test_reached_16_only_when_sixteen(township_a, bureau):
     case = open_case(township=township_a, birth=date(2009, 6, 1))
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.case_close(case=case, outcome=Outcome.REACHED_16, on=date(2025, 5, 31), by=bureau)
     services.case_close(case=case, outcome=Outcome.REACHED_16, on=date(2025, 6, 1), by=bureau)
 
@@ -291,7 +294,7 @@ def test_reached_16_only_when_sixteen(township_a, bureau):
 def test_outcome_before_found_or_in_future_is_refused(township_a, school_a, bureau):
     case = open_case(township=township_a)
     for day in (FOUND - timedelta(days=1), timezone.localdate() + timedelta(days=1)):
-        with pytest.raises(ValidationError):
+        with nothing_written(), pytest.raises(ValidationError):
             services.case_close(
                 case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=day, by=bureau
             )
@@ -299,7 +302,7 @@ def test_outcome_before_found_or_in_future_is_refused(township_a, school_a, bure
 
 def test_official_cannot_close(township_a, school_a, official):
     case = open_case(township=township_a)
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.case_close(
             case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=FOUND, by=official
         )
@@ -319,7 +322,7 @@ def home_teaching_case(township, bureau):
 
 def test_home_teaching_needs_teacher_and_schedule(township_a, bureau):
     case = open_case(township=township_a)
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.case_close(case=case, outcome=Outcome.HOME_TEACHING, on=FOUND, by=bureau)
     assert {"home_teacher", "home_schedule"} <= set(exc.value.message_dict)
 
@@ -347,7 +350,7 @@ def test_home_teaching_log_for_a_case_not_in_that_outcome_is_refused(township_a,
         by=bureau,
     )
     for case in (open_one, returned):
-        with pytest.raises(ValidationError) as exc:
+        with nothing_written(), pytest.raises(ValidationError) as exc:
             services.home_teaching_log_add(
                 case=case, visited_on=FOUND, teacher="刘老师", hours=Decimal("2"), content="x", by=bureau
             )
@@ -357,11 +360,11 @@ def test_home_teaching_log_for_a_case_not_in_that_outcome_is_refused(township_a,
 
 def test_home_teaching_log_refuses_zero_hours_and_future_dates(township_a, bureau):
     case = home_teaching_case(township_a, bureau)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.home_teaching_log_add(
             case=case, visited_on=date(2025, 3, 12), teacher="刘", hours=Decimal("0"), content="x", by=bureau
         )
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.home_teaching_log_add(
             case=case,
             visited_on=timezone.localdate() + timedelta(days=1),
@@ -392,14 +395,14 @@ def test_reopening_is_recorded_as_a_new_period(township_a, school_a, bureau):
 
 def test_reopening_needs_a_reason_and_a_closed_case(township_a, school_a, bureau):
     case = open_case(township=township_a)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.case_reopen(case=case, reason="x", on=FOUND, by=bureau)
     services.case_close(
         case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=date(2025, 3, 10), by=bureau
     )
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.case_reopen(case=case, reason=" ", on=date(2025, 4, 1), by=bureau)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.case_reopen(case=case, reason="again", on=date(2025, 3, 9), by=bureau)
     assert case.periods.count() == 1
 
@@ -410,14 +413,14 @@ def test_reopening_refused_while_another_case_is_open(township_a, school_a, bure
         case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=date(2025, 3, 10), by=bureau
     )
     open_case(township=township_a, id_number=case.id_number, found_on=date(2025, 4, 1))
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.case_reopen(case=case, reason="again", on=date(2025, 4, 2), by=bureau)
 
 
 def test_visit_on_a_closed_case_is_refused(township_a, school_a, bureau):
     case = open_case(township=township_a)
     services.case_close(case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=FOUND, by=bureau)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.case_add_visit(case=case, visited_on=FOUND, visitors="x", result="y", by=bureau)
 
 

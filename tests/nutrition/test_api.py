@@ -13,6 +13,7 @@ from nutrition.models import AccompaniedMeal, MealRecord, PilotSchool, Purchase,
 from students.models import Stage
 from tests.factories import SchoolFactory, StudentFactory
 from tests.nutrition.conftest import HOLIDAY, SCHOOL_DAY
+from tests.refusals import nothing_written
 
 
 def api_for(user) -> APIClient:
@@ -49,7 +50,14 @@ ROW_ENDPOINTS = ["meals", "purchases", "accompanied-meals", "receipts", "safety-
 
 
 def test_anonymous_gets_nothing(client, records):
-    assert client.get("/api/nutrition/meals/").status_code in (401, 403)
+    # 401, not 403: the token scheme answers "WWW-Authenticate: Token", i.e. "sign in first".
+    assert client.get("/api/nutrition/meals/").status_code == 401
+
+
+def test_anonymous_writes_nothing(pilot_a):
+    with nothing_written(pilot_a):
+        response = APIClient().post("/api/nutrition/meals/", meal(pilot_a), format="json")
+    assert response.status_code == 401
 
 
 @pytest.mark.parametrize("endpoint", ROW_ENDPOINTS)
@@ -90,30 +98,47 @@ def test_principal_cannot_read_another_pilot(principal_a, pilot_b):
     assert api_for(principal_a).get(f"/api/nutrition/pilots/{pilot_b.pk}/").status_code == 404
 
 
+def test_principal_cannot_refresh_a_pilots_coverage(principal_a, bureau, pilot_a, pilot_b):
+    """Coverage is the bureau's count: neither another school's pilot nor one's own."""
+    StudentFactory(school=pilot_b.school)
+    client = api_for(principal_a)
+    with nothing_written(pilot_a, pilot_b):
+        for pilot in (pilot_a, pilot_b):
+            response = client.post(f"/api/nutrition/pilots/{pilot.pk}/refresh-coverage/", {}, format="json")
+            assert response.status_code == 403
+    response = api_for(bureau).post(
+        f"/api/nutrition/pilots/{pilot_b.pk}/refresh-coverage/", {}, format="json"
+    )
+    assert response.status_code == 200
+
+
 def test_principal_records_meals(principal_a, pilot_a):
     response = api_for(principal_a).post("/api/nutrition/meals/", meal(pilot_a), format="json")
     assert response.status_code == 201, response.content
     assert MealRecord.objects.get().meals == 5
 
 
-def test_principal_recording_for_another_school_is_refused(principal_a, pilot_b):
-    response = api_for(principal_a).post("/api/nutrition/meals/", meal(pilot_b), format="json")
+def test_principal_recording_for_another_school_is_refused(principal_a, principal_b, pilot_b):
+    body = meal(pilot_b, meals=4)
+    with nothing_written(pilot_b):
+        response = api_for(principal_a).post("/api/nutrition/meals/", body, format="json")
     assert response.status_code == 400
     assert "pilot" in response.json()
-    assert not MealRecord.objects.exists()
+    assert api_for(principal_b).post("/api/nutrition/meals/", body, format="json").status_code == 201
 
 
 def test_meals_above_covered_are_refused_with_a_chinese_message(principal_a, pilot_a):
-    response = api_for(principal_a).post("/api/nutrition/meals/", meal(pilot_a, meals=7), format="json")
+    with nothing_written(pilot_a):
+        response = api_for(principal_a).post("/api/nutrition/meals/", meal(pilot_a, meals=7), format="json")
     assert response.status_code == 400
     assert "超过" in str(response.json()["meals"])
-    assert not MealRecord.objects.exists()
 
 
 def test_meals_on_a_holiday_are_refused(principal_a, pilot_a):
-    response = api_for(principal_a).post(
-        "/api/nutrition/meals/", meal(pilot_a, day=str(HOLIDAY)), format="json"
-    )
+    with nothing_written(pilot_a):
+        response = api_for(principal_a).post(
+            "/api/nutrition/meals/", meal(pilot_a, day=str(HOLIDAY)), format="json"
+        )
     assert response.status_code == 400
     assert "节假日" in str(response.json())
 
@@ -122,42 +147,77 @@ def test_principal_corrects_meals_with_patch_but_not_above_covered(principal_a, 
     record = MealRecord.objects.get(pilot=pilot_a)
     client = api_for(principal_a)
     assert client.patch(f"/api/nutrition/meals/{record.pk}/", {"meals": 4}, format="json").status_code == 200
-    assert client.patch(f"/api/nutrition/meals/{record.pk}/", {"meals": 40}, format="json").status_code == 400
     record.refresh_from_db()
+    with nothing_written(record):
+        response = client.patch(f"/api/nutrition/meals/{record.pk}/", {"meals": 40}, format="json")
+    assert response.status_code == 400
     assert record.meals == 4
 
 
-def test_principal_cannot_patch_another_school(principal_a, pilot_b, records):
+def test_principal_cannot_patch_another_school(principal_a, principal_b, pilot_b, records):
     record = MealRecord.objects.get(pilot=pilot_b)
-    assert (
-        api_for(principal_a)
-        .patch(f"/api/nutrition/meals/{record.pk}/", {"meals": 1}, format="json")
-        .status_code
-        == 404
-    )
-    record.refresh_from_db()
-    assert record.meals == 2
+    url = f"/api/nutrition/meals/{record.pk}/"
+    with nothing_written(record):
+        assert api_for(principal_a).patch(url, {"meals": 1}, format="json").status_code == 404
+    assert api_for(principal_b).patch(url, {"meals": 1}, format="json").status_code == 200
 
 
 @pytest.mark.parametrize(
-    "endpoint", ["meals", "purchases", "accompanied-meals", "safety-checks", "receipts", "pilots"]
+    "endpoint", ["meals", "purchases", "accompanied-meals", "safety-checks", "receipts", "pilots", "terms"]
 )
-def test_official_cannot_write(official, pilot_a, endpoint):
-    assert api_for(official).post(f"/api/nutrition/{endpoint}/", {}, format="json").status_code == 403
+def test_official_cannot_write(official, bureau, endpoint, pilot_a, school_b):
+    body = write_bodies(pilot_a, school_b)[endpoint]
+    with nothing_written(pilot_a):
+        response = api_for(official).post(f"/api/nutrition/{endpoint}/", body, format="json")
+    assert response.status_code == 403
+    assert api_for(bureau).post(f"/api/nutrition/{endpoint}/", body, format="json").status_code == 201
 
 
-def test_township_officer_cannot_record(township_officer, pilot_a):
-    assert (
-        api_for(township_officer).post("/api/nutrition/meals/", meal(pilot_a), format="json").status_code
-        == 403
-    )
+def write_bodies(pilot, other_school) -> dict[str, dict]:
+    """A body for each collection that the bureau may post."""
+    day = str(SCHOOL_DAY)
+    return {
+        "meals": meal(pilot),
+        "purchases": {
+            "pilot": pilot.pk,
+            "purchased_on": day,
+            "supplier": "粮油店",
+            "category": "meat",
+            "amount": "10",
+        },
+        "accompanied-meals": {"pilot": pilot.pk, "day": day, "person": "校长"},
+        "safety-checks": {
+            "pilot": pilot.pk,
+            "kind": "sample",
+            "day": day,
+            "checked_by": "厨师",
+            "passed": True,
+        },
+        "receipts": {"pilot": pilot.pk, "received_on": day, "amount": "100"},
+        "pilots": {"term": pilot.term_id, "school": other_school.pk, "supply_mode": "canteen"},
+        "terms": {"school_year": 2023, "season": "spring", "start": "2023-02-13", "end": "2023-06-30"},
+    }
 
 
-def test_principal_cannot_record_receipts_or_enrol_schools(principal_a, pilot_a, term, school_a):
+def test_township_officer_cannot_record(township_officer, principal_a, pilot_a):
+    with nothing_written(pilot_a):
+        response = api_for(township_officer).post("/api/nutrition/meals/", meal(pilot_a), format="json")
+    assert response.status_code == 403
+    assert api_for(principal_a).post("/api/nutrition/meals/", meal(pilot_a), format="json").status_code == 201
+
+
+def test_principal_cannot_record_receipts_or_enrol_schools(principal_a, bureau, pilot_a, term, school_b):
     client = api_for(principal_a)
-    receipt = {"pilot": pilot_a.pk, "received_on": str(SCHOOL_DAY), "amount": "100"}
-    assert client.post("/api/nutrition/receipts/", receipt, format="json").status_code == 403
-    assert client.post("/api/nutrition/terms/", {}, format="json").status_code == 403
+    bodies = write_bodies(pilot_a, school_b)
+    with nothing_written(pilot_a, term):
+        for endpoint in ("receipts", "pilots", "terms"):
+            response = client.post(f"/api/nutrition/{endpoint}/", bodies[endpoint], format="json")
+            assert response.status_code == 403, endpoint
+    for endpoint in ("receipts", "pilots", "terms"):
+        assert (
+            api_for(bureau).post(f"/api/nutrition/{endpoint}/", bodies[endpoint], format="json").status_code
+            == 201
+        )
 
 
 @pytest.mark.parametrize("amount", ["-10", "abc", "0"])
@@ -169,10 +229,10 @@ def test_bad_purchase_amounts_are_refused(principal_a, pilot_a, amount):
         "category": "meat",
         "amount": amount,
     }
-    response = api_for(principal_a).post("/api/nutrition/purchases/", body, format="json")
+    with nothing_written(pilot_a):
+        response = api_for(principal_a).post("/api/nutrition/purchases/", body, format="json")
     assert response.status_code == 400
     assert "amount" in response.json()
-    assert not Purchase.objects.exists()
 
 
 def test_diversion_is_shown_and_filterable(bureau, pilot_a, records):
@@ -198,17 +258,18 @@ def test_failed_check_without_follow_up_is_refused(principal_a, pilot_a):
         "checked_by": "厨师",
         "passed": False,
     }
-    response = api_for(principal_a).post("/api/nutrition/safety-checks/", body, format="json")
+    with nothing_written(pilot_a):
+        response = api_for(principal_a).post("/api/nutrition/safety-checks/", body, format="json")
     assert response.status_code == 400
     assert "follow_up" in response.json()
 
 
-def test_follow_up_on_another_school_check_is_404(principal_a, pilot_b, records):
+def test_follow_up_on_another_school_check_is_404(principal_a, principal_b, pilot_b, records):
     check = SafetyCheck.objects.get(pilot=pilot_b)
-    response = api_for(principal_a).post(
-        f"/api/nutrition/safety-checks/{check.pk}/follow-up/", {"follow_up": "x"}
-    )
-    assert response.status_code == 404
+    url = f"/api/nutrition/safety-checks/{check.pk}/follow-up/"
+    with nothing_written(check):
+        assert api_for(principal_a).post(url, {"follow_up": "已整改"}).status_code == 404
+    assert api_for(principal_b).post(url, {"follow_up": "已整改"}).status_code == 200
 
 
 def test_bureau_sets_up_a_term_and_a_pilot(bureau, school_a):
@@ -260,14 +321,14 @@ def test_month_import_over_the_api(principal_a, pilot_a, school_a):
     book.save(data)
     data.seek(0)
     data.name = "meals.xlsx"
-    response = api_for(principal_a).post(
-        "/api/nutrition/meals/import/",
-        {"term": pilot_a.term_id, "month": "2022-10", "file": data},
-        format="multipart",
-    )
+    with nothing_written(pilot_a):  # the good row of 14 October is not written either
+        response = api_for(principal_a).post(
+            "/api/nutrition/meals/import/",
+            {"term": pilot_a.term_id, "month": "2022-10", "file": data},
+            format="multipart",
+        )
     assert response.status_code == 400
     assert "第3行" in str(response.json())
-    assert not MealRecord.objects.exists()
 
 
 def test_list_query_count_is_flat(bureau, term, django_assert_max_num_queries):
@@ -310,16 +371,16 @@ def test_far_cell_file_is_a_400_and_writes_nothing(principal_a, principal_a_clie
         data.name = "meals.xlsx"
         return data
 
-    response = api_for(principal_a).post(
-        "/api/nutrition/meals/import/",
-        {"term": pilot_a.term_id, "month": "2022-10", "file": attack_file()},
-        format="multipart",
-    )
+    with nothing_written(pilot_a):
+        response = api_for(principal_a).post(
+            "/api/nutrition/meals/import/",
+            {"term": pilot_a.term_id, "month": "2022-10", "file": attack_file()},
+            format="multipart",
+        )
+        page = principal_a_client.post(
+            "/nutrition/meals/import/", {"term": pilot_a.term_id, "month": "2022-10", "file": attack_file()}
+        )
     assert response.status_code == 400
     assert "XFD150000" in str(response.json())
-    page = principal_a_client.post(
-        "/nutrition/meals/import/", {"term": pilot_a.term_id, "month": "2022-10", "file": attack_file()}
-    )
     assert page.status_code == 400
     assert "XFD150000" in page.content.decode()
-    assert not MealRecord.objects.exists()

@@ -6,8 +6,8 @@ import random
 from django.db.models import F
 
 from nutrition import demo, rules
-from nutrition.figures import county_figures
 from nutrition.models import MealRecord, NutritionTerm, PilotSchool
+from nutrition.selectors import county_figures
 from students import demo as registry
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from nutrition import services
-from nutrition.figures import county_figures
 from nutrition.models import NutritionTerm
+from nutrition.selectors import county_figures
 from students.models import School, Stage
 from tests.factories import SchoolFactory, StudentFactory
 from tests.nutrition.conftest import SCHOOL_DAY

@@ -13,6 +13,7 @@ from nutrition.importing import HEADER, meals_import
 from nutrition.models import MealRecord
 from students.models import Stage
 from tests.nutrition.conftest import HOLIDAY
+from tests.refusals import nothing_written
 
 OCTOBER = date(2022, 10, 1)
 
@@ -70,7 +71,7 @@ def test_one_bad_row_refuses_the_whole_file_and_lists_every_bad_row(pilot_a, pri
         ["NOPE", "2022-10-13", "小学", 1],  # row 8: not a pilot
         [code, "2022-10-10", "小学", 6],  # row 9: duplicate of row 2
     ]
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         meals_import(file=xlsx(rows), term=pilot_a.term, month=OCTOBER, by=principal_a)
     listed = exc.value.messages
     assert [m.split(":")[0] for m in listed] == [f"Row {n}" for n in range(3, 10)]
@@ -81,7 +82,7 @@ def test_one_bad_row_refuses_the_whole_file_and_lists_every_bad_row(pilot_a, pri
 
 def test_a_principal_cannot_import_for_another_school(pilot_a, pilot_b, principal_a, school_a, school_b):
     rows = [[school_a.code, "2022-10-10", "小学", 1], [school_b.code, "2022-10-10", "小学", 1]]
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         meals_import(file=xlsx(rows), term=pilot_a.term, month=OCTOBER, by=principal_a)
     assert exc.value.messages == ["Row 3: you may only record for your own school"]
     assert not MealRecord.objects.exists()
@@ -93,7 +94,7 @@ def test_the_bureau_imports_for_every_school(pilot_a, pilot_b, bureau, school_a,
 
 
 def test_an_official_cannot_import(pilot_a, official, school_a):
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         meals_import(
             file=xlsx([[school_a.code, "2022-10-10", "小学", 1]]),
             term=pilot_a.term,
@@ -103,19 +104,19 @@ def test_an_official_cannot_import(pilot_a, official, school_a):
 
 
 def test_a_wrong_header_is_refused(pilot_a, principal_a):
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         meals_import(file=xlsx([], header=["a", "b"]), term=pilot_a.term, month=OCTOBER, by=principal_a)
     assert "header" in exc.value.messages[0]
 
 
 def test_a_file_that_is_not_excel_is_refused(pilot_a, principal_a):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         meals_import(file=BytesIO(b"not a workbook"), term=pilot_a.term, month=OCTOBER, by=principal_a)
 
 
 def test_a_closed_term_refuses_imports(pilot_a, principal_a, bureau, school_a):
     services.term_close(term=pilot_a.term, by=bureau)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         meals_import(
             file=xlsx([[school_a.code, "2022-10-10", "小学", 1]]),
             term=pilot_a.term,

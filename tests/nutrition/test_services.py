@@ -12,6 +12,7 @@ from nutrition.models import AccompaniedMeal, FundReceipt, MealRecord, PilotScho
 from students.models import School, Stage, Student
 from tests.factories import SchoolFactory, StudentFactory
 from tests.nutrition.conftest import HOLIDAY, SCHOOL_DAY
+from tests.refusals import nothing_written
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +58,7 @@ def test_refresh_recounts_the_registry(pilot_a, school_a, bureau):
 
 def test_an_urban_school_cannot_join(term, bureau):
     school = SchoolFactory(is_rural=False)
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.pilot_enrol(term=term, school=school, supply_mode="canteen", by=bureau)
     assert "rural" in messages(exc.value)
     assert not PilotSchool.objects.exists()
@@ -65,17 +66,17 @@ def test_an_urban_school_cannot_join(term, bureau):
 
 def test_a_senior_high_school_cannot_join(term, bureau):
     school = SchoolFactory(school_type=School.Type.SENIOR_HIGH)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.pilot_enrol(term=term, school=school, supply_mode="canteen", by=bureau)
 
 
 def test_a_school_joins_a_term_once(pilot_a, term, school_a, bureau):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.pilot_enrol(term=term, school=school_a, supply_mode="canteen", by=bureau)
 
 
 def test_only_the_bureau_enrols_schools(term, school_a, principal_a):
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.pilot_enrol(term=term, school=school_a, supply_mode="canteen", by=principal_a)
 
 
@@ -94,14 +95,14 @@ def test_recording_again_corrects_the_day(pilot_a, principal_a):
 
 
 def test_meals_above_pupils_covered_are_refused(pilot_a, principal_a):
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.meal_record(pilot=pilot_a, day=SCHOOL_DAY, stage=Stage.JUNIOR, meals=4, by=principal_a)
     assert "more than the 3" in messages(exc.value)
     assert not MealRecord.objects.exists()
 
 
 def test_meals_on_a_holiday_are_refused(pilot_a, principal_a):
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.meal_record(pilot=pilot_a, day=HOLIDAY, stage=Stage.PRIMARY, meals=1, by=principal_a)
     assert "holiday" in messages(exc.value)
     assert not MealRecord.objects.exists()
@@ -109,14 +110,14 @@ def test_meals_on_a_holiday_are_refused(pilot_a, principal_a):
 
 @pytest.mark.parametrize("day", [date(2022, 8, 31), date(2023, 1, 16)])
 def test_meals_outside_the_term_are_refused(pilot_a, principal_a, day):
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.meal_record(pilot=pilot_a, day=day, stage=Stage.PRIMARY, meals=1, by=principal_a)
     assert "outside the term" in messages(exc.value)
     assert not MealRecord.objects.exists()
 
 
 def test_meals_on_a_weekend_are_refused(pilot_a, principal_a):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.meal_record(
             pilot=pilot_a, day=date(2022, 10, 15), stage=Stage.PRIMARY, meals=1, by=principal_a
         )
@@ -124,42 +125,41 @@ def test_meals_on_a_weekend_are_refused(pilot_a, principal_a):
 
 @pytest.mark.parametrize("meals", ["-1", "abc", "2.5", None, ""])
 def test_bad_meal_counts_are_refused(pilot_a, principal_a, meals):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.meal_record(pilot=pilot_a, day=SCHOOL_DAY, stage=Stage.PRIMARY, meals=meals, by=principal_a)
     assert not MealRecord.objects.exists()
 
 
 def test_preschool_meals_need_the_preschool_plan(pilot_a, principal_a):
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.meal_record(pilot=pilot_a, day=SCHOOL_DAY, stage=Stage.PRESCHOOL, meals=0, by=principal_a)
     assert "preschool plan" in messages(exc.value)
 
 
 def test_principal_cannot_record_for_another_school(pilot_b, principal_a):
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.meal_record(pilot=pilot_b, day=SCHOOL_DAY, stage=Stage.PRIMARY, meals=1, by=principal_a)
     assert not MealRecord.objects.exists()
 
 
 @pytest.mark.parametrize("who", ["official", "township_officer"])
 def test_reading_roles_cannot_record(pilot_a, who, request):
-    with pytest.raises(PermissionDenied):
-        services.meal_record(
-            pilot=pilot_a, day=SCHOOL_DAY, stage=Stage.PRIMARY, meals=1, by=request.getfixturevalue(who)
-        )
+    user = request.getfixturevalue(who)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.meal_record(pilot=pilot_a, day=SCHOOL_DAY, stage=Stage.PRIMARY, meals=1, by=user)
 
 
 def test_nothing_changes_in_a_closed_term(pilot_a, principal_a, bureau, term):
     services.term_close(term=term, by=bureau)
     pilot_a.refresh_from_db()
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.meal_record(pilot=pilot_a, day=SCHOOL_DAY, stage=Stage.PRIMARY, meals=1, by=principal_a)
     assert "closed" in messages(exc.value)
 
 
 def test_a_holiday_cannot_be_added_over_recorded_meals(pilot_a, principal_a, bureau, term):
     services.meal_record(pilot=pilot_a, day=SCHOOL_DAY, stage=Stage.PRIMARY, meals=1, by=principal_a)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.holiday_add(term=term, day=SCHOOL_DAY, by=bureau)
 
 
@@ -183,7 +183,7 @@ def test_principal_records_a_purchase(pilot_a, principal_a):
 
 @pytest.mark.parametrize("amount", ["-5", "0", "abc", "1.234", "NaN", "Infinity", None])
 def test_bad_purchase_amounts_are_refused(pilot_a, principal_a, amount):
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         buy(pilot_a, principal_a, amount=amount)
     assert "amount" in exc.value.message_dict
     assert not Purchase.objects.exists()
@@ -194,36 +194,36 @@ def test_a_purchase_dated_in_a_closed_term_is_refused(pilot_a, principal_a, bure
         school_year=2022, season="spring", start=date(2022, 2, 14), end=date(2022, 6, 30), by=bureau
     )
     services.term_close(term=earlier, by=bureau)
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         buy(pilot_a, principal_a, purchased_on=date(2022, 6, 1))
     assert "closed term" in messages(exc.value)
     assert not Purchase.objects.exists()
 
 
 def test_a_purchase_outside_the_term_is_refused(pilot_a, principal_a):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         buy(pilot_a, principal_a, purchased_on=date(2023, 2, 1))
 
 
 def test_a_purchase_in_an_unknown_category_is_refused(pilot_a, principal_a):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         buy(pilot_a, principal_a, category="cigarettes")
 
 
 def test_principal_cannot_buy_for_another_school(pilot_b, principal_a):
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         buy(pilot_b, principal_a)
 
 
 def test_only_the_bureau_records_receipts(pilot_a, principal_a, bureau):
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.receipt_add(pilot=pilot_a, received_on=SCHOOL_DAY, amount="1000", by=principal_a)
     services.receipt_add(pilot=pilot_a, received_on=SCHOOL_DAY, amount="1000", by=bureau)
     assert FundReceipt.objects.get().amount == Decimal("1000.00")
 
 
 def test_negative_receipt_is_refused(pilot_a, bureau):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.receipt_add(pilot=pilot_a, received_on=SCHOOL_DAY, amount="-1000", by=bureau)
 
 
@@ -263,18 +263,18 @@ def test_principal_records_an_accompanied_meal(pilot_a, principal_a):
 
 def test_the_same_person_is_recorded_once_a_day(pilot_a, principal_a):
     services.accompanied_add(pilot=pilot_a, day=SCHOOL_DAY, person="张校长", by=principal_a)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.accompanied_add(pilot=pilot_a, day=SCHOOL_DAY, person="张校长", by=principal_a)
     assert AccompaniedMeal.objects.count() == 1
 
 
 def test_accompanied_meal_on_a_holiday_is_refused(pilot_a, principal_a):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.accompanied_add(pilot=pilot_a, day=HOLIDAY, person="张校长", by=principal_a)
 
 
 def test_a_failed_check_needs_a_follow_up(pilot_a, principal_a):
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.safety_check_add(
             pilot=pilot_a, kind="storage", day=SCHOOL_DAY, checked_by="李师傅", passed=False, by=principal_a
         )
@@ -298,7 +298,7 @@ def test_a_failed_check_with_follow_up_is_kept(pilot_a, principal_a):
 
 
 def test_acceptance_names_the_supplier(pilot_a, principal_a):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.safety_check_add(
             pilot=pilot_a, kind="acceptance", day=SCHOOL_DAY, checked_by="李师傅", passed=True, by=principal_a
         )

@@ -9,10 +9,11 @@ from openpyxl import Workbook
 
 from nutrition import services
 from nutrition.importing import HEADER
-from nutrition.models import MealRecord, NutritionTerm, PilotSchool, Purchase
+from nutrition.models import MealRecord, NutritionTerm, PilotSchool
 from students.models import Stage
 from tests.factories import SchoolFactory, StudentFactory
 from tests.nutrition.conftest import HOLIDAY, SCHOOL_DAY
+from tests.refusals import nothing_written
 
 
 def url(pilot, what=""):
@@ -63,20 +64,21 @@ def test_principal_records_meals_in_the_browser(principal_a_client, pilot_a):
 
 
 def test_meals_above_covered_show_a_chinese_message_and_write_nothing(principal_a_client, pilot_a):
-    response = principal_a_client.post(
-        url(pilot_a, "meals"), {"day": SCHOOL_DAY, "stage": "junior", "meals": 4}
-    )
+    with nothing_written(pilot_a):
+        response = principal_a_client.post(
+            url(pilot_a, "meals"), {"day": SCHOOL_DAY, "stage": "junior", "meals": 4}
+        )
     assert response.status_code == 400
     assert "超过了受益初中学生数 3 人" in response.content.decode()
-    assert not MealRecord.objects.exists()
 
 
 def test_meals_on_a_holiday_show_a_chinese_message(principal_a_client, pilot_a):
-    response = principal_a_client.post(
-        url(pilot_a, "meals"), {"day": HOLIDAY, "stage": "primary", "meals": 1}
-    )
+    with nothing_written(pilot_a):
+        response = principal_a_client.post(
+            url(pilot_a, "meals"), {"day": HOLIDAY, "stage": "primary", "meals": 1}
+        )
+    assert response.status_code == 400
     assert "是节假日" in response.content.decode()
-    assert not MealRecord.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -84,10 +86,10 @@ def test_meals_on_a_holiday_show_a_chinese_message(principal_a_client, pilot_a):
 )
 def test_bad_purchase_amount_shows_a_chinese_message(principal_a_client, pilot_a, amount, message):
     body = {"purchased_on": SCHOOL_DAY, "supplier": "菜场", "category": "vegetables", "amount": amount}
-    response = principal_a_client.post(url(pilot_a, "purchases"), body)
+    with nothing_written(pilot_a):
+        response = principal_a_client.post(url(pilot_a, "purchases"), body)
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert not Purchase.objects.exists()
 
 
 def test_purchase_dated_in_a_closed_term_is_refused(principal_a_client, pilot_a, bureau):
@@ -96,31 +98,46 @@ def test_purchase_dated_in_a_closed_term_is_refused(principal_a_client, pilot_a,
     )
     services.term_close(term=spring, by=bureau)
     body = {"purchased_on": "2022-06-01", "supplier": "菜场", "category": "vegetables", "amount": "10"}
-    response = principal_a_client.post(url(pilot_a, "purchases"), body)
+    with nothing_written(pilot_a, spring):
+        response = principal_a_client.post(url(pilot_a, "purchases"), body)
+    assert response.status_code == 400
     assert "属于已关闭的学期" in response.content.decode()
-    assert not Purchase.objects.exists()
 
 
-def test_principal_posting_for_another_school_gets_404(principal_a_client, pilot_b):
-    response = principal_a_client.post(
-        url(pilot_b, "meals"), {"day": SCHOOL_DAY, "stage": "primary", "meals": 1}
-    )
-    assert response.status_code == 404
-    assert not MealRecord.objects.exists()
+def test_principal_posting_for_another_school_gets_404(principal_a_client, principal_b_client, pilot_b):
+    posts = [
+        ("meals", {"day": SCHOOL_DAY, "stage": "primary", "meals": 1}),
+        (
+            "purchases",
+            {"purchased_on": SCHOOL_DAY, "supplier": "菜场", "category": "vegetables", "amount": "10"},
+        ),
+        ("accompanied", {"day": SCHOOL_DAY, "person": "张校长", "remark": "好"}),
+    ]
+    with nothing_written(pilot_b):
+        for what, data in posts:
+            assert principal_a_client.post(url(pilot_b, what), data).status_code == 404, what
+    for what, data in posts:  # the same forms from the pilot's own school are taken
+        assert principal_b_client.post(url(pilot_b, what), data).status_code == 302, what
 
 
 @pytest.mark.parametrize("who", ["official_client", "township_client"])
-def test_reading_roles_cannot_post(who, pilot_a, request):
+def test_reading_roles_cannot_post(who, pilot_a, principal_a_client, request):
     client = request.getfixturevalue(who)
-    response = client.post(url(pilot_a, "meals"), {"day": SCHOOL_DAY, "stage": "primary", "meals": 1})
+    data = {"day": SCHOOL_DAY, "stage": "primary", "meals": 1}
+    with nothing_written(pilot_a):
+        response = client.post(url(pilot_a, "meals"), data)
     assert response.status_code == 403
     page = client.get(url(pilot_a)).content.decode()
     assert "录入供餐" not in page
+    assert principal_a_client.post(url(pilot_a, "meals"), data).status_code == 302
 
 
-def test_principal_cannot_record_receipts(principal_a_client, pilot_a):
-    response = principal_a_client.post(url(pilot_a, "receipts"), {"received_on": SCHOOL_DAY, "amount": "10"})
+def test_principal_cannot_record_receipts(principal_a_client, bureau_client, pilot_a):
+    data = {"received_on": SCHOOL_DAY, "amount": "10"}
+    with nothing_written(pilot_a):
+        response = principal_a_client.post(url(pilot_a, "receipts"), data)
     assert response.status_code == 403
+    assert bureau_client.post(url(pilot_a, "receipts"), data).status_code == 302
 
 
 def test_accompanied_meal_and_days_without_it(principal_a_client, pilot_a):
@@ -165,13 +182,13 @@ def test_import_page_lists_every_bad_row_and_writes_nothing(principal_a_client, 
         [school_a.code, "2022-10-17", "小学", 60],
         [school_a.code, "2022-10-03", "小学", 1],
     ]
-    response = principal_a_client.post(
-        "/nutrition/meals/import/", {"term": term.pk, "month": "2022-10", "file": xlsx(rows)}
-    )
+    with nothing_written(pilot_a):  # not even the good row 2
+        response = principal_a_client.post(
+            "/nutrition/meals/import/", {"term": term.pk, "month": "2022-10", "file": xlsx(rows)}
+        )
     assert response.status_code == 400
     page = response.content.decode()
     assert "第3行" in page and "第4行" in page and "第2行" not in page
-    assert not MealRecord.objects.exists()
 
 
 def test_import_page_imports_a_good_month(principal_a_client, pilot_a, school_a, term):
@@ -183,8 +200,14 @@ def test_import_page_imports_a_good_month(principal_a_client, pilot_a, school_a,
     assert MealRecord.objects.count() == 2
 
 
-def test_officials_cannot_import(official_client):
+def test_officials_cannot_import(official_client, pilot_a, school_a, term):
     assert official_client.get("/nutrition/meals/import/").status_code == 403
+    rows = [[school_a.code, "2022-10-14", "小学", 6]]
+    with nothing_written(pilot_a):
+        response = official_client.post(
+            "/nutrition/meals/import/", {"term": term.pk, "month": "2022-10", "file": xlsx(rows)}
+        )
+    assert response.status_code == 403
 
 
 def test_bureau_sets_up_a_term_and_enrols_a_school(bureau_client, school_a):
@@ -211,8 +234,13 @@ def test_bureau_sets_up_a_term_and_enrols_a_school(bureau_client, school_a):
 
 
 @pytest.mark.parametrize("who", ["principal_a_client", "official_client", "township_client"])
-def test_only_the_bureau_manages_terms(who, request):
-    assert request.getfixturevalue(who).get("/nutrition/terms/").status_code == 403
+def test_only_the_bureau_manages_terms(who, request, bureau_client):
+    client = request.getfixturevalue(who)
+    assert client.get("/nutrition/terms/").status_code == 403
+    data = {"school_year": 2023, "season": "spring", "start": "2023-02-13", "end": "2023-06-30"}
+    with nothing_written():
+        assert client.post("/nutrition/terms/", data).status_code == 403
+    assert bureau_client.post("/nutrition/terms/", data).status_code == 302
 
 
 def test_dashboard_counts_days_without_accompanied_meal(bureau_client, pilot_a, principal_a, term):

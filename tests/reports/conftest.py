@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from reports.dashboards import current_school_year
+from reports.selectors import current_school_year
 from students.models import School, Stage, Student, StudentCategory, TeacherCount
 from tests.factories import CategoryFactory, SchoolFactory, StudentFactory, make_id_number
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from reports import dashboards
+from reports import selectors
 from tests.reports.helpers import built_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -180,7 +180,7 @@ def test_cached_figures_are_reused_until_the_window_ends(county, areas, bureau_c
     more_records(county, areas)
     again = bureau_client.get(JSON).json()
     assert tiles(again) == tiles(first) and again["as_of"] == first["as_of"]
-    later = time.time() + dashboards.CACHE_SECONDS + 1
+    later = time.time() + selectors.CACHE_SECONDS + 1
     monkeypatch.setattr("django.core.cache.backends.locmem.time.time", lambda: later)
     fresh = bureau_client.get(JSON).json()
     assert tiles(fresh)["students"] == tiles(first)["students"] + 1
@@ -202,20 +202,20 @@ def test_cache_keys_never_shared_between_scopes(county, township_a, township_b, 
         Scope(school_id=school_b.pk),
     ]
     units = [
-        (dashboards.COUNTY, None),
-        (dashboards.TOWNSHIP, township_a),
-        (dashboards.TOWNSHIP, township_b),
-        (dashboards.SCHOOL, school_a),
-        (dashboards.SCHOOL, school_b),
+        (selectors.COUNTY, None),
+        (selectors.TOWNSHIP, township_a),
+        (selectors.TOWNSHIP, township_b),
+        (selectors.SCHOOL, school_a),
+        (selectors.SCHOOL, school_b),
     ]
     day = date(2025, 3, 3)
-    keys = [dashboards.cache_key(v, level, unit, day) for v in viewers for level, unit in units]
+    keys = [selectors.cache_key(v, level, unit, day) for v in viewers for level, unit in units]
     assert len(set(keys)) == len(keys)
     # Officials read what bureau staff read (the same rows): one entry for both is right.
-    assert dashboards.cache_key(Scope(county=True, writable=False), "county", None, day) == keys[0]
-    assert dashboards.cache_key(viewers[0], "county", None, date(2025, 3, 4)) != keys[0]
+    assert selectors.cache_key(Scope(county=True, writable=False), "county", None, day) == keys[0]
+    assert selectors.cache_key(viewers[0], "county", None, date(2025, 3, 4)) != keys[0]
     with translation.override("en"):
-        assert dashboards.cache_key(viewers[0], "county", None, day) != keys[0]
+        assert selectors.cache_key(viewers[0], "county", None, day) != keys[0]
 
 
 def test_principal_never_gets_county_or_another_schools_figures_from_the_cache(
@@ -244,7 +244,7 @@ def test_township_officer_never_gets_another_townships_figures_from_the_cache(
         assert bureau_client.get(JSON, params).status_code == 200
     county_scope = Scope(county=True)
     for level, unit in (("county", None), ("township", township_a), ("township", township_b)):
-        cache.set(dashboards.cache_key(county_scope, level, unit), {"title": "POISON"}, 60)
+        cache.set(selectors.cache_key(county_scope, level, unit), {"title": "POISON"}, 60)
     data = township_client.get(JSON).json()
     assert data["level"] == "township" and data["title"] == "甲镇"
     assert {a["label"] for a in data["areas"]} == {"甲镇中心小学", "甲镇幼儿园", "县一中"}
@@ -273,13 +273,13 @@ def test_principal_page_for_another_school_is_404(county, principal_a_client, sc
 def test_home_context_and_panel_render(county, principal_a):
     from django.template.loader import render_to_string
 
-    context = dashboards.home_context(principal_a)
+    context = selectors.home_context(principal_a)
     html = render_to_string("reports/dashboard_panel.html", context)
     assert 'data-level="school"' in html and "甲镇中心小学" in html
 
 
 def test_principal_dashboard_shows_aid_dropout_and_meals(county, areas, principal_a_client, school_a):
-    school_year, term = dashboards.current_aid_term()
+    school_year, term = selectors.current_aid_term()
     data = principal_a_client.get(JSON).json()
     paid = [
         p

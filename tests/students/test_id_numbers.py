@@ -1,6 +1,8 @@
 from datetime import date
 
+import pghistory.models
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 
 from students import id_numbers
@@ -59,3 +61,21 @@ def test_make_builds_numbers_that_parse_with_the_right_sex():
 def test_mask_keeps_first_four_and_last_four():
     assert id_numbers.mask("360730201001011234") == "3607**********1234"
     assert id_numbers.mask("") == ""
+
+
+MASKED_APPS = ("students", "dropout_control", "nutrition", "subsidies")
+
+
+def test_every_model_with_an_id_number_masks_it_through_the_one_mixin():
+    models_with_id_numbers = [
+        model
+        for model in apps.get_models()
+        if model._meta.app_label in MASKED_APPS
+        and not issubclass(model, pghistory.models.Event)  # history rows are not shown on their own
+        and any(f.name == "id_number" for f in model._meta.get_fields())
+    ]
+    assert models_with_id_numbers
+    for model in models_with_id_numbers:
+        assert issubclass(model, id_numbers.MaskedIdNumberMixin), model
+        assert "masked_id_number" not in vars(model), f"{model.__name__} masks the number a second way"
+        assert model(id_number="360730201001011234").masked_id_number == "3607**********1234"

@@ -17,6 +17,7 @@ from students.models import ImportJob, School, Student, StudentCategory, Transfe
 from tests import xlsx_attacks
 from tests.conftest import PASSWORD
 from tests.factories import SchoolFactory, StudentFactory, make_id_number
+from tests.refusals import nothing_written
 
 HEADER = [c[0] for c in importing.COLUMNS]
 
@@ -101,9 +102,9 @@ def test_any_bad_row_refuses_the_whole_file_and_lists_every_bad_row(bureau, scho
         row(school_a, grade=9),  # row 7
         row(school_a, categories="有钱户"),  # row 8
     ]
-    job = services.import_start(upload=upload(xlsx(rows)), by=bureau)
+    with nothing_written(besides=(ImportJob,)):
+        job = services.import_start(upload=upload(xlsx(rows)), by=bureau)
     assert job.status == ImportJob.Status.REJECTED
-    assert not Student.objects.exists()
     reasons = {e["row"]: " ".join(e["errors"]) for e in job.errors}
     assert sorted(reasons) == [3, 4, 5, 6, 7, 8]
     assert "校验码" in reasons[3]
@@ -112,6 +113,27 @@ def test_any_bad_row_refuses_the_whole_file_and_lists_every_bad_row(bureau, scho
     assert "幼儿园" in reasons[6]
     assert "9" in reasons[7]
     assert "有钱户" in reasons[8]
+
+
+def test_a_bad_row_leaves_the_students_a_good_row_would_change_as_they_were(bureau, school_a, school_b):
+    """A re-import that moves, renames and categorises known pupils changes none of them if a row is bad."""
+    known = StudentFactory(school=school_a, name="王小二")
+    rows = [
+        row(
+            school_b, number=known.id_number, name="王二", categories="低保"
+        ),  # a move, a new name, a category
+        row(school_a),  # a new pupil
+        row(school_a, number=bad_check_digit(make_id_number())),
+    ]
+    with nothing_written(known, besides=(ImportJob,)):
+        job = services.import_start(upload=upload(xlsx(rows)), by=bureau)
+    assert job.status == ImportJob.Status.REJECTED
+    assert [e["row"] for e in job.errors] == [4]
+    fixed = services.import_start(upload=upload(xlsx(rows[:2])), by=bureau)  # the same file without it
+    assert fixed.status == ImportJob.Status.DONE
+    known.refresh_from_db()
+    assert (known.school, known.name) == (school_b, "王二")
+    assert Transfer.objects.filter(student=known).exists() and known.categories.exists()
 
 
 def test_future_birth_date_in_id_is_refused(bureau, school_a):
@@ -125,19 +147,18 @@ def test_future_birth_date_in_id_is_refused(bureau, school_a):
 
 def test_principal_cannot_import_into_another_school(principal_a, school_a, school_b):
     rows = [row(school_a), row(school_b)]
-    job = services.import_start(upload=upload(xlsx(rows)), by=principal_a)
+    with nothing_written(besides=(ImportJob,)):
+        job = services.import_start(upload=upload(xlsx(rows)), by=principal_a)
     assert job.status == ImportJob.Status.REJECTED
     assert [e["row"] for e in job.errors] == [3]
-    assert not Student.objects.exists()
 
 
 def test_principal_cannot_take_over_another_school_student(principal_a, school_a, student_b):
-    job = services.import_start(
-        upload=upload(xlsx([row(school_a, number=student_b.id_number)])), by=principal_a
-    )
+    with nothing_written(student_b, besides=(ImportJob,)):
+        job = services.import_start(
+            upload=upload(xlsx([row(school_a, number=student_b.id_number)])), by=principal_a
+        )
     assert job.status == ImportJob.Status.REJECTED
-    student_b.refresh_from_db()
-    assert student_b.school != school_a
 
 
 def test_csv_renamed_to_xlsx_is_refused(bureau):
@@ -198,8 +219,36 @@ def test_possible_duplicates_are_listed_not_merged(bureau, school_a):
     assert job.duplicates[0]["students"] == [existing.pk]
 
 
-def test_official_cannot_import(official_client, db):
+def test_official_cannot_import(official_client, school_a):
     assert official_client.get(reverse("students:student_import")).status_code == 403
+    with nothing_written():  # not even the import job
+        response = official_client.post(
+            reverse("students:student_import"), {"file": upload(xlsx([row(school_a)]))}
+        )
+    assert response.status_code == 403
+
+
+def test_official_cannot_import_through_the_api(official, school_a):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(official)
+    with nothing_written():
+        response = client.post(
+            "/api/students/import/", {"file": upload(xlsx([row(school_a)]))}, format="multipart"
+        )
+    assert response.status_code == 403
+
+
+def test_an_api_import_without_a_file_is_a_400_and_writes_nothing(bureau):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(bureau)
+    with nothing_written():
+        response = client.post("/api/students/import/", {"upload": "学生.xlsx"}, format="multipart")
+    assert response.status_code == 400
+    assert "file" in response.json()
 
 
 def test_upload_page_errors_file_and_results_file(bureau_client, school_a):
@@ -335,7 +384,7 @@ def test_far_cell_file_is_refused_through_the_page_and_nothing_is_written(bureau
     job = ImportJob.objects.get()
     assert job.status == ImportJob.Status.REJECTED
     assert "XFD150000" in job.message and "XFD150000" in response.content.decode()
-    assert not Student.objects.exists()
+    assert ImportJob.objects.count() == 1 and not Student.objects.exists()
 
 
 def test_far_cell_file_is_refused_through_the_api(bureau):
@@ -343,13 +392,14 @@ def test_far_cell_file_is_refused_through_the_api(bureau):
 
     client = APIClient()
     client.force_authenticate(bureau)
-    response = client.post(
-        "/api/students/import/", {"file": upload(xlsx_attacks.far_cell())}, format="multipart"
-    )
+    with nothing_written(besides=(ImportJob,)):
+        response = client.post(
+            "/api/students/import/", {"file": upload(xlsx_attacks.far_cell())}, format="multipart"
+        )
+    # 201, not 400: the upload is accepted as an import job, which records why the file was refused.
     assert response.status_code == 201
     assert response.json()["status"] == "rejected"
     assert "XFD150000" in response.json()["message"]
-    assert not Student.objects.exists()
 
 
 def test_far_cell_file_run_as_a_task_ends_refused_not_pending(

@@ -7,6 +7,7 @@ from portal.history import history_for
 from students import services
 from students.models import Stage, Student, Transfer
 from tests.factories import CategoryFactory, make_id_number
+from tests.refusals import nothing_written
 
 
 def fields(school, **overrides):
@@ -27,21 +28,28 @@ def test_principal_creates_a_student_in_own_school(principal_a, school_a):
 
 
 def test_principal_cannot_create_a_student_in_another_school(principal_a, school_b):
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.student_create(by=principal_a, **fields(school_b))
-    assert not Student.objects.exists()
 
 
 def test_official_cannot_create_students(official, school_a):
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.student_create(by=official, **fields(school_a))
 
 
 def test_principal_cannot_update_another_school_student(principal_a, student_b):
-    with pytest.raises(PermissionDenied):
-        services.student_update(student=student_b, by=principal_a, name="改名")
-    student_b.refresh_from_db()
-    assert student_b.name == "李小红"
+    with nothing_written(student_b), pytest.raises(PermissionDenied):
+        services.student_update(student=Student.objects.get(pk=student_b.pk), by=principal_a, name="改名")
+
+
+def test_principal_cannot_transfer_another_school_student(principal_a, student_b, school_a):
+    with nothing_written(student_b), pytest.raises(PermissionDenied):
+        services.student_transfer(
+            student=Student.objects.get(pk=student_b.pk),
+            to_school=school_a,
+            on=date(2024, 9, 1),
+            by=principal_a,
+        )
 
 
 def test_transfer_keeps_the_move_and_history(bureau, student_a, school_b):
@@ -67,12 +75,12 @@ def test_queryset_update_is_recorded_in_history(student_a):
 
 def test_overlapping_category_is_refused(bureau, student_a):
     CategoryFactory(student=student_a, category="dibao", valid_from=date(2021, 1, 1))
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.category_add(student=student_a, category="dibao", valid_from=date(2022, 1, 1), by=bureau)
 
 
 def test_category_end_before_start_gets_a_clear_error(bureau, student_a):
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.category_add(
             student=student_a,
             category="orphan",

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from students.models import Student
 from tests.factories import make_id_number
+from tests.refusals import nothing_written
 
 
 def test_login_page_is_chinese_by_default(client, db):
@@ -58,19 +59,6 @@ def test_principal_cannot_reach_another_school_student(principal_a_client, stude
     assert response.status_code == 404
 
 
-def test_principal_cannot_post_an_edit_to_another_school_student(principal_a_client, student_b):
-    response = principal_a_client.post(reverse("students:student_edit", args=[student_b.pk]), {"name": "x"})
-    assert response.status_code == 404
-    student_b.refresh_from_db()
-    assert student_b.name == "李小红"
-
-
-def test_official_reads_but_cannot_edit(official_client, student_a):
-    assert official_client.get(reverse("students:student_detail", args=[student_a.pk])).status_code == 200
-    assert official_client.get(reverse("students:student_edit", args=[student_a.pk])).status_code == 404
-    assert official_client.get(reverse("students:student_create")).status_code == 403
-
-
 def test_official_sees_masked_id_on_detail(official_client, student_a):
     body = official_client.get(reverse("students:student_detail", args=[student_a.pk])).content.decode()
     assert student_a.id_number not in body
@@ -112,19 +100,85 @@ def test_principal_adds_a_student_through_the_form(principal_a_client, school_a)
     assert Student.objects.get(name="新同学").school == school_a
 
 
+def edit_data(student, **overrides):
+    """The edit form as its own school sends it: the number left masked keeps it."""
+    data = form_data(student.school, id_number=student.masked_id_number, name=student.name)
+    data.update(grade=student.grade, stage=student.stage, sex=student.sex, birth_date=student.birth_date)
+    data.update(overrides)
+    return data
+
+
+def test_principal_cannot_post_an_edit_to_another_school_student(
+    principal_a_client, principal_b_client, student_b
+):
+    url = reverse("students:student_edit", args=[student_b.pk])
+    data = edit_data(student_b, name="改名")
+    with nothing_written(student_b):
+        assert principal_a_client.post(url, data).status_code == 404
+    assert principal_b_client.post(url, data).status_code == 302  # the same form from its own school
+    student_b.refresh_from_db()
+    assert student_b.name == "改名"
+
+
+def test_principal_cannot_post_a_transfer_of_another_school_student(
+    principal_a_client, principal_b_client, student_b, school_a
+):
+    url = reverse("students:student_transfer", args=[student_b.pk])
+    data = {"to_school": school_a.pk, "on": "2024-09-01"}
+    with nothing_written(student_b):
+        assert principal_a_client.post(url, data).status_code == 404
+    assert principal_b_client.post(url, data).status_code == 302  # its own school hands the pupil over
+    student_b.refresh_from_db()
+    assert student_b.school == school_a
+
+
+def test_official_reads_but_cannot_edit(official_client, student_a):
+    assert official_client.get(reverse("students:student_detail", args=[student_a.pk])).status_code == 200
+    assert official_client.get(reverse("students:student_edit", args=[student_a.pk])).status_code == 404
+    assert official_client.get(reverse("students:student_create")).status_code == 403
+
+
+def test_official_cannot_post_an_edit_a_transfer_or_a_new_student(official_client, student_a, school_b):
+    with nothing_written(student_a):
+        edit = official_client.post(
+            reverse("students:student_edit", args=[student_a.pk]), edit_data(student_a, name="改名")
+        )
+        transfer = official_client.post(
+            reverse("students:student_transfer", args=[student_a.pk]),
+            {"to_school": school_b.pk, "on": "2024-09-01"},
+        )
+        create = official_client.post(reverse("students:student_create"), form_data(student_a.school))
+    assert (edit.status_code, transfer.status_code, create.status_code) == (404, 404, 403)
+
+
+def test_anonymous_post_is_sent_to_login_and_writes_nothing(client, student_a):
+    with nothing_written(student_a):
+        create = client.post(reverse("students:student_create"), form_data(student_a.school))
+        edit = client.post(
+            reverse("students:student_edit", args=[student_a.pk]), edit_data(student_a, name="改名")
+        )
+    for response in (create, edit):
+        assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
 def test_wrong_check_digit_gets_a_chinese_error_and_writes_nothing(principal_a_client, school_a):
     data = form_data(school_a)
     data["id_number"] = data["id_number"][:17] + ("0" if data["id_number"][17] != "0" else "1")
-    response = principal_a_client.post(reverse("students:student_create"), data)
+    with nothing_written():
+        response = principal_a_client.post(reverse("students:student_create"), data)
     assert response.status_code == 200
     assert "校验码" in response.content.decode()
-    assert not Student.objects.exists()
 
 
-def test_principal_cannot_post_a_student_into_another_school(principal_a_client, school_b):
-    response = principal_a_client.post(reverse("students:student_create"), form_data(school_b))
+def test_principal_cannot_post_a_student_into_another_school(
+    principal_a_client, principal_b_client, school_b
+):
+    data = form_data(school_b)
+    with nothing_written():
+        response = principal_a_client.post(reverse("students:student_create"), data)
     assert response.status_code == 200  # the form refuses the school: it is not among the choices
-    assert not Student.objects.exists()
+    assert "school" in response.context["form"].errors
+    assert principal_b_client.post(reverse("students:student_create"), data).status_code == 302
 
 
 def test_student_list_query_count_does_not_grow(bureau_client, django_assert_max_num_queries, school_a):

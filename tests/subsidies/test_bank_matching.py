@@ -16,6 +16,7 @@ from subsidies import bank, matching, services
 from subsidies.models import AidType, MatchResult, Payment
 from tests.conftest import PASSWORD
 from tests.factories import make_id_number
+from tests.refusals import nothing_written
 from tests.subsidies.conftest import xlsx
 
 PA, DIBAO = "poverty_alleviated", "dibao"
@@ -81,7 +82,7 @@ def test_draft_batch_has_no_payroll_file(bureau, make_student):
     batch = services.batch_generate(
         aid_type=AidType.BOARDER_ALLOWANCE, school_year=2022, term="autumn", by=bureau
     )
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         bank.payroll_workbook(batch=batch, by=bureau)
 
 
@@ -110,14 +111,14 @@ def test_result_file_marks_paid_and_failed_and_failed_stay_visible(bureau, burea
 def test_result_file_naming_a_payment_outside_the_batch_is_refused_whole(bureau, approved):
     p1 = approved.payments.first()
     upload = xlsx([["参考号", "状态"], [p1.reference, "成功"], ["P99999999", "成功"]])
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         bank.result_import(batch=approved, upload=upload, paid_on=date(2022, 10, 8), by=bureau)
     assert "P99999999" in str(exc.value)
     assert not Payment.objects.paid().exists()
 
 
 def test_result_file_without_status_column_is_refused(bureau, approved):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         bank.result_import(
             batch=approved, upload=xlsx([["参考号"], ["P1"]]), paid_on=date(2022, 10, 8), by=bureau
         )
@@ -177,7 +178,7 @@ def test_matching_finds_the_three_kinds_and_reports_bad_rows(bureau, matched_wor
 
 
 def test_matching_file_without_id_column_is_refused_and_nothing_written(bureau, matched_world):
-    with pytest.raises(ValidationError, match="身份证|ID number"):
+    with nothing_written(), pytest.raises(ValidationError, match="身份证|ID number"):
         _run(bureau, [["姓名", "村"], ["张三", "上坪村"]])
     assert not MatchResult.objects.exists()
 

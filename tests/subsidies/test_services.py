@@ -13,6 +13,7 @@ from students.models import Stage
 from subsidies import selectors, services
 from subsidies.models import AidPolicy, AidType, BatchEvent, CreditLoan, DisbursementBatch, Payment, Term
 from tests.factories import SchoolFactory
+from tests.refusals import nothing_written
 
 PA, DIBAO = "poverty_alleviated", "dibao"
 
@@ -55,14 +56,14 @@ def test_spring_term_uses_march_first(bureau, boarders):
 
 def test_only_bureau_generates(principal_a, official, boarders):
     for user in (principal_a, official):
-        with pytest.raises(PermissionDenied):
+        with nothing_written(), pytest.raises(PermissionDenied):
             generate(user)
     assert not DisbursementBatch.objects.exists()
 
 
 def test_second_batch_for_same_aid_and_term_is_refused(bureau, boarders):
     generate(bureau)
-    with pytest.raises(ValidationError, match="已存在|already exists"):
+    with nothing_written(), pytest.raises(ValidationError, match="已存在|already exists"):
         generate(bureau)
     assert DisbursementBatch.objects.count() == 1
 
@@ -98,7 +99,7 @@ def test_database_forbids_paying_the_same_aid_twice_in_a_term(bureau, boarders):
 
 def test_adding_a_student_already_in_the_batch_is_refused(bureau, boarders):
     batch = generate(bureau)
-    with pytest.raises(ValidationError, match="already paid|已"):
+    with nothing_written(), pytest.raises(ValidationError, match="already paid|已"):
         services.batch_add_student(batch=batch, student=boarders[0], reason="again", by=bureau)
     assert batch.payments.count() == 3
 
@@ -119,7 +120,7 @@ def test_add_a_student_whose_category_was_recorded_late(bureau, boarders, make_s
 
 def test_adding_an_ineligible_student_is_refused_with_the_reason(bureau, boarders):
     batch = generate(bureau)
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.batch_add_student(batch=batch, student=boarders[3], reason="asked", by=bureau)
     assert boarders[3].name in str(exc.value)
     assert batch.payments.count() == 3
@@ -127,7 +128,7 @@ def test_adding_an_ineligible_student_is_refused_with_the_reason(bureau, boarder
 
 def test_remove_needs_a_reason_and_is_recorded(bureau, boarders):
     batch = generate(bureau)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.batch_remove_student(batch=batch, student=boarders[0], reason=" ", by=bureau)
     services.batch_remove_student(batch=batch, student=boarders[0], reason="moved away", by=bureau)
     assert batch.payments.count() == 2
@@ -137,7 +138,7 @@ def test_remove_needs_a_reason_and_is_recorded(bureau, boarders):
 def test_principal_reviews_only_own_school_part(principal_a, boarders):
     batch = generate_as_bureau(boarders)
     services.batch_remove_student(batch=batch, student=boarders[1], reason="left", by=principal_a)
-    with pytest.raises(PermissionDenied):
+    with nothing_written(), pytest.raises(PermissionDenied):
         services.batch_remove_student(batch=batch, student=boarders[2], reason="not mine", by=principal_a)
     assert batch.payments.filter(student=boarders[2]).exists()
 
@@ -169,7 +170,7 @@ def test_approving_twice_is_harmless(bureau, boarders):
 def test_only_bureau_approves(principal_a, township_officer, official, boarders):
     batch = generate_as_bureau(boarders)
     for user in (principal_a, township_officer, official):
-        with pytest.raises(PermissionDenied):
+        with nothing_written(), pytest.raises(PermissionDenied):
             services.batch_approve(batch=batch, by=user)
     batch.refresh_from_db()
     assert batch.status == "draft"
@@ -177,7 +178,7 @@ def test_only_bureau_approves(principal_a, township_officer, official, boarders)
 
 def test_approving_an_empty_batch_is_refused(bureau, db):
     batch = generate(bureau)
-    with pytest.raises(ValidationError, match="nothing to approve|没有"):
+    with nothing_written(), pytest.raises(ValidationError, match="nothing to approve|没有"):
         services.batch_approve(batch=batch, by=bureau)
     batch.refresh_from_db()
     assert batch.status == "draft"
@@ -187,7 +188,7 @@ def test_approving_a_paid_batch_is_refused(bureau, boarders):
     batch = generate(bureau)
     services.batch_approve(batch=batch, by=bureau, on=date(2022, 9, 15))
     services.batch_mark_paid(batch=batch, bank_reference="B1", paid_on=date(2022, 10, 1), by=bureau)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.batch_approve(batch=batch, by=bureau)
 
 
@@ -234,7 +235,7 @@ def test_quota_warns_before_approval_above_it(bureau, boarders):
         Decimal("1500.00"),
         Decimal("-500.00"),
     )
-    with pytest.raises(ValidationError, match="quota|指标"):
+    with nothing_written(), pytest.raises(ValidationError, match="quota|指标"):
         services.batch_approve(batch=batch, by=bureau, on=date(2022, 9, 15))
     batch.refresh_from_db()
     assert batch.status == "draft"
@@ -263,7 +264,7 @@ def test_mark_paid_records_reference_and_date(bureau, boarders):
 
 def test_mark_paid_before_approval_is_refused(bureau, boarders):
     batch = generate(bureau)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.batch_mark_paid(batch=batch, bank_reference="X", paid_on=date(2022, 10, 1), by=bureau)
     assert not Payment.objects.paid().exists()
 
@@ -271,7 +272,7 @@ def test_mark_paid_before_approval_is_refused(bureau, boarders):
 def test_paying_a_student_not_in_the_batch_is_refused_and_nothing_paid(bureau, boarders):
     batch = generate(bureau)
     services.batch_approve(batch=batch, by=bureau, on=date(2022, 9, 15))
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.batch_mark_paid(
             batch=batch,
             bank_reference="X",
@@ -288,9 +289,9 @@ def test_paying_a_student_not_in_the_batch_is_refused_and_nothing_paid(bureau, b
 def test_state_never_moves_back(bureau, boarders):
     batch = generate(bureau)
     services.batch_approve(batch=batch, by=bureau, on=date(2022, 9, 15))
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.batch_add_student(batch=batch, student=boarders[3], reason="late", by=bureau)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.batch_remove_student(batch=batch, student=boarders[0], reason="late", by=bureau)
 
 
@@ -341,7 +342,7 @@ def test_bureau_adds_a_policy_row(bureau):
     ],
 )
 def test_bad_policy_rows_are_refused(bureau, fields, field):
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.policy_create(by=bureau, **_row(**fields))
     assert field in exc.value.message_dict
     assert not AidPolicy.objects.filter(aid_type=AidType.FRESHMAN_TRAVEL).exists()
@@ -349,7 +350,7 @@ def test_bad_policy_rows_are_refused(bureau, fields, field):
 
 def test_overlapping_rows_for_the_same_aid_and_stage_are_refused(bureau):
     services.policy_create(by=bureau, **_row(valid_to=date(2022, 12, 31)))
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         services.policy_create(by=bureau, **_row(valid_from=date(2022, 6, 1)))
     assert "valid_from" in exc.value.message_dict
     assert AidPolicy.objects.filter(aid_type=AidType.FRESHMAN_TRAVEL).count() == 1
@@ -364,7 +365,7 @@ def test_database_refuses_overlapping_rows_too(db):
 
 def test_only_bureau_edits_policies(principal_a, official):
     for user in (principal_a, official):
-        with pytest.raises(PermissionDenied):
+        with nothing_written(), pytest.raises(PermissionDenied):
             services.policy_create(by=user, **_row())
 
 
@@ -372,9 +373,9 @@ def test_a_paid_standard_is_frozen_and_a_new_year_does_not_change_old_payments(b
     batch = generate(bureau)
     services.batch_approve(batch=batch, by=bureau, on=date(2022, 9, 15))
     policy = AidPolicy.objects.get(aid_type=AidType.BOARDER_ALLOWANCE, stage=Stage.PRIMARY)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.policy_update(policy=policy, by=bureau, amount=Decimal("1200"))
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.policy_update(policy=policy, by=bureau, valid_to=date(2022, 8, 31))
     services.policy_update(policy=policy, by=bureau, valid_to=date(2023, 8, 31))
     fields = {f: getattr(policy, f) for f in ("aid_type", "stage", "categories", "boarding")}
@@ -419,7 +420,7 @@ def test_loan_at_the_cap_with_top_up_for_poverty_alleviated(bureau):
     ],
 )
 def test_loan_above_the_cap_is_refused(bureau, fields):
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.loan_create(by=bureau, **_loan(**fields))
     assert not CreditLoan.objects.exists()
 
@@ -427,7 +428,7 @@ def test_loan_above_the_cap_is_refused(bureau, fields):
 def test_second_loan_for_the_same_year_is_refused(bureau):
     fields = _loan()
     services.loan_create(by=bureau, **fields)
-    with pytest.raises(ValidationError):
+    with nothing_written(), pytest.raises(ValidationError):
         services.loan_create(by=bureau, **fields)
     assert CreditLoan.objects.count() == 1
 

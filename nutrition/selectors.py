@@ -1,4 +1,6 @@
-"""County figures of the nutrition plan, as the year-end report prints them (Ningdu, autumn 2022):
+"""Reads of the nutrition plan shared by the pages, the API, the services and the reports app.
+
+County figures, as the year-end report prints them (Ningdu, autumn 2022):
 
     224 pilot schools (198 primary, 26 junior), 37,808 pupils (24,680 primary / 13,128 junior);
     canteen supply in 217 schools with 25,526 pupils = 96.9% of schools, 67.5% of pupils;
@@ -19,7 +21,7 @@ from django.db.models import Count, Q, Sum
 
 from nutrition import rules
 from nutrition.models import FundReceipt, MealRecord, NutritionTerm, PilotSchool, Purchase
-from students.models import School, Stage
+from students.models import COMPULSORY_STAGES, School, Stage, Student
 
 PRIMARY_TYPES = (School.Type.PRIMARY, School.Type.TEACHING_POINT)
 JUNIOR_TYPES = (
@@ -30,6 +32,19 @@ JUNIOR_TYPES = (
     School.Type.SPECIAL,
 )
 WAN = Decimal("10000")
+
+
+def count_covered(*, school: School, preschool_plan: bool) -> dict[str, int]:
+    """Enrolled pupils of the school by the stages the plan feeds, from the registry."""
+    stages = [*COMPULSORY_STAGES, *([Stage.PRESCHOOL] if preschool_plan else [])]
+    counts = dict(
+        Student.objects.enrolled()
+        .filter(school=school, stage__in=stages)
+        .values_list("stage")
+        .annotate(n=Count("pk"))
+        .values_list("stage", "n")
+    )
+    return {stage: counts.get(stage, 0) for stage in (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR)}
 
 
 def term_for_year(year: int) -> NutritionTerm | None:
@@ -69,7 +84,9 @@ def county_figures(term_or_year: NutritionTerm | int, user) -> dict:
     purchases = Purchase.objects.filter(pilot__in=visible).filter(money_filter)
     spending = purchases.aggregate(
         used=Sum("amount", default=Decimal("0.00")),
-        forbidden=Sum("amount", default=Decimal("0.00"), filter=Q(category__in=rules.FORBIDDEN_CATEGORIES)),
+        forbidden=Sum(
+            "amount", default=Decimal("0.00"), filter=Q(category__in=Purchase.FORBIDDEN_CATEGORIES)
+        ),
     )
     received = (
         FundReceipt.objects.filter(pilot__in=visible)

@@ -1,4 +1,5 @@
-"""Dashboards: what a principal, a township officer and the bureau look at every day.
+"""Reads of the reports app: the dashboards, what a principal, a township officer and the bureau look at every
+day, and the home page's panel of them.
 
 One entry point, `dashboard_for(user, school=..., township=..., level=...)`, decides from the user's scope
 which dashboard they may see (a principal only their school's, a township officer their township's or one
@@ -33,7 +34,7 @@ from portal.access import Scope, scope_of
 from reports.models import YearEndSnapshot
 from reports.yearend import money
 from students.models import School, Stage, Student, StudentCategory, TeacherCount, Township, school_year_of
-from subsidies.models import DisbursementBatch, Payment, Term
+from subsidies.models import DisbursementBatch, Payment, term_of
 
 COUNTY, TOWNSHIP, SCHOOL = "county", "township", "school"
 OVERDUE_DAYS = 30
@@ -339,13 +340,8 @@ def home_context(user) -> dict:
 
 
 def current_aid_term(today=None) -> tuple[int, str]:
-    """(school year, term) of today: autumn from September, spring from March, autumn again in Jan-Feb."""
-    today = today or timezone.localdate()
-    if today.month >= 9:
-        return today.year, Term.AUTUMN
-    if today.month >= 3:
-        return today.year - 1, Term.SPRING
-    return today.year - 1, Term.AUTUMN
+    """(school year, term) of today."""
+    return term_of(today or timezone.localdate())
 
 
 def current_nutrition_term(today=None):
@@ -479,7 +475,7 @@ def area_red_lights(user, township, data) -> None:
     overdue = _overdue_open_cases(cases, today).count()
     unpaid = payments.aggregate(n=Count("pk"), amount=Sum("amount", default=Decimal("0")))
     diverted = pilots.filter(
-        pk__in=Purchase.objects.filter(category__in=nutrition_rules.FORBIDDEN_CATEGORIES).values("pilot_id")
+        pk__in=Purchase.objects.filter(category__in=Purchase.FORBIDDEN_CATEGORIES).values("pilot_id")
     ).count()
     pilot_count = pilots.count()
     data["tiles"].append(
