@@ -462,8 +462,10 @@ def area_red_lights(user, township, data) -> None:
     """The red-light list: open dropout cases over 30 days, approved aid not yet paid, nutrition flags."""
     today = timezone.localdate()
     cases = DropoutCase.objects.visible_to(user).open()
+    # Not yet paid: not yet sent, or at the bank without its result (failed ones have their own count).
     payments = Payment.objects.visible_to(user).filter(
-        batch__status=DisbursementBatch.Status.APPROVED, status=Payment.Status.PENDING
+        batch__status=DisbursementBatch.Status.APPROVED,
+        status__in=[Payment.Status.PENDING, Payment.Status.SENT],
     )
     term = current_nutrition_term(today)
     pilots = PilotSchool.objects.visible_to(user).filter(term=term) if term else PilotSchool.objects.none()

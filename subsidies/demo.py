@@ -26,6 +26,8 @@ from subsidies.models import (
     AidQuota,
     AidType,
     BankAccount,
+    BankFile,
+    BankFileLine,
     BatchEvent,
     CreditLoan,
     DisbursementBatch,
@@ -33,9 +35,11 @@ from subsidies.models import (
     PayeeKind,
     Payment,
     Term,
+    mask_account,
     term_of,
     term_start,
 )
+from subsidies.models.bank import STANDARD_FORMAT
 from subsidies.services.batches import payment_for
 
 # The calendar year 2022: spring term of 2021-2022 and autumn term of 2022-2023.
@@ -234,7 +238,13 @@ def _spare_trigger_guards() -> None:
 
 
 def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by) -> int:
+    """The term's batches as the bank would leave them: the family payments with an account went in bank file
+    no. 1 and came back 成功; those without one are still 待补录账户 (not sent, not paid), which leaves their
+    batch approved rather than paid; payments to schools and canteens were transferred."""
     Status = DisbursementBatch.Status
+    accounts = {
+        a.student_id: a for a in BankAccount.objects.active().only("pk", "student_id", "account_number")
+    }
     batches = DisbursementBatch.objects.bulk_create(
         [
             DisbursementBatch(
@@ -253,10 +263,11 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
     for batch in batches:
         if batch.status == Status.PAID:
             batch.bank_reference = f"DF{school_year}{term[:2].upper()}{batch.pk:04d}"
-    DisbursementBatch.objects.bulk_update(batches, ["bank_reference"])
 
     payments: list[Payment] = []
+    sent: dict[int, list[Payment]] = defaultdict(list)
     events: list[BatchEvent] = []
+    closing: list[BatchEvent] = []  # after the bank file's own steps
     made = 0
     for batch in batches:
         granted = drawn.get(batch.aid_type, [])
@@ -288,7 +299,7 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
                 by=by,
                 note="省厅下达",
             )
-        paid = 0
+        paid = unsent = transferred = 0
         flagged = []
         for student, decision in granted:
             payment = payment_for(batch, student, decision)
@@ -304,10 +315,16 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
                         note=flag_reason,
                     )
                 )
+            elif payment.payee == PayeeKind.PERSON and student.pk not in accounts:
+                unsent += 1  # 待补录账户: stays pending, never in the bank file
             else:
                 payment.status = Payment.Status.PAID
                 payment.bank_reference, payment.paid_on = batch.bank_reference, paid_on
                 paid += 1
+                if payment.payee == PayeeKind.PERSON:
+                    sent[batch.pk].append(payment)
+                else:
+                    transferred += 1
             payments.append(payment)
         events.extend(flagged)
         events.append(
@@ -320,19 +337,71 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
                 note=_("%(n)s payments held for a lapsed category.") % {"n": len(flagged)} if flagged else "",
             )
         )
-        events.append(
-            BatchEvent(
-                batch=batch,
-                action=BatchEvent.Action.PAID,
-                by=by,
-                from_status=Status.APPROVED,
-                to_status=Status.PAID,
-                note=_("%(n)s payments paid, reference %(ref)s.") % {"n": paid, "ref": batch.bank_reference},
+        if sent[batch.pk]:
+            n = len(sent[batch.pk])
+            events.append(
+                BatchEvent(
+                    batch=batch,
+                    action=BatchEvent.Action.EXPORTED,
+                    by=by,
+                    note=_("Bank file %(number)s: %(n)s payments sent, %(m)s without an account not sent.")
+                    % {"number": 1, "n": n, "m": unsent},
+                )
             )
-        )
+            closing.append(
+                BatchEvent(
+                    batch=batch,
+                    action=BatchEvent.Action.RESULT_IMPORTED,
+                    by=by,
+                    note=_("%(paid)s paid, %(failed)s failed (format “%(format)s”).")
+                    % {"paid": n, "failed": 0, "format": STANDARD_FORMAT["name"]},
+                )
+            )
+        if transferred:
+            closing.append(
+                BatchEvent(
+                    batch=batch,
+                    action=BatchEvent.Action.TRANSFERRED,
+                    by=by,
+                    note=_("%(n)s payments to schools and canteens paid, reference %(ref)s.")
+                    % {"n": transferred, "ref": batch.bank_reference},
+                )
+            )
+        if unsent:
+            batch.status, batch.paid_on = Status.APPROVED, None
+        else:
+            closing.append(
+                BatchEvent(
+                    batch=batch,
+                    action=BatchEvent.Action.PAID,
+                    by=by,
+                    from_status=Status.APPROVED,
+                    to_status=Status.PAID,
+                    note=_("Every payment of the batch is paid: %(n)s payments.") % {"n": paid},
+                )
+            )
         made += 1
+    DisbursementBatch.objects.bulk_update(batches, ["bank_reference", "status", "paid_on"])
     Payment.objects.bulk_create(payments, batch_size=5000)
-    BatchEvent.objects.bulk_create(events, batch_size=5000)
+    files = BankFile.objects.bulk_create(
+        [BankFile(batch_id=batch_id, number=1, made_by=by) for batch_id in sent if sent[batch_id]]
+    )
+    BankFileLine.objects.bulk_create(
+        [
+            BankFileLine(
+                bank_file=bank_file,
+                payment=p,
+                account=accounts[p.student_id],
+                amount=p.amount,
+                account_masked=mask_account(accounts[p.student_id].account_number),
+                outcome=BankFileLine.Outcome.PAID,
+            )
+            for bank_file in files
+            for p in sent[bank_file.batch_id]
+        ],
+        batch_size=5000,
+    )
+    BatchEvent.objects.bulk_create(events + closing, batch_size=5000)
     return made
 
 
@@ -361,17 +430,27 @@ def _bank_accounts(rng: random.Random) -> int:
 
 
 def _fail_a_few(rng: random.Random) -> None:
-    """A handful of transfers the bank returned (wrong name on the account), still to be re-paid."""
+    """A handful of transfers the bank returned (wrong name on the account), still to be re-paid: their bank
+    line says failed, and their batch is no longer paid in full."""
     if Payment.objects.filter(status=Payment.Status.FAILED).exists():
         return
     pks = list(
         Payment.objects.filter(
-            payee=PayeeKind.PERSON, status=Payment.Status.PAID, term=Term.AUTUMN
+            payee=PayeeKind.PERSON, status=Payment.Status.PAID, term=Term.AUTUMN, bank_lines__isnull=False
         ).values_list("pk", flat=True)[:500]
     )
     chosen = rng.sample(pks, min(5, len(pks)))
+    reason = "户名与账号不符"
     Payment.objects.filter(pk__in=chosen).update(
-        status=Payment.Status.FAILED, failure_reason="户名与账号不符"
+        status=Payment.Status.FAILED, paid_on=None, failure_reason=reason
+    )
+    BankFileLine.objects.filter(payment_id__in=chosen).update(
+        outcome=BankFileLine.Outcome.FAILED, failure_reason=reason
+    )
+    batches = DisbursementBatch.objects.filter(payments__pk__in=chosen).distinct()
+    BatchEvent.objects.filter(batch__in=batches, action=BatchEvent.Action.PAID).delete()
+    DisbursementBatch.objects.filter(pk__in=batches.values("pk")).update(
+        status=DisbursementBatch.Status.APPROVED, paid_on=None
     )
 
 

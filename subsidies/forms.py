@@ -12,6 +12,7 @@ from subsidies.models import (
     AidQuota,
     AidType,
     BankAccount,
+    BankResultFormat,
     CreditLoan,
     MatchRun,
     OutOfCountyStudent,
@@ -81,9 +82,34 @@ class PaidForm(forms.Form):
     paid_on = forms.DateField(label=_("Paid on"), widget=DateInput(), initial=date.today)
 
 
+class PaidByHandForm(PaidForm):
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class RepayForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+
+
 class ResultUploadForm(forms.Form):
     file = forms.FileField(label=_("Bank result file (.xlsx)"))
     paid_on = forms.DateField(label=_("Paid on"), widget=DateInput(), initial=date.today)
+    result_format = forms.ModelChoiceField(
+        label=_("Bank result format"),
+        queryset=BankResultFormat.objects.all(),
+        required=False,
+        empty_label=None,
+        help_text=_(
+            "Which values of the status column mean paid and failed (set up per bank by the bureau)."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = BankResultFormat.objects.filter(is_default=True).first()
+        if default is not None:
+            self.fields["result_format"].initial = default.pk
+        else:
+            self.fields["result_format"].empty_label = BankResultFormat.objects.default().name
 
 
 class QuotaForm(forms.ModelForm):

@@ -50,8 +50,9 @@ def _find(header: list[str], names: tuple[str, ...]) -> int | None:
     return None
 
 
-# A child has received an aid when its payment is paid or on its way (pending); held and failed money has not.
-RECEIVED = (Payment.Status.PAID, Payment.Status.PENDING)
+# A child has received an aid when its payment is paid or on its way (not yet sent, or at the bank); held and
+# failed money has not.
+RECEIVED = (Payment.Status.PAID, Payment.Status.PENDING, Payment.Status.SENT)
 
 
 def unset_for_category(category: str, on: date) -> list[AidPolicy]:

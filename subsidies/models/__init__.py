@@ -1,10 +1,11 @@
 """Student aid models, one module per sub-area: the policy table and quotas (`policies`), term batches,
-payments and bank accounts (`batches`), data matching (`matching`), the out-of-county ledger (`ledger`),
+payments and bank accounts (`batches`), the bank's files and result formats (`bank`), data matching (`matching`), the out-of-county ledger (`ledger`),
 credit loans (`loans`) and the public lookup log (`lookup`). Shared vocabulary is in `common`.
 
 Django finds the models through this package; the rest of the code imports them from here.
 """
 
+from subsidies.models.bank import BankFile, BankFileLine, BankResultFormat
 from subsidies.models.batches import (
     BankAccount,
     BatchEvent,
@@ -13,6 +14,7 @@ from subsidies.models.batches import (
     DisbursementBatch,
     Payment,
     PaymentQuerySet,
+    mask_account,
 )
 from subsidies.models.common import (
     FEN,
@@ -42,6 +44,9 @@ __all__ = [
     "AidQuota",
     "AidType",
     "BankAccount",
+    "BankFile",
+    "BankFileLine",
+    "BankResultFormat",
     "BatchEvent",
     "BatchEventQuerySet",
     "BatchQuerySet",
@@ -58,6 +63,7 @@ __all__ = [
     "Term",
     "term_end",
     "term_label",
+    "mask_account",
     "term_of",
     "term_start",
 ]

@@ -2,6 +2,12 @@
 
 Batches move forward only (draft -> approved -> paid); every step is a BatchEvent with who and when, and
 pghistory keeps the row changes. The database forbids paying one aid twice to a student in a term.
+
+A family's payment is paid only by the bank: it goes in a bank file (`subsidies.bank.payroll_workbook`,
+status "sent") and the bank's result file says 成功 (`subsidies.bank.result_import`); or, one payment at a
+time, by hand with a reason (`payment_mark_paid`). A failed payment stays failed until re-paid
+(`payment_repay`: back in the next bank file). Payments to schools and canteens are paid by recording the
+transfer (`batch_mark_paid`). A batch is paid when every payment that counts in it is.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,8 +30,10 @@ from subsidies.models import (
     LOAN_AID_TYPES,
     AidType,
     BankAccount,
+    BankFileLine,
     BatchEvent,
     DisbursementBatch,
+    PayeeKind,
     Payment,
     term_end,
     term_start,
@@ -337,6 +346,29 @@ def payment_release(*, payment: Payment, reason: str, by) -> Payment:
 
 
 @bureau_service
+def settle_batch(*, batch: DisbursementBatch, by, paid_on: date | None, bank_reference: str = "") -> None:
+    """An approved batch is paid once every payment that counts in it is paid (held ones aside); until then
+    it stays approved, with its failed, sent and unsent payments shown apart. `batch` is locked by the caller."""
+    if (
+        batch.status != Status.APPROVED
+        or batch.payments.payable().exclude(status=Payment.Status.PAID).exists()
+    ):
+        return
+    batch.status = Status.PAID
+    batch.paid_on = paid_on or batch.payments.paid().aggregate(last=Max("paid_on"))["last"]
+    batch.bank_reference = batch.bank_reference or bank_reference
+    batch.save(update_fields=["status", "paid_on", "bank_reference"])
+    record_event(
+        batch,
+        BatchEvent.Action.PAID,
+        by=by,
+        from_status=Status.APPROVED,
+        to_status=Status.PAID,
+        note=_("Every payment of the batch is paid: %(n)s payments.") % {"n": batch.payments.paid().count()},
+    )
+
+
+@bureau_service
 def batch_mark_paid(
     *,
     batch: DisbursementBatch,
@@ -345,13 +377,15 @@ def batch_mark_paid(
     by,
     student_ids: list[int] | None = None,
 ) -> DisbursementBatch:
-    """Record the payment of an approved batch: its pending payments (or the listed students') are paid."""
+    """Record the transfer to schools and canteens: the batch's unpaid payments to a school or a canteen (or
+    the listed students') are paid. Payments to families are paid only by the bank's result file, or one by
+    one with a reason (`payment_mark_paid`)."""
     batch = _lock(batch)
     if batch.status == Status.DRAFT:
         raise ValidationError(_("The batch must be approved before it is paid."))
     if not bank_reference.strip():
         raise ValidationError({"bank_reference": _("Give the bank's reference for the transfer.")})
-    payments = batch.payments.filter(status=Payment.Status.PENDING)
+    payments = batch.payments.filter(status=Payment.Status.PENDING).exclude(payee=PayeeKind.PERSON)
     if student_ids is not None:
         in_batch = set(batch.payments.filter(student_id__in=student_ids).values_list("student_id", flat=True))
         missing = sorted(set(student_ids) - in_batch)
@@ -361,38 +395,111 @@ def batch_mark_paid(
                 _("Not in this batch, so they cannot be paid from it: %(names)s")
                 % {"names": "、".join(names) or ", ".join(map(str, missing))}
             )
+        families = batch.payments.filter(student_id__in=student_ids, payee=PayeeKind.PERSON)
+        if families.exists():
+            raise ValidationError(
+                _(
+                    "Paid to the family, so paid only by the bank's result file or one by one with a reason: "
+                    "%(names)s"
+                )
+                % {"names": "、".join(families.values_list("student__name", flat=True))}
+            )
         payments = payments.filter(student_id__in=student_ids)
+    if not payments.exists():
+        raise ValidationError(
+            _(
+                "No payment to a school or canteen is waiting. Payments to families are paid by the bank's "
+                "result file, or one by one with a reason."
+            )
+        )
     count = payments.update(status=Payment.Status.PAID, bank_reference=bank_reference, paid_on=paid_on)
-    previous = batch.status
-    if batch.status == Status.APPROVED:
-        batch.status = Status.PAID
-        batch.bank_reference = bank_reference
-        batch.paid_on = paid_on
-        batch.save(update_fields=["status", "bank_reference", "paid_on"])
     record_event(
         batch,
-        BatchEvent.Action.PAID,
+        BatchEvent.Action.TRANSFERRED,
         by=by,
-        from_status=previous,
-        to_status=batch.status,
-        note=_("%(n)s payments paid, reference %(ref)s.") % {"n": count, "ref": bank_reference},
+        note=_("%(n)s payments to schools and canteens paid, reference %(ref)s.")
+        % {"n": count, "ref": bank_reference},
     )
+    settle_batch(batch=batch, by=by, paid_on=paid_on, bank_reference=bank_reference)
     return batch
 
 
 @bureau_service
-def payment_repay(*, payment: Payment, bank_reference: str, paid_on: date, by) -> Payment:
+def payment_repay(*, payment: Payment, by, reason: str = "") -> Payment:
+    """A failed payment is sent again: it goes in the batch's next bank file (after the family's account is
+    put right). It stays unpaid until that file's result comes back successful."""
     payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
     if payment.status != Payment.Status.FAILED:
         raise ValidationError(_("Only a failed payment can be paid again."))
+    payment.status = Payment.Status.PENDING
+    payment.save(update_fields=["status"])
+    record_event(
+        payment.batch,
+        BatchEvent.Action.REPAID,
+        by=by,
+        student=payment.student,
+        note=reason.strip() or _("In the next bank file."),
+    )
+    return payment
+
+
+@bureau_service
+def payment_withdraw(*, payment: Payment, reason: str, by) -> Payment:
+    """A failed or unsent payment the family will not receive this term (the account closed and no new one,
+    the child left): taken out of the batch's money, with the reason. It is held, no longer drawn, and can be
+    released again (`payment_release`) if the family turns up."""
+    payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
+    if payment.status not in (Payment.Status.FAILED, Payment.Status.PENDING):
+        raise ValidationError(
+            _("Only a failed payment, or one not yet sent, can be withdrawn; this one is “%(status)s”.")
+            % {"status": payment.get_status_display()}
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for withdrawing the payment.")})
+    batch = _lock(payment.batch)
+    payment.status = Payment.Status.HELD
+    payment.flag_reason = (_("Withdrawn, not paid: %(reason)s") % {"reason": reason.strip()})[:300]
+    payment.save(update_fields=["status", "flag_reason"])
+    record_event(batch, BatchEvent.Action.WITHDRAWN, by=by, student=payment.student, note=reason.strip())
+    settle_batch(batch=batch, by=by, paid_on=None)
+    return payment
+
+
+@bureau_service
+def payment_mark_paid(*, payment: Payment, reason: str, bank_reference: str, paid_on: date, by) -> Payment:
+    """One payment that went to the bank, recorded paid by hand (a paper receipt from the bank, a failed
+    transfer made good at the counter): with the reason, the bank's reference and the date; logged."""
+    payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
+    if payment.status not in (Payment.Status.SENT, Payment.Status.FAILED):
+        raise ValidationError(
+            _(
+                "Only a payment sent to the bank (awaiting its result, or failed) can be marked paid by hand; "
+                "this one is “%(status)s”."
+            )
+            % {"status": payment.get_status_display()}
+        )
+    errors = {}
+    if not reason.strip():
+        errors["reason"] = [_("Give the reason for marking the payment paid by hand.")]
     if not bank_reference.strip():
-        raise ValidationError({"bank_reference": _("Give the bank's reference for the transfer.")})
+        errors["bank_reference"] = [_("Give the bank's reference for the transfer.")]
+    if errors:
+        raise ValidationError(errors)
+    batch = _lock(payment.batch)
+    payment.bank_lines.filter(outcome=BankFileLine.Outcome.SENT).update(outcome=BankFileLine.Outcome.PAID)
     payment.status = Payment.Status.PAID
-    payment.bank_reference = bank_reference
+    payment.bank_reference = bank_reference.strip()
     payment.paid_on = paid_on
     payment.failure_reason = ""
     payment.save(update_fields=["status", "bank_reference", "paid_on", "failure_reason"])
-    record_event(payment.batch, BatchEvent.Action.REPAID, by=by, student=payment.student, note=bank_reference)
+    record_event(
+        batch,
+        BatchEvent.Action.PAID_BY_HAND,
+        by=by,
+        student=payment.student,
+        note=reason.strip(),
+    )
+    settle_batch(batch=batch, by=by, paid_on=paid_on)
     return payment
 
 

@@ -12,7 +12,8 @@ from openpyxl import Workbook
 
 from students.models import School, Stage, Student
 from subsidies import pengshui
-from subsidies.models import AidExclusionGroup, AidPolicy
+from subsidies.models import AidExclusionGroup, AidPolicy, BankResultFormat
+from subsidies.models.bank import STANDARD_FORMAT
 from tests.factories import CategoryFactory, SchoolFactory, StudentFactory
 
 SCHOOL_FOR_STAGE = {
@@ -27,10 +28,13 @@ SCHOOL_FOR_STAGE = {
 
 @pytest.fixture(autouse=True)
 def _pengshui_table(request):
-    """The data migration loads the table; a transactional test elsewhere may have flushed it since."""
+    """The data migrations load the table and the standard bank result format; a transactional test
+    elsewhere may have flushed them since."""
     if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
         request.getfixturevalue("db")
         pengshui.load(AidPolicy, AidExclusionGroup)
+        if not BankResultFormat.objects.filter(is_default=True).exists():
+            BankResultFormat.objects.create(**STANDARD_FORMAT)
 
 
 @pytest.fixture

@@ -246,7 +246,7 @@ def test_the_county_enters_an_amount_through_the_api(bureau_client, make_student
 
 
 def test_a_first_edition_table_is_revised_and_a_row_paid_from_is_closed_not_changed(bureau, make_student):
-    """What migration 0007 does to a database that loaded the first edition: a row nothing was paid under is
+    """What migration 0009 (pengshui_row_by_row) does to a database that loaded the first edition: a row nothing was paid under is
     corrected in place; a row money was paid under keeps its standard up to the last term paid, and the
     corrected row starts the next day; a value the county changed since is left alone."""
     import importlib
@@ -255,7 +255,7 @@ def test_a_first_edition_table_is_revised_and_a_row_paid_from_is_closed_not_chan
 
     from subsidies.models import Payment
 
-    migration = importlib.import_module("subsidies.migrations.0007_pengshui_row_by_row")
+    migration = importlib.import_module("subsidies.migrations.0009_pengshui_row_by_row")
     first = (PA, DIBAO, DISABLED, "orphan", "extreme_hardship", "martyr_child")
     AidPolicy.objects.filter(aid_type=AidType.BOARDER_ALLOWANCE, stage=Stage.PRIMARY).update(
         categories=list(first)

@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('pghistory', '0007_auto_20250421_0444'),
         ('students', '0006_school_inclusive_fee_student_major'),
-        ('subsidies', '0006_history_statement_triggers'),
+        ('subsidies', '0008_standard_bank_result_format'),
     ]
 
     operations = [
