@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from subsidies.models import (
+    AidExclusionGroup,
     AidPolicy,
     AidQuota,
     BankAccount,
@@ -23,6 +24,11 @@ class ScopedAdmin(admin.ModelAdmin):
 class AidPolicyAdmin(ScopedAdmin):
     list_display = ["stage", "aid_type", "tier", "amount", "unit", "payee", "valid_from", "valid_to"]
     list_filter = ["stage", "aid_type"]
+
+
+@admin.register(AidExclusionGroup)
+class AidExclusionGroupAdmin(ScopedAdmin):
+    list_display = ["code", "name", "aid_types"]
 
 
 @admin.register(AidQuota)

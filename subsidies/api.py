@@ -26,6 +26,7 @@ from students.models import Student
 from subsidies import bank, matching, selectors, services
 from subsidies.filters import BatchFilter, LoanFilter, OutOfCountyFilter, PaymentFilter, PolicyFilter
 from subsidies.models import (
+    AidExclusionGroup,
     AidPolicy,
     AidQuota,
     BankAccount,
@@ -43,14 +44,35 @@ from subsidies.models import (
 
 
 class PolicySerializer(serializers.ModelSerializer):
-    amount_per_year = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
-    amount_per_term = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    # Null while the county has not entered the amount (no batch can draw the aid until then).
+    amount_per_year = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, allow_null=True
+    )
+    amount_per_term = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AidPolicy
         fields = ["id", *services.POLICY_FIELDS, "amount_per_year", "amount_per_term"]
         # The service checks overlaps and frozen rows, with the same messages as the pages.
         validators: list = []
+
+
+class ExclusionGroupSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AidExclusionGroup
+        fields = ["id", "code", "name", "aid_types", "note"]
+
+
+class ExclusionGroupViewSet(viewsets.ReadOnlyModelViewSet):
+    """Aid types of which a student receives at most one in a term (the database refuses a second payment)."""
+
+    serializer_class = ExclusionGroupSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return AidExclusionGroup.objects.visible_to(self.request.user).order_by("code")
 
 
 class PolicyViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -703,7 +725,17 @@ class MatchResultSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MatchResult
-        fields = ["id", "kind", "student", "id_number_masked", "name", "row_number", "message", "applied"]
+        fields = [
+            "id",
+            "kind",
+            "student",
+            "id_number_masked",
+            "name",
+            "row_number",
+            "aid_type",
+            "message",
+            "applied",
+        ]
 
 
 class MatchRunSerializer(serializers.ModelSerializer):
@@ -722,9 +754,10 @@ class MatchRunSerializer(serializers.ModelSerializer):
             "file_name",
             "list_rows",
             "at",
+            "note",
             "counts",
         ]
-        read_only_fields = ["file_name", "list_rows", "at"]
+        read_only_fields = ["file_name", "list_rows", "at", "note"]
 
     def get_counts(self, obj) -> dict[str, int]:
         kinds = MatchResult.Kind.values
@@ -933,11 +966,13 @@ class LoanSerializer(serializers.ModelSerializer):
             "school_year",
             "contract_number",
             "contract_date",
+            "level",
+            "fees",
             "amount",
             "top_up",
             "poverty_alleviated",
         ]
-        # Caps and uniqueness: loan_create, with the clerk's messages.
+        # Caps (dated policy rows) and uniqueness: loan_create, with the clerk's messages.
         validators: list = []
 
 

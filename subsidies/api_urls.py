@@ -3,6 +3,7 @@ from subsidies import api
 
 router = Router()
 router.register("policies", api.PolicyViewSet, basename="aid-policy")
+router.register("exclusion-groups", api.ExclusionGroupViewSet, basename="aid-exclusion-group")
 router.register("quotas", api.QuotaViewSet, basename="aid-quota")
 router.register("batches", api.BatchViewSet, basename="aid-batch")
 router.register("payments", api.PaymentViewSet, basename="aid-payment")

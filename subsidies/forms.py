@@ -169,14 +169,23 @@ class LoanForm(forms.ModelForm):
             "school_year",
             "contract_number",
             "contract_date",
+            "level",
+            "fees",
             "amount",
             "top_up",
             "poverty_alleviated",
         ]
         widgets = {"contract_date": DateInput()}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["level"].required = False
+
+    def clean_level(self) -> str:
+        return self.cleaned_data.get("level") or CreditLoan.Level.UNDERGRADUATE
+
     def _post_clean(self):
-        # Caps and uniqueness are checked by loan_create, with the clerk's messages.
+        # Caps (dated policy rows) and uniqueness are checked by loan_create, with the clerk's messages.
         pass
 
 

@@ -12,11 +12,14 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils.translation import gettext as _
 
-from students.models import Student, StudentCategory
-from subsidies import eligibility
+from students.models import Student
+from subsidies import eligibility, facts
 from subsidies.models import (
     FEN,
+    AidExclusionGroup,
+    AidPolicy,
     AidQuota,
+    AidType,
     BankAccount,
     DisbursementBatch,
     PayeeKind,
@@ -72,27 +75,84 @@ def terms_received(student_ids, aid_type: str, school_year: int, term: str) -> d
 
 
 def categories_on(student_ids, on: date) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = defaultdict(set)
-    for student_id, category in (
-        StudentCategory.objects.filter(student_id__in=student_ids)
-        .on(on)
-        .values_list("student_id", "category")
-    ):
-        found[student_id].add(category)
-    return found
+    return facts.categories_on(student_ids, on)
 
 
-def draw(*, aid_type: str, school_year: int, term: str, on: date, students=None) -> list[tuple[Student, Any]]:
-    """(student, decision) for every enrolled student granted `aid_type` on `on` (no writes)."""
+def exclusive_with(aid_type: str) -> dict[str, AidExclusionGroup]:
+    """The other aid types that exclude `aid_type` (same exclusion group), each with its group."""
+    others: dict[str, AidExclusionGroup] = {}
+    for group in AidExclusionGroup.objects.sharing_with(aid_type).order_by("code"):
+        for other in group.aid_types:
+            if other != aid_type:
+                others.setdefault(other, group)
+    return others
+
+
+@dataclass
+class Taken:
+    """Another aid of the same exclusion group that a student has (paid, pending or failed) in a term."""
+
+    aid_type: str
+    group: AidExclusionGroup
+
+    @property
+    def aid_label(self) -> str:
+        return str(AidType(self.aid_type).label)
+
+
+def group_taken(student_ids, aid_type: str, school_year: int, term: str) -> dict[int, Taken]:
+    """Student id -> the aid that excludes `aid_type` for them this term (what the database would refuse)."""
+    others = exclusive_with(aid_type)
+    if not others:
+        return {}
+    rows = (
+        Payment.objects.filter(
+            student_id__in=student_ids, school_year=school_year, term=term, aid_type__in=list(others)
+        )
+        .exclude(status=Payment.Status.HELD)
+        .values_list("student_id", "aid_type")
+    )
+    return {student_id: Taken(other, others[other]) for student_id, other in rows}
+
+
+def unset_amounts(aid_type: str, on: date) -> list[AidPolicy]:
+    """The rows of `aid_type` valid on `on` whose amount the county has not entered (a batch refuses them)."""
+    return list(AidPolicy.objects.valid_on(on).filter(aid_type=aid_type, amount__isnull=True))
+
+
+def draw_candidate_ids(stages, on: date, students=None) -> list[int]:
+    """Students who may have been in one of `stages` on `on`: in it now, or recorded in it by then."""
+    qs = students if students is not None else Student.objects.all()
+    then = Student.pgh_event_model.objects.filter(stage__in=stages, pgh_created_at__lt=facts.end_of(on))
+    return list(
+        qs.filter(Q(stage__in=stages) | Q(pk__in=then.values("pgh_obj_id")))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def draw(
+    *, aid_type: str, school_year: int, term: str, on: date, students=None, left_out: dict | None = None
+) -> list[tuple[Student, Any]]:
+    """(student, decision) for every student enrolled on `on` who is granted `aid_type` on `on`, read on the
+    student's facts of that date (no writes). Left out, and counted in `left_out` when given: students who
+    already have another aid of the same exclusion group this term ("taken"), and students who qualify but
+    whose amount is not known ("unknown": the school's fee is not recorded)."""
+    left_out = left_out if left_out is not None else {}
+    left_out.update(taken=0, unknown=0)
     policies = eligibility.policies_on(on)
     stages = {p.stage for p in policies if p.aid_type == aid_type}
     if not stages:
         return []
-    qs = students if students is not None else Student.objects.all()
-    candidates = list(qs.enrolled().filter(stage__in=stages).select_related("school").order_by("pk"))
-    ids = [s.pk for s in candidates]
-    categories = categories_on(ids, on)
-    received = terms_received(ids, aid_type, school_year, term)
+    ids = draw_candidate_ids(stages, on, students)
+    state = {
+        pk: f
+        for pk, f in facts.facts_on(ids, on).items()
+        if f.stage in stages and f.status == Student.Status.ENROLLED
+    }
+    candidates = Student.objects.filter(pk__in=list(state)).order_by("pk")
+    received = terms_received(list(state), aid_type, school_year, term)
+    taken = group_taken(list(state), aid_type, school_year, term)
     granted = []
     for student in candidates:
         decision = next(
@@ -102,14 +162,20 @@ def draw(*, aid_type: str, school_year: int, term: str, on: date, students=None)
                     student,
                     on,
                     policies=policies,
-                    categories=categories.get(student.pk, set()),
+                    facts=state[student.pk],
                     terms_received={aid_type: received.get(student.pk, 0)},
                 )
                 if d.aid_type == aid_type
             ),
             None,
         )
-        if decision is not None:
+        if decision is None:
+            continue
+        if not decision.payable:
+            left_out["unknown"] += 1
+        elif student.pk in taken:
+            left_out["taken"] += 1
+        else:
             granted.append((student, decision))
     return granted
 

@@ -18,6 +18,7 @@ from subsidies.models.batches import (
 )
 from subsidies.models.common import (
     FEN,
+    LOAN_AID_TYPES,
     MONEY,
     AidType,
     PayeeKind,
@@ -29,16 +30,16 @@ from subsidies.models.common import (
     term_start,
 )
 from subsidies.models.ledger import OutOfCountyStudent
-from subsidies.models.loans import LOAN_CAP, LOAN_TOP_UP_CAP, CreditLoan
+from subsidies.models.loans import CreditLoan
 from subsidies.models.lookup import LookupLog
 from subsidies.models.matching import MatchResult, MatchRun
-from subsidies.models.policies import AidPolicy, AidQuota
+from subsidies.models.policies import AidExclusionGroup, AidPolicy, AidQuota
 
 __all__ = [
     "FEN",
-    "LOAN_CAP",
-    "LOAN_TOP_UP_CAP",
+    "LOAN_AID_TYPES",
     "MONEY",
+    "AidExclusionGroup",
     "AidPolicy",
     "AidQuota",
     "AidType",

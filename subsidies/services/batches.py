@@ -25,7 +25,10 @@ from portal.access import can_write_in_scope
 from portal.services import bureau_service, service
 from students.models import Student
 from subsidies import eligibility
+from subsidies.facts import facts_on
 from subsidies.models import (
+    LOAN_AID_TYPES,
+    AidType,
     BankAccount,
     BankFileLine,
     BatchEvent,
@@ -35,7 +38,14 @@ from subsidies.models import (
     term_end,
     term_start,
 )
-from subsidies.selectors import categories_on, draw, draw_candidates, quota_status, terms_received
+from subsidies.selectors import (
+    draw,
+    draw_candidates,
+    group_taken,
+    quota_status,
+    terms_received,
+    unset_amounts,
+)
 
 Status = DisbursementBatch.Status
 # Above this many candidate students a batch is drawn by a Celery task rather than in the request.
@@ -60,14 +70,16 @@ def record_event(
 
 
 def payment_for(batch: DisbursementBatch, student: Student, decision) -> Payment:
+    # The school and stage the student had on the date decided (a later transfer does not move the money).
+    state = decision.state
     return Payment(
         batch=batch,
         student=student,
         aid_type=batch.aid_type,
         school_year=batch.school_year,
         term=batch.term,
-        school=student.school,
-        stage=student.stage,
+        school=state.school if state else student.school,
+        stage=state.stage if state else student.stage,
         policy=decision.policy,
         category=decision.category,
         amount=decision.amount_per_term,
@@ -76,12 +88,28 @@ def payment_for(batch: DisbursementBatch, student: Student, decision) -> Payment
     )
 
 
+def _check_drawable(aid_type: str, on: date) -> None:
+    """A loan cap is never paid in a batch; an aid whose amount the county has not entered is not drawn."""
+    if aid_type in LOAN_AID_TYPES:
+        raise ValidationError(_("Loan caps are read by the loan register; they are not paid in batches."))
+    unset = unset_amounts(aid_type, on)
+    if unset:
+        raise ValidationError(
+            _(
+                "The amount of %(rules)s is not set: the county enters its standard in the policy table "
+                "before a batch can draw this aid."
+            )
+            % {"rules": "、".join(f"“{p}”" for p in unset)}
+        )
+
+
 @bureau_service
 def batch_create(
     *, aid_type: str, school_year: int, term: str, by, on: date | None = None
 ) -> DisbursementBatch:
     """An empty draft batch for a term, drawn on `on` (default: the first day of the term)."""
     on = on or term_start(school_year, term)
+    _check_drawable(aid_type, on)
     batch = DisbursementBatch(
         aid_type=aid_type, school_year=school_year, term=term, eligibility_date=on, created_by=by
     )
@@ -107,27 +135,38 @@ def batch_draw(*, batch: DisbursementBatch, by) -> int:
     batch = _lock(batch)
     if batch.status != Status.DRAFT:
         raise ValidationError(_("Students can only be added while the batch is a draft."))
+    _check_drawable(batch.aid_type, batch.eligibility_date)
     already = set(
         Payment.objects.filter(
             aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term
         ).values_list("student_id", flat=True)
     )
+    left_out: dict[str, int] = {}
     payments = [
         payment_for(batch, student, decision)
         for student, decision in draw(
-            aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term, on=batch.eligibility_date
+            aid_type=batch.aid_type,
+            school_year=batch.school_year,
+            term=batch.term,
+            on=batch.eligibility_date,
+            left_out=left_out,
         )
         if student.pk not in already
     ]
     Payment.objects.bulk_create(payments, batch_size=2000)
-    record_event(
-        batch,
-        BatchEvent.Action.GENERATED,
-        by=by,
-        to_status=Status.DRAFT,
-        note=_("%(n)s students drawn by eligibility on %(date)s.")
-        % {"n": len(payments), "date": batch.eligibility_date},
-    )
+    note = _("%(n)s students drawn by eligibility on %(date)s.") % {
+        "n": len(payments),
+        "date": batch.eligibility_date,
+    }
+    if left_out["taken"]:
+        note += " " + _(
+            "%(n)s students left out: they already receive an aid of the same exclusion group this term."
+        ) % {"n": left_out["taken"]}
+    if left_out["unknown"]:
+        note += " " + _(
+            "%(n)s students qualify but are left out: their school's preschool fee is not recorded."
+        ) % {"n": left_out["unknown"]}
+    record_event(batch, BatchEvent.Action.GENERATED, by=by, to_status=Status.DRAFT, note=note)
     return len(payments)
 
 
@@ -150,6 +189,24 @@ def batch_generate(
 
 def _lock(batch: DisbursementBatch) -> DisbursementBatch:
     return DisbursementBatch.objects.select_for_update().get(pk=batch.pk)
+
+
+def _refuse_taken_group(student: Student, aid_type: str, school_year: int, term: str) -> None:
+    """The database's exclusion-group rule, said first in words."""
+    taken = group_taken([student.pk], aid_type, school_year, term).get(student.pk)
+    if taken is not None:
+        raise ValidationError(
+            _(
+                "%(name)s already receives %(other)s this term, which excludes %(aid)s (%(group)s): "
+                "a student receives only one of them."
+            )
+            % {
+                "name": student.name,
+                "other": taken.aid_label,
+                "aid": AidType(aid_type).label,
+                "group": taken.group.name,
+            }
+        )
 
 
 def _check_student_scope(student: Student, by) -> None:
@@ -182,6 +239,12 @@ def batch_add_student(*, batch: DisbursementBatch, student: Student, reason: str
         student=student, aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term
     ).exists():
         raise ValidationError(_("This student is already paid this aid for this term."))
+    if not decision.payable:
+        raise ValidationError(
+            _("%(name)s qualifies, but the amount is not known: %(why)s.")
+            % {"name": student.name, "why": decision.unknown_amount_reason}
+        )
+    _refuse_taken_group(student, batch.aid_type, batch.school_year, batch.term)
     payment = payment_for(batch, student, decision)
     payment.full_clean()
     payment.save()
@@ -222,13 +285,13 @@ def batch_approve(
     on = on or max(batch.eligibility_date, min(timezone.localdate(), term_end(batch.school_year, batch.term)))
     ids = [p.student_id for p in payments]
     policies = eligibility.policies_on(on)
-    categories = categories_on(ids, on)
+    state = facts_on(ids, on)
     received = terms_received(ids, batch.aid_type, batch.school_year, batch.term)
     held = []
     for payment in payments:
         kwargs = {
             "policies": policies,
-            "categories": categories.get(payment.student_id, set()),
+            "facts": state[payment.student_id],
             "terms_received": {batch.aid_type: received.get(payment.student_id, 0)},
         }
         if eligibility.decide(payment.student, batch.aid_type, on, **kwargs) is None:
@@ -275,6 +338,7 @@ def payment_release(*, payment: Payment, reason: str, by) -> Payment:
         raise ValidationError(_("Only a held payment of an approved batch can be released."))
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for releasing the payment.")})
+    _refuse_taken_group(payment.student, payment.aid_type, payment.school_year, payment.term)
     payment.status = Payment.Status.PENDING
     payment.save(update_fields=["status"])
     record_event(payment.batch, BatchEvent.Action.RELEASED, by=by, student=payment.student, note=reason)

@@ -61,7 +61,7 @@ def test_every_role_reads_the_policy_table(client_for, bureau, official, townshi
     for user in (bureau, official, township_officer, principal_a):
         response = client_for(user).get(f"{API}/policies/", {"stage": "junior"})
         assert response.status_code == 200
-        assert response.json()["count"] == 4
+        assert response.json()["count"] == 8
 
 
 def test_only_bureau_writes_policies(client_for, bureau, official, principal_a):

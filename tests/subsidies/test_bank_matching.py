@@ -188,7 +188,7 @@ def test_applying_the_list_is_an_explicit_step(bureau, matched_world):
     _, _, missed = matched_world
     run = _run(bureau, [["身份证号", "姓名"], [missed.id_number, missed.name]])
     assert not StudentCategory.objects.filter(student=missed).exists()
-    result = run.results.get(kind=MatchResult.Kind.UNAIDED)
+    result = run.results.get(kind=MatchResult.Kind.UNAIDED, aid_type=AidType.BOARDER_ALLOWANCE)
     assert matching.match_apply(run=run, result_ids=[result.pk], valid_from=date(2022, 9, 1), by=bureau) == 1
     assert StudentCategory.objects.get(student=missed).category == PA
     result.refresh_from_db()
@@ -217,7 +217,7 @@ def test_matching_upload_through_the_page(bureau_client, matched_world):
         {"source": "rural", "category": PA, "school_year": 2022, "term": "autumn", "file": upload},
     )
     assert response.status_code == 302
-    assert MatchResult.objects.filter(kind="unaided").count() == 1
+    assert MatchResult.objects.filter(kind="unaided", aid_type=AidType.BOARDER_ALLOWANCE).count() == 1
 
 
 def _far_cell_upload():
