@@ -126,6 +126,16 @@ def student_aid(payments, period: Period):
     return paid_payments(payments, period).exclude(aid_type__in=NUTRITION_AID_TYPES)
 
 
+def unpaid_student_aid(payments, period: Period):
+    """Student aid drawn for the period's terms and not (yet) received: failed, at the bank, or not sent (no
+    bank account). Held payments are out of the batch. Printed apart, never added to aid received."""
+    return (
+        payments.filter(terms_q(period))
+        .exclude(status__in=[Payment.Status.PAID, Payment.Status.HELD])
+        .exclude(aid_type__in=NUTRITION_AID_TYPES)
+    )
+
+
 def nutrition_plan_aid(payments, period: Period):
     """Nutrition-plan payments paid for the period's terms (their own line beside student aid)."""
     return paid_payments(payments, period).filter(aid_type__in=NUTRITION_AID_TYPES)

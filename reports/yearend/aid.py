@@ -82,6 +82,12 @@ def aid_section(period: Period) -> dict:
     )
     nutrition = figures.nutrition_plan_aid(county_payments(period), period).aggregate(**measures)
     b.table("nutrition_plan", [{"key": "nutrition_plan", **nutrition}], measures=AID_M, totals=False)
+    unpaid = grouped(figures.unpaid_student_aid(county_payments(period), period), "status", **measures)
+    b.table(
+        "not_yet_paid",
+        [{"key": status, **unpaid.get(status, {})} for status in UNPAID_STATUSES],
+        measures=AID_M,
+    )
     total = payments.aggregate(**measures)
     b.total = {
         "person_times": total["person_times"],
@@ -167,6 +173,17 @@ def stage_and_type() -> dict[str, str]:
     return {f"{s}:{t}": f"{label} · {types[t]}" for s, label in Stage.choices for t in STUDENT_AID_TYPES}
 
 
+UNPAID_STATUSES = (Payment.Status.FAILED, Payment.Status.SENT, Payment.Status.PENDING)
+
+
+def unpaid_lines() -> dict[str, str]:
+    return {
+        Payment.Status.FAILED: _("Failed at the bank (to be re-paid)"),
+        Payment.Status.SENT: _("At the bank, result not yet back"),
+        Payment.Status.PENDING: _("Not yet sent (no bank account, or no file made yet)"),
+    }
+
+
 def nutrition_plan_lines() -> dict[str, str]:
     return {"nutrition_plan": _("Nutrition-plan payments (not counted as student aid)")}
 
@@ -194,6 +211,13 @@ AID_SECTION = Section(
             nutrition_plan_lines,
             AID_M,
             totals=False,
+        ),
+        Table(
+            "not_yet_paid",
+            _("Aid drawn but not received (not counted above)"),
+            _("State"),
+            unpaid_lines,
+            AID_M,
         ),
     ),
     (Measure("person_times", _("Aid person-times")), Measure("amount", _("Aid amount"), MONEY)),
