@@ -82,7 +82,15 @@ def _too_many_rows(rows: int, max_rows: int) -> ExcelError:
 def read_rows(
     upload: IO[bytes], *, max_rows: int | None = None, max_bytes: int | None = None
 ) -> list[list[Any]]:
-    """All rows of the first sheet as Python values (header included), or ExcelError.
+    """All rows of the first sheet as Python values (header included, blank rows skipped), or ExcelError."""
+    return [row for _number, row in read_numbered_rows(upload, max_rows=max_rows, max_bytes=max_bytes)]
+
+
+def read_numbered_rows(
+    upload: IO[bytes], *, max_rows: int | None = None, max_bytes: int | None = None
+) -> list[tuple[int, list[Any]]]:
+    """The filled rows of the first sheet, each with its Excel row number (blank rows skipped but counted,
+    so that a refusal names the row the clerk sees in the spreadsheet), or ExcelError.
 
     Everything that could make the reader allocate without bound is checked on the raw XML first, in a
     streaming pass: python-calamine builds the sheet as one rectangle from A1 to the farthest cell, so a
@@ -118,7 +126,12 @@ def read_rows(
         rows = sheet.to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises several error types for broken workbooks
         raise _damaged() from exc
-    rows = [row for row in rows if any(cell not in ("", None) for cell in row)]
+    # skip_empty_area=False: the rectangle starts at A1, so the n-th row is Excel row n.
+    rows = [
+        (number, row)
+        for number, row in enumerate(rows, start=1)
+        if any(cell not in ("", None) for cell in row)
+    ]
     if len(rows) > max_rows + 1:
         raise _too_many_rows(len(rows) - 1, max_rows)
     return rows

@@ -458,9 +458,13 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         request={"multipart/form-data": BankResultsRequestSerializer},
         responses=BankResultsSerializer,
         description=(
-            "Imports the bank's result file (回盘): each row's status must be exactly one of the format's "
-            "values for paid or failed. Any refused row (unknown value, payment not awaiting a result, amount "
-            "not the amount sent) refuses the whole file: 400 with every refused row and its row number."
+            "Imports the bank's result file (回盘): each row's reference names one line of one bank file "
+            "(P00000123-2: payment 123 in bank file 2, as written in the payroll file), its status must be one "
+            "of the format's values for paid or failed (surrounding spaces ignored) and its amount exactly the "
+            "amount sent. Any refused row (unknown value, a line that already has a result or an older file's "
+            "line, a blank or different amount, a reference twice) refuses the whole file: 400 with every "
+            "refused row and its Excel row number. A column missing or given twice refuses the file. "
+            "`paid_on` may be neither in the future nor before the batch's term starts."
         ),
     )
     @action(
@@ -566,8 +570,8 @@ class PaymentViewSet(LoggedRetrieveMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=PaymentReasonSerializer, responses=PaymentSerializer)
     @action(detail=True, methods=["post"])
     def repay(self, request, pk=None):
-        """A failed payment goes in the batch's next bank file (status back to pending); paid only when that
-        file's result says so."""
+        """A failed payment goes in the batch's next bank file (status back to pending), with the reason
+        (required); paid only when that file's result says so."""
         payment = self.get_object()
         params = PaymentReasonSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -607,8 +611,9 @@ class PaymentViewSet(LoggedRetrieveMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=PaymentPaidByHandSerializer, responses=PaymentSerializer)
     @action(detail=True, methods=["post"], url_path="mark-paid")
     def mark_paid(self, request, pk=None):
-        """One payment sent to the bank (awaiting its result, or failed) marked paid by hand, with the reason,
-        the bank's reference and the date; logged as a batch step and in the change history."""
+        """One failed payment (the bank has answered) marked paid by hand, with the reason, the bank's
+        reference and the date (not in the future, not before the term starts); logged as a batch step and in
+        the change history. A payment still at the bank (sent) is refused: it waits for the bank's result."""
         payment = self.get_object()
         params = PaymentPaidByHandSerializer(data=request.data)
         params.is_valid(raise_exception=True)

@@ -6,11 +6,17 @@ is never sent: it stays 待补录账户 and is listed on the file's "无账户" 
 only once re-paid (`services.payment_repay`). The export is the one place where a whole account number leaves
 the portal.
 
+Each line's reference names the line, not only the payment: P00000123-2 is payment 123 in the batch's bank
+file 2. A payment re-paid after a failure goes in a later file under a new reference, so an old file's result
+can never be read as the answer for the transfer now at the bank.
+
 Back: `result_import` reads the bank's result file by a `BankResultFormat` (the default one unless told): the
-reference column names the payment, and the status column must hold exactly one of the format's values for
-paid or for failed. An unknown value, a payment that is not awaiting a bank result, an amount that is not
-the amount sent, a reference twice: each refuses its row, with its row number, and one refused row refuses
-the whole file (every refused row is listed).
+reference column names the bank-file line, the status column must hold exactly one of the format's values for
+paid or for failed (spaces around it aside), and the amount column must hold exactly the amount sent. A
+reference that names no line, a line that already has a result (an older file's, or a row imported before),
+an unknown status, a blank or different amount, a reference twice: each refuses its row, with its Excel row
+number, and one refused row refuses the whole file (every refused row is listed). A column missing or given
+twice in the header refuses the file.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from portal.excel import MONEY_FORMAT, ExcelError, cell_text, read_rows, write_sheet
+from portal.excel import MONEY_FORMAT, ExcelError, cell_text, read_numbered_rows, write_sheet
 from portal.services import bureau_service
 from subsidies.models import (
     BankAccount,
@@ -37,7 +43,7 @@ from subsidies.models import (
     Payment,
     mask_account,
 )
-from subsidies.services.batches import record_event, settle_batch
+from subsidies.services.batches import check_paid_on, record_event, settle_batch
 
 
 def due_payments(batch: DisbursementBatch):
@@ -76,7 +82,7 @@ def payroll_workbook(*, batch: DisbursementBatch, by) -> Workbook:
         )
     number = (batch.bank_files.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     bank_file = BankFile.objects.create(batch=batch, number=number, made_by=by)
-    BankFileLine.objects.bulk_create(
+    made = BankFileLine.objects.bulk_create(
         BankFileLine(
             bank_file=bank_file,
             payment=p,
@@ -87,7 +93,7 @@ def payroll_workbook(*, batch: DisbursementBatch, by) -> Workbook:
         for p in sending
     )
     Payment.objects.filter(pk__in=[p.pk for p in sending]).update(status=Payment.Status.SENT)
-    wb = _payroll(batch, [(p, accounts[p.student_id]) for p in sending])
+    wb = _payroll(batch, made)
     if missing:
         sheet = wb.create_sheet(_("No account"))
         write_sheet(
@@ -105,22 +111,23 @@ def payroll_workbook(*, batch: DisbursementBatch, by) -> Workbook:
     return wb
 
 
-def _payroll(batch: DisbursementBatch, lines) -> Workbook:
-    """The payroll sheet the bank reads: one row per (payment, account)."""
+def _payroll(batch: DisbursementBatch, lines: list[BankFileLine]) -> Workbook:
+    """The payroll sheet the bank reads: one row per line (payment, account), its reference naming the line
+    (P00000123-2: payment and file number), so that the bank's answer is tied to this file."""
     wb = Workbook()
     ws = wb.active
     ws.title = _("Payroll")
     rows = [
         [
             n,
-            account.holder_name,
-            account.account_number,
-            account.bank_name,
-            payment.amount,
-            payment.reference,
-            f"{payment.student.name} {batch.get_aid_type_display()} {batch.term_label}",
+            line.account.holder_name,
+            line.account.account_number,
+            line.account.bank_name,
+            line.amount,
+            line.reference,
+            f"{line.payment.student.name} {batch.get_aid_type_display()} {batch.term_label}",
         ]
-        for n, (payment, account) in enumerate(lines, start=1)
+        for n, line in enumerate(lines, start=1)
     ]
     write_sheet(
         ws,
@@ -150,8 +157,8 @@ def bank_file_workbook(*, batch: DisbursementBatch, number: int) -> Workbook:
     bank_file = batch.bank_files.filter(number=number).first()
     if bank_file is None:
         raise ValidationError(_("This batch has no bank file %(number)s.") % {"number": number})
-    lines = bank_file.lines.select_related("payment__student", "account").order_by("pk")
-    return _payroll(batch, [(line.payment, line.account) for line in lines])
+    lines = bank_file.lines.select_related("bank_file", "payment__student", "account").order_by("pk")
+    return _payroll(batch, list(lines))
 
 
 @dataclass
@@ -161,20 +168,62 @@ class ResultReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _column(header: list[str], title: str) -> int | None:
-    """The column whose title is exactly `title` (spaces around it aside)."""
-    title = title.strip()
-    for index, text in enumerate(header):
-        if text.strip() == title:
-            return index
-    return None
+def _columns(header: list[str], fmt: BankResultFormat) -> dict[str, int]:
+    """The format's columns in the header row: each title must be there exactly once (spaces around it
+    aside); a missing or doubled title refuses the file."""
+    wanted = {
+        "reference": fmt.reference_column,
+        "status": fmt.status_column,
+        "amount": fmt.amount_column,
+        "reason": fmt.reason_column,
+    }
+    found, errors = {}, []
+    for key, title in wanted.items():
+        title = (title or "").strip()
+        if not title:
+            if key == "amount":
+                errors.append(
+                    _("Format “%(format)s” names no amount column; the amount the bank paid is required.")
+                    % {"format": fmt.name}
+                )
+            continue
+        hits = [index for index, text in enumerate(header) if text.strip() == title]
+        if len(hits) > 1:
+            errors.append(
+                _("The result file has the column “%(column)s” %(n)s times; it must appear once.")
+                % {"column": title, "n": len(hits)}
+            )
+        elif hits:
+            found[key] = hits[0]
+        elif key != "reason":
+            errors.append(
+                _("The result file has no column “%(column)s” (format “%(format)s”).")
+                % {"column": title, "format": fmt.name}
+            )
+    if errors:
+        raise ValidationError(errors)
+    return found
 
 
 def _amount(text: str) -> Decimal | None:
+    """The amount exactly as the cell says (thousands separators aside), never rounded; None if not one."""
     try:
-        return Decimal(text.replace(",", "").strip()).quantize(Decimal("0.01"))
+        amount = Decimal(text.replace(",", "").replace(" ", "").strip())
     except (InvalidOperation, ValueError):
         return None
+    return amount if amount.is_finite() else None
+
+
+def _line_for(reference: str, lines_by_ref: dict, lines_by_payment: dict):
+    """The bank-file line a result row names: its reference as written in the file (P00000123-2, payment
+    and file number). A bare payment reference (P00000123, from a file made before lines were numbered) names
+    a line only while the payment has been in one file alone."""
+    line = lines_by_ref.get(reference)
+    if line is None and "-" not in reference:
+        candidates = lines_by_payment.get(reference, [])
+        if len(candidates) == 1:
+            line = candidates[0]
+    return line
 
 
 @bureau_service
@@ -186,55 +235,48 @@ def result_import(
     by,
     result_format: BankResultFormat | None = None,
 ) -> ResultReport:
-    """Mark each payment named in the bank's result file paid or failed, by the format's exact values; all or
-    nothing."""
+    """Record the bank's answer for each bank-file line named in its result file, by the format's exact
+    values; all or nothing."""
     batch = DisbursementBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status == DisbursementBatch.Status.DRAFT:
         raise ValidationError(_("The batch must be approved before bank results are imported."))
+    check_paid_on(batch, paid_on)
     fmt = result_format or BankResultFormat.objects.default()
     try:
-        rows = read_rows(upload)
+        rows = read_numbered_rows(upload)
     except ExcelError as exc:
         raise ValidationError(str(exc)) from exc
     if not rows:
         raise ValidationError(_("The file is empty."))
-    header = [cell_text(c) for c in rows[0]]
-    ref_col = _column(header, fmt.reference_column)
-    status_col = _column(header, fmt.status_column)
-    reason_col = _column(header, fmt.reason_column) if fmt.reason_column else None
-    amount_col = _column(header, fmt.amount_column) if fmt.amount_column else None
-    if ref_col is None or status_col is None:
-        raise ValidationError(
-            _("The result file needs a column “%(ref)s” and a column “%(status)s” (format “%(format)s”).")
-            % {"ref": fmt.reference_column, "status": fmt.status_column, "format": fmt.name}
-        )
-    payments = {p.reference: p for p in batch.payments.all()}
-    awaiting = {
-        line.payment_id: line
-        for line in BankFileLine.objects.filter(bank_file__batch=batch, outcome=BankFileLine.Outcome.SENT)
-    }
+    header = [cell_text(c) for c in rows[0][1]]
+    cols = _columns(header, fmt)
+    lines_by_ref, lines_by_payment = {}, {}
+    for line in BankFileLine.objects.filter(bank_file__batch=batch).select_related("bank_file", "payment"):
+        lines_by_ref[line.reference] = line
+        lines_by_payment.setdefault(line.payment.reference, []).append(line)
     report = ResultReport()
-    seen: set[str] = set()
+    seen: set[int] = set()
     updates, lines = [], []
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in rows[1:]:
         cells = [cell_text(c) for c in row] + [""] * len(header)
-        reference, value = cells[ref_col].strip(), cells[status_col]
+        reference, value = cells[cols["reference"]].strip(), cells[cols["status"]]
         if not reference and not value.strip():
             continue
-        payment = payments.get(reference)
-        if payment is None:
+        line = _line_for(reference, lines_by_ref, lines_by_payment)
+        if line is None:
             report.errors.append(
-                _("Row %(row)s: payment %(ref)s is not in this batch.")
+                _("Row %(row)s: reference %(ref)s names no line of this batch's bank files.")
                 % {"row": number, "ref": reference or "—"}
             )
             continue
-        if reference in seen:
+        payment = line.payment
+        if line.pk in seen:
             report.errors.append(
                 _("Row %(row)s: payment %(ref)s is named twice in the file.")
                 % {"row": number, "ref": reference}
             )
             continue
-        seen.add(reference)
+        seen.add(line.pk)
         outcome = fmt.outcome(value)
         if outcome is None:
             report.errors.append(
@@ -250,27 +292,36 @@ def result_import(
                 }
             )
             continue
-        line = awaiting.get(payment.pk)
-        if payment.status != Payment.Status.SENT or line is None:
+        if line.outcome != BankFileLine.Outcome.SENT or payment.status != Payment.Status.SENT:
             report.errors.append(
-                _("Row %(row)s: payment %(ref)s is not awaiting a bank result (it is “%(status)s”).")
-                % {"row": number, "ref": reference, "status": payment.get_status_display()}
+                _(
+                    "Row %(row)s: bank file %(file)s's line for payment %(ref)s already has a result "
+                    "(“%(outcome)s”); the payment is now “%(status)s”."
+                )
+                % {
+                    "row": number,
+                    "file": line.bank_file.number,
+                    "ref": payment.reference,
+                    "outcome": line.get_outcome_display(),
+                    "status": payment.get_status_display(),
+                }
             )
             continue
-        if amount_col is not None and cells[amount_col].strip():
-            amount = _amount(cells[amount_col])
-            if amount != line.amount:
-                report.errors.append(
-                    _("Row %(row)s: the bank reports %(got)s, but %(sent)s was sent for payment %(ref)s.")
-                    % {"row": number, "got": cells[amount_col], "sent": line.amount, "ref": reference}
-                )
-                continue
+        amount_text = cells[cols["amount"]].strip()
+        amount = _amount(amount_text) if amount_text else None
+        if amount is None or amount != line.amount:
+            report.errors.append(
+                _("Row %(row)s: the bank reports %(got)s, but %(sent)s was sent for payment %(ref)s.")
+                % {"row": number, "got": amount_text or "—", "sent": line.amount, "ref": reference}
+            )
+            continue
         if outcome == Payment.Status.PAID:
             payment.status, payment.paid_on, payment.failure_reason = Payment.Status.PAID, paid_on, ""
-            payment.bank_reference = payment.bank_reference or batch.bank_reference or reference
+            payment.bank_reference = payment.bank_reference or batch.bank_reference or line.reference
             line.outcome, line.failure_reason = BankFileLine.Outcome.PAID, ""
             report.paid += 1
         else:
+            reason_col = cols.get("reason")
             reason = (cells[reason_col].strip() if reason_col is not None else "")[:200] or _("Failed")
             payment.status, payment.failure_reason = Payment.Status.FAILED, reason
             line.outcome, line.failure_reason = BankFileLine.Outcome.FAILED, reason

@@ -84,7 +84,7 @@ class PaidByHandForm(PaidForm):
 
 
 class RepayForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
 class ResultUploadForm(forms.Form):

@@ -46,7 +46,7 @@ STANDARD_FORMAT = {
     "success_values": ["成功"],
     "failure_values": ["失败", "不成功"],
     "is_default": True,
-    "note": "参考号为代发文件中的参考号（P00000123）；状态只认上列取值，其他取值整行拒收。",
+    "note": "参考号为代发文件中的参考号（P00000123-2：支付号与代发文件号）；状态只认上列取值，其他取值整行拒收。",
 }
 
 
@@ -64,7 +64,8 @@ class BankResultFormat(models.Model):
         max_length=40,
         default="参考号",
         help_text=_(
-            "Title of the column holding the payment reference (P00000123) sent in the payroll file."
+            "Title of the column holding the reference (P00000123-2: payment and bank file) sent in the "
+            "payroll file."
         ),
     )
     status_column = models.CharField(_("status column"), max_length=40, default="状态")
@@ -78,10 +79,9 @@ class BankResultFormat(models.Model):
     amount_column = models.CharField(
         _("amount column"),
         max_length=40,
-        blank=True,
         default="金额",
         help_text=_(
-            "When given, the amount the bank reports must be the amount sent. Empty if the bank gives none."
+            "Title of the column holding the amount the bank paid; it must be exactly the amount sent."
         ),
     )
     success_values = ArrayField(
@@ -201,3 +201,8 @@ class BankFileLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bank_file} {self.payment_id}: {self.outcome}"
+
+    @property
+    def reference(self) -> str:
+        """The line's reference in the payroll file and in the bank's answer: payment and file number."""
+        return f"P{self.payment_id:08d}-{self.bank_file.number}"

@@ -5,7 +5,7 @@ pghistory keeps the row changes. The database forbids paying one aid twice to a 
 
 A family's payment is paid only by the bank: it goes in a bank file (`subsidies.bank.payroll_workbook`,
 status "sent") and the bank's result file says 成功 (`subsidies.bank.result_import`); or, one payment at a
-time, by hand with a reason (`payment_mark_paid`). A failed payment stays failed until re-paid
+time, by hand with a reason, once the bank has answered that it failed (`payment_mark_paid`). A failed payment stays failed until re-paid
 (`payment_repay`: back in the next bank file). Payments to schools and canteens are paid by recording the
 transfer (`batch_mark_paid`). A batch is paid when every payment that counts in it is.
 """
@@ -30,7 +30,6 @@ from subsidies.models import (
     LOAN_AID_TYPES,
     AidType,
     BankAccount,
-    BankFileLine,
     BatchEvent,
     DisbursementBatch,
     PayeeKind,
@@ -50,6 +49,41 @@ from subsidies.selectors import (
 Status = DisbursementBatch.Status
 # Above this many candidate students a batch is drawn by a Celery task rather than in the request.
 ASYNC_DRAW_ABOVE = 20_000
+
+
+# --- Checks of what a clerk types ---------------------------------------------------------------------
+
+# Characters that show nothing: a reason made of them (or of spaces) is no reason.
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e")
+)
+
+
+def clean_reason(text: str | None) -> str:
+    """The reason as given, spaces around it removed; "" if nothing visible is left (spaces, zero-width
+    characters and the like only)."""
+    text = (text or "").strip()
+    visible = "".join(ch for ch in text.translate(_INVISIBLE) if not ch.isspace())
+    return text if visible else ""
+
+
+def check_paid_on(batch: DisbursementBatch, paid_on: date | None) -> None:
+    """A payment date is a day of the batch's term or after it, and not in the future."""
+    if paid_on is None:
+        return
+    today = timezone.localdate()
+    if paid_on > today:
+        raise ValidationError(
+            {"paid_on": _("The payment date %(day)s is in the future.") % {"day": paid_on.isoformat()}}
+        )
+    start = term_start(batch.school_year, batch.term)
+    if paid_on < start:
+        raise ValidationError(
+            {
+                "paid_on": _("The payment date %(day)s is before the batch's term starts (%(start)s).")
+                % {"day": paid_on.isoformat(), "start": start.isoformat()}
+            }
+        )
 
 
 # --- Batches ------------------------------------------------------------------------------------------
@@ -336,7 +370,8 @@ def payment_release(*, payment: Payment, reason: str, by) -> Payment:
     payment = Payment.objects.select_for_update().select_related("batch").get(pk=payment.pk)
     if payment.status != Payment.Status.HELD or payment.batch.status != Status.APPROVED:
         raise ValidationError(_("Only a held payment of an approved batch can be released."))
-    if not reason.strip():
+    reason = clean_reason(reason)
+    if not reason:
         raise ValidationError({"reason": _("Give the reason for releasing the payment.")})
     _refuse_taken_group(payment.student, payment.aid_type, payment.school_year, payment.term)
     payment.status = Payment.Status.PENDING
@@ -383,8 +418,9 @@ def batch_mark_paid(
     batch = _lock(batch)
     if batch.status == Status.DRAFT:
         raise ValidationError(_("The batch must be approved before it is paid."))
-    if not bank_reference.strip():
+    if not clean_reason(bank_reference):
         raise ValidationError({"bank_reference": _("Give the bank's reference for the transfer.")})
+    check_paid_on(batch, paid_on)
     payments = batch.payments.filter(status=Payment.Status.PENDING).exclude(payee=PayeeKind.PERSON)
     if student_ids is not None:
         in_batch = set(batch.payments.filter(student_id__in=student_ids).values_list("student_id", flat=True))
@@ -425,12 +461,15 @@ def batch_mark_paid(
 
 
 @bureau_service
-def payment_repay(*, payment: Payment, by, reason: str = "") -> Payment:
-    """A failed payment is sent again: it goes in the batch's next bank file (after the family's account is
-    put right). It stays unpaid until that file's result comes back successful."""
+def payment_repay(*, payment: Payment, by, reason: str) -> Payment:
+    """A failed payment is sent again, with the reason (the account put right): it goes in the batch's next
+    bank file. It stays unpaid until that file's result comes back successful."""
     payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
     if payment.status != Payment.Status.FAILED:
         raise ValidationError(_("Only a failed payment can be paid again."))
+    reason = clean_reason(reason)
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for paying the payment again.")})
     payment.status = Payment.Status.PENDING
     payment.save(update_fields=["status"])
     record_event(
@@ -438,7 +477,7 @@ def payment_repay(*, payment: Payment, by, reason: str = "") -> Payment:
         BatchEvent.Action.REPAID,
         by=by,
         student=payment.student,
-        note=reason.strip() or _("In the next bank file."),
+        note=reason,
     )
     return payment
 
@@ -454,51 +493,49 @@ def payment_withdraw(*, payment: Payment, reason: str, by) -> Payment:
             _("Only a failed payment, or one not yet sent, can be withdrawn; this one is “%(status)s”.")
             % {"status": payment.get_status_display()}
         )
-    if not reason.strip():
+    reason = clean_reason(reason)
+    if not reason:
         raise ValidationError({"reason": _("Give the reason for withdrawing the payment.")})
     batch = _lock(payment.batch)
     payment.status = Payment.Status.HELD
-    payment.flag_reason = (_("Withdrawn, not paid: %(reason)s") % {"reason": reason.strip()})[:300]
+    payment.flag_reason = (_("Withdrawn, not paid: %(reason)s") % {"reason": reason})[:300]
     payment.save(update_fields=["status", "flag_reason"])
-    record_event(batch, BatchEvent.Action.WITHDRAWN, by=by, student=payment.student, note=reason.strip())
+    record_event(batch, BatchEvent.Action.WITHDRAWN, by=by, student=payment.student, note=reason)
     settle_batch(batch=batch, by=by, paid_on=None)
     return payment
 
 
 @bureau_service
 def payment_mark_paid(*, payment: Payment, reason: str, bank_reference: str, paid_on: date, by) -> Payment:
-    """One payment that went to the bank, recorded paid by hand (a paper receipt from the bank, a failed
-    transfer made good at the counter): with the reason, the bank's reference and the date; logged."""
+    """One failed payment recorded paid by hand (the bank answered "failed" and the money was then paid at
+    the counter, or the bank's paper receipt says otherwise): with the reason, the bank's reference and the
+    date; logged. A payment still at the bank (sent) waits for the bank's result: marking it paid by hand
+    would leave no way to record the bank's failure."""
     payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
-    if payment.status not in (Payment.Status.SENT, Payment.Status.FAILED):
+    if payment.status != Payment.Status.FAILED:
         raise ValidationError(
             _(
-                "Only a payment sent to the bank (awaiting its result, or failed) can be marked paid by hand; "
-                "this one is “%(status)s”."
+                "Only a failed payment (the bank has answered) can be marked paid by hand; this one is "
+                "“%(status)s”. A payment sent to the bank waits for the bank's result."
             )
             % {"status": payment.get_status_display()}
         )
+    reason = clean_reason(reason)
     errors = {}
-    if not reason.strip():
+    if not reason:
         errors["reason"] = [_("Give the reason for marking the payment paid by hand.")]
-    if not bank_reference.strip():
+    if not clean_reason(bank_reference):
         errors["bank_reference"] = [_("Give the bank's reference for the transfer.")]
     if errors:
         raise ValidationError(errors)
+    check_paid_on(payment.batch, paid_on)
     batch = _lock(payment.batch)
-    payment.bank_lines.filter(outcome=BankFileLine.Outcome.SENT).update(outcome=BankFileLine.Outcome.PAID)
     payment.status = Payment.Status.PAID
     payment.bank_reference = bank_reference.strip()
     payment.paid_on = paid_on
     payment.failure_reason = ""
     payment.save(update_fields=["status", "bank_reference", "paid_on", "failure_reason"])
-    record_event(
-        batch,
-        BatchEvent.Action.PAID_BY_HAND,
-        by=by,
-        student=payment.student,
-        note=reason.strip(),
-    )
+    record_event(batch, BatchEvent.Action.PAID_BY_HAND, by=by, student=payment.student, note=reason)
     settle_batch(batch=batch, by=by, paid_on=paid_on)
     return payment
 

@@ -312,7 +312,7 @@ def payment_withdraw(request, pk: int):
 @bureau_required
 @require_POST
 def payment_mark_paid(request, pk: int):
-    """One payment that went to the bank, marked paid by hand with the reason."""
+    """One failed payment (the bank has answered), marked paid by hand with the reason."""
     payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)
     form = PaidByHandForm(request.POST)
     if form.is_valid():

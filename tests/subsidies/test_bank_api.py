@@ -90,7 +90,7 @@ def test_bank_results_with_a_named_format(client_for, bureau, approved):
     fmt = BankResultFormat.objects.create(
         name="代码格式",
         status_column="结果码",
-        amount_column="",
+        amount_column="金额",
         reason_column="",
         success_values=["00"],
         failure_values=["01"],
@@ -102,7 +102,7 @@ def test_bank_results_with_a_named_format(client_for, bureau, approved):
     response = client_for(bureau).post(
         f"{API}/batches/{approved.pk}/bank-results/",
         {
-            "file": xlsx([["参考号", "结果码"], [a.reference, "00"]]),
+            "file": xlsx([["参考号", "结果码", "金额"], [a.reference, "00", a.amount]]),
             "paid_on": "2022-10-08",
             "format": fmt.pk,
         },
@@ -117,7 +117,9 @@ def test_repay_mark_paid_and_release_through_the_api(client_for, bureau, approve
     a, b = approved.payments.filter(status="sent").order_by("pk")
     bank.result_import(
         batch=approved,
-        upload=result_file([[a.reference, "", 500, "失败", "账户已销户"]]),
+        upload=result_file(
+            [[a.reference, "", 500, "失败", "账户已销户"], [b.reference, "", 500, "失败", "户名与账号不符"]]
+        ),
         paid_on=date(2022, 10, 8),
         by=bureau,
     )

@@ -111,7 +111,7 @@ def test_result_file_marks_paid_and_failed_and_failed_stay_visible(bureau, burea
 
 def test_result_file_naming_a_payment_outside_the_batch_is_refused_whole(bureau, approved):
     p1 = approved.payments.first()
-    upload = xlsx([["参考号", "状态"], [p1.reference, "成功"], ["P99999999", "成功"]])
+    upload = xlsx([["参考号", "状态", "金额"], [p1.reference, "成功", p1.amount], ["P99999999", "成功", 1]])
     with nothing_written(), pytest.raises(ValidationError) as exc:
         bank.result_import(batch=approved, upload=upload, paid_on=date(2022, 10, 8), by=bureau)
     assert "P99999999" in str(exc.value)

@@ -129,15 +129,15 @@ def test_a_bank_with_its_own_codes_is_configured_as_data(bureau, sent):
         reference_column="业务参考号",
         status_column="处理结果代码",
         reason_column="处理结果说明",
-        amount_column="",
+        amount_column="交易金额",
         success_values=["0000"],
         failure_values=["E101", "E205"],
     )
     upload = xlsx(
         [
-            ["业务参考号", "处理结果代码", "处理结果说明"],
-            [p1.reference, "0000", "交易成功"],
-            [p2.reference, "E205", "户名与账号不符"],
+            ["业务参考号", "处理结果代码", "处理结果说明", "交易金额"],
+            [p1.reference, "0000", "交易成功", p1.amount],
+            [p2.reference, "E205", "户名与账号不符", p2.amount],
         ]
     )
     report = bank.result_import(
@@ -145,7 +145,7 @@ def test_a_bank_with_its_own_codes_is_configured_as_data(bureau, sent):
     )
     assert (report.paid, report.failed) == (1, 1)
     # the standard words mean nothing to this bank's format
-    upload = xlsx([["业务参考号", "处理结果代码"], [p3.reference, "成功"]])
+    upload = xlsx([["业务参考号", "处理结果代码", "交易金额"], [p3.reference, "成功", p3.amount]])
     with pytest.raises(ValidationError, match="成功"):
         bank.result_import(
             batch=batch, upload=upload, paid_on=date(2022, 10, 8), by=bureau, result_format=codes

@@ -54,7 +54,8 @@ def test_mark_paid_no_longer_pays_families_never_sent(bureau, approved):
 def test_the_bank_file_records_what_was_sent(bureau, approved):
     workbook = bank.payroll_workbook(batch=approved, by=bureau)
     sent = {r[5] for r in sent_rows(workbook)[1:]}
-    assert sent == {_payment(approved, "有账户一").reference, _payment(approved, "有账户二").reference}
+    # each line names its payment and its file (P00000123-1)
+    assert sent == {f"{_payment(approved, n).reference}-1" for n in ("有账户一", "有账户二")}
     bank_file = BankFile.objects.get(batch=approved)
     assert bank_file.number == 1
     assert set(bank_file.payments.values_list("student__name", flat=True)) == {"有账户一", "有账户二"}
@@ -72,7 +73,7 @@ def test_a_second_file_sends_nothing_twice(bureau, approved):
     give_account(_payment(approved, "无账户").student, bureau)
     workbook = bank.payroll_workbook(batch=approved, by=bureau)
     rows = sent_rows(workbook)[1:]
-    assert [r[5] for r in rows] == [_payment(approved, "无账户").reference]
+    assert [r[5] for r in rows] == [f"{_payment(approved, '无账户').reference}-2"]
     assert BankFile.objects.get(batch=approved, number=2).payments.count() == 1
 
 
@@ -102,6 +103,12 @@ def test_children_without_an_account_are_warned_before_the_file(bureau_client, a
 def test_marking_one_payment_paid_by_hand_needs_a_reason_and_is_logged(bureau, approved):
     bank.payroll_workbook(batch=approved, by=bureau)
     payment = _payment(approved, "有账户一")
+    bank.result_import(
+        batch=approved,
+        upload=result_file([[payment.reference, "", payment.amount, "失败", "账户已销户"]]),
+        paid_on=date(2022, 10, 8),
+        by=bureau,
+    )
     with pytest.raises(ValidationError):
         services.payment_mark_paid(
             payment=payment, reason=" ", bank_reference="B-9", paid_on=date(2022, 10, 9), by=bureau
@@ -155,11 +162,11 @@ def test_failed_stays_failed_until_re_paid_in_the_next_file(bureau, approved):
     assert (two.status, two.failure_reason) == ("pending", "账户已销户")
     assert approved.steps.filter(action=BatchEvent.Action.REPAID, student=two.student).exists()
     rows = sent_rows(bank.payroll_workbook(batch=approved, by=bureau))[1:]
-    assert [r[5] for r in rows] == [two.reference]
+    assert [r[5] for r in rows] == [f"{two.reference}-2"]
     assert rows[0][2].endswith("1")  # the new account
     bank.result_import(
         batch=approved,
-        upload=result_file([[two.reference, "", 500, "成功", ""]]),
+        upload=result_file([[f"{two.reference}-2", "", 500, "成功", ""]]),
         paid_on=date(2022, 10, 20),
         by=bureau,
     )

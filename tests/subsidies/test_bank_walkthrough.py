@@ -70,7 +70,7 @@ def test_one_batch_through_the_bank_reconciles_everywhere(
     assert response.status_code == 200, response.content
     wb = load_workbook(io.BytesIO(response.content))
     sent = {r[5] for r in wb.worksheets[0].iter_rows(min_row=2, values_only=True)}
-    assert sent == {payment[n].reference for n in ("甲", "乙", "丙", "丁")}
+    assert sent == {f"{payment[n].reference}-1" for n in ("甲", "乙", "丙", "丁")}
     assert {r[0] for r in wb["无账户"].iter_rows(min_row=2, values_only=True)} == {"戊", "己"}
     assert set(
         Payment.objects.filter(batch_id=batch_id, status="sent").values_list("student__name", flat=True)
@@ -103,8 +103,8 @@ def test_one_batch_through_the_bank_reconciles_everywhere(
     )
     wb = load_workbook(io.BytesIO(response.content))
     assert {r[5] for r in wb.worksheets[0].iter_rows(min_row=2, values_only=True)} == {
-        payment["乙"].reference,
-        payment["己"].reference,
+        f"{payment['乙'].reference}-2",
+        f"{payment['己'].reference}-2",
     }
     assert [r[0] for r in wb["无账户"].iter_rows(min_row=2, values_only=True)] == ["戊"]
     assert BankFile.objects.filter(batch_id=batch_id).count() == 2
@@ -112,7 +112,10 @@ def test_one_batch_through_the_bank_reconciles_everywhere(
     # Result 2 (page): 乙 成功; 己 not back yet.
     response = bureau_client.post(
         reverse("subsidies:batch_bank_result", args=[batch_id]),
-        {"file": result_file([[payment["乙"].reference, "", "312.50", "成功", ""]]), "paid_on": "2022-10-20"},
+        {
+            "file": result_file([[f"{payment['乙'].reference}-2", "", "312.50", "成功", ""]]),
+            "paid_on": "2022-10-20",
+        },
     )
     assert response.status_code == 302
 
