@@ -128,12 +128,8 @@ def student_aid(payments, period: Period):
 
 def unpaid_student_aid(payments, period: Period):
     """Student aid drawn for the period's terms and not (yet) received: failed, at the bank, or not sent (no
-    bank account). Held payments are out of the batch. Printed apart, never added to aid received."""
-    return (
-        payments.filter(terms_q(period))
-        .exclude(status__in=[Payment.Status.PAID, Payment.Status.HELD])
-        .exclude(aid_type__in=NUTRITION_AID_TYPES)
-    )
+    bank account), in batches past their draft. Printed apart, never added to aid received."""
+    return payments.owed().filter(terms_q(period)).exclude(aid_type__in=NUTRITION_AID_TYPES)
 
 
 def nutrition_plan_aid(payments, period: Period):

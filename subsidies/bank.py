@@ -21,6 +21,7 @@ twice in the header refuses the file.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -43,7 +44,7 @@ from subsidies.models import (
     Payment,
     mask_account,
 )
-from subsidies.services.batches import check_paid_on, record_event, settle_batch
+from subsidies.services.batches import check_paid_on, clean_reason, record_event, settle_batch
 
 
 def due_payments(batch: DisbursementBatch):
@@ -152,13 +153,22 @@ def _payroll(batch: DisbursementBatch, lines: list[BankFileLine]) -> Workbook:
 
 
 def bank_file_workbook(*, batch: DisbursementBatch, number: int) -> Workbook:
-    """Bank file `number` of the batch again, as it was made (same payments, same accounts); nothing changes.
-    For a download that did not arrive: the payments in it are already sent and are not sent twice."""
+    """Bank file `number` of the batch again, as it was made (same payments, same accounts), for a download that
+    did not arrive; nothing changes. Only while the bank has answered none of its lines: a file whose results
+    are in would make the bank pay again what it has paid (and the portal could not record it)."""
     bank_file = batch.bank_files.filter(number=number).first()
     if bank_file is None:
         raise ValidationError(_("This batch has no bank file %(number)s.") % {"number": number})
-    lines = bank_file.lines.select_related("bank_file", "payment__student", "account").order_by("pk")
-    return _payroll(batch, list(lines))
+    lines = list(bank_file.lines.select_related("bank_file", "payment__student", "account").order_by("pk"))
+    if any(line.outcome != BankFileLine.Outcome.SENT for line in lines):
+        raise ValidationError(
+            _(
+                "The bank has already answered bank file %(number)s: it cannot be downloaded again. Re-pay the "
+                "failed payments: they go in the next bank file."
+            )
+            % {"number": number}
+        )
+    return _payroll(batch, lines)
 
 
 @dataclass
@@ -205,10 +215,16 @@ def _columns(header: list[str], fmt: BankResultFormat) -> dict[str, int]:
     return found
 
 
+THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
 def _amount(text: str) -> Decimal | None:
     """The amount exactly as the cell says (thousands separators aside), never rounded; None if not one."""
+    text = text.strip()
+    if "," in text and not THOUSANDS.fullmatch(text):
+        return None  # "15,00" or "1,5,0,0" is no amount
     try:
-        amount = Decimal(text.replace(",", "").replace(" ", "").strip())
+        amount = Decimal(text.replace(",", ""))
     except (InvalidOperation, ValueError):
         return None
     return amount if amount.is_finite() else None
@@ -322,7 +338,8 @@ def result_import(
             report.paid += 1
         else:
             reason_col = cols.get("reason")
-            reason = (cells[reason_col].strip() if reason_col is not None else "")[:200] or _("Failed")
+            # The bank's words, without invisible characters (a reason of zero-width spaces reads as none).
+            reason = (clean_reason(cells[reason_col]) if reason_col is not None else "")[:200] or _("Failed")
             payment.status, payment.failure_reason = Payment.Status.FAILED, reason
             line.outcome, line.failure_reason = BankFileLine.Outcome.FAILED, reason
             report.failed += 1

@@ -348,7 +348,7 @@ def letters(payments) -> list[dict]:
     the aid not yet received (failed, at the bank, unsent), each with what it is waiting for."""
     grouped: dict[tuple, list[Payment]] = defaultdict(list)
     for p in (
-        payments.payable()
+        (payments.paid() | payments.owed())
         .annotate(has_account=has_account())
         .select_related("student", "school")
         .order_by("school__code", "student__name", "student_id", "school_year", "term", "aid_type")

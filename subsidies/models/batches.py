@@ -179,6 +179,15 @@ class PaymentQuerySet(ScopedQuerySet):
         """Payments that count in a batch's total: everything but those held for a lapsed category."""
         return self.exclude(status=Payment.Status.HELD)
 
+    def owed(self):
+        """Aid granted and not (yet) received: payable, not paid, in a batch past its draft (a draft is still
+        being reviewed: nothing in it is promised to a family, a letter or a report)."""
+        return (
+            self.payable()
+            .exclude(status=Payment.Status.PAID)
+            .exclude(batch__status=DisbursementBatch.Status.DRAFT)
+        )
+
     def in_year(self, year: int):
         """Payments of the terms that fall in a calendar year: spring of year-1/year, autumn of year/year+1."""
         return self.filter(Q(school_year=year - 1, term=Term.SPRING) | Q(school_year=year, term=Term.AUTUMN))

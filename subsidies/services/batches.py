@@ -298,6 +298,13 @@ def batch_remove_student(*, batch: DisbursementBatch, student: Student, reason: 
         raise ValidationError({"reason": _("Give the reason for removing the student.")})
     if batch.status != Status.DRAFT and payment.status != Payment.Status.HELD:
         raise ValidationError(_("After approval only held payments can be removed."))
+    if payment.bank_lines.exists():
+        # A payment that went to the bank stays, with its bank lines, as the record of what was sent (withdrawn,
+        # it is held and counts nowhere).
+        raise ValidationError(
+            _("%(name)s's payment was in a bank file: it stays on record, withdrawn, and cannot be removed.")
+            % {"name": student.name}
+        )
     payment.delete()
     record_event(batch, BatchEvent.Action.REMOVED, by=by, student=student, note=reason)
 

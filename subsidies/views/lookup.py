@@ -77,8 +77,7 @@ def lookup(request):
                         "amount": p.amount,
                         "status": selectors.not_received_label(p),
                     }
-                    for p in Payment.objects.payable()
-                    .exclude(status=Payment.Status.PAID)
+                    for p in Payment.objects.owed()
                     .filter(student=student)
                     .annotate(has_account=selectors.has_account())
                     .order_by("-school_year", "term", "aid_type")

@@ -156,7 +156,10 @@ def test_a_sent_payment_cannot_be_marked_paid_by_hand_through_the_api(client_for
 # --- 3. the amount: required, exact --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("amount", ["", "500.0049", "500.005", 500.005, "abc", "NaN", "sNaN", "Infinity"])
+@pytest.mark.parametrize(
+    "amount",
+    ["", "500.0049", "500.005", 500.005, "abc", "NaN", "sNaN", "Infinity", "5,00", "5,0,0", "50,0.00"],
+)
 def test_a_blank_or_inexact_amount_refuses_the_row(bureau, sent, amount):
     batch, (p1, p2), _wb = sent
     upload = result_file([[f"{p1.reference}-1", "", amount, "成功", ""]])
@@ -277,3 +280,72 @@ def test_a_payment_date_in_the_future_or_before_the_term_is_refused(bureau, fail
             paid_on=paid_on,
             by=bureau,
         )
+
+
+# --- The second attacker's findings ----------------------------------------------------------------------
+
+
+def test_a_bank_file_the_bank_has_answered_cannot_be_downloaded_again(bureau, failed):
+    """Downloading file 1 again after its results are in would send the bank what it has already paid."""
+    batch, p1 = failed
+    with nothing_written(p1), pytest.raises(ValidationError, match="1"):
+        bank.bank_file_workbook(batch=batch, number=1)
+
+
+def test_a_file_not_yet_answered_can_be_downloaded_again(bureau, sent):
+    batch, (p1, p2), workbook = sent
+    again = bank.bank_file_workbook(batch=batch, number=1)
+    assert _references(again) == _references(workbook)
+
+
+def test_the_banks_invisible_failure_reason_reads_as_failed(bureau, sent):
+    batch, (p1, _p2), _wb = sent
+    upload = result_file([[f"{p1.reference}-1", "", 500, "失败", "\u200b\u200b"]])
+    bank.result_import(batch=batch, upload=upload, paid_on=PAID_ON, by=bureau)
+    p1.refresh_from_db()
+    assert p1.status == Payment.Status.FAILED
+    assert p1.failure_reason.strip("\u200b") != "" and "\u200b" not in p1.failure_reason
+
+
+def test_a_withdrawn_payment_that_went_to_the_bank_is_not_removed_but_refused(client_for, bureau, failed):
+    batch, p1 = failed
+    services.payment_withdraw(payment=p1, reason="家长放弃", by=bureau)
+    p1.refresh_from_db()
+    with nothing_written(p1):
+        response = client_for(bureau).post(
+            f"{API}/batches/{batch.pk}/remove-student/",
+            {"student": p1.student_id, "reason": "离校"},
+            content_type="application/json",
+        )
+    assert response.status_code == 400
+    assert "bank" in str(response.json()) or "银行" in str(response.json())
+
+
+def test_a_draft_batch_promises_nothing_in_letters_lookup_or_the_year_end(bureau, make_student, client):
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.urls import reverse
+
+    from reports import yearend
+
+    student = make_student(Stage.PRIMARY, categories=[PA], boarding=True)
+    give_account(student, bureau)
+    batch = services.batch_generate(
+        aid_type=AidType.BOARDER_ALLOWANCE, school_year=2022, term="autumn", by=bureau
+    )
+    assert batch.status == "draft" and batch.payments.count() == 1
+    visible = Payment.objects.all()
+    assert selectors.batch_letters(batch, visible) == []  # no letter promises a draft's money
+    cache.clear()
+    body = client.post(
+        reverse("subsidies:lookup"), {"id_number": student.id_number, "name": student.name}
+    ).content.decode()
+    assert "500.00" not in body
+    aid = yearend.build_figures(county_code=settings.HOME_COUNTY_CODE, year=2022, basis="school")["sections"][
+        "aid"
+    ]
+    assert all(not r.get("person_times") for r in aid["tables"]["not_yet_paid"]["rows"])
+    # approved, the same payment is owed: the letter and the report show it apart
+    services.batch_approve(batch=batch, by=bureau, on=date(2022, 9, 15))
+    (letter,) = selectors.batch_letters(batch, visible)
+    assert letter["not_received_total"] == batch.payments.get().amount
