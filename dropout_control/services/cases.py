@@ -312,6 +312,15 @@ def unconfirmed_months(watch: ReturnWatch) -> list[date]:
     return [m for m in watch_months(watch) if m not in attended]
 
 
+def _with_return_school(case: DropoutCase, outcome: str, details: dict) -> dict:
+    """A returned child's school is the one of the return, unless the closing names it."""
+    if outcome == Outcome.RETURNED and details["outcome_school"] is None:
+        watch = running_watch(case)
+        if watch is not None:
+            return {**details, "outcome_school": watch.school}
+    return details
+
+
 def _closing_errors(case: DropoutCase, outcome: str, on: date, details: dict) -> dict[str, list[str]]:
     """Whether a case may close with this outcome on this date: the same rules for the bureau's own
     closing, a closing request and its confirmation (which checks again: the watch may have been raised)."""
@@ -461,6 +470,7 @@ def case_close(
         committee_decision=committee_decision,
         committee_document=committee_document,
     )
+    details = _with_return_school(case, outcome, details)
     errors = _closing_errors(case, outcome, on, details)
     if errors:
         raise ValidationError(errors)
@@ -500,6 +510,7 @@ def case_close_request(
         committee_decision=committee_decision,
         committee_document=committee_document,
     )
+    details = _with_return_school(case, outcome, details)
     errors = _closing_errors(case, outcome, on, details)
     if not proof.strip():
         errors["proof"] = [_("Name the proof of the outcome (the return certificate, the placement letter).")]

@@ -66,4 +66,5 @@ def return_and_watch(case, *, school, on, by=None, confirm=True, stage="primary"
     if confirm:
         for month in watch_months(watch):
             services.watch_confirm_month(case=case, month=month, by=by)
+    case.refresh_from_db()  # the return linked the student and the school
     return watch
