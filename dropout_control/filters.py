@@ -28,7 +28,7 @@ class CaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=DropoutCase.Status.choices)
     stage = django_filters.ChoiceFilter(
-        label=_("Stage"), choices=DropoutCase.Stage.choices, method="filter_stage"
+        label=_("Where the case is"), choices=DropoutCase.Stage.choices, method="filter_stage"
     )
     township = django_filters.ModelChoiceFilter(label=_("Township"), queryset=_townships)
     school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
