@@ -38,6 +38,10 @@ RETURN_STAGES = (Stage.PRIMARY, Stage.JUNIOR, Stage.SPECIAL)
 def _register(case: DropoutCase, *, school: School, on: date, stage: str, grade: int | None, by) -> Student:
     """Create the child's place on the register, or enrol the old one again at the school returned to."""
     student = case.student or Student.objects.filter(id_number=case.id_number).first()
+    # A record of another school or township (registered after the case was opened) is not moved by someone
+    # who could not see it; the refusal names nothing ("ask the bureau"), as when opening a case.
+    if student is not None and not Student.objects.editable_by(by).filter(pk=student.pk).exists():
+        raise ValidationError({"school": [_("This ID number cannot be used here; ask the bureau.")]})
     errors: dict[str, list[str]] = {}
     if stage and stage not in school.stages:
         errors["stage"] = [_("%(school)s does not teach this stage.") % {"school": school.name}]
