@@ -400,11 +400,15 @@ def test_home_teaching_monitor_flags_overdue_visits_and_hours_behind_plan(townsh
     assert not lines["按时"].behind_plan
 
 
-def test_return_does_not_move_a_record_the_user_cannot_see(township_a, school_a, school_b, principal_a, bureau):
+def test_return_does_not_move_a_record_the_user_cannot_see(
+    township_a, school_a, school_b, principal_a, bureau
+):
     case = open_case(township=township_a, school=school_a, by=principal_a)
     other = StudentFactory(school=school_b, id_number=case.id_number, status=Student.Status.SUSPENDED)
     with nothing_written(case, other), pytest.raises(ValidationError) as exc:
-        services.case_return(case=case, school=school_a, on=RETURNED, stage="primary", grade=3, by=principal_a)
+        services.case_return(
+            case=case, school=school_a, on=RETURNED, stage="primary", grade=3, by=principal_a
+        )
     assert school_b.name not in messages(exc)
     services.case_return(case=case, school=school_a, on=RETURNED, by=bureau)  # the bureau may
     other.refresh_from_db()
