@@ -9,7 +9,9 @@ from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from dropout_control import selectors
 from dropout_control.models import CareRecord, DropoutCase, LongAbsence, SuspectedDropout
 from dropout_control.rules import VISIT_OVERDUE_DAYS
 from students.filters import search_by_name_or_id
@@ -32,12 +34,17 @@ class CaseFilter(django_filters.FilterSet):
     )
     township = django_filters.ModelChoiceFilter(label=_("Township"), queryset=_townships)
     school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
-    reason = django_filters.ChoiceFilter(label=_("Reason"), choices=DropoutCase.Reason.choices)
+    reason = django_filters.ChoiceFilter(
+        label=pgettext_lazy("dropout", "Reason"), choices=DropoutCase.Reason.choices
+    )
     outcome = django_filters.ChoiceFilter(label=_("Outcome"), choices=DropoutCase.Outcome.choices)
     found_by = django_filters.ChoiceFilter(label=_("How found"), choices=DropoutCase.FoundBy.choices)
     found_from = django_filters.DateFilter(label=_("Found from"), field_name="found_on", lookup_expr="gte")
     found_to = django_filters.DateFilter(label=_("Found until"), field_name="found_on", lookup_expr="lte")
     overdue = django_filters.BooleanFilter(label=_("No visit in 30 days"), method="filter_overdue")
+    open_too_long = django_filters.BooleanFilter(
+        label=_("Open for more than 30 days"), method="filter_open_too_long"
+    )
 
     class Meta:
         model = DropoutCase
@@ -53,6 +60,7 @@ class CaseFilter(django_filters.FilterSet):
             "found_from",
             "found_to",
             "overdue",
+            "open_too_long",
         ]
 
     def search(self, queryset, name, value):
@@ -66,6 +74,12 @@ class CaseFilter(django_filters.FilterSet):
         overdue = Q(status=DropoutCase.Status.OPEN, last_contact__lt=cutoff)
         queryset = queryset.annotate(last_contact=Coalesce(Max("visits__visited_on"), "found_on"))
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def filter_open_too_long(self, queryset, name, value):
+        if value is None:
+            return queryset
+        too_long = selectors.open_longer_than(DropoutCase.objects.all()).values("pk")
+        return queryset.filter(pk__in=too_long) if value else queryset.exclude(pk__in=too_long)
 
 
 class SuspectFilter(django_filters.FilterSet):

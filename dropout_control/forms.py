@@ -4,6 +4,7 @@ from datetime import date
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dropout_control.models import (
     CareRecord,
@@ -14,16 +15,8 @@ from dropout_control.models import (
     TeamMember,
 )
 from portal.access import is_principal, is_township_officer
+from portal.forms import DateInput
 from students.models import School, Stage, Township
-
-
-class DateInput(forms.DateInput):
-    """A browser date picker: its value must be ISO whatever the page's language."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class CaseForm(forms.ModelForm):
@@ -213,8 +206,14 @@ class UploadForm(forms.Form):
     as_of = forms.DateField(label=_("As of"), widget=DateInput(), initial=date.today)
 
 
+# A decision is chosen, never pre-selected: the list's first reason would otherwise be sent unread.
+CHOOSE = [("", _("Choose…"))]
+
+
 class ConfirmForm(forms.Form):
-    reason = forms.ChoiceField(label=_("Reason"), choices=DropoutCase.Reason.choices)
+    reason = forms.ChoiceField(
+        label=pgettext_lazy("dropout", "Reason"), choices=CHOOSE + DropoutCase.Reason.choices
+    )
     found_on = forms.DateField(label=_("Date found"), widget=DateInput(), initial=date.today)
     school = forms.ModelChoiceField(
         label=_("Responsible school"), queryset=School.objects.active(), required=False
@@ -222,7 +221,9 @@ class ConfirmForm(forms.Form):
 
 
 class ClearForm(forms.Form):
-    clear_reason = forms.ChoiceField(label=_("Reason cleared"), choices=SuspectedDropout.ClearReason.choices)
+    clear_reason = forms.ChoiceField(
+        label=_("Reason cleared"), choices=CHOOSE + SuspectedDropout.ClearReason.choices
+    )
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
 

@@ -14,7 +14,7 @@ from datetime import date
 from django.db.models import Count, Max, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from openpyxl import Workbook
 
 from dropout_control.models import CasePeriod, DropoutCase, PersuasionVisit, ReturnWatch, TeamMember
@@ -163,7 +163,7 @@ PROVINCE_HEADERS = (
     gettext_lazy("Guardian phone"),
     gettext_lazy("Responsibility team (六对一)"),
     gettext_lazy("Date found"),
-    gettext_lazy("Reason"),
+    pgettext_lazy("dropout", "Reason"),
     gettext_lazy("Persuasion visits"),
     gettext_lazy("Measures taken"),
     gettext_lazy("Current state"),
@@ -253,7 +253,7 @@ def ledger_workbook(*, year: int, month: int, user, full_ids: bool = False) -> W
     ledger = monthly_ledger(year=year, month=month, user=user)
     wb = Workbook()
     ws = wb.active
-    ws.title = _("Summary")
+    ws.title = pgettext("ledger sheet", "Summary")
     rows = [[r.township, r.school, r.open_at_start, r.new, r.closed, r.open_at_end] for r in ledger.rows]
     rows.append(
         [

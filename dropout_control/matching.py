@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from openpyxl import Workbook
 
 from dropout_control import rules
@@ -515,7 +515,15 @@ def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
     )
     write_sheet(
         ws,
-        [_("Township"), _("Village"), _("Name"), _("ID number"), _("School"), _("Date found"), _("Reason")],
+        [
+            _("Township"),
+            _("Village"),
+            _("Name"),
+            _("ID number"),
+            _("School"),
+            _("Date found"),
+            pgettext("dropout", "Reason"),
+        ],
         (
             [
                 c.township.name,

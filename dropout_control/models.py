@@ -14,6 +14,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import ScopedQuerySet
 from portal.tracking import track_changes
@@ -111,7 +112,7 @@ class DropoutCase(id_numbers.MaskedIdNumberMixin, models.Model):
         help_text=_("Empty for a child who is not in the student registry."),
     )
     id_number = models.CharField(_("ID number"), max_length=18, validators=[id_numbers.validate_id_number])
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     township = models.ForeignKey(
         "students.Township",
         verbose_name=_("township"),
@@ -130,7 +131,7 @@ class DropoutCase(id_numbers.MaskedIdNumberMixin, models.Model):
     )
     found_on = models.DateField(_("date found"))
     found_by = models.CharField(_("how found"), max_length=20, choices=FoundBy.choices)
-    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    reason = models.CharField(pgettext_lazy("dropout", "reason"), max_length=20, choices=Reason.choices)
     reason_detail = models.CharField(_("reason in detail"), max_length=300, blank=True)
     age_exception = models.CharField(
         _("why a case outside compulsory age"),
@@ -302,8 +303,8 @@ class TeamMember(models.Model):
     FIRST_RESPONSIBLE = (Role.TOWNSHIP_LEADER, Role.SCHOOL_LEADER)
 
     case = models.ForeignKey(DropoutCase, on_delete=models.CASCADE, related_name="team")
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
-    name = models.CharField(_("name"), max_length=50)
+    role = models.CharField(pgettext_lazy("team member", "role"), max_length=20, choices=Role.choices)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     phone = models.CharField(_("phone"), max_length=20, validators=[phone_validator])
 
     objects = TeamMemberQuerySet.as_manager()
@@ -451,7 +452,7 @@ class HouseholdRegisterRow(id_numbers.MaskedIdNumberMixin, models.Model):
     """One child of the list, with what the comparison found: the school-age children ledger (适龄儿童)."""
 
     class Finding(models.TextChoices):
-        ENROLLED = "enrolled", _("Enrolled")
+        ENROLLED = "enrolled", pgettext_lazy("register finding", "Enrolled")
         LONG_ABSENCE = "long_absence", _("Enrolled but long absent")
         NOT_ENROLLED = "not_enrolled", _("In no school's roll")
         OPEN_CASE = "open_case", _("Open dropout case")
@@ -462,7 +463,7 @@ class HouseholdRegisterRow(id_numbers.MaskedIdNumberMixin, models.Model):
 
     upload = models.ForeignKey(HouseholdRegisterUpload, on_delete=models.CASCADE, related_name="rows")
     id_number = models.CharField(_("ID number"), max_length=18)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     township = models.ForeignKey(
         "students.Township", verbose_name=_("township"), null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -511,7 +512,7 @@ class SuspectedDropout(id_numbers.MaskedIdNumberMixin, models.Model):
 
     row = models.OneToOneField(HouseholdRegisterRow, on_delete=models.CASCADE, related_name="suspect")
     id_number = models.CharField(_("ID number"), max_length=18)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     township = models.ForeignKey(
         "students.Township", verbose_name=_("township"), null=True, on_delete=models.PROTECT, related_name="+"
     )

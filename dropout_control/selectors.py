@@ -43,6 +43,21 @@ def overdue_cases(user, today: date | None = None):
     )
 
 
+OPEN_TOO_LONG_DAYS = 30
+
+
+def open_longer_than(cases, today: date | None = None, days: int = OPEN_TOO_LONG_DAYS):
+    """Open cases whose current ledger period opened more than `days` days ago (超过30天未销号): the
+    dashboards' red light and the case list's "open_too_long" filter."""
+    today = today or timezone.localdate()
+    cutoff = today - timedelta(days=days)
+    return (
+        cases.open()
+        .annotate(current_since=Max("periods__opened_on", filter=Q(periods__closed_on__isnull=True)))
+        .filter(Q(current_since__lt=cutoff) | Q(current_since__isnull=True, found_on__lt=cutoff))
+    )
+
+
 @dataclass
 class CaseAge:
     case: DropoutCase

@@ -239,7 +239,7 @@ def case_add_visit(request, pk: int):
         else:
             messages.success(request, _("The visit was recorded."))
     else:
-        flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, form)
     return redirect("dropout:case_detail", pk=pk)
 
 
@@ -271,7 +271,7 @@ def case_close(request, pk: int):
         else:
             messages.success(request, _("The case was closed."))
     else:
-        flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, form)
     return redirect("dropout:case_detail", pk=pk)
 
 
@@ -459,7 +459,7 @@ def case_reopen(request, pk: int):
         else:
             messages.success(request, _("The case was reopened."))
     else:
-        flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, form)
     return redirect("dropout:case_detail", pk=pk)
 
 
@@ -476,7 +476,7 @@ def home_visit_add(request, pk: int):
         else:
             messages.success(request, _("The home-teaching visit was logged."))
     else:
-        flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, form)
     return redirect("dropout:case_detail", pk=pk)
 
 
@@ -647,8 +647,9 @@ def suspect_list(request):
         "page": page,
         "query": query_without_page(request),
         "can_write": scope_of(request.user).writable,
-        "confirm_form": ConfirmForm(),
-        "clear_form": ClearForm(),
+        # One pair of forms per row: no ids (they would repeat); each control sits in its <label>.
+        "confirm_form": ConfirmForm(auto_id=False),
+        "clear_form": ClearForm(auto_id=False),
     }
     return render(request, "dropout_control/suspect_list.html", context)
 
@@ -667,7 +668,7 @@ def suspect_confirm(request, pk: int):
             messages.success(request, _("%(name)s was confirmed as a dropout case.") % {"name": case.name})
             return redirect("dropout:case_detail", pk=case.pk)
     else:
-        flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, form)
     return redirect("dropout:suspect_list")
 
 
@@ -684,7 +685,7 @@ def suspect_clear(request, pk: int):
         else:
             messages.success(request, _("%(name)s was cleared.") % {"name": suspect.name})
     else:
-        flash_errors(request, ValidationError(form.errors))
+        flash_errors(request, form)
     return redirect("dropout:suspect_list")
 
 

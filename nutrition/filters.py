@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from nutrition import rules, selectors
 from nutrition.models import (
     MEAL_STAGES,
     AccompaniedMeal,
@@ -38,10 +40,25 @@ class PilotFilter(django_filters.FilterSet):
     school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
     supply_mode = django_filters.ChoiceFilter(label=_("Supply mode"), choices=PilotSchool.SupplyMode.choices)
     q = django_filters.CharFilter(label=_("School name"), field_name="school__name", lookup_expr="icontains")
+    # The reconciliation flags: the dashboards' red lights link here, and the list shows the pilots counted.
+    flag = django_filters.ChoiceFilter(
+        label=_("Flag"),
+        method="filter_flag",
+        choices=[
+            (rules.OVERSPEND, _("Overspend")),
+            (rules.UNDERSPEND, _("Underspend")),
+            (rules.DIVERSION, _("Diversion")),
+            (rules.SHORT_FUNDED, _("Short funded")),
+            (selectors.NEGATIVE_BALANCE, _("Negative balance")),
+        ],
+    )
 
     class Meta:
         model = PilotSchool
-        fields = ["term", "township", "school", "supply_mode", "q"]
+        fields = ["term", "township", "school", "supply_mode", "q", "flag"]
+
+    def filter_flag(self, queryset, name, value):
+        return selectors.flagged(queryset, value)
 
 
 class PilotRowFilter(django_filters.FilterSet):
@@ -112,7 +129,9 @@ class AccompaniedFilter(PilotRowFilter):
 
 
 class SafetyCheckFilter(PilotRowFilter):
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=SafetyCheck.Kind.choices)
+    kind = django_filters.ChoiceFilter(
+        label=pgettext_lazy("safety check", "Kind"), choices=SafetyCheck.Kind.choices
+    )
     passed = django_filters.BooleanFilter(label=_("Passed"))
 
     class Meta:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from nutrition.models import MEAL_STAGES, NutritionTerm, PilotSchool, Purchase, SafetyCheck
+from portal.forms import DateInput
 from students.models import School
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 def _today():
@@ -27,7 +25,9 @@ class MealForm(forms.Form):
 class AccompaniedForm(forms.Form):
     day = forms.DateField(label=_("Date"), widget=DateInput(), initial=_today)
     person = forms.CharField(label=_("Who ate with the pupils"), max_length=50)
-    remark = forms.CharField(label=_("Remark"), max_length=300, required=False)
+    remark = forms.CharField(
+        label=pgettext_lazy("accompanied meal", "Remark"), max_length=300, required=False
+    )
 
 
 class PurchaseForm(forms.Form):
@@ -46,19 +46,21 @@ class ReceiptForm(forms.Form):
 
 
 class SafetyCheckForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=SafetyCheck.Kind.choices)
+    kind = forms.ChoiceField(label=pgettext_lazy("safety check", "Kind"), choices=SafetyCheck.Kind.choices)
     day = forms.DateField(label=_("Date"), widget=DateInput(), initial=_today)
     checked_by = forms.CharField(label=_("Checked by"), max_length=50)
     supplier = forms.CharField(label=_("Supplier"), max_length=100, required=False)
     items = forms.CharField(label=_("Items"), max_length=300, required=False)
     passed = forms.TypedChoiceField(
         label=_("Result"),
-        choices=[("1", _("Passed")), ("0", _("Failed"))],
+        choices=[("1", _("Passed")), ("0", pgettext_lazy("safety check", "Failed"))],
         coerce=lambda v: v == "1",
         initial="1",
     )
     follow_up = forms.CharField(
-        label=_("Follow-up"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=pgettext_lazy("safety check", "Follow-up"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
     )
 
 

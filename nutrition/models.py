@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import ScopedQuerySet
 from portal.tracking import track_changes
@@ -364,13 +365,13 @@ class SafetyCheck(models.Model):
     pilot = models.ForeignKey(
         PilotSchool, verbose_name=_("pilot school"), on_delete=models.CASCADE, related_name="safety_checks"
     )
-    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    kind = models.CharField(pgettext_lazy("safety check", "kind"), max_length=12, choices=Kind.choices)
     day = models.DateField(_("date"))
     checked_by = models.CharField(_("checked by"), max_length=50)
     supplier = models.CharField(_("supplier"), max_length=100, blank=True)
     items = models.CharField(_("items"), max_length=300, blank=True)
     passed = models.BooleanField(_("passed"), default=True)
-    follow_up = models.TextField(_("follow-up"), blank=True)
+    follow_up = models.TextField(pgettext_lazy("safety check", "follow-up"), blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = PilotRowQuerySet.as_manager()

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models.functions import Round
 
 from nutrition import rules
 from nutrition.models import FundReceipt, MealRecord, NutritionTerm, PilotSchool, Purchase
@@ -45,6 +46,47 @@ def count_covered(*, school: School, preschool_plan: bool) -> dict[str, int]:
         .values_list("stage", "n")
     )
     return {stage: counts.get(stage, 0) for stage in (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR)}
+
+
+PILOT_STAGES = (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR)
+
+
+def stage_of_school(stage: str) -> Q:
+    """Which pilot schools count on a stage's line: kindergartens on preschool's (the 农村普惠园 plan),
+    schools with a junior section on junior's, every other school on primary's, so the lines add up to all
+    pilot schools."""
+    if stage == Stage.PRESCHOOL:
+        return Q(school__school_type=School.Type.KINDERGARTEN)
+    if stage == Stage.JUNIOR:
+        return Q(school__school_type__in=JUNIOR_TYPES)
+    return ~Q(school__school_type=School.Type.KINDERGARTEN) & ~Q(school__school_type__in=JUNIOR_TYPES)
+
+
+CANTEEN = Q(supply_mode=PilotSchool.SupplyMode.CANTEEN)
+
+
+def pilot_figures(pilots) -> dict[str, dict[str, int]]:
+    """Pilot schools and pupils per stage line, all and with canteen supply, and their totals (key "all"),
+    in one query: the year-end report's nutrition sheet and the plan's own page count with it."""
+    aggregates = {}
+    for stage in PILOT_STAGES:
+        aggregates[f"{stage}_schools"] = Count("pk", filter=stage_of_school(stage))
+        aggregates[f"{stage}_canteen_schools"] = Count("pk", filter=stage_of_school(stage) & CANTEEN)
+        field = {Stage.PRESCHOOL: "covered_preschool", Stage.PRIMARY: "covered_primary"}.get(
+            stage, "covered_junior"
+        )
+        fed = Q(preschool_plan=True) if stage == Stage.PRESCHOOL else Q()
+        aggregates[f"{stage}_pupils"] = Sum(field, default=0, filter=fed)
+        aggregates[f"{stage}_canteen_pupils"] = Sum(field, default=0, filter=fed & CANTEEN)
+    row = pilots.aggregate(**aggregates)
+    out = {
+        stage: {
+            key: row[f"{stage}_{key}"] for key in ("schools", "pupils", "canteen_schools", "canteen_pupils")
+        }
+        for stage in PILOT_STAGES
+    }
+    out["all"] = {key: sum(out[s][key] for s in PILOT_STAGES) for key in out[Stage.PRIMARY]}
+    return out
 
 
 def term_for_year(year: int) -> NutritionTerm | None:
@@ -123,3 +165,59 @@ def county_figures(term_or_year: NutritionTerm | int, user) -> dict:
         "funds_used_wan": spending["used"] / WAN,
         "funds_diverted": spending["forbidden"],
     }
+
+
+# --- The reconciliation flags as queries (red lights and the pilot list's "flag" filter) -----------------
+
+NEGATIVE_BALANCE = "negative_balance"
+FLAGS = (rules.OVERSPEND, rules.UNDERSPEND, rules.DIVERSION, rules.SHORT_FUNDED, NEGATIVE_BALANCE)
+
+
+def with_entitlement(pilots):
+    """Pilots with `rules.reconcile`'s money as annotations: received, spent, forbidden and entitled."""
+    if "total_received" not in pilots.query.annotations:
+        pilots = pilots.with_totals()
+    preschool_daily = Round(F("preschool_yearly_standard") / rules.ANNUAL_MEAL_DAYS, 2)
+    return pilots.annotate(
+        entitled=ExpressionWrapper(
+            F("compulsory_meals") * F("daily_standard") + F("preschool_meals") * preschool_daily,
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        )
+    )
+
+
+def flag_condition(flag: str) -> Q:
+    """The database's reading of `rules.flags_for` (and of a negative balance: more spent than received)."""
+    keep = Value(1 - rules.underspend_tolerance(), output_field=DecimalField(max_digits=6, decimal_places=4))
+    conditions = {
+        rules.OVERSPEND: Q(total_spent__gt=F("entitled")),
+        rules.UNDERSPEND: Q(food_spent__lt=F("entitled") * keep),
+        rules.DIVERSION: Q(total_forbidden__gt=0),
+        rules.SHORT_FUNDED: Q(total_received__lt=F("entitled")),
+        NEGATIVE_BALANCE: Q(total_spent__gt=F("total_received")),
+    }
+    return conditions[flag]
+
+
+def flagged(pilots, flag: str):
+    """The pilots carrying `flag`: what a red light counts and what its list shows."""
+    return (
+        with_entitlement(pilots)
+        .annotate(food_spent=F("total_spent") - F("total_forbidden"))
+        .filter(flag_condition(flag))
+    )
+
+
+def spending(purchases) -> dict[str, Decimal]:
+    """Money spent: all of it, on food for pupils, and diverted to forbidden categories (挤占挪用)."""
+    totals = purchases.aggregate(
+        used=Sum("amount", default=Decimal("0.00")),
+        diverted=Sum("amount", default=Decimal("0.00"), filter=Q(category__in=Purchase.FORBIDDEN_CATEGORIES)),
+    )
+    return {**totals, "food": totals["used"] - totals["diverted"]}
+
+
+def flag_counts(pilots) -> dict[str, int]:
+    """How many of `pilots` carry each flag, in one query (the same conditions as `flagged`)."""
+    annotated = with_entitlement(pilots).annotate(food_spent=F("total_spent") - F("total_forbidden"))
+    return annotated.aggregate(**{flag: Count("pk", filter=flag_condition(flag)) for flag in FLAGS})

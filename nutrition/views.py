@@ -30,7 +30,12 @@ def _current_term(request) -> NutritionTerm | None:
     if term_id is not None:
         return get_object_or_404(terms, pk=term_id)
     today = timezone.localdate()
-    return terms.filter(start__lte=today, end__gte=today).first() or terms.first()
+    # The running term; between terms the last one that began (not a term set up ahead for next spring).
+    return (
+        terms.filter(start__lte=today, end__gte=today).first()
+        or terms.filter(start__lte=today).first()
+        or terms.first()
+    )
 
 
 @scoped_login_required
@@ -53,6 +58,8 @@ def index(request):
     rows = [(pilot, rules.reconcile(pilot), school_days - pilot.accompanied_days) for pilot in page]
     context = {
         "term": term,
+        "term_running": term is not None and term.contains(today),
+        "today": today,
         "terms": NutritionTerm.objects.visible_to(request.user),
         "filter": filterset,
         "page": page,
@@ -238,7 +245,8 @@ def terms(request):
         else:
             messages.success(request, _("The term %(term)s was created.") % {"term": term})
             return redirect("nutrition:term_detail", pk=term.pk)
-    return render(request, "nutrition/terms.html", {"form": form, "terms": NutritionTerm.objects.all()})
+    context = {"form": form, "terms": NutritionTerm.objects.all(), "today": timezone.localdate()}
+    return render(request, "nutrition/terms.html", context)
 
 
 @bureau_required

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 
@@ -61,13 +62,20 @@ class ScopedQuerySet(models.QuerySet):
     # A lookup that, when empty, makes the row belong to the parent everyone in scope already sees (a batch's
     # own steps have no student; a student's step is the student's, and scoped like the student).
     scope_shared_when_null: str | None = None
+    # A capability (a function of this module, as `staticmethod(...)`) without which a user sees no row at all,
+    # whatever the scope: data matching runs are the bureau's work (`can_run_data_matching`).
+    scope_requires = None
 
     def visible_to(self, user):
+        if self.scope_requires is not None and not self.scope_requires(user):
+            return self.none()
         return self._for_scope(scope_of(user))
 
     def editable_by(self, user):
         scope = scope_of(user)
         if not scope.writable:
+            return self.none()
+        if self.scope_requires is not None and not self.scope_requires(user):
             return self.none()
         if self.scope_county_wide and not scope.county:
             return self.none()
@@ -184,6 +192,12 @@ class RolePermission(BasePermission):
     record outside the user's scope is a 404, never data.
     """
 
+    # A refusal says what the user may do instead (DRF answers `message` with the 403).
+    READ_ONLY = _(
+        "Your account reads records but does not change them: ask bureau staff to make this change."
+    )
+    NOT_YOURS = _("Your role does not make this change: ask bureau staff to make it.")
+
     def has_permission(self, request, view) -> bool:
         scope = scope_of(request.user)
         if scope == NO_SCOPE:
@@ -191,7 +205,11 @@ class RolePermission(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         if not scope.writable:
+            self.message = self.READ_ONLY
             return False
         # `write_allowed` on a view: a capability of this module (e.g. `staticmethod(is_bureau_staff)`).
         write_allowed = getattr(view, "write_allowed", None)
-        return write_allowed is None or write_allowed(request.user)
+        if write_allowed is None or write_allowed(request.user):
+            return True
+        self.message = self.NOT_YOURS
+        return False

@@ -6,8 +6,11 @@ from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.audit import log_access
 from portal.models import AccessLog
@@ -24,6 +27,17 @@ def service_errors():
         ) from exc
     except DjangoPermissionDenied as exc:
         raise PermissionDenied(str(exc) or None) from exc
+
+
+def exception_handler(exc, context):
+    """DRF's handler, with a 404 a clerk can read. DRF passes on get_object_or_404's message, which names the
+    model in English ("No PilotSchool matches the given query."); a record outside the user's scope is a 404
+    too, so the message says both and what to do."""
+    if isinstance(exc, Http404):
+        exc = NotFound(
+            _("No such record, or it is outside your area. Check the number, or find the record in its list.")
+        )
+    return drf_exception_handler(exc, context)
 
 
 def call_service(function, /, **kwargs):

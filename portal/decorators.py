@@ -21,15 +21,23 @@ def scoped_login_required(view):
     return wrapper
 
 
-def bureau_required(view):
-    @scoped_login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_bureau_staff(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
+def capability_required(capability):
+    """The page needs a capability of portal.access (the same one its service and API ask)."""
 
-    return wrapper
+    def decorate(view):
+        @scoped_login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not capability(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+bureau_required = capability_required(is_bureau_staff)
 
 
 def write_required(view):

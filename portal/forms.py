@@ -6,6 +6,16 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 
+class DateInput(forms.DateInput):
+    """A browser date picker. Its value must be ISO (2026-11-26) whatever the page's language: Chinese formats a
+    date 2026/11/26, which <input type=date> rejects, and the default would show blank."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 class ConfirmPasswordForm(forms.Form):
     """Asks for the password again before a sensitive action (a bulk file with whole ID numbers).
 
@@ -41,7 +51,12 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
 def flash_errors(request, errors: ValidationError | forms.Form) -> None:
     """A refusal shown as messages above the page, for forms posted from a page that has several of them."""
     if isinstance(errors, forms.BaseForm):
-        texts = [text for field_errors in errors.errors.values() for text in field_errors]
+        # Away from its form, "This field is required." must say which field.
+        texts = [
+            f"{errors.fields[name].label}：{text}" if name in errors.fields else text
+            for name, field_errors in errors.errors.items()
+            for text in field_errors
+        ]
     else:
         texts = errors.messages
     for text in texts:

@@ -67,10 +67,15 @@ def history_for(*objects, personal: bool = False, limit: int = 200) -> list[Chan
     events.sort(key=lambda e: e.pgh_created_at, reverse=True)
     user_ids = {int(e.pgh_context["user"]) for e in events if e.pgh_context and e.pgh_context.get("user")}
     names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    events = events[:limit]
+    tracked_of = {e.pgh_model: apps.get_model(e.pgh_model).pgh_tracked_model for e in events}
+    rows = _related_names(
+        (tracked_of[e.pgh_model], name, values) for e in events for name, values in (e.pgh_diff or {}).items()
+    )
     changes = []
-    for e in events[:limit]:
+    for e in events:
         user_id = (e.pgh_context or {}).get("user")
-        tracked = apps.get_model(e.pgh_model).pgh_tracked_model
+        tracked = tracked_of[e.pgh_model]
         changes.append(
             Change(
                 when=e.pgh_created_at,
@@ -78,7 +83,7 @@ def history_for(*objects, personal: bool = False, limit: int = 200) -> list[Chan
                 label=e.pgh_label,
                 model=str(tracked._meta.verbose_name),
                 diff={
-                    k: [_shown(k, value, personal) for value in v]
+                    k: [_readable(tracked, k, _shown(k, value, personal), rows) for value in v]
                     for k, v in (e.pgh_diff or {}).items()
                     if k not in ("updated_at", "created_at")
                 },
@@ -86,6 +91,41 @@ def history_for(*objects, personal: bool = False, limit: int = 200) -> list[Chan
             )
         )
     return changes
+
+
+def _model_field(model, name: str):
+    try:
+        return model._meta.get_field(name.removesuffix("_id"))
+    except FieldDoesNotExist:
+        return None
+
+
+def _related_names(diffs) -> dict:
+    """{(related model, pk): its name} for every row a foreign key in the diffs points to: one query a model."""
+    wanted = defaultdict(set)
+    for model, name, values in diffs:
+        field = _model_field(model, name)
+        if field is not None and field.many_to_one:
+            wanted[field.related_model].update(v for v in values if v not in (None, ""))
+    return {
+        (related, pk): str(row)
+        for related, pks in wanted.items()
+        for pk, row in related._base_manager.in_bulk(pks).items()
+    }
+
+
+def _readable(model, name: str, value, rows: dict):
+    """A value as the pages show it: a choice's label, the name of the row a key points to, 是/否."""
+    field = _model_field(model, name)
+    if field is None or value in (None, ""):
+        return value
+    if field.many_to_one:
+        return rows.get((field.related_model, value), value)
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return value
 
 
 # The events that portal.tracking.track_changes records, as a clerk reads them.
@@ -96,7 +136,5 @@ def _field_label(model, name: str) -> str:
     """A column of the history as the form calls it (`name` -> 姓名), or its own name when it has none."""
     if model is None:
         return name
-    try:
-        return str(model._meta.get_field(name.removesuffix("_id")).verbose_name)
-    except FieldDoesNotExist:
-        return name
+    field = _model_field(model, name)
+    return str(field.verbose_name) if field is not None else name

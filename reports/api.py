@@ -19,10 +19,15 @@ from reports.models import YearEndSnapshot
 class CountyPermission(RolePermission):
     """Snapshots are county figures: bureau staff and officials only (officials read)."""
 
-    message = _("The year-end report is for bureau staff and officials.")
-
     def has_permission(self, request, view) -> bool:
-        return super().has_permission(request, view) and scope_of(request.user).county
+        if not scope_of(request.user).county:
+            self.message = _("The year-end report is for bureau staff and officials.")
+            return False
+        if not super().has_permission(request, view):
+            # An official reads and downloads the report: the refusal says so, not that it is not for them.
+            self.message = _("Only bureau staff rebuild the year-end report; officials read and download it.")
+            return False
+        return True
 
 
 class SnapshotSerializer(serializers.ModelSerializer):

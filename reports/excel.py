@@ -33,6 +33,7 @@ from portal.excel import (
 )
 from reports import yearend
 from reports.models import YearEndSnapshot
+from students.models import County
 
 TEN_THOUSAND = Decimal(10000)
 TOTAL_FONT = Font(bold=True)
@@ -61,7 +62,35 @@ def workbook_path(snapshot: YearEndSnapshot) -> Path:
 
 
 def download_name(snapshot: YearEndSnapshot) -> str:
-    return _("Year-end summary %(period)s.xlsx") % {"period": snapshot.period_label}
+    return _("%(county)s year-end summary %(period)s.xlsx") % {
+        "county": county_name(snapshot.figures),
+        "period": snapshot.period_label,
+    }
+
+
+def county_name(figures: dict) -> str:
+    """The county's name as it was at build time (snapshots built before it was stored: as it is now)."""
+    if figures.get("county_name"):
+        return figures["county_name"]
+    county = County.objects.filter(code=figures.get("county_code")).first()
+    return county.name if county is not None else figures.get("county_code", "")
+
+
+def _print_layout(ws, title_rows: str) -> None:
+    """As a bureau files it: A4 landscape, fitted to the page width, the title and header rows repeated on
+    every page, page numbers in the footer."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as it takes
+    ws.print_title_rows = title_rows
+    ws.oddFooter.center.text = _("Page &P of &N")
+    ws.oddFooter.left.text = "&A"
+
+
+def _title(figures: dict, title) -> str:
+    return f"{county_name(figures)} {title}"
 
 
 def xlsx_response(snapshot: YearEndSnapshot) -> FileResponse:
@@ -82,7 +111,7 @@ def write_workbook(snapshot: YearEndSnapshot, path: str) -> None:
     for section in yearend.sections():
         data = figures["sections"].get(section.key)
         if data is not None:
-            _section_sheet(workbook, section, data, stamp)
+            _section_sheet(workbook, section, data, stamp, figures)
     _by_township(workbook, figures, stamp)
     _by_school(workbook, figures, stamp)
     workbook.save(path)
@@ -166,9 +195,10 @@ def _cover(workbook, snapshot: YearEndSnapshot, stamp: str) -> None:
     ws = workbook.create_sheet(_("Basic figures"))
     # In write-only mode the sheet view is written with the first row: freeze panes before any append.
     ws.freeze_panes = "A4"
+    _print_layout(ws, "1:2")
     _widths(ws, [28, 60])
     figures = snapshot.figures
-    ws.append([_cell(ws, _("Year-end summary: basic figures"), font=TITLE_FONT)])
+    ws.append([_cell(ws, _title(figures, _("Year-end summary: basic figures")), font=TITLE_FONT)])
     ws.append([_cell(ws, stamp, font=NOTE_FONT)])
     ws.append([])
     rows = [
@@ -202,13 +232,14 @@ def _cover(workbook, snapshot: YearEndSnapshot, stamp: str) -> None:
         ws.append([_cell(ws, str(labels.get(key, key))), _cell(ws, count, number_format="#,##0")])
 
 
-def _section_sheet(workbook, section: yearend.Section, data: dict, stamp: str) -> None:
+def _section_sheet(workbook, section: yearend.Section, data: dict, stamp: str, figures: dict) -> None:
     ws = workbook.create_sheet(str(section.title)[:31])
     widest = max(len(_measure_width(t.measures)) for t in section.tables)
     _widths(ws, [36, *([18] * widest)])
     # Title, stamp, the first table's title and header stay in view while scrolling.
     ws.freeze_panes = "B5"
-    ws.append([_cell(ws, str(section.title), font=TITLE_FONT)])
+    _print_layout(ws, "1:2")
+    ws.append([_cell(ws, _title(figures, section.title), font=TITLE_FONT)])
     ws.append([_cell(ws, stamp, font=NOTE_FONT)])
     for table in section.tables:
         stored = data["tables"].get(table.name)
@@ -269,14 +300,18 @@ def _headline_cells(ws, pairs, *, font=None) -> list:
 def _by_township(workbook, figures: dict, stamp: str) -> None:
     ws = workbook.create_sheet(_("By township"))
     ws.freeze_panes = "C4"
+    _print_layout(ws, "1:3")
     columns = _headline_columns()
     _widths(ws, [14, 20, *[w for _s, m in columns for w in _measure_width([m])]])
-    ws.append([_cell(ws, _("Figures by township"), font=TITLE_FONT)])
+    ws.append([_cell(ws, _title(figures, _("Figures by township")), font=TITLE_FONT)])
     ws.append([_cell(ws, stamp, font=NOTE_FONT)])
     ws.append(_header(ws, [_("Township code"), _("Township"), *_headline_header(columns)]))
     for township in figures["townships"]:
         pairs = _headline_values(figures, "by_township", str(township["id"]))
         ws.append([_cell(ws, township["code"]), _cell(ws, township["name"]), *_headline_cells(ws, pairs)])
+    pairs = _headline_values(figures, "by_township", yearend.UNASSIGNED)
+    if any(v not in (None, 0, "0.00") for _m, v in pairs):
+        ws.append([_cell(ws, ""), _cell(ws, _("No township recorded")), *_headline_cells(ws, pairs)])
     totals = _headline_total(figures, columns)
     pairs = [(m, totals[(s.key, m.key)]) for s, m in columns]
     ws.append(
@@ -287,9 +322,10 @@ def _by_township(workbook, figures: dict, stamp: str) -> None:
 def _by_school(workbook, figures: dict, stamp: str) -> None:
     ws = workbook.create_sheet(_("By school"))
     ws.freeze_panes = "C4"
+    _print_layout(ws, "1:3")
     columns = _headline_columns()
     _widths(ws, [14, 30, 14, 16, *[w for _s, m in columns for w in _measure_width([m])]])
-    ws.append([_cell(ws, _("Figures by school"), font=TITLE_FONT)])
+    ws.append([_cell(ws, _title(figures, _("Figures by school")), font=TITLE_FONT)])
     ws.append([_cell(ws, stamp, font=NOTE_FONT)])
     ws.append(
         _header(
@@ -308,6 +344,19 @@ def _by_school(workbook, figures: dict, stamp: str) -> None:
                 _cell(ws, school["name"]),
                 _cell(ws, townships.get(school["township_id"], "")),
                 _cell(ws, str(types.get(school["type"], school["type"]))),
+                *_headline_cells(ws, pairs),
+            ]
+        )
+    # Loans of university students and dropout cases without a responsible school are at no school: a
+    # line of their own, so that the school lines and it add up to the total line.
+    pairs = _headline_values(figures, "by_school", yearend.UNASSIGNED)
+    if any(v not in (None, 0, "0.00") for _m, v in pairs):
+        ws.append(
+            [
+                _cell(ws, ""),
+                _cell(ws, _("Not at a school (university students, cases without a school)")),
+                _cell(ws, ""),
+                _cell(ws, ""),
                 *_headline_cells(ws, pairs),
             ]
         )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import NO_SCOPE, ScopedQuerySet, scope_of
 from students.models import SCHOOL_YEAR_VALIDATORS
@@ -52,7 +53,7 @@ class YearEndSnapshot(models.Model):
 
     county_code = models.CharField(_("county"), max_length=6)
     year = models.PositiveSmallIntegerField(
-        _("year"),
+        pgettext_lazy("report", "year"),
         help_text=_("A calendar year, or the year a school year starts (2022 for 2022-2023)."),
         validators=SCHOOL_YEAR_VALIDATORS,
     )

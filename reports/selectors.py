@@ -14,34 +14,36 @@ so that figures computed for one scope are never served to another.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from dropout_control import selectors as dropout_selectors
 from dropout_control.models import DropoutCase
 from nutrition import rules as nutrition_rules
-from nutrition.models import MealRecord, NutritionTerm, PilotSchool, Purchase
+from nutrition import selectors as nutrition_selectors
+from nutrition.models import MealRecord, NutritionTerm, PilotSchool
 from portal.access import Scope, scope_of
+from reports import figures
 from reports.models import YearEndSnapshot
 from reports.yearend import money
 from students.models import School, Stage, Student, StudentCategory, TeacherCount, Township, school_year_of
+from subsidies import selectors as subsidies_selectors
 from subsidies.models import DisbursementBatch, Payment, term_of
 
 COUNTY, TOWNSHIP, SCHOOL = "county", "township", "school"
-OVERDUE_DAYS = 30
 # How long dashboard figures are reused before they are counted again (the page says "as of HH:MM").
 CACHE_SECONDS = 5 * 60
 # Bump when the shape of the figures changes, so that a deployment never serves the old shape.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def current_school_year(today=None) -> int:
@@ -121,13 +123,14 @@ def cache_key(scope: Scope, level: str, unit, today=None) -> str:
 
 def school_dashboard(user, school: School) -> dict:
     today = timezone.localdate()
-    students = Student.objects.visible_to(user).filter(school=school).enrolled()
+    period = figures.running_period(today)
+    students = figures.register_students(Student.objects.visible_to(user).filter(school=school), period)
     stage_labels = dict(Stage.choices)
     by_stage = list(students.values("stage").annotate(n=Count("pk")).order_by("stage"))
     category_labels = dict(StudentCategory.Category.choices)
     by_category = list(
         StudentCategory.objects.visible_to(user)
-        .filter(student__school=school, student__status=Student.Status.ENROLLED)
+        .filter(student__in=students)
         .on(today)
         .values("category")
         .annotate(n=Count("student", distinct=True))
@@ -143,6 +146,7 @@ def school_dashboard(user, school: School) -> dict:
                 _("Enrolled students"),
                 sum(r["n"] for r in by_stage),
                 _students_url(school=school.pk),
+                figure=("students", "students"),
             ),
         ],
         "by_stage": [
@@ -170,29 +174,26 @@ def school_dashboard(user, school: School) -> dict:
 
 
 def area_dashboard(user, township: Township | None) -> dict:
-    today = timezone.localdate()
-    schools = School.objects.visible_to(user).filter(is_active=True)
-    students = Student.objects.visible_to(user).enrolled()
+    period = figures.running_period()
+    schools = School.objects.visible_to(user)
+    students = Student.objects.visible_to(user)
+    teacher_counts = TeacherCount.objects.visible_to(user)
     if township is not None:
         schools = schools.filter(township=township)
         students = students.filter(school__township=township)
-    poor = StudentCategory.objects.filter(category=StudentCategory.Category.POVERTY_ALLEVIATED).on(today)
-    totals = students.aggregate(
-        students=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor.values("student_id")))
-    )
-    teachers = (
-        TeacherCount.objects.visible_to(user)
-        .filter(school__in=schools, school_year=current_school_year(today))
-        .aggregate(n=Sum("headcount"))["n"]
-        or 0
-    )
+        teacher_counts = teacher_counts.filter(school__township=township)
+    schools = figures.active_schools(schools, period)
+    poor = figures.poor_students(students, period).values("pk")
+    students = figures.register_students(students, period)
+    totals = students.aggregate(students=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor)))
+    teachers = figures.teacher_counts(teacher_counts, period).aggregate(n=Sum("headcount", default=0))["n"]
     type_labels = dict(School.Type.choices)
     by_type = list(schools.values("school_type").annotate(n=Count("pk")).order_by("school_type"))
     if township is None:
         # Students per township, by the school's township.
         area_rows = list(
             students.values("school__township_id", "school__township__name")
-            .annotate(n=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor.values("student_id"))))
+            .annotate(n=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor)))
             .order_by("school__township__code")
         )
         areas = [
@@ -207,7 +208,7 @@ def area_dashboard(user, township: Township | None) -> dict:
     else:
         area_rows = list(
             students.values("school_id", "school__name")
-            .annotate(n=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor.values("student_id"))))
+            .annotate(n=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor)))
             .order_by("school__code")
         )
         areas = [
@@ -219,14 +220,27 @@ def area_dashboard(user, township: Township | None) -> dict:
         "title": township.name if township is not None else _("Whole county"),
         "township": {"id": township.pk, "name": township.name} if township is not None else None,
         "tiles": [
-            _tile("schools", _("Schools"), schools.count(), reverse("students:school_list")),
-            _tile("students", _("Enrolled students"), totals["students"], _students_url()),
-            _tile("teachers", _("Teachers"), teachers, None),
+            _tile(
+                "schools",
+                _("Schools"),
+                sum(r["n"] for r in by_type),
+                reverse("students:school_list"),
+                figure=("schools", "schools"),
+            ),
+            _tile(
+                "students",
+                _("Enrolled students"),
+                totals["students"],
+                _students_url(),
+                figure=("students", "students"),
+            ),
+            _tile("teachers", _("Teachers"), teachers, None, figure=("teachers", "teachers")),
             _tile(
                 "poor",
                 _("Registered-poor students"),
                 totals["poor"],
                 _students_url(category="poverty_alleviated"),
+                figure=("poverty", "studying_here"),
             ),
         ],
         "areas": areas,
@@ -311,8 +325,10 @@ def _year_over_year(user) -> dict:
 # --- Helpers ---------------------------------------------------------------------------------------------
 
 
-def _tile(key: str, label: str, value, url: str | None, *, state: str = "") -> dict:
-    return {"key": key, "label": label, "value": value, "url": url, "state": state}
+def _tile(key: str, label: str, value, url: str | None, *, figure: tuple[str, str], state: str = "") -> dict:
+    """A dashboard tile. `figure` names the same figure in the year-end snapshot (section, headline key):
+    the tile is that figure for the running school year on today, counted by the same function."""
+    return {"key": key, "label": label, "value": value, "url": url, "state": state, "figure": list(figure)}
 
 
 def _chart(labels: list, datasets: list[tuple[str, list]]) -> dict:
@@ -344,63 +360,59 @@ def current_aid_term(today=None) -> tuple[int, str]:
     return term_of(today or timezone.localdate())
 
 
-def current_nutrition_term(today=None):
-    today = today or timezone.localdate()
-    terms = NutritionTerm.objects.order_by("-start")
-    return terms.filter(start__lte=today, end__gte=today).first() or terms.filter(start__lte=today).first()
+def _url(name: str, **params) -> str | None:
+    from urllib.parse import urlencode
 
-
-def _url(name: str, query: str = "") -> str | None:
     try:
         url = reverse(name)
     except NoReverseMatch:
         return None
+    query = urlencode({k: v for k, v in params.items() if v is not None})
     return f"{url}?{query}" if query else url
 
 
-def _overdue_open_cases(cases, today):
-    """Open cases open for more than 30 days (since the current ledger period opened)."""
-    cutoff = today - timedelta(days=OVERDUE_DAYS)
-    return cases.annotate(
-        open_since=Max("periods__opened_on", filter=Q(periods__closed_on__isnull=True))
-    ).filter(Q(open_since__lt=cutoff) | Q(open_since__isnull=True, found_on__lt=cutoff))
-
-
 def school_aid(user, school, data) -> None:
+    period = figures.running_period()
+    payments = Payment.objects.visible_to(user).filter(school=school)
+    figures_ = figures.student_aid(payments, period).aggregate(
+        person_times=Count("pk"), amount=Sum("amount", default=Decimal("0"))
+    )
     school_year, term = current_aid_term()
-    paid = Payment.objects.visible_to(user).filter(school=school, school_year=school_year, term=term)
-    figures = paid.aggregate(
-        person_times=Count("pk", filter=Q(status=Payment.Status.PAID)),
-        amount=Sum("amount", filter=Q(status=Payment.Status.PAID), default=Decimal("0")),
-        failed=Count("pk", filter=Q(status=Payment.Status.FAILED)),
-    )
-    data["aid"] = {"person_times": figures["person_times"], "amount": money(figures["amount"])}
+    failed = payments.filter(school_year=school_year, term=term, status=Payment.Status.FAILED).count()
+    data["aid"] = {"person_times": figures_["person_times"], "amount": money(figures_["amount"])}
     data["tiles"].append(
-        _tile("aid", _("Aid received this term (yuan)"), money(figures["amount"]), _url("subsidies:index"))
+        _tile(
+            "aid",
+            _("Aid paid this school year (yuan)"),
+            money(figures_["amount"]),
+            _url("subsidies:index"),
+            figure=("aid", "amount"),
+        )
     )
-    if figures["failed"]:
+    if failed:
         data["actions"].append(
             {
                 "label": _("Payments that failed at the bank: check the accounts"),
-                "count": figures["failed"],
+                "count": failed,
                 "url": _url("subsidies:index"),
             }
         )
 
 
 def school_dropout(user, school, data) -> None:
-    today = timezone.localdate()
-    cases = DropoutCase.objects.visible_to(user).open().filter(school=school)
-    figures = cases.aggregate(open=Count("pk"))
-    overdue = _overdue_open_cases(cases, today).count()
-    data["dropout"] = {"open": figures["open"], "overdue": overdue}
+    period = figures.running_period()
+    cases = DropoutCase.objects.visible_to(user).filter(school=school)
+    open_count = figures.open_cases(cases, period).count()
+    overdue = dropout_selectors.open_longer_than(cases, period.today).count()
+    data["dropout"] = {"open": open_count, "overdue": overdue}
     data["tiles"].append(
         _tile(
             "dropout_open",
             _("Open dropout cases"),
-            figures["open"],
-            _url("dropout:case_list", "status=open"),
-            state="bad" if figures["open"] else "",
+            open_count,
+            _url("dropout:case_list", status="open", school=school.pk),
+            figure=("dropout", "open"),
+            state="bad" if open_count else "",
         )
     )
     if overdue:
@@ -408,13 +420,26 @@ def school_dropout(user, school, data) -> None:
             {
                 "label": _("Dropout cases open for more than 30 days"),
                 "count": overdue,
-                "url": _url("dropout:case_list", "status=open"),
+                "url": _url("dropout:case_list", status="open", open_too_long="true", school=school.pk),
             }
         )
 
 
 def school_nutrition(user, school, data) -> None:
     today = timezone.localdate()
+    period = figures.running_period(today)
+    meals_in_year = figures.meals_served(
+        MealRecord.objects.visible_to(user).filter(pilot__school=school), period
+    )
+    data["tiles"].append(
+        _tile(
+            "meals",
+            _("Meals served this school year"),
+            meals_in_year.aggregate(n=Sum("meals", default=0))["n"],
+            _url("nutrition:index"),
+            figure=("nutrition", "meals"),
+        )
+    )
     term = current_nutrition_term(today)
     pilot = (
         PilotSchool.objects.visible_to(user)
@@ -438,16 +463,6 @@ def school_nutrition(user, school, data) -> None:
         "school_days": school_days,
         "accompanied_gaps": gaps,
     }
-    data["tiles"].append(_tile("meals", _("Meals served this term"), meals, _url("nutrition:index")))
-    data["tiles"].append(
-        _tile(
-            "accompanied_gaps",
-            _("School days without an accompanied meal"),
-            gaps,
-            _url("nutrition:index"),
-            state="warn" if gaps else "",
-        )
-    )
     if gaps:
         data["actions"].append(
             {
@@ -458,57 +473,97 @@ def school_nutrition(user, school, data) -> None:
         )
 
 
+def current_nutrition_term(today=None):
+    """The term a principal records meals in: the one running today, else the last one begun."""
+    today = today or timezone.localdate()
+    terms = NutritionTerm.objects.order_by("-start")
+    return terms.filter(start__lte=today, end__gte=today).first() or terms.filter(start__lte=today).first()
+
+
 def area_red_lights(user, township, data) -> None:
-    """The red-light list: open dropout cases over 30 days, approved aid not yet paid, nutrition flags."""
-    today = timezone.localdate()
-    cases = DropoutCase.objects.visible_to(user).open()
-    payments = Payment.objects.visible_to(user).filter(
-        batch__status=DisbursementBatch.Status.APPROVED, status=Payment.Status.PENDING
-    )
-    term = current_nutrition_term(today)
-    pilots = PilotSchool.objects.visible_to(user).filter(term=term) if term else PilotSchool.objects.none()
+    """The red-light list. Each light counts rows with the function its list page filters by, and links to
+    that list narrowed to the same unit, so "查看名单" opens exactly the rows counted: dropout cases open more
+    than 30 days, approved batches not yet paid, and the nutrition pilots of the year's term with each
+    reconciliation flag (overspend, underspend, diversion, short funding, a negative balance)."""
+    period = figures.running_period()
+    cases = DropoutCase.objects.visible_to(user)
+    payments = Payment.objects.visible_to(user)
+    pilots = PilotSchool.objects.visible_to(user)
     if township is not None:
         cases = cases.filter(township=township)
         payments = payments.filter(school__township=township)
         pilots = pilots.filter(school__township=township)
-    open_cases = cases.count()
-    overdue = _overdue_open_cases(cases, today).count()
-    unpaid = payments.aggregate(n=Count("pk"), amount=Sum("amount", default=Decimal("0")))
-    diverted = pilots.filter(
-        pk__in=Purchase.objects.filter(category__in=Purchase.FORBIDDEN_CATEGORIES).values("pilot_id")
-    ).count()
-    pilot_count = pilots.count()
+    unit = {"township": township.pk if township is not None else None}
+    open_count = figures.open_cases(cases, period).count()
+    overdue = dropout_selectors.open_longer_than(cases, period.today).count()
+    batches = subsidies_selectors.batches_awaiting_payment(
+        DisbursementBatch.objects.visible_to(user), payments
+    )
+    unpaid = subsidies_selectors.awaiting_payment(payments).aggregate(
+        amount=Sum("amount", default=Decimal("0"))
+    )
+    term = figures.nutrition_term(period)
+    pilots = figures.pilot_schools(pilots, period)
+    flags = nutrition_selectors.flag_counts(pilots) if term is not None else {}
     data["tiles"].append(
         _tile(
             "dropout_open",
             _("Open dropout cases"),
-            open_cases,
-            _url("dropout:case_list", "status=open"),
-            state="bad" if open_cases else "",
+            open_count,
+            _url("dropout:case_list", status="open", **unit),
+            figure=("dropout", "open"),
+            state="bad" if open_count else "",
         )
     )
     data["tiles"].append(
-        _tile("pilot_schools", _("Nutrition pilot schools"), pilot_count, _url("nutrition:index"))
+        _tile(
+            "pilot_schools",
+            _("Nutrition pilot schools"),
+            pilots.count(),
+            _url("nutrition:index", term=term.pk if term else None, **unit),
+            figure=("nutrition", "pilot_schools"),
+        )
     )
     lights = [
         (
             "dropout_overdue",
             _("Dropout cases open for more than 30 days"),
             overdue,
-            _url("dropout:case_list", "status=open"),
+            _url("dropout:case_list", status="open", open_too_long="true", **unit),
         ),
-        ("aid_unpaid", _("Approved aid not yet paid"), unpaid["n"], _url("subsidies:index")),
         (
-            "nutrition_diverted",
-            _("Nutrition pilots with money spent on non-food items"),
-            diverted,
-            _url("nutrition:index"),
+            "aid_unpaid",
+            _("Approved aid batches not yet paid"),
+            batches.count(),
+            _url("subsidies:index", awaiting_payment="true", **unit),
         ),
     ]
+    labels = nutrition_flag_labels()
+    for flag in nutrition_selectors.FLAGS:
+        lights.append(
+            (
+                f"nutrition_{flag}",
+                labels[flag],
+                flags.get(flag, 0),
+                _url("nutrition:index", term=term.pk if term else None, flag=flag, **unit),
+            )
+        )
     data["red_lights"] = [
         {"key": key, "label": label, "count": count, "url": url} for key, label, count, url in lights if count
     ]
     data["unpaid_aid_amount"] = money(unpaid["amount"])
+
+
+def nutrition_flag_labels() -> dict[str, str]:
+    return {
+        nutrition_rules.OVERSPEND: _("Nutrition pilots that spent more than their meals entitle them to"),
+        nutrition_rules.UNDERSPEND: _("Nutrition pilots that spent too little on food for the meals served"),
+        nutrition_rules.DIVERSION: _("Nutrition pilots with money spent on non-food items"),
+        nutrition_rules.SHORT_FUNDED: _(
+            "Nutrition pilots that received less than their meals entitle them to"
+        ),
+        nutrition_selectors.NEGATIVE_BALANCE: _("Nutrition pilots that spent more than they received"),
+    }
 
 
 SCHOOL_EXTRAS: list = [school_aid, school_dropout, school_nutrition]

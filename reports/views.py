@@ -102,7 +102,9 @@ def snapshot_list(request):
 @require_POST
 def snapshot_rebuild(request):
     if not is_bureau_staff(request.user):
-        raise PermissionDenied(_("Only bureau staff can rebuild the year-end report."))
+        raise PermissionDenied(
+            _("Only bureau staff rebuild the year-end report; officials read and download it.")
+        )
     form = RebuildForm(request.POST)
     if form.is_valid():
         try:

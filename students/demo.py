@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -85,6 +86,8 @@ def build_registry(*, rng: random.Random, school_scale: int = 1) -> list[School]
             for n in range(per_township * school_scale):
                 place = name[:-1] if n == 0 else f"{name[:-1]}{VILLAGES[(n + t_index) % len(VILLAGES)][:-1]}"
                 school_code = f"3607{t_index + 1:02d}{list(School.Type).index(school_type):02d}{n + 1:03d}"
+                private = school_type == School.Type.KINDERGARTEN and n == 2
+                preschool = Stage.PRESCHOOL in School.TYPE_STAGES[school_type]
                 school, _ = School.objects.get_or_create(
                     code=school_code,
                     defaults={
@@ -92,9 +95,10 @@ def build_registry(*, rng: random.Random, school_scale: int = 1) -> list[School]
                         "name": f"{place}{TYPE_SUFFIX[school_type]}"
                         + (f"{n + 1}" if n >= len(VILLAGES) else ""),
                         "school_type": school_type,
-                        "ownership": School.Ownership.PRIVATE
-                        if school_type == School.Type.KINDERGARTEN and n == 2
-                        else School.Ownership.PUBLIC,
+                        "ownership": School.Ownership.PRIVATE if private else School.Ownership.PUBLIC,
+                        # Public preschools are inclusive (普惠); the private one is not (yet) approved as such.
+                        "is_inclusive": preschool and not private,
+                        "preschool_fee": Decimal((1200, 1500, 1800)[n % 3]) if preschool else None,
                         "is_rural": t_index > 0,
                         "is_boarding": school_type in (School.Type.JUNIOR, School.Type.NINE_YEAR),
                         "has_canteen": school_type != School.Type.TEACHING_POINT,
@@ -201,7 +205,7 @@ def build_students(*, rng: random.Random, schools: list[School], count: int, sch
                 valid_from=date(2019, 1, 1)
                 if category == StudentCategory.Category.POVERTY_ALLEVIATED
                 else term_start.replace(month=3),
-                source="demo",
+                source="演示数据",
             )
             for student_id, category in categories
         ],

@@ -3,13 +3,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.forms import DateInput
 from students import id_numbers
 from students.models import School, Student, StudentCategory, Township
 from students.services import STUDENT_FIELDS
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class StudentForm(forms.ModelForm):

@@ -15,13 +15,14 @@ from typing import Any
 
 import pghistory
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from portal.excel import cell_text, read_rows, safe_cell, write_sheet
 from students import id_numbers
+from students import import_staging as staging
 from students.models import (
     STAGE_GRADES,
     County,
@@ -31,7 +32,6 @@ from students.models import (
     Student,
     StudentCategory,
     Township,
-    Transfer,
 )
 
 # Template columns: (header, field, required). Headers are what the bureau's clerks already use.
@@ -86,13 +86,15 @@ CATEGORY_NAMES = {
     "困境儿童": StudentCategory.Category.IN_DIFFICULTY,
     "随迁子女": StudentCategory.Category.MIGRANT,
 }
+# The words the pages show (the categories' Chinese labels), so that a template and an export read like the
+# UI; tests/students/test_words.py keeps them equal.
 CATEGORY_LABEL = {
     StudentCategory.Category.POVERTY_ALLEVIATED: "脱贫户",
     StudentCategory.Category.UNSTABLE: "脱贫不稳定户",
     StudentCategory.Category.MARGINAL: "边缘易致贫户",
     StudentCategory.Category.SUDDEN_HARDSHIP: "突发严重困难户",
-    StudentCategory.Category.DIBAO: "低保",
-    StudentCategory.Category.EXTREME_HARDSHIP: "特困",
+    StudentCategory.Category.DIBAO: "城乡低保",
+    StudentCategory.Category.EXTREME_HARDSHIP: "特困供养",
     StudentCategory.Category.ORPHAN: "孤儿",
     StudentCategory.Category.DISABLED: "残疾",
     StudentCategory.Category.MARTYR_CHILD: "烈士子女",
@@ -114,7 +116,6 @@ UPDATABLE = (
     "guardian_name",
     "guardian_phone",
 )
-PROGRESS_EVERY = 2000
 
 
 class ImportRefused(Exception):
@@ -123,6 +124,8 @@ class ImportRefused(Exception):
 
 @dataclass
 class RowResult:
+    """A refused row: its number, what identifies it to the clerk (ID number, name), and why."""
+
     row: int
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -130,12 +133,11 @@ class RowResult:
 
 @dataclass
 class Validation:
-    rows: list[RowResult]
-    duplicates: list[dict]
+    """A checked file. Its rows wait in the staging table of this connection (`import_staging`) for `write`."""
 
-    @property
-    def bad_rows(self) -> list[RowResult]:
-        return [r for r in self.rows if r.errors]
+    total: int
+    bad_rows: list[RowResult]
+    duplicates: list[dict]
 
 
 def template_workbook() -> Workbook:
@@ -145,7 +147,7 @@ def template_workbook() -> Workbook:
     example = [
         id_numbers.make("360730", date(2014, 3, 15), 12),
         "张小明",
-        "S00001",
+        "36070102001",
         "小学",
         3,
         "360730",
@@ -163,7 +165,7 @@ def template_workbook() -> Workbook:
         ["列", "说明"],
         [
             ("身份证号", "18 位居民身份证号，末位可为 X；出生日期和性别由身份证号自动得出"),
-            ("学校代码", "本县学校代码（见“学校”页面）；校长只能导入本校学生"),
+            ("学校代码", "本县学校的 11 位代码，如 36070102001（见“学校”页面）；校长只能导入本校学生"),
             ("学段", "学前、小学、初中、高中、中职、特教之一，须与学校类型相符"),
             ("年级", "学段内的年级，从 1 开始"),
             ("户籍地", "户籍所在县的 6 位行政区划代码或县名；留空则取身份证号前 6 位"),
@@ -195,264 +197,342 @@ def map_header(header: list[Any]) -> dict[str, int]:
     return positions
 
 
+# Order of a row's messages (the order the clerk reads them in, whichever check found them).
+(
+    ORDER_ID,
+    ORDER_REPEATED,
+    ORDER_NAME,
+    ORDER_SCHOOL,
+    ORDER_STAGE,
+    ORDER_GRADE,
+    ORDER_HOUSEHOLD,
+    ORDER_BOARDING,
+    ORDER_CATEGORY,
+    ORDER_TOWNSHIP,
+    ORDER_TAKEN,
+) = range(11)
+COPY_ROWS = 10_000  # rows checked and COPY'd at a time (bounds the CSV buffer; progress between batches)
+
+
 def validate(rows: list[list[Any]], *, user, on_progress=None, today: date | None = None) -> Validation:
-    """Check every row against the rules and the database; write nothing."""
+    """Check every row; write nothing to the register.
+
+    What a row's own cells decide is checked in Python as the row is sent into the staging table; what needs
+    the other rows or the register (the same ID number twice, school codes, a child at a school the importer
+    may not write) is one SQL statement against that table afterwards.
+    """
     if len(rows) < 2:
         raise ImportRefused(_("The file has no student rows."))
     positions = map_header(rows[0])
-    today = today or timezone.localdate()
-    schools = {s.code: s for s in School.objects.all()}
-    writable_schools = set(School.objects.editable_by(user).values_list("pk", flat=True))
+    check = _row_check(positions, today=today or timezone.localdate())
+    problems: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        staging.create(cursor)
+        for start in range(1, len(rows), COPY_ROWS):
+            stop = min(start + COPY_ROWS, len(rows))
+            checked = [check(rows[i], i + 1, problems) for i in range(start, stop)]
+            # A savepoint (a transaction of its own outside one): a refused COPY leaves the connection usable.
+            with transaction.atomic():
+                staging.copy_rows(cursor, checked)
+            if on_progress:
+                on_progress(stop - 1)
+        staging.analyze(cursor)
+        with transaction.atomic():
+            staging.use_memory_for_sorts(cursor)
+            _check_in_database(cursor, rows, positions, problems, user=user)
+            bad = sorted(problems)
+            duplicates = _possible_duplicates(cursor, bad_rows=bad, user=user)
+    bad_rows = []
+    for number in bad:
+        raw = rows[number - 1]
+        messages = [message for _order, message in sorted(problems[number], key=lambda p: p[0])]
+        values = {
+            "id_number": id_numbers.normalize(_cell(raw, positions["id_number"])),
+            "name": _cell(raw, positions["name"]),
+        }
+        bad_rows.append(RowResult(row=number, values=values, errors=messages))
+    return Validation(total=len(rows) - 1, bad_rows=bad_rows, duplicates=duplicates)
+
+
+def _cell(raw: list[Any], position: int) -> str:
+    return cell_text(raw[position]) if position < len(raw) else ""
+
+
+def _cached(convert):
+    """`convert(cell)` remembered per distinct cell: a column such as school, stage or category holds a few
+    values over a whole county. Keyed by type too: True == 1 as a key, but they are different cells."""
+    seen: dict = {}
+
+    def lookup(cell):
+        key = cell if cell.__class__ is str else (cell.__class__, cell)
+        try:
+            return seen[key]
+        except KeyError:
+            seen[key] = result = convert(cell)
+            return result
+
+    return lookup
+
+
+def _row_check(positions: dict[str, int], *, today: date):
+    """A function checking one row's own cells: adds its messages to `problems`, returns its staging tuple."""
     townships = {t.name: t.pk for t in Township.objects.all()}
     counties = {c.name: c.code for c in County.objects.all()}
+    width = max(positions.values()) + 1
+    missing = [key for _title, key, _required in COLUMNS if key not in positions]
+    # An optional column the file lacks reads as empty: point it past the row's end, at an empty cell.
+    positions = {**positions, **dict.fromkeys(missing, width)}
+    width += 1 if missing else 0
+    p_id, p_name, p_school, p_stage, p_grade = (
+        positions[k] for k in ("id_number", "name", "school", "stage", "grade")
+    )
+    p_household, p_boarding, p_categories, p_township = (
+        positions[k] for k in ("household_county_code", "is_boarding", "categories", "home_township")
+    )
+    p_village, p_guardian, p_phone = (positions[k] for k in ("village", "guardian_name", "guardian_phone"))
 
-    ids_in_file = [
-        id_numbers.normalize(r[positions["id_number"]]) for r in rows[1:] if len(r) > positions["id_number"]
-    ]
-    existing = {}
-    for start in range(0, len(ids_in_file), 5000):
-        chunk = ids_in_file[start : start + 5000]
-        for s in Student.objects.filter(id_number__in=chunk).only(
-            "pk", "id_number", "school_id", "name", *UPDATABLE
-        ):
-            existing[s.id_number] = s
-
-    seen: dict[str, int] = {}
-    results = []
-    for index, raw in enumerate(rows[1:], start=2):
-        result = RowResult(row=index)
-
-        def get(key: str, raw=raw) -> str:
-            pos = positions.get(key)
-            return cell_text(raw[pos]) if pos is not None and pos < len(raw) else ""
-
-        errors = result.errors
-        values = result.values
-        number = id_numbers.normalize(get("id_number"))
-        values["id_number"] = number
-        values["name"] = get("name")
-        parsed = None
-        try:
-            parsed = id_numbers.parse(number, today=today)
-        except ValidationError as exc:
-            errors.extend(exc.messages)
-        if number in seen:
-            errors.append(
-                _("The same ID number is already on row %(row)s of this file.") % {"row": seen[number]}
-            )
-        elif number:
-            seen[number] = index
-        if not values["name"]:
-            errors.append(_("The name is empty."))
-        elif len(values["name"]) > 50:
-            errors.append(_("The name is longer than 50 characters."))
-
-        school = schools.get(get("school"))
-        if school is None:
-            errors.append(_("Unknown school code “%(code)s”.") % {"code": get("school")})
-        elif school.pk not in writable_schools:
-            errors.append(_("You may not import students into %(school)s.") % {"school": school.name})
-        values["school"] = school
-
-        stage = STAGE_NAMES.get(get("stage"))
+    @_cached
+    def stage_of(cell) -> tuple[str | None, str | None]:
+        text = cell_text(cell)
+        stage = STAGE_NAMES.get(text)
         if stage is None:
-            errors.append(
-                _("Unknown stage “%(stage)s”: use 学前, 小学, 初中, 高中, 中职 or 特教.")
-                % {"stage": get("stage")}
-            )
-        elif school is not None and stage not in school.stages:
-            errors.append(
-                _("%(school)s (%(type)s) does not enrol %(stage)s pupils.")
-                % {"school": school.name, "type": school.get_school_type_display(), "stage": get("stage")}
-            )
-        values["stage"] = stage
-        grade_text = get("grade")
-        if not grade_text.isdigit() or int(grade_text) < 1:
-            errors.append(_("The grade must be a whole number from 1."))
-        elif stage is not None and int(grade_text) > STAGE_GRADES[stage]:
-            errors.append(_("Grade %(grade)s does not exist in this stage.") % {"grade": grade_text})
-        else:
-            values["grade"] = int(grade_text)
+            return None, _("Unknown stage “%(stage)s”: use 学前, 小学, 初中, 高中, 中职 or 特教.") % {
+                "stage": text
+            }
+        return stage, None
 
-        household = get("household_county_code")
-        if not household and parsed is not None:
-            household = parsed.division_code
-        elif household in counties:
-            household = counties[household]
-        if household and not (len(household) == 6 and household.isdigit()):
-            errors.append(
-                _("Household registration “%(value)s” is neither a 6-digit division code nor a known county.")
-                % {"value": household}
+    grade_of: dict[tuple, tuple[int | None, str | None]] = {}
+
+    def grade(stage: str | None, cell) -> tuple[int | None, str | None]:
+        key = (stage, cell.__class__, cell)
+        if key not in grade_of:
+            text = cell_text(cell)
+            if not text.isdigit() or int(text) < 1:
+                grade_of[key] = None, _("The grade must be a whole number from 1.")
+            elif stage is not None and int(text) > STAGE_GRADES[stage]:
+                grade_of[key] = None, _("Grade %(grade)s does not exist in this stage.") % {"grade": text}
+            else:
+                grade_of[key] = int(text), None
+        return grade_of[key]
+
+    @_cached
+    def household_of(cell) -> tuple[str, str | None]:
+        text = cell_text(cell)
+        code = counties.get(text, text)
+        if code and not (len(code) == 6 and code.isdigit()):
+            message = _(
+                "Household registration “%(value)s” is neither a 6-digit division code nor a known county."
             )
-        values["household_county_code"] = household
+            return code, message % {"value": code}
+        return code, None
 
-        boarding = get("is_boarding").lower()
-        if boarding not in YES and boarding not in NO:
-            errors.append(_("Boarding must be 是 or 否."))
-        values["is_boarding"] = (boarding in YES) if boarding else None
+    @_cached
+    def boarding_of(cell) -> tuple[bool | None, str | None]:
+        text = cell_text(cell).lower()
+        if text not in YES and text not in NO:
+            return None, _("Boarding must be 是 or 否.")
+        return (text in YES) if text else None, None
 
-        categories = []
-        text = get("categories")
+    @_cached
+    def categories_of(cell) -> tuple[str | None, list[str]]:
+        text = cell_text(cell)
         for sep in SEPARATORS:
             text = text.replace(sep, "、")
+        found, messages = set(), []
         for name in filter(None, text.split("、")):
             if name in CATEGORY_NAMES:
-                categories.append(CATEGORY_NAMES[name])
+                found.add(CATEGORY_NAMES[name])
             else:
-                errors.append(_("Unknown difficulty category “%(name)s”.") % {"name": name})
-        values["categories"] = sorted(set(categories))
+                messages.append(_("Unknown difficulty category “%(name)s”.") % {"name": name})
+        return ("{" + ",".join(sorted(found)) + "}" if found else None), messages
 
-        home = get("home_township")
-        if home and home not in townships:
-            errors.append(_("Unknown township “%(name)s”.") % {"name": home})
-        values["home_township_id"] = townships.get(home)
-        values["village"] = get("village")[:100] or None
-        values["guardian_name"] = get("guardian_name")[:50] or None
-        values["guardian_phone"] = get("guardian_phone")[:20] or None
-        if parsed is not None:
-            values["birth_date"] = parsed.birth_date
-            values["sex"] = parsed.sex
+    @_cached
+    def township_of(cell) -> tuple[int | None, str | None]:
+        text = cell_text(cell)
+        if text and text not in townships:
+            return None, _("Unknown township “%(name)s”.") % {"name": text}
+        return townships.get(text), None
 
-        current = existing.get(number)
-        values["existing"] = current
-        if current is not None and current.school_id not in writable_schools:
+    def text(cell) -> str:
+        # cell_text, with its commonest case first: the cells that differ on every row are text.
+        return cell.strip() if cell.__class__ is str else cell_text(cell)
+
+    def check(raw: list[Any], number: int, problems: dict[int, list[tuple[int, str]]]) -> tuple:
+        if len(raw) < width:
+            raw = [*raw, *[""] * (width - len(raw))]
+        found = []
+        id_number = id_numbers.normalize(text(raw[p_id]))
+        parsed = None
+        try:
+            parsed = id_numbers.parse(id_number, today=today)
+        except ValidationError as exc:
+            found.extend((ORDER_ID, message) for message in exc.messages)
+        name = text(raw[p_name])
+        if not name:
+            found.append((ORDER_NAME, _("The name is empty.")))
+        elif len(name) > 50:
+            found.append((ORDER_NAME, _("The name is longer than 50 characters.")))
+        stage, message = stage_of(raw[p_stage])
+        if message:
+            found.append((ORDER_STAGE, message))
+        grade_value, message = grade(stage, raw[p_grade])
+        if message:
+            found.append((ORDER_GRADE, message))
+        household_cell = raw[p_household]
+        if parsed is not None and not text(household_cell):
+            household = parsed.division_code
+        else:
+            household, message = household_of(household_cell)
+            if message:
+                found.append((ORDER_HOUSEHOLD, message))
+        boarding, message = boarding_of(raw[p_boarding])
+        if message:
+            found.append((ORDER_BOARDING, message))
+        categories, messages = categories_of(raw[p_categories])
+        found.extend((ORDER_CATEGORY, message) for message in messages)
+        township, message = township_of(raw[p_township])
+        if message:
+            found.append((ORDER_TOWNSHIP, message))
+        if found:
+            problems[number].extend(found)
+        return (
+            number,
+            id_number or None,
+            name or None,
+            parsed and parsed.sex,
+            parsed and parsed.birth_date,
+            text(raw[p_school]) or None,
+            stage,
+            grade_value if stage is not None else None,  # unchecked without a stage: may not fit smallint
+            household or None,
+            boarding,
+            categories,
+            township,
+            text(raw[p_village])[:100] or None,
+            text(raw[p_guardian])[:50] or None,
+            text(raw[p_phone])[:20] or None,
+            not found,
+        )
+
+    return check
+
+
+def _check_in_database(cursor, rows, positions, problems, *, user) -> None:
+    """The checks that need the other rows or the register, in one statement against the staging table."""
+    allowed = [f"{kind}:{stage}" for kind, stages in School.TYPE_STAGES.items() for stage in stages]
+    writable = list(School.objects.editable_by(user).values_list("pk", flat=True))
+    if len(writable) == School.objects.count():
+        writable = None  # every school: no row can break the rules about other schools
+    for (
+        number,
+        first,
+        unknown,
+        not_writable,
+        school_name,
+        school_type,
+        wrong_stage,
+        taken,
+    ) in staging.problems(cursor, writable_school_ids=writable, allowed_stages=allowed):
+        raw = rows[number - 1]
+        found = problems[number]
+        if first is not None:
+            found.append(
+                (
+                    ORDER_REPEATED,
+                    _("The same ID number is already on row %(row)s of this file.") % {"row": first},
+                )
+            )
+        if unknown:
+            code = _cell(raw, positions["school"])
+            found.append((ORDER_SCHOOL, _("Unknown school code “%(code)s”.") % {"code": code}))
+        elif not_writable:
+            found.append(
+                (ORDER_SCHOOL, _("You may not import students into %(school)s.") % {"school": school_name})
+            )
+        if wrong_stage:
+            found.append(
+                (
+                    ORDER_STAGE,
+                    _("%(school)s (%(type)s) does not enrol %(stage)s pupils.")
+                    % {
+                        "school": school_name,
+                        "type": School.Type(school_type).label,
+                        "stage": _cell(raw, positions["stage"]),
+                    },
+                )
+            )
+        if taken:
             # Neutral: an importer learns nothing about a child outside their schools (not the school, not
             # whether it is a transfer), only that the bureau must handle this number.
-            errors.append(_("This ID number cannot be imported here; ask the bureau."))
-        results.append(result)
-        if on_progress and index % PROGRESS_EVERY == 0:
-            on_progress(index - 1)
-
-    return Validation(rows=results, duplicates=_possible_duplicates(results, user=user))
+            found.append((ORDER_TAKEN, _("This ID number cannot be imported here; ask the bureau.")))
 
 
-def _possible_duplicates(results: list[RowResult], *, user) -> list[dict]:
-    """Same name and birth date, different ID number: listed for a person to review, never merged."""
-    keys = defaultdict(list)
-    for r in results:
-        if not r.errors and r.values.get("birth_date"):
-            keys[(r.values["name"], r.values["birth_date"])].append(r)
-    found = []
-    file_pairs = {k: v for k, v in keys.items() if len(v) > 1}
-    for (name, birth), rows in file_pairs.items():
-        found.append(
-            {"name": name, "birth_date": birth.isoformat(), "rows": [r.row for r in rows], "students": []}
-        )
-    # Against the database, in one query for all names of the file: only the children the importer may see
-    # (another school's pupil of the same name and birth date is the bureau's to find, not a principal's).
-    names = {r.values["name"] for r in results if not r.errors}
-    known = defaultdict(list)
-    for pk, name, birth, number in (
-        Student.objects.visible_to(user)
-        .filter(name__in=names)
-        .values_list("pk", "name", "birth_date", "id_number")
-    ):
-        known[(name, birth)].append((pk, number))
-    for key, rows in keys.items():
-        others = [(pk, n) for pk, n in known.get(key, []) if n not in {r.values["id_number"] for r in rows}]
-        if others:
-            found.append(
-                {
-                    "name": key[0],
-                    "birth_date": key[1].isoformat(),
-                    "rows": [r.row for r in rows],
-                    "students": [pk for pk, _n in others],
-                }
-            )
+def _possible_duplicates(cursor, *, bad_rows: list[int], user) -> list[dict]:
+    """Same name and birth date, different ID number: listed for a person to review, never merged.
+
+    Among the clean rows of the file, and against the register: only the children the importer may see
+    (another school's pupil of the same name and birth date is the bureau's to find, not a principal's).
+    """
+    visible = Student.objects.visible_to(user).order_by().values("pk")
+    if visible.query.is_empty():
+        visible_sql = ("SELECT NULL::integer WHERE false", [])
+    elif visible.query.has_filters():
+        visible_sql = visible.query.sql_with_params()
+    else:
+        visible_sql = None  # the whole register
+    keys = staging.same_name_and_birth(cursor, bad_rows=bad_rows, visible=visible_sql)
+    found = [
+        {"name": name, "birth_date": birth.isoformat(), "rows": rows, "students": []}
+        for name, birth, rows, _students in keys
+        if len(rows) > 1
+    ]
+    found += [
+        {"name": name, "birth_date": birth.isoformat(), "rows": rows, "students": students}
+        for name, birth, rows, students in keys
+        if students
+    ]
     return found
 
 
 def write(validation: Validation, *, user, today: date | None = None) -> list[dict]:
-    """Write a clean validation in one transaction; returns per-row results."""
+    """Write a clean validation's staged rows in one transaction; returns per-row results.
+
+    New ID numbers are created, known ones updated where a value differs (a change of school is recorded as
+    a transfer first), and the listed categories opened.
+    """
     today = today or timezone.localdate()
-    outcome = []
-    creates: list[tuple[RowResult, Student]] = []
-    updates: list[Student] = []
-    transfers: list[Transfer] = []
-    with transaction.atomic():
-        for r in validation.rows:
-            v = r.values
-            current: Student | None = v["existing"]
-            if current is None:
-                student = Student(
-                    id_number=v["id_number"],
-                    name=v["name"],
-                    sex=v["sex"],
-                    birth_date=v["birth_date"],
-                    school=v["school"],
-                    stage=v["stage"],
-                    grade=v["grade"],
-                    household_county_code=v["household_county_code"],
-                    is_boarding=bool(v["is_boarding"]),
-                    home_township_id=v["home_township_id"],
-                    village=v["village"] or "",
-                    guardian_name=v["guardian_name"] or "",
-                    guardian_phone=v["guardian_phone"] or "",
-                    enrolled_on=today,
-                )
-                creates.append((r, student))
-                continue
-            # A blank optional cell means "not given": it never erases what the registry already has.
-            changed = [f for f in UPDATABLE if v.get(f) is not None and getattr(current, f) != v[f]]
-            if current.school_id != v["school"].pk:
-                transfers.append(
-                    Transfer(
-                        student=current,
-                        from_school_id=current.school_id,
-                        to_school=v["school"],
-                        on=today,
-                        reason="Excel 导入",
-                        by=user,
-                    )
-                )
-                current.school = v["school"]
-                changed.append("school")
-            for f in changed:
-                if f != "school":
-                    setattr(current, f, v[f])
-            if changed:
-                updates.append(current)
-                outcome.append({"row": r.row, "student": current.pk, "action": "updated"})
-            else:
-                outcome.append({"row": r.row, "student": current.pk, "action": "unchanged"})
-        Student.objects.bulk_create([s for _r, s in creates], batch_size=2000)
-        for r, s in creates:
-            r.values["existing"] = s
-            outcome.append({"row": r.row, "student": s.pk, "action": "created"})
-        if updates:
-            Student.objects.bulk_update(updates, [*UPDATABLE, "school"], batch_size=2000)
-        Transfer.objects.bulk_create(transfers, batch_size=2000)
-        _add_categories(validation, today=today)
+    source = "Excel 导入"
+    with transaction.atomic(), connection.cursor() as cursor:
+        staging.use_memory_for_sorts(cursor)
+        known = staging.match_students(cursor)
+        updated = set()
+        if known:
+            staging.record_transfers(cursor, on=today, by_id=user.pk, reason=source)
+            updated = set(staging.update_students(cursor))
+            staging.open_categories(cursor, on=today, source=source)
+        created = staging.create_students(
+            cursor, enrolled_on=today, status=Student.Status.ENROLLED, source=source
+        )
+    outcome = [{"row": row, "student": pk, "action": "created"} for row, pk in created]
+    outcome += [
+        {"row": row, "student": pk, "action": "updated" if row in updated else "unchanged"}
+        for row, pk in known
+    ]
     outcome.sort(key=lambda o: o["row"])
     return outcome
-
-
-def _add_categories(validation: Validation, *, today: date) -> None:
-    """Open the listed categories that are not already current; never close one silently."""
-    wanted = {(r.values["existing"].pk, c) for r in validation.rows for c in r.values["categories"]}
-    if not wanted:
-        return
-    student_ids = {pk for pk, _c in wanted}
-    current = set()
-    for start in range(0, len(student_ids), 5000):
-        chunk = list(student_ids)[start : start + 5000]
-        current.update(
-            StudentCategory.objects.filter(student_id__in=chunk)
-            .on(today)
-            .values_list("student_id", "category")
-        )
-    StudentCategory.objects.bulk_create(
-        [
-            StudentCategory(student_id=pk, category=c, valid_from=today, source="Excel 导入")
-            for pk, c in sorted(wanted - current)
-        ],
-        batch_size=5000,
-    )
 
 
 def run(job: ImportJob) -> ImportJob:
     """Validate and, if every row is right, write. Progress is saved as it goes (outside the write)."""
     started = time.monotonic()
+    try:
+        return _run(job, started)
+    finally:
+        with connection.cursor() as cursor:
+            staging.drop(cursor)
+
+
+def _run(job: ImportJob, started: float) -> ImportJob:
     user = job.uploaded_by
 
     def progress(done: int) -> None:
@@ -467,6 +547,13 @@ def run(job: ImportJob) -> ImportJob:
         validation = validate(rows, user=user, on_progress=progress)
     except (ImportRefused, ValueError) as exc:
         return _finish(job, started, status=ImportJob.Status.REJECTED, message=str(exc))
+    except DatabaseError as exc:
+        return _finish(
+            job,
+            started,
+            status=ImportJob.Status.FAILED,
+            message=_("The import failed: %(error)s") % {"error": exc},
+        )
     job.duplicates = validation.duplicates
     bad = validation.bad_rows
     if bad:
@@ -486,7 +573,7 @@ def run(job: ImportJob) -> ImportJob:
             message=_(
                 "%(bad)s of %(total)s rows are wrong; nothing was imported. Correct them and upload again."
             )
-            % {"bad": len(bad), "total": len(validation.rows)},
+            % {"bad": len(bad), "total": validation.total},
         )
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.WRITING, processed_rows=job.total_rows)
     try:

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import NO_SCOPE, ScopedQuerySet, scope_of
 from portal.tracking import track_changes
@@ -160,6 +161,26 @@ class School(models.Model):
     is_rural = models.BooleanField(_("rural"), default=True)
     is_boarding = models.BooleanField(_("boarding school"), default=False)
     has_canteen = models.BooleanField(_("has a canteen"), default=False)
+    is_inclusive = models.BooleanField(
+        _("inclusive kindergarten"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "A public or inclusive (普惠性) kindergarten or preschool class: the rural preschool nutrition plan "
+            "runs in rural inclusive kindergartens."
+        ),
+    )
+    preschool_fee = models.DecimalField(
+        _("preschool fee per year"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_(
+            "The approved 保教费 in yuan a year; the preschool fee waiver pays the actual fee up to its cap."
+        ),
+    )
     address = models.CharField(_("address"), max_length=200, blank=True)
     principal_name = models.CharField(_("principal"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
@@ -273,6 +294,21 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
     )
     village = models.CharField(_("village"), max_length=100, blank=True)
     is_boarding = models.BooleanField(_("boarder"), default=False)
+    # Database defaults as well: rows written by SQL (imports, tests) need not name the new columns.
+    major = models.CharField(
+        _("major"),
+        max_length=60,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Secondary vocational students: the major studied."),
+    )
+    is_agricultural_major = models.BooleanField(
+        _("agricultural major"),
+        default=False,
+        db_default=False,
+        help_text=_("A 涉农专业 (agriculture-related major) of a secondary vocational student."),
+    )
     guardian_name = models.CharField(_("guardian"), max_length=50, blank=True)
     guardian_phone = models.CharField(_("guardian phone"), max_length=20, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ENROLLED)
@@ -339,6 +375,10 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
             ]
         if self.stage and self.grade and self.grade > STAGE_GRADES[self.stage]:
             errors["grade"] = [_("Grade %(grade)s does not exist in this stage.") % {"grade": self.grade}]
+        if self.stage and self.stage != Stage.VOCATIONAL and (self.major or self.is_agricultural_major):
+            errors["is_agricultural_major" if self.is_agricultural_major else "major"] = [
+                _("Only secondary vocational students have a major.")
+            ]
         if errors:
             raise ValidationError(errors)
 
@@ -370,7 +410,7 @@ class StudentCategory(models.Model):
         DIBAO = "dibao", _("Minimum living allowance")
         EXTREME_HARDSHIP = "extreme_hardship", _("Extreme hardship support")
         ORPHAN = "orphan", _("Orphan")
-        DISABLED = "disabled", _("Disabled")
+        DISABLED = "disabled", pgettext_lazy("difficulty category", "Disabled")
         MARTYR_CHILD = "martyr_child", _("Martyr's child")
         LEFT_BEHIND = "left_behind", _("Left-behind child")
         IN_DIFFICULTY = "in_difficulty", _("Child in difficulty")

@@ -32,6 +32,8 @@ STUDENT_FIELDS = (
     "home_township",
     "village",
     "is_boarding",
+    "major",
+    "is_agricultural_major",
     "guardian_name",
     "guardian_phone",
     "status",

@@ -16,14 +16,14 @@ from portal.access import can_import_students, can_reveal_personal, is_bureau_st
 from portal.audit import log_access
 from portal.decorators import scoped_login_required
 from portal.excel import workbook_response
-from portal.forms import ConfirmPasswordForm, add_service_errors
+from portal.forms import ConfirmPasswordForm, add_service_errors, flash_errors
 from portal.history import history_for
 from portal.models import AccessLog
 from portal.params import query_without_page
 from students import importing, services
 from students.filters import SchoolFilter, StudentFilter
 from students.forms import CategoryForm, ImportForm, StudentForm, TransferForm
-from students.models import ImportJob, School, Student
+from students.models import ImportJob, School, Stage, Student
 
 PAGE_SIZE = 50
 
@@ -60,7 +60,14 @@ def school_detail(request, pk: int):
     students = Student.objects.visible_to(request.user).filter(school=school).enrolled()
     context = {
         "school": school,
-        "by_stage": students.values("stage", "grade").annotate(n=Count("pk")).order_by("stage", "grade"),
+        # In the stages' own order (学前, 小学, 初中...), by their names, not their codes.
+        "by_stage": [
+            {**row, "stage": Stage(row["stage"]).label}
+            for row in sorted(
+                students.values("stage", "grade").annotate(n=Count("pk")).order_by(),
+                key=lambda row: (Stage.values.index(row["stage"]), row["grade"]),
+            )
+        ],
         "student_total": students.count(),
         "teacher_counts": school.teacher_counts.order_by("-school_year")[:5],
         "history": history_for(school) if is_bureau_staff(request.user) else None,
@@ -179,15 +186,11 @@ def category_add(request, pk: int):
         try:
             services.category_add(student=student, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for msgs in exc.message_dict.values():
-                for msg in msgs:
-                    messages.error(request, msg)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("The category was added."))
     else:
-        for msgs in form.errors.values():
-            for msg in msgs:
-                messages.error(request, msg)
+        flash_errors(request, form)
     return redirect("students:student_detail", pk=pk)
 
 

@@ -1,9 +1,12 @@
 from django.contrib import admin
 
 from subsidies.models import (
+    AidExclusionGroup,
     AidPolicy,
     AidQuota,
     BankAccount,
+    BankFile,
+    BankResultFormat,
     CreditLoan,
     DisbursementBatch,
     LookupLog,
@@ -21,6 +24,11 @@ class ScopedAdmin(admin.ModelAdmin):
 class AidPolicyAdmin(ScopedAdmin):
     list_display = ["stage", "aid_type", "tier", "amount", "unit", "payee", "valid_from", "valid_to"]
     list_filter = ["stage", "aid_type"]
+
+
+@admin.register(AidExclusionGroup)
+class AidExclusionGroupAdmin(ScopedAdmin):
+    list_display = ["code", "name", "aid_types"]
 
 
 @admin.register(AidQuota)
@@ -86,4 +94,28 @@ class LookupLogAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BankResultFormat)
+class BankResultFormatAdmin(ScopedAdmin):
+    """Each bank's result file: column titles and the exact values (or codes) for paid and failed."""
+
+    list_display = ["name", "status_column", "success_values", "failure_values", "is_default"]
+
+
+@admin.register(BankFile)
+class BankFileAdmin(ScopedAdmin):
+    """Read only: a bank file is made by the batch page or the API, never by hand."""
+
+    list_display = ["batch", "number", "made_by", "made_at"]
+    readonly_fields = ["batch", "number", "made_by", "made_at"]
+
+    def get_queryset(self, request):
+        return BankFile.objects.filter(batch__in=DisbursementBatch.objects.visible_to(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -18,12 +18,16 @@ from django.utils.translation import gettext as _
 from portal.models import User
 from students import id_numbers
 from students.models import Stage, Student, StudentCategory, Township
-from subsidies import eligibility, services
+from subsidies import eligibility, selectors, services
+from subsidies.facts import facts_on
 from subsidies.models import (
+    LOAN_AID_TYPES,
     AidPolicy,
     AidQuota,
     AidType,
     BankAccount,
+    BankFile,
+    BankFileLine,
     BatchEvent,
     CreditLoan,
     DisbursementBatch,
@@ -31,9 +35,11 @@ from subsidies.models import (
     PayeeKind,
     Payment,
     Term,
+    mask_account,
     term_of,
     term_start,
 )
+from subsidies.models.bank import STANDARD_FORMAT
 from subsidies.services.batches import payment_for
 
 # The calendar year 2022: spring term of 2021-2022 and autumn term of 2022-2023.
@@ -68,7 +74,12 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
         stdout.write("subsidies: no bureau user, skipped")
         return
     accounts = _bank_accounts(rng)
-    aid_types = sorted({p.aid_type for p in AidPolicy.objects.exclude(stage="higher")})
+    # Loan caps are not paid in batches; an aid whose amount the county has not entered is not drawn (the
+    # batch services refuse it): the demo county has entered none of them.
+    aid_types = sorted(
+        {p.aid_type for p in AidPolicy.objects.exclude(stage__in=["higher", "postgraduate"])}
+        - set(LOAN_AID_TYPES)
+    )
     made = 0
     # In order: the autumn draw counts the terms paid in spring (duration limits).
     running = running_term()
@@ -78,7 +89,8 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
                 "aid_type", flat=True
             )
         )
-        missing = [a for a in aid_types if a not in done]
+        start = term_start(school_year, term)
+        missing = [a for a in aid_types if a not in done and not selectors.unset_amounts(a, start)]
         if missing:
             made += _paid_term(school_year=school_year, term=term, aid_types=missing, by=by)
     _fail_a_few(rng)
@@ -100,13 +112,6 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
 # test_demo.py compares the result with selectors.draw.
 
 
-def _categories_on(on: date) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = defaultdict(set)
-    for student_id, category in StudentCategory.objects.on(on).values_list("student_id", "category"):
-        found[student_id].add(category)
-    return found
-
-
 def _terms_received(school_year: int, term: str) -> dict[int, dict[str, int]]:
     """Student -> aid type -> terms aided in other terms (held payments left out), as services counts."""
     rows = (
@@ -126,13 +131,14 @@ def _limit_reached(policies, received: dict[str, int]) -> bool:
     return any(p.max_terms is not None and received.get(p.aid_type, 0) >= p.max_terms for p in policies)
 
 
-def _decide_all(student, on, *, policies, categories, received, aid_types) -> dict[str, object]:
-    """The decision for each aid type in `aid_types` that the student is granted on `on`.
+def _decide_all(student, on, *, policies, state, received, aid_types) -> dict[str, object]:
+    """The payable decision for each aid type in `aid_types` that the student is granted on `on`, on the
+    student's facts of that date (`state`), as selectors.draw decides.
 
     The services decide one aid type at a time, counting only that aid's terms received; when no duration
     limit is reached the one evaluation of all aids gives the same decisions, else each aid is decided as
     the services do."""
-    stage_rows = [p for p in policies if p.stage == student.stage]
+    stage_rows = [p for p in policies if p.stage == state.stage]
     if _limit_reached(stage_rows, received):
         found = {}
         for aid_type in aid_types:
@@ -141,18 +147,18 @@ def _decide_all(student, on, *, policies, categories, received, aid_types) -> di
                 aid_type,
                 on,
                 policies=policies,
-                categories=categories,
+                facts=state,
                 terms_received={aid_type: received.get(aid_type, 0)},
             )
-            if decision is not None:
+            if decision is not None and decision.payable:
                 found[aid_type] = decision
         return found
     return {
         d.aid_type: d
         for d in eligibility.eligible_aids(
-            student, on, policies=policies, categories=categories, terms_received=received
+            student, on, policies=policies, facts=state, terms_received=received
         )
-        if d.aid_type in aid_types
+        if d.aid_type in aid_types and d.payable
     }
 
 
@@ -163,10 +169,12 @@ def _paid_term(*, school_year: int, term: str, aid_types: list[str], by) -> int:
     wanted = set(aid_types)
     policies = eligibility.policies_on(start)
     stages = {p.stage for p in policies if p.aid_type in wanted}
-    students = list(
-        Student.objects.enrolled().filter(stage__in=stages).select_related("school").order_by("pk")
-    )
-    categories = _categories_on(start)
+    state = {
+        pk: f
+        for pk, f in facts_on(selectors.draw_candidate_ids(stages, start), start).items()
+        if f.stage in stages and f.status == Student.Status.ENROLLED
+    }
+    students = list(Student.objects.filter(pk__in=list(state)).order_by("pk"))
     received = _terms_received(school_year, term)
     drawn: dict[str, list] = defaultdict(list)
     for student in students:
@@ -174,7 +182,7 @@ def _paid_term(*, school_year: int, term: str, aid_types: list[str], by) -> int:
             student,
             start,
             policies=policies,
-            categories=categories.get(student.pk, set()),
+            state=state[student.pk],
             received=received.get(student.pk, {}),
             aid_types=wanted,
         )
@@ -185,16 +193,16 @@ def _paid_term(*, school_year: int, term: str, aid_types: list[str], by) -> int:
     # students whose categories (or the rule rows) changed in between can be refused.
     approve_policies = eligibility.policies_on(approved_on)
     same_rules = {p.pk for p in approve_policies} == {p.pk for p in policies}
-    approve_categories = _categories_on(approved_on)
+    approve_state = facts_on(list(state), approved_on)
     held: dict[tuple[str, int], str] = {}
     for aid_type, granted in drawn.items():
         for student, _decision in granted:
-            now = approve_categories.get(student.pk, set())
-            if same_rules and now == categories.get(student.pk, set()):
+            now = approve_state[student.pk]
+            if same_rules and now == state[student.pk]:
                 continue
             kwargs = {
                 "policies": approve_policies,
-                "categories": now,
+                "facts": now,
                 "terms_received": {aid_type: received.get(student.pk, {}).get(aid_type, 0)},
             }
             if eligibility.decide(student, aid_type, approved_on, **kwargs) is None:
@@ -230,7 +238,13 @@ def _spare_trigger_guards() -> None:
 
 
 def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by) -> int:
+    """The term's batches as the bank would leave them: the family payments with an account went in bank file
+    no. 1 and came back 成功; those without one are still 待补录账户 (not sent, not paid), which leaves their
+    batch approved rather than paid; payments to schools and canteens were transferred."""
     Status = DisbursementBatch.Status
+    accounts = {
+        a.student_id: a for a in BankAccount.objects.active().only("pk", "student_id", "account_number")
+    }
     batches = DisbursementBatch.objects.bulk_create(
         [
             DisbursementBatch(
@@ -249,10 +263,11 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
     for batch in batches:
         if batch.status == Status.PAID:
             batch.bank_reference = f"DF{school_year}{term[:2].upper()}{batch.pk:04d}"
-    DisbursementBatch.objects.bulk_update(batches, ["bank_reference"])
 
     payments: list[Payment] = []
+    sent: dict[int, list[Payment]] = defaultdict(list)
     events: list[BatchEvent] = []
+    closing: list[BatchEvent] = []  # after the bank file's own steps
     made = 0
     for batch in batches:
         granted = drawn.get(batch.aid_type, [])
@@ -284,7 +299,7 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
                 by=by,
                 note="省厅下达",
             )
-        paid = 0
+        paid = unsent = transferred = 0
         flagged = []
         for student, decision in granted:
             payment = payment_for(batch, student, decision)
@@ -300,10 +315,16 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
                         note=flag_reason,
                     )
                 )
+            elif payment.payee == PayeeKind.PERSON and student.pk not in accounts:
+                unsent += 1  # 待补录账户: stays pending, never in the bank file
             else:
                 payment.status = Payment.Status.PAID
                 payment.bank_reference, payment.paid_on = batch.bank_reference, paid_on
                 paid += 1
+                if payment.payee == PayeeKind.PERSON:
+                    sent[batch.pk].append(payment)
+                else:
+                    transferred += 1
             payments.append(payment)
         events.extend(flagged)
         events.append(
@@ -316,19 +337,71 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
                 note=_("%(n)s payments held for a lapsed category.") % {"n": len(flagged)} if flagged else "",
             )
         )
-        events.append(
-            BatchEvent(
-                batch=batch,
-                action=BatchEvent.Action.PAID,
-                by=by,
-                from_status=Status.APPROVED,
-                to_status=Status.PAID,
-                note=_("%(n)s payments paid, reference %(ref)s.") % {"n": paid, "ref": batch.bank_reference},
+        if sent[batch.pk]:
+            n = len(sent[batch.pk])
+            events.append(
+                BatchEvent(
+                    batch=batch,
+                    action=BatchEvent.Action.EXPORTED,
+                    by=by,
+                    note=_("Bank file %(number)s: %(n)s payments sent, %(m)s without an account not sent.")
+                    % {"number": 1, "n": n, "m": unsent},
+                )
             )
-        )
+            closing.append(
+                BatchEvent(
+                    batch=batch,
+                    action=BatchEvent.Action.RESULT_IMPORTED,
+                    by=by,
+                    note=_("%(paid)s paid, %(failed)s failed (format “%(format)s”).")
+                    % {"paid": n, "failed": 0, "format": STANDARD_FORMAT["name"]},
+                )
+            )
+        if transferred:
+            closing.append(
+                BatchEvent(
+                    batch=batch,
+                    action=BatchEvent.Action.TRANSFERRED,
+                    by=by,
+                    note=_("%(n)s payments to schools and canteens paid, reference %(ref)s.")
+                    % {"n": transferred, "ref": batch.bank_reference},
+                )
+            )
+        if unsent:
+            batch.status, batch.paid_on = Status.APPROVED, None
+        else:
+            closing.append(
+                BatchEvent(
+                    batch=batch,
+                    action=BatchEvent.Action.PAID,
+                    by=by,
+                    from_status=Status.APPROVED,
+                    to_status=Status.PAID,
+                    note=_("Every payment of the batch is paid: %(n)s payments.") % {"n": paid},
+                )
+            )
         made += 1
+    DisbursementBatch.objects.bulk_update(batches, ["bank_reference", "status", "paid_on"])
     Payment.objects.bulk_create(payments, batch_size=5000)
-    BatchEvent.objects.bulk_create(events, batch_size=5000)
+    files = BankFile.objects.bulk_create(
+        [BankFile(batch_id=batch_id, number=1, made_by=by) for batch_id in sent if sent[batch_id]]
+    )
+    BankFileLine.objects.bulk_create(
+        [
+            BankFileLine(
+                bank_file=bank_file,
+                payment=p,
+                account=accounts[p.student_id],
+                amount=p.amount,
+                account_masked=mask_account(accounts[p.student_id].account_number),
+                outcome=BankFileLine.Outcome.PAID,
+            )
+            for bank_file in files
+            for p in sent[bank_file.batch_id]
+        ],
+        batch_size=5000,
+    )
+    BatchEvent.objects.bulk_create(events + closing, batch_size=5000)
     return made
 
 
@@ -357,17 +430,27 @@ def _bank_accounts(rng: random.Random) -> int:
 
 
 def _fail_a_few(rng: random.Random) -> None:
-    """A handful of transfers the bank returned (wrong name on the account), still to be re-paid."""
+    """A handful of transfers the bank returned (wrong name on the account), still to be re-paid: their bank
+    line says failed, and their batch is no longer paid in full."""
     if Payment.objects.filter(status=Payment.Status.FAILED).exists():
         return
     pks = list(
         Payment.objects.filter(
-            payee=PayeeKind.PERSON, status=Payment.Status.PAID, term=Term.AUTUMN
+            payee=PayeeKind.PERSON, status=Payment.Status.PAID, term=Term.AUTUMN, bank_lines__isnull=False
         ).values_list("pk", flat=True)[:500]
     )
     chosen = rng.sample(pks, min(5, len(pks)))
+    reason = "户名与账号不符"
     Payment.objects.filter(pk__in=chosen).update(
-        status=Payment.Status.FAILED, failure_reason="户名与账号不符"
+        status=Payment.Status.FAILED, paid_on=None, failure_reason=reason
+    )
+    BankFileLine.objects.filter(payment_id__in=chosen).update(
+        outcome=BankFileLine.Outcome.FAILED, failure_reason=reason
+    )
+    batches = DisbursementBatch.objects.filter(payments__pk__in=chosen).distinct()
+    BatchEvent.objects.filter(batch__in=batches, action=BatchEvent.Action.PAID).delete()
+    DisbursementBatch.objects.filter(pk__in=batches.values("pk")).update(
+        status=DisbursementBatch.Status.APPROVED, paid_on=None
     )
 
 
@@ -379,17 +462,26 @@ def _loans(rng: random.Random, by, *, count: int) -> int:
     for n in range(count):
         poor = rng.random() < 0.3
         birth = date(2003 + rng.randint(0, 3), rng.randint(1, 12), rng.randint(1, 28))
+        home_township = rng.choice(townships) if townships else None
+        university = rng.choice(UNIVERSITIES)
+        contract_date = date(2022, 9, rng.randint(1, 30))
+        amount = Decimal(rng.choice([8000, 10000, 12000]))
+        top_up = Decimal(rng.choice([0, 4000, 8000])) if poor else Decimal("0")
+        # As services.loan_create allows: the loan is the fees up to the 12,000 cap of 2022; the top-up only
+        # beside a loan at its cap, for the fees above it.
+        amount = Decimal("12000") if top_up else amount
         rows.append(
             CreditLoan(
                 id_number=id_numbers.make(settings.HOME_COUNTY_CODE, birth, (n * 2 + 1) % 1000),
                 name=f"学生{n + 1:04d}",
-                home_township=rng.choice(townships) if townships else None,
-                university=rng.choice(UNIVERSITIES),
+                home_township=home_township,
+                university=university,
                 school_year=2022,
                 contract_number=f"GD2022{n + 1:05d}",
-                contract_date=date(2022, 9, rng.randint(1, 30)),
-                amount=Decimal(rng.choice([8000, 10000, 12000])),
-                top_up=Decimal(rng.choice([0, 4000, 8000])) if poor else Decimal("0"),
+                contract_date=contract_date,
+                fees=amount + top_up,
+                amount=amount,
+                top_up=top_up,
                 poverty_alleviated=poor,
             )
         )

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from students.filters import search_by_name_or_id
 from students.models import School, Stage, Township
+from subsidies import selectors
 from subsidies.models import (
     AidPolicy,
     AidType,
@@ -47,10 +48,35 @@ class BatchFilter(django_filters.FilterSet):
     term = django_filters.ChoiceFilter(label=_("Term"), choices=Term.choices)
     aid_type = django_filters.ChoiceFilter(label=_("Aid type"), choices=AidType.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=DisbursementBatch.Status.choices)
+    # The dashboards' red light "approved aid not yet paid" links here with the unit it counted.
+    awaiting_payment = django_filters.BooleanFilter(
+        label=_("Approved, not yet paid"), method="filter_awaiting"
+    )
+    township = django_filters.ModelChoiceFilter(
+        label=_("Township"), queryset=_townships, field_name="payments__school__township", distinct=True
+    )
+    school = django_filters.ModelChoiceFilter(
+        label=_("School"), queryset=_schools, field_name="payments__school", distinct=True
+    )
 
     class Meta:
         model = DisbursementBatch
-        fields = ["school_year", "term", "aid_type", "status"]
+        fields = ["school_year", "term", "aid_type", "status", "awaiting_payment", "township", "school"]
+
+    def _payments(self):
+        payments = Payment.objects.visible_to(self.request.user) if self.request else Payment.objects.all()
+        data = self.form.cleaned_data
+        if data.get("township"):
+            payments = payments.filter(school__township=data["township"])
+        if data.get("school"):
+            payments = payments.filter(school=data["school"])
+        return payments
+
+    def filter_awaiting(self, queryset, name, value):
+        if value is None:
+            return queryset
+        awaiting = selectors.batches_awaiting_payment(queryset, self._payments()).values("pk")
+        return queryset.filter(pk__in=awaiting) if value else queryset.exclude(pk__in=awaiting)
 
 
 class PaymentFilter(django_filters.FilterSet):

@@ -5,6 +5,7 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.forms import DateInput
 from students import id_numbers
 from students.models import StudentCategory, school_year_of
 from subsidies.models import (
@@ -12,16 +13,13 @@ from subsidies.models import (
     AidQuota,
     AidType,
     BankAccount,
+    BankResultFormat,
     CreditLoan,
     MatchRun,
     OutOfCountyStudent,
     Term,
 )
 from subsidies.services import POLICY_FIELDS
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class PolicyForm(forms.ModelForm):
@@ -81,9 +79,34 @@ class PaidForm(forms.Form):
     paid_on = forms.DateField(label=_("Paid on"), widget=DateInput(), initial=date.today)
 
 
+class PaidByHandForm(PaidForm):
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class RepayForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+
+
 class ResultUploadForm(forms.Form):
     file = forms.FileField(label=_("Bank result file (.xlsx)"))
     paid_on = forms.DateField(label=_("Paid on"), widget=DateInput(), initial=date.today)
+    result_format = forms.ModelChoiceField(
+        label=_("Bank result format"),
+        queryset=BankResultFormat.objects.all(),
+        required=False,
+        empty_label=None,
+        help_text=_(
+            "Which values of the status column mean paid and failed (set up per bank by the bureau)."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = BankResultFormat.objects.filter(is_default=True).first()
+        if default is not None:
+            self.fields["result_format"].initial = default.pk
+        else:
+            self.fields["result_format"].empty_label = BankResultFormat.objects.default().name
 
 
 class QuotaForm(forms.ModelForm):
@@ -146,14 +169,23 @@ class LoanForm(forms.ModelForm):
             "school_year",
             "contract_number",
             "contract_date",
+            "level",
+            "fees",
             "amount",
             "top_up",
             "poverty_alleviated",
         ]
         widgets = {"contract_date": DateInput()}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["level"].required = False
+
+    def clean_level(self) -> str:
+        return self.cleaned_data.get("level") or CreditLoan.Level.UNDERGRADUATE
+
     def _post_clean(self):
-        # Caps and uniqueness are checked by loan_create, with the clerk's messages.
+        # Caps (dated policy rows) and uniqueness are checked by loan_create, with the clerk's messages.
         pass
 
 

@@ -1,7 +1,8 @@
 """Data matching (数据比对): another department's list, keyed by ID number, against our students and payments.
 
-Three findings answer the bureau's two tests: students on the list but not aided this term (应助尽助: no one
-missed), students aided under the list's category whom the list no longer confirms (精准资助: no one aided
+Three findings answer the bureau's two tests: students on the list not paid an aid the list's category
+qualifies them for this term, one finding per aid with the reason (应助尽助: no one missed; the meal money every
+rural pupil gets does not count as a 低保 child's aid), students aided under the list's category whom the list no longer confirms (精准资助: no one aided
 who is not eligible), and list IDs with no student here (perhaps studying outside the county). A bad row is
 reported on its own; the rest of the list is still matched. Changing categories from a list is a separate,
 explicit step (`match_apply`).
@@ -13,6 +14,7 @@ from datetime import date
 from typing import IO
 
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
@@ -23,7 +25,19 @@ from portal.services import service
 from students import id_numbers
 from students import services as student_services
 from students.models import Student, StudentCategory
-from subsidies.models import MatchResult, MatchRun, Payment, term_label
+from subsidies import eligibility
+from subsidies.facts import facts_on
+from subsidies.models import (
+    LOAN_AID_TYPES,
+    AidPolicy,
+    AidType,
+    DisbursementBatch,
+    MatchResult,
+    MatchRun,
+    Payment,
+    term_label,
+    term_start,
+)
 
 ID_HEADERS = ("身份证", "证件号", "公民身份号码", "id number", "id_number")
 NAME_HEADERS = ("姓名", "name")
@@ -34,6 +48,111 @@ def _find(header: list[str], names: tuple[str, ...]) -> int | None:
         if any(name in text.lower() for name in names):
             return index
     return None
+
+
+# A child has received an aid when its payment is paid or on its way (not yet sent, or at the bank); held and
+# failed money has not.
+RECEIVED = (Payment.Status.PAID, Payment.Status.PENDING, Payment.Status.SENT)
+
+
+def unset_for_category(category: str, on: date) -> list[AidPolicy]:
+    """The rows the category qualifies for whose amount the county has not entered: nobody can be paid them,
+    so they are named once for the run rather than against every child."""
+    return [
+        p
+        for p in AidPolicy.objects.valid_on(on).filter(amount__isnull=True, categories__contains=[category])
+        if p.aid_type not in LOAN_AID_TYPES
+    ]
+
+
+def unpaid_aids(students: list[Student], *, category: str, school_year: int, term: str) -> dict[int, list]:
+    """Student id -> [(aid type, why it was not paid)]: every aid the list's `category` qualifies the student
+    for on the term's reference date (per the eligibility rules, with the category the list confirms) that
+    they did not receive this term. An aid every student gets (the nutrition plan) is not the category's
+    aid, so its meal money makes no 低保 child "aided". An aid whose amount the county has not entered is
+    left to the run's note (`unset_for_category`); one whose school fee is not recorded is listed."""
+    if not students:
+        return {}
+    on = term_start(school_year, term)
+    ids = [s.pk for s in students]
+    policies = eligibility.policies_on(on)
+    state = facts_on(ids, on)
+    payments = {
+        (p.student_id, p.aid_type): p
+        for p in Payment.objects.in_term(school_year, term).filter(student_id__in=ids).order_by("pk")
+    }
+    batches = set(
+        DisbursementBatch.objects.filter(school_year=school_year, term=term).values_list(
+            "aid_type", flat=True
+        )
+    )
+    received: dict[int, dict[str, int]] = {}
+    for row in (
+        Payment.objects.filter(student_id__in=ids)
+        .exclude(school_year=school_year, term=term)
+        .exclude(status=Payment.Status.HELD)
+        .values("student_id", "aid_type")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        received.setdefault(row["student_id"], {})[row["aid_type"]] = row["n"]
+    found: dict[int, list] = {}
+    for student in students:
+        facts = state.get(student.pk)
+        if facts is None:
+            continue
+        decisions = eligibility.eligible_aids(
+            student,
+            on,
+            policies=policies,
+            facts=facts,
+            categories=facts.categories | {category},
+            terms_received=received.get(student.pk, {}),
+        )
+        for decision in decisions:
+            if category not in decision.policy.categories:
+                continue
+            if decision.facts.get("unknown") == "amount":
+                continue
+            payment = payments.get((student.pk, decision.aid_type))
+            if payment is not None and payment.status in RECEIVED:
+                continue
+            found.setdefault(student.pk, []).append(
+                (
+                    decision.aid_type,
+                    _why_unpaid(decision, payment, facts, category, on, decision.aid_type in batches),
+                )
+            )
+    return found
+
+
+def _why_unpaid(decision, payment, facts, category: str, on: date, has_batch: bool) -> str:
+    p = {
+        "aid": AidType(decision.aid_type).label,
+        "category": StudentCategory.Category(category).label,
+        "date": on,
+    }
+    if not decision.payable:
+        return _("%(aid)s: cannot be paid: %(why)s.") % {**p, "why": decision.unknown_amount_reason}
+    p["amount"] = decision.amount_per_term
+    if payment is not None and payment.status == Payment.Status.FAILED:
+        return _("%(aid)s (%(amount)s yuan): the transfer failed: %(why)s") % {
+            **p,
+            "why": payment.failure_reason or "—",
+        }
+    if payment is not None:
+        return _("%(aid)s (%(amount)s yuan): held: %(why)s") % {**p, "why": payment.flag_reason or "—"}
+    if category not in facts.categories:
+        return (
+            _(
+                "%(aid)s (%(amount)s yuan): not recorded as %(category)s on %(date)s in the registry, so the draw "
+                "left the child out."
+            )
+            % p
+        )
+    if not has_batch:
+        return _("%(aid)s (%(amount)s yuan): no batch of this aid for this term yet.") % p
+    return _("%(aid)s (%(amount)s yuan): not in this term's batch (drawn on its reference date).") % p
 
 
 @service(allowed=can_run_data_matching, refusal=gettext_lazy("Only bureau staff may do this."))
@@ -62,6 +181,12 @@ def match_upload(
         list_rows=max(0, len(rows) - 1),
         by=by,
     )
+    unset = unset_for_category(category, term_start(school_year, term))
+    if unset:
+        run.note = (
+            _("Not checked, their amount is not set: the county enters it in the policy table: %(rules)s.")
+            % {"rules": "、".join(str(p) for p in unset)}
+        )[:500]
     run.full_clean()
     run.save()
 
@@ -89,12 +214,7 @@ def match_upload(
         listed.setdefault(value, (number, name))
 
     students = {s.id_number: s for s in Student.objects.filter(id_number__in=listed)}
-    aided = set(
-        Payment.objects.in_term(school_year, term)
-        .payable()
-        .filter(student__in=students.values())
-        .values_list("student_id", flat=True)
-    )
+    unpaid = unpaid_aids(list(students.values()), category=category, school_year=school_year, term=term)
     for value, (number, name) in listed.items():
         student = students.get(value)
         if student is None:
@@ -108,7 +228,8 @@ def match_upload(
                     message=_("No student with this ID number in the county: perhaps studying elsewhere."),
                 )
             )
-        elif student.pk not in aided and student.status == Student.Status.ENROLLED:
+            continue
+        for aid_type, message in unpaid.get(student.pk, []):
             results.append(
                 MatchResult(
                     run=run,
@@ -117,7 +238,8 @@ def match_upload(
                     id_number=value,
                     name=student.name,
                     row_number=number,
-                    message=_("On the list, no aid paid or pending this term."),
+                    aid_type=aid_type,
+                    message=message[:300],
                 )
             )
     unconfirmed = (
@@ -186,9 +308,18 @@ def match_workbook(run: MatchRun) -> Workbook:
         rows = run.results.filter(kind=kind).order_by("row_number", "pk")
         write_sheet(
             ws,
-            [_("Row"), _("Name"), _("ID number"), _("Message")],
-            ([r.row_number or "", r.name, id_numbers.mask(r.id_number), r.message] for r in rows),
+            [_("Row"), _("Name"), _("ID number"), _("Aid"), _("Message")],
+            (
+                [
+                    r.row_number or "",
+                    r.name,
+                    id_numbers.mask(r.id_number),
+                    str(AidType(r.aid_type).label) if r.aid_type else "",
+                    r.message,
+                ]
+                for r in rows
+            ),
             title=f"{run.get_source_display()} · {run.get_category_display()} · {term_label(run.school_year, run.term)}",
-            widths=[8, 12, 22, 60],
+            widths=[8, 12, 22, 20, 60],
         )
     return wb

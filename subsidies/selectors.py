@@ -1,4 +1,5 @@
-"""Reads of the aid area: quota status, who a draw would take, payment and loan totals (no writes)."""
+"""Reads of the aid area: quota status, who a draw would take, payment and loan totals, a batch's
+reconciliation with the bank, the parents' notices (告知书) (no writes)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,26 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.utils.translation import gettext as _
 
-from students.models import Student, StudentCategory
-from subsidies import eligibility
+from students.models import Student
+from subsidies import eligibility, facts
 from subsidies.models import (
+    FEN,
+    AidExclusionGroup,
+    AidPolicy,
     AidQuota,
+    AidType,
+    BankAccount,
     DisbursementBatch,
+    PayeeKind,
     Payment,
+    term_label,
 )
 
 Status = DisbursementBatch.Status
+ZERO = Decimal("0.00")
 
 
 # --- Quotas -------------------------------------------------------------------------------------------
@@ -65,27 +75,84 @@ def terms_received(student_ids, aid_type: str, school_year: int, term: str) -> d
 
 
 def categories_on(student_ids, on: date) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = defaultdict(set)
-    for student_id, category in (
-        StudentCategory.objects.filter(student_id__in=student_ids)
-        .on(on)
-        .values_list("student_id", "category")
-    ):
-        found[student_id].add(category)
-    return found
+    return facts.categories_on(student_ids, on)
 
 
-def draw(*, aid_type: str, school_year: int, term: str, on: date, students=None) -> list[tuple[Student, Any]]:
-    """(student, decision) for every enrolled student granted `aid_type` on `on` (no writes)."""
+def exclusive_with(aid_type: str) -> dict[str, AidExclusionGroup]:
+    """The other aid types that exclude `aid_type` (same exclusion group), each with its group."""
+    others: dict[str, AidExclusionGroup] = {}
+    for group in AidExclusionGroup.objects.sharing_with(aid_type).order_by("code"):
+        for other in group.aid_types:
+            if other != aid_type:
+                others.setdefault(other, group)
+    return others
+
+
+@dataclass
+class Taken:
+    """Another aid of the same exclusion group that a student has (paid, pending or failed) in a term."""
+
+    aid_type: str
+    group: AidExclusionGroup
+
+    @property
+    def aid_label(self) -> str:
+        return str(AidType(self.aid_type).label)
+
+
+def group_taken(student_ids, aid_type: str, school_year: int, term: str) -> dict[int, Taken]:
+    """Student id -> the aid that excludes `aid_type` for them this term (what the database would refuse)."""
+    others = exclusive_with(aid_type)
+    if not others:
+        return {}
+    rows = (
+        Payment.objects.filter(
+            student_id__in=student_ids, school_year=school_year, term=term, aid_type__in=list(others)
+        )
+        .exclude(status=Payment.Status.HELD)
+        .values_list("student_id", "aid_type")
+    )
+    return {student_id: Taken(other, others[other]) for student_id, other in rows}
+
+
+def unset_amounts(aid_type: str, on: date) -> list[AidPolicy]:
+    """The rows of `aid_type` valid on `on` whose amount the county has not entered (a batch refuses them)."""
+    return list(AidPolicy.objects.valid_on(on).filter(aid_type=aid_type, amount__isnull=True))
+
+
+def draw_candidate_ids(stages, on: date, students=None) -> list[int]:
+    """Students who may have been in one of `stages` on `on`: in it now, or recorded in it by then."""
+    qs = students if students is not None else Student.objects.all()
+    then = Student.pgh_event_model.objects.filter(stage__in=stages, pgh_created_at__lt=facts.end_of(on))
+    return list(
+        qs.filter(Q(stage__in=stages) | Q(pk__in=then.values("pgh_obj_id")))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def draw(
+    *, aid_type: str, school_year: int, term: str, on: date, students=None, left_out: dict | None = None
+) -> list[tuple[Student, Any]]:
+    """(student, decision) for every student enrolled on `on` who is granted `aid_type` on `on`, read on the
+    student's facts of that date (no writes). Left out, and counted in `left_out` when given: students who
+    already have another aid of the same exclusion group this term ("taken"), and students who qualify but
+    whose amount is not known ("unknown": the school's fee is not recorded)."""
+    left_out = left_out if left_out is not None else {}
+    left_out.update(taken=0, unknown=0)
     policies = eligibility.policies_on(on)
     stages = {p.stage for p in policies if p.aid_type == aid_type}
     if not stages:
         return []
-    qs = students if students is not None else Student.objects.all()
-    candidates = list(qs.enrolled().filter(stage__in=stages).select_related("school").order_by("pk"))
-    ids = [s.pk for s in candidates]
-    categories = categories_on(ids, on)
-    received = terms_received(ids, aid_type, school_year, term)
+    ids = draw_candidate_ids(stages, on, students)
+    state = {
+        pk: f
+        for pk, f in facts.facts_on(ids, on).items()
+        if f.stage in stages and f.status == Student.Status.ENROLLED
+    }
+    candidates = Student.objects.filter(pk__in=list(state)).order_by("pk")
+    received = terms_received(list(state), aid_type, school_year, term)
+    taken = group_taken(list(state), aid_type, school_year, term)
     granted = []
     for student in candidates:
         decision = next(
@@ -95,14 +162,20 @@ def draw(*, aid_type: str, school_year: int, term: str, on: date, students=None)
                     student,
                     on,
                     policies=policies,
-                    categories=categories.get(student.pk, set()),
+                    facts=state[student.pk],
                     terms_received={aid_type: received.get(student.pk, 0)},
                 )
                 if d.aid_type == aid_type
             ),
             None,
         )
-        if decision is not None:
+        if decision is None:
+            continue
+        if not decision.payable:
+            left_out["unknown"] += 1
+        elif student.pk in taken:
+            left_out["taken"] += 1
+        else:
             granted.append((student, decision))
     return granted
 
@@ -113,6 +186,22 @@ def draw_candidates(*, aid_type: str, on: date) -> int:
     return Student.objects.enrolled().filter(stage__in=stages).count()
 
 
+# --- Approved, not yet paid (the dashboards' red light and the batch list's filter) -----------------------
+
+
+def awaiting_payment(payments):
+    """Payments of approved batches whose money has not reached the family or school yet: not yet sent, or
+    at the bank without its result (failed transfers have their own count)."""
+    return payments.filter(
+        batch__status=Status.APPROVED, status__in=[Payment.Status.PENDING, Payment.Status.SENT]
+    )
+
+
+def batches_awaiting_payment(batches, payments):
+    """Approved batches holding a payment of `payments` not yet paid (the red light counts these)."""
+    return batches.filter(pk__in=awaiting_payment(payments).values("batch_id"))
+
+
 # --- Totals -------------------------------------------------------------------------------------------
 
 TOTAL_KEYS = {
@@ -121,28 +210,170 @@ TOTAL_KEYS = {
     "stage": ("stage", None),
     "aid_type": ("aid_type", None),
 }
+PAID = Q(status=Payment.Status.PAID)
 
 
 @dataclass
 class Totals:
+    """`count`/`amount`: what the batch drew (held payments aside); `paid_count`/`paid_amount`: what the bank
+    (or the transfer to schools) has paid of it. Money is reported as received only from the paid figures."""
+
     count: int = 0
     amount: Decimal = Decimal("0.00")
+    paid_count: int = 0
+    paid_amount: Decimal = Decimal("0.00")
     by: dict[str, list[dict]] = field(default_factory=dict)
 
 
 def payment_totals(payments) -> Totals:
-    """Person-times and amount, overall and by township, school, stage and aid type (the database adds up)."""
+    """Person-times and amount drawn and paid, overall and by township, school, stage and aid type (the
+    database adds up)."""
     payments = payments.payable()
-    overall = payments.aggregate(n=Count("pk"), amount=Sum("amount"))
-    totals = Totals(count=overall["n"] or 0, amount=overall["amount"] or Decimal("0.00"))
+    measures = {
+        "n": Count("pk"),
+        "drawn": Sum("amount", default=ZERO),
+        "paid_n": Count("pk", filter=PAID),
+        "paid": Sum("amount", filter=PAID, default=ZERO),
+    }
+    overall = payments.aggregate(**measures)
+    totals = Totals(
+        count=overall["n"], amount=overall["drawn"], paid_count=overall["paid_n"], paid_amount=overall["paid"]
+    )
     for name, (key, label) in TOTAL_KEYS.items():
         fields = [key] + ([label] if label else [])
-        rows = payments.values(*fields).annotate(n=Count("pk"), amount=Sum("amount")).order_by(key)
+        rows = payments.values(*fields).annotate(**measures).order_by(key)
+        # Stage and aid type are stored as codes: the label is the choice's, as the pages name it.
+        choices = {} if label else dict(payments.model._meta.get_field(key).flatchoices)
         totals.by[name] = [
-            {"key": r[key], "label": r[label] if label else r[key], "count": r["n"], "amount": r["amount"]}
+            {
+                "key": r[key],
+                "label": r[label] if label else str(choices.get(r[key], r[key])),
+                "count": r["n"],
+                "amount": r["drawn"],
+                "paid_count": r["paid_n"],
+                "paid_amount": r["paid"],
+            }
             for r in rows
         ]
     return totals
+
+
+# --- Reconciliation -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    count: int = 0
+    amount: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """A batch's money, to the fen: drawn = paid + failed + pending + unsent.
+
+    drawn: every payment that counts (held ones aside); paid: paid by the bank's result, by hand with a reason,
+    or by the transfer to schools; failed: returned by the bank, not yet re-paid; pending: in a bank file,
+    the bank's result not yet back (status "sent"); unsent: not yet in a bank file or transfer (status
+    "pending"), of which `no_account` are family payments without a bank account (待补录账户).
+    """
+
+    drawn: Line
+    paid: Line
+    failed: Line
+    pending: Line
+    unsent: Line
+    no_account: Line
+
+    @property
+    def balanced(self) -> bool:
+        parts = (self.paid, self.failed, self.pending, self.unsent)
+        return self.drawn.amount == sum((p.amount for p in parts), ZERO) and self.drawn.count == sum(
+            p.count for p in parts
+        )
+
+
+RECONCILIATION_PARTS = {
+    "paid": Q(status=Payment.Status.PAID),
+    "failed": Q(status=Payment.Status.FAILED),
+    "pending": Q(status=Payment.Status.SENT),
+    "unsent": Q(status=Payment.Status.PENDING),
+    "no_account": Q(status=Payment.Status.PENDING, payee=PayeeKind.PERSON, has_account=False),
+}
+
+
+def has_account():
+    return Exists(BankAccount.objects.filter(student=OuterRef("student_id"), is_active=True))
+
+
+def reconciliation(payments) -> Reconciliation:
+    """The reconciliation of `payments` (a batch's, or the user's visible part of it), in one query."""
+    measures = {"drawn_n": Count("pk"), "drawn": Sum("amount", default=ZERO)}
+    for name, condition in RECONCILIATION_PARTS.items():
+        measures[f"{name}_n"] = Count("pk", filter=condition)
+        measures[name] = Sum("amount", filter=condition, default=ZERO)
+    row = payments.payable().annotate(has_account=has_account()).aggregate(**measures)
+    return Reconciliation(
+        **{name: Line(row[f"{name}_n"], row[name].quantize(FEN)) for name in ("drawn", *RECONCILIATION_PARTS)}
+    )
+
+
+def bank_files(batch: DisbursementBatch):
+    """The batch's bank files, each with its number of payments, amount and how many came back paid/failed."""
+    lines = "lines__outcome"
+    return batch.bank_files.select_related("made_by").annotate(
+        line_count=Count("lines"),
+        amount=Sum("lines__amount", default=ZERO),
+        paid=Count("lines", filter=Q(**{lines: "paid"})),
+        failed=Count("lines", filter=Q(**{lines: "failed"})),
+        awaiting=Count("lines", filter=Q(**{lines: "sent"})),
+    )
+
+
+# --- Notification letters (告知书) ---------------------------------------------------------------------
+
+
+def not_received_label(payment) -> str:
+    """What a parent is told about money not (yet) received."""
+    if payment.status == Payment.Status.FAILED:
+        return _("Returned by the bank, to be paid again")
+    if payment.status == Payment.Status.SENT:
+        return _("Sent to the bank, not yet confirmed")
+    if payment.payee == PayeeKind.PERSON and not getattr(payment, "has_account", True):
+        return _("Awaiting a bank account")
+    return _("Not yet paid out")
+
+
+def letters(payments) -> list[dict]:
+    """One letter per student and term: the aid received (paid money only) and its total, and apart from it
+    the aid not yet received (failed, at the bank, unsent), each with what it is waiting for."""
+    grouped: dict[tuple, list[Payment]] = defaultdict(list)
+    for p in (
+        payments.payable()
+        .annotate(has_account=has_account())
+        .select_related("student", "school")
+        .order_by("school__code", "student__name", "student_id", "school_year", "term", "aid_type")
+    ):
+        grouped[(p.student_id, p.school_year, p.term)].append(p)
+    found = []
+    for (_student, year, term), items in grouped.items():
+        received = [p for p in items if p.status == Payment.Status.PAID]
+        waiting = [p for p in items if p.status != Payment.Status.PAID]
+        for p in waiting:
+            p.waiting_for = not_received_label(p)
+        found.append(
+            {
+                "student": items[0].student,
+                "school": items[0].school,
+                "school_year": year,
+                "term": term,
+                "term_label": term_label(year, term),
+                "received": received,
+                "received_total": sum((p.amount for p in received), start=ZERO),
+                "not_received": waiting,
+                "not_received_total": sum((p.amount for p in waiting), start=ZERO),
+            }
+        )
+    return found
 
 
 def loan_totals(loans) -> list[dict]:
@@ -151,3 +382,14 @@ def loan_totals(loans) -> list[dict]:
         .annotate(n=Count("pk"), amount=Sum("amount"), top_up=Sum("top_up"))
         .order_by("-school_year")
     )
+
+
+def batch_letters(batch: DisbursementBatch, visible) -> list[dict]:
+    """The letters of a batch's students for its term (every aid of the term, not this batch's only), over
+    `visible` (the user's payments)."""
+    students = visible.payable().filter(batch=batch).values("student_id")
+    return letters(visible.filter(student_id__in=students, school_year=batch.school_year, term=batch.term))
+
+
+def student_letters(student, school_year: int, term: str, visible) -> list[dict]:
+    return letters(visible.filter(student=student, school_year=school_year, term=term))

@@ -20,6 +20,8 @@ urlpatterns = [
     path("batches/<int:pk>/letters/", letters.batch_letters, name="batch_letters"),
     path("payments/<int:pk>/release/", batches.payment_release, name="payment_release"),
     path("payments/<int:pk>/repay/", batches.payment_repay, name="payment_repay"),
+    path("payments/<int:pk>/paid/", batches.payment_mark_paid, name="payment_mark_paid"),
+    path("payments/<int:pk>/withdraw/", batches.payment_withdraw, name="payment_withdraw"),
     path("students/<int:pk>/", letters.student_aid, name="student_aid"),
     path(
         "students/<int:pk>/letter/<int:school_year>/<str:term>/",

@@ -41,6 +41,7 @@ class SchoolFactory(factory.django.DjangoModelFactory):
     school_type = School.Type.PRIMARY
     is_rural = True
     has_canteen = True
+    is_inclusive = True
 
 
 _sequence = iter(range(1, 10_000_000))

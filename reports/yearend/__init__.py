@@ -26,6 +26,7 @@ from reports.yearend.base import (  # noqa: F401 - the package's public names
     INT,
     MONEY,
     RATE,
+    UNASSIGNED,
     Measure,
     Period,
     Section,
@@ -40,7 +41,7 @@ from reports.yearend.base import (  # noqa: F401 - the package's public names
 from reports.yearend.dropout import DROPOUT_SECTION
 from reports.yearend.nutrition import NUTRITION_SECTION
 from reports.yearend.registry import REGISTRY_SECTIONS, poor_students
-from students.models import TeacherCount, Township
+from students.models import County, TeacherCount, Township
 from subsidies.models import OutOfCountyStudent
 
 
@@ -80,8 +81,10 @@ def build_figures(
     period = Period.of(county_code=county_code, year=year, basis=basis, today=today)
     townships = Township.objects.filter(county__code=county_code).order_by("code")
     schools = county_schools(period).select_related("township").order_by("township__code", "code")
+    county = County.objects.filter(code=county_code).first()
     figures: dict = {
         "county_code": county_code,
+        "county_name": county.name if county is not None else county_code,
         "year": year,
         "basis": basis,
         "period": {
@@ -213,6 +216,11 @@ def summary_lines(figures: dict) -> list[str]:
             _("Aid: %(times)s person-times, %(wan)s (10,000 yuan).")
             % {"times": total["person_times"], "wan": wan(total["amount"])}
         )
+        if total.get("nutrition_person_times"):
+            lines.append(
+                _("Nutrition-plan payments (apart from aid): %(times)s person-times, %(wan)s (10,000 yuan).")
+                % {"times": total["nutrition_person_times"], "wan": wan(total["nutrition_amount"])}
+            )
     if "loans" in sections_:
         total = sections_["loans"]["total"]
         lines.append(

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import Count, F, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
+from reports import figures
 from reports.yearend.base import (
     MONEY,
     Builder,
@@ -16,20 +17,23 @@ from reports.yearend.base import (
     Table,
     grouped,
     stages,
-    terms_q,
 )
-from students.models import Stage
+from students.models import Stage, StudentCategory
 from subsidies.models import AidType, CreditLoan, Payment
+
+Category = StudentCategory.Category
 
 # --- Aid, loans and tuition waivers (subsidies) -----------------------------------------------------------
 
 
-def aid_payments(period: Period):
-    """Aid paid for the period's terms to students of the county's schools (one payment = one 人次)."""
+def county_payments(period: Period):
+    return Payment.objects.filter(school__township__county__code=period.county_code)
 
-    return Payment.objects.filter(
-        school__township__county__code=period.county_code, status=Payment.Status.PAID
-    ).filter(terms_q(period))
+
+def aid_payments(period: Period):
+    """Student aid paid for the period's terms to students of the county's schools (one payment = one 人次),
+    without the nutrition plans' payments, which have their own line."""
+    return figures.student_aid(county_payments(period), period)
 
 
 def _money_breakdowns(b: Builder, payments) -> None:
@@ -38,8 +42,13 @@ def _money_breakdowns(b: Builder, payments) -> None:
             b.breakdown(level, key, values)
 
 
+NO_CATEGORY = "none"
+
+
 def aid_section(period: Period) -> dict:
-    """Aid person-times and amounts by stage and by aid type (Ningdu 2022: 75,125 人次, 4849.83825 万元)."""
+    """Aid person-times and amounts by stage, by aid type, by the family category the aid was granted on
+    (Jianshi 2019: 2644.2375 万元 / 37,273 人次 to in-county poor students) and by stage and type together
+    (Ningdu 2022: 75,125 人次, 4849.83825 万元). The nutrition plans' payments are a line of their own."""
 
     b = Builder()
     payments = aid_payments(period)
@@ -47,9 +56,39 @@ def aid_section(period: Period) -> dict:
     by_stage = grouped(payments, "stage", **measures)
     b.table("by_stage", [{"key": s, **by_stage.get(s, {})} for s in Stage.values], measures=AID_M)
     by_type = grouped(payments, "aid_type", **measures)
-    b.table("by_aid_type", [{"key": t, **by_type.get(t, {})} for t in AidType.values], measures=AID_M)
+    b.table("by_aid_type", [{"key": t, **by_type.get(t, {})} for t in STUDENT_AID_TYPES], measures=AID_M)
+    by_category = grouped(payments, "category", **measures)
+    b.table(
+        "by_category",
+        [
+            {"key": c or NO_CATEGORY, **by_category.get(c, {})}
+            for c in [*Category.values, ""]
+            if c in by_category or c in AID_CATEGORIES
+        ],
+        measures=AID_M,
+    )
+    pairs = {}
+    for row in payments.values("stage", "aid_type").annotate(**measures).order_by():
+        pairs[(row["stage"], row["aid_type"])] = row
+    b.table(
+        "by_stage_and_type",
+        [
+            {"key": f"{stage}:{aid_type}", **pairs[(stage, aid_type)]}
+            for stage in Stage.values
+            for aid_type in STUDENT_AID_TYPES
+            if (stage, aid_type) in pairs
+        ],
+        measures=AID_M,
+    )
+    nutrition = figures.nutrition_plan_aid(county_payments(period), period).aggregate(**measures)
+    b.table("nutrition_plan", [{"key": "nutrition_plan", **nutrition}], measures=AID_M, totals=False)
     total = payments.aggregate(**measures)
-    b.total = {"person_times": total["person_times"], "amount": total["amount"] or Decimal("0")}
+    b.total = {
+        "person_times": total["person_times"],
+        "amount": total["amount"] or Decimal("0"),
+        "nutrition_person_times": nutrition["person_times"],
+        "nutrition_amount": nutrition["amount"] or Decimal("0"),
+    }
     _money_breakdowns(b, payments)
     return b.as_dict()
 
@@ -98,8 +137,10 @@ def loans_section(period: Period) -> dict:
         "amount": everyone["amount"] or Decimal("0"),
         "top_up": top_up,
     }
-    for key, values in grouped(loans.exclude(home_township=None), "home_township_id", **measures).items():
+    for key, values in grouped(loans, "home_township_id", **measures).items():
         b.breakdown("township", key, values)
+    # University students are on no school's roll: the sheet by school prints their loans on a line apart.
+    b.breakdown("school", None, everyone)
     return b.as_dict()
 
 
@@ -107,9 +148,27 @@ AID_M = (Measure("person_times", _("Person-times")), Measure("amount", _("Amount
 LOANS_M = (Measure("contracts", _("Contracts")), Measure("amount", _("Loan amount"), MONEY))
 
 
-def aid_types() -> dict[str, str]:
+# Student aid: every aid type but the nutrition plans'.
+STUDENT_AID_TYPES = [t for t in AidType.values if t not in figures.NUTRITION_AID_TYPES]
+# Categories aid is granted on, always printed (others only when some aid was granted on them).
+AID_CATEGORIES = (Category.POVERTY_ALLEVIATED, Category.DIBAO)
 
-    return dict(AidType.choices)
+
+def aid_types() -> dict[str, str]:
+    return {k: v for k, v in AidType.choices if k in STUDENT_AID_TYPES}
+
+
+def aid_categories() -> dict[str, str]:
+    return {**dict(Category.choices), NO_CATEGORY: _("No family category recorded")}
+
+
+def stage_and_type() -> dict[str, str]:
+    types = dict(AidType.choices)
+    return {f"{s}:{t}": f"{label} · {types[t]}" for s, label in Stage.choices for t in STUDENT_AID_TYPES}
+
+
+def nutrition_plan_lines() -> dict[str, str]:
+    return {"nutrition_plan": _("Nutrition-plan payments (not counted as student aid)")}
 
 
 def loan_lines() -> dict[str, str]:
@@ -126,10 +185,21 @@ AID_SECTION = Section(
     (
         Table("by_stage", _("Aid by stage"), _("Stage"), stages, AID_M),
         Table("by_aid_type", _("Aid by type"), _("Aid type"), aid_types, AID_M),
+        Table("by_category", _("Aid by family category"), _("Family category"), aid_categories, AID_M),
+        Table("by_stage_and_type", _("Aid by stage and type"), _("Stage · aid type"), stage_and_type, AID_M),
+        Table(
+            "nutrition_plan",
+            _("Nutrition plan (its own line)"),
+            _("Item"),
+            nutrition_plan_lines,
+            AID_M,
+            totals=False,
+        ),
     ),
     (Measure("person_times", _("Aid person-times")), Measure("amount", _("Aid amount"), MONEY)),
     note=_(
-        "Payments marked paid for the terms of the period; one payment to one student is one person-time."
+        "Payments paid (not pending, at the bank or failed) for the terms of the period; one payment to one "
+        "student is one person-time. Nutrition-plan payments are printed on their own line, not as aid."
     ),
 )
 

@@ -5,70 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Q
-from django.utils import timezone
-
+from reports.periods import Period, terms_q  # noqa: F401 - the sections import them from here
 from students.models import School, Stage, Student
 
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.0001")
 
 INT, MONEY, RATE = "int", "money", "rate"
-
-
-# --- The period a report covers -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    county_code: str
-    year: int
-    basis: str  # "school" | "calendar"
-    start: date
-    end: date
-    today: date
-
-    @classmethod
-    def of(cls, *, county_code: str, year: int, basis: str, today: date | None = None) -> Period:
-        if basis == "school":
-            start, end = date(year, 9, 1), date(year + 1, 8, 31)
-        elif basis == "calendar":
-            start, end = date(year, 1, 1), date(year, 12, 31)
-        else:
-            raise ValueError(f"unknown basis {basis!r}")
-        return cls(county_code, year, basis, start, end, today or timezone.localdate())
-
-    @property
-    def reference(self) -> date:
-        """The day the register is read for: the period's end, or today while the period runs."""
-        return min(self.end, self.today)
-
-    @property
-    def is_future(self) -> bool:
-        return self.start > self.today
-
-    @property
-    def school_year(self) -> int:
-        """Teacher counts and nutrition terms are kept by school year: a calendar year ends in the one it opens."""
-        return self.year
-
-    @property
-    def terms(self) -> list[tuple[int, str]]:
-        """(school year, term) pairs of the period: a school year's two terms, or a calendar year's spring
-        (of the school year before) and autumn."""
-        if self.basis == "school":
-            return [(self.year, "autumn"), (self.year, "spring")]
-        return [(self.year - 1, "spring"), (self.year, "autumn")]
-
-
-def terms_q(period: Period, *, year_field: str = "school_year", term_field: str = "term") -> Q:
-    condition = Q(pk__in=[])
-    for school_year, term in period.terms:
-        condition |= Q(**{year_field: school_year, term_field: term})
-    return condition
+# The breakdown key of records that belong to no school (or no township): loans of university students, a
+# dropout case without a responsible school. The sheets by township and by school print them on a line of
+# their own, so that their rows add up to the total.
+UNASSIGNED = "none"
 
 
 # --- Presentation of the sections (labels live in code, figures in the snapshot) ------------------------
@@ -128,7 +77,7 @@ class Builder:
 
     def breakdown(self, level: str, key, values: dict) -> None:
         target = self.by_township if level == "township" else self.by_school
-        row = target.setdefault(str(key), {})
+        row = target.setdefault(UNASSIGNED if key is None else str(key), {})
         for name, value in values.items():
             row[name] = _json_kind(value)
 
@@ -191,13 +140,15 @@ def county_schools(period: Period):
     return School.objects.filter(township__county__code=period.county_code)
 
 
+def county_students(period: Period):
+    return Student.objects.filter(school__township__county__code=period.county_code)
+
+
 def register_students(period: Period):
     """Students on the register of the county's schools at the reference date (none for a future year)."""
-    if period.is_future:
-        return Student.objects.none()
-    return Student.objects.filter(
-        school__township__county__code=period.county_code, status=Student.Status.ENROLLED
-    ).filter(Q(enrolled_on__isnull=True) | Q(enrolled_on__lte=period.reference))
+    from reports import figures
+
+    return figures.register_students(county_students(period), period)
 
 
 def school_types() -> dict[str, str]:

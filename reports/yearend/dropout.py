@@ -5,38 +5,29 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from dropout_control.models import CasePeriod, DropoutCase
-from reports.yearend.base import Builder, Measure, Period, Section, Table, grouped
+from dropout_control.models import DropoutCase
+from reports import figures
+from reports.yearend.base import UNASSIGNED, Builder, Measure, Period, Section, Table, grouped
 
 # --- Dropout control -------------------------------------------------------------------------------------
 
 
 def dropout_section(period: Period) -> dict:
     """Dropout cases found in the period, returned to school, still open at the reference date, closed by
-    outcome, and children taught at home (送教上门; Ningdu autumn 2022: 145)."""
+    outcome, and children taught at home in the period (送教上门; Ningdu autumn 2022: 145)."""
 
     b = Builder()
     cases = DropoutCase.objects.filter(township__county__code=period.county_code)
     if period.is_future:
         cases = cases.none()
     ref = period.reference
-    open_ids = (
-        CasePeriod.objects.filter(opened_on__lte=ref)
-        .filter(Q(closed_on__isnull=True) | Q(closed_on__gt=ref))
-        .values("case_id")
-    )
     closed_in_period = Q(status=DropoutCase.Status.CLOSED, outcome_on__gte=period.start, outcome_on__lte=ref)
     measures = {
         "found": Count("pk", filter=Q(found_on__gte=period.start, found_on__lte=ref)),
         "returned": Count("pk", filter=closed_in_period & Q(outcome=DropoutCase.Outcome.RETURNED)),
-        "open": Count("pk", filter=Q(pk__in=open_ids)),
+        "open": Count("pk", filter=Q(pk__in=figures.open_cases(cases, period).values("pk"))),
         "home_teaching": Count(
-            "pk",
-            filter=Q(
-                status=DropoutCase.Status.CLOSED,
-                outcome=DropoutCase.Outcome.HOME_TEACHING,
-                outcome_on__lte=ref,
-            ),
+            "pk", filter=Q(pk__in=figures.home_teaching_children(cases, period).values("pk"))
         ),
     }
     total = cases.aggregate(**measures)
@@ -53,8 +44,7 @@ def dropout_section(period: Period) -> dict:
     b.total = total
     for level, group in (("township", "township_id"), ("school", "school_id")):
         for key, values in grouped(cases, group, **measures).items():
-            if key is not None:
-                b.breakdown(level, key, values)
+            b.breakdown(level, UNASSIGNED if key is None else key, values)
     return b.as_dict()
 
 
@@ -66,7 +56,7 @@ def dropout_lines() -> dict[str, str]:
         "found": _("Cases found in the period"),
         "returned": _("Returned to school in the period"),
         "open": _("Open on the reference date"),
-        "home_teaching": _("Children taught at home (送教上门)"),
+        "home_teaching": _("Children taught at home in the period (送教上门)"),
     }
 
 

@@ -4,55 +4,33 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Case, Count, F, Q, Sum, When
 from django.utils.translation import gettext_lazy as _
 
-from nutrition.models import FundReceipt, PilotSchool, Purchase
-from nutrition.selectors import JUNIOR_TYPES, PRIMARY_TYPES, term_for_year
-from reports.yearend.base import MONEY, RATE, Builder, Measure, Period, Section, Table, grouped, rate, stages
+from nutrition.models import FundReceipt, MealRecord, PilotSchool, Purchase
+from nutrition.selectors import CANTEEN, PILOT_STAGES, pilot_figures, spending
+from reports import figures
+from reports.yearend.base import MONEY, RATE, Builder, Measure, Period, Section, Table, grouped, rate
 from students.models import Stage
 
 # --- Nutrition improvement plan --------------------------------------------------------------------------
 
 
 def nutrition_section(period: Period) -> dict:
-    """Pilot schools and pupils of the year's autumn term (as the papers count "2022年秋季学期"), canteen
-    supply with its shares, and the central funds received and used in the period."""
+    """Pilot schools and pupils of the period's term (`figures.nutrition_term`: the autumn term, as the
+    papers count "2022年秋季学期"), by stage line with preschool pilots on a line of their own, canteen supply
+    with its shares, the central funds received and used in the period (used for food and diverted apart),
+    and the meals served in the period."""
 
     b = Builder()
-    term = term_for_year(period.year)
-    pilots = PilotSchool.objects.filter(school__township__county__code=period.county_code)
-    pilots = pilots.filter(term=term) if term is not None else pilots.none()
-    canteen = Q(supply_mode=PilotSchool.SupplyMode.CANTEEN)
-    primary, junior = Q(school__school_type__in=PRIMARY_TYPES), Q(school__school_type__in=JUNIOR_TYPES)
-    f = pilots.aggregate(
-        primary_schools=Count("pk", filter=primary),
-        junior_schools=Count("pk", filter=junior),
-        primary_pupils=Sum("covered_primary", default=0),
-        junior_pupils=Sum("covered_junior", default=0),
-        primary_canteen_schools=Count("pk", filter=primary & canteen),
-        junior_canteen_schools=Count("pk", filter=junior & canteen),
-        primary_canteen_pupils=Sum("covered_primary", default=0, filter=canteen),
-        junior_canteen_pupils=Sum("covered_junior", default=0, filter=canteen),
-        schools=Count("pk"),
-        canteen_schools=Count("pk", filter=canteen),
-    )
-    rows = [
-        {
-            "key": stage,
-            "schools": f[f"{stage}_schools"],
-            "pupils": f[f"{stage}_pupils"],
-            "canteen_schools": f[f"{stage}_canteen_schools"],
-            "canteen_pupils": f[f"{stage}_canteen_pupils"],
-        }
-        for stage in (Stage.PRIMARY, Stage.JUNIOR)
-    ]
-    b.table("pilots", rows, measures=PILOTS_M)
-    pupils = f["primary_pupils"] + f["junior_pupils"]
-    canteen_pupils = f["primary_canteen_pupils"] + f["junior_canteen_pupils"]
+    in_county = Q(school__township__county__code=period.county_code)
+    pilots = figures.pilot_schools(PilotSchool.objects.filter(in_county), period)
+    f = pilot_figures(pilots)
+    b.table("pilots", [{"key": stage, **f[stage]} for stage in PILOT_STAGES], measures=PILOTS_M)
+    everyone = f["all"]
     shares = [
-        {"key": "school_share", "share": rate(f["canteen_schools"], f["schools"])},
-        {"key": "pupil_share", "share": rate(canteen_pupils, pupils)},
+        {"key": "school_share", "share": rate(everyone["canteen_schools"], everyone["schools"])},
+        {"key": "pupil_share", "share": rate(everyone["canteen_pupils"], everyone["pupils"])},
     ]
     b.table("shares", shares, measures=SHARES_M, totals=False)
     in_county = Q(pilot__school__township__county__code=period.county_code)
@@ -60,36 +38,46 @@ def nutrition_section(period: Period) -> dict:
     received = FundReceipt.objects.filter(
         in_county, received_on__gte=period.start, received_on__lte=period.end
     )
+    meals = figures.meals_served(MealRecord.objects.filter(in_county), period)
+    spent = spending(used)
     funds = {
         "received": received.aggregate(s=Sum("amount"))["s"] or Decimal("0"),
-        "used": used.aggregate(s=Sum("amount"))["s"] or Decimal("0"),
+        "used": spent["used"],
+        "food": spent["food"],
+        "diverted": spent["diverted"],
     }
     b.table("funds", [{"key": k, "amount": v} for k, v in funds.items()], measures=FUNDS_M, totals=False)
     b.total = {
-        "pilot_schools": f["schools"],
-        "pupils": pupils,
-        "canteen_schools": f["canteen_schools"],
-        "canteen_pupils": canteen_pupils,
-        "canteen_school_share": rate(f["canteen_schools"], f["schools"]),
-        "canteen_pupil_share": rate(canteen_pupils, pupils),
+        "pilot_schools": everyone["schools"],
+        "pupils": everyone["pupils"],
+        "canteen_schools": everyone["canteen_schools"],
+        "canteen_pupils": everyone["canteen_pupils"],
+        "canteen_school_share": shares[0]["share"],
+        "canteen_pupil_share": shares[1]["share"],
         "funds_received": funds["received"],
         "funds_used": funds["used"],
+        "funds_food": funds["food"],
+        "funds_diverted": funds["diverted"],
+        "meals": meals.aggregate(n=Sum("meals", default=0))["n"],
     }
+    fed = (
+        F("covered_primary")
+        + F("covered_junior")
+        + Case(When(preschool_plan=True, then="covered_preschool"), default=0)
+    )
     pilot_measures = {
         "pilot_schools": Count("pk"),
-        "pupils": Sum(F_COVERED, default=0),
-        "canteen_pupils": Sum(F_COVERED, default=0, filter=canteen),
+        "pupils": Sum(fed, default=0),
+        "canteen_pupils": Sum(fed, default=0, filter=CANTEEN),
     }
     for level, group in (("township", "school__township_id"), ("school", "school_id")):
         for key, values in grouped(pilots, group, **pilot_measures).items():
             b.breakdown(level, key, values)
         for key, values in grouped(used, f"pilot__{group}", funds_used=Sum("amount")).items():
             b.breakdown(level, key, values)
+        for key, values in grouped(meals, f"pilot__{group}", meals=Sum("meals")).items():
+            b.breakdown(level, key, values)
     return b.as_dict()
-
-
-# Compulsory-education pupils a pilot school covers (the papers' pupil counts leave preschool out).
-F_COVERED = F("covered_primary") + F("covered_junior")
 
 
 PILOTS_M = (
@@ -110,7 +98,20 @@ def nutrition_shares() -> dict[str, str]:
 
 
 def nutrition_funds() -> dict[str, str]:
-    return {"received": _("Central funds received"), "used": _("Central funds used")}
+    return {
+        "received": _("Central funds received"),
+        "used": _("Central funds used"),
+        "food": _("  of which on food for pupils"),
+        "diverted": _("  of which diverted to forbidden categories (挤占挪用)"),
+    }
+
+
+def pilot_stages() -> dict[str, str]:
+    return {
+        Stage.PRESCHOOL: _("Preschool (kindergartens of the preschool plan)"),
+        Stage.PRIMARY: _("Primary (primary schools and teaching points)"),
+        Stage.JUNIOR: _("Junior (schools with a junior section)"),
+    }
 
 
 NUTRITION_SECTION = Section(
@@ -118,7 +119,7 @@ NUTRITION_SECTION = Section(
     _("Nutrition plan"),
     nutrition_section,
     (
-        Table("pilots", _("Pilot schools and pupils (autumn term)"), _("Stage"), stages, PILOTS_M),
+        Table("pilots", _("Pilot schools and pupils (autumn term)"), _("Stage"), pilot_stages, PILOTS_M),
         Table("shares", _("Canteen supply"), _("Item"), nutrition_shares, SHARES_M, totals=False),
         Table("funds", _("Central special funds"), _("Item"), nutrition_funds, FUNDS_M, totals=False),
     ),
@@ -127,9 +128,12 @@ NUTRITION_SECTION = Section(
         Measure("pupils", _("Pupils covered")),
         Measure("canteen_pupils", _("Canteen-supply pupils")),
         Measure("funds_used", _("Nutrition funds used"), MONEY),
+        Measure("meals", _("Meals served")),
     ),
     note=_(
-        "Pilot schools and pupils are those of the year's autumn term; funds are those received and spent in the period."
+        "Pilot schools and pupils are those of the year's autumn term; preschool pupils count where the "
+        "preschool plan runs. Funds are those received and spent in the period; money spent on staff meals, "
+        "equipment or other non-food items is shown apart as diverted."
     ),
     list_url=("nutrition:index", {}),
 )

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
+from dropout_control.models import DropoutCase
+from reports import figures
 from reports.yearend.base import (
     RATE,
     Builder,
@@ -14,6 +16,7 @@ from reports.yearend.base import (
     Section,
     Table,
     county_schools,
+    county_students,
     grouped,
     grouped2,
     rate,
@@ -30,12 +33,21 @@ from subsidies.models import OutOfCountyStudent
 def schools_section(period: Period) -> dict:
     """Schools by each of the eleven types (Ningdu 2022: 406 in all)."""
     b = Builder()
-    schools = county_schools(period).filter(is_active=True)
-    if period.is_future:
-        schools = schools.none()
+    schools = figures.active_schools(county_schools(period), period)
     counts = {k: v["schools"] for k, v in grouped(schools, "school_type", schools=Count("pk")).items()}
     b.table(
         "by_type", [{"key": t, "schools": counts.get(t, 0)} for t in School.Type.values], measures=SCHOOLS_M
+    )
+    # The papers' way: "77 所小学（含教学点 9 所）" counts teaching points inside primary schools.
+    points = counts.get(School.Type.TEACHING_POINT, 0)
+    b.table(
+        "primary_with_points",
+        [
+            {"key": "primary_with_points", "schools": counts.get(School.Type.PRIMARY, 0) + points},
+            {"key": "teaching_points", "schools": points},
+        ],
+        measures=SCHOOLS_M,
+        totals=False,
     )
     b.total = {"schools": sum(counts.values())}
     for township_id, by_type in grouped2(schools, "township_id", "school_type", "n", Count("pk")).items():
@@ -63,8 +75,8 @@ def students_section(period: Period) -> dict:
 def teachers_section(period: Period) -> dict:
     """Teachers (Ningdu 7,563; Jianshi 3,632) from each school's headcount for the school year."""
     b = Builder()
-    counts = TeacherCount.objects.filter(
-        school__township__county__code=period.county_code, school_year=period.school_year
+    counts = figures.teacher_counts(
+        TeacherCount.objects.filter(school__township__county__code=period.county_code), period
     )
     by_type = grouped(counts, "school__school_type", teachers=Sum("headcount"))
     b.table(
@@ -84,8 +96,7 @@ POOR = StudentCategory.Category.POVERTY_ALLEVIATED
 
 def poor_students(period: Period):
     """Registered-poor (脱贫户) students on the register, by their category on the reference date."""
-    poor = StudentCategory.objects.filter(category=POOR).on(period.reference).values("student_id")
-    return register_students(period).filter(pk__in=poor)
+    return figures.poor_students(county_students(period), period)
 
 
 def out_of_county_poor(period: Period) -> dict[str, int]:
@@ -137,21 +148,18 @@ def poverty_section(period: Period) -> dict:
 
 def rates_section(period: Period) -> dict:
     """What the register supports of enrolment and retention: the compulsory-education retention rate
-    by register (在籍巩固率) = enrolled / (enrolled + suspended or dropped out), per stage.
+    by register (在籍巩固率) = retained / (retained + left), per stage, where a student on the register
+    whose dropout case is open on the reference date is out of school and counts as left, and an open case
+    of a child not on the register counts as left in the compulsory total (its stage is not known).
 
     Enrolment rates need the population of each age group, which the portal does not hold: left out."""
     b = Builder()
-    base = (
-        Student.objects.none()
-        if period.is_future
-        else Student.objects.filter(
-            school__township__county__code=period.county_code,
-            status__in=[Student.Status.ENROLLED, Student.Status.SUSPENDED],
-        )
-    )
-    enrolled = Q(status=Student.Status.ENROLLED)
-    measures = {"enrolled": Count("pk", filter=enrolled), "left": Count("pk", filter=~enrolled)}
-    by_stage = grouped(base.filter(stage__in=COMPULSORY_STAGES), "stage", **measures)
+    base = figures.retention_base(county_students(period), period)
+    cases = DropoutCase.objects.filter(township__county__code=period.county_code)
+    out_of_school = figures.out_of_school_students(cases, period)
+    retained = Q(status=Student.Status.ENROLLED) & ~Q(pk__in=out_of_school)
+    measures = {"enrolled": Count("pk", filter=retained), "left": Count("pk", filter=~retained)}
+    by_stage = grouped(base, "stage", **measures)
     rows = []
     for stage in COMPULSORY_STAGES:
         values = by_stage.get(stage, {"enrolled": 0, "left": 0})
@@ -162,8 +170,8 @@ def rates_section(period: Period) -> dict:
                 "retention": rate(values["enrolled"], values["enrolled"] + values["left"]),
             }
         )
-    compulsory = base.filter(stage__in=COMPULSORY_STAGES)
-    totals = compulsory.aggregate(**measures)
+    totals = base.aggregate(**measures)
+    totals["left"] += figures.open_cases(cases, period).filter(student=None).count()
     rows.append(
         {
             "key": "compulsory",
@@ -174,7 +182,7 @@ def rates_section(period: Period) -> dict:
     b.table("retention", rows, measures=RATES_M, totals=False)
     b.total = {"retention": rate(totals["enrolled"], totals["enrolled"] + totals["left"])}
     for level, group in (("township", "school__township_id"), ("school", "school_id")):
-        for key, values in grouped(compulsory, group, **measures).items():
+        for key, values in grouped(base, group, **measures).items():
             b.breakdown(
                 level, key, {"retention": rate(values["enrolled"], values["enrolled"] + values["left"])}
             )
@@ -187,7 +195,7 @@ TEACHERS_M = (Measure("teachers", _("Teachers")),)
 POOR_M = (Measure("students", _("Students")),)
 RATES_M = (
     Measure("enrolled", _("On the register")),
-    Measure("left", _("Suspended or dropped out")),
+    Measure("left", _("Suspended, dropped out or out of school")),
     Measure("retention", _("Retention rate"), RATE),
 )
 
@@ -203,6 +211,13 @@ def poverty_lines() -> dict[str, str]:
     }
 
 
+def primary_lines() -> dict[str, str]:
+    return {
+        "primary_with_points": _("Primary schools, teaching points included"),
+        "teaching_points": _("  of which teaching points"),
+    }
+
+
 def compulsory_lines() -> dict[str, str]:
     return {**stages(), "compulsory": _("Compulsory education")}
 
@@ -212,7 +227,17 @@ REGISTRY_SECTIONS: tuple[Section, ...] = (
         "schools",
         _("Schools by type"),
         schools_section,
-        (Table("by_type", _("Schools by type"), _("School type"), school_types, SCHOOLS_M),),
+        (
+            Table("by_type", _("Schools by type"), _("School type"), school_types, SCHOOLS_M),
+            Table(
+                "primary_with_points",
+                _("Primary schools counted with their teaching points (as the papers count them)"),
+                _("Item"),
+                primary_lines,
+                SCHOOLS_M,
+                totals=False,
+            ),
+        ),
         (Measure("schools", _("Number of schools")),),
         list_url=("students:school_list", {}),
     ),
@@ -279,7 +304,8 @@ REGISTRY_SECTIONS: tuple[Section, ...] = (
         ),
         (Measure("retention", _("Compulsory retention rate"), RATE),),
         note=_(
-            "Retention by register = students on the register / (on the register + suspended or dropped out). "
+            "Retention by register = students on the register and in school / (those + suspended, dropped out "
+            "or out of school with an open dropout case). "
             "Enrolment rates need the population of each age group, which the portal does not hold."
         ),
     ),

@@ -1,10 +1,11 @@
 """Student aid models, one module per sub-area: the policy table and quotas (`policies`), term batches,
-payments and bank accounts (`batches`), data matching (`matching`), the out-of-county ledger (`ledger`),
+payments and bank accounts (`batches`), the bank's files and result formats (`bank`), data matching (`matching`), the out-of-county ledger (`ledger`),
 credit loans (`loans`) and the public lookup log (`lookup`). Shared vocabulary is in `common`.
 
 Django finds the models through this package; the rest of the code imports them from here.
 """
 
+from subsidies.models.bank import BankFile, BankFileLine, BankResultFormat
 from subsidies.models.batches import (
     BankAccount,
     BatchEvent,
@@ -13,9 +14,11 @@ from subsidies.models.batches import (
     DisbursementBatch,
     Payment,
     PaymentQuerySet,
+    mask_account,
 )
 from subsidies.models.common import (
     FEN,
+    LOAN_AID_TYPES,
     MONEY,
     AidType,
     PayeeKind,
@@ -27,20 +30,23 @@ from subsidies.models.common import (
     term_start,
 )
 from subsidies.models.ledger import OutOfCountyStudent
-from subsidies.models.loans import LOAN_CAP, LOAN_TOP_UP_CAP, CreditLoan
+from subsidies.models.loans import CreditLoan
 from subsidies.models.lookup import LookupLog
 from subsidies.models.matching import MatchResult, MatchRun
-from subsidies.models.policies import AidPolicy, AidQuota
+from subsidies.models.policies import AidExclusionGroup, AidPolicy, AidQuota
 
 __all__ = [
     "FEN",
-    "LOAN_CAP",
-    "LOAN_TOP_UP_CAP",
+    "LOAN_AID_TYPES",
     "MONEY",
+    "AidExclusionGroup",
     "AidPolicy",
     "AidQuota",
     "AidType",
     "BankAccount",
+    "BankFile",
+    "BankFileLine",
+    "BankResultFormat",
     "BatchEvent",
     "BatchEventQuerySet",
     "BatchQuerySet",
@@ -57,6 +63,7 @@ __all__ = [
     "Term",
     "term_end",
     "term_label",
+    "mask_account",
     "term_of",
     "term_start",
 ]

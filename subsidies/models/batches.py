@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pgtrigger
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -26,7 +27,8 @@ class BatchQuerySet(ScopedQuerySet):
     scope_county_wide = True
 
     def with_totals(self, payments):
-        """Person-times and amount of each batch over `payments` (the user's visible part), held ones left out."""
+        """Person-times and amount drawn (`person_times`, `amount`: held ones left out) and paid
+        (`paid_person_times`, `paid_amount`) of each batch over `payments` (the user's visible part)."""
         # Correlated subqueries, evaluated for the page's batches only (through the payments' batch index);
         # a join with GROUP BY summed every payment of the county before the page was cut (0.5 s at
         # Ningdu scale).
@@ -36,9 +38,12 @@ class BatchQuerySet(ScopedQuerySet):
             .order_by()
             .values("batch")
         )
+        paid = payable.filter(status=Payment.Status.PAID)
         return self.annotate(
             person_times=Coalesce(Subquery(payable.annotate(n=models.Count("pk")).values("n")), 0),
             amount=Subquery(payable.annotate(total=Sum("amount")).values("total")),
+            paid_person_times=Coalesce(Subquery(paid.annotate(n=models.Count("pk")).values("n")), 0),
+            paid_amount=Subquery(paid.annotate(total=Sum("amount")).values("total")),
         )
 
 
@@ -117,8 +122,11 @@ class BatchEvent(models.Model):
         RELEASED = "released", _("Released after check")
         EXPORTED = "exported", _("Bank file exported")
         RESULT_IMPORTED = "result_imported", _("Bank result imported")
-        PAID = "paid", _("Marked paid")
-        REPAID = "repaid", _("Failed payment re-paid")
+        TRANSFERRED = "transferred", _("Transfer to schools and canteens recorded")
+        PAID_BY_HAND = "paid_by_hand", _("One payment marked paid by hand")
+        PAID = "paid", _("Batch paid in full")
+        REPAID = "repaid", _("Failed payment put in the next bank file")
+        WITHDRAWN = "withdrawn", _("Payment withdrawn, not paid this term")
 
     batch = models.ForeignKey(DisbursementBatch, on_delete=models.CASCADE, related_name="steps")
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
@@ -138,6 +146,26 @@ class BatchEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+# The body of the exclusion-group triggers on Payment; {changed} is the statement's rows to check (as `n`).
+EXCLUSION_GROUP_CHECK = """
+    PERFORM 1 FROM students_student s
+    WHERE s.id IN (SELECT n.student_id FROM {changed} WHERE n.status <> 'held')
+    ORDER BY s.id FOR NO KEY UPDATE;
+    IF EXISTS (
+        SELECT 1 FROM {changed}
+        JOIN subsidies_aidexclusiongroup g ON n.aid_type = ANY (g.aid_types)
+        JOIN subsidies_payment p
+          ON p.student_id = n.student_id AND p.school_year = n.school_year AND p.term = n.term
+         AND p.aid_type <> n.aid_type AND p.aid_type = ANY (g.aid_types) AND p.status <> 'held'
+        WHERE n.status <> 'held'
+    ) THEN
+        RAISE EXCEPTION 'payment_one_per_exclusion_group: a student would have two aids of one exclusion group in a term'
+            USING ERRCODE = 'unique_violation';
+    END IF;
+    RETURN NULL;
+"""
 
 
 class PaymentQuerySet(ScopedQuerySet):
@@ -167,7 +195,13 @@ class Payment(models.Model):
     """One student's aid for one term, in a batch; paid to the family, the school or the canteen."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        """pending: not yet sent (in no bank file, no transfer); sent: in a bank file, the bank's result not
+        yet back; paid: the bank (or the transfer to a school) paid it; failed: the bank returned it, until it
+        is re-paid (back to pending, for the next file) or withdrawn; held: not counted (no longer eligible, or
+        withdrawn unpaid, the reason in `flag_reason`)."""
+
+        PENDING = "pending", _("Not yet sent")
+        SENT = "sent", _("At the bank, result not yet back")
         HELD = "held", _("Held: no longer eligible")
         PAID = "paid", _("Paid")
         FAILED = "failed", _("Failed")
@@ -207,6 +241,40 @@ class Payment(models.Model):
                 violation_error_message=_("This student is already paid this aid for this term."),
             ),
             models.CheckConstraint(name="payment_amount_positive", condition=Q(amount__gt=0)),
+        ]
+        triggers = [
+            # 不重复资助 across aid types: at most one aid of an exclusion group (AidExclusionGroup) per student
+            # and term, counting every payment but the held ones. The services refuse first, in words; these
+            # triggers are the guarantee whatever writes the table. Statement-level, with the statement's rows
+            # as a table: one join per statement (a draw of 100,000 payments checks them in a few joins, not
+            # 100,000 lookups). The students concerned are locked first (a row lock, in id order), so that two
+            # transactions paying the same child at once are checked one after the other; under READ
+            # COMMITTED the second then sees the first's rows. An update is checked only where it brings a
+            # payment into play (held -> pending) or moves it to another student, aid or term, so that a
+            # payment recorded before this rule can still be failed, re-paid or held.
+            pgtrigger.Trigger(
+                name="payment_one_per_group_insert",
+                operation=pgtrigger.Insert,
+                when=pgtrigger.After,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(new="new_values"),
+                func=pgtrigger.Func(EXCLUSION_GROUP_CHECK.replace("{changed}", "new_values n")),
+            ),
+            pgtrigger.Trigger(
+                name="payment_one_per_group_update",
+                operation=pgtrigger.Update,
+                when=pgtrigger.After,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(old="old_values", new="new_values"),
+                func=pgtrigger.Func(
+                    EXCLUSION_GROUP_CHECK.replace(
+                        "{changed}",
+                        """new_values n JOIN old_values o ON o.id = n.id
+                           AND (o.status = 'held' OR o.student_id <> n.student_id OR o.aid_type <> n.aid_type
+                                OR o.school_year <> n.school_year OR o.term <> n.term)""",
+                    )
+                ),
+            ),
         ]
         indexes = [
             # Year-end report and data matching: the paid payments of a term by aid type.

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from students.models import Stage, StudentCategory
+from students.models import Stage, StudentCategory, school_year_of
 
 Category = StudentCategory.Category
 
@@ -31,10 +31,21 @@ class AidType(models.TextChoices):
     NATIONAL_GRANT = "national_grant", _("National grant")
     TUITION_AID = "tuition_aid", _("University tuition aid")
     FRESHMAN_TRAVEL = "freshman_travel", _("Freshman travel grant")
+    MISC_FEE_WAIVER = "misc_fee_waiver", _("Miscellaneous fee waiver")
+    STUDY_MATERIALS = "study_materials", _("Free study materials")
+    EXERCISE_BOOKS = "exercise_books", _("Free exercise books")
+    # Loan caps: policy rows read by the loan register (never drawn into a batch).
+    CREDIT_LOAN = "credit_loan", _("Credit student loan cap")
+    LOAN_TOP_UP = "loan_top_up", _("Municipal loan top-up cap")
+
+
+# Aid types that are caps of the loan register, not money paid in batches.
+LOAN_AID_TYPES = (AidType.CREDIT_LOAN, AidType.LOAN_TOP_UP)
 
 
 class PolicyStage(models.TextChoices):
-    """The registry's stages, plus university (loans, tuition aid: students not in our schools)."""
+    """The registry's stages, plus university and postgraduate study (loans, tuition aid: students not in our
+    schools)."""
 
     PRESCHOOL = Stage.PRESCHOOL.value, Stage.PRESCHOOL.label
     PRIMARY = Stage.PRIMARY.value, Stage.PRIMARY.label
@@ -43,6 +54,7 @@ class PolicyStage(models.TextChoices):
     VOCATIONAL = Stage.VOCATIONAL.value, Stage.VOCATIONAL.label
     SPECIAL = Stage.SPECIAL.value, Stage.SPECIAL.label
     HIGHER = "higher", _("Higher education")
+    POSTGRADUATE = "postgraduate", _("Postgraduate")
 
 
 class Term(models.TextChoices):
@@ -61,11 +73,7 @@ def term_label(school_year: int, term: str) -> str:
 
 def term_of(day: date) -> tuple[int, str]:
     """(school year, term) a day falls in: autumn from September, spring from March, autumn again in Jan-Feb."""
-    if day.month >= 9:
-        return day.year, Term.AUTUMN
-    if day.month >= 3:
-        return day.year - 1, Term.SPRING
-    return day.year - 1, Term.AUTUMN
+    return school_year_of(day), Term.SPRING if 3 <= day.month < 9 else Term.AUTUMN
 
 
 def term_end(school_year: int, term: str) -> date:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import ScopedQuerySet
 from portal.tracking import track_changes
@@ -27,9 +28,13 @@ class OutOfCountyStudent(id_numbers.MaskedIdNumberMixin, models.Model):
         CLOSED = "closed", _("Closed")
 
     id_number = models.CharField(_("ID number"), max_length=18, validators=[id_numbers.validate_id_number])
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     home_township = models.ForeignKey(
-        Township, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("home township")
+        Township,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=pgettext_lazy("household registration", "home township"),
     )
     destination_county_code = models.CharField(_("destination county code"), max_length=6)
     destination_county = models.CharField(_("destination county"), max_length=50)

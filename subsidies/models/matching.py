@@ -6,15 +6,17 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from portal.access import ScopedQuerySet
+from portal.access import ScopedQuerySet, can_run_data_matching
 from students import id_numbers
 from students.models import SCHOOL_YEAR_VALIDATORS, Student
-from subsidies.models.common import Category, Term, term_label
+from subsidies.models.common import AidType, Category, Term, term_label
 
 
 class MatchRunQuerySet(ScopedQuerySet):
-    scope_county_wide = True
+    # County-wide lists of other departments: the bureau's own work, not read by officials, townships or schools.
+    scope_requires = staticmethod(can_run_data_matching)
 
     def with_counts(self):
         """Each run with its number of results of each kind (`unaided`, `unconfirmed`, ...), in one query."""
@@ -40,6 +42,12 @@ class MatchRun(models.Model):
     term = models.CharField(_("term"), max_length=8, choices=Term.choices)
     file_name = models.CharField(_("file"), max_length=200, blank=True)
     list_rows = models.PositiveIntegerField(_("rows in the list"), default=0)
+    note = models.CharField(
+        _("note"),
+        max_length=500,
+        blank=True,
+        help_text=_("Aids of the category that could not be checked (their amount is not set)."),
+    )
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
@@ -65,8 +73,10 @@ class MatchResult(id_numbers.MaskedIdNumberMixin, models.Model):
     kind = models.CharField(_("result"), max_length=12, choices=Kind.choices)
     student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     id_number = models.CharField(_("ID number"), max_length=40, blank=True)
-    name = models.CharField(_("name"), max_length=50, blank=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50, blank=True)
     row_number = models.PositiveIntegerField(_("row"), null=True, blank=True)
+    # Unaided: the aid the list's category qualifies the child for that was not paid (one result per aid).
+    aid_type = models.CharField(_("aid type"), max_length=24, choices=AidType.choices, blank=True)
     message = models.CharField(_("message"), max_length=300, blank=True)
     applied = models.BooleanField(_("category added"), default=False)
 

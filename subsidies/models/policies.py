@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import ScopedQuerySet
 from portal.tracking import track_changes
@@ -73,10 +74,34 @@ class AidPolicy(models.Model):
         _("boarding condition"), max_length=12, choices=Boarding.choices, default="any"
     )
     rural_only = models.BooleanField(_("rural schools only"), default=False)
+    inclusive_only = models.BooleanField(
+        _("inclusive kindergartens only"),
+        default=False,
+        help_text=_("Only in kindergartens marked inclusive (普惠) in the school register."),
+    )
+    agricultural_only = models.BooleanField(
+        _("agricultural majors only"),
+        default=False,
+        help_text=_("Only for students of an agricultural major (涉农专业)."),
+    )
     grade_min = models.PositiveSmallIntegerField(_("from grade"), null=True, blank=True)
     grade_max = models.PositiveSmallIntegerField(_("to grade"), null=True, blank=True)
     unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices, default=Unit.PER_YEAR)
-    amount = models.DecimalField(_("amount"), **MONEY, help_text=_("Yuan per year, or per day."))
+    amount = models.DecimalField(
+        _("amount"),
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Yuan per year, or per day. Empty when the paper gives no figure: no batch can draw the aid "
+            "until the county enters it."
+        ),
+    )
+    fee_capped = models.BooleanField(
+        _("actual fee, up to the amount"),
+        default=False,
+        help_text=_("The aid is the school's actual preschool fee (保教费), at most the amount."),
+    )
     days_per_year = models.PositiveSmallIntegerField(_("days per year"), null=True, blank=True)
     payee = models.CharField(_("paid to"), max_length=16, choices=Payee.choices, default=Payee.PERSON)
     max_terms = models.PositiveSmallIntegerField(
@@ -94,10 +119,10 @@ class AidPolicy(models.Model):
             "Aid types this aid replaces when a student qualifies for both (the higher standard applies)."
         ),
     )
-    valid_from = models.DateField(_("valid from"))
+    valid_from = models.DateField(pgettext_lazy("policy", "valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
-    source = models.CharField(_("source"), max_length=200, blank=True)
+    source = models.CharField(pgettext_lazy("policy", "source"), max_length=200, blank=True)
 
     objects = AidPolicyQuerySet.as_manager()
 
@@ -123,7 +148,8 @@ class AidPolicy(models.Model):
             ),
         ]
         triggers = [
-            # Two standards for the same aid, stage and tier may never apply on the same day. A trigger
+            # Two standards for the same aid, stage and tier may never apply to the same grade on the same day
+            # (special-education rows split grades 1-6 and 7-9 between the primary and junior standards). A trigger
             # rather than an exclusion constraint: that needs the btree_gist extension, which the embedded
             # PostgreSQL of `make run` lacks. The advisory lock serialises writers of the same aid, stage
             # and tier, so that two overlapping rows written at once cannot both pass the check.
@@ -139,8 +165,10 @@ class AidPolicy(models.Model):
                         WHERE p.id <> NEW.id AND p.aid_type = NEW.aid_type AND p.stage = NEW.stage
                           AND p.tier = NEW.tier
                           AND daterange(p.valid_from, p.valid_to, '[]') && daterange(NEW.valid_from, NEW.valid_to, '[]')
+                          AND int4range(coalesce(p.grade_min, 0), coalesce(p.grade_max, 99), '[]')
+                              && int4range(coalesce(NEW.grade_min, 0), coalesce(NEW.grade_max, 99), '[]')
                     ) THEN
-                        RAISE EXCEPTION 'aid_policy_no_overlap: another standard for this aid, stage and tier'
+                        RAISE EXCEPTION 'aid_policy_no_overlap: another standard for this aid, stage, tier and grades'
                             USING ERRCODE = 'exclusion_violation';
                     END IF;
                     RETURN NEW;
@@ -164,14 +192,61 @@ class AidPolicy(models.Model):
         return [str(Category(c).label) for c in self.excluded_categories]
 
     @property
-    def amount_per_year(self) -> Decimal:
+    def amount_per_year(self) -> Decimal | None:
+        """None while the county has not entered the amount."""
+        if self.amount is None:
+            return None
         if self.unit == self.Unit.PER_DAY:
             return (self.amount * (self.days_per_year or 0)).quantize(FEN)
         return self.amount
 
     @property
-    def amount_per_term(self) -> Decimal:
-        return (self.amount_per_year / 2).quantize(FEN)
+    def amount_per_term(self) -> Decimal | None:
+        per_year = self.amount_per_year
+        return None if per_year is None else (per_year / 2).quantize(FEN)
+
+
+class AidExclusionGroupQuerySet(ScopedQuerySet):
+    scope_county_wide = True
+
+    def sharing_with(self, aid_type: str):
+        return self.filter(aid_types__contains=[aid_type])
+
+
+@track_changes()
+class AidExclusionGroup(models.Model):
+    """Aid types of which a student receives at most one in a term (boarder allowance, non-boarder allowance
+    and free lunch; the free lunch and the nutrition plan it includes; ...). The database refuses a second
+    paid, pending or failed payment of one group for a student and term (trigger on Payment); held
+    payments do not count."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    aid_types = ArrayField(
+        models.CharField(max_length=24, choices=AidType.choices), verbose_name=_("aid types"), size=None
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    objects = AidExclusionGroupQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("exclusion group")
+        verbose_name_plural = _("exclusion groups")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                name="exclusion_group_has_two_aids",
+                condition=Q(aid_types__len__gte=2),
+                violation_error_message=_("An exclusion group names at least two aid types."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def aid_labels(self) -> list[str]:
+        return [str(AidType(t).label) for t in self.aid_types]
 
 
 class AidQuotaQuerySet(ScopedQuerySet):

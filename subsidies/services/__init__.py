@@ -16,9 +16,12 @@ from subsidies.services.batches import (
     batch_generate,
     batch_mark_paid,
     batch_remove_student,
+    payment_mark_paid,
     payment_release,
     payment_repay,
+    payment_withdraw,
     record_event,
+    settle_batch,
 )
 from subsidies.services.ledger import out_of_county_add, out_of_county_follow_up, out_of_county_letters_sent
 from subsidies.services.loans import loan_create
@@ -39,10 +42,13 @@ __all__ = [
     "out_of_county_add",
     "out_of_county_follow_up",
     "out_of_county_letters_sent",
+    "payment_mark_paid",
     "payment_release",
     "payment_repay",
+    "payment_withdraw",
     "policy_create",
     "policy_update",
     "quota_set",
     "record_event",
+    "settle_batch",
 ]

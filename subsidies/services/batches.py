@@ -2,6 +2,12 @@
 
 Batches move forward only (draft -> approved -> paid); every step is a BatchEvent with who and when, and
 pghistory keeps the row changes. The database forbids paying one aid twice to a student in a term.
+
+A family's payment is paid only by the bank: it goes in a bank file (`subsidies.bank.payroll_workbook`,
+status "sent") and the bank's result file says 成功 (`subsidies.bank.result_import`); or, one payment at a
+time, by hand with a reason (`payment_mark_paid`). A failed payment stays failed until re-paid
+(`payment_repay`: back in the next bank file). Payments to schools and canteens are paid by recording the
+transfer (`batch_mark_paid`). A batch is paid when every payment that counts in it is.
 """
 
 from __future__ import annotations
@@ -10,21 +16,36 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from portal.access import can_write_in_scope
 from portal.services import bureau_service, service
 from students.models import Student
 from subsidies import eligibility
+from subsidies.facts import facts_on
 from subsidies.models import (
+    LOAN_AID_TYPES,
+    AidType,
     BankAccount,
+    BankFileLine,
     BatchEvent,
     DisbursementBatch,
+    PayeeKind,
     Payment,
     term_end,
     term_start,
 )
-from subsidies.selectors import categories_on, draw, draw_candidates, quota_status, terms_received
+from subsidies.selectors import (
+    draw,
+    draw_candidates,
+    group_taken,
+    quota_status,
+    terms_received,
+    unset_amounts,
+)
 
 Status = DisbursementBatch.Status
 # Above this many candidate students a batch is drawn by a Celery task rather than in the request.
@@ -49,14 +70,16 @@ def record_event(
 
 
 def payment_for(batch: DisbursementBatch, student: Student, decision) -> Payment:
+    # The school and stage the student had on the date decided (a later transfer does not move the money).
+    state = decision.state
     return Payment(
         batch=batch,
         student=student,
         aid_type=batch.aid_type,
         school_year=batch.school_year,
         term=batch.term,
-        school=student.school,
-        stage=student.stage,
+        school=state.school if state else student.school,
+        stage=state.stage if state else student.stage,
         policy=decision.policy,
         category=decision.category,
         amount=decision.amount_per_term,
@@ -65,12 +88,28 @@ def payment_for(batch: DisbursementBatch, student: Student, decision) -> Payment
     )
 
 
+def _check_drawable(aid_type: str, on: date) -> None:
+    """A loan cap is never paid in a batch; an aid whose amount the county has not entered is not drawn."""
+    if aid_type in LOAN_AID_TYPES:
+        raise ValidationError(_("Loan caps are read by the loan register; they are not paid in batches."))
+    unset = unset_amounts(aid_type, on)
+    if unset:
+        raise ValidationError(
+            _(
+                "The amount of %(rules)s is not set: the county enters its standard in the policy table "
+                "before a batch can draw this aid."
+            )
+            % {"rules": "、".join(f"“{p}”" for p in unset)}
+        )
+
+
 @bureau_service
 def batch_create(
     *, aid_type: str, school_year: int, term: str, by, on: date | None = None
 ) -> DisbursementBatch:
     """An empty draft batch for a term, drawn on `on` (default: the first day of the term)."""
     on = on or term_start(school_year, term)
+    _check_drawable(aid_type, on)
     batch = DisbursementBatch(
         aid_type=aid_type, school_year=school_year, term=term, eligibility_date=on, created_by=by
     )
@@ -96,27 +135,38 @@ def batch_draw(*, batch: DisbursementBatch, by) -> int:
     batch = _lock(batch)
     if batch.status != Status.DRAFT:
         raise ValidationError(_("Students can only be added while the batch is a draft."))
+    _check_drawable(batch.aid_type, batch.eligibility_date)
     already = set(
         Payment.objects.filter(
             aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term
         ).values_list("student_id", flat=True)
     )
+    left_out: dict[str, int] = {}
     payments = [
         payment_for(batch, student, decision)
         for student, decision in draw(
-            aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term, on=batch.eligibility_date
+            aid_type=batch.aid_type,
+            school_year=batch.school_year,
+            term=batch.term,
+            on=batch.eligibility_date,
+            left_out=left_out,
         )
         if student.pk not in already
     ]
     Payment.objects.bulk_create(payments, batch_size=2000)
-    record_event(
-        batch,
-        BatchEvent.Action.GENERATED,
-        by=by,
-        to_status=Status.DRAFT,
-        note=_("%(n)s students drawn by eligibility on %(date)s.")
-        % {"n": len(payments), "date": batch.eligibility_date},
-    )
+    note = _("%(n)s students drawn by eligibility on %(date)s.") % {
+        "n": len(payments),
+        "date": batch.eligibility_date,
+    }
+    if left_out["taken"]:
+        note += " " + _(
+            "%(n)s students left out: they already receive an aid of the same exclusion group this term."
+        ) % {"n": left_out["taken"]}
+    if left_out["unknown"]:
+        note += " " + _(
+            "%(n)s students qualify but are left out: their school's preschool fee is not recorded."
+        ) % {"n": left_out["unknown"]}
+    record_event(batch, BatchEvent.Action.GENERATED, by=by, to_status=Status.DRAFT, note=note)
     return len(payments)
 
 
@@ -141,12 +191,30 @@ def _lock(batch: DisbursementBatch) -> DisbursementBatch:
     return DisbursementBatch.objects.select_for_update().get(pk=batch.pk)
 
 
+def _refuse_taken_group(student: Student, aid_type: str, school_year: int, term: str) -> None:
+    """The database's exclusion-group rule, said first in words."""
+    taken = group_taken([student.pk], aid_type, school_year, term).get(student.pk)
+    if taken is not None:
+        raise ValidationError(
+            _(
+                "%(name)s already receives %(other)s this term, which excludes %(aid)s (%(group)s): "
+                "a student receives only one of them."
+            )
+            % {
+                "name": student.name,
+                "other": taken.aid_label,
+                "aid": AidType(aid_type).label,
+                "group": taken.group.name,
+            }
+        )
+
+
 def _check_student_scope(student: Student, by) -> None:
     if not Student.objects.editable_by(by).filter(pk=student.pk).exists():
         raise PermissionDenied(_("You may not change this student's aid."))
 
 
-@service
+@service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this student's aid."))
 def batch_add_student(*, batch: DisbursementBatch, student: Student, reason: str, by) -> Payment:
     """Review: add a student the draw missed (a category recorded late, a transfer). Still by the rules."""
     _check_student_scope(student, by)
@@ -171,6 +239,12 @@ def batch_add_student(*, batch: DisbursementBatch, student: Student, reason: str
         student=student, aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term
     ).exists():
         raise ValidationError(_("This student is already paid this aid for this term."))
+    if not decision.payable:
+        raise ValidationError(
+            _("%(name)s qualifies, but the amount is not known: %(why)s.")
+            % {"name": student.name, "why": decision.unknown_amount_reason}
+        )
+    _refuse_taken_group(student, batch.aid_type, batch.school_year, batch.term)
     payment = payment_for(batch, student, decision)
     payment.full_clean()
     payment.save()
@@ -178,7 +252,7 @@ def batch_add_student(*, batch: DisbursementBatch, student: Student, reason: str
     return payment
 
 
-@service
+@service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this student's aid."))
 def batch_remove_student(*, batch: DisbursementBatch, student: Student, reason: str, by) -> None:
     """Review: take a student out, with the reason. Held payments may be removed after approval too."""
     _check_student_scope(student, by)
@@ -211,13 +285,13 @@ def batch_approve(
     on = on or max(batch.eligibility_date, min(timezone.localdate(), term_end(batch.school_year, batch.term)))
     ids = [p.student_id for p in payments]
     policies = eligibility.policies_on(on)
-    categories = categories_on(ids, on)
+    state = facts_on(ids, on)
     received = terms_received(ids, batch.aid_type, batch.school_year, batch.term)
     held = []
     for payment in payments:
         kwargs = {
             "policies": policies,
-            "categories": categories.get(payment.student_id, set()),
+            "facts": state[payment.student_id],
             "terms_received": {batch.aid_type: received.get(payment.student_id, 0)},
         }
         if eligibility.decide(payment.student, batch.aid_type, on, **kwargs) is None:
@@ -264,10 +338,34 @@ def payment_release(*, payment: Payment, reason: str, by) -> Payment:
         raise ValidationError(_("Only a held payment of an approved batch can be released."))
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for releasing the payment.")})
+    _refuse_taken_group(payment.student, payment.aid_type, payment.school_year, payment.term)
     payment.status = Payment.Status.PENDING
     payment.save(update_fields=["status"])
     record_event(payment.batch, BatchEvent.Action.RELEASED, by=by, student=payment.student, note=reason)
     return payment
+
+
+@bureau_service
+def settle_batch(*, batch: DisbursementBatch, by, paid_on: date | None, bank_reference: str = "") -> None:
+    """An approved batch is paid once every payment that counts in it is paid (held ones aside); until then
+    it stays approved, with its failed, sent and unsent payments shown apart. `batch` is locked by the caller."""
+    if (
+        batch.status != Status.APPROVED
+        or batch.payments.payable().exclude(status=Payment.Status.PAID).exists()
+    ):
+        return
+    batch.status = Status.PAID
+    batch.paid_on = paid_on or batch.payments.paid().aggregate(last=Max("paid_on"))["last"]
+    batch.bank_reference = batch.bank_reference or bank_reference
+    batch.save(update_fields=["status", "paid_on", "bank_reference"])
+    record_event(
+        batch,
+        BatchEvent.Action.PAID,
+        by=by,
+        from_status=Status.APPROVED,
+        to_status=Status.PAID,
+        note=_("Every payment of the batch is paid: %(n)s payments.") % {"n": batch.payments.paid().count()},
+    )
 
 
 @bureau_service
@@ -279,13 +377,15 @@ def batch_mark_paid(
     by,
     student_ids: list[int] | None = None,
 ) -> DisbursementBatch:
-    """Record the payment of an approved batch: its pending payments (or the listed students') are paid."""
+    """Record the transfer to schools and canteens: the batch's unpaid payments to a school or a canteen (or
+    the listed students') are paid. Payments to families are paid only by the bank's result file, or one by
+    one with a reason (`payment_mark_paid`)."""
     batch = _lock(batch)
     if batch.status == Status.DRAFT:
         raise ValidationError(_("The batch must be approved before it is paid."))
     if not bank_reference.strip():
         raise ValidationError({"bank_reference": _("Give the bank's reference for the transfer.")})
-    payments = batch.payments.filter(status=Payment.Status.PENDING)
+    payments = batch.payments.filter(status=Payment.Status.PENDING).exclude(payee=PayeeKind.PERSON)
     if student_ids is not None:
         in_batch = set(batch.payments.filter(student_id__in=student_ids).values_list("student_id", flat=True))
         missing = sorted(set(student_ids) - in_batch)
@@ -295,45 +395,118 @@ def batch_mark_paid(
                 _("Not in this batch, so they cannot be paid from it: %(names)s")
                 % {"names": "、".join(names) or ", ".join(map(str, missing))}
             )
+        families = batch.payments.filter(student_id__in=student_ids, payee=PayeeKind.PERSON)
+        if families.exists():
+            raise ValidationError(
+                _(
+                    "Paid to the family, so paid only by the bank's result file or one by one with a reason: "
+                    "%(names)s"
+                )
+                % {"names": "、".join(families.values_list("student__name", flat=True))}
+            )
         payments = payments.filter(student_id__in=student_ids)
+    if not payments.exists():
+        raise ValidationError(
+            _(
+                "No payment to a school or canteen is waiting. Payments to families are paid by the bank's "
+                "result file, or one by one with a reason."
+            )
+        )
     count = payments.update(status=Payment.Status.PAID, bank_reference=bank_reference, paid_on=paid_on)
-    previous = batch.status
-    if batch.status == Status.APPROVED:
-        batch.status = Status.PAID
-        batch.bank_reference = bank_reference
-        batch.paid_on = paid_on
-        batch.save(update_fields=["status", "bank_reference", "paid_on"])
     record_event(
         batch,
-        BatchEvent.Action.PAID,
+        BatchEvent.Action.TRANSFERRED,
         by=by,
-        from_status=previous,
-        to_status=batch.status,
-        note=_("%(n)s payments paid, reference %(ref)s.") % {"n": count, "ref": bank_reference},
+        note=_("%(n)s payments to schools and canteens paid, reference %(ref)s.")
+        % {"n": count, "ref": bank_reference},
     )
+    settle_batch(batch=batch, by=by, paid_on=paid_on, bank_reference=bank_reference)
     return batch
 
 
 @bureau_service
-def payment_repay(*, payment: Payment, bank_reference: str, paid_on: date, by) -> Payment:
+def payment_repay(*, payment: Payment, by, reason: str = "") -> Payment:
+    """A failed payment is sent again: it goes in the batch's next bank file (after the family's account is
+    put right). It stays unpaid until that file's result comes back successful."""
     payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
     if payment.status != Payment.Status.FAILED:
         raise ValidationError(_("Only a failed payment can be paid again."))
+    payment.status = Payment.Status.PENDING
+    payment.save(update_fields=["status"])
+    record_event(
+        payment.batch,
+        BatchEvent.Action.REPAID,
+        by=by,
+        student=payment.student,
+        note=reason.strip() or _("In the next bank file."),
+    )
+    return payment
+
+
+@bureau_service
+def payment_withdraw(*, payment: Payment, reason: str, by) -> Payment:
+    """A failed or unsent payment the family will not receive this term (the account closed and no new one,
+    the child left): taken out of the batch's money, with the reason. It is held, no longer drawn, and can be
+    released again (`payment_release`) if the family turns up."""
+    payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
+    if payment.status not in (Payment.Status.FAILED, Payment.Status.PENDING):
+        raise ValidationError(
+            _("Only a failed payment, or one not yet sent, can be withdrawn; this one is “%(status)s”.")
+            % {"status": payment.get_status_display()}
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for withdrawing the payment.")})
+    batch = _lock(payment.batch)
+    payment.status = Payment.Status.HELD
+    payment.flag_reason = (_("Withdrawn, not paid: %(reason)s") % {"reason": reason.strip()})[:300]
+    payment.save(update_fields=["status", "flag_reason"])
+    record_event(batch, BatchEvent.Action.WITHDRAWN, by=by, student=payment.student, note=reason.strip())
+    settle_batch(batch=batch, by=by, paid_on=None)
+    return payment
+
+
+@bureau_service
+def payment_mark_paid(*, payment: Payment, reason: str, bank_reference: str, paid_on: date, by) -> Payment:
+    """One payment that went to the bank, recorded paid by hand (a paper receipt from the bank, a failed
+    transfer made good at the counter): with the reason, the bank's reference and the date; logged."""
+    payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
+    if payment.status not in (Payment.Status.SENT, Payment.Status.FAILED):
+        raise ValidationError(
+            _(
+                "Only a payment sent to the bank (awaiting its result, or failed) can be marked paid by hand; "
+                "this one is “%(status)s”."
+            )
+            % {"status": payment.get_status_display()}
+        )
+    errors = {}
+    if not reason.strip():
+        errors["reason"] = [_("Give the reason for marking the payment paid by hand.")]
     if not bank_reference.strip():
-        raise ValidationError({"bank_reference": _("Give the bank's reference for the transfer.")})
+        errors["bank_reference"] = [_("Give the bank's reference for the transfer.")]
+    if errors:
+        raise ValidationError(errors)
+    batch = _lock(payment.batch)
+    payment.bank_lines.filter(outcome=BankFileLine.Outcome.SENT).update(outcome=BankFileLine.Outcome.PAID)
     payment.status = Payment.Status.PAID
-    payment.bank_reference = bank_reference
+    payment.bank_reference = bank_reference.strip()
     payment.paid_on = paid_on
     payment.failure_reason = ""
     payment.save(update_fields=["status", "bank_reference", "paid_on", "failure_reason"])
-    record_event(payment.batch, BatchEvent.Action.REPAID, by=by, student=payment.student, note=bank_reference)
+    record_event(
+        batch,
+        BatchEvent.Action.PAID_BY_HAND,
+        by=by,
+        student=payment.student,
+        note=reason.strip(),
+    )
+    settle_batch(batch=batch, by=by, paid_on=paid_on)
     return payment
 
 
 # --- Bank accounts ------------------------------------------------------------------------------------
 
 
-@service
+@service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this student's aid."))
 def bank_account_set(
     *, student: Student, holder_name: str, bank_name: str, account_number: str, by, relation: str = ""
 ) -> BankAccount:

@@ -46,7 +46,10 @@ def out_of_county_letters_sent(*, destination_county_code: str, school_year: int
     ).update(follow_up=OutOfCountyStudent.FollowUp.SENT, letter_sent_on=on)
 
 
-@service
+@service(
+    allowed=can_keep_out_of_county_ledger,
+    refusal=gettext_lazy("Only bureau staff and township officers keep this ledger."),
+)
 def out_of_county_follow_up(
     *, line: OutOfCountyStudent, follow_up: str, by, note: str = ""
 ) -> OutOfCountyStudent:

@@ -29,10 +29,13 @@ POLICY_FIELDS = (
     "excluded_categories",
     "boarding",
     "rural_only",
+    "inclusive_only",
+    "agricultural_only",
     "grade_min",
     "grade_max",
     "unit",
     "amount",
+    "fee_capped",
     "days_per_year",
     "payee",
     "max_terms",
@@ -62,6 +65,11 @@ def _clean_policy(policy: AidPolicy) -> None:
     overlapping = overlapping.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=policy.valid_from))
     if policy.valid_to:
         overlapping = overlapping.filter(valid_from__lte=policy.valid_to)
+    # Rows for disjoint grades of one stage do not overlap (special education: grades 1-6 and 7-9).
+    if policy.grade_max:
+        overlapping = overlapping.filter(Q(grade_min__isnull=True) | Q(grade_min__lte=policy.grade_max))
+    if policy.grade_min:
+        overlapping = overlapping.filter(Q(grade_max__isnull=True) | Q(grade_max__gte=policy.grade_min))
     if overlapping.exists():
         raise ValidationError(
             {

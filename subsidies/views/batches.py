@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -28,13 +28,16 @@ from subsidies.forms import (
     AddStudentForm,
     ApproveForm,
     GenerateForm,
+    PaidByHandForm,
     PaidForm,
     ReasonForm,
+    RepayForm,
     ResultUploadForm,
 )
 from subsidies.models import (
     BatchEvent,
     DisbursementBatch,
+    PayeeKind,
     Payment,
 )
 from subsidies.views.common import PAGE_SIZE, visible_batch
@@ -44,7 +47,7 @@ from subsidies.views.common import PAGE_SIZE, visible_batch
 
 @scoped_login_required
 def index(request):
-    """The batches, each with the person-times and amount the user may see."""
+    """The batches, each with the person-times and amount the user may see: drawn, and paid apart."""
     visible = Payment.objects.visible_to(request.user)
     batches = (
         DisbursementBatch.objects.visible_to(request.user)
@@ -53,10 +56,17 @@ def index(request):
     )
     filterset = BatchFilter(request.GET, queryset=batches, request=request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    paid = Q(status=Payment.Status.PAID)
     totals = (
         visible.payable()
         .filter(batch__in=filterset.qs.values("pk"))
-        .aggregate(n=Count("pk"), amount=Sum("amount"))
+        .aggregate(
+            # "amount" last: an aggregate named like the field would be what later Sum("amount") refer to.
+            n=Count("pk"),
+            paid_n=Count("pk", filter=paid),
+            paid_amount=Sum("amount", filter=paid),
+            amount=Sum("amount"),
+        )
     )
     return render(
         request,
@@ -105,16 +115,26 @@ def batch_detail(request, pk: int):
     filterset = PaymentFilter(
         request.GET, queryset=payments.select_related("student", "school"), request=request
     )
-    page = Paginator(filterset.qs.order_by("school__code", "student__name", "pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    listed = filterset.qs.annotate(has_account=selectors.has_account()).order_by(
+        "school__code", "student__name", "pk"
     )
+    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
     is_bureau = is_bureau_staff(request.user)
+    no_account = bank.without_account(bank.due_payments(batch).filter(pk__in=payments.values("pk")))
     context = {
         "batch": batch,
         "filter": filterset,
         "page": page,
         "query": query_without_page(request),
         "totals": selectors.payment_totals(payments),
+        "reconciliation": selectors.reconciliation(payments),
+        "bank_files": selectors.bank_files(batch) if is_bureau else [],
+        # Family payments that cannot go in a bank file: listed, with a warning, before the file is made.
+        "no_account": no_account[:200],
+        "no_account_count": no_account.count(),
+        "transfers_due": payments.filter(status=Payment.Status.PENDING)
+        .exclude(payee=PayeeKind.PERSON)
+        .exists(),
         "held": payments.filter(status=Payment.Status.HELD).count(),
         "failed": payments.filter(status=Payment.Status.FAILED).count(),
         "quota": selectors.quota_status(
@@ -129,6 +149,7 @@ def batch_detail(request, pk: int):
         "add_form": AddStudentForm(),
         "approve_form": ApproveForm(),
         "paid_form": PaidForm(),
+        "paid_by_hand_form": PaidByHandForm(),
         "result_form": ResultUploadForm(),
         "history": history_for(batch) if is_bureau else None,
     }
@@ -186,7 +207,7 @@ def batch_mark_paid(request, pk: int):
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
-        messages.success(request, _("The batch was marked paid."))
+        messages.success(request, _("The transfer to schools and canteens was recorded."))
     return redirect("subsidies:batch_detail", pk=pk)
 
 
@@ -255,13 +276,52 @@ def payment_release(request, pk: int):
 @bureau_required
 @require_POST
 def payment_repay(request, pk: int):
+    """A failed payment goes in the next bank file."""
     payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)
-    form = PaidForm(request.POST)
+    form = RepayForm(request.POST)
     if form.is_valid():
         try:
             services.payment_repay(payment=payment, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             flash_errors(request, exc)
+        else:
+            messages.success(request, _("The payment will be in the next bank file."))
+    else:
+        flash_errors(request, form)
+    return redirect("subsidies:batch_detail", pk=payment.batch_id)
+
+
+@bureau_required
+@require_POST
+def payment_withdraw(request, pk: int):
+    """A failed or unsent payment the family will not receive this term, taken out with the reason."""
+    payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.payment_withdraw(payment=payment, reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as exc:
+            flash_errors(request, exc)
+        else:
+            messages.success(request, _("The payment was withdrawn."))
+    else:
+        flash_errors(request, form)
+    return redirect("subsidies:batch_detail", pk=payment.batch_id)
+
+
+@bureau_required
+@require_POST
+def payment_mark_paid(request, pk: int):
+    """One payment that went to the bank, marked paid by hand with the reason."""
+    payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)
+    form = PaidByHandForm(request.POST)
+    if form.is_valid():
+        try:
+            services.payment_mark_paid(payment=payment, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            flash_errors(request, exc)
+        else:
+            messages.success(request, _("The payment was marked paid."))
     else:
         flash_errors(request, form)
     return redirect("subsidies:batch_detail", pk=payment.batch_id)
@@ -270,17 +330,35 @@ def payment_repay(request, pk: int):
 @bureau_required
 @require_http_methods(["GET", "POST"])
 def batch_bank_file(request, pk: int):
-    """The payroll file carries whole account numbers: the password is asked again and the export logged."""
+    """The payroll file carries whole account numbers: the password is asked again and the export logged.
+    Without `number`, the batch's next file (its due payments become sent); with it, that file again."""
     batch = visible_batch(request, pk)
+    number = request.POST.get("number") or request.GET.get("number") or ""
+    number = int(number) if number.isdigit() else None
     form = ConfirmPasswordForm(request.POST or None, request=request)
     if request.method != "POST" or not form.is_valid():
-        return render(request, "subsidies/bank_file_confirm.html", {"form": form, "batch": batch})
+        due = bank.due_payments(batch)
+        return render(
+            request,
+            "subsidies/bank_file_confirm.html",
+            {
+                "form": form,
+                "batch": batch,
+                "number": number,
+                "due": due.count(),
+                "no_account": list(bank.without_account(due)[:200]),
+            },
+        )
     try:
-        workbook = bank.payroll_workbook(batch=batch, by=request.user)
+        if number is None:
+            workbook = bank.payroll_workbook(batch=batch, by=request.user)
+        else:
+            workbook = bank.bank_file_workbook(batch=batch, number=number)
     except ValidationError as exc:
         flash_errors(request, exc)
         return redirect("subsidies:batch_detail", pk=pk)
-    log_access(request, AccessLog.Action.EXPORT, batch, detail=f"bank payroll file, batch {batch.pk}")
+    detail = f"bank payroll file, batch {batch.pk}" + (f", file {number} again" if number else "")
+    log_access(request, AccessLog.Action.EXPORT, batch, detail=detail)
     return workbook_response(workbook, f"代发_{batch}.xlsx")
 
 
@@ -297,6 +375,7 @@ def batch_bank_result(request, pk: int):
             batch=batch,
             upload=form.cleaned_data["file"],
             paid_on=form.cleaned_data["paid_on"],
+            result_format=form.cleaned_data.get("result_format"),
             by=request.user,
         )
     except ValidationError as exc:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from decimal import Decimal
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -18,7 +15,7 @@ from portal.decorators import scoped_login_required
 from portal.forms import flash_errors
 from portal.models import AccessLog
 from students.models import Student
-from subsidies import eligibility, services
+from subsidies import eligibility, selectors, services
 from subsidies.forms import (
     BankAccountForm,
 )
@@ -33,55 +30,21 @@ from subsidies.views.common import visible_batch
 # --- Notification letters (告知书) ---------------------------------------------------------------------
 
 
-def _letters(payments) -> list[dict]:
-    """One letter per student and term: the aid received, for the parent to sign."""
-    grouped: dict[tuple, list[Payment]] = defaultdict(list)
-    for p in payments.select_related("student", "school").order_by(
-        "school__code", "student__name", "aid_type"
-    ):
-        grouped[(p.student_id, p.school_year, p.term)].append(p)
-    letters = []
-    for (_student, year, term), items in grouped.items():
-        letters.append(
-            {
-                "student": items[0].student,
-                "school": items[0].school,
-                "term_label": term_label(year, term),
-                "payments": items,
-                "total": sum((p.amount for p in items), start=Decimal("0.00")),
-            }
-        )
-    return letters
-
-
 @scoped_login_required
 def student_letter(request, pk: int, school_year: int, term: str):
     student = get_object_or_404(Student.objects.visible_to(request.user), pk=pk)
     if term not in Term.values:
         raise Http404
     log_access(request, AccessLog.Action.VIEW_RECORD, student, detail=f"aid letter {school_year} {term}")
-    payments = (
-        Payment.objects.visible_to(request.user)
-        .payable()
-        .filter(student=student, school_year=school_year, term=term)
-    )
-    return render(
-        request, "subsidies/letters.html", {"letters": _letters(payments), "today": timezone.localdate()}
-    )
+    letters = selectors.student_letters(student, school_year, term, Payment.objects.visible_to(request.user))
+    return render(request, "subsidies/letters.html", {"letters": letters, "today": timezone.localdate()})
 
 
 @scoped_login_required
 def batch_letters(request, pk: int):
     batch = visible_batch(request, pk)
-    students = Payment.objects.visible_to(request.user).payable().filter(batch=batch).values("student_id")
-    payments = (
-        Payment.objects.visible_to(request.user)
-        .payable()
-        .filter(student_id__in=students, school_year=batch.school_year, term=batch.term)
-    )
-    return render(
-        request, "subsidies/letters.html", {"letters": _letters(payments), "today": timezone.localdate()}
-    )
+    letters = selectors.batch_letters(batch, Payment.objects.visible_to(request.user))
+    return render(request, "subsidies/letters.html", {"letters": letters, "today": timezone.localdate()})
 
 
 # --- A student's aid ----------------------------------------------------------------------------------

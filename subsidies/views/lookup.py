@@ -12,6 +12,7 @@ from portal.audit import client_ip, log_access
 from portal.models import AccessLog
 from students import id_numbers
 from students.models import Student
+from subsidies import selectors
 from subsidies.forms import (
     LookupForm,
 )
@@ -37,9 +38,10 @@ def _log_lookup(request, client: str, masked: str, outcome: str) -> None:
 
 @require_http_methods(["GET", "POST"])
 def lookup(request):
-    """No login: a parent enters the ID number and name and sees the aid paid, by term — nothing else."""
+    """No login: a parent enters the ID number and name and sees the aid paid, by term, and apart from it the
+    aid granted but not yet received (failed, at the bank, unsent), with what it waits for — nothing else."""
     form = LookupForm(request.POST or None)
-    results = None
+    results = not_received = None
     status = 200
     if request.method == "POST":
         client = _client(request)
@@ -68,4 +70,22 @@ def lookup(request):
                     .filter(student=student)
                     .order_by("-school_year", "term", "aid_type")
                 ]
-    return render(request, "subsidies/lookup.html", {"form": form, "results": results}, status=status)
+                not_received = [
+                    {
+                        "term": p.term_label,
+                        "aid": p.get_aid_type_display(),
+                        "amount": p.amount,
+                        "status": selectors.not_received_label(p),
+                    }
+                    for p in Payment.objects.payable()
+                    .exclude(status=Payment.Status.PAID)
+                    .filter(student=student)
+                    .annotate(has_account=selectors.has_account())
+                    .order_by("-school_year", "term", "aid_type")
+                ]
+    return render(
+        request,
+        "subsidies/lookup.html",
+        {"form": form, "results": results, "not_received": not_received},
+        status=status,
+    )

@@ -10,8 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal.access import can_run_data_matching
 from portal.audit import log_access
-from portal.decorators import bureau_required
+from portal.decorators import capability_required
 from portal.excel import workbook_response
 from portal.forms import add_service_errors, flash_errors
 from portal.models import AccessLog
@@ -32,7 +33,7 @@ from subsidies.views.common import PAGE_SIZE
 # --- Data matching ------------------------------------------------------------------------------------
 
 
-@bureau_required
+@capability_required(can_run_data_matching)
 @require_http_methods(["GET", "POST"])
 def match_list(request):
     form = MatchUploadForm(request.POST or None, request.FILES or None)
@@ -49,7 +50,7 @@ def match_list(request):
     return render(request, "subsidies/match_list.html", {"form": form, "runs": runs[:100]})
 
 
-@bureau_required
+@capability_required(can_run_data_matching)
 def match_detail(request, pk: int):
     run = get_object_or_404(MatchRun.objects.visible_to(request.user), pk=pk)
     filterset = MatchResultFilter(request.GET, queryset=run.results.select_related("student__school"))
@@ -69,14 +70,14 @@ def match_detail(request, pk: int):
     )
 
 
-@bureau_required
+@capability_required(can_run_data_matching)
 def match_export(request, pk: int):
     run = get_object_or_404(MatchRun.objects.visible_to(request.user), pk=pk)
     log_access(request, AccessLog.Action.EXPORT, run, detail=f"data matching results, run {run.pk}")
     return workbook_response(matching.match_workbook(run), f"数据比对_{run.pk}.xlsx")
 
 
-@bureau_required
+@capability_required(can_run_data_matching)
 @require_POST
 def match_apply(request, pk: int):
     run = get_object_or_404(MatchRun.objects.visible_to(request.user), pk=pk)

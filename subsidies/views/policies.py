@@ -22,6 +22,7 @@ from subsidies.forms import (
     QuotaForm,
 )
 from subsidies.models import (
+    AidExclusionGroup,
     AidPolicy,
     AidQuota,
 )
@@ -36,7 +37,12 @@ def policy_list(request):
     return render(
         request,
         "subsidies/policy_list.html",
-        {"filter": filterset, "policies": filterset.qs, "can_edit": is_bureau_staff(request.user)},
+        {
+            "filter": filterset,
+            "policies": filterset.qs,
+            "groups": AidExclusionGroup.objects.visible_to(request.user),
+            "can_edit": is_bureau_staff(request.user),
+        },
     )
 
 

@@ -70,6 +70,7 @@ def test_import_prints_ratio_to_bare_read(tiny_county, db, capsys):
     out = figures(capsys.readouterr().out)
     assert out["import.created"] == (30, "rows")
     assert {"import.ratio", "import.bare_read", "import.peak_memory", "import.phase_write"} <= out.keys()
+    assert {"import.bare_copy", "import.write_vs_bare_copy", "import.phase_constraints"} <= out.keys()
     assert Student.objects.count() == before  # rolled back
 
 

@@ -77,10 +77,11 @@ def test_parent_looks_up_aid_by_id_number_without_logging_in(page, bureau, needy
     from datetime import date
 
     from subsidies import services
+    from tests.subsidies.banking import pay_through_the_bank
 
     batch = services.batch_generate(aid_type="boarder_allowance", school_year=2022, term="autumn", by=bureau)
     services.batch_approve(batch=batch, by=bureau, on=date(2022, 9, 15))
-    services.batch_mark_paid(batch=batch, bank_reference="B-1", paid_on=date(2022, 10, 1), by=bureau)
+    pay_through_the_bank(batch, bureau, paid_on=date(2022, 10, 1))
     child = needy_boarders[0]
     page.goto("/aid/lookup/")
     page.fill("#id_id_number", child.id_number)

@@ -27,6 +27,8 @@ SERVICE_MODULES = (
     "subsidies.bank",
     "subsidies.matching",
 )
+# The system's own jobs (no acting user): a service with no capability.
+SYSTEM_SERVICES = {"students.services.import_files_purge", "reports.services.snapshot_request_nightly"}
 # Public functions that take `by` and are not writes of their own.
 NOT_SERVICES = {
     "nutrition.services.check_can_record",  # the row and term check inside the plan's services
@@ -53,3 +55,10 @@ def test_every_write_taking_the_acting_user_is_a_service(module_name):
         name for name, function in writes if name not in NOT_SERVICES and not hasattr(function, "allowed")
     ]
     assert bare == [], f"not decorated with portal.services.service: {bare}"
+    # Each names the capability it needs, even where the row check alone would refuse (issue 16, item 2).
+    unchecked = [
+        name
+        for name, function in writes
+        if name not in NOT_SERVICES | SYSTEM_SERVICES and getattr(function, "allowed", None) is None
+    ]
+    assert unchecked == [], f"a service without a capability (allowed=...): {unchecked}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -28,8 +29,13 @@ def paid_in_school_year(areas, year):
 def test_aid_person_times_and_amounts_by_stage_and_type(county, areas):
     aid = build(county)["sections"]["aid"]
     paid = paid_in_school_year(areas, county.year)
-    assert aid["total"] == {"person_times": len(paid), "amount": str(sum(p.amount for p in paid))}
-    assert aid["total"] == {"person_times": 5, "amount": "2766.58"}
+    assert aid["total"] == {
+        "person_times": len(paid),
+        "amount": str(sum(p.amount for p in paid)),
+        "nutrition_person_times": 0,
+        "nutrition_amount": "0.00",
+    }
+    assert (aid["total"]["person_times"], aid["total"]["amount"]) == (5, "2766.58")
     by_stage = rows(aid, "by_stage")
     assert by_stage["primary"] == {"key": "primary", "person_times": 4, "amount": "2000.00"}
     assert by_stage["senior"] == {"key": "senior", "person_times": 1, "amount": "766.58"}
@@ -95,6 +101,16 @@ def test_out_of_county_ledger_splits_by_prefecture(county, areas):
 
 
 def test_dropout_cases_found_returned_open_and_home_teaching(county, areas, township_a, township_b, school_a):
+    from dropout_control.models import HomeTeachingVisit
+
+    # The child placed in home teaching before the period is served in it: a visit in the period.
+    HomeTeachingVisit.objects.create(
+        case=areas.cases["home"],
+        visited_on=date(county.year, 9, 1),
+        teacher="王老师",
+        hours=Decimal("2.0"),
+        content="识字",
+    )
     dropout = build(county)["sections"]["dropout"]
     assert dropout["total"] == {"found": 2, "returned": 1, "open": 2, "home_teaching": 1}
     assert rows(dropout, "by_outcome")["returned"]["cases"] == 1
@@ -144,6 +160,7 @@ def test_nutrition_pilots_pupils_canteen_shares_and_funds(county, areas, school_
         "pupils": 120,
         "canteen_pupils": 120,
         "funds_used": "12345.67",
+        "meals": 118,
     }
 
 

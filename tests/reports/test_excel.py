@@ -46,7 +46,7 @@ def test_sheets_per_section_and_by_township_and_school(workbook):
 
 def test_cover_prints_build_time_cut_off_and_the_papers_sentences(workbook, county):
     cover = rows_of(workbook["基本情况"])
-    assert cover[0][0] == "年终统计：基本情况"
+    assert cover[0][0] == f"{county.schools[0].township.county.name} 年终统计：基本情况"
     assert "生成于" in cover[1][0] and "数据截至" in cover[1][0]
     labels = {row[0]: row[1] for row in cover if row and row[0]}
     assert labels["数据截止时间"] and labels["生成时间"]

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
 
 from students.models import School, Stage, Student
 from subsidies import pengshui
-from subsidies.models import AidPolicy
+from subsidies.models import AidExclusionGroup, AidPolicy, BankResultFormat
+from subsidies.models.bank import STANDARD_FORMAT
 from tests.factories import CategoryFactory, SchoolFactory, StudentFactory
 
 SCHOOL_FOR_STAGE = {
@@ -26,10 +28,13 @@ SCHOOL_FOR_STAGE = {
 
 @pytest.fixture(autouse=True)
 def _pengshui_table(request):
-    """The data migration loads the table; a transactional test elsewhere may have flushed it since."""
+    """The data migrations load the table and the standard bank result format; a transactional test
+    elsewhere may have flushed them since."""
     if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
         request.getfixturevalue("db")
-        pengshui.load(AidPolicy)
+        pengshui.load(AidPolicy, AidExclusionGroup)
+        if not BankResultFormat.objects.filter(is_default=True).exists():
+            BankResultFormat.objects.create(**STANDARD_FORMAT)
 
 
 @pytest.fixture
@@ -43,13 +48,17 @@ def make_student(db):
         rural: bool = True,
         canteen: bool = True,
         school=None,
+        preschool_fee: Decimal | None = Decimal("1800.00"),
         since: date = date(2020, 1, 1),
         until: date | None = None,
         status: str = Student.Status.ENROLLED,
         **extra,
     ) -> Student:
         school = school or SchoolFactory(
-            school_type=SCHOOL_FOR_STAGE[stage], is_rural=rural, has_canteen=canteen
+            school_type=SCHOOL_FOR_STAGE[stage],
+            is_rural=rural,
+            has_canteen=canteen,
+            preschool_fee=preschool_fee,
         )
         student = StudentFactory(
             school=school, stage=stage, grade=grade, is_boarding=boarding, status=status, **extra

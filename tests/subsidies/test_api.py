@@ -13,6 +13,7 @@ from subsidies import services
 from subsidies.models import AidPolicy, AidType, DisbursementBatch, Payment
 from tests.factories import make_id_number
 from tests.refusals import nothing_written
+from tests.subsidies.banking import pay_through_the_bank
 
 PA, DIBAO = "poverty_alleviated", "dibao"
 API = "/api/subsidies"
@@ -60,7 +61,7 @@ def test_every_role_reads_the_policy_table(client_for, bureau, official, townshi
     for user in (bureau, official, township_officer, principal_a):
         response = client_for(user).get(f"{API}/policies/", {"stage": "junior"})
         assert response.status_code == 200
-        assert response.json()["count"] == 4
+        assert response.json()["count"] == 8
 
 
 def test_only_bureau_writes_policies(client_for, bureau, official, principal_a):
@@ -125,7 +126,7 @@ def test_payments_filter_by_aid_type_stage_and_term(bureau_client, batch):
     assert bureau_client.get(f"{API}/payments/", {"aid_type": "free_lunch"}).json()["count"] == 0
 
 
-def test_bureau_generates_and_approves_through_the_api(bureau_client, make_student):
+def test_bureau_generates_and_approves_through_the_api(bureau_client, bureau, make_student):
     make_student(Stage.JUNIOR, categories=[DIBAO], rural=False)
     response = bureau_client.post(
         f"{API}/batches/",
@@ -146,12 +147,17 @@ def test_bureau_generates_and_approves_through_the_api(bureau_client, make_stude
         bureau_client.post(f"{API}/batches/{pk}/approve/", {}, content_type="application/json").status_code
         == 200
     )
+    # Marking the batch paid does not pay a family: only the bank's result does (issue 12).
     response = bureau_client.post(
         f"{API}/batches/{pk}/mark-paid/",
         {"bank_reference": "B-1", "paid_on": "2022-10-01"},
         content_type="application/json",
     )
-    assert response.json()["status"] == "paid"
+    assert response.status_code == 400
+    assert not Payment.objects.paid().exists()
+    pay_through_the_bank(DisbursementBatch.objects.get(pk=pk), bureau)
+    response = bureau_client.get(f"{API}/batches/{pk}/")
+    assert (response.json()["status"], response.json()["paid_amount"]) == ("paid", "312.50")
     assert (
         bureau_client.post(f"{API}/batches/{pk}/approve/", {}, content_type="application/json").status_code
         == 400

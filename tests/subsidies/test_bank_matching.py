@@ -87,6 +87,7 @@ def test_draft_batch_has_no_payroll_file(bureau, make_student):
 
 
 def test_result_file_marks_paid_and_failed_and_failed_stay_visible(bureau, bureau_client, approved):
+    bank.payroll_workbook(batch=approved, by=bureau)
     p1, p2 = approved.payments.order_by("student__name")[:2]
     upload = xlsx(
         [
@@ -103,9 +104,9 @@ def test_result_file_marks_paid_and_failed_and_failed_stay_visible(bureau, burea
     assert (p2.status, p2.failure_reason) == ("failed", "户名不符")
     body = bureau_client.get(reverse("subsidies:batch_detail", args=[approved.pk])).content.decode()
     assert "户名不符" in body
-    services.payment_repay(payment=p2, bank_reference="RE-1", paid_on=date(2022, 10, 20), by=bureau)
+    services.payment_repay(payment=p2, reason="户名已更正", by=bureau)
     p2.refresh_from_db()
-    assert p2.status == "paid"
+    assert p2.status == "pending"  # in the next bank file, not paid until the bank says so
 
 
 def test_result_file_naming_a_payment_outside_the_batch_is_refused_whole(bureau, approved):
@@ -187,7 +188,7 @@ def test_applying_the_list_is_an_explicit_step(bureau, matched_world):
     _, _, missed = matched_world
     run = _run(bureau, [["身份证号", "姓名"], [missed.id_number, missed.name]])
     assert not StudentCategory.objects.filter(student=missed).exists()
-    result = run.results.get(kind=MatchResult.Kind.UNAIDED)
+    result = run.results.get(kind=MatchResult.Kind.UNAIDED, aid_type=AidType.BOARDER_ALLOWANCE)
     assert matching.match_apply(run=run, result_ids=[result.pk], valid_from=date(2022, 9, 1), by=bureau) == 1
     assert StudentCategory.objects.get(student=missed).category == PA
     result.refresh_from_db()
@@ -216,7 +217,7 @@ def test_matching_upload_through_the_page(bureau_client, matched_world):
         {"source": "rural", "category": PA, "school_year": 2022, "term": "autumn", "file": upload},
     )
     assert response.status_code == 302
-    assert MatchResult.objects.filter(kind="unaided").count() == 1
+    assert MatchResult.objects.filter(kind="unaided", aid_type=AidType.BOARDER_ALLOWANCE).count() == 1
 
 
 def _far_cell_upload():

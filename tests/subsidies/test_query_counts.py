@@ -59,11 +59,12 @@ def _policy(aid_type=AidType.BOARDER_ALLOWANCE, stage=Stage.PRIMARY) -> AidPolic
     return AidPolicy.objects.filter(aid_type=aid_type, stage=stage).order_by("tier", "valid_from").first()
 
 
+# Aids that one student may have side by side in a term (none excludes another: AidExclusionGroup).
 AIDS = [
     (AidType.BOARDER_ALLOWANCE, Stage.PRIMARY),
-    (AidType.NON_BOARDER_ALLOWANCE, Stage.PRIMARY),
+    (AidType.TUITION_WAIVER, Stage.SENIOR),
     (AidType.NUTRITION_PLAN, Stage.PRIMARY),
-    (AidType.FREE_LUNCH, Stage.JUNIOR),
+    (AidType.TEXTBOOK_WAIVER, Stage.SENIOR),
     (AidType.NATIONAL_GRANT, Stage.SENIOR),
 ]
 # 20 distinct (aid type, school year, term): one batch, or one quota, each.

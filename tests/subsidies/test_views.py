@@ -16,6 +16,7 @@ from subsidies import services
 from subsidies.models import AidType, BankAccount, DisbursementBatch, LookupLog, OutOfCountyStudent, Payment
 from tests.factories import make_id_number
 from tests.refusals import nothing_written
+from tests.subsidies.banking import pay_through_the_bank
 
 PA, DIBAO = "poverty_alleviated", "dibao"
 
@@ -33,7 +34,7 @@ def batch(bureau, make_student, school_a, school_b):
 @pytest.fixture
 def paid_batch(batch, bureau):
     services.batch_approve(batch=batch, by=bureau, on=date(2022, 9, 15))
-    services.batch_mark_paid(batch=batch, bank_reference="B-1", paid_on=date(2022, 10, 1), by=bureau)
+    pay_through_the_bank(batch, bureau, paid_on=date(2022, 10, 1))
     return batch
 
 

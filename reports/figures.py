@@ -1,0 +1,158 @@
+"""One function per figure: the rows behind each number the portal prints.
+
+The year-end snapshot (`reports.yearend`), and through it the workbook and the snapshot API, and the
+dashboards (`reports.selectors`, the home page) count every figure they share with these functions, so the
+same figure cannot differ between them. Each function takes the rows it may count (the county's for a
+snapshot; `Model.objects.visible_to(user)` narrowed to a township or school for a dashboard) and the
+`Period` (a dashboard's is the running school year, read on today), and returns a queryset; the callers
+count it, group it by township and school, or list it.
+
+Figures a casework app owns are defined there and only called from here: the nutrition plan's
+reconciliation flags (`nutrition.selectors.flagged`), the dropout cases open too long
+(`dropout_control.selectors.open_longer_than`), the aid awaiting payment (`subsidies.selectors.awaiting_payment`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db.models import Q
+
+from dropout_control.models import CasePeriod, DropoutCase, HomeTeachingVisit
+from nutrition.models import NutritionTerm
+from reports.periods import Period, terms_q
+from students.models import COMPULSORY_STAGES, Student, StudentCategory, school_year_of
+from subsidies.models import AidType, Payment
+
+POOR = StudentCategory.Category.POVERTY_ALLEVIATED
+
+# Payments of the nutrition plans are the plan's money, not student aid: the papers print them apart
+# (Jianshi 2019: aid 2644.2375 万元; nutrition plan 2375.07 万元 on a line of its own).
+NUTRITION_AID_TYPES = (AidType.NUTRITION_PLAN, AidType.PRESCHOOL_NUTRITION)
+
+
+def running_period(today: date | None = None) -> Period:
+    """The period a dashboard shows: the running school year, read on today."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    return Period.of(
+        county_code=settings.HOME_COUNTY_CODE, year=school_year_of(today), basis="school", today=today
+    )
+
+
+# --- The register ---------------------------------------------------------------------------------------
+
+
+def active_schools(schools, period: Period):
+    """Schools open on the register (none for a future year)."""
+    return schools.none() if period.is_future else schools.filter(is_active=True)
+
+
+def register_students(students, period: Period):
+    """Students on the register at the reference date: enrolled, and enrolled by then."""
+    if period.is_future:
+        return students.none()
+    return students.filter(status=Student.Status.ENROLLED).filter(
+        Q(enrolled_on__isnull=True) | Q(enrolled_on__lte=period.reference)
+    )
+
+
+def poor_students(students, period: Period):
+    """Registered-poor (脱贫户) students on the register, by their category on the reference date."""
+    poor = StudentCategory.objects.filter(category=POOR).on(period.reference).values("student_id")
+    return register_students(students, period).filter(pk__in=poor)
+
+
+def teacher_counts(counts, period: Period):
+    """The schools' teacher headcounts of the period's school year."""
+    return counts.filter(school_year=period.school_year)
+
+
+def retention_base(students, period: Period):
+    """Compulsory-education students the retention rate is computed over: on the register, suspended or
+    dropped out (transferred and graduated students left for good reasons)."""
+    if period.is_future:
+        return students.none()
+    return students.filter(
+        stage__in=COMPULSORY_STAGES, status__in=[Student.Status.ENROLLED, Student.Status.SUSPENDED]
+    )
+
+
+# --- Dropout control -------------------------------------------------------------------------------------
+
+
+def open_cases(cases, period: Period):
+    """Cases open on the reference date (by their ledger periods, so a past year reads its own state)."""
+    if period.is_future:
+        return cases.none()
+    ref = period.reference
+    open_ids = (
+        CasePeriod.objects.filter(opened_on__lte=ref)
+        .filter(Q(closed_on__isnull=True) | Q(closed_on__gt=ref))
+        .values("case_id")
+    )
+    return cases.filter(pk__in=open_ids)
+
+
+def home_teaching_children(cases, period: Period):
+    """Children taught at home (送教上门) in the period: cases in home teaching with a visit logged in it.
+    A child served in an earlier year, or placed in home teaching and never visited, is not served now."""
+    if period.is_future:
+        return cases.none()
+    visited = HomeTeachingVisit.objects.filter(
+        visited_on__gte=period.start, visited_on__lte=period.reference
+    ).values("case_id")
+    return cases.filter(outcome=DropoutCase.Outcome.HOME_TEACHING, pk__in=visited)
+
+
+def out_of_school_students(cases, period: Period):
+    """Students on the register whose dropout case is open on the reference date: out of school whatever
+    the register says, so the retention rate counts them as not retained."""
+    return open_cases(cases, period).exclude(student=None).values("student_id")
+
+
+# --- Student aid -----------------------------------------------------------------------------------------
+
+
+def paid_payments(payments, period: Period):
+    """Payments paid for the period's terms (pending, sent or failed money is not aid received)."""
+    return payments.filter(status=Payment.Status.PAID).filter(terms_q(period))
+
+
+def student_aid(payments, period: Period):
+    """Student aid paid for the period's terms, without the nutrition plans' payments."""
+    return paid_payments(payments, period).exclude(aid_type__in=NUTRITION_AID_TYPES)
+
+
+def nutrition_plan_aid(payments, period: Period):
+    """Nutrition-plan payments paid for the period's terms (their own line beside student aid)."""
+    return paid_payments(payments, period).filter(aid_type__in=NUTRITION_AID_TYPES)
+
+
+# --- Nutrition plan --------------------------------------------------------------------------------------
+
+
+def nutrition_term(period: Period) -> NutritionTerm | None:
+    """The term whose pilot schools and pupils the period's figures are (the papers count "2022年秋季学期"):
+    the autumn term of the period once it has begun by the reference date, else the term before it (a
+    calendar year read before September: its spring term). None for a year without a recorded term."""
+    terms = NutritionTerm.objects.filter(start__lte=period.reference)
+    if period.basis == "school":
+        terms = terms.filter(school_year=period.year)
+        return terms.filter(season=NutritionTerm.Season.AUTUMN).first() or terms.first()
+    autumn = terms.filter(school_year=period.year, season=NutritionTerm.Season.AUTUMN).first()
+    return autumn or terms.filter(school_year=period.year - 1, season=NutritionTerm.Season.SPRING).first()
+
+
+def pilot_schools(pilots, period: Period):
+    term = nutrition_term(period)
+    return pilots.filter(term=term) if term is not None else pilots.none()
+
+
+def meals_served(meals, period: Period):
+    """Meal records of the period (up to its reference date: a running year has no later meals)."""
+    if period.is_future:
+        return meals.none()
+    return meals.filter(day__gte=period.start, day__lte=period.reference)

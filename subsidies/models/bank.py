@@ -1,0 +1,203 @@
+"""The bank's side of a batch: how each bank writes its result file, and which payments went in which file.
+
+`BankResultFormat` is data the county enters for each bank it pays through (Django admin, or
+/api/subsidies/bank-result-formats/): the column titles of the bank's result file and the exact status values
+that mean paid and failed. Nothing is guessed: a value in neither list refuses its row. The data migration
+seeds the standard format (成功 paid; 失败 and 不成功 failed), which is the default.
+
+`BankFile` is one payroll file made for a batch (numbered 1, 2, ... within it), `BankFileLine` one payment in
+it, with the account it went to (masked) and what the bank answered. A payment is paid by a bank result only
+if it is in a file and awaiting that result.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from portal.access import ScopedQuerySet
+from portal.tracking import track_changes
+from subsidies.models.batches import BankAccount, DisbursementBatch, Payment
+from subsidies.models.common import MONEY
+
+
+class BankResultFormatQuerySet(ScopedQuerySet):
+    # Reference data every signed-in user may read; bureau staff keep it.
+    scope_county_wide = True
+
+    def default(self) -> BankResultFormat:
+        """The county's default format; the standard one (unsaved) while the county has set none."""
+        return self.filter(is_default=True).first() or BankResultFormat(**STANDARD_FORMAT)
+
+
+# The format of the payroll file's own columns, read back: 成功 is paid; 失败 and 不成功 are failed. Seeded by
+# migration 0008 as the default; a county whose bank writes other values or codes adds its own format.
+STANDARD_FORMAT = {
+    "name": "标准格式（成功/失败）",
+    "reference_column": "参考号",
+    "status_column": "状态",
+    "reason_column": "失败原因",
+    "amount_column": "金额",
+    "success_values": ["成功"],
+    "failure_values": ["失败", "不成功"],
+    "is_default": True,
+    "note": "参考号为代发文件中的参考号（P00000123）；状态只认上列取值，其他取值整行拒收。",
+}
+
+
+def _values(values) -> list[str]:
+    return [v.strip() for v in values or [] if v and v.strip()]
+
+
+@track_changes()
+class BankResultFormat(models.Model):
+    """How one bank writes its result file: column titles and the exact values for paid and failed."""
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    reference_column = models.CharField(
+        _("reference column"),
+        max_length=40,
+        default="参考号",
+        help_text=_(
+            "Title of the column holding the payment reference (P00000123) sent in the payroll file."
+        ),
+    )
+    status_column = models.CharField(_("status column"), max_length=40, default="状态")
+    reason_column = models.CharField(
+        _("reason column"),
+        max_length=40,
+        blank=True,
+        default="失败原因",
+        help_text=_("Empty if the bank gives none."),
+    )
+    amount_column = models.CharField(
+        _("amount column"),
+        max_length=40,
+        blank=True,
+        default="金额",
+        help_text=_(
+            "When given, the amount the bank reports must be the amount sent. Empty if the bank gives none."
+        ),
+    )
+    success_values = ArrayField(
+        models.CharField(max_length=40),
+        verbose_name=_("values meaning paid"),
+        help_text=_("Exact values of the status column (or the bank's codes) that mean the money arrived."),
+    )
+    failure_values = ArrayField(
+        models.CharField(max_length=40),
+        verbose_name=_("values meaning failed"),
+        help_text=_("Exact values of the status column (or the bank's codes) that mean the transfer failed."),
+    )
+    is_default = models.BooleanField(_("default format"), default=False)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = BankResultFormatQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("bank result format")
+        verbose_name_plural = _("bank result formats")
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_bank_result_format"
+            ),
+            models.CheckConstraint(
+                name="bank_result_values_apart",
+                condition=~Q(success_values__overlap=F("failure_values")),
+                violation_error_message=_("A value cannot mean both paid and failed."),
+            ),
+            models.CheckConstraint(
+                name="bank_result_values_given",
+                condition=Q(success_values__len__gt=0) & Q(failure_values__len__gt=0),
+                violation_error_message=_("Give at least one value for paid and one for failed."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        self.success_values = _values(self.success_values)
+        self.failure_values = _values(self.failure_values)
+        both = sorted(set(self.success_values) & set(self.failure_values))
+        if both:
+            raise ValidationError(
+                {
+                    "failure_values": _("A value cannot mean both paid and failed: %(values)s")
+                    % {"values": "、".join(both)}
+                }
+            )
+
+    def outcome(self, value: str) -> str | None:
+        """Payment.Status.PAID or FAILED for an exact value of the status column (spaces around it aside),
+        None for any other value."""
+        value = (value or "").strip()
+        if value in self.success_values:
+            return Payment.Status.PAID
+        if value in self.failure_values:
+            return Payment.Status.FAILED
+        return None
+
+
+@track_changes()
+class BankFile(models.Model):
+    """One payroll file made for the bank: its payments are its lines."""
+
+    batch = models.ForeignKey(DisbursementBatch, on_delete=models.PROTECT, related_name="bank_files")
+    number = models.PositiveSmallIntegerField(_("file number"))
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    made_at = models.DateTimeField(_("made at"), auto_now_add=True)
+    payments = models.ManyToManyField(Payment, through="BankFileLine", related_name="bank_files")
+
+    class Meta:
+        verbose_name = _("bank file")
+        verbose_name_plural = _("bank files")
+        ordering = ["batch_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["batch", "number"], name="one_bank_file_number")]
+
+    def __str__(self) -> str:
+        return f"{self.batch} #{self.number}"
+
+
+@track_changes()
+class BankFileLine(models.Model):
+    """One payment in a bank file, the account it went to (masked) and the bank's answer."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", _("Awaiting the bank's result")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+
+    bank_file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="lines")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="bank_lines")
+    # The account the money was sent to (kept: a file can be downloaded again as it was made).
+    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    account_masked = models.CharField(_("account"), max_length=40)
+    outcome = models.CharField(
+        pgettext_lazy("bank result", "outcome"), max_length=8, choices=Outcome.choices, default=Outcome.SENT
+    )
+    failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("bank file line")
+        verbose_name_plural = _("bank file lines")
+        ordering = ["bank_file_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank_file", "payment"], name="one_line_per_payment_and_file"),
+            # A payment awaits one bank result at a time.
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(outcome="sent"), name="one_bank_line_awaiting_result"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank_file} {self.payment_id}: {self.outcome}"
