@@ -57,7 +57,7 @@ def test_xlsx_has_the_provinces_columns(bureau_client, ledger_case):
         *(
             "劝返责任人（六对一）",
             "发现日期",
-            "原因",
+            "辍学原因",
             "劝返次数",
             "劝返措施",
             "当前状态",
