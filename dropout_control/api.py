@@ -6,6 +6,7 @@ from datetime import date
 
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -18,18 +19,32 @@ from dropout_control.filters import CareRecordFilter, CaseFilter, LongAbsenceFil
 from dropout_control.models import (
     CareRecord,
     CasePeriod,
+    ClosingRequest,
     DropoutCase,
     HomeTeachingVisit,
     HouseholdRegisterUpload,
     LongAbsence,
     PersuasionVisit,
+    ReturnWatch,
     SuspectedDropout,
     TeamMember,
+    WatchConfirmation,
+    ZeroReport,
 )
-from portal.access import can_reveal_personal, is_bureau_staff
+from portal.access import can_confirm_case_closing, can_file_zero_report, can_reveal_personal, is_bureau_staff
 from portal.api import LoggedRetrieveMixin, service_errors
 from portal.params import query_int, query_year
-from students.models import School, Student, Township
+from students.models import School, Stage, Student, Township
+
+DETAIL_PREFETCH = (
+    "team",
+    "visits",
+    "home_visits",
+    "periods",
+    "watches__confirmations",
+    "watches__school",
+    "closing_requests",
+)
 
 
 class TeamMemberSerializer(serializers.ModelSerializer):
@@ -59,6 +74,64 @@ class CasePeriodSerializer(serializers.ModelSerializer):
         fields = ["opened_on", "closed_on", "outcome", "reopen_reason"]
 
 
+class WatchConfirmationSerializer(serializers.ModelSerializer):
+    month = serializers.DateField(help_text="Any day of the month confirmed (stored as its first day).")
+
+    class Meta:
+        model = WatchConfirmation
+        fields = ["id", "month", "attended", "note", "confirmed_at"]
+        read_only_fields = ["confirmed_at"]
+
+
+class ReturnWatchSerializer(serializers.ModelSerializer):
+    confirmations = WatchConfirmationSerializer(many=True, read_only=True)
+    school_name = serializers.CharField(source="school.name", read_only=True)
+
+    class Meta:
+        model = ReturnWatch
+        fields = [
+            "id",
+            "student",
+            "school",
+            "school_name",
+            "returned_on",
+            "watch_until",
+            "status",
+            "ended_on",
+            "end_reason",
+            "confirmations",
+        ]
+
+
+class ClosingRequestSerializer(serializers.ModelSerializer):
+    case_name = serializers.CharField(source="case.name", read_only=True)
+
+    class Meta:
+        model = ClosingRequest
+        fields = [
+            "id",
+            "case",
+            "case_name",
+            "outcome",
+            "on",
+            "outcome_school",
+            "outcome_note",
+            "home_teacher",
+            "home_schedule",
+            "home_visits_per_month",
+            "home_hours_per_term",
+            "committee_decided_on",
+            "committee_decision",
+            "committee_document",
+            "proof",
+            "status",
+            "requested_at",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
 class CaseSerializer(serializers.ModelSerializer):
     """Lists carry the masked ID number; the full number only goes in (and out to writing roles in detail)."""
 
@@ -74,11 +147,13 @@ class CaseSerializer(serializers.ModelSerializer):
     township_name = serializers.CharField(source="township.name", read_only=True)
     school_name = serializers.CharField(source="school.name", read_only=True, default=None)
     last_visit = serializers.DateField(read_only=True, default=None)
+    case_stage = serializers.ChoiceField(source="stage", choices=DropoutCase.Stage.choices, read_only=True)
 
     class Meta:
         model = DropoutCase
         fields = [
             "id",
+            "case_stage",
             "student",
             "id_number",
             "id_number_masked",
@@ -93,6 +168,8 @@ class CaseSerializer(serializers.ModelSerializer):
             "reason",
             "reason_detail",
             "age_exception",
+            "guardian_name",
+            "guardian_phone",
             "status",
             "outcome",
             "outcome_on",
@@ -100,6 +177,11 @@ class CaseSerializer(serializers.ModelSerializer):
             "outcome_note",
             "home_teacher",
             "home_schedule",
+            "home_visits_per_month",
+            "home_hours_per_term",
+            "committee_decided_on",
+            "committee_decision",
+            "committee_document",
             "last_visit",
         ]
         read_only_fields = [
@@ -110,6 +192,11 @@ class CaseSerializer(serializers.ModelSerializer):
             "outcome_note",
             "home_teacher",
             "home_schedule",
+            "home_visits_per_month",
+            "home_hours_per_term",
+            "committee_decided_on",
+            "committee_decision",
+            "committee_document",
         ]
         extra_kwargs = {"name": {"required": False}}
         validators: list = []
@@ -128,9 +215,20 @@ class CaseDetailSerializer(CaseSerializer):
     visits = PersuasionVisitSerializer(many=True, read_only=True)
     home_visits = HomeVisitSerializer(many=True, read_only=True)
     periods = CasePeriodSerializer(many=True, read_only=True)
+    watches = ReturnWatchSerializer(many=True, read_only=True)
+    closing_requests = ClosingRequestSerializer(many=True, read_only=True)
 
     class Meta(CaseSerializer.Meta):
-        fields = [*CaseSerializer.Meta.fields, "id_number_full", "team", "visits", "home_visits", "periods"]
+        fields = [
+            *CaseSerializer.Meta.fields,
+            "id_number_full",
+            "team",
+            "visits",
+            "home_visits",
+            "periods",
+            "watches",
+            "closing_requests",
+        ]
 
     def get_id_number_full(self, obj: DropoutCase) -> str | None:
         """Only when asked for (`?reveal=id`) by a role that may reveal it; the view logs it."""
@@ -153,6 +251,35 @@ class CaseCloseInputSerializer(serializers.Serializer):
     outcome_note = serializers.CharField(required=False, allow_blank=True, max_length=500)
     home_teacher = serializers.CharField(required=False, allow_blank=True, max_length=50)
     home_schedule = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    home_visits_per_month = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=31
+    )
+    home_hours_per_term = serializers.DecimalField(
+        required=False, allow_null=True, max_digits=5, decimal_places=1, min_value=0
+    )
+    committee_decided_on = serializers.DateField(required=False, allow_null=True)
+    committee_decision = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    committee_document = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class ClosingRequestInputSerializer(CaseCloseInputSerializer):
+    proof = serializers.CharField(allow_blank=True, max_length=300)
+
+
+class CaseReturnInputSerializer(serializers.Serializer):
+    school = serializers.PrimaryKeyRelatedField(queryset=School.objects.all())
+    on = serializers.DateField(required=False)
+    stage = serializers.ChoiceField(
+        choices=Stage.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Primary, junior or special: needed when the child is not on the register yet.",
+    )
+    grade = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=9)
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
 class CaseReopenInputSerializer(serializers.Serializer):
@@ -172,7 +299,18 @@ class CaseViewSet(
 
     filterset_class = CaseFilter
     ordering_fields = ["found_on", "name"]
-    WRITE_ACTIONS = ("update", "partial_update", "visits", "team", "close", "reopen", "home_visits")
+    WRITE_ACTIONS = (
+        "update",
+        "partial_update",
+        "visits",
+        "team",
+        "close",
+        "reopen",
+        "home_visits",
+        "return_to_school",
+        "confirmations",
+        "closing_request",
+    )
 
     def get_serializer_class(self):
         action_serializers = {
@@ -182,17 +320,24 @@ class CaseViewSet(
             "close": CaseCloseInputSerializer,
             "reopen": CaseReopenInputSerializer,
             "home_visits": HomeVisitSerializer,
+            "return_to_school": CaseReturnInputSerializer,
+            "confirmations": WatchConfirmationSerializer,
+            "closing_request": ClosingRequestInputSerializer,
         }
         return action_serializers.get(self.action, CaseSerializer)
 
     def get_queryset(self):
         if self.action in self.WRITE_ACTIONS:
             return DropoutCase.objects.editable_by(self.request.user)
-        qs = DropoutCase.objects.visible_to(self.request.user).select_related("township", "school")
+        qs = (
+            DropoutCase.objects.visible_to(self.request.user)
+            .select_related("township", "school")
+            .with_stage()
+        )
         if self.action == "list":
             qs = qs.annotate(last_visit=Max("visits__visited_on"))
         if self.action == "retrieve":
-            qs = qs.prefetch_related("team", "visits", "home_visits", "periods")
+            qs = qs.prefetch_related(*DETAIL_PREFETCH)
         return qs.order_by("-found_on", "-pk")
 
     def perform_create(self, serializer):
@@ -208,9 +353,7 @@ class CaseViewSet(
             serializer.instance = services.case_update(case=serializer.instance, by=self.request.user, **data)
 
     def _respond(self, case: DropoutCase, code=status.HTTP_200_OK):
-        case = DropoutCase.objects.prefetch_related("team", "visits", "home_visits", "periods").get(
-            pk=case.pk
-        )
+        case = DropoutCase.objects.with_stage().prefetch_related(*DETAIL_PREFETCH).get(pk=case.pk)
         return Response(CaseDetailSerializer(case, context=self.get_serializer_context()).data, status=code)
 
     @extend_schema(request=PersuasionVisitSerializer, responses={201: PersuasionVisitSerializer})
@@ -246,6 +389,40 @@ class CaseViewSet(
             case = services.case_close(case=self.get_object(), by=request.user, **data)
         return self._respond(case)
 
+    @extend_schema(request=ClosingRequestInputSerializer, responses={201: ClosingRequestSerializer})
+    @action(detail=True, methods=["post"], url_path="closing-request")
+    def closing_request(self, request, pk=None):
+        """The township or the school asks the bureau to close the case (销号), with the proof."""
+        serializer = ClosingRequestInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.setdefault("outcome", "")
+        with service_errors():
+            closing = services.case_close_request(case=self.get_object(), by=request.user, **data)
+        return Response(ClosingRequestSerializer(closing).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CaseReturnInputSerializer, responses={200: CaseDetailSerializer})
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_to_school(self, request, pk=None):
+        """The child is back at school (劝返复学): placed on the register there and watched."""
+        serializer = CaseReturnInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            watch = services.case_return(case=self.get_object(), by=request.user, **serializer.validated_data)
+        return self._respond(watch.case)
+
+    @extend_schema(request=WatchConfirmationSerializer, responses={201: WatchConfirmationSerializer})
+    @action(detail=True, methods=["post"])
+    def confirmations(self, request, pk=None):
+        """The school's monthly word on a watched child: attended or not (not raises the case again)."""
+        serializer = WatchConfirmationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            confirmation = services.watch_confirm_month(
+                case=self.get_object(), by=request.user, **serializer.validated_data
+            )
+        return Response(WatchConfirmationSerializer(confirmation).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(request=CaseReopenInputSerializer, responses={200: CaseDetailSerializer})
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
@@ -265,6 +442,129 @@ class CaseViewSet(
                 case=self.get_object(), by=request.user, **serializer.validated_data
             )
         return Response(HomeVisitSerializer(visit).data, status=status.HTTP_201_CREATED)
+
+
+class ClosingRequestViewSet(viewsets.ReadOnlyModelViewSet):
+    """Closing requests (销号申请): the township or school asks, the bureau confirms or sends back."""
+
+    serializer_class = ClosingRequestSerializer
+    write_allowed = staticmethod(can_confirm_case_closing)
+
+    def get_serializer_class(self):
+        return DecisionInputSerializer if self.action in ("confirm", "reject") else ClosingRequestSerializer
+
+    def get_queryset(self):
+        qs = ClosingRequest.objects.visible_to(self.request.user).select_related("case")
+        wanted = self.request.query_params.get("status")
+        if wanted in ClosingRequest.Status.values:
+            qs = qs.filter(status=wanted)
+        return qs.order_by("-requested_at", "-pk")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=ClosingRequest.Status.values)],
+        responses={200: ClosingRequestSerializer(many=True)},
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=DecisionInputSerializer, responses={200: CaseDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """The bureau confirms: the case closes with the outcome asked for."""
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            case = services.case_close_confirm(
+                request=self.get_object(), by=request.user, **serializer.validated_data
+            )
+        case = DropoutCase.objects.with_stage().prefetch_related(*DETAIL_PREFETCH).get(pk=case.pk)
+        return Response(CaseDetailSerializer(case, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=DecisionInputSerializer, responses={200: ClosingRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """The bureau sends the request back, saying why; the case stays open."""
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            closing = services.case_close_reject(
+                request=self.get_object(), by=request.user, note=serializer.validated_data.get("note", "")
+            )
+        return Response(ClosingRequestSerializer(closing).data)
+
+
+class ZeroReportSerializer(serializers.ModelSerializer):
+    month = serializers.DateField(help_text="Any day of the month reported (stored as its first day).")
+    school = serializers.PrimaryKeyRelatedField(
+        queryset=School.objects.all(), required=False, allow_null=True
+    )
+    township = serializers.PrimaryKeyRelatedField(
+        queryset=Township.objects.all(), required=False, allow_null=True
+    )
+    school_name = serializers.CharField(source="school.name", read_only=True, default=None)
+    township_name = serializers.CharField(source="township.name", read_only=True, default=None)
+
+    class Meta:
+        model = ZeroReport
+        fields = ["id", "month", "school", "school_name", "township", "township_name", "reported_at"]
+        read_only_fields = ["reported_at"]
+        validators: list = []
+
+
+class ZeroReportStatusRowSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["school", "township"])
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    township = serializers.CharField()
+    state = serializers.ChoiceField(choices=["reported", "has_cases", "missing"])
+
+
+class ZeroReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """The monthly zero report (零报告): schools and townships with no case confirm "无辍学" for the month;
+    `status/` tells the bureau who has reported, who has cases and who has not reported."""
+
+    serializer_class = ZeroReportSerializer
+    write_allowed = staticmethod(can_file_zero_report)
+
+    def get_queryset(self):
+        qs = ZeroReport.objects.visible_to(self.request.user).select_related("school", "township")
+        month = _month_param(self.request.query_params)
+        if month is not None:
+            qs = qs.filter(month=month)
+        return qs.order_by("-month", "pk")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("month", str, description="YYYY-MM")],
+        responses={200: ZeroReportSerializer(many=True)},
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        with service_errors():
+            serializer.instance = services.zero_report_file(by=self.request.user, **serializer.validated_data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("month", str, description="YYYY-MM, default this month")],
+        responses={200: ZeroReportStatusRowSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get"])
+    def status(self, request):
+        """Every school and township the user sees, with the month's state: reported, has cases, missing."""
+        month = _month_param(request.query_params) or timezone.localdate().replace(day=1)
+        rows = selectors.zero_report_status(request.user, month)
+        return Response(ZeroReportStatusRowSerializer(rows, many=True).data)
+
+
+def _month_param(params) -> date | None:
+    raw = params.get("month", "")
+    if not raw:
+        return None
+    try:
+        year, month = (int(x) for x in raw.split("-")[:2])
+        return date(year, month, 1)
+    except ValueError as exc:
+        raise ValidationError({"month": [_("Give the month as YYYY-MM.")]}) from exc
 
 
 class SuspectSerializer(serializers.ModelSerializer):
@@ -348,9 +648,7 @@ class SuspectViewSet(LoggedRetrieveMixin, viewsets.ReadOnlyModelViewSet):
             case = services.suspect_confirm(
                 suspect=self.get_object(), by=request.user, **serializer.validated_data
             )
-        case = DropoutCase.objects.prefetch_related("team", "visits", "home_visits", "periods").get(
-            pk=case.pk
-        )
+        case = DropoutCase.objects.with_stage().prefetch_related(*DETAIL_PREFETCH).get(pk=case.pk)
         data = CaseDetailSerializer(case, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -376,16 +674,23 @@ class RegisterUploadSerializer(serializers.ModelSerializer):
             "file",
             "file_name",
             "as_of",
+            "status",
+            "total_rows",
+            "processed_rows",
+            "message",
+            "problems",
             "row_count",
             "of_age_count",
             "suspect_count",
+            "kept_count",
             "uploaded_at",
         ]
-        read_only_fields = ["file_name", "row_count", "of_age_count", "suspect_count", "uploaded_at"]
+        read_only_fields = [f for f in fields if f not in ("file", "as_of")]
 
 
 class UploadViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Household-register lists (户籍), uploaded by bureau staff as .xlsx and compared at once."""
+    """Household-register lists (户籍), uploaded by bureau staff as .xlsx: a small one compared at once, a
+    large one by a task (`status`, `processed_rows` of `total_rows`: poll the upload until it is finished)."""
 
     serializer_class = RegisterUploadSerializer
     parser_classes = [MultiPartParser, FormParser]
@@ -397,7 +702,7 @@ class UploadViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def perform_create(self, serializer):
         file = serializer.validated_data["file"]
         with service_errors():
-            serializer.instance = matching.household_register_upload(
+            serializer.instance = matching.household_register_start(
                 file=file, file_name=file.name, as_of=serializer.validated_data["as_of"], by=self.request.user
             )
 

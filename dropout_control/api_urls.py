@@ -3,6 +3,8 @@ from portal.routers import Router
 
 router = Router()
 router.register("cases", api.CaseViewSet, basename="dropout-case")
+router.register("closing-requests", api.ClosingRequestViewSet, basename="dropout-closing-request")
+router.register("zero-reports", api.ZeroReportViewSet, basename="dropout-zero-report")
 router.register("suspects", api.SuspectViewSet, basename="dropout-suspect")
 router.register("uploads", api.UploadViewSet, basename="dropout-upload")
 router.register("ledger", api.LedgerViewSet, basename="dropout-ledger")

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from dropout_control import matching, services
-from dropout_control.models import DropoutCase, HouseholdRegisterUpload, TeamMember
+from dropout_control.models import DropoutCase, HouseholdRegisterUpload, ReturnWatch, TeamMember
+from dropout_control.services.common import watch_months
 from portal.models import User
 from students import id_numbers
 from students.models import School, Stage, Student, StudentCategory, Township
@@ -122,6 +123,11 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
             on=started,
             home_teacher=_name(rng),
             home_schedule="每月两次，每次2小时",
+            home_visits_per_month=2,
+            home_hours_per_term=Decimal("40"),
+            committee_decided_on=case.found_on,
+            committee_decision="重度残疾，建议送教上门",
+            committee_document=f"县残评〔{case.found_on.year}〕{case.pk}号",
             by=by,
         )
         day = started
@@ -135,15 +141,28 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
                 content="生活自理、识字",
                 by=by,
             )
-    for case in cases[: total - home_teaching : 3]:
-        closed_on = min(today, case.found_on + timedelta(days=rng.randint(10, 60)))
-        services.case_close(
-            case=case,
+    # A third of the others returned: on the register again, watched, each month confirmed; those whose watch
+    # has run are closed at the township's request, the last one's request awaits the bureau.
+    # (Registered children found longest ago: the demo's register keeps its size, and some watches have run.)
+    pupil_cases = sorted(
+        (case for case in cases[: total - home_teaching] if case.student_id is not None),
+        key=lambda case: case.found_on,
+    )
+    returned = [
+        _return(case, rng=rng, today=today, school=case.student.school, by=by) for case in pupil_cases[:4]
+    ]
+    finished = [watch for watch in returned if watch.watch_until <= today]
+    for n, watch in enumerate(finished):
+        request = services.case_close_request(
+            case=watch.case,
             outcome=DropoutCase.Outcome.RETURNED,
-            outcome_school=case.school or schools[0],
-            on=closed_on,
+            outcome_school=watch.school,
+            on=watch.watch_until,
+            proof="复学登记表（班主任、校长签字）",
             by=by,
         )
+        if n < len(finished) - 1 or len(finished) == 1:
+            services.case_close_confirm(request=request, by=by)
     if special is not None:
         case = cases[1]
         if DropoutCase.objects.get(pk=case.pk).is_open:
@@ -153,6 +172,18 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
     _seed_care(rng=rng, by=by, today=today)
     _seed_register(rng=rng, by=by, today=today, taken=taken)
     stdout.write(f"dropout control: {len(cases)} cases ({home_teaching} 送教上门)")
+
+
+def _return(case: DropoutCase, *, rng: random.Random, today: date, school: School, by) -> ReturnWatch:
+    returned_on = min(today, case.found_on + timedelta(days=rng.randint(10, 30)))
+    stage = Stage.PRIMARY if Stage.PRIMARY in school.stages else Stage.JUNIOR
+    watch = services.case_return(
+        case=case, school=school, on=returned_on, stage=stage, grade=rng.randint(1, 3), by=by
+    )
+    for month in watch_months(watch):
+        if month <= today:
+            services.watch_confirm_month(case=case, month=month, by=by)
+    return watch
 
 
 def _seed_care(*, rng: random.Random, by, today: date) -> None:
@@ -188,5 +219,5 @@ def _seed_register(*, rng: random.Random, by, today: date, taken: set[str]) -> N
         rows.append(
             [_child_number(rng, today, taken), _name(rng), rng.choice(townships).name, rng.choice(VILLAGES)]
         )
-    parsed = matching.parse_rows([["身份证号", "姓名", "乡镇", "村"], *rows], as_of=today)
+    parsed, _problems = matching.parse_rows([["身份证号", "姓名", "乡镇", "村"], *rows], as_of=today)
     matching.household_register_store(parsed=parsed, file_name="户籍名单（演示）.xlsx", as_of=today, by=by)

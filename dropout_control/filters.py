@@ -29,6 +29,9 @@ def _schools(request):
 class CaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=DropoutCase.Status.choices)
+    stage = django_filters.ChoiceFilter(
+        label=_("Where the case is"), choices=DropoutCase.Stage.choices, method="filter_stage"
+    )
     township = django_filters.ModelChoiceFilter(label=_("Township"), queryset=_townships)
     school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
     reason = django_filters.ChoiceFilter(
@@ -48,6 +51,7 @@ class CaseFilter(django_filters.FilterSet):
         fields = [
             "q",
             "status",
+            "stage",
             "township",
             "school",
             "reason",
@@ -61,6 +65,9 @@ class CaseFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return search_by_name_or_id(self.request, queryset, value)
+
+    def filter_stage(self, queryset, name, value):
+        return queryset.in_stage(value)
 
     def filter_overdue(self, queryset, name, value):
         cutoff = timezone.localdate() - timedelta(days=VISIT_OVERDUE_DAYS)
@@ -80,7 +87,7 @@ class SuspectFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=SuspectedDropout.Status.choices)
     township = django_filters.ModelChoiceFilter(label=_("Township"), queryset=_townships)
     is_poverty_family = django_filters.BooleanFilter(label=_("Poverty-alleviated household"))
-    upload = django_filters.NumberFilter(label=_("Upload"), field_name="row__upload")
+    upload = django_filters.NumberFilter(label=_("Upload"), method="filter_upload")
 
     class Meta:
         model = SuspectedDropout
@@ -88,6 +95,10 @@ class SuspectFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return search_by_name_or_id(self.request, queryset, value)
+
+    def filter_upload(self, queryset, name, value):
+        # Listed by the upload: found by it, or found earlier and still pending when it named the child again.
+        return queryset.filter(Q(row__upload=value) | Q(last_seen=value))
 
 
 class LongAbsenceFilter(django_filters.FilterSet):

@@ -16,7 +16,7 @@ from dropout_control.models import (
 )
 from portal.access import is_principal, is_township_officer
 from portal.forms import DateInput
-from students.models import School, Township
+from students.models import School, Stage, Township
 
 
 class CaseForm(forms.ModelForm):
@@ -33,6 +33,8 @@ class CaseForm(forms.ModelForm):
             "reason",
             "reason_detail",
             "age_exception",
+            "guardian_name",
+            "guardian_phone",
         ]
         widgets = {"found_on": DateInput()}
 
@@ -97,6 +99,9 @@ class TeamForm(forms.Form):
 
 
 class CloseForm(forms.Form):
+    """The bureau's closing (销号); the committee's decision and the plan only for home teaching or an
+    exemption (the service says which are missing)."""
+
     outcome = forms.ChoiceField(
         label=_("Outcome"), choices=[("", "---------"), *DropoutCase.Outcome.choices], required=False
     )
@@ -107,6 +112,78 @@ class CloseForm(forms.Form):
     outcome_note = forms.CharField(label=_("Outcome note"), max_length=500, required=False)
     home_teacher = forms.CharField(label=_("Home-teaching teacher"), max_length=50, required=False)
     home_schedule = forms.CharField(label=_("Home-teaching schedule"), max_length=200, required=False)
+    home_visits_per_month = forms.IntegerField(
+        label=_("Home-teaching visits a month"), min_value=1, max_value=31, required=False
+    )
+    home_hours_per_term = forms.DecimalField(
+        label=_("Home-teaching hours a term (plan)"),
+        max_digits=5,
+        decimal_places=1,
+        min_value=0,
+        required=False,
+    )
+    committee_decided_on = forms.DateField(
+        label=_("Committee decision date"), widget=DateInput(), required=False
+    )
+    committee_decision = forms.CharField(label=_("Committee decision"), max_length=300, required=False)
+    committee_document = forms.CharField(label=_("Committee document"), max_length=100, required=False)
+
+
+class ClosingRequestForm(CloseForm):
+    """The township's or the school's request for the closing, with the proof."""
+
+    proof = forms.CharField(
+        label=_("Proof"),
+        max_length=300,
+        required=False,
+        help_text=_("The paper that proves the outcome: the return certificate, the placement letter."),
+    )
+
+
+class ReturnForm(forms.Form):
+    school = forms.ModelChoiceField(label=_("School returned to"), queryset=School.objects.active())
+    on = forms.DateField(label=_("Returned on"), widget=DateInput(), initial=date.today)
+    stage = forms.ChoiceField(
+        label=_("Stage"),
+        choices=[
+            ("", "---------"),
+            *[(s, Stage(s).label) for s in (Stage.PRIMARY, Stage.JUNIOR, Stage.SPECIAL)],
+        ],
+        required=False,
+        help_text=_("Needed when the child is not on the register yet."),
+    )
+    grade = forms.IntegerField(label=_("Grade"), min_value=1, max_value=9, required=False)
+
+
+class ConfirmMonthForm(forms.Form):
+    month = forms.DateField(
+        label=_("Month"),
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    )
+    attended = forms.TypedChoiceField(
+        label=_("In class this month"),
+        choices=[("1", _("Yes, attended")), ("0", _("No: raise the case again"))],
+        coerce=lambda v: v == "1",
+        initial="1",
+    )
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(label=_("Bureau's note"), max_length=300, required=False)
+
+
+class ZeroReportForm(forms.Form):
+    month = forms.DateField(
+        label=_("Month"),
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    )
+
+
+class WatchPolicyForm(forms.Form):
+    months = forms.IntegerField(label=_("Watch period after a return (months)"), min_value=1, max_value=24)
 
 
 class ReopenForm(forms.Form):

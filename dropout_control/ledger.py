@@ -11,14 +11,17 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from openpyxl import Workbook
 
-from dropout_control.models import CasePeriod, DropoutCase
+from dropout_control.models import CasePeriod, DropoutCase, PersuasionVisit, ReturnWatch, TeamMember
+from dropout_control.rules import age_on
 from portal.excel import write_sheet
+from students import id_numbers
+from students.models import Student
 
 
 @dataclass
@@ -110,10 +113,21 @@ def monthly_ledger(*, year: int, month: int, user) -> Ledger:
 
 
 def ledger_lines(*, year: int, month: int, user) -> list[LedgerLine]:
+    """The cases of the month with what the province's ledger shows of each: the child (from the registry
+    when linked), the 六对一 team, the persuasion visits and the watch. Five queries whatever the number."""
     start, end = month_bounds(year, month)
     periods = (
         _periods_in(user, start, end)
-        .select_related("case__township", "case__school")
+        .select_related("case__township", "case__school", "case__student")
+        .prefetch_related(
+            "case__team",
+            Prefetch("case__visits", queryset=PersuasionVisit.objects.order_by("visited_on", "pk")),
+            Prefetch(
+                "case__watches",
+                queryset=ReturnWatch.objects.filter(status=ReturnWatch.Status.WATCHING),
+                to_attr="running_watches",
+            ),
+        )
         .annotate(last_visit=Max("case__visits__visited_on"))
         .order_by("case__township__code", "case__school__code", "opened_on", "pk")
     )
@@ -136,8 +150,106 @@ STATE_LABELS = {
 }
 
 
-def ledger_workbook(*, year: int, month: int, user) -> Workbook:
-    """The ledger as the bureau files it: a summary by township and school with a totals row, then the cases."""
+PROVINCE_HEADERS = (
+    gettext_lazy("Township"),
+    gettext_lazy("School"),
+    gettext_lazy("Name"),
+    gettext_lazy("ID number"),
+    gettext_lazy("Sex"),
+    gettext_lazy("Age"),
+    gettext_lazy("Grade"),
+    gettext_lazy("Village"),
+    gettext_lazy("Guardian"),
+    gettext_lazy("Guardian phone"),
+    gettext_lazy("Responsibility team (六对一)"),
+    gettext_lazy("Date found"),
+    pgettext_lazy("dropout", "Reason"),
+    gettext_lazy("Persuasion visits"),
+    gettext_lazy("Measures taken"),
+    gettext_lazy("Current state"),
+    gettext_lazy("In the month"),
+    gettext_lazy("Closed on"),
+    gettext_lazy("Days open"),
+)
+PROVINCE_DATE_COLUMNS = (11, 17)
+
+
+def _state(case: DropoutCase) -> str:
+    if not case.is_open:
+        return _("Closed: %(outcome)s") % {"outcome": case.get_outcome_display()}
+    if case.running_watches:
+        return _("Returned, watched until %(date)s") % {
+            "date": case.running_watches[0].watch_until.isoformat()
+        }
+    return str(DropoutCase.Stage.FOUND.label)
+
+
+def _grade(case: DropoutCase) -> str:
+    student = case.student
+    if student is None:
+        return ""
+    return _("%(stage)s grade %(grade)s") % {"stage": student.get_stage_display(), "grade": student.grade}
+
+
+def province_rows(*, year: int, month: int, user, full_ids: bool = False) -> list[list]:
+    """The lines of the province's ledger (台账) for a month, in PROVINCE_HEADERS' order.
+
+    Whole ID numbers only with `full_ids` and only for the cases the user works on (the reveal right,
+    `can_reveal_personal`); the caller logs the reveal. Everyone else gets the masked number.
+    """
+    _start, end = month_bounds(year, month)
+    today = timezone.localdate()
+    lines = ledger_lines(year=year, month=month, user=user)
+    revealable = (
+        set(
+            DropoutCase.objects.editable_by(user)
+            .filter(pk__in=[line.period.case_id for line in lines])
+            .values_list("pk", flat=True)
+        )
+        if full_ids
+        else set()
+    )
+    roles = dict(TeamMember.Role.choices)
+    rows = []
+    for line in lines:
+        p = line.period
+        case: DropoutCase = p.case
+        parsed = id_numbers.parse(case.id_number)
+        student = case.student
+        visits = list(case.visits.all())
+        end_day = min(p.closed_on or today, end)
+        closed_in_month = p.closed_on is not None and p.closed_on <= end
+        rows.append(
+            [
+                case.township.name,
+                case.school.name if case.school else "",
+                case.name,
+                case.id_number if case.pk in revealable else case.masked_id_number,
+                str(student.get_sex_display() if student else dict(Student.Sex.choices)[parsed.sex]),
+                age_on(parsed.birth_date, min(end, today)),
+                _grade(case),
+                case.village,
+                case.guardian_name or (student.guardian_name if student else ""),
+                case.guardian_phone or (student.guardian_phone if student else ""),
+                "；".join(
+                    f"{roles[m.role]}：{m.name}" for m in sorted(case.team.all(), key=lambda m: m.role)
+                ),
+                case.found_on,
+                case.get_reason_display(),
+                len(visits),
+                "；".join(f"{v.visited_on:%m-%d} {v.result}" for v in visits),
+                _state(case),
+                str(STATE_LABELS[line.state]),
+                p.closed_on if closed_in_month else None,
+                (end_day - p.opened_on).days,
+            ]
+        )
+    return rows
+
+
+def ledger_workbook(*, year: int, month: int, user, full_ids: bool = False) -> Workbook:
+    """The ledger as the bureau files it: a summary by township and school with a totals row, then the cases
+    in the province's columns."""
     ledger = monthly_ledger(year=year, month=month, user=user)
     wb = Workbook()
     ws = wb.active
@@ -168,48 +280,11 @@ def ledger_workbook(*, year: int, month: int, user) -> Workbook:
         widths=[16, 28, 12, 10, 10, 12],
     )
     detail = wb.create_sheet(_("Cases"))
-    today = timezone.localdate()
-    case_rows = []
-    for line in ledger_lines(year=year, month=month, user=user):
-        p = line.period
-        case: DropoutCase = p.case
-        end_day = min(p.closed_on or today, ledger.end)
-        case_rows.append(
-            [
-                case.township.name,
-                case.school.name if case.school else "",
-                case.name,
-                case.masked_id_number,
-                case.village,
-                case.found_on,
-                case.get_reason_display(),
-                p.opened_on,
-                str(STATE_LABELS[line.state]),
-                p.get_outcome_display() if p.closed_on and p.closed_on <= ledger.end else "",
-                p.closed_on if p.closed_on and p.closed_on <= ledger.end else None,
-                (end_day - p.opened_on).days,
-                p.last_visit,
-            ]
-        )
     write_sheet(
         detail,
-        [
-            _("Township"),
-            _("School"),
-            _("Name"),
-            _("ID number"),
-            _("Village"),
-            _("Date found"),
-            pgettext("dropout", "Reason"),
-            _("Opened on"),
-            _("In the month"),
-            _("Outcome"),
-            _("Closed on"),
-            _("Days open"),
-            _("Last persuasion visit"),
-        ],
-        case_rows,
-        widths=[14, 24, 10, 22, 12, 12, 12, 12, 12, 20, 12, 10, 14],
-        formats={5: "yyyy-mm-dd", 7: "yyyy-mm-dd", 10: "yyyy-mm-dd", 12: "yyyy-mm-dd"},
+        [str(h) for h in PROVINCE_HEADERS],
+        province_rows(year=year, month=month, user=user, full_ids=full_ids),
+        widths=[12, 22, 10, 22, 6, 6, 12, 12, 10, 14, 40, 12, 12, 8, 40, 22, 12, 12, 8],
+        formats=dict.fromkeys(PROVINCE_DATE_COLUMNS, "yyyy-mm-dd"),
     )
     return wb

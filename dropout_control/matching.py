@@ -3,16 +3,30 @@
 
 A suspected dropout is a child on the list, of compulsory age on the list's date, who is not enrolled in any
 school of the registry (or is enrolled but marked long absent), and has neither an open case nor a closed case
-that placed the child. The whole file is checked first; one bad row refuses the upload and nothing is written.
+that placed the child. The comparison remembers what was decided before:
+
+- a child still pending from an earlier list is the same suspect (carried, `last_seen` moves on), not a new one;
+- a child cleared earlier (studies outside the county, already placed, moved away) stays cleared while the new
+  list places the child where the decision was made (same township and village): a move says otherwise;
+- a child in the out-of-county ledger (subsidies) is cleared by it, the letter named.
+
+The whole file is checked first; a bad ID number, an empty name or a repeated child refuses the upload and
+nothing is written. A township the county does not know does not: the row is kept without a township, and the
+upload names it. A list above IMPORT_ASYNC_THRESHOLD_BYTES is compared by a Celery task with progress.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import IO
 
+import pghistory
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from openpyxl import Workbook
@@ -31,6 +45,11 @@ from portal.services import service
 from students import id_numbers
 from students.models import Student, StudentCategory, Township
 
+# The out-of-county ledger is kept by the aid office (subsidies) and names the county where the child
+# studies and the letter sent there: the comparison's rule crosses into it because a child it accounts for is
+# not a dropout. Read only.
+from subsidies.models import OutOfCountyStudent, term_of
+
 # Accepted headers of each column, as public-security and township clerks write them.
 COLUMNS = {
     "id_number": ("身份证号", "身份证号码", "公民身份号码", "ID number"),
@@ -42,6 +61,8 @@ COLUMNS = {
 REQUIRED = ("id_number", "name", "township")
 YES = {"是", "1", "Y", "YES", "TRUE", "√"}
 MAX_ERRORS_SHOWN = 20
+PROGRESS_EVERY = 5000
+BATCH = 5000
 
 Finding = HouseholdRegisterRow.Finding
 SUSPECT_FINDINGS = (Finding.NOT_ENROLLED, Finding.LONG_ABSENCE)
@@ -52,7 +73,7 @@ class ParsedRow:
     line: int
     id_number: str
     name: str
-    township: Township
+    township: Township | None
     village: str
     birth_date: date
     poverty: bool
@@ -74,7 +95,8 @@ def _header_map(header: list) -> dict[str, int]:
     return found
 
 
-def parse_rows(rows: list[list], *, as_of: date) -> list[ParsedRow]:
+def parse_rows(rows: list[list], *, as_of: date, on_progress=None) -> tuple[list[ParsedRow], list[dict]]:
+    """The checked rows and the problems that do not refuse the file (an unknown township, named by row)."""
     if len(rows) < 2:
         raise ValidationError(_("The file has no children listed."))
     cols = _header_map(rows[0])
@@ -83,6 +105,7 @@ def parse_rows(rows: list[list], *, as_of: date) -> list[ParsedRow]:
         townships[t.name] = t
         townships[t.code] = t
     errors: list[str] = []
+    problems: list[dict] = []
     parsed: list[ParsedRow] = []
     seen: dict[str, int] = {}
 
@@ -91,19 +114,27 @@ def parse_rows(rows: list[list], *, as_of: date) -> list[ParsedRow]:
         return cell_text(row[index]) if index is not None and index < len(row) else ""
 
     for line, row in enumerate(rows[1:], start=2):
+        if on_progress and line % PROGRESS_EVERY == 0:
+            on_progress(line - 1)
         try:
             number = id_numbers.parse(cell(row, "id_number"), today=as_of)
         except ValidationError as exc:
             errors.append(_("Row %(line)s: %(msg)s") % {"line": line, "msg": exc.messages[0]})
             continue
         name = cell(row, "name")
-        township = townships.get(cell(row, "township"))
+        township_name = cell(row, "township")
+        township = townships.get(township_name)
         if not name:
             errors.append(_("Row %(line)s: the name is empty.") % {"line": line})
         if township is None:
-            errors.append(
-                _("Row %(line)s: unknown township “%(name)s”.")
-                % {"line": line, "name": cell(row, "township")}
+            problems.append(
+                {
+                    "row": line,
+                    "message": _(
+                        "Row %(line)s: unknown township “%(name)s”; the child is kept without a township."
+                    )
+                    % {"line": line, "name": township_name},
+                }
             )
         if number.value in seen:
             errors.append(
@@ -111,7 +142,7 @@ def parse_rows(rows: list[list], *, as_of: date) -> list[ParsedRow]:
                 % {"line": line, "other": seen[number.value]}
             )
         seen.setdefault(number.value, line)
-        if name and township is not None:
+        if name:
             parsed.append(
                 ParsedRow(
                     line=line,
@@ -128,7 +159,7 @@ def parse_rows(rows: list[list], *, as_of: date) -> list[ParsedRow]:
         if len(errors) > MAX_ERRORS_SHOWN:
             shown.append(_("… and %(n)s more.") % {"n": len(errors) - MAX_ERRORS_SHOWN})
         raise ValidationError(shown)
-    return parsed
+    return parsed, problems
 
 
 # Matching the county's children against other departments' lists is the bureau's work.
@@ -138,36 +169,144 @@ matching_service = service(
 
 
 @matching_service
+def household_register_start(*, file: IO[bytes], file_name: str, as_of: date, by) -> HouseholdRegisterUpload:
+    """A small list is compared in the request (a refused file writes nothing); a large one is stored and
+    compared by a Celery task, whose progress the upload's page shows."""
+    if getattr(file, "size", 0) <= settings.IMPORT_ASYNC_THRESHOLD_BYTES:
+        return household_register_upload(file=file, file_name=file_name, as_of=as_of, by=by)
+    from dropout_control.tasks import compare_household_register
+
+    upload = HouseholdRegisterUpload.objects.create(
+        file_name=file_name[:200],
+        file=file,
+        as_of=as_of,
+        uploaded_by=by,
+        status=HouseholdRegisterUpload.Status.PENDING,
+    )
+    transaction.on_commit(lambda: compare_household_register.delay(upload.pk))
+    return upload
+
+
+@matching_service
 def household_register_upload(*, file: IO[bytes], file_name: str, as_of: date, by) -> HouseholdRegisterUpload:
     """Read, compare and store a household-register list; refuse the whole file on any bad row."""
     try:
         rows = read_rows(file)
     except ExcelError as exc:
         raise ValidationError(str(exc)) from exc
-    return household_register_store(
-        parsed=parse_rows(rows, as_of=as_of), file_name=file_name, as_of=as_of, by=by
-    )
+    parsed, problems = parse_rows(rows, as_of=as_of)
+    return household_register_store(parsed=parsed, problems=problems, file_name=file_name, as_of=as_of, by=by)
 
 
 @matching_service
 def household_register_store(
-    *, parsed: list[ParsedRow], file_name: str, as_of: date, by
+    *, parsed: list[ParsedRow], file_name: str, as_of: date, by, problems: list[dict] | None = None
 ) -> HouseholdRegisterUpload:
     """Store checked rows with their findings and suspects, in one transaction."""
     upload = HouseholdRegisterUpload.objects.create(file_name=file_name[:200], as_of=as_of, uploaded_by=by)
-    register_rows, suspects = compare(upload, parsed)
-    upload.row_count = len(register_rows)
-    upload.of_age_count = sum(1 for r in register_rows if r.finding != Finding.NOT_OF_AGE)
-    upload.suspect_count = len(suspects)
-    upload.save(update_fields=["row_count", "of_age_count", "suspect_count"])
+    _store(upload, parsed, problems or [])
     return upload
 
 
+def _store(upload: HouseholdRegisterUpload, parsed: list[ParsedRow], problems: list[dict]) -> None:
+    register_rows, new, kept = compare(upload, parsed)
+    upload.problems = problems
+    upload.row_count = len(register_rows)
+    upload.of_age_count = sum(1 for r in register_rows if r.finding != Finding.NOT_OF_AGE)
+    upload.suspect_count = new
+    upload.kept_count = kept
+    upload.save(update_fields=["problems", "row_count", "of_age_count", "suspect_count", "kept_count"])
+
+
+def run(upload: HouseholdRegisterUpload) -> HouseholdRegisterUpload:
+    """The Celery task's work: read, check (progress saved as it goes), then compare and write in one
+    transaction. A refused file ends the upload as refused, with the reasons; nothing else is written."""
+    started = time.monotonic()
+    user = upload.uploaded_by
+
+    def progress(done: int) -> None:
+        HouseholdRegisterUpload.objects.filter(pk=upload.pk).update(processed_rows=done)
+
+    try:
+        with upload.file.open("rb") as handle:
+            rows = read_rows(handle)
+        upload.total_rows = max(0, len(rows) - 1)
+        upload.status = HouseholdRegisterUpload.Status.CHECKING
+        upload.save(update_fields=["total_rows", "status"])
+        parsed, problems = parse_rows(rows, as_of=upload.as_of, on_progress=progress)
+    except ExcelError as exc:
+        return _finish(upload, started, status=HouseholdRegisterUpload.Status.REJECTED, message=str(exc))
+    except ValidationError as exc:
+        return _finish(
+            upload, started, status=HouseholdRegisterUpload.Status.REJECTED, message="\n".join(exc.messages)
+        )
+    HouseholdRegisterUpload.objects.filter(pk=upload.pk).update(
+        status=HouseholdRegisterUpload.Status.COMPARING, processed_rows=upload.total_rows
+    )
+    try:
+        with transaction.atomic(), pghistory.context(user=getattr(user, "pk", None)):
+            _store(upload, parsed, problems)
+    except Exception as exc:
+        return _finish(
+            upload,
+            started,
+            status=HouseholdRegisterUpload.Status.FAILED,
+            message=_("The comparison failed: %(error)s") % {"error": exc},
+        )
+    return _finish(
+        upload,
+        started,
+        status=HouseholdRegisterUpload.Status.DONE,
+        message=_("%(rows)s children compared: %(suspects)s new suspected dropouts, %(kept)s kept.")
+        % {"rows": upload.row_count, "suspects": upload.suspect_count, "kept": upload.kept_count},
+    )
+
+
+def _finish(upload: HouseholdRegisterUpload, started: float, *, status: str, message: str):
+    upload.status = status
+    upload.message = message
+    upload.processed_rows = upload.total_rows
+    upload.seconds = round(time.monotonic() - started, 3)
+    # The list holds every child's ID number: the stored file goes as soon as it has been read.
+    if upload.file:
+        upload.file.delete(save=False)
+    upload.save()
+    return upload
+
+
+def _ledger_note(line: OutOfCountyStudent) -> str:
+    where = f"{line.destination_county} {line.destination_school}".strip()
+    if line.letter_sent_on:
+        letter = _("letter sent %(date)s") % {"date": line.letter_sent_on.isoformat()}
+    else:
+        letter = _("letter not yet sent")
+    return _("Out-of-county ledger %(year)s: %(where)s; %(letter)s") % {
+        "year": line.school_year,
+        "where": where,
+        "letter": letter,
+    }
+
+
+def _decision_note(suspect: SuspectedDropout) -> str:
+    return _("Cleared on %(date)s: %(reason)s") % {
+        "date": suspect.decided_on.isoformat() if suspect.decided_on else "",
+        "reason": suspect.get_clear_reason_display(),
+    }
+
+
 def compare(upload: HouseholdRegisterUpload, parsed: list[ParsedRow]):
-    """Decide each child's finding with a fixed number of queries, and write rows and suspects in bulk."""
+    """Decide each child's finding with a fixed number of queries, and write rows and suspects in bulk.
+
+    Returns the rows, how many new suspects were created and how many earlier suspects or decisions held.
+    """
     as_of = upload.as_of
     numbers = [p.id_number for p in parsed]
-    students = {s.id_number: s for s in Student.objects.filter(id_number__in=numbers)}
+    students = dict(Student.objects.filter(id_number__in=numbers).values_list("id_number", "pk"))
+    enrolled = set(
+        Student.objects.filter(id_number__in=numbers, status=Student.Status.ENROLLED).values_list(
+            "id_number", flat=True
+        )
+    )
     absent = set(
         LongAbsence.objects.current()
         .filter(student__id_number__in=numbers)
@@ -188,22 +327,58 @@ def compare(upload: HouseholdRegisterUpload, parsed: list[ParsedRow]):
         .on(as_of)
         .values_list("student__id_number", flat=True)
     )
+    school_year = term_of(as_of)[0]
+    out_of_county = {
+        line.id_number: line
+        for line in OutOfCountyStudent.objects.filter(
+            id_number__in=numbers, school_year__in=(school_year - 1, school_year)
+        ).order_by("school_year")  # the later year wins
+    }
+    pending = {
+        s.id_number: s
+        for s in SuspectedDropout.objects.pending().filter(id_number__in=numbers).only("pk", "id_number")
+    }
+    cleared: dict[str, SuspectedDropout] = {}
+    for s in (
+        SuspectedDropout.objects.filter(id_number__in=numbers, status=SuspectedDropout.Status.CLEARED)
+        .select_related("row")
+        .order_by("decided_on", "pk")  # the latest decision wins
+    ):
+        cleared[s.id_number] = s
+
     register_rows = []
+    carried: list[int] = []
     for p in parsed:
-        student = students.get(p.id_number)
-        enrolled = student is not None and student.status == Student.Status.ENROLLED
+        student_id = students.get(p.id_number)
+        note = ""
         if not rules.is_compulsory_age(p.birth_date, as_of):
             finding = Finding.NOT_OF_AGE
         elif p.id_number in open_cases:
             finding = Finding.OPEN_CASE
-        elif enrolled and p.id_number in absent:
+        elif p.id_number in enrolled and p.id_number in absent:
             finding = Finding.LONG_ABSENCE
-        elif enrolled:
+        elif p.id_number in enrolled:
             finding = Finding.ENROLLED
         elif p.id_number in placed:
             finding = Finding.PLACED
+        elif p.id_number in out_of_county:
+            finding = Finding.OUT_OF_COUNTY
+            note = _ledger_note(out_of_county[p.id_number])
         else:
             finding = Finding.NOT_ENROLLED
+        decision = cleared.get(p.id_number)
+        if (
+            finding in SUSPECT_FINDINGS
+            and p.id_number not in pending
+            and decision is not None
+            and (decision.long_absent_student_id is not None) == (finding == Finding.LONG_ABSENCE)
+            and decision.row.township_id == getattr(p.township, "pk", None)
+            and decision.row.village == p.village
+        ):
+            finding = Finding.CLEARED
+            note = _decision_note(decision)
+        if finding in SUSPECT_FINDINGS and p.id_number in pending:
+            carried.append(pending[p.id_number].pk)
         register_rows.append(
             HouseholdRegisterRow(
                 upload=upload,
@@ -214,25 +389,32 @@ def compare(upload: HouseholdRegisterUpload, parsed: list[ParsedRow]):
                 birth_date=p.birth_date,
                 is_poverty_family=p.poverty or p.id_number in poor,
                 finding=finding,
-                student=student,
+                note=note[:300],
+                student_id=student_id,
             )
         )
-    register_rows = HouseholdRegisterRow.objects.bulk_create(register_rows)
+    register_rows = HouseholdRegisterRow.objects.bulk_create(register_rows, batch_size=BATCH)
     suspects = SuspectedDropout.objects.bulk_create(
-        SuspectedDropout(
-            row=r,
-            id_number=r.id_number,
-            name=r.name,
-            township=r.township,
-            village=r.village,
-            birth_date=r.birth_date,
-            is_poverty_family=r.is_poverty_family,
-            long_absent_student=r.student if r.finding == Finding.LONG_ABSENCE else None,
-        )
-        for r in register_rows
-        if r.finding in SUSPECT_FINDINGS
+        (
+            SuspectedDropout(
+                row=r,
+                id_number=r.id_number,
+                name=r.name,
+                township=r.township,
+                village=r.village,
+                birth_date=r.birth_date,
+                is_poverty_family=r.is_poverty_family,
+                long_absent_student_id=r.student_id if r.finding == Finding.LONG_ABSENCE else None,
+                last_seen=upload,
+            )
+            for r in register_rows
+            if r.finding in SUSPECT_FINDINGS and r.id_number not in pending
+        ),
+        batch_size=BATCH,
     )
-    return register_rows, suspects
+    SuspectedDropout.objects.filter(pk__in=carried).update(last_seen=upload)
+    kept = len(carried) + sum(1 for r in register_rows if r.finding == Finding.CLEARED)
+    return register_rows, len(suspects), kept
 
 
 def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
@@ -269,6 +451,7 @@ def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
             _("Poverty-alleviated household"),
             _("Finding"),
             _("School"),
+            _("Note"),
         ],
         (
             [
@@ -280,6 +463,7 @@ def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
                 _("Yes") if r.is_poverty_family else "",
                 r.get_finding_display(),
                 r.student.school.name if r.student else "",
+                r.note,
             ]
             for r in rows
         ),
@@ -289,7 +473,7 @@ def ledgers_workbook(*, upload: HouseholdRegisterUpload, user) -> Workbook:
     ws = wb.create_sheet(_("Suspected dropouts"))
     suspects = (
         SuspectedDropout.objects.visible_to(user)
-        .filter(row__upload=upload)
+        .filter(Q(row__upload=upload) | Q(last_seen=upload))
         .select_related("township", "long_absent_student__school")
         .order_by("township__code", "village", "name")
     )

@@ -35,6 +35,22 @@ class DropoutCaseQuerySet(ScopedQuerySet):
     def closed(self):
         return self.filter(status=DropoutCase.Status.CLOSED)
 
+    def with_stage(self):
+        """Annotate `watching`: whether a returned child is being watched (lists show the case's stage)."""
+        return self.annotate(
+            watching=models.Exists(
+                ReturnWatch.objects.filter(case=models.OuterRef("pk"), status=ReturnWatch.Status.WATCHING)
+            )
+        )
+
+    def in_stage(self, stage: str):
+        watching = ReturnWatch.objects.filter(case=models.OuterRef("pk"), status=ReturnWatch.Status.WATCHING)
+        if stage == DropoutCase.Stage.CLOSED:
+            return self.closed()
+        if stage == DropoutCase.Stage.WATCHED:
+            return self.open().filter(models.Exists(watching))
+        return self.open().exclude(models.Exists(watching))
+
 
 @track_changes()
 class DropoutCase(id_numbers.MaskedIdNumberMixin, models.Model):
@@ -42,6 +58,13 @@ class DropoutCase(id_numbers.MaskedIdNumberMixin, models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    class Stage(models.TextChoices):
+        """Where a case is on its way: found → returned and watched → closed (销号)."""
+
+        FOUND = "found", _("Out of school")
+        WATCHED = "watched", _("Returned, watched")
         CLOSED = "closed", _("Closed")
 
     class FoundBy(models.TextChoices):
@@ -137,6 +160,27 @@ class DropoutCase(id_numbers.MaskedIdNumberMixin, models.Model):
     home_schedule = models.CharField(
         _("home-teaching schedule"), max_length=200, blank=True, help_text=_("For example: twice a month.")
     )
+    home_visits_per_month = models.PositiveSmallIntegerField(
+        _("home-teaching visits a month"), null=True, blank=True
+    )
+    home_hours_per_term = models.DecimalField(
+        _("home-teaching hours a term (plan)"), max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    # 送教上门 and an exemption rest on the county disability assessment committee's decision (残疾人教育专家委员会).
+    committee_decided_on = models.DateField(_("committee decision date"), null=True, blank=True)
+    committee_decision = models.CharField(_("committee decision"), max_length=300, blank=True)
+    committee_document = models.CharField(
+        _("committee document"), max_length=100, blank=True, help_text=_("The number of the decision paper.")
+    )
+    guardian_name = models.CharField(
+        _("guardian"),
+        max_length=50,
+        blank=True,
+        help_text=_("Taken from the registry when the child is in it."),
+    )
+    guardian_phone = models.CharField(
+        _("guardian phone"), max_length=20, blank=True, validators=[phone_validator]
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -175,6 +219,18 @@ class DropoutCase(id_numbers.MaskedIdNumberMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def stage(self) -> str:
+        if not self.is_open:
+            return self.Stage.CLOSED
+        watching = getattr(self, "watching", None)
+        if watching is None:
+            watching = self.watches.filter(status=ReturnWatch.Status.WATCHING).exists()
+        return self.Stage.WATCHED if watching else self.Stage.FOUND
+
+    def get_stage_display(self) -> str:
+        return str(self.Stage(self.stage).label)
 
 
 class CasePeriodQuerySet(ScopedQuerySet):
@@ -337,11 +393,31 @@ class UploadQuerySet(ScopedQuerySet):
 class HouseholdRegisterUpload(models.Model):
     """A household-registration list (户籍) of the county's compulsory-age children, from public security."""
 
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        CHECKING = "checking", _("Checking rows")
+        COMPARING = "comparing", _("Comparing")
+        DONE = "done", _("Compared")
+        REJECTED = "rejected", _("Refused: nothing was compared")
+        FAILED = "failed", _("Failed: nothing was compared")
+
+    FINISHED = (Status.DONE, Status.REJECTED, Status.FAILED)
+
     file_name = models.CharField(_("file"), max_length=200)
+    # Kept only while the comparison runs as a task; deleted when it ends.
+    file = models.FileField(upload_to="register/%Y/%m/", blank=True)
     as_of = models.DateField(_("as of"), help_text=_("Ages are counted on this date."))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DONE)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    message = models.TextField(_("result"), blank=True)
+    # Rows stored but not fully understood (an unknown township): [{"row": 7, "message": "..."}].
+    problems = models.JSONField(default=list, blank=True)
     row_count = models.PositiveIntegerField(_("rows"), default=0)
     of_age_count = models.PositiveIntegerField(_("school-age children"), default=0)
-    suspect_count = models.PositiveIntegerField(_("suspected dropouts"), default=0)
+    suspect_count = models.PositiveIntegerField(_("new suspected dropouts"), default=0)
+    kept_count = models.PositiveIntegerField(_("earlier suspects and decisions kept"), default=0)
+    seconds = models.FloatField(null=True, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -357,6 +433,16 @@ class HouseholdRegisterUpload(models.Model):
     def __str__(self) -> str:
         return f"{self.file_name} ({self.as_of})"
 
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.is_finished else 0
+        return min(100, int(self.processed_rows * 100 / self.total_rows))
+
 
 class RegisterRowQuerySet(ScopedQuerySet):
     scope_townships = ("township",)
@@ -371,6 +457,8 @@ class HouseholdRegisterRow(id_numbers.MaskedIdNumberMixin, models.Model):
         NOT_ENROLLED = "not_enrolled", _("In no school's roll")
         OPEN_CASE = "open_case", _("Open dropout case")
         PLACED = "placed", _("Placed (closed case)")
+        CLEARED = "cleared", _("Cleared earlier")
+        OUT_OF_COUNTY = "out_of_county", _("In the out-of-county ledger")
         NOT_OF_AGE = "not_of_age", _("Not of compulsory age")
 
     upload = models.ForeignKey(HouseholdRegisterUpload, on_delete=models.CASCADE, related_name="rows")
@@ -383,6 +471,8 @@ class HouseholdRegisterRow(id_numbers.MaskedIdNumberMixin, models.Model):
     birth_date = models.DateField(_("birth date"))
     is_poverty_family = models.BooleanField(_("poverty-alleviated household"), default=False)
     finding = models.CharField(_("finding"), max_length=16, choices=Finding.choices)
+    # Why the finding: the decision kept, the out-of-county ledger line and its letter.
+    note = models.CharField(_("note"), max_length=300, blank=True)
     student = models.ForeignKey(
         "students.Student", verbose_name=_("student"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -454,6 +544,15 @@ class SuspectedDropout(id_numbers.MaskedIdNumberMixin, models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_on = models.DateField(_("decided on"), null=True, blank=True)
+    # The latest list that named the child again (a pending suspect is carried, not repeated).
+    last_seen = models.ForeignKey(
+        HouseholdRegisterUpload,
+        verbose_name=_("last listed in"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     objects = SuspectQuerySet.as_manager()
 
@@ -466,6 +565,14 @@ class SuspectedDropout(id_numbers.MaskedIdNumberMixin, models.Model):
                 name="cleared_suspect_has_reason",
                 condition=~Q(status="cleared") | ~Q(clear_reason=""),
             ),
+            # The same child listed by two uploads is one suspect to check, not two.
+            models.UniqueConstraint(
+                fields=["id_number"], condition=Q(status="pending"), name="one_pending_suspect_per_child"
+            ),
+        ]
+        indexes = [
+            # The comparison looks up each child's latest decision.
+            models.Index(fields=["id_number", "decided_on"], name="suspect_number_idx"),
         ]
 
     def __str__(self) -> str:
@@ -545,3 +652,269 @@ class CareRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visited_on} {self.teacher}"
+
+
+class WatchPolicyQuerySet(ScopedQuerySet):
+    scope_county_wide = True
+
+
+@track_changes()
+class WatchPolicy(models.Model):
+    """How long the county watches a child after the return (复学观察期); one row, set by the bureau.
+
+    A watch keeps the length it started with: changing the policy does not move running watches.
+    """
+
+    DEFAULT_MONTHS = 5  # a term
+
+    watch_months = models.PositiveSmallIntegerField(
+        _("watch period after a return (months)"),
+        default=DEFAULT_MONTHS,
+        validators=[MinValueValidator(1)],
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WatchPolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("watch policy")
+        verbose_name_plural = _("watch policies")
+
+    def __str__(self) -> str:
+        return f"{self.watch_months}"
+
+    @classmethod
+    def current_months(cls) -> int:
+        policy = cls.objects.order_by("pk").first()
+        return policy.watch_months if policy else cls.DEFAULT_MONTHS
+
+
+class ReturnWatchQuerySet(ScopedQuerySet):
+    scope_school = "case__school"
+    scope_townships = ("case__township",)
+
+    def watching(self):
+        return self.filter(status=ReturnWatch.Status.WATCHING)
+
+
+@track_changes()
+class ReturnWatch(models.Model):
+    """The months after a child returned to school (劝返复学): the school confirms attendance each month.
+
+    A missed confirmation, a month not attended or a new long absence raises the case again (the same case,
+    never a new one); a watch that ran its months lets the case be closed as returned.
+    """
+
+    class Status(models.TextChoices):
+        WATCHING = "watching", _("Watching")
+        COMPLETED = "completed", _("Completed")
+        RAISED = "raised", _("Raised again")
+
+    case = models.ForeignKey(DropoutCase, on_delete=models.CASCADE, related_name="watches")
+    student = models.ForeignKey(
+        "students.Student", verbose_name=_("student"), on_delete=models.PROTECT, related_name="+"
+    )
+    school = models.ForeignKey(
+        "students.School", verbose_name=_("school returned to"), on_delete=models.PROTECT, related_name="+"
+    )
+    returned_on = models.DateField(_("returned on"))
+    watch_until = models.DateField(_("watched until"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.WATCHING)
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    end_reason = models.CharField(_("why it ended"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReturnWatchQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("watch after return")
+        verbose_name_plural = _("watches after return")
+        ordering = ["-returned_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="watching"), name="one_running_watch_per_case"
+            ),
+            models.CheckConstraint(
+                name="watch_ends_after_return", condition=Q(watch_until__gt=models.F("returned_on"))
+            ),
+        ]
+        indexes = [
+            # The nightly check walks the running watches.
+            models.Index(fields=["status", "watch_until"], name="watch_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.returned_on} – {self.watch_until}"
+
+    @property
+    def is_watching(self) -> bool:
+        return self.status == self.Status.WATCHING
+
+
+class WatchConfirmationQuerySet(ScopedQuerySet):
+    scope_school = "watch__case__school"
+    scope_townships = ("watch__case__township",)
+
+
+@track_changes()
+class WatchConfirmation(models.Model):
+    """The school's monthly word on a returned child: in class this month, or not."""
+
+    watch = models.ForeignKey(ReturnWatch, on_delete=models.CASCADE, related_name="confirmations")
+    month = models.DateField(_("month"), help_text=_("The first day of the month confirmed."))
+    attended = models.BooleanField(_("attended"), default=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WatchConfirmationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("monthly confirmation")
+        verbose_name_plural = _("monthly confirmations")
+        ordering = ["watch_id", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["watch", "month"], name="one_confirmation_a_month"),
+            models.CheckConstraint(name="confirmation_month_first_day", condition=Q(month__day=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.watch_id} {self.month:%Y-%m}"
+
+
+class ClosingRequestQuerySet(ScopedQuerySet):
+    scope_school = "case__school"
+    scope_townships = ("case__township",)
+
+    def pending(self):
+        return self.filter(status=ClosingRequest.Status.PENDING)
+
+
+@track_changes()
+class ClosingRequest(models.Model):
+    """销号: the township or the school asks, with the proof, and the bureau confirms (or sends it back)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting the bureau")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Sent back")
+
+    case = models.ForeignKey(DropoutCase, on_delete=models.CASCADE, related_name="closing_requests")
+    outcome = models.CharField(_("outcome"), max_length=20, choices=DropoutCase.Outcome.choices)
+    on = models.DateField(_("outcome date"))
+    outcome_school = models.ForeignKey(
+        "students.School",
+        verbose_name=_("school attended"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    outcome_note = models.CharField(_("outcome note"), max_length=500, blank=True)
+    home_teacher = models.CharField(_("home-teaching teacher"), max_length=50, blank=True)
+    home_schedule = models.CharField(_("home-teaching schedule"), max_length=200, blank=True)
+    home_visits_per_month = models.PositiveSmallIntegerField(
+        _("home-teaching visits a month"), null=True, blank=True
+    )
+    home_hours_per_term = models.DecimalField(
+        _("home-teaching hours a term (plan)"), max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    committee_decided_on = models.DateField(_("committee decision date"), null=True, blank=True)
+    committee_decision = models.CharField(_("committee decision"), max_length=300, blank=True)
+    committee_document = models.CharField(_("committee document"), max_length=100, blank=True)
+    proof = models.CharField(
+        _("proof"),
+        max_length=300,
+        help_text=_("The paper that proves the outcome: the return certificate, the placement letter."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(_("bureau's note"), max_length=300, blank=True)
+
+    objects = ClosingRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("closing request")
+        verbose_name_plural = _("closing requests")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="pending"), name="one_pending_closing_per_case"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_outcome_display()} ({self.get_status_display()})"
+
+
+class ZeroReportQuerySet(ScopedQuerySet):
+    scope_school = "school"
+    scope_townships = ("township", "school__township")
+
+
+@track_changes()
+class ZeroReport(models.Model):
+    """零报告: a school (or a township) with no dropout case confirms "无辍学" for a month."""
+
+    month = models.DateField(_("month"), help_text=_("The first day of the month reported."))
+    school = models.ForeignKey(
+        "students.School",
+        verbose_name=_("school"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dropout_zero_reports",
+    )
+    township = models.ForeignKey(
+        "students.Township",
+        verbose_name=_("township"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dropout_zero_reports",
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reported_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ZeroReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("zero report")
+        verbose_name_plural = _("zero reports")
+        ordering = ["-month", "township_id", "school_id"]
+        constraints = [
+            models.CheckConstraint(
+                name="zero_report_school_or_township",
+                condition=Q(school__isnull=True, township__isnull=False)
+                | Q(school__isnull=False, township__isnull=True),
+            ),
+            models.CheckConstraint(name="zero_report_month_first_day", condition=Q(month__day=1)),
+            models.UniqueConstraint(
+                fields=["month", "school"], condition=Q(school__isnull=False), name="one_zero_report_a_school"
+            ),
+            models.UniqueConstraint(
+                fields=["month", "township"],
+                condition=Q(township__isnull=False),
+                name="one_zero_report_a_township",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.school or self.township}"

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Max, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dropout_control.models import CareRecord, DropoutCase
+from dropout_control.models import CareRecord, ClosingRequest, DropoutCase, ReturnWatch, ZeroReport
 from dropout_control.rules import VISIT_OVERDUE_DAYS
-from students.models import Student, StudentCategory
+from dropout_control.services.common import watch_months
+from dropout_control.services.zero_reports import periods_in_month
+from students.models import School, Stage, Student, StudentCategory, Township
+from subsidies.models import term_end, term_of, term_start  # the county's terms, one definition
 
 
 def open_cases(user):
@@ -146,3 +150,143 @@ def care_roster_rows(students, on: date | None = None) -> list[Student]:
 
 def care_records(user):
     return CareRecord.objects.visible_to(user).select_related("student__school")
+
+
+# Schools that teach compulsory education: they report each month, a case or "无辍学".
+ZERO_REPORT_TYPES = [
+    kind for kind, stages in School.TYPE_STAGES.items() if {Stage.PRIMARY, Stage.JUNIOR} & set(stages)
+]
+
+
+def zero_report_status(user, month: date) -> list[dict]:
+    """For a month, each school and township the user sees: `reported` (zero report filed), `has_cases` (a
+    case open in the month: the ledger reports it) or `missing` (neither). Four queries."""
+    periods = periods_in_month(month)
+    school_cases = set(periods.values_list("case__school_id", flat=True))
+    township_cases = set(periods.values_list("case__township_id", flat=True))
+    reports = ZeroReport.objects.filter(month=month)
+    schools_reported = set(reports.exclude(school=None).values_list("school_id", flat=True))
+    townships_reported = set(reports.exclude(township=None).values_list("township_id", flat=True))
+
+    def state(pk, cases, reported) -> str:
+        if pk in reported:
+            return "reported"
+        return "has_cases" if pk in cases else "missing"
+
+    rows = [
+        {
+            "kind": "township",
+            "id": t.pk,
+            "name": t.name,
+            "township": t.name,
+            "state": state(t.pk, township_cases, townships_reported),
+        }
+        for t in Township.objects.visible_to(user).distinct().order_by("code")
+    ]
+    rows += [
+        {
+            "kind": "school",
+            "id": s.pk,
+            "name": s.name,
+            "township": s.township.name,
+            "state": state(s.pk, school_cases, schools_reported),
+        }
+        for s in School.objects.visible_to(user)
+        .active()
+        .filter(school_type__in=ZERO_REPORT_TYPES)
+        .select_related("township")
+        .order_by("township__code", "code")
+    ]
+    return rows
+
+
+@dataclass
+class HomeTeachingLine:
+    """A child taught at home (送教上门) this term: visits due by the schedule, hours against the plan."""
+
+    case: DropoutCase
+    since: date  # the later of the term's start and the start of home teaching
+    next_due: date
+    term_visits: int
+    term_hours: Decimal
+    planned_hours: Decimal | None
+    expected_hours: Decimal | None  # what the plan asks for by today
+    overdue: bool  # the next visit's day has passed
+
+    @property
+    def behind_plan(self) -> bool:
+        return self.expected_hours is not None and self.term_hours < self.expected_hours
+
+
+def home_teaching_monitor(user, today: date | None = None) -> list[HomeTeachingLine]:
+    """Every case in home-delivered teaching the user sees, for the current term. One query.
+
+    A visit is due every 30 / (visits a month) days after the last one (or after the start); the hours
+    expected by today are the term's plan times the part of the term gone by.
+    """
+    today = today or timezone.localdate()
+    school_year, term = term_of(today)
+    start, end = term_start(school_year, term), term_end(school_year, term)
+    in_term = Q(home_visits__visited_on__gte=start, home_visits__visited_on__lte=today)
+    cases = (
+        DropoutCase.objects.visible_to(user)
+        .closed()
+        .filter(outcome=DropoutCase.Outcome.HOME_TEACHING)
+        .select_related("township", "school")
+        .annotate(
+            last_home_visit=Max("home_visits__visited_on"),
+            term_visits=Count("home_visits", filter=in_term),
+            term_hours=Coalesce(Sum("home_visits__hours", filter=in_term), Decimal("0")),
+        )
+        .order_by("township__code", "name", "pk")
+    )
+    lines = []
+    for case in cases:
+        per_month = case.home_visits_per_month or 1
+        interval = timedelta(days=max(1, 30 // per_month))
+        since = max(start, case.outcome_on or start)
+        last = case.last_home_visit or case.outcome_on or start
+        expected = None
+        if case.home_hours_per_term is not None:
+            share = Decimal(max(0, (today - since).days)) / Decimal(max(1, (end - since).days))
+            expected = (case.home_hours_per_term * min(share, Decimal(1))).quantize(Decimal("0.1"))
+        lines.append(
+            HomeTeachingLine(
+                case=case,
+                since=since,
+                next_due=last + interval,
+                term_visits=case.term_visits,
+                term_hours=case.term_hours,
+                planned_hours=case.home_hours_per_term,
+                expected_hours=expected,
+                overdue=last + interval < today,
+            )
+        )
+    return lines
+
+
+def pending_closings(user):
+    return (
+        ClosingRequest.objects.visible_to(user)
+        .pending()
+        .select_related("case__township", "case__school", "outcome_school", "requested_by")
+        .order_by("requested_at", "pk")
+    )
+
+
+def watches_due(user, today: date | None = None):
+    """Running watches the user sees, with the months still to confirm up to this one (the school's list)."""
+    today = today or timezone.localdate()
+    watches = (
+        ReturnWatch.objects.visible_to(user)
+        .watching()
+        .select_related("case", "school")
+        .prefetch_related("confirmations")
+        .order_by("watch_until", "pk")
+    )
+    result = []
+    for watch in watches:
+        confirmed = {c.month for c in watch.confirmations.all()}
+        watch.months_due = [m for m in watch_months(watch) if m <= today and m not in confirmed]
+        result.append(watch)
+    return result

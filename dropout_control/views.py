@@ -20,41 +20,65 @@ from dropout_control.forms import (
     CaseForm,
     ClearForm,
     CloseForm,
+    ClosingRequestForm,
     ConfirmForm,
+    ConfirmMonthForm,
+    DecisionForm,
     HomeVisitForm,
     LongAbsenceForm,
     ReopenForm,
+    ReturnForm,
     TeamForm,
     UploadForm,
     VisitForm,
+    WatchPolicyForm,
+    ZeroReportForm,
 )
 from dropout_control.models import (
+    ClosingRequest,
     DropoutCase,
     HouseholdRegisterRow,
     HouseholdRegisterUpload,
     LongAbsence,
+    ReturnWatch,
     SuspectedDropout,
+    WatchPolicy,
 )
-from portal.access import can_reveal_personal, can_run_data_matching, scope_of
+from dropout_control.services.common import watch_months
+from portal.access import (
+    can_confirm_case_closing,
+    can_file_zero_report,
+    can_reveal_personal,
+    can_run_data_matching,
+    is_bureau_staff,
+    scope_of,
+)
 from portal.audit import log_access
 from portal.decorators import scoped_login_required, write_required
 from portal.excel import workbook_response
-from portal.forms import add_service_errors, flash_errors
+from portal.forms import ConfirmPasswordForm, add_service_errors, flash_errors
 from portal.history import history_for
 from portal.models import AccessLog
 from portal.params import query_without_page
 from students import id_numbers
-from students.models import Student
+from students.models import School, Student, Township
 
 PAGE_SIZE = 50
 
 
 @scoped_login_required
 def index(request):
+    watch_length = WatchPolicy.current_months()
     context = {
         "figures": selectors.dashboard_figures(request.user),
         "can_write": scope_of(request.user).writable,
         "pending_suspects": SuspectedDropout.objects.visible_to(request.user).pending().count(),
+        "pending_closings": selectors.pending_closings(request.user).count(),
+        "watched": ReturnWatch.objects.visible_to(request.user).watching().count(),
+        "watch_months": watch_length,
+        "policy_form": WatchPolicyForm(initial={"months": watch_length})
+        if is_bureau_staff(request.user)
+        else None,
     }
     return render(request, "dropout_control/index.html", context)
 
@@ -64,6 +88,7 @@ def case_list(request):
     cases = (
         DropoutCase.objects.visible_to(request.user)
         .select_related("township", "school")
+        .with_stage()
         .annotate(last_visit=Max("visits__visited_on"))
     )
     filterset = CaseFilter(request.GET, queryset=cases, request=request)
@@ -143,8 +168,30 @@ def case_detail(request, pk: int):
     visits = list(case.visits.select_related("created_by"))
     home_visits = list(case.home_visits.all())
     periods = list(case.periods.all())
+    watches = list(case.watches.select_related("school").prefetch_related("confirmations"))
+    running = next((w for w in watches if w.is_watching), None)
+    if running is not None:
+        confirmed = {c.month for c in running.confirmations.all()}
+        running.months = [(m, m in confirmed) for m in watch_months(running)]
+    closings = list(case.closing_requests.select_related("outcome_school", "requested_by", "decided_by"))
+    confirmations = [c for w in watches for c in w.confirmations.all()]
+    today = timezone.localdate()
     context = {
         "case": case,
+        "stage": DropoutCase.Stage.WATCHED if running is not None else DropoutCase.Stage.FOUND,
+        "watches": watches,
+        "running_watch": running,
+        "closings": closings,
+        "pending_closing": next((c for c in closings if c.status == ClosingRequest.Status.PENDING), None),
+        "can_confirm_closing": can_confirm_case_closing(request.user),
+        "return_form": ReturnForm(initial={"on": today, "school": case.school_id}),
+        "confirm_month_form": ConfirmMonthForm(initial={"month": today.replace(day=1)}),
+        "request_form": ClosingRequestForm(
+            initial={"outcome": "returned", "outcome_school": running.school_id}
+            if running is not None
+            else None
+        ),
+        "decision_form": DecisionForm(),
         "can_edit": can_edit,
         "show_full_id": reveal,
         "can_reveal": can_reveal,
@@ -160,7 +207,17 @@ def case_detail(request, pk: int):
         "home_visit_form": HomeVisitForm(
             initial={"visited_on": timezone.localdate(), "teacher": case.home_teacher}
         ),
-        "history": history_for(case, *team, *visits, *home_visits, *periods, personal=can_reveal),
+        "history": history_for(
+            case,
+            *team,
+            *visits,
+            *home_visits,
+            *periods,
+            *watches,
+            *confirmations,
+            *closings,
+            personal=can_reveal,
+        ),
     }
     return render(request, "dropout_control/case_detail.html", context)
 
@@ -218,6 +275,177 @@ def case_close(request, pk: int):
     return redirect("dropout:case_detail", pk=pk)
 
 
+def _post_to_service(request, form, call, success: str) -> bool:
+    """Run a case action's service from a posted form; a refusal is flashed on the case's page."""
+    if not form.is_valid():
+        flash_errors(request, ValidationError(form.errors))
+        return False
+    try:
+        call(**form.cleaned_data)
+    except ValidationError as exc:
+        flash_errors(request, exc)
+        return False
+    messages.success(request, success)
+    return True
+
+
+@write_required
+@require_POST
+def case_closing_request(request, pk: int):
+    case = _editable_case_or_404(request, pk)
+    _post_to_service(
+        request,
+        ClosingRequestForm(request.POST),
+        lambda **data: services.case_close_request(case=case, by=request.user, **data),
+        _("The closing was asked for: the bureau confirms it."),
+    )
+    return redirect("dropout:case_detail", pk=pk)
+
+
+@write_required
+@require_POST
+def case_return(request, pk: int):
+    case = _editable_case_or_404(request, pk)
+    _post_to_service(
+        request,
+        ReturnForm(request.POST),
+        lambda **data: services.case_return(
+            case=case, by=request.user, **{**data, "stage": data.get("stage") or ""}
+        ),
+        _("The return was recorded: the child is on the register and watched."),
+    )
+    return redirect("dropout:case_detail", pk=pk)
+
+
+@write_required
+@require_POST
+def watch_confirm(request, pk: int):
+    case = _editable_case_or_404(request, pk)
+    _post_to_service(
+        request,
+        ConfirmMonthForm(request.POST),
+        lambda **data: services.watch_confirm_month(case=case, by=request.user, **data),
+        _("The month was confirmed."),
+    )
+    # The list of watched children confirms in a row; the case's page comes back to the case.
+    if request.POST.get("back") == "watches":
+        return redirect("dropout:watch_list")
+    return redirect("dropout:case_detail", pk=pk)
+
+
+def _closing_or_404(request, pk: int) -> ClosingRequest:
+    return get_object_or_404(ClosingRequest.objects.editable_by(request.user).select_related("case"), pk=pk)
+
+
+@write_required
+@require_POST
+def closing_confirm(request, pk: int):
+    if not can_confirm_case_closing(request.user):
+        raise PermissionDenied
+    closing = _closing_or_404(request, pk)
+    _post_to_service(
+        request,
+        DecisionForm(request.POST),
+        lambda **data: services.case_close_confirm(request=closing, by=request.user, **data),
+        _("The case was closed."),
+    )
+    return redirect("dropout:case_detail", pk=closing.case_id)
+
+
+@write_required
+@require_POST
+def closing_reject(request, pk: int):
+    if not can_confirm_case_closing(request.user):
+        raise PermissionDenied
+    closing = _closing_or_404(request, pk)
+    _post_to_service(
+        request,
+        DecisionForm(request.POST),
+        lambda **data: services.case_close_reject(request=closing, by=request.user, **data),
+        _("The closing was sent back."),
+    )
+    return redirect("dropout:case_detail", pk=closing.case_id)
+
+
+@scoped_login_required
+def closing_list(request):
+    """Closing requests waiting for the bureau (销号申请)."""
+    context = {
+        "closings": selectors.pending_closings(request.user)[:200],
+        "can_confirm_closing": can_confirm_case_closing(request.user),
+    }
+    return render(request, "dropout_control/closing_list.html", context)
+
+
+@scoped_login_required
+def watch_list(request):
+    """Children watched after their return, with the months the school still has to confirm."""
+    context = {
+        "watches": selectors.watches_due(request.user),
+        "can_write": scope_of(request.user).writable,
+        "confirm_month_form": ConfirmMonthForm(),
+    }
+    return render(request, "dropout_control/watch_list.html", context)
+
+
+@write_required
+@require_POST
+def watch_policy(request):
+    if not is_bureau_staff(request.user):
+        raise PermissionDenied
+    _post_to_service(
+        request,
+        WatchPolicyForm(request.POST),
+        lambda **data: services.watch_policy_set(by=request.user, **data),
+        _("The watch period was saved."),
+    )
+    return redirect("dropout:index")
+
+
+@scoped_login_required
+def home_teaching(request):
+    """送教上门 this term: visits due by each child's schedule, overdue ones flagged, hours against the plan."""
+    return render(
+        request,
+        "dropout_control/home_teaching.html",
+        {"lines": selectors.home_teaching_monitor(request.user)},
+    )
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def zero_reports(request):
+    """零报告: a school or township with no case confirms the month; everyone sees the month's state."""
+    month = _month_start(request)
+    form = ZeroReportForm(request.POST or None, initial={"month": month})
+    user_scope = scope_of(request.user)
+    if request.method == "POST":
+        if not can_file_zero_report(request.user):
+            raise PermissionDenied
+        if form.is_valid():
+            target = (
+                {"school": get_object_or_404(School, pk=user_scope.school_id)}
+                if user_scope.school_id
+                else {"township": get_object_or_404(Township, pk=user_scope.township_id)}
+            )
+            try:
+                services.zero_report_file(month=form.cleaned_data["month"], by=request.user, **target)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("The zero report was filed."))
+                return redirect(f"{request.path}?month={form.cleaned_data['month']:%Y-%m}")
+    rows = selectors.zero_report_status(request.user, month)
+    context = {
+        "form": form,
+        "month_value": f"{month:%Y-%m}",
+        "rows": rows,
+        "missing": sum(1 for r in rows if r["state"] == "missing"),
+        "can_file": can_file_zero_report(request.user),
+    }
+    return render(request, "dropout_control/zero_reports.html", context)
+
+
 @write_required
 @require_POST
 def case_reopen(request, pk: int):
@@ -267,17 +495,75 @@ def _month(request) -> tuple[int, int]:
 def ledger(request):
     year, month = _month(request)
     result = ledger_module.monthly_ledger(year=year, month=month, user=request.user)
-    context = {"ledger": result, "month_value": f"{year}-{month:02d}"}
+    context = {
+        "ledger": result,
+        "month_value": f"{year}-{month:02d}",
+        "can_reveal": can_reveal_personal(request.user),
+    }
     return render(request, "dropout_control/ledger.html", context)
 
 
-@scoped_login_required
-def ledger_export(request):
+def _month_start(request):
     year, month = _month(request)
-    workbook = ledger_module.ledger_workbook(year=year, month=month, user=request.user)
+    return timezone.localdate().replace(year=year, month=month, day=1)
+
+
+def _full_ids(request, template_query: str):
+    """Whole ID numbers for the ledger: a role that works the cases, after typing the password again (POST).
+
+    Returns (full_ids, confirm page or None). The numbers then cover only the cases the user works on.
+    """
+    if request.method == "POST":
+        if not can_reveal_personal(request.user):
+            raise PermissionDenied
+        form = ConfirmPasswordForm(request.POST, request=request)
+        if form.is_valid():
+            return True, None
+        return False, render(request, "students/export_confirm.html", {"form": form, "query": template_query})
+    if request.GET.get("full") == "1" and can_reveal_personal(request.user):
+        form = ConfirmPasswordForm(request=request)
+        return False, render(request, "students/export_confirm.html", {"form": form, "query": template_query})
+    return False, None
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def ledger_export(request):
+    """The ledger as .xlsx in the province's columns, ID numbers masked unless revealed (logged)."""
+    year, month = _month(request)
+    full_ids, confirm = _full_ids(request, request.GET.urlencode())
+    if confirm is not None:
+        return confirm
+    log_access(
+        request,
+        AccessLog.Action.REVEAL_ID if full_ids else AccessLog.Action.EXPORT,
+        detail=f"dropout ledger {year}-{month:02d}" + (" full ID numbers" if full_ids else " masked"),
+    )
+    workbook = ledger_module.ledger_workbook(year=year, month=month, user=request.user, full_ids=full_ids)
     return workbook_response(
         workbook, _("Dropout ledger %(year)s-%(month)02d.xlsx") % {"year": year, "month": month}
     )
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def ledger_print(request):
+    """The province's ledger as a page to print (A4 landscape), the same lines as the .xlsx."""
+    year, month = _month(request)
+    full_ids, confirm = _full_ids(request, request.GET.urlencode())
+    if confirm is not None:
+        return confirm
+    if full_ids:
+        log_access(request, AccessLog.Action.REVEAL_ID, detail=f"dropout ledger {year}-{month:02d} printed")
+    context = {
+        "headers": [str(h) for h in ledger_module.PROVINCE_HEADERS],
+        "rows": ledger_module.province_rows(year=year, month=month, user=request.user, full_ids=full_ids),
+        "ledger": ledger_module.monthly_ledger(year=year, month=month, user=request.user),
+        "month_value": f"{year}-{month:02d}",
+        "can_reveal": can_reveal_personal(request.user),
+        "full_ids": full_ids,
+    }
+    return render(request, "dropout_control/ledger_print.html", context)
 
 
 @scoped_login_required
@@ -290,7 +576,7 @@ def register(request):
             raise PermissionDenied
         if form.is_valid():
             try:
-                upload = matching.household_register_upload(
+                upload = matching.household_register_start(
                     file=form.cleaned_data["file"],
                     file_name=form.cleaned_data["file"].name,
                     as_of=form.cleaned_data["as_of"],
@@ -299,11 +585,16 @@ def register(request):
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(
-                    request,
-                    _("%(rows)s children compared: %(suspects)s suspected dropouts.")
-                    % {"rows": upload.row_count, "suspects": upload.suspect_count},
-                )
+                if upload.is_finished:
+                    messages.success(
+                        request,
+                        _("%(rows)s children compared: %(suspects)s new suspected dropouts, %(kept)s kept.")
+                        % {
+                            "rows": upload.row_count,
+                            "suspects": upload.suspect_count,
+                            "kept": upload.kept_count,
+                        },
+                    )
                 return redirect("dropout:upload_detail", pk=upload.pk)
     context = {
         "form": form,

@@ -148,6 +148,19 @@ def can_run_data_matching(user) -> bool:
     return scope.county and scope.writable
 
 
+def can_confirm_case_closing(user) -> bool:
+    """销号 of a dropout case: the township or the school asks with the proof, the bureau confirms."""
+    scope = scope_of(user)
+    return scope.county and scope.writable
+
+
+def can_file_zero_report(user) -> bool:
+    """The monthly zero report (零报告) of dropout control: a school for itself, a township officer for the
+    township; the bureau reads who has not reported."""
+    scope = scope_of(user)
+    return scope.writable and not scope.county
+
+
 def can_read_access_log(user) -> bool:
     """Bureau administrators: bureau staff with the staff flag (they also reach the admin site)."""
     return (

@@ -168,6 +168,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "students.tasks.purge_import_files",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Watches after a return whose monthly attendance was not confirmed raise their case again.
+    "dropout-check-watches": {
+        "task": "dropout_control.tasks.check_watches",
+        "schedule": crontab(hour=3, minute=45),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Dropout control in a real browser: a township officer opens a case and visits, the bureau closes it."""
+"""Dropout control in a real browser: a case walks found → returned → watched → closed with the right roles."""
 
 from datetime import date
 
@@ -51,7 +51,11 @@ def sign_in(page, login, user):
         page.wait_for_url(lambda url: "/accounts/2fa/" not in url)
 
 
-def test_case_from_found_to_closed(page, login, township_officer, bureau, school_a):
+def test_case_from_found_to_returned_watched_and_closed(
+    page, login, township_officer, principal_a, bureau, school_a
+):
+    """Issue 18's walk: the township opens and visits, records the return; the school confirms each month of
+    the watch; the township asks for the closing with the proof; the bureau confirms it."""
     number = make_id_number(date(2014, 5, 1))
     sign_in(page, login, township_officer)
     page.goto("/dropout/")
@@ -74,21 +78,55 @@ def test_case_from_found_to_closed(page, login, township_officer, bureau, school
     page.click("#visit-form button[type=submit]")
     page.wait_for_selector("text=走访已登记")
     assert "家长同意下周返校" in page.locator("#visits").inner_text()
-    assert (
-        page.locator("#close-form").count() == 1
-    )  # the township officer may close too; the bureau does here
+    assert page.locator("#close-form").count() == 0  # only the bureau closes
+
+    # Returned: on the register at school A, watched.
+    page.select_option("#return-form [name=school]", str(school_a.pk))
+    page.fill("#return-form [name=on]", "2025-03-10")
+    page.select_option("#return-form [name=stage]", "primary")
+    page.fill("#return-form [name=grade]", "3")
+    page.click("#return-form button[type=submit]")
+    page.wait_for_selector("text=已登记复学")
+    assert "已复学，观察中" in page.locator("#case-status").inner_text()
+    case.refresh_from_db()
+    assert case.student.school == school_a and case.student.status == "enrolled"
+
+    # Watched: the school confirms each month from its list of watched children.
+    page.context.clear_cookies()
+    sign_in(page, login, principal_a)
+    page.goto("/dropout/watches/")
+    for month in ("2025-03", "2025-04", "2025-05", "2025-06", "2025-07"):
+        page.click(f"#watch-list button:has-text('{month} 在校')")
+        page.wait_for_selector("text=已确认该月在校")
+    assert "已全部确认" in page.locator("#watch-list").inner_text()
+
+    # Closed: the township asks with the proof, the bureau confirms.
+    page.context.clear_cookies()
+    sign_in(page, login, township_officer)
+    page.goto(f"/dropout/cases/{case.pk}/")
+    page.select_option("#closing-request-form [name=outcome]", "returned")
+    page.fill("#closing-request-form [name=on]", "2025-08-10")
+    page.fill("#closing-request-form [name=proof]", "复学登记表（班主任签字）")
+    page.click("#closing-request-form button[type=submit]")
+    page.wait_for_selector("text=已提交销号申请")
+    case.refresh_from_db()
+    assert case.status == "open"
 
     page.context.clear_cookies()
     sign_in(page, login, bureau)
-    page.goto(f"/dropout/cases/{case.pk}/")
-    page.select_option("#id_outcome", "returned")
-    page.fill("#id_on", "2025-03-10")
-    page.select_option("#id_outcome_school", str(school_a.pk))
-    page.click("#close-form button[type=submit]")
+    page.goto("/dropout/closings/")
+    page.click(f"#closing-list a[href='/dropout/cases/{case.pk}/']")
+    page.fill("#closing-confirm-form [name=note]", "材料齐全")
+    page.click("#closing-confirm-form button.primary")
     page.wait_for_selector("text=案件已销号")
     assert "劝返复学" in page.locator("#case-outcome").inner_text()
     case.refresh_from_db()
-    assert (case.status, case.outcome, case.outcome_school_id) == ("closed", "returned", school_a.pk)
+    assert (case.status, case.outcome, case.outcome_school_id, case.outcome_on) == (
+        "closed",
+        "returned",
+        school_a.pk,
+        date(2025, 8, 10),
+    )
     assert "变更记录" in page.content()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from dropout_control import services
 from dropout_control.models import DropoutCase
@@ -29,3 +30,41 @@ def open_case(*, township, school=None, by=None, found_on=date(2025, 3, 3), birt
     return services.case_open(
         by=by or bureau_user(), township=township, school=school, found_on=found_on, **fields
     )
+
+
+# What the bureau gives when it places a child in home-delivered teaching (送教上门): the teacher and the
+# schedule, the plan, and the county disability assessment committee's decision.
+HOME_TEACHING = {
+    "outcome": DropoutCase.Outcome.HOME_TEACHING,
+    "home_teacher": "刘老师",
+    "home_schedule": "每月两次，每次2小时",
+    "home_visits_per_month": 2,
+    "home_hours_per_term": Decimal("40"),
+    "committee_decided_on": date(2025, 3, 3),
+    "committee_decision": "重度残疾，送教上门",
+    "committee_document": "县残评〔2025〕3号",
+}
+
+
+def close_case(case, *, on, by=None):
+    """A closing whose outcome does not matter to the test: the child moved out of the county."""
+    return services.case_close(
+        case=case,
+        outcome=DropoutCase.Outcome.TRANSFERRED_OUT,
+        outcome_note="随父母迁往广东东莞",
+        on=on,
+        by=by or bureau_user(),
+    )
+
+
+def return_and_watch(case, *, school, on, by=None, confirm=True, stage="primary", grade=3):
+    """The child returns to `school` on `on`; with `confirm`, the school confirms every month of the watch."""
+    from dropout_control.services.common import watch_months
+
+    by = by or bureau_user()
+    watch = services.case_return(case=case, school=school, on=on, stage=stage, grade=grade, by=by)
+    if confirm:
+        for month in watch_months(watch):
+            services.watch_confirm_month(case=case, month=month, by=by)
+    case.refresh_from_db()  # the return linked the student and the school
+    return watch

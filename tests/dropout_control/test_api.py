@@ -9,9 +9,8 @@ import pytest
 from openpyxl import Workbook
 from rest_framework.test import APIClient
 
-from dropout_control import services
 from dropout_control.models import DropoutCase, SuspectedDropout
-from tests.dropout_control.factories import open_case
+from tests.dropout_control.factories import HOME_TEACHING, close_case, open_case
 from tests.factories import StudentFactory, make_id_number
 from tests.refusals import nothing_written
 
@@ -47,6 +46,7 @@ def new_case(township, **overrides) -> dict:
     return body
 
 
+MOVED_AWAY = {"outcome": "transferred_out", "outcome_note": "随父母迁往广东东莞", "on": "2025-03-10"}
 VISIT = {
     "visited_on": "2025-03-05",
     "visitors": "镇干部、班主任",
@@ -130,13 +130,13 @@ def test_detail_full_id_for_writers_only_when_asked_and_logged(bureau, official,
 
 
 def test_filters(bureau, case_a, case_b, school_a):
-    services.case_close(case=case_b, outcome="returned", outcome_school=school_a, on=FOUND, by=bureau)
+    close_case(case_b, on=FOUND, by=bureau)
     client = api_for(bureau)
     assert [r["name"] for r in client.get("/api/dropout/cases/", {"status": "open"}).json()["results"]] == [
         "甲案"
     ]
     assert [
-        r["name"] for r in client.get("/api/dropout/cases/", {"outcome": "returned"}).json()["results"]
+        r["name"] for r in client.get("/api/dropout/cases/", {"outcome": "transferred_out"}).json()["results"]
     ] == ["乙案"]
     assert [
         r["name"] for r in client.get("/api/dropout/cases/", {"q": case_a.id_number}).json()["results"]
@@ -151,7 +151,12 @@ def test_principal_cannot_read_or_change_another_schools_case(principal_a, princ
     writes = [
         ("patch", url, {"reason_detail": "家长外出务工"}),
         ("post", f"{url}visits/", VISIT),
-        ("post", f"{url}close/", {"outcome": "returned", "outcome_school": school_b.pk, "on": "2025-03-10"}),
+        ("post", f"{url}closing-request/", {**MOVED_AWAY, "proof": "转学证明"}),
+        (
+            "post",
+            f"{url}return/",
+            {"school": school_b.pk, "on": "2025-03-10", "stage": "primary", "grade": 3},
+        ),
     ]
     client = api_for(principal_a)
     assert client.get(url).status_code == 404
@@ -159,7 +164,7 @@ def test_principal_cannot_read_or_change_another_schools_case(principal_a, princ
         for method, path, body in writes:
             assert getattr(client, method)(path, body, format="json").status_code == 404, path
     own = api_for(principal_b)  # the same requests from the case's own school go through
-    assert [getattr(own, m)(p, b, format="json").status_code for m, p, b in writes] == [200, 201, 200]
+    assert [getattr(own, m)(p, b, format="json").status_code for m, p, b in writes] == [200, 201, 201, 200]
 
 
 def test_official_reads_but_cannot_write(official, bureau, case_a, township_a, school_a):
@@ -172,12 +177,7 @@ def test_official_reads_but_cannot_write(official, bureau, case_a, township_a, s
         ("patch", url, {"reason_detail": "家长外出务工"}, 200),
         ("post", f"{url}visits/", VISIT, 201),
         ("put", f"{url}team/", team, 200),
-        (
-            "post",
-            f"{url}close/",
-            {"outcome": "returned", "outcome_school": school_a.pk, "on": "2025-03-10"},
-            200,
-        ),
+        ("post", f"{url}close/", MOVED_AWAY, 200),
         ("post", f"{url}reopen/", {"reason": "再次辍学", "on": "2025-04-01"}, 200),
     ]
     with nothing_written(case_a):
@@ -292,17 +292,21 @@ def test_walk_a_case_from_found_to_closed_and_reopened(township_officer, bureau,
     }
     assert officer.put(f"/api/dropout/cases/{case_a.pk}/team/", team, format="json").status_code == 200
     with nothing_written(case_a):  # no outcome: nothing closes
-        assert officer.post(f"/api/dropout/cases/{case_a.pk}/close/", {}, format="json").status_code == 400
-    response = api_for(bureau).post(
-        f"/api/dropout/cases/{case_a.pk}/close/",
-        {"outcome": "returned", "outcome_school": school_a.pk, "on": "2025-03-10"},
-        format="json",
-    )
+        assert (
+            api_for(bureau).post(f"/api/dropout/cases/{case_a.pk}/close/", {}, format="json").status_code
+            == 400
+        )
+    with nothing_written(case_a):  # the township asks for the closing; only the bureau closes
+        assert (
+            officer.post(f"/api/dropout/cases/{case_a.pk}/close/", MOVED_AWAY, format="json").status_code
+            == 403
+        )
+    response = api_for(bureau).post(f"/api/dropout/cases/{case_a.pk}/close/", MOVED_AWAY, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["status"], body["outcome"], len(body["visits"]), len(body["team"])) == (
         "closed",
-        "returned",
+        "transferred_out",
         1,
         2,
     )
@@ -328,25 +332,24 @@ def test_home_visit_log_only_for_home_teaching(bureau, case_a):
     with nothing_written(case_a):
         refused = client.post(f"/api/dropout/cases/{case_a.pk}/home-visits/", visit, format="json")
     assert refused.status_code == 400
-    client.post(
+    closed = client.post(
         f"/api/dropout/cases/{case_a.pk}/close/",
         {
-            "outcome": "home_teaching",
+            **HOME_TEACHING,
+            "home_hours_per_term": "40",
+            "committee_decided_on": "2025-03-03",
             "on": "2025-03-05",
-            "home_teacher": "刘老师",
-            "home_schedule": "每周一次",
         },
         format="json",
     )
+    assert closed.status_code == 200, closed.content
     assert (
         client.post(f"/api/dropout/cases/{case_a.pk}/home-visits/", visit, format="json").status_code == 201
     )
 
 
 def test_ledger_endpoint_reconciles(bureau, case_a, case_b, school_a):
-    services.case_close(
-        case=case_b, outcome="returned", outcome_school=school_a, on=date(2025, 3, 20), by=bureau
-    )
+    close_case(case_b, on=date(2025, 3, 20), by=bureau)
     body = api_for(bureau).get("/api/dropout/ledger/", {"year": 2025, "month": 3}).json()
     t = body["total"]
     assert (t["open_at_start"], t["new"], t["closed"], t["open_at_end"]) == (0, 2, 1, 1)

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from dropout_control import services
 from dropout_control.ledger import ledger_workbook, monthly_ledger
 from dropout_control.models import DropoutCase
-from tests.dropout_control.factories import open_case
+from tests.dropout_control.factories import close_case, open_case
 
 Outcome = DropoutCase.Outcome
 
@@ -21,9 +21,7 @@ def march_cases(township_a, township_b, school_a, school_b, bureau):
     """February carries 2 open cases into March; March sees 3 new, 3 closed, one reopened."""
 
     def close(case, day):
-        return services.case_close(
-            case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=day, by=bureau
-        )
+        return close_case(case, on=day, by=bureau)
 
     carried = open_case(township=township_a, school=school_a, found_on=date(2025, 2, 10), name="甲一")
     closed_first_day = open_case(

@@ -7,6 +7,7 @@ import io
 import itertools
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -16,8 +17,9 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from dropout_control import matching, services
-from tests.dropout_control.factories import open_case
-from tests.factories import CategoryFactory, StudentFactory, make_id_number
+from dropout_control.models import ZeroReport
+from tests.dropout_control.factories import HOME_TEACHING, open_case
+from tests.factories import CategoryFactory, SchoolFactory, StudentFactory, make_id_number
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +82,56 @@ class Rows:
                 result="劝",
                 by=ctx["by"],
             )
+
+    def watches(self, n):
+        """Cases whose child returned and is watched (the school's list, the ledger's state column)."""
+        for _ in range(n):
+            case = self.case()
+            services.case_return(
+                case=case,
+                school=self.ctx["school"],
+                on=_today() - timedelta(days=30),
+                stage="primary",
+                grade=2,
+                by=self.ctx["by"],
+            )
+
+    def closings(self, n):
+        for _ in range(n):
+            services.case_close_request(
+                case=self.case(),
+                outcome="transferred_out",
+                outcome_note="广东",
+                on=_today() - timedelta(days=1),
+                proof="转学证明",
+                by=self.ctx["by"],
+            )
+
+    def home_teaching(self, n):
+        for _ in range(n):
+            case = self.case()
+            services.case_close(
+                case=case,
+                on=_today() - timedelta(days=20),
+                by=self.ctx["by"],
+                **{**HOME_TEACHING, "committee_decided_on": _today() - timedelta(days=30)},
+            )
+            services.home_teaching_log_add(
+                case=case,
+                visited_on=_today() - timedelta(days=5),
+                teacher="刘",
+                hours=Decimal("2"),
+                content="识字",
+                by=self.ctx["by"],
+            )
+
+    def zero_schools(self, n):
+        """Schools of the township, every other one with a zero report for last month."""
+        month = (_today().replace(day=1) - timedelta(days=1)).replace(day=1)
+        for i in range(n):
+            school = SchoolFactory(township=self.ctx["school"].township)
+            if i % 2 == 0:
+                ZeroReport.objects.create(month=month, school=school)
 
     def uploads(self, n, per_upload=1):
         ctx = self.ctx
@@ -167,6 +219,15 @@ CASES = [
     ("/api/dropout/long-absences/", "absences"),
     ("/api/dropout/care-records/", "care_records"),
     ("/api/dropout/care-roster/", "roster"),
+    ("watch_list", "watches"),
+    ("closing_list", "closings"),
+    ("home_teaching", "home_teaching"),
+    ("zero_reports", "zero_schools"),
+    ("ledger_print", "watches"),
+    ("/api/dropout/closing-requests/", "closings"),
+    ("/api/dropout/zero-reports/", "zero_schools"),
+    ("/api/dropout/zero-reports/status/", "zero_schools"),
+    ("/api/dropout/cases/?stage=watched", "watches"),
 ]
 
 

@@ -20,6 +20,11 @@ from tests.refusals import nothing_written
 
 Outcome = DropoutCase.Outcome
 FOUND = date(2025, 3, 3)
+COMMITTEE = {
+    "committee_decided_on": date(2025, 3, 3),
+    "committee_decision": "重度残疾，送教上门",
+    "committee_document": "县残评〔2025〕3号",
+}
 
 
 def messages(exc) -> str:
@@ -244,22 +249,16 @@ def test_database_refuses_a_closed_case_without_an_outcome(township_a):
         DropoutCase.objects.filter(pk=case.pk).update(status="closed")
 
 
-def test_returned_to_school_needs_the_school(township_a, school_a, bureau):
+def test_returned_to_school_is_closed_only_after_the_watch(township_a, school_a, bureau):
+    """Found → returned → watched → closed: the bureau cannot close a case as returned without the watch."""
     case = open_case(township=township_a)
     with nothing_written(), pytest.raises(ValidationError) as exc:
-        services.case_close(case=case, outcome=Outcome.RETURNED, on=FOUND, by=bureau)
-    assert "outcome_school" in exc.value.message_dict
-    services.case_close(
-        case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=date(2025, 3, 10), by=bureau
-    )
+        services.case_close(
+            case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=date(2025, 3, 10), by=bureau
+        )
+    assert "outcome" in exc.value.message_dict
     case.refresh_from_db()
-    assert (case.status, case.outcome, case.outcome_school, case.outcome_on) == (
-        "closed",
-        "returned",
-        school_a,
-        date(2025, 3, 10),
-    )
-    assert case.periods.get().closed_on == date(2025, 3, 10)
+    assert case.status == "open"
 
 
 def test_special_school_placement_needs_a_special_school(township_a, school_a, bureau):
@@ -280,7 +279,12 @@ def test_exemption_needs_evidence(township_a, bureau):
         services.case_close(case=case, outcome=Outcome.EXEMPTED, on=FOUND, by=bureau)
     assert "outcome_note" in exc.value.message_dict
     services.case_close(
-        case=case, outcome=Outcome.EXEMPTED, outcome_note="县医院诊断证明 2025-031", on=FOUND, by=bureau
+        case=case,
+        outcome=Outcome.EXEMPTED,
+        outcome_note="县医院诊断证明 2025-031",
+        on=FOUND,
+        by=bureau,
+        **COMMITTEE,
     )
 
 
@@ -296,7 +300,7 @@ def test_outcome_before_found_or_in_future_is_refused(township_a, school_a, bure
     for day in (FOUND - timedelta(days=1), timezone.localdate() + timedelta(days=1)):
         with nothing_written(), pytest.raises(ValidationError):
             services.case_close(
-                case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=day, by=bureau
+                case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=day, by=bureau
             )
 
 
@@ -304,7 +308,7 @@ def test_official_cannot_close(township_a, school_a, official):
     case = open_case(township=township_a)
     with nothing_written(), pytest.raises(PermissionDenied):
         services.case_close(
-            case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=FOUND, by=official
+            case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=FOUND, by=official
         )
 
 
@@ -316,7 +320,10 @@ def home_teaching_case(township, bureau):
         on=date(2025, 3, 5),
         home_teacher="刘老师",
         home_schedule="每月两次，每次2小时",
+        home_visits_per_month=2,
+        home_hours_per_term=Decimal("40"),
         by=bureau,
+        **COMMITTEE,
     )
 
 
@@ -342,14 +349,14 @@ def test_home_teaching_visits_are_logged(township_a, bureau):
 
 def test_home_teaching_log_for_a_case_not_in_that_outcome_is_refused(township_a, school_a, bureau):
     open_one = open_case(township=township_a)
-    returned = services.case_close(
+    closed = services.case_close(
         case=open_case(township=township_a),
-        outcome=Outcome.RETURNED,
-        outcome_school=school_a,
+        outcome=Outcome.TRANSFERRED_OUT,
+        outcome_note="广东东莞",
         on=FOUND,
         by=bureau,
     )
-    for case in (open_one, returned):
+    for case in (open_one, closed):
         with nothing_written(), pytest.raises(ValidationError) as exc:
             services.home_teaching_log_add(
                 case=case, visited_on=FOUND, teacher="刘老师", hours=Decimal("2"), content="x", by=bureau
@@ -379,7 +386,7 @@ def test_home_teaching_log_refuses_zero_hours_and_future_dates(township_a, burea
 def test_reopening_is_recorded_as_a_new_period(township_a, school_a, bureau):
     case = open_case(township=township_a)
     services.case_close(
-        case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=date(2025, 3, 10), by=bureau
+        case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=date(2025, 3, 10), by=bureau
     )
     services.case_reopen(case=case, on=date(2025, 4, 2), reason="复学后再次辍学", by=bureau)
     case.refresh_from_db()
@@ -388,7 +395,7 @@ def test_reopening_is_recorded_as_a_new_period(township_a, school_a, bureau):
         CasePeriod.objects.filter(case=case).values_list("opened_on", "closed_on", "outcome", "reopen_reason")
     )
     assert periods == [
-        (FOUND, date(2025, 3, 10), "returned", ""),
+        (FOUND, date(2025, 3, 10), "transferred_out", ""),
         (date(2025, 4, 2), None, "", "复学后再次辍学"),
     ]
 
@@ -398,7 +405,7 @@ def test_reopening_needs_a_reason_and_a_closed_case(township_a, school_a, bureau
     with nothing_written(), pytest.raises(ValidationError):
         services.case_reopen(case=case, reason="x", on=FOUND, by=bureau)
     services.case_close(
-        case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=date(2025, 3, 10), by=bureau
+        case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=date(2025, 3, 10), by=bureau
     )
     with nothing_written(), pytest.raises(ValidationError):
         services.case_reopen(case=case, reason=" ", on=date(2025, 4, 1), by=bureau)
@@ -410,7 +417,7 @@ def test_reopening_needs_a_reason_and_a_closed_case(township_a, school_a, bureau
 def test_reopening_refused_while_another_case_is_open(township_a, school_a, bureau):
     case = open_case(township=township_a)
     services.case_close(
-        case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=date(2025, 3, 10), by=bureau
+        case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=date(2025, 3, 10), by=bureau
     )
     open_case(township=township_a, id_number=case.id_number, found_on=date(2025, 4, 1))
     with nothing_written(), pytest.raises(ValidationError):
@@ -419,14 +426,18 @@ def test_reopening_refused_while_another_case_is_open(township_a, school_a, bure
 
 def test_visit_on_a_closed_case_is_refused(township_a, school_a, bureau):
     case = open_case(township=township_a)
-    services.case_close(case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=FOUND, by=bureau)
+    services.case_close(
+        case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=FOUND, by=bureau
+    )
     with nothing_written(), pytest.raises(ValidationError):
         services.case_add_visit(case=case, visited_on=FOUND, visitors="x", result="y", by=bureau)
 
 
 def test_history_records_who_closed(township_a, school_a, bureau):
     case = open_case(township=township_a)
-    services.case_close(case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=FOUND, by=bureau)
+    services.case_close(
+        case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=FOUND, by=bureau
+    )
     events = pghistory.models.Events.objects.tracks(case).order_by("pgh_created_at")
     update = [e for e in events if e.pgh_label == "update"][-1]
     assert update.pgh_diff["status"] == ["open", "closed"]

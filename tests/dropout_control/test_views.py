@@ -92,7 +92,16 @@ def test_principal_cannot_post_to_another_schools_case(
     posts = [
         ("case_add_visit", {"visited_on": "2025-03-05", "visitors": "班主任", "result": "同意返校"}),
         ("case_set_team", {"teacher_name": "王老师", "teacher_phone": "13800000000"}),
-        ("case_close", {"outcome": "returned", "outcome_school": school_b.pk, "on": "2025-03-06"}),
+        (
+            "case_closing_request",
+            {
+                "outcome": "transferred_out",
+                "outcome_note": "广东东莞",
+                "on": "2025-03-06",
+                "proof": "转学证明",
+            },
+        ),
+        ("case_return", {"school": school_b.pk, "on": "2025-03-06", "stage": "primary", "grade": "3"}),
     ]
     with nothing_written(case_b):
         for name, data in posts:
@@ -101,7 +110,8 @@ def test_principal_cannot_post_to_another_schools_case(
     for name, data in posts:  # the same forms from the case's own school are taken
         principal_b_client.post(reverse(f"dropout:{name}", args=[case_b.pk]), data)
     case_b.refresh_from_db()
-    assert case_b.status == "closed" and case_b.visits.exists() and case_b.team.exists()
+    assert case_b.visits.exists() and case_b.team.exists()
+    assert case_b.closing_requests.get().status == "pending" and case_b.watches.get().is_watching
 
 
 def test_official_sees_the_case_without_forms_and_cannot_post(official_client, case_a, school_a, township_a):
@@ -194,10 +204,10 @@ def test_full_walk_in_pages(township_client, bureau_client, case_a, school_a):
     )
     bureau_client.post(
         reverse("dropout:case_close", args=[case_a.pk]),
-        {"outcome": "returned", "outcome_school": school_a.pk, "on": "2025-03-10"},
+        {"outcome": "transferred_out", "outcome_note": "广东东莞", "on": "2025-03-10"},
     )
     body = bureau_client.get(url).content.decode()
-    assert "返回学校" in body or "复学" in body
+    assert "转出县外" in body or "广东东莞" in body
     assert "家长同意返校" in body and "刘镇长" in body
     assert "变更记录" in body and "bureau_clerk" in body
     bureau_client.post(

@@ -11,7 +11,11 @@ import pytest
 
 SERVICE_MODULES = (
     "students.services",
-    "dropout_control.services",
+    "dropout_control.services.cases",
+    "dropout_control.services.watch",
+    "dropout_control.services.suspects",
+    "dropout_control.services.pupils",
+    "dropout_control.services.zero_reports",
     "dropout_control.matching",
     "nutrition.services",
     "nutrition.importing",

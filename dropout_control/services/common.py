@@ -1,0 +1,69 @@
+"""What every dropout-control service shares: the capability decorators, the row checks and the clock."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from dropout_control.models import DropoutCase
+from portal.access import can_write_in_scope
+from portal.services import service
+from students.models import Student
+
+# A role that writes (not an official); the message is the one the row check gives outside the scope.
+case_service = service(
+    allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this dropout case.")
+)
+suspect_service = service(
+    allowed=can_write_in_scope, refusal=gettext_lazy("You may not decide on this child.")
+)
+student_service = service(
+    allowed=can_write_in_scope, refusal=gettext_lazy("You may not change records of this student.")
+)
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (the 31st becomes the month's last day)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def check_case(case: DropoutCase, by) -> None:
+    if not DropoutCase.objects.editable_by(by).filter(pk=case.pk).exists():
+        raise PermissionDenied(_("You may not change this dropout case."))
+
+
+def locked(case: DropoutCase) -> DropoutCase:
+    # Two clerks closing, returning or reopening the same case at once must not both succeed.
+    return DropoutCase.objects.select_for_update().get(pk=case.pk)
+
+
+def check_student(student: Student, by) -> None:
+    if not Student.objects.editable_by(by).filter(pk=student.pk).exists():
+        raise PermissionDenied(_("You may not change records of this student."))
+
+
+def merge_errors(errors: dict[str, list[str]], exc: ValidationError) -> None:
+    for field, messages in exc.message_dict.items():
+        errors.setdefault(field, []).extend(m for m in messages if m not in errors.get(field, []))
+
+
+def watch_months(watch) -> list[date]:
+    """The months the school confirms: from the month of the return, one for each month watched."""
+    start = first_of_month(watch.returned_on)
+    count = (watch.watch_until.year - start.year) * 12 + watch.watch_until.month - start.month
+    return [add_months(start, k) for k in range(max(count, 1))]

@@ -1,0 +1,72 @@
+"""Deciding on a suspected dropout of the household-register comparison: confirmed into a case, or cleared."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+
+from dropout_control.models import DropoutCase, SuspectedDropout
+from dropout_control.services.cases import case_open
+from dropout_control.services.common import suspect_service, today
+from students.models import School
+
+
+def _check_suspect(suspect: SuspectedDropout, by) -> None:
+    if not SuspectedDropout.objects.editable_by(by).filter(pk=suspect.pk).exists():
+        raise PermissionDenied(_("You may not decide on this child."))
+    if suspect.status != SuspectedDropout.Status.PENDING:
+        raise ValidationError(_("This child was already decided on."))
+
+
+@suspect_service
+def suspect_confirm(
+    *,
+    suspect: SuspectedDropout,
+    reason: str,
+    by,
+    found_on: date | None = None,
+    school: School | None = None,
+    reason_detail: str = "",
+) -> DropoutCase:
+    """Confirm a suspected dropout: it becomes an open case found by data comparison, in one step."""
+    _check_suspect(suspect, by)
+    student = suspect.long_absent_student
+    if suspect.township is None and student is None:
+        raise ValidationError(_("The township of this child is unknown: correct the household list first."))
+    case = case_open(
+        by=by,
+        found_on=found_on or today(),
+        found_by=DropoutCase.FoundBy.DATA_COMPARISON,
+        reason=reason,
+        student=student,
+        id_number=suspect.id_number,
+        name=suspect.name,
+        township=suspect.township,
+        village=suspect.village,
+        school=school,
+        reason_detail=reason_detail,
+    )
+    suspect.status = SuspectedDropout.Status.CONFIRMED
+    suspect.case = case
+    suspect.decided_by = by
+    suspect.decided_on = today()
+    suspect.save()
+    return case
+
+
+@suspect_service
+def suspect_clear(*, suspect: SuspectedDropout, clear_reason: str, by, note: str = "") -> SuspectedDropout:
+    """Clear a suspected dropout with the reason (studies outside the county, already placed, moved away)."""
+    _check_suspect(suspect, by)
+    if clear_reason not in SuspectedDropout.ClearReason.values:
+        raise ValidationError({"clear_reason": [_("Choose why the child is cleared.")]})
+    suspect.status = SuspectedDropout.Status.CLEARED
+    suspect.clear_reason = clear_reason
+    suspect.note = note.strip()
+    suspect.decided_by = by
+    suspect.decided_on = today()
+    suspect.full_clean()
+    suspect.save()
+    return suspect

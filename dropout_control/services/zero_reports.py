@@ -1,0 +1,75 @@
+"""The monthly zero report (零报告): a school, or a township, with no dropout case says so for the month.
+
+A school with a case open at any time in the month reports it in the ledger instead, so its zero report is
+refused; the bureau reads who has reported and who has not (dropout_control.selectors.zero_report_status).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from dropout_control.models import CasePeriod, ZeroReport
+from dropout_control.services.common import add_months, first_of_month, today
+from portal.access import can_file_zero_report
+from portal.services import service
+from students.models import School, Township
+
+
+def periods_in_month(month: date):
+    """Case periods open at any time in the month (every user's: the rule is about the school, not who asks)."""
+    end = add_months(month, 1)
+    return CasePeriod.objects.filter(opened_on__lt=end).filter(
+        Q(closed_on__isnull=True) | Q(closed_on__gte=month)
+    )
+
+
+@service(
+    allowed=can_file_zero_report,
+    refusal=gettext_lazy("Schools and townships file the zero report; the bureau reads it."),
+)
+def zero_report_file(
+    *, month: date, by, school: School | None = None, township: Township | None = None
+) -> ZeroReport:
+    """Confirm "无辍学" for a month, for one school or one township in the user's scope."""
+    if (school is None) == (township is None):
+        raise ValidationError(_("A zero report is for one school or for one township."))
+    if school is not None and not School.objects.editable_by(by).filter(pk=school.pk).exists():
+        raise PermissionDenied(_("You may not report for this school."))
+    if township is not None and not Township.objects.editable_by(by).filter(pk=township.pk).exists():
+        raise PermissionDenied(_("You may not report for this township."))
+    month = first_of_month(month)
+    if month > today():
+        raise ValidationError({"month": [_("A month is reported once it has begun.")]})
+    label = f"{month:%Y-%m}"
+    place = school.name if school is not None else township.name
+    periods = periods_in_month(month)
+    cases = (
+        periods.filter(case__school=school) if school is not None else periods.filter(case__township=township)
+    )
+    if cases.exists():
+        raise ValidationError(
+            {
+                "month": [
+                    _(
+                        "%(place)s has a dropout case open in %(month)s: it is reported in the ledger, not as zero."
+                    )
+                    % {"place": place, "month": label}
+                ]
+            }
+        )
+    reports = ZeroReport.objects.filter(month=month)
+    if (school and reports.filter(school=school).exists()) or (
+        township and reports.filter(township=township).exists()
+    ):
+        raise ValidationError(
+            {"month": [_("%(place)s has already reported %(month)s.") % {"place": place, "month": label}]}
+        )
+    report = ZeroReport(month=month, school=school, township=township, reported_by=by)
+    report.full_clean()
+    report.save()
+    return report

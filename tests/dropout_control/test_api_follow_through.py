@@ -1,0 +1,244 @@
+"""The API of issue 18: return, monthly confirmations, closing request and confirmation, zero reports.
+
+Each refusal the issue names is sent with an otherwise valid body, answers one status code and writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from rest_framework.test import APIClient
+
+from dropout_control.models import ClosingRequest, DropoutCase, ZeroReport
+from tests.dropout_control.factories import open_case, return_and_watch
+from tests.refusals import nothing_written
+
+FOUND = date(2025, 3, 3)
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def case_a(school_a):
+    return open_case(township=school_a.township, school=school_a, name="甲案")
+
+
+HOME_TEACHING_REQUEST = {
+    "outcome": "home_teaching",
+    "on": "2025-03-20",
+    "home_teacher": "刘老师",
+    "home_schedule": "每月两次",
+    "home_visits_per_month": 2,
+    "home_hours_per_term": "40",
+    "proof": "送教上门协议",
+}
+
+
+# --- the four refusals of the issue ---------------------------------------------------------------
+
+
+def test_closing_without_the_bureaus_confirmation_is_refused(township_officer, case_a, school_a):
+    return_and_watch(case_a, school=school_a, on=date(2025, 3, 10))
+    body = {"outcome": "returned", "outcome_school": school_a.pk, "on": "2025-08-10"}
+    with nothing_written(case_a):
+        response = api_for(township_officer).post(
+            f"/api/dropout/cases/{case_a.pk}/close/", body, format="json"
+        )
+    assert response.status_code == 403
+
+
+def test_home_teaching_plan_without_the_committees_decision_is_refused(principal_a, case_a):
+    with nothing_written(case_a):
+        response = api_for(principal_a).post(
+            f"/api/dropout/cases/{case_a.pk}/closing-request/", HOME_TEACHING_REQUEST, format="json"
+        )
+    assert response.status_code == 400
+    assert "committee_decision" in response.json()
+    decided = {
+        **HOME_TEACHING_REQUEST,
+        "committee_decided_on": "2025-03-15",
+        "committee_decision": "重度残疾，送教上门",
+        "committee_document": "县残评〔2025〕3号",
+    }
+    response = api_for(principal_a).post(
+        f"/api/dropout/cases/{case_a.pk}/closing-request/", decided, format="json"
+    )
+    assert response.status_code == 201, response.content
+
+
+def test_zero_report_for_a_month_with_an_open_case_is_refused(principal_a, case_a, school_a):
+    with nothing_written():
+        response = api_for(principal_a).post(
+            "/api/dropout/zero-reports/", {"month": "2025-03-01", "school": school_a.pk}, format="json"
+        )
+    assert response.status_code == 400
+    assert "month" in response.json()
+
+
+def test_confirmation_for_a_child_not_in_a_watch_is_refused(principal_a, case_a):
+    with nothing_written(case_a):
+        response = api_for(principal_a).post(
+            f"/api/dropout/cases/{case_a.pk}/confirmations/",
+            {"month": "2025-03-01", "attended": True},
+            format="json",
+        )
+    assert response.status_code == 400
+
+
+# --- the walk, found → returned → watched → closed, with the right roles ---------------------------
+
+
+def test_walk_found_returned_watched_closed(township_officer, principal_a, bureau, case_a, school_a):
+    officer, principal, clerk = api_for(township_officer), api_for(principal_a), api_for(bureau)
+    url = f"/api/dropout/cases/{case_a.pk}/"
+    response = officer.post(
+        f"{url}return/",
+        {"school": school_a.pk, "on": "2025-03-10", "stage": "primary", "grade": 3},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["case_stage"], body["status"], body["watches"][0]["watch_until"]) == (
+        "watched",
+        "open",
+        "2025-08-10",
+    )
+    assert body["student"] is not None
+    for month in ("2025-03-01", "2025-04-01", "2025-05-01", "2025-06-01", "2025-07-15"):
+        response = principal.post(f"{url}confirmations/", {"month": month, "attended": True}, format="json")
+        assert response.status_code == 201, response.content
+    response = officer.post(
+        f"{url}closing-request/",
+        {"outcome": "returned", "on": "2025-08-10", "proof": "复学登记表"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    request_id = response.json()["id"]
+    assert (
+        officer.post(f"/api/dropout/closing-requests/{request_id}/confirm/", {}, format="json").status_code
+        == 403
+    )
+    pending = clerk.get("/api/dropout/closing-requests/", {"status": "pending"}).json()
+    assert [r["id"] for r in pending["results"]] == [request_id]
+    response = clerk.post(
+        f"/api/dropout/closing-requests/{request_id}/confirm/", {"note": "材料齐全"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["case_stage"], body["status"], body["outcome"], body["outcome_on"]) == (
+        "closed",
+        "closed",
+        "returned",
+        "2025-08-10",
+    )
+    assert [p["closed_on"] for p in body["periods"]] == ["2025-08-10"]
+    assert ClosingRequest.objects.get().status == "confirmed"
+
+
+def test_bureau_sends_a_closing_back(principal_a, bureau, case_a):
+    response = api_for(principal_a).post(
+        f"/api/dropout/cases/{case_a.pk}/closing-request/",
+        {"outcome": "transferred_out", "outcome_note": "广东", "on": "2025-03-20", "proof": "转学证明"},
+        format="json",
+    )
+    request_id = response.json()["id"]
+    response = api_for(bureau).post(
+        f"/api/dropout/closing-requests/{request_id}/reject/", {"note": "缺回执"}, format="json"
+    )
+    assert (response.status_code, response.json()["status"]) == (200, "rejected")
+    assert DropoutCase.objects.get().status == "open"
+
+
+def test_case_stage_filter(bureau, case_a, school_a, township_a):
+    other = open_case(township=township_a, name="乙案")
+    return_and_watch(other, school=school_a, on=date(2025, 3, 10), confirm=False)
+    client = api_for(bureau)
+    names = {
+        s: [r["name"] for r in client.get("/api/dropout/cases/", {"stage": s}).json()["results"]]
+        for s in ("found", "watched")
+    }
+    assert names == {"found": ["甲案"], "watched": ["乙案"]}
+
+
+# --- zero reports --------------------------------------------------------------------------------
+
+
+def test_zero_reports_filed_and_who_has_not_reported(
+    principal_a, principal_b, township_officer, bureau, school_a, school_b, township_a, township_b
+):
+    assert (
+        api_for(principal_b)
+        .post("/api/dropout/zero-reports/", {"month": "2025-04-01", "school": school_b.pk}, format="json")
+        .status_code
+        == 201
+    )
+    # school A has a case in April: it is in the ledger, not a zero report.
+    open_case(township=township_a, school=school_a, found_on=date(2025, 4, 2))
+    rows = api_for(bureau).get("/api/dropout/zero-reports/status/", {"month": "2025-04"}).json()
+    states = {(r["kind"], r["name"]): r["state"] for r in rows}
+    assert states[("school", school_b.name)] == "reported"
+    assert states[("school", school_a.name)] == "has_cases"
+    assert states[("township", township_b.name)] == "missing"
+    assert states[("township", township_a.name)] == "has_cases"
+    listed = api_for(bureau).get("/api/dropout/zero-reports/", {"month": "2025-04"}).json()["results"]
+    assert [r["school_name"] for r in listed] == [school_b.name]
+
+
+def test_zero_report_only_for_the_users_own_school_or_township(
+    principal_a, township_officer, bureau, school_b, township_b
+):
+    with nothing_written():
+        other_school = api_for(principal_a).post(
+            "/api/dropout/zero-reports/", {"month": "2025-04-01", "school": school_b.pk}, format="json"
+        )
+        other_township = api_for(township_officer).post(
+            "/api/dropout/zero-reports/", {"month": "2025-04-01", "township": township_b.pk}, format="json"
+        )
+        by_bureau = api_for(bureau).post(
+            "/api/dropout/zero-reports/", {"month": "2025-04-01", "township": township_b.pk}, format="json"
+        )
+    assert (other_school.status_code, other_township.status_code, by_bureau.status_code) == (403, 403, 403)
+
+
+def test_zero_report_twice_or_for_a_future_month_is_refused(township_officer, township_a):
+    client = api_for(township_officer)
+    assert (
+        client.post(
+            "/api/dropout/zero-reports/", {"month": "2025-04-01", "township": township_a.pk}, format="json"
+        ).status_code
+        == 201
+    )
+    with nothing_written():
+        again = client.post(
+            "/api/dropout/zero-reports/", {"month": "2025-04-20", "township": township_a.pk}, format="json"
+        )
+        future = client.post(
+            "/api/dropout/zero-reports/", {"month": "2099-01-01", "township": township_a.pk}, format="json"
+        )
+    assert (again.status_code, future.status_code) == (400, 400)
+    assert ZeroReport.objects.count() == 1
+
+
+# --- documented ----------------------------------------------------------------------------------
+
+
+def test_new_actions_are_in_the_openapi_schema(bureau):
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    for path in (
+        "/api/dropout/zero-reports/",
+        "/api/dropout/zero-reports/status/",
+        "/api/dropout/cases/{id}/return/",
+        "/api/dropout/cases/{id}/confirmations/",
+        "/api/dropout/cases/{id}/closing-request/",
+        "/api/dropout/closing-requests/",
+        "/api/dropout/closing-requests/{id}/confirm/",
+        "/api/dropout/closing-requests/{id}/reject/",
+    ):
+        assert path in paths, path
