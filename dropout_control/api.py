@@ -562,6 +562,8 @@ def _month_param(params) -> date | None:
         return None
     try:
         year, month = (int(x) for x in raw.split("-")[:2])
+        if not 2000 <= year <= 2100:
+            raise ValueError(year)
         return date(year, month, 1)
     except ValueError as exc:
         raise ValidationError({"month": [_("Give the month as YYYY-MM.")]}) from exc

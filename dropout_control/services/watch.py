@@ -125,6 +125,12 @@ def case_return(
         errors["on"] = [_("The return cannot be dated in the future.")]
     if not school.is_active or not set(school.stages) & set(RETURN_STAGES):
         errors["school"] = [_("Choose a school in operation that teaches compulsory education.")]
+    elif not School.objects.editable_by(by).filter(pk=school.pk).exists():
+        # The return writes the child onto that school's register: a principal only on his own, a township
+        # officer only in his township; a return elsewhere goes through the bureau.
+        errors["school"] = [
+            _("You may record a return only to a school you work for; ask the bureau to record this one.")
+        ]
     if errors:
         raise ValidationError(errors)
     # Closing a watched case needs the return's school; the ledger shows the school now responsible.

@@ -242,3 +242,26 @@ def test_new_actions_are_in_the_openapi_schema(bureau):
         "/api/dropout/closing-requests/{id}/reject/",
     ):
         assert path in paths, path
+
+
+def test_a_principal_cannot_return_a_child_onto_another_schools_register(principal_a, case_a, school_b):
+    """An attacker moved his own school's cases onto another school's register (and then filed zero reports
+    for months his school had a case). A return writes the register: only to a school the user works for."""
+    body = {"school": school_b.pk, "on": "2025-03-20", "stage": "primary", "grade": 3}
+    with nothing_written(case_a):
+        response = api_for(principal_a).post(f"/api/dropout/cases/{case_a.pk}/return/", body, format="json")
+    assert response.status_code == 400
+    assert "school" in response.json()
+    # the same return to his own school is recorded
+    body["school"] = case_a.school_id
+    assert api_for(principal_a).post(
+        f"/api/dropout/cases/{case_a.pk}/return/", body, format="json"
+    ).status_code in {
+        200,
+        201,
+    }
+
+
+def test_a_month_out_of_range_is_a_400_not_a_500(bureau):
+    response = api_for(bureau).get("/api/dropout/zero-reports/status/", {"month": "9999-12"})
+    assert response.status_code == 400
