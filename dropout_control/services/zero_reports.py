@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from dropout_control.models import CasePeriod, ZeroReport
 from dropout_control.services.common import add_months, first_of_month, today
-from portal.access import can_file_zero_report
+from portal.access import can_file_zero_report, is_township_officer
 from portal.services import service
 from students.models import School, Township
 
@@ -40,7 +40,10 @@ def zero_report_file(
         raise ValidationError(_("A zero report is for one school or for one township."))
     if school is not None and not School.objects.editable_by(by).filter(pk=school.pk).exists():
         raise PermissionDenied(_("You may not report for this school."))
-    if township is not None and not Township.objects.editable_by(by).filter(pk=township.pk).exists():
+    if township is not None and not (
+        is_township_officer(by) and Township.objects.editable_by(by).filter(pk=township.pk).exists()
+    ):
+        # A township's report is its officer's (a principal reports for his school only).
         raise PermissionDenied(_("You may not report for this township."))
     month = first_of_month(month)
     if month > today():
@@ -49,7 +52,10 @@ def zero_report_file(
     place = school.name if school is not None else township.name
     periods = periods_in_month(month)
     cases = (
-        periods.filter(case__school=school) if school is not None else periods.filter(case__township=township)
+        periods.filter(case__school=school)
+        if school is not None
+        # The township's children and the township's schools: a case at one of its schools counts too.
+        else periods.filter(Q(case__township=township) | Q(case__school__township=township))
     )
     if cases.exists():
         raise ValidationError(

@@ -265,3 +265,31 @@ def test_a_principal_cannot_return_a_child_onto_another_schools_register(princip
 def test_a_month_out_of_range_is_a_400_not_a_500(bureau):
     response = api_for(bureau).get("/api/dropout/zero-reports/status/", {"month": "9999-12"})
     assert response.status_code == 400
+
+
+def test_a_principal_does_not_file_his_townships_zero_report(principal_a, township_officer, township_a):
+    body = {"month": "2025-04-01", "township": township_a.pk}
+    with nothing_written():
+        response = api_for(principal_a).post("/api/dropout/zero-reports/", body, format="json")
+    assert response.status_code == 403
+    assert (
+        api_for(township_officer).post("/api/dropout/zero-reports/", body, format="json").status_code == 201
+    )
+
+
+def test_a_case_at_one_of_the_townships_schools_refuses_its_zero_report(
+    township_officer, township_a, school_a
+):
+    """The child lives in another township but is at a school of this one: the township has a case."""
+    from tests.factories import TownshipFactory
+
+    elsewhere = TownshipFactory(county=township_a.county)
+    open_case(township=elsewhere, school=school_a, name="外乡案")
+    assert school_a.township_id == township_a.pk
+    with nothing_written():
+        response = api_for(township_officer).post(
+            "/api/dropout/zero-reports/",
+            {"month": FOUND.replace(day=1).isoformat(), "township": township_a.pk},
+            format="json",
+        )
+    assert response.status_code == 400
