@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -173,6 +173,10 @@ def watch_confirm_month(
         raise ValidationError(
             _("This child is not in a watch period: only a returned child's attendance is confirmed.")
         )
+    if not School.objects.editable_by(by).filter(pk=watch.school_id).exists():
+        # The school the child returned to confirms (or the bureau, or that school's township), not the
+        # township the child lives in.
+        raise PermissionDenied(_("The school the child returned to confirms the month's attendance."))
     month = first_of_month(month)
     months = watch_months(watch)
     if month not in months:

@@ -293,3 +293,17 @@ def test_a_case_at_one_of_the_townships_schools_refuses_its_zero_report(
             format="json",
         )
     assert response.status_code == 400
+
+
+def test_the_school_the_child_returned_to_confirms_not_the_home_township(
+    township_officer, principal_b, bureau, township_a, school_b
+):
+    """The child lives in the officer's township and returned to a school of another township."""
+    case = open_case(township=township_a, name="跨乡复学")
+    return_and_watch(case, school=school_b, on=date(2025, 3, 10), by=bureau, confirm=False)
+    body = {"month": "2025-03-01", "attended": True}
+    url = f"/api/dropout/cases/{case.pk}/confirmations/"
+    with nothing_written(case):
+        response = api_for(township_officer).post(url, body, format="json")
+    assert response.status_code == 403
+    assert api_for(principal_b).post(url, body, format="json").status_code == 201
