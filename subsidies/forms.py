@@ -83,10 +83,6 @@ class PaidByHandForm(PaidForm):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
-class RepayForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=300)
-
-
 class ResultUploadForm(forms.Form):
     file = forms.FileField(label=_("Bank result file (.xlsx)"))
     paid_on = forms.DateField(label=_("Paid on"), widget=DateInput(), initial=date.today)

@@ -31,7 +31,6 @@ from subsidies.forms import (
     PaidByHandForm,
     PaidForm,
     ReasonForm,
-    RepayForm,
     ResultUploadForm,
 )
 from subsidies.models import (
@@ -258,73 +257,54 @@ def batch_remove_student(request, pk: int, student_pk: int):
     return redirect("subsidies:batch_detail", pk=pk)
 
 
-@bureau_required
-@require_POST
-def payment_release(request, pk: int):
+def _payment_action(request, pk: int, form_class, service, done: str | None = None):
+    """One bureau action on one payment: the form, the service, its refusal or `done`, back to the batch."""
     payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)
-    form = ReasonForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            services.payment_release(payment=payment, reason=form.cleaned_data["reason"], by=request.user)
+            service(payment=payment, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             flash_errors(request, exc)
+        else:
+            if done:
+                messages.success(request, done)
     else:
         flash_errors(request, form)
     return redirect("subsidies:batch_detail", pk=payment.batch_id)
+
+
+@bureau_required
+@require_POST
+def payment_release(request, pk: int):
+    return _payment_action(request, pk, ReasonForm, services.payment_release)
 
 
 @bureau_required
 @require_POST
 def payment_repay(request, pk: int):
     """A failed payment goes in the next bank file."""
-    payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)
-    form = RepayForm(request.POST)
-    if form.is_valid():
-        try:
-            services.payment_repay(payment=payment, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            flash_errors(request, exc)
-        else:
-            messages.success(request, _("The payment will be in the next bank file."))
-    else:
-        flash_errors(request, form)
-    return redirect("subsidies:batch_detail", pk=payment.batch_id)
+    return _payment_action(
+        request, pk, ReasonForm, services.payment_repay, _("The payment will be in the next bank file.")
+    )
 
 
 @bureau_required
 @require_POST
 def payment_withdraw(request, pk: int):
     """A failed or unsent payment the family will not receive this term, taken out with the reason."""
-    payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)
-    form = ReasonForm(request.POST)
-    if form.is_valid():
-        try:
-            services.payment_withdraw(payment=payment, reason=form.cleaned_data["reason"], by=request.user)
-        except ValidationError as exc:
-            flash_errors(request, exc)
-        else:
-            messages.success(request, _("The payment was withdrawn."))
-    else:
-        flash_errors(request, form)
-    return redirect("subsidies:batch_detail", pk=payment.batch_id)
+    return _payment_action(
+        request, pk, ReasonForm, services.payment_withdraw, _("The payment was withdrawn.")
+    )
 
 
 @bureau_required
 @require_POST
 def payment_mark_paid(request, pk: int):
     """One failed payment (the bank has answered), marked paid by hand with the reason."""
-    payment = get_object_or_404(Payment.objects.visible_to(request.user), pk=pk)
-    form = PaidByHandForm(request.POST)
-    if form.is_valid():
-        try:
-            services.payment_mark_paid(payment=payment, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            flash_errors(request, exc)
-        else:
-            messages.success(request, _("The payment was marked paid."))
-    else:
-        flash_errors(request, form)
-    return redirect("subsidies:batch_detail", pk=payment.batch_id)
+    return _payment_action(
+        request, pk, PaidByHandForm, services.payment_mark_paid, _("The payment was marked paid.")
+    )
 
 
 @bureau_required
