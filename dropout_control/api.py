@@ -47,6 +47,12 @@ DETAIL_PREFETCH = (
 )
 
 
+def case_response(view, case: DropoutCase, code=status.HTTP_200_OK) -> Response:
+    """The case after an action, as its detail reads (stage and the prefetched lists), in one shape."""
+    case = DropoutCase.objects.with_stage().prefetch_related(*DETAIL_PREFETCH).get(pk=case.pk)
+    return Response(CaseDetailSerializer(case, context=view.get_serializer_context()).data, status=code)
+
+
 class TeamMemberSerializer(serializers.ModelSerializer):
     is_first_responsible = serializers.BooleanField(read_only=True)
 
@@ -353,8 +359,7 @@ class CaseViewSet(
             serializer.instance = services.case_update(case=serializer.instance, by=self.request.user, **data)
 
     def _respond(self, case: DropoutCase, code=status.HTTP_200_OK):
-        case = DropoutCase.objects.with_stage().prefetch_related(*DETAIL_PREFETCH).get(pk=case.pk)
-        return Response(CaseDetailSerializer(case, context=self.get_serializer_context()).data, status=code)
+        return case_response(self, case, code)
 
     @extend_schema(request=PersuasionVisitSerializer, responses={201: PersuasionVisitSerializer})
     @action(detail=True, methods=["post"])
@@ -477,8 +482,7 @@ class ClosingRequestViewSet(viewsets.ReadOnlyModelViewSet):
             case = services.case_close_confirm(
                 request=self.get_object(), by=request.user, **serializer.validated_data
             )
-        case = DropoutCase.objects.with_stage().prefetch_related(*DETAIL_PREFETCH).get(pk=case.pk)
-        return Response(CaseDetailSerializer(case, context=self.get_serializer_context()).data)
+        return case_response(self, case)
 
     @extend_schema(request=DecisionInputSerializer, responses={200: ClosingRequestSerializer})
     @action(detail=True, methods=["post"])
@@ -650,9 +654,7 @@ class SuspectViewSet(LoggedRetrieveMixin, viewsets.ReadOnlyModelViewSet):
             case = services.suspect_confirm(
                 suspect=self.get_object(), by=request.user, **serializer.validated_data
             )
-        case = DropoutCase.objects.with_stage().prefetch_related(*DETAIL_PREFETCH).get(pk=case.pk)
-        data = CaseDetailSerializer(case, context=self.get_serializer_context()).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        return case_response(self, case, status.HTTP_201_CREATED)
 
     @extend_schema(request=SuspectClearInputSerializer, responses={200: SuspectSerializer})
     @action(detail=True, methods=["post"])
