@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -108,6 +111,13 @@ class SchoolQuerySet(ScopedQuerySet):
     def active(self):
         return self.filter(is_active=True)
 
+    def open_on(self, day: date):
+        """The county's school list as of `day`: opened by then (or with no opening date recorded) and not
+        closed by then."""
+        return self.filter(Q(opened_on__isnull=True) | Q(opened_on__lte=day)).filter(
+            Q(closed_on__isnull=True) | Q(closed_on__gt=day)
+        )
+
 
 @track_changes()
 class School(models.Model):
@@ -185,6 +195,18 @@ class School(models.Model):
     principal_name = models.CharField(_("principal"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     is_active = models.BooleanField(_("in operation"), default=True)
+    opened_on = models.DateField(
+        pgettext_lazy("school", "opened on"),
+        null=True,
+        blank=True,
+        help_text=_("Empty when the school opened before records began."),
+    )
+    closed_on = models.DateField(
+        pgettext_lazy("school", "closed on"),
+        null=True,
+        blank=True,
+        help_text=_("The first day the school no longer runs."),
+    )
 
     objects = SchoolQuerySet.as_manager()
 
@@ -237,6 +259,61 @@ class TeacherCount(models.Model):
         return f"{self.school} {self.school_year}: {self.headcount}"
 
 
+# --- The register through time -----------------------------------------------------------------------------
+#
+# The Student row is the child as they are now. The register (`Enrollment`) is where and how they were on
+# every day: spells with the school, stage, grade, boarding, major and status they held from `valid_from` to
+# `valid_to` (both inclusive; open = still so). Reports, eligibility and dashboards read "the register on
+# date D" (`Enrollment.objects.on(D)`), never today's row, so a past year reads the same whatever happens later.
+#
+# The database keeps it, like the change history, so that no writer can skip it (form, API, admin, the COPY
+# import, `update()`): a trigger on students_student closes the student's spells at the change's effective
+# date and opens a new one. The effective date is today (county time) unless the writing transaction says
+# otherwise through `students.register.effective(on)` (a transfer on its date, a roll-over on 1 September, a
+# return from dropout on the day the child came back); a new student's spell starts on `enrolled_on`, else
+# today. A change effective on D replaces what the register said from D on. Writers that build the register
+# themselves (the roll-over, a past year's roll) switch the trigger off for their transaction
+# (`students.register.unsynced()`) and write spells directly.
+
+REGISTER_COLUMNS = ("school_id", "stage", "grade", "is_boarding", "is_agricultural_major", "status")
+_COLUMNS = ", ".join(REGISTER_COLUMNS)
+# The change's effective date: the transaction's setting, else today in the county's time zone.
+_EFFECTIVE = (
+    "coalesce(nullif(current_setting('portal.register_on', true), '')::date, "
+    f"(now() AT TIME ZONE '{settings.TIME_ZONE}')::date)"
+)
+_SOURCE = "coalesce(nullif(current_setting('portal.register_source', true), ''), '{default}')"
+_SKIP = "IF coalesce(current_setting('portal.register_sync', true), '') = 'off' THEN RETURN NULL; END IF;"
+_CHANGED = (
+    "new_values n JOIN old_values o ON o.id = n.id AND "
+    f"({', '.join('n.' + c for c in REGISTER_COLUMNS)}) IS DISTINCT FROM "
+    f"({', '.join('o.' + c for c in REGISTER_COLUMNS)})"
+)
+REGISTER_ON_INSERT = f"""
+    {_SKIP}
+    INSERT INTO students_enrollment (student_id, {_COLUMNS}, valid_from, valid_to, source, recorded_at)
+    SELECT n.id, {", ".join("n." + c for c in REGISTER_COLUMNS)},
+           coalesce(nullif(current_setting('portal.register_on', true), '')::date, n.enrolled_on,
+                    (now() AT TIME ZONE '{settings.TIME_ZONE}')::date),
+           NULL, {_SOURCE.format(default="new")}, now()
+    FROM new_values n;
+    RETURN NULL;
+"""
+REGISTER_ON_UPDATE = f"""
+    {_SKIP}
+    effective := {_EFFECTIVE};
+    DELETE FROM students_enrollment e USING {_CHANGED}
+     WHERE e.student_id = n.id AND e.valid_from >= effective;
+    UPDATE students_enrollment e SET valid_to = effective - 1 FROM {_CHANGED}
+     WHERE e.student_id = n.id AND (e.valid_to IS NULL OR e.valid_to >= effective);
+    INSERT INTO students_enrollment (student_id, {_COLUMNS}, valid_from, valid_to, source, recorded_at)
+    SELECT n.id, {", ".join("n." + c for c in REGISTER_COLUMNS)}, effective, NULL,
+           {_SOURCE.format(default="change")}, now()
+    FROM {_CHANGED};
+    RETURN NULL;
+"""
+
+
 class StudentQuerySet(ScopedQuerySet):
     scope_school = "school"
     # A township officer sees the township's schools and the children who live in the township.
@@ -262,7 +339,9 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
         ENROLLED = "enrolled", _("Enrolled")
         TRANSFERRED_OUT = "transferred_out", _("Transferred out of county")
         GRADUATED = "graduated", _("Graduated")
-        SUSPENDED = "suspended", _("Suspended or dropped out")
+        SUSPENDED = "suspended", pgettext_lazy("student status", "Suspended")
+        DROPPED_OUT = "dropped_out", _("Dropped out")
+        DECEASED = "deceased", _("Deceased")
 
     id_number = models.CharField(
         _("ID number"), max_length=18, unique=True, validators=[id_numbers.validate_id_number]
@@ -333,6 +412,26 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
         constraints = [
             models.CheckConstraint(name="student_grade_positive", condition=Q(grade__gte=1)),
         ]
+        triggers = [
+            # The register (Enrollment) follows every insert and change, whatever writes the row; see above.
+            pgtrigger.Trigger(
+                name="student_register_insert",
+                operation=pgtrigger.Insert,
+                when=pgtrigger.After,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(new="new_values"),
+                func=pgtrigger.Func(REGISTER_ON_INSERT),
+            ),
+            pgtrigger.Trigger(
+                name="student_register_update",
+                operation=pgtrigger.Update,
+                when=pgtrigger.After,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(old="old_values", new="new_values"),
+                declare=[("effective", "date")],
+                func=pgtrigger.Func(REGISTER_ON_UPDATE),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}（{self.masked_id_number}）"
@@ -384,6 +483,127 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
 
     def categories_on(self, on: date) -> set[str]:
         return {c.category for c in self.categories.all() if c.applies_on(on)}
+
+
+class EnrollmentQuerySet(ScopedQuerySet):
+    scope_school = "school"
+    # A township officer sees the spells at the township's schools and of the children who live there.
+    scope_townships = ("school__township", "student__home_township")
+
+    def on(self, day: date):
+        """The register on `day`: every student's spell that held on that day (one per student)."""
+        return self.filter(valid_from__lte=day).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+
+    def enrolled(self):
+        return self.filter(status=Student.Status.ENROLLED)
+
+    def during(self, start: date, end: date):
+        """Spells that held on any day from `start` to `end`."""
+        return self.filter(valid_from__lte=end).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
+
+
+class Enrollment(models.Model):
+    """One spell of a student on the register: where and how they were from `valid_from` to `valid_to`."""
+
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.CASCADE, related_name="enrollments"
+    )
+    school = models.ForeignKey(
+        School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="enrollments"
+    )
+    stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
+    grade = models.PositiveSmallIntegerField(_("grade"))
+    is_boarding = models.BooleanField(_("boarder"), default=False)
+    is_agricultural_major = models.BooleanField(_("agricultural major"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Student.Status.choices)
+    valid_from = models.DateField(pgettext_lazy("register", "from"))
+    valid_to = models.DateField(
+        pgettext_lazy("register", "to"), null=True, blank=True, help_text=_("Empty while it still holds.")
+    )
+    # What wrote the spell: "new", "change", "rollover", "roll <year>", "backfill" …
+    source = models.CharField(_("source"), max_length=40, blank=True)
+    rollover = models.ForeignKey(
+        "students.Rollover",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="enrollments",
+        help_text=_("The roll-over that opened this spell (so that it can be undone)."),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    objects = EnrollmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("register entry")
+        verbose_name_plural = _("register")
+        ordering = ["student_id", "valid_from"]
+        indexes = [
+            models.Index(fields=["student", "valid_from"], name="enrollment_student_idx"),
+            # The register on a date, by school (reports, dashboards).
+            models.Index(fields=["school", "valid_from", "valid_to"], name="enrollment_school_idx"),
+            models.Index(fields=["valid_from", "valid_to"], name="enrollment_dates_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="enrollment_dates_in_order",
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+            ),
+            # At most one spell of a student on any day.
+            ExclusionConstraint(
+                name="enrollment_no_overlap",
+                expressions=[
+                    ("student", RangeOperators.EQUAL),
+                    (
+                        Func(
+                            F("valid_from"),
+                            F("valid_to"),
+                            Value("[]"),
+                            function="daterange",
+                            output_field=DateRangeField(),
+                        ),
+                        RangeOperators.OVERLAPS,
+                    ),
+                ],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} {self.school_id} {self.stage}{self.grade} {self.valid_from}–{self.valid_to or ''}"
+
+
+class Rollover(models.Model):
+    """The autumn roll-over (升级/毕业) that opened a school year's register: who applied it, when; undone
+    until the first change of the new year."""
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", _("Applied")
+        UNDONE = "undone", _("Undone")
+
+    school_year = models.PositiveSmallIntegerField(_("school year"), validators=SCHOOL_YEAR_VALIDATORS)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.APPLIED)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    applied_at = models.DateTimeField(_("applied at"), auto_now_add=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("roll-over")
+        verbose_name_plural = _("roll-overs")
+        ordering = ["-school_year"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school_year"],
+                condition=Q(status="applied"),
+                name="one_rollover_per_year",
+                violation_error_message=_("This school year has already been rolled over."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_year}"
 
 
 class StudentCategoryQuerySet(ScopedQuerySet):

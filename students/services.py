@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from portal.access import can_import_students, can_write_in_scope, scope_of
 from portal.services import service
-from students import importing
+from students import importing, register
 from students.models import ImportJob, School, Student, StudentCategory, Transfer
 from students.tasks import import_students
 
@@ -94,7 +94,8 @@ def student_transfer(
     )
     student.school = to_school
     student.full_clean()
-    student.save()
+    with register.effective(on, source="transfer"):
+        student.save()
     return student
 
 

@@ -26,7 +26,7 @@ from dropout_control.services.common import (
 )
 from portal.access import is_bureau_staff
 from portal.services import service
-from students import id_numbers
+from students import id_numbers, register
 from students.models import School, Stage, Student, Transfer
 
 # A month is confirmed by the 10th of the next one; after that the nightly check raises the case.
@@ -91,7 +91,8 @@ def _register(case: DropoutCase, *, school: School, on: date, stage: str, grade:
     if grade:
         student.grade = grade
     student.full_clean()
-    student.save()
+    with register.effective(on, source="return"):
+        student.save()
     LongAbsence.objects.current().filter(student=student).update(ended_on=on)
     return student
 

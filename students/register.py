@@ -1,0 +1,55 @@
+"""The register through time (students.models.Enrollment): how writers date their changes to it.
+
+The database keeps the register from the Student row (a trigger; see the comment above `REGISTER_COLUMNS` in
+students/models.py). A change is effective today unless the writing transaction names another day:
+
+    with register.effective(transfer_date, source="transfer"):
+        student.save()
+
+A writer that builds spells itself (the roll-over, a past year's roll) switches the trigger off for its
+writes with `register.unsynced()` and keeps the Student row and the register in step itself.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+
+from django.db import connection, transaction
+
+
+def _set(name: str, value: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def _get(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(current_setting(%s, true), '')", [name])
+        return cursor.fetchone()[0]
+
+
+@contextmanager
+def _setting(name: str, value: str):
+    if not connection.in_atomic_block:
+        raise transaction.TransactionManagementError("The register's settings hold for a transaction only.")
+    before = _get(name)
+    _set(name, value)
+    try:
+        yield
+    finally:
+        _set(name, before)
+
+
+@contextmanager
+def effective(on: date, *, source: str = ""):
+    """Changes to students written inside take effect on `on` (and are marked with `source`)."""
+    with _setting("portal.register_on", on.isoformat()), _setting("portal.register_source", source[:40]):
+        yield
+
+
+@contextmanager
+def unsynced():
+    """Writes to students inside do not touch the register: the caller writes the spells itself."""
+    with _setting("portal.register_sync", "off"):
+        yield
