@@ -285,13 +285,15 @@ def differences(published: dict, draft: dict) -> list[dict]:
     later draft), in the workbook's order: each section's tables (rows and total), then its headline figures
     for the county, by township and by school, then the record counts the build read.
 
-    Each difference: {"key": a stable path, "figure": the figure's name as printed ("分学段学生数 · 按学段 ·
-    小学 · 学生数"), "kind": int / money / rate, "published": value, "draft": value}; a value is None where
+    Each difference: {"key": a stable path, "figure": the figure's name as printed ("分学段学生数 · 小学 ·
+    学生"), "kind": int / money / rate, "published": value, "draft": value}; a value is None where
     the build has no such row (a school opened since)."""
     out: list[dict] = []
 
     def compare(key: str, label_parts, measure: Measure, old, new) -> None:
         if _comparable(measure, old) != _comparable(measure, new):
+            # A table named as its section (分学段学生数) is not named twice.
+            label_parts = [p for i, p in enumerate(label_parts) if i == 0 or str(p) != str(label_parts[0])]
             out.append(
                 {
                     "key": key,
@@ -337,7 +339,7 @@ def differences(published: dict, draft: dict) -> list[dict]:
         for m in section.headline:
             compare(
                 f"{section.key}.total.{m.key}",
-                (section.title, _("County"), m.label),
+                (section.title, _("Whole county"), m.label),
                 m,
                 old.get("total", {}).get(m.key),
                 new.get("total", {}).get(m.key),
