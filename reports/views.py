@@ -150,7 +150,7 @@ def snapshot_detail(request, pk: int):
     snapshot = _snapshot(request, pk)
     state, publication = snapshot.publication_state() if snapshot.is_ready else (None, None)
     context = {"snapshot": snapshot, "state": state, "publication": publication, **_figures_context(snapshot)}
-    if state == "draft" and is_bureau_staff(request.user):
+    if state in ("draft", "superseded") and is_bureau_staff(request.user):
         context["publish_form"] = PublishForm()
         context["replaces"] = SnapshotPublication.objects.latest_of(
             year=snapshot.year, basis=snapshot.basis, county_code=snapshot.county_code

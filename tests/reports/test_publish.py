@@ -218,6 +218,17 @@ def test_replacing_the_published_version_needs_a_reason_and_is_logged(
     # Publishing the published version again is refused.
     with nothing_written(second), pytest.raises(ValidationError, match="已是"):
         services.snapshot_publish(snapshot=second, reason="再来一次", by=bureau)
+    # Going back to the first version is a publication of its own, from its page, with its reason.
+    detail = bureau_client.get(reverse("reports:snapshot_detail", args=[first.pk])).content.decode()
+    assert "已被替换" in detail and "publish-form" in detail
+    bureau_client.post(reverse("reports:snapshot_publish", args=[first.pk]), {"reason": "恢复原定稿"})
+    assert YearEndSnapshot.objects.current(year=county.year, basis="school") == first
+    latest = SnapshotPublication.objects.latest_of(year=county.year, basis="school")
+    assert (latest.snapshot_id, latest.reason, latest.replaces.snapshot_id) == (
+        first.pk,
+        "恢复原定稿",
+        second.pk,
+    )
 
 
 def test_two_first_publications_of_a_year_cannot_both_get_in(county, bureau):
@@ -273,6 +284,8 @@ def test_the_list_marks_the_published_version(county, bureau, bureau_client):
     page = bureau_client.get(reverse("reports:snapshot_list")).content.decode()
     assert page.count('badge ok">定稿') == 1 and "草稿" in page
     assert reverse("reports:snapshot_year", args=[county.year, "school"]) in page
+    listed = {s["id"]: s["publication"] for s in bureau_client.get(API).json()["results"]}
+    assert listed[first.pk] == "published" and sorted(listed.values()) == ["draft", "published"]
 
 
 def test_publish_is_in_the_openapi_schema_with_request_and_response(bureau_client):
