@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, Subquery
@@ -29,7 +30,7 @@ class SnapshotQuerySet(ScopedQuerySet):
         the snapshot id of its year's latest publication, and whether it was ever published."""
         of_year = SnapshotPublication.objects.filter(
             county_code=OuterRef("county_code"), year=OuterRef("year"), basis=OuterRef("basis")
-        ).order_by("-published_at", "-pk")
+        ).in_force()
         return self.annotate(
             year_published_id=Subquery(of_year.values("snapshot_id")[:1]),
             ever_published=Exists(SnapshotPublication.objects.filter(snapshot=OuterRef("pk"))),
@@ -128,6 +129,30 @@ class YearEndSnapshot(models.Model):
             ),
             models.CheckConstraint(name="snapshot_progress_percent", condition=Q(progress__lte=100)),
         ]
+        triggers = [
+            # A version once published (定稿) keeps its figures whatever writes the table: the services
+            # never update a ready row, and this is the guarantee that no job or hand-made UPDATE can.
+            pgtrigger.Trigger(
+                name="published_snapshot_unchanged",
+                operation=pgtrigger.Update,
+                when=pgtrigger.Before,
+                condition=pgtrigger.Q(old__status="ready"),
+                func=pgtrigger.Func(
+                    """
+                    IF (NEW.figures IS DISTINCT FROM OLD.figures OR NEW.status IS DISTINCT FROM OLD.status
+                        OR NEW.year IS DISTINCT FROM OLD.year OR NEW.basis IS DISTINCT FROM OLD.basis
+                        OR NEW.county_code IS DISTINCT FROM OLD.county_code
+                        OR NEW.finished_at IS DISTINCT FROM OLD.finished_at
+                        OR NEW.data_cutoff IS DISTINCT FROM OLD.data_cutoff)
+                       AND EXISTS (SELECT 1 FROM reports_snapshotpublication p WHERE p.snapshot_id = OLD.id) THEN
+                        RAISE EXCEPTION 'year-end snapshot % was published: its figures never change', OLD.id
+                            USING ERRCODE = 'integrity_constraint_violation';
+                    END IF;
+                    RETURN NEW;
+                    """
+                ),
+            ),
+        ]
         indexes = [
             # SnapshotQuerySet.current(): the newest ready snapshot of a year and basis.
             models.Index(
@@ -187,11 +212,11 @@ class PublicationQuerySet(ScopedQuerySet):
         return self.filter(year=year, basis=basis, county_code=county_code or settings.HOME_COUNTY_CODE)
 
     def latest_of(self, *, year: int, basis: str, county_code: str | None = None):
-        return (
-            self.of_year(year=year, basis=basis, county_code=county_code)
-            .order_by("-published_at", "-pk")
-            .first()
-        )
+        """The year's publication in force: the head of its chain, the one no later publication replaced."""
+        return self.of_year(year=year, basis=basis, county_code=county_code).in_force().first()
+
+    def in_force(self):
+        return self.filter(replaced_by__isnull=True)
 
 
 @track_changes()
@@ -251,6 +276,12 @@ class SnapshotPublication(models.Model):
             models.Index(
                 fields=["county_code", "year", "basis", "-published_at"], name="publication_year_idx"
             )
+        ]
+        triggers = [
+            # The publication log is appended to, never rewritten.
+            pgtrigger.Protect(
+                name="publication_log_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
         ]
 
     def __str__(self) -> str:

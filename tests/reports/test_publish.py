@@ -12,7 +12,7 @@ import pghistory.models
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -241,6 +241,23 @@ def test_two_first_publications_of_a_year_cannot_both_get_in(county, bureau):
         SnapshotPublication.objects.create(
             county_code=two.county_code, year=two.year, basis=two.basis, snapshot=two, published_by=bureau
         )
+
+
+def test_the_database_keeps_a_published_snapshot_and_the_log_as_they_are(county, bureau):
+    published = built_snapshot(county.year, bureau)
+    publication = services.snapshot_publish(snapshot=published, by=bureau)
+    draft = built_snapshot(county.year, bureau)
+    changed = {**published.figures, "has_data": False}
+    for values in ({"figures": changed}, {"status": "failed"}, {"finished_at": None}):
+        with pytest.raises(IntegrityError, match="published"), transaction.atomic():
+            YearEndSnapshot.objects.filter(pk=published.pk).update(**values)
+    # A draft is not guarded (nothing changes drafts either, but the guard is the published version's).
+    YearEndSnapshot.objects.filter(pk=draft.pk).update(error="x")
+    YearEndSnapshot.objects.filter(pk=published.pk).update(progress=100)  # no figure of it
+    with pytest.raises(DatabaseError), transaction.atomic():
+        SnapshotPublication.objects.filter(pk=publication.pk).update(reason="改写")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        SnapshotPublication.objects.filter(pk=publication.pk).delete()
 
 
 def test_a_published_snapshot_cannot_be_deleted(county, bureau):
