@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from reports.models import YearEndSnapshot
+from reports.models import SnapshotPublication, YearEndSnapshot
 
 
 @admin.register(YearEndSnapshot)
@@ -16,4 +16,25 @@ class YearEndSnapshotAdmin(admin.ModelAdmin):
         return False  # snapshots are built from records, never typed in
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SnapshotPublication)
+class SnapshotPublicationAdmin(admin.ModelAdmin):
+    """The publication log: read only (publishing is a service with its checks, never an admin edit)."""
+
+    list_display = ["year", "basis", "snapshot", "published_at", "published_by", "reason"]
+    list_filter = ["basis", "year"]
+    readonly_fields = [f.name for f in SnapshotPublication._meta.fields]
+
+    def get_queryset(self, request):
+        return SnapshotPublication.objects.visible_to(request.user).select_related("snapshot", "published_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

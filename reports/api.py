@@ -1,9 +1,10 @@
-"""REST API of the year-end snapshots: list, figures, download, rebuild (bureau staff only)."""
+"""REST API of the year-end snapshots: list, figures, download; rebuild and publish (bureau staff only)."""
 
 from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -12,8 +13,8 @@ from rest_framework.response import Response
 from portal.access import RolePermission, is_bureau_staff, scope_of
 from portal.api import call_service
 from portal.params import query_year
-from reports import excel, services
-from reports.models import YearEndSnapshot
+from reports import excel, services, yearend
+from reports.models import PUBLISHED, SnapshotPublication, YearEndSnapshot
 
 
 class CountyPermission(RolePermission):
@@ -35,6 +36,10 @@ class SnapshotSerializer(serializers.ModelSerializer):
     period = serializers.CharField(source="period_label", read_only=True)
     built_by = serializers.CharField(source="built_by.username", read_only=True, default=None)
     download_url = serializers.SerializerMethodField()
+    publication = serializers.SerializerMethodField(
+        help_text="published: the year's published version (定稿), which rebuilds never replace; superseded: "
+        "published once and replaced since; draft: not published. Null while building or failed."
+    )
 
     class Meta:
         model = YearEndSnapshot
@@ -54,8 +59,12 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "built_by",
             "error",
             "download_url",
+            "publication",
         ]
         read_only_fields = fields
+
+    def get_publication(self, obj: YearEndSnapshot) -> str | None:
+        return obj.publication if obj.is_ready else None
 
     def get_download_url(self, obj: YearEndSnapshot) -> str | None:
         return reverse("reports-snapshot-download", args=[obj.pk]) if obj.is_ready else None
@@ -65,6 +74,80 @@ class SnapshotDetailSerializer(SnapshotSerializer):
     class Meta(SnapshotSerializer.Meta):
         fields = [*SnapshotSerializer.Meta.fields, "figures"]
         read_only_fields = fields
+
+
+class PublicationSerializer(serializers.ModelSerializer):
+    published_by = serializers.CharField(source="published_by.username", read_only=True)
+    replaces = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="The publication this one replaced."
+    )
+
+    class Meta:
+        model = SnapshotPublication
+        fields = ["id", "snapshot", "year", "basis", "published_at", "published_by", "reason", "replaces"]
+        read_only_fields = fields
+
+
+class PublishSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Why this version replaces the one published before: required when the year has one.",
+    )
+
+
+class DifferenceSerializer(serializers.Serializer):
+    key = serializers.CharField(
+        help_text="A stable path: section.table.row.measure, or section.by_school.id.measure"
+    )
+    figure = serializers.CharField(
+        help_text="The figure's name as the report prints it (分学段学生数 · … · 学生数)."
+    )
+    kind = serializers.ChoiceField(choices=[yearend.INT, yearend.MONEY, yearend.RATE])
+    published = serializers.JSONField(help_text="The published version's value (money and rates as strings).")
+    draft = serializers.JSONField(help_text="The draft's value; null where the draft has no such row.")
+
+
+class DraftSerializer(SnapshotSerializer):
+    differences = DifferenceSerializer(
+        many=True, help_text="Every figure that differs from the published one."
+    )
+
+    class Meta(SnapshotSerializer.Meta):
+        fields = [*SnapshotSerializer.Meta.fields, "differences"]
+        read_only_fields = fields
+
+
+class CurrentSerializer(SnapshotDetailSerializer):
+    """The year's report as readers get it: the published version (定稿) once there is one, else the newest
+    ready build; beside a published version the newer draft with every figure that differs; the log."""
+
+    draft = serializers.SerializerMethodField()
+    publications = serializers.SerializerMethodField()
+
+    class Meta(SnapshotDetailSerializer.Meta):
+        fields = [*SnapshotDetailSerializer.Meta.fields, "draft", "publications"]
+        read_only_fields = fields
+
+    @extend_schema_field(DraftSerializer(allow_null=True))
+    def get_draft(self, obj: YearEndSnapshot) -> dict | None:
+        if obj.publication != PUBLISHED:
+            return None
+        draft = YearEndSnapshot.objects.draft_beside(obj)
+        if draft is None:
+            return None
+        draft.differences = yearend.differences(obj.figures, draft.figures)
+        return DraftSerializer(draft, context=self.context).data
+
+    @extend_schema_field(PublicationSerializer(many=True))
+    def get_publications(self, obj: YearEndSnapshot) -> list:
+        publications = (
+            SnapshotPublication.objects.of_year(year=obj.year, basis=obj.basis, county_code=obj.county_code)
+            .select_related("published_by")
+            .order_by("-published_at", "-pk")
+        )
+        return PublicationSerializer(publications, many=True).data
 
 
 class RebuildSerializer(serializers.Serializer):
@@ -82,15 +165,32 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self):
         if self.action == "rebuild":
             return RebuildSerializer
+        if self.action == "publish":
+            return PublishSerializer
         return SnapshotDetailSerializer if self.action in ("retrieve", "current") else SnapshotSerializer
 
     def get_queryset(self):
-        qs = YearEndSnapshot.objects.visible_to(self.request.user).select_related("built_by")
+        qs = (
+            YearEndSnapshot.objects.visible_to(self.request.user)
+            .with_publication()
+            .select_related("built_by")
+        )
         return qs.defer("figures") if self.action == "list" else qs
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "year", int, required=True, description="A calendar year or a school year's start."
+            ),
+            OpenApiParameter("basis", str, enum=YearEndSnapshot.Basis.values, description="school (default)"),
+        ],
+        responses=CurrentSerializer,
+    )
     @action(detail=False, methods=["get"])
     def current(self, request):
-        """The snapshot readers see for ?year=&basis=: the newest ready one (404 if none)."""
+        """The report readers get for ?year=&basis=: its published version (定稿) once there is one, which
+        no rebuild replaces, with the newer draft and its differences beside it; else the newest ready build
+        (404 if none)."""
         year = query_year(request.query_params)
         if year is None:
             raise ValidationError({"year": [_("Enter a year.")]})
@@ -98,7 +198,7 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
         snapshot = YearEndSnapshot.objects.visible_to(request.user).current(year=year, basis=basis)
         if snapshot is None:
             return Response({"detail": _("No report has been built for this year yet.")}, status=404)
-        return Response(SnapshotDetailSerializer(snapshot, context={"request": request}).data)
+        return Response(CurrentSerializer(snapshot, context={"request": request}).data)
 
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
@@ -110,6 +210,24 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
             )
         return excel.xlsx_response(snapshot)
 
+    @extend_schema(
+        request=PublishSerializer,
+        responses={201: PublicationSerializer},
+        description="Publish a ready snapshot as its year's report (定稿), bureau staff only. Replacing a version "
+        "published before needs a reason and is logged. 400 for a snapshot still building or failed, the "
+        "version already published, or a replacement without a reason; 403 for any other role.",
+    )
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        snapshot = self.get_object()
+        serializer = PublishSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        publication = call_service(
+            services.snapshot_publish, snapshot=snapshot, by=request.user, **serializer.validated_data
+        )
+        return Response(PublicationSerializer(publication).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RebuildSerializer, responses={202: SnapshotSerializer})
     @action(detail=False, methods=["post"])
     def rebuild(self, request):
         """Start a rebuild (bureau staff): {"year": 2022, "basis": "school"}; poll the returned snapshot."""

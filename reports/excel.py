@@ -1,8 +1,9 @@
 """The year-end workbook: a sheet per section, a sheet by township and one by school.
 
-Written once per snapshot and language in openpyxl's write-only mode straight to a file under MEDIA_ROOT,
-then streamed from that file: a snapshot never changes once ready, so a second download reuses the file
-instead of building the workbook again. The file is written under a temporary name and renamed into place,
+Written once per snapshot, publication state and language in openpyxl's write-only mode straight to a file
+under MEDIA_ROOT, then streamed from that file: a snapshot's figures never change once ready, so a second
+download reuses the file instead of building the workbook again. Every sheet says whether the version is
+the year's published one (定稿, with its date) or a draft (草稿): publishing or replacing it names a new file. The file is written under a temporary name and renamed into place,
 so two first downloads at once each see a whole file.
 """
 
@@ -32,7 +33,7 @@ from portal.excel import (
     safe_cell,
 )
 from reports import yearend
-from reports.models import YearEndSnapshot
+from reports.models import PUBLISHED, SUPERSEDED, SnapshotPublication, YearEndSnapshot
 from students.models import County
 
 TEN_THOUSAND = Decimal(10000)
@@ -41,19 +42,21 @@ NOTE_FONT = Font(italic=True, color="666666")
 
 
 def workbook_path(snapshot: YearEndSnapshot) -> Path:
-    """The snapshot's workbook, built on first download."""
+    """The snapshot's workbook in its present publication state, built on first download."""
     language = translation.get_language() or settings.LANGUAGE_CODE
     directory = Path(settings.MEDIA_ROOT) / "reports"
     directory.mkdir(parents=True, exist_ok=True)
     # The finish time is part of the name: a snapshot id reused after a database restore never serves an
     # older workbook.
     stamp = snapshot.finished_at.strftime("%Y%m%d%H%M%S%f")
-    path = directory / f"yearend-{snapshot.pk}-{stamp}-{language}.xlsx"
+    state, publication = snapshot.publication_state()
+    version = f"{state}{publication.pk}" if publication is not None else state
+    path = directory / f"yearend-{snapshot.pk}-{stamp}-{version}-{language}.xlsx"
     if not path.exists():
         handle, temporary = tempfile.mkstemp(dir=directory, suffix=".xlsx.part")
         os.close(handle)
         try:
-            write_workbook(snapshot, temporary)
+            write_workbook(snapshot, temporary, state=(state, publication))
             os.replace(temporary, path)
         finally:
             if os.path.exists(temporary):
@@ -62,10 +65,27 @@ def workbook_path(snapshot: YearEndSnapshot) -> Path:
 
 
 def download_name(snapshot: YearEndSnapshot) -> str:
-    return _("%(county)s year-end summary %(period)s.xlsx") % {
+    name = _("%(county)s year-end summary %(period)s") % {
         "county": county_name(snapshot.figures),
         "period": snapshot.period_label,
     }
+    if snapshot.publication == PUBLISHED:
+        return f"{name}.xlsx"
+    return _("%(name)s (draft).xlsx") % {"name": name}
+
+
+def version_line(state: str, publication: SnapshotPublication | None) -> str:
+    """Which version a workbook is: the year's published one (定稿) with its date, one replaced since, or a
+    draft whose figures may change."""
+    if state == PUBLISHED:
+        return _("Published version (final), published %(date)s") % {
+            "date": timezone.localtime(publication.published_at).strftime("%Y-%m-%d")
+        }
+    if state == SUPERSEDED:
+        return _("Superseded: published %(date)s, since replaced by another version") % {
+            "date": timezone.localtime(publication.published_at).strftime("%Y-%m-%d")
+        }
+    return _("Draft: not published, its figures may change when the report is rebuilt")
 
 
 def county_name(figures: dict) -> str:
@@ -103,11 +123,12 @@ def xlsx_response(snapshot: YearEndSnapshot) -> FileResponse:
     )
 
 
-def write_workbook(snapshot: YearEndSnapshot, path: str) -> None:
+def write_workbook(snapshot: YearEndSnapshot, path: str, *, state=None) -> None:
     figures = snapshot.figures
     workbook = Workbook(write_only=True)
-    stamp = _stamp(snapshot)
-    _cover(workbook, snapshot, stamp)
+    version = version_line(*(state or snapshot.publication_state()))
+    stamp = f"{version} · {_stamp(snapshot)}"
+    _cover(workbook, snapshot, stamp, version)
     for section in yearend.sections():
         data = figures["sections"].get(section.key)
         if data is not None:
@@ -191,7 +212,7 @@ def _measure_width(measures) -> list[int]:
     return widths
 
 
-def _cover(workbook, snapshot: YearEndSnapshot, stamp: str) -> None:
+def _cover(workbook, snapshot: YearEndSnapshot, stamp: str, version: str) -> None:
     ws = workbook.create_sheet(_("Basic figures"))
     # In write-only mode the sheet view is written with the first row: freeze panes before any append.
     ws.freeze_panes = "A4"
@@ -202,6 +223,7 @@ def _cover(workbook, snapshot: YearEndSnapshot, stamp: str) -> None:
     ws.append([_cell(ws, stamp, font=NOTE_FONT)])
     ws.append([])
     rows = [
+        (_("Version"), version),
         (_("Period"), snapshot.period_label),
         (_("Period starts"), figures["period"]["start"]),
         (_("Period ends"), figures["period"]["end"]),

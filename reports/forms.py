@@ -15,3 +15,13 @@ class RebuildForm(forms.Form):
         super().__init__(*args, **kwargs)
         today = timezone.localdate()
         self.fields["year"].initial = school_year_of(today)
+
+
+class PublishForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when this version replaces one published before."),
+    )

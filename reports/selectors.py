@@ -33,7 +33,7 @@ from nutrition import selectors as nutrition_selectors
 from nutrition.models import MealRecord, NutritionTerm, PilotSchool
 from portal.access import Scope, scope_of
 from reports import figures
-from reports.models import YearEndSnapshot
+from reports.models import PUBLISHED, YearEndSnapshot
 from reports.yearend import money
 from students.models import School, Stage, Student, StudentCategory, TeacherCount, Township, school_year_of
 from subsidies import selectors as subsidies_selectors
@@ -278,35 +278,48 @@ def _labelled(rows, labels):
 
 
 def _latest_snapshot(user) -> dict | None:
-    snapshot = (
+    """The year of the newest complete build, as readers get it: its published version (定稿) when there is
+    one, else that build (a draft)."""
+    newest = (
         YearEndSnapshot.objects.visible_to(user)
         .ready()
         .filter(county_code=settings.HOME_COUNTY_CODE)
+        .only("year", "basis")
         .order_by("-finished_at")
         .first()
     )
-    if snapshot is None:
+    if newest is None:
         return None
+    snapshot = YearEndSnapshot.objects.visible_to(user).current(year=newest.year, basis=newest.basis)
+    published = snapshot.pk != newest.pk or snapshot.publication == PUBLISHED
     return {
         "id": snapshot.pk,
         "period": snapshot.period_label,
         "finished_at": timezone.localtime(snapshot.finished_at).strftime("%Y-%m-%d %H:%M"),
-        "url": reverse("reports:snapshot_detail", args=[snapshot.pk]),
+        "published": published,
+        "url": reverse("reports:snapshot_year", args=[snapshot.year, snapshot.basis]),
         "download": reverse("reports:snapshot_download", args=[snapshot.pk]),
     }
 
 
 def _year_over_year(user) -> dict:
-    """Headline figures of the newest ready school-year snapshot of each year (one query)."""
+    """Headline figures of each year as readers get it: its published version (定稿), else its newest ready
+    school-year snapshot (one query)."""
     latest: dict[int, YearEndSnapshot] = {}
+    published: set[int] = set()
     for snapshot in (
         YearEndSnapshot.objects.visible_to(user)
         .ready()
+        .with_publication()
         .filter(county_code=settings.HOME_COUNTY_CODE, basis=YearEndSnapshot.Basis.SCHOOL)
         .only("year", "figures", "finished_at")
         .order_by("year", "finished_at")
     ):
+        if snapshot.year in published:
+            continue
         latest[snapshot.year] = snapshot
+        if snapshot.year_published_id == snapshot.pk:
+            published.add(snapshot.year)
     years = sorted(latest)
 
     def figure(snapshot, section, key):

@@ -1,4 +1,4 @@
-"""Writes of the reports app: requesting and building year-end snapshots."""
+"""Writes of the reports app: requesting and building year-end snapshots, publishing one (定稿)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from portal.access import is_bureau_staff
 from portal.services import service
 from reports import yearend
-from reports.models import YearEndSnapshot
+from reports.models import SnapshotPublication, YearEndSnapshot
 from reports.tasks import rebuild_yearend
 from students.models import school_year_of
 
@@ -64,6 +64,53 @@ def _snapshot_open(*, year: int, basis: str, by) -> YearEndSnapshot:
         ) from exc
     transaction.on_commit(lambda: rebuild_yearend.delay(snapshot.pk))
     return snapshot
+
+
+@service(allowed=is_bureau_staff, refusal=gettext_lazy("Only bureau staff can publish the year-end report."))
+def snapshot_publish(*, snapshot: YearEndSnapshot, reason: str = "", by) -> SnapshotPublication:
+    """Publish a complete build as its year's report (定稿): what readers get from then on, whatever is
+    rebuilt later. Replacing a version published before is deliberate: it needs a reason, and the new
+    publication names the one it replaces (the year's publication log).
+
+    Refused for a build that is still running or failed, for the version already published, and for a
+    replacement without a reason; two publications at the same moment cannot both get through (the
+    publication chain's unique constraints).
+    """
+    snapshot = YearEndSnapshot.objects.select_for_update().get(pk=snapshot.pk)
+    if snapshot.status == YearEndSnapshot.Status.BUILDING:
+        raise ValidationError(_("This report is still being built: publish it once it is ready."))
+    if snapshot.status != YearEndSnapshot.Status.READY:
+        raise ValidationError(_("This build failed: only a complete report can be published."))
+    reason = (reason or "").strip()
+    latest = SnapshotPublication.objects.latest_of(
+        year=snapshot.year, basis=snapshot.basis, county_code=snapshot.county_code
+    )
+    if latest is not None and latest.snapshot_id == snapshot.pk:
+        raise ValidationError(_("This version is already the published report of its year."))
+    if latest is not None and not reason:
+        raise ValidationError(
+            {
+                "reason": _(
+                    "A version of this year's report was published on %(date)s: say why this one replaces it."
+                )
+                % {"date": timezone.localtime(latest.published_at).strftime("%Y-%m-%d %H:%M")}
+            }
+        )
+    try:
+        with transaction.atomic():
+            return SnapshotPublication.objects.create(
+                county_code=snapshot.county_code,
+                year=snapshot.year,
+                basis=snapshot.basis,
+                snapshot=snapshot,
+                published_by=by,
+                reason=reason,
+                replaces=latest,
+            )
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("This year's report has just been published by someone else: reload the page and check it.")
+        ) from exc
 
 
 def _expire_stale(*, county_code: str, year: int, basis: str) -> None:

@@ -19,8 +19,8 @@ from portal.decorators import scoped_login_required
 from portal.forms import flash_errors
 from portal.params import parse_int
 from reports import excel, selectors, services, yearend
-from reports.forms import RebuildForm
-from reports.models import YearEndSnapshot
+from reports.forms import PublishForm, RebuildForm
+from reports.models import SnapshotPublication, YearEndSnapshot
 from students.models import School, Stage, Student
 
 
@@ -92,7 +92,10 @@ def dashboard_json(request):
 @require_GET
 def snapshot_list(request):
     snapshots = (
-        YearEndSnapshot.objects.visible_to(request.user).select_related("built_by").defer("figures")[:50]
+        YearEndSnapshot.objects.visible_to(request.user)
+        .with_publication()
+        .select_related("built_by")
+        .defer("figures")[:50]
     )
     form = RebuildForm() if is_bureau_staff(request.user) else None
     return render(request, "reports/snapshot_list.html", {"snapshots": snapshots, "form": form})
@@ -129,17 +132,86 @@ def _snapshot(request, pk: int) -> YearEndSnapshot:
     )
 
 
+def _figures_context(snapshot: YearEndSnapshot) -> dict:
+    """The figures of a ready snapshot as the report page shows them."""
+    if not snapshot.is_ready:
+        return {}
+    labels = yearend.source_labels()
+    return {
+        "sections": _presented(snapshot.figures),
+        "summary": yearend.summary_lines(snapshot.figures),
+        "sources": [(labels.get(k, k), n) for k, n in snapshot.figures.get("sources", {}).items()],
+    }
+
+
 @county_required
 @require_GET
 def snapshot_detail(request, pk: int):
     snapshot = _snapshot(request, pk)
-    context = {"snapshot": snapshot}
-    if snapshot.is_ready:
-        context["sections"] = _presented(snapshot.figures)
-        context["summary"] = yearend.summary_lines(snapshot.figures)
-        labels = yearend.source_labels()
-        context["sources"] = [(labels.get(k, k), n) for k, n in snapshot.figures.get("sources", {}).items()]
+    state, publication = snapshot.publication_state() if snapshot.is_ready else (None, None)
+    context = {"snapshot": snapshot, "state": state, "publication": publication, **_figures_context(snapshot)}
+    if state in ("draft", "superseded") and is_bureau_staff(request.user):
+        context["publish_form"] = PublishForm()
+        context["replaces"] = SnapshotPublication.objects.latest_of(
+            year=snapshot.year, basis=snapshot.basis, county_code=snapshot.county_code
+        )
     return render(request, "reports/snapshot_detail.html", context)
+
+
+@county_required
+@require_GET
+def snapshot_year(request, year: int, basis: str):
+    """The report of a year as readers get it: the published version (定稿) once there is one, with the
+    newest later build beside it as a draft (草稿) and every figure that differs; the publication log."""
+    if basis not in YearEndSnapshot.Basis.values:
+        raise Http404
+    snapshots = YearEndSnapshot.objects.visible_to(request.user).select_related("built_by")
+    published = snapshots.published(year=year, basis=basis)
+    draft = snapshots.draft_beside(published) if published else snapshots.newest_ready(year=year, basis=basis)
+    shown = published or draft
+    publications = (
+        SnapshotPublication.objects.visible_to(request.user)
+        .of_year(year=year, basis=basis)
+        .select_related("published_by", "snapshot")
+        .order_by("-published_at", "-pk")
+    )
+    context = {
+        "year": year,
+        "basis": basis,
+        "period": YearEndSnapshot(year=year, basis=basis).period_label,
+        "snapshot": shown,
+        "published": published,
+        "publication": publications[0] if published else None,
+        "draft": draft,
+        "differences": yearend.differences(published.figures, draft.figures) if published and draft else None,
+        "publications": publications,
+        "publish_form": PublishForm() if draft is not None and is_bureau_staff(request.user) else None,
+    }
+    if shown is not None:
+        context.update(_figures_context(shown))
+    return render(request, "reports/snapshot_year.html", context)
+
+
+@county_required
+@require_POST
+def snapshot_publish(request, pk: int):
+    if not is_bureau_staff(request.user):
+        raise PermissionDenied(_("Only bureau staff can publish the year-end report."))
+    snapshot = _snapshot(request, pk)
+    form = PublishForm(request.POST)
+    if not form.is_valid():
+        flash_errors(request, form)
+        return redirect("reports:snapshot_detail", pk=snapshot.pk)
+    try:
+        services.snapshot_publish(snapshot=snapshot, reason=form.cleaned_data["reason"], by=request.user)
+    except ValidationError as exc:
+        flash_errors(request, exc)
+        return redirect("reports:snapshot_detail", pk=snapshot.pk)
+    messages.success(
+        request,
+        _("Published: this version is now the year's report, and later rebuilds will not replace it."),
+    )
+    return redirect("reports:snapshot_year", year=snapshot.year, basis=snapshot.basis)
 
 
 @county_required

@@ -20,3 +20,9 @@ def figure(cell: dict) -> str:
     if cell.get("kind") == yearend.RATE:
         return f"{Decimal(value) * 100:.1f}%"
     return intcomma(value)
+
+
+@register.filter
+def figure_of(difference: dict, side: str) -> str:
+    """One side ("published" or "draft") of a difference between two builds, printed as `figure` prints it."""
+    return figure({"kind": difference["kind"], "value": difference[side]})

@@ -275,3 +275,111 @@ def wan(amount: str) -> str:
 
 def percent(value: str | None) -> str:
     return "—" if value is None else f"{Decimal(value) * 100:.1f}%"
+
+
+# --- Two builds of one year compared ---------------------------------------------------------------------
+
+
+def differences(published: dict, draft: dict) -> list[dict]:
+    """Every printed figure whose value differs between two builds of a year (the published version and a
+    later draft), in the workbook's order: each section's tables (rows and total), then its headline figures
+    for the county, by township and by school, then the record counts the build read.
+
+    Each difference: {"key": a stable path, "figure": the figure's name as printed ("分学段学生数 · 小学 ·
+    学生"), "kind": int / money / rate, "published": value, "draft": value}; a value is None where
+    the build has no such row (a school opened since)."""
+    out: list[dict] = []
+
+    def compare(key: str, label_parts, measure: Measure, old, new) -> None:
+        if _comparable(measure, old) != _comparable(measure, new):
+            # A table named as its section (分学段学生数) is not named twice.
+            label_parts = [p for i, p in enumerate(label_parts) if i == 0 or str(p) != str(label_parts[0])]
+            out.append(
+                {
+                    "key": key,
+                    "figure": " · ".join(str(part) for part in label_parts),
+                    "kind": measure.kind,
+                    "published": old,
+                    "draft": new,
+                }
+            )
+
+    names = {
+        "township": _names(published.get("townships", []), draft.get("townships", [])),
+        "school": _names(published.get("schools", []), draft.get("schools", [])),
+    }
+    for section in sections():
+        old = published.get("sections", {}).get(section.key, {})
+        new = draft.get("sections", {}).get(section.key, {})
+        for table in section.tables:
+            old_table = old.get("tables", {}).get(table.name) or {}
+            new_table = new.get("tables", {}).get(table.name) or {}
+            old_rows = {r["key"]: r for r in old_table.get("rows", [])}
+            new_rows = {r["key"]: r for r in new_table.get("rows", [])}
+            labels = table.labels()
+            for row_key in [*old_rows, *(k for k in new_rows if k not in old_rows)]:
+                for m in table.measures:
+                    compare(
+                        f"{section.key}.{table.name}.{row_key}.{m.key}",
+                        (section.title, table.title, labels.get(row_key, row_key), m.label),
+                        m,
+                        old_rows.get(row_key, {}).get(m.key),
+                        new_rows.get(row_key, {}).get(m.key),
+                    )
+            for m in table.measures:
+                old_total, new_total = old_table.get("total") or {}, new_table.get("total") or {}
+                if m.key in old_total or m.key in new_total:
+                    compare(
+                        f"{section.key}.{table.name}.total.{m.key}",
+                        (section.title, table.title, _("Total"), m.label),
+                        m,
+                        old_total.get(m.key),
+                        new_total.get(m.key),
+                    )
+        for m in section.headline:
+            compare(
+                f"{section.key}.total.{m.key}",
+                (section.title, _("Whole county"), m.label),
+                m,
+                old.get("total", {}).get(m.key),
+                new.get("total", {}).get(m.key),
+            )
+        for level, field_name in (("township", "by_township"), ("school", "by_school")):
+            old_level, new_level = old.get(field_name, {}), new.get(field_name, {})
+            for unit in [*old_level, *(k for k in new_level if k not in old_level)]:
+                name = (
+                    _("Not at a school or township") if unit == UNASSIGNED else names[level].get(unit, unit)
+                )
+                for m in section.headline:
+                    compare(
+                        f"{section.key}.{field_name}.{unit}.{m.key}",
+                        (section.title, name, m.label),
+                        m,
+                        old_level.get(unit, {}).get(m.key),
+                        new_level.get(unit, {}).get(m.key),
+                    )
+    source_names = source_labels()
+    old_sources, new_sources = published.get("sources", {}), draft.get("sources", {})
+    for key in [*old_sources, *(k for k in new_sources if k not in old_sources)]:
+        compare(
+            f"sources.{key}",
+            (_("Computed from"), source_names.get(key, key)),
+            Measure(key, "", INT),
+            old_sources.get(key),
+            new_sources.get(key),
+        )
+    return out
+
+
+def _comparable(measure: Measure, value):
+    """A missing count or amount is zero (a school without a row has no students); a missing rate is not."""
+    if measure.kind == MONEY:
+        return Decimal(value or 0)
+    if measure.kind == INT:
+        return int(value or 0)
+    return value
+
+
+def _names(*lists) -> dict[str, str]:
+    """{id as a string: name} of townships or schools, the later build's name winning."""
+    return {str(item["id"]): item["name"] for items in lists for item in items}

@@ -147,7 +147,7 @@ def test_the_workbook_is_built_once_per_snapshot(county, bureau, bureau_client, 
     url = reverse("reports:snapshot_download", args=[snapshot.pk])
     calls = []
     real = excel.write_workbook
-    monkeypatch.setattr(excel, "write_workbook", lambda s, p: calls.append(s.pk) or real(s, p))
+    monkeypatch.setattr(excel, "write_workbook", lambda s, p, **kw: calls.append(s.pk) or real(s, p, **kw))
     first = read_workbook(bureau_client.get(url))
     second = read_workbook(bureau_client.get(url))
     assert calls == [snapshot.pk]
