@@ -43,26 +43,30 @@ def running_period(today: date | None = None) -> Period:
 
 
 # --- The register ---------------------------------------------------------------------------------------
+#
+# Students are counted from the register on the period's reference date (`Enrollment.objects.on(D)`), never
+# from today's Student row: a child who graduates, moves or changes stage later keeps the school, stage and
+# grade they had on that day, and a child recorded later is not there at all. The functions below take and
+# return register spells (Enrollment rows; one per student on a given day), so callers group them by the
+# spell's own school, township, stage and grade.
 
 
 def active_schools(schools, period: Period):
-    """Schools open on the register (none for a future year)."""
-    return schools.none() if period.is_future else schools.filter(is_active=True)
+    """The schools open on the reference date (none for a future year): the county's school list as of it."""
+    return schools.none() if period.is_future else schools.open_on(period.reference)
 
 
-def register_students(students, period: Period):
-    """Students on the register at the reference date: enrolled, and enrolled by then."""
+def register_students(spells, period: Period):
+    """The students enrolled on the register on the reference date: their spells that day."""
     if period.is_future:
-        return students.none()
-    return students.filter(status=Student.Status.ENROLLED).filter(
-        Q(enrolled_on__isnull=True) | Q(enrolled_on__lte=period.reference)
-    )
+        return spells.none()
+    return spells.on(period.reference).enrolled()
 
 
-def poor_students(students, period: Period):
+def poor_students(spells, period: Period):
     """Registered-poor (脱贫户) students on the register, by their category on the reference date."""
     poor = StudentCategory.objects.filter(category=POOR).on(period.reference).values("student_id")
-    return register_students(students, period).filter(pk__in=poor)
+    return register_students(spells, period).filter(student_id__in=poor)
 
 
 def teacher_counts(counts, period: Period):
@@ -70,12 +74,12 @@ def teacher_counts(counts, period: Period):
     return counts.filter(school_year=period.school_year)
 
 
-def retention_base(students, period: Period):
-    """Compulsory-education students the retention rate is computed over: on the register, suspended or
-    dropped out (transferred and graduated students left for good reasons)."""
+def retention_base(spells, period: Period):
+    """Compulsory-education students the retention rate is computed over, as the register stood on the
+    reference date: enrolled or suspended (transferred and graduated students left for good reasons)."""
     if period.is_future:
-        return students.none()
-    return students.filter(
+        return spells.none()
+    return spells.on(period.reference).filter(
         stage__in=COMPULSORY_STAGES, status__in=[Student.Status.ENROLLED, Student.Status.SUSPENDED]
     )
 

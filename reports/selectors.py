@@ -35,7 +35,15 @@ from portal.access import Scope, scope_of
 from reports import figures
 from reports.models import PUBLISHED, YearEndSnapshot
 from reports.yearend import money
-from students.models import School, Stage, Student, StudentCategory, TeacherCount, Township, school_year_of
+from students.models import (
+    Enrollment,
+    School,
+    Stage,
+    StudentCategory,
+    TeacherCount,
+    Township,
+    school_year_of,
+)
 from subsidies import selectors as subsidies_selectors
 from subsidies.models import DisbursementBatch, Payment, term_of
 
@@ -124,13 +132,13 @@ def cache_key(scope: Scope, level: str, unit, today=None) -> str:
 def school_dashboard(user, school: School) -> dict:
     today = timezone.localdate()
     period = figures.running_period(today)
-    students = figures.register_students(Student.objects.visible_to(user).filter(school=school), period)
+    students = figures.register_students(Enrollment.objects.visible_to(user).filter(school=school), period)
     stage_labels = dict(Stage.choices)
     by_stage = list(students.values("stage").annotate(n=Count("pk")).order_by("stage"))
     category_labels = dict(StudentCategory.Category.choices)
     by_category = list(
         StudentCategory.objects.visible_to(user)
-        .filter(student__in=students)
+        .filter(student__in=students.values("student_id"))
         .on(today)
         .values("category")
         .annotate(n=Count("student", distinct=True))
@@ -176,7 +184,7 @@ def school_dashboard(user, school: School) -> dict:
 def area_dashboard(user, township: Township | None) -> dict:
     period = figures.running_period()
     schools = School.objects.visible_to(user)
-    students = Student.objects.visible_to(user)
+    students = Enrollment.objects.visible_to(user)
     teacher_counts = TeacherCount.objects.visible_to(user)
     if township is not None:
         schools = schools.filter(township=township)
@@ -184,6 +192,7 @@ def area_dashboard(user, township: Township | None) -> dict:
         teacher_counts = teacher_counts.filter(school__township=township)
     schools = figures.active_schools(schools, period)
     poor = figures.poor_students(students, period).values("pk")
+    # Today's register: each student's spell, at the school (and township) it is at.
     students = figures.register_students(students, period)
     totals = students.aggregate(students=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor)))
     teachers = figures.teacher_counts(teacher_counts, period).aggregate(n=Sum("headcount", default=0))["n"]

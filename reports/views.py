@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,7 +22,7 @@ from portal.params import parse_int
 from reports import excel, selectors, services, yearend
 from reports.forms import PublishForm, RebuildForm
 from reports.models import SnapshotPublication, YearEndSnapshot
-from students.models import School, Stage, Student
+from students.models import Enrollment, School, Stage
 
 
 @login_required
@@ -29,8 +30,10 @@ def home(request):
     """The portal's landing page of each role: what the user is responsible for, at a glance, with the
     dashboard panel (routed at the root by portal/urls.py through reports.home_urls)."""
     scope = scope_of(request.user)
-    schools = School.objects.visible_to(request.user)
-    students = Student.objects.visible_to(request.user).enrolled()
+    today = timezone.localdate()
+    # The register and the school list as of today, read as the dashboards read them.
+    schools = School.objects.visible_to(request.user).open_on(today)
+    students = Enrollment.objects.visible_to(request.user).on(today).enrolled()
     stage_labels = dict(Stage.choices)
     type_labels = dict(School.Type.choices)
     by_stage = students.values("stage").annotate(n=Count("pk")).order_by("stage")

@@ -18,10 +18,21 @@ class TownshipAdmin(ScopedAdmin):
 
 @admin.register(School)
 class SchoolAdmin(ScopedAdmin):
-    list_display = ("code", "name", "township", "school_type", "ownership", "is_rural", "is_active")
+    list_display = (
+        "code",
+        "name",
+        "township",
+        "school_type",
+        "ownership",
+        "is_rural",
+        "is_active",
+        "closed_on",
+    )
     list_filter = ("school_type", "ownership", "is_rural", "township")
     list_select_related = ("township",)
     search_fields = ("code", "name")
+    # A school is closed by recording its closing date (School.clean keeps "in operation" in step).
+    readonly_fields = ("is_active",)
 
 
 @admin.register(TeacherCount)

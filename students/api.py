@@ -50,8 +50,23 @@ class SchoolSerializer(serializers.ModelSerializer):
             "address",
             "principal_name",
             "phone",
+            "opened_on",
+            "closed_on",
             "is_active",
         ]
+        # Closing a school is recording its closing date; "in operation" follows from it.
+        read_only_fields = ["is_active"]
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        instance = self.instance
+        opened_on = attrs.get("opened_on", instance.opened_on if instance else None)
+        closed_on = attrs.get("closed_on", instance.closed_on if instance else None)
+        errors = School.dates_errors(opened_on, closed_on)
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs["is_active"] = closed_on is None
+        return attrs
 
 
 class CategorySerializer(serializers.ModelSerializer):

@@ -111,12 +111,15 @@ class SchoolQuerySet(ScopedQuerySet):
     def active(self):
         return self.filter(is_active=True)
 
+    def opened_by(self, day: date):
+        """Schools that had opened by `day` (or have no opening date: opened before records began), closed
+        since or not."""
+        return self.filter(Q(opened_on__isnull=True) | Q(opened_on__lte=day))
+
     def open_on(self, day: date):
         """The county's school list as of `day`: opened by then (or with no opening date recorded) and not
         closed by then."""
-        return self.filter(Q(opened_on__isnull=True) | Q(opened_on__lte=day)).filter(
-            Q(closed_on__isnull=True) | Q(closed_on__gt=day)
-        )
+        return self.opened_by(day).filter(Q(closed_on__isnull=True) | Q(closed_on__gt=day))
 
 
 @track_changes()
@@ -194,6 +197,8 @@ class School(models.Model):
     address = models.CharField(_("address"), max_length=200, blank=True)
     principal_name = models.CharField(_("principal"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Not closed: kept by the school's writers from `closed_on` (a database constraint holds them together),
+    # so that "in operation" and the county's school list as of a date never disagree.
     is_active = models.BooleanField(_("in operation"), default=True)
     opened_on = models.DateField(
         pgettext_lazy("school", "opened on"),
@@ -218,6 +223,21 @@ class School(models.Model):
             # School list filtered by township and type (browser, API, report by school type).
             models.Index(fields=["township", "school_type"], name="school_township_type_idx"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                name="school_in_operation_until_closed",
+                condition=Q(is_active=True, closed_on__isnull=True)
+                | Q(is_active=False, closed_on__isnull=False),
+                violation_error_message=_("A school is in operation exactly when it has no closing date."),
+            ),
+            models.CheckConstraint(
+                name="school_closes_after_opening",
+                condition=Q(opened_on__isnull=True)
+                | Q(closed_on__isnull=True)
+                | Q(closed_on__gt=F("opened_on")),
+                violation_error_message=_("A school closes after the day it opened."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -225,6 +245,24 @@ class School(models.Model):
     @property
     def stages(self) -> tuple[str, ...]:
         return self.TYPE_STAGES[self.school_type]
+
+    @staticmethod
+    def dates_errors(opened_on: date | None, closed_on: date | None) -> dict[str, list]:
+        """What is wrong with a school's opening and closing dates (the form's and the API's check)."""
+        if closed_on is None:
+            return {}
+        if closed_on > timezone.localdate():
+            return {"closed_on": [_("Record a school's closing on or after the day it closes, not before.")]}
+        if opened_on is not None and closed_on <= opened_on:
+            return {"closed_on": [_("A school closes after the day it opened.")]}
+        return {}
+
+    def clean(self) -> None:
+        errors = self.dates_errors(self.opened_on, self.closed_on)
+        if errors:
+            raise ValidationError(errors)
+        # Closing a school is recording its closing date; "in operation" follows from it.
+        self.is_active = self.closed_on is None
 
 
 class TeacherCountQuerySet(ScopedQuerySet):

@@ -5,14 +5,15 @@ Eligibility for a term is decided on the term's reference date, not on today's r
 changed in October must not make a child a non-boarder on 1 September (issue 12: a boarder allowance and a
 free lunch paid in one term after the flag changed between two batches).
 
-Categories have their own dates (StudentCategory.valid_from/valid_to). The student row has none, so it is
-read from its change history (pghistory's event table keeps every insert and update of Student): the state
-on date D is the last recorded state at or before the end of D; a student with no record by then (recorded
-later, or before history was kept) is taken as first recorded, else as the current row.
+Both are dated records of the registry: the register (`students.models.Enrollment`, the spells of school,
+stage, grade, boarding, major and status; issue 13) and the categories (StudentCategory.valid_from/valid_to).
+The state on date D is the register's spell on D. A student not yet on the register on D (recorded or
+enrolled later) is taken as first registered, as this function has always taken a child recorded after the
+reference date; a student with no spell at all (none is written only by a writer that keeps the register
+itself and has not yet) as the current row.
 
-`facts_on` is the one place that answers "what was this student on date D". When the registry keeps dated
-facts of its own (issue 13: a dated register), replace its body and keep its signature; nothing else reads
-the history for eligibility.
+`facts_on` is the one place that answers "what was this student on date D"; nothing else reads the register
+for eligibility.
 """
 
 from __future__ import annotations
@@ -20,13 +21,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
-from django.utils import timezone
+from students.models import Enrollment, School, Student, StudentCategory
 
-from students.models import School, Student, StudentCategory
-
-# The columns of a Student row (and of its history rows) that decide aid.
+# The register columns (Enrollment's, and the Student row's) that decide aid.
 DECIDING = ("school_id", "stage", "grade", "is_boarding", "status", "is_agricultural_major")
 
 
@@ -42,31 +41,19 @@ class StudentFacts:
     categories: set[str] = field(default_factory=set)
 
 
-def end_of(day: date) -> datetime:
-    """The first moment after `day`: history recorded before it is the state on `day`."""
-    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
-
-
 def _states(student_ids: list[int], on: date) -> dict[int, dict]:
-    """The deciding columns of each student's row as recorded at or before `on` (else first recorded, else
-    now): three queries at most, whatever the number of students."""
-    Event = Student.pgh_event_model
-    recorded = Event.objects.filter(pgh_obj_id__in=student_ids).exclude(pgh_label="delete")
-    states = {
-        row["pgh_obj_id"]: row
-        for row in recorded.filter(pgh_created_at__lt=end_of(on))
-        .order_by("pgh_obj_id", "-pgh_created_at", "-pgh_id")
-        .distinct("pgh_obj_id")
-        .values("pgh_obj_id", *DECIDING)
-    }
+    """The deciding columns of each student's spell on `on` (else their first spell, else the row): three
+    queries at most, whatever the number of students."""
+    spells = Enrollment.objects.filter(student_id__in=student_ids)
+    states = {row["student_id"]: row for row in spells.on(on).values("student_id", *DECIDING)}
     missing = [pk for pk in student_ids if pk not in states]
     if missing:
         states |= {
-            row["pgh_obj_id"]: row
-            for row in recorded.filter(pgh_obj_id__in=missing)
-            .order_by("pgh_obj_id", "pgh_created_at", "pgh_id")
-            .distinct("pgh_obj_id")
-            .values("pgh_obj_id", *DECIDING)
+            row["student_id"]: row
+            for row in spells.filter(student_id__in=missing)
+            .order_by("student_id", "valid_from")
+            .distinct("student_id")
+            .values("student_id", *DECIDING)
         }
         missing = [pk for pk in student_ids if pk not in states]
     if missing:

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils.translation import gettext as _
 
-from students.models import Student
+from students.models import Enrollment, Student
 from subsidies import eligibility, facts
 from subsidies.models import (
     FEN,
@@ -121,11 +121,12 @@ def unset_amounts(aid_type: str, on: date) -> list[AidPolicy]:
 
 
 def draw_candidate_ids(stages, on: date, students=None) -> list[int]:
-    """Students who may have been in one of `stages` on `on`: in it now, or recorded in it by then."""
+    """Students who may have been in one of `stages` on `on`: in it now, or on the register in it by then
+    (`facts.facts_on` then reads which stage they were in on the day)."""
     qs = students if students is not None else Student.objects.all()
-    then = Student.pgh_event_model.objects.filter(stage__in=stages, pgh_created_at__lt=facts.end_of(on))
+    then = Enrollment.objects.filter(stage__in=stages, valid_from__lte=on)
     return list(
-        qs.filter(Q(stage__in=stages) | Q(pk__in=then.values("pgh_obj_id")))
+        qs.filter(Q(stage__in=stages) | Q(pk__in=then.values("student_id")))
         .order_by("pk")
         .values_list("pk", flat=True)
     )

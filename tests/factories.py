@@ -72,6 +72,9 @@ class StudentFactory(factory.django.DjangoModelFactory):
     grade = 3
     household_county_code = factory.LazyAttribute(lambda o: o.id_number[:6])
     home_township = factory.LazyAttribute(lambda o: o.school.township)
+    # On the register (students.models.Enrollment) from autumn 2019, so that the past years tests report on
+    # have their students; a test of a child recorded today passes enrolled_on=None.
+    enrolled_on = date(2019, 9, 1)
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):

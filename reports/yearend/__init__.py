@@ -5,9 +5,11 @@ with four decimals) laid out as sections. Each section is computed by its own fu
 gives, besides its tables, the same headline figures per township and per school, so that every number can
 be drilled down to the schools behind it and from there to the record lists.
 
-The registry has no history of schools and students, so the register counts are those of the register at
-the data cut-off (students who had enrolled by the period's reference date); dated records (categories,
-teacher counts, payments, meals, dropout cases) are read for the period itself.
+Students are counted from the register on the period's reference date (`students.models.Enrollment`: the
+school, stage, grade, boarding and status each child had that day), schools from the county's school list as
+of that date (their opening and closing dates); dated records (categories, teacher counts of the school year,
+payments, meals, dropout cases) are read for the period itself. So a past year's report rebuilt later gives
+the same figures, whatever happened to its children and schools since.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -80,7 +83,19 @@ def build_figures(
     """All sections of the year-end summary for a county and a school or calendar year."""
     period = Period.of(county_code=county_code, year=year, basis=basis, today=today)
     townships = Township.objects.filter(county__code=county_code).order_by("code")
-    schools = county_schools(period).select_related("township").order_by("township__code", "code")
+    # The schools that had opened by the reference date (a school founded later is not in this year's
+    # report); "active" is whether it was open on that date.
+    schools = (
+        county_schools(period)
+        .opened_by(period.reference)
+        .annotate(
+            open_then=ExpressionWrapper(
+                Q(closed_on__isnull=True) | Q(closed_on__gt=period.reference), output_field=BooleanField()
+            )
+        )
+        .select_related("township")
+        .order_by("township__code", "code")
+    )
     county = County.objects.filter(code=county_code).first()
     figures: dict = {
         "county_code": county_code,
@@ -101,7 +116,7 @@ def build_figures(
                 "name": s.name,
                 "township_id": s.township_id,
                 "type": s.school_type,
-                "active": s.is_active,
+                "active": s.open_then,
             }
             for s in schools
         ],

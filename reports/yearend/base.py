@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from reports.periods import Period, terms_q  # noqa: F401 - the sections import them from here
-from students.models import School, Stage, Student
+from students.models import Enrollment, School, Stage
 
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.0001")
@@ -140,15 +140,17 @@ def county_schools(period: Period):
     return School.objects.filter(township__county__code=period.county_code)
 
 
-def county_students(period: Period):
-    return Student.objects.filter(school__township__county__code=period.county_code)
+def county_register(period: Period):
+    """The register's spells at the county's schools (each read on a date by the figures)."""
+    return Enrollment.objects.filter(school__township__county__code=period.county_code)
 
 
 def register_students(period: Period):
-    """Students on the register of the county's schools at the reference date (none for a future year)."""
+    """Students enrolled at the county's schools on the register on the reference date (none for a future
+    year)."""
     from reports import figures
 
-    return figures.register_students(county_students(period), period)
+    return figures.register_students(county_register(period), period)
 
 
 def school_types() -> dict[str, str]:

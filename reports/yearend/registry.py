@@ -15,8 +15,8 @@ from reports.yearend.base import (
     Period,
     Section,
     Table,
+    county_register,
     county_schools,
-    county_students,
     grouped,
     grouped2,
     rate,
@@ -96,7 +96,7 @@ POOR = StudentCategory.Category.POVERTY_ALLEVIATED
 
 def poor_students(period: Period):
     """Registered-poor (脱贫户) students on the register, by their category on the reference date."""
-    return figures.poor_students(county_students(period), period)
+    return figures.poor_students(county_register(period), period)
 
 
 def out_of_county_poor(period: Period) -> dict[str, int]:
@@ -118,7 +118,8 @@ def poverty_section(period: Period) -> dict:
     b = Builder()
     here = settings.HOME_COUNTY_CODE
     poor = poor_students(period)
-    local = Q(household_county_code=here)
+    # The household county is the child's, not the register's: it is read from the student.
+    local = Q(student__household_county_code=here)
     figures = poor.aggregate(
         studying_here=Count("pk"),
         registered_elsewhere=Count("pk", filter=~local),
@@ -154,10 +155,10 @@ def rates_section(period: Period) -> dict:
 
     Enrolment rates need the population of each age group, which the portal does not hold: left out."""
     b = Builder()
-    base = figures.retention_base(county_students(period), period)
+    base = figures.retention_base(county_register(period), period)
     cases = DropoutCase.objects.filter(township__county__code=period.county_code)
     out_of_school = figures.out_of_school_students(cases, period)
-    retained = Q(status=Student.Status.ENROLLED) & ~Q(pk__in=out_of_school)
+    retained = Q(status=Student.Status.ENROLLED) & ~Q(student_id__in=out_of_school)
     measures = {"enrolled": Count("pk", filter=retained), "left": Count("pk", filter=~retained)}
     by_stage = grouped(base, "stage", **measures)
     rows = []

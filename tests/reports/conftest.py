@@ -61,7 +61,11 @@ def county(township_a, township_b, school_a, school_b):
     senior = SchoolFactory(township=township_a, school_type=School.Type.SENIOR_HIGH, name="县一中")
     junior = SchoolFactory(township=township_b, school_type=School.Type.JUNIOR, name="乙镇中学")
     SchoolFactory(
-        township=township_b, school_type=School.Type.TEACHING_POINT, name="停办教学点", is_active=False
+        township=township_b,
+        school_type=School.Type.TEACHING_POINT,
+        name="停办教学点",
+        is_active=False,
+        closed_on=date(2021, 9, 1),
     )
     c = County(year=year, schools=[school_a, school_b, kindergarten, senior, junior])
     specs = [

@@ -1,9 +1,13 @@
 """Registry API, for each role."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from students.models import School
 from tests.conftest import PASSWORD
 from tests.factories import make_id_number
 from tests.refusals import nothing_written
@@ -174,3 +178,51 @@ def test_list_query_count_is_flat(bureau, school_a, django_assert_max_num_querie
         CategoryFactory(student=student)
     with django_assert_max_num_queries(6):
         assert api_for(bureau).get("/api/students/").status_code == 200
+
+
+# --- Schools' opening and closing dates (the county's school list as of a date) ------------------------------
+
+
+def test_closing_a_school_records_its_closing_date_and_takes_it_out_of_operation(bureau, school_a):
+    closed_on = timezone.localdate() - timedelta(days=3)
+    response = api_for(bureau).patch(
+        f"/api/schools/{school_a.pk}/", {"closed_on": closed_on.isoformat()}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["is_active"] is False
+    school_a.refresh_from_db()
+    assert (school_a.closed_on, school_a.is_active) == (closed_on, False)
+    assert not School.objects.open_on(timezone.localdate()).filter(pk=school_a.pk).exists()
+    assert School.objects.open_on(closed_on - timedelta(days=1)).filter(pk=school_a.pk).exists()
+    # Reopened: the closing date cleared, in operation again.
+    response = api_for(bureau).patch(f"/api/schools/{school_a.pk}/", {"closed_on": None}, format="json")
+    assert response.json()["is_active"] is True
+
+
+def test_in_operation_is_not_written_apart_from_the_closing_date(bureau, school_a):
+    response = api_for(bureau).patch(f"/api/schools/{school_a.pk}/", {"is_active": False}, format="json")
+    assert response.status_code == 200
+    school_a.refresh_from_db()
+    assert (school_a.is_active, school_a.closed_on) == (True, None)
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"closed_on": "2099-09-01"},  # a closing is recorded when it happens
+        {"opened_on": "2020-09-01", "closed_on": "2020-09-01"},
+        {"opened_on": "2020-09-01", "closed_on": "2019-07-01"},
+    ],
+)
+def test_bad_school_dates_are_refused(bureau, school_a, dates):
+    with nothing_written(school_a):
+        response = api_for(bureau).patch(f"/api/schools/{school_a.pk}/", dates, format="json")
+    assert response.status_code == 400
+    assert "closed_on" in response.json()
+
+
+def test_the_database_keeps_in_operation_and_the_closing_date_together(school_a):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        School.objects.filter(pk=school_a.pk).update(is_active=False)

@@ -3,7 +3,7 @@ reference date (the student's boarding, school, stage and grade as they were the
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from students import register
 from students.models import Stage, Student
 from subsidies import eligibility, facts, services
 from subsidies.models import AidExclusionGroup, AidPolicy, AidType, DisbursementBatch, Payment, Term
@@ -19,13 +20,10 @@ PA, DIBAO = "poverty_alleviated", "dibao"
 AUTUMN_2022 = date(2022, 9, 1)
 
 
-def backdate_history(student: Student, when: datetime) -> None:
-    """The registry recorded the student's row on `when` (history rows carry the time of the change)."""
-    Student.pgh_event_model.objects.filter(pgh_obj_id=student.pk).update(pgh_created_at=when)
-
-
-def aware(*args) -> datetime:
-    return timezone.make_aware(datetime(*args))
+def save_on(student: Student, day: date) -> None:
+    """Save a change to the student that takes effect on the register on `day` (as a dated transfer does)."""
+    with transaction.atomic(), register.effective(day):
+        student.save()
 
 
 def generate(bureau, aid_type, school_year=2022, term=Term.AUTUMN):
@@ -110,8 +108,9 @@ def test_aids_of_different_groups_are_paid_side_by_side(make_student, bureau):
 def test_the_issue_scenario_boarding_flag_changed_between_two_batches(make_student, bureau):
     """A boarder on 1 September 2022 gets the boarder allowance; the flag is changed afterwards; the free-lunch
     batch of the same term, drawn later, reads the flag as it was on 1 September and leaves the child out."""
-    student = make_student(Stage.JUNIOR, categories=[PA], boarding=True, rural=False)
-    backdate_history(student, aware(2022, 8, 20))
+    student = make_student(
+        Stage.JUNIOR, categories=[PA], boarding=True, rural=False, enrolled_on=date(2022, 8, 20)
+    )
     allowance = generate(bureau, AidType.BOARDER_ALLOWANCE)
     assert allowance.payments.get().student == student
 
@@ -144,14 +143,12 @@ def test_draw_skips_a_student_whose_group_is_taken_and_says_so(make_student, bur
 # --- the student's facts on a date --------------------------------------------------------------------------
 
 
-def test_facts_on_a_date_are_the_last_recorded_state_at_or_before_it(make_student, school_a, school_b):
-    student = make_student(Stage.PRIMARY, grade=5, boarding=True, school=school_a)
-    backdate_history(student, aware(2022, 3, 1, 10))
-    student.grade, student.is_boarding, student.school = 6, False, school_b
-    student.save()
-    Student.pgh_event_model.objects.filter(pgh_obj_id=student.pk, pgh_label="update").update(
-        pgh_created_at=aware(2022, 10, 15, 9)
+def test_facts_on_a_date_are_the_register_on_that_date(make_student, school_a, school_b):
+    student = make_student(
+        Stage.PRIMARY, grade=5, boarding=True, school=school_a, enrolled_on=date(2022, 3, 1)
     )
+    student.grade, student.is_boarding, student.school = 6, False, school_b
+    save_on(student, date(2022, 10, 15))
     before = facts.facts_on([student.pk], date(2022, 9, 1))[student.pk]
     assert (before.grade, before.is_boarding, before.school.pk) == (5, True, school_a.pk)
     on_the_day = facts.facts_on([student.pk], date(2022, 10, 15))[student.pk]
@@ -159,8 +156,22 @@ def test_facts_on_a_date_are_the_last_recorded_state_at_or_before_it(make_studen
     assert facts.facts_on([student.pk], date(2026, 1, 1))[student.pk].grade == 6
 
 
-def test_facts_before_any_record_are_the_first_recorded_state(make_student):
-    student = make_student(Stage.PRIMARY, grade=2, boarding=True)
+def test_a_boarding_flag_changed_in_october_leaves_the_terms_facts_on_1_september(make_student):
+    student = make_student(
+        Stage.JUNIOR, categories=[PA], boarding=True, rural=False, enrolled_on=date(2022, 8, 20)
+    )
+    student.is_boarding = False
+    save_on(student, date(2022, 10, 8))
+    assert facts.facts_on([student.pk], AUTUMN_2022)[student.pk].is_boarding is True
+    assert facts.facts_on([student.pk], date(2022, 10, 8))[student.pk].is_boarding is False
+    paid_then = {d.aid_type for d in eligibility.eligible_aids(student, AUTUMN_2022) if d.payable}
+    assert paid_then == {AidType.BOARDER_ALLOWANCE}
+
+
+def test_facts_before_the_student_is_on_the_register_are_the_first_registered_state(make_student):
+    student = make_student(Stage.PRIMARY, grade=2, boarding=True, enrolled_on=None)  # recorded today
+    student.grade = 3
+    save_on(student, timezone.localdate() + timedelta(days=1))
     state = facts.facts_on([student.pk], date(2022, 9, 1))[student.pk]
     assert (state.grade, state.is_boarding, state.stage) == (2, True, Stage.PRIMARY)
 
@@ -172,8 +183,9 @@ def test_facts_carry_the_categories_valid_on_the_date(make_student):
 
 
 def test_eligibility_reads_the_boarding_flag_as_it_was_on_the_date(make_student):
-    student = make_student(Stage.JUNIOR, categories=[PA], boarding=True, rural=False)
-    backdate_history(student, aware(2022, 8, 20))
+    student = make_student(
+        Stage.JUNIOR, categories=[PA], boarding=True, rural=False, enrolled_on=date(2022, 8, 20)
+    )
     student.is_boarding = False
     student.save()
     paid_then = {d.aid_type for d in eligibility.eligible_aids(student, AUTUMN_2022) if d.payable}
@@ -183,8 +195,9 @@ def test_eligibility_reads_the_boarding_flag_as_it_was_on_the_date(make_student)
 
 
 def test_a_student_who_left_since_the_reference_date_is_still_drawn_for_that_term(make_student, bureau):
-    student = make_student(Stage.JUNIOR, categories=[PA], boarding=True, rural=False)
-    backdate_history(student, aware(2022, 8, 20))
+    student = make_student(
+        Stage.JUNIOR, categories=[PA], boarding=True, rural=False, enrolled_on=date(2022, 8, 20)
+    )
     student.status = Student.Status.GRADUATED
     student.save()
     batch = generate(bureau, AidType.BOARDER_ALLOWANCE)
