@@ -8,14 +8,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from portal.access import is_bureau_staff
 from portal.api import call_service
 from portal.audit import log_access
-from portal.excel import XLSX_CONTENT_TYPE, workbook_response
+from portal.excel import XLSX_CONTENT_TYPE
 from portal.models import AccessLog
 from subsidies import past_payments, services
 from subsidies.models import DisbursementBatch, PastPaymentImport
@@ -115,16 +114,6 @@ class PastPaymentImportViewSet(viewsets.ReadOnlyModelViewSet):
             services.past_payments_import, upload=upload, filename=upload.name, by=request.user
         )
         return Response(PastPaymentImportSerializer(record).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY},
-        description="The empty template: the columns of the national aid system's export.",
-    )
-    @action(detail=False, methods=["get"])
-    def template(self, request):
-        if not is_bureau_staff(request.user):
-            raise PermissionDenied
-        return workbook_response(past_payments.template_workbook(), "往年资助发放导入模板.xlsx")
 
     @extend_schema(
         responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY},

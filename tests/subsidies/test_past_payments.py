@@ -13,13 +13,11 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from reports.yearend import build_figures
-from students import register
-from students.models import Enrollment, School, Stage, Student
+from students.models import School, Stage
 from subsidies import past_payments, services
 from subsidies.models import (
     AidType,
@@ -30,45 +28,16 @@ from subsidies.models import (
     Term,
     term_of,
 )
-from tests.factories import SchoolFactory, StudentFactory
+from tests.factories import SchoolFactory
 from tests.refusals import nothing_written
+from tests.subsidies.past import ENROLLED, HEADER, OUT, roll_student, row, xlsx
 
-HEADER = ["身份证号", "姓名", "资助项目", "学年", "学期", "金额", "发放日期"]
 AUTUMN_2022, SPRING_2023 = (date(2022, 9, 1), date(2023, 1, 31)), (date(2023, 3, 1), date(2023, 7, 31))
 
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def roll_student(school, *, spells, name, stage=Stage.PRIMARY) -> Student:
-    """A child as the 2026 register has them, with their spells since 2022: (from, to, grade, status)."""
-    last = spells[-1]
-    with transaction.atomic(), register.unsynced():
-        student = StudentFactory(
-            school=school,
-            name=name,
-            stage=stage,
-            grade=last[2],
-            status=last[3],
-            enrolled_on=spells[0][0],
-        )
-        for valid_from, valid_to, grade, status in spells:
-            Enrollment.objects.create(
-                student=student,
-                school=school,
-                stage=stage,
-                grade=grade,
-                status=status,
-                valid_from=valid_from,
-                valid_to=valid_to,
-                source="roll 2022",
-            )
-    return student
-
-
-ENROLLED, OUT = Student.Status.ENROLLED, Student.Status.TRANSFERRED_OUT
 
 
 @pytest.fixture
@@ -98,23 +67,6 @@ def county_2022(township_a, township_b):
         ),
         "li": roll_student(primary, name="赵丽", spells=[(date(2024, 9, 1), None, 1, ENROLLED)]),
     }
-
-
-def xlsx(rows, header=HEADER) -> io.BytesIO:
-    wb = Workbook()
-    ws = wb.active
-    ws.append(header)
-    for row in rows:
-        ws.append(list(row))
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    buffer.seek(0)
-    buffer.name = "资助发放明细2022.xlsx"
-    return buffer
-
-
-def row(student, aid="非寄宿生生活补助", year="2022-2023", term="秋季", amount=250, paid=date(2022, 12, 20)):
-    return [student.id_number, student.name, aid, year, term, amount, paid]
 
 
 def payments_2022(c) -> list[list]:
