@@ -171,6 +171,7 @@ class BatchSerializer(serializers.ModelSerializer):
             "eligibility_date",
             "status",
             "status_display",
+            "kind",
             "bank_reference",
             "paid_on",
             "person_times",
@@ -179,7 +180,7 @@ class BatchSerializer(serializers.ModelSerializer):
             "paid_amount",
             "created_at",
         ]
-        read_only_fields = ["eligibility_date", "status", "bank_reference", "paid_on", "created_at"]
+        read_only_fields = ["eligibility_date", "status", "kind", "bank_reference", "paid_on", "created_at"]
         validators: list = []
 
     def to_representation(self, instance):

@@ -1,5 +1,5 @@
 from portal.routers import Router
-from subsidies import api
+from subsidies import api, api_past
 
 router = Router()
 router.register("policies", api.PolicyViewSet, basename="aid-policy")
@@ -12,5 +12,6 @@ router.register("bank-result-formats", api.BankResultFormatViewSet, basename="ai
 router.register("matching-runs", api.MatchRunViewSet, basename="aid-matching-run")
 router.register("out-of-county", api.OutOfCountyViewSet, basename="aid-out-of-county")
 router.register("loans", api.LoanViewSet, basename="aid-loan")
+router.register("past-payment-imports", api_past.PastPaymentImportViewSet, basename="aid-past-payment-import")
 
 urlpatterns = router.urls

@@ -44,7 +44,13 @@ from subsidies.models import (
     Payment,
     mask_account,
 )
-from subsidies.services.batches import check_paid_on, clean_reason, record_event, settle_batch
+from subsidies.services.batches import (
+    check_paid_on,
+    clean_reason,
+    record_event,
+    refuse_imported,
+    settle_batch,
+)
 
 
 def due_payments(batch: DisbursementBatch):
@@ -65,6 +71,7 @@ def without_account(payments):
 def payroll_workbook(*, batch: DisbursementBatch, by) -> Workbook:
     """A new bank file of the batch's due family payments with an account; they are marked sent."""
     batch = DisbursementBatch.objects.select_for_update().get(pk=batch.pk)
+    refuse_imported(batch)
     if batch.status == DisbursementBatch.Status.DRAFT:
         raise ValidationError(_("The batch must be approved before the bank file is made."))
     payments = list(due_payments(batch))
@@ -254,6 +261,7 @@ def result_import(
     """Record the bank's answer for each bank-file line named in its result file, by the format's exact
     values; all or nothing."""
     batch = DisbursementBatch.objects.select_for_update().get(pk=batch.pk)
+    refuse_imported(batch)
     if batch.status == DisbursementBatch.Status.DRAFT:
         raise ValidationError(_("The batch must be approved before bank results are imported."))
     check_paid_on(batch, paid_on)

@@ -129,6 +129,10 @@ class MatchUploadForm(forms.ModelForm):
         fields = ["source", "category", "school_year", "term"]
 
 
+class PastPaymentsForm(forms.Form):
+    file = forms.FileField(label=_("The national aid system's export (.xlsx)"))
+
+
 class MatchApplyForm(forms.Form):
     valid_from = forms.DateField(label=_("Category valid from"), widget=DateInput(), initial=date.today)
 

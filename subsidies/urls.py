@@ -1,6 +1,6 @@
 from django.urls import path
 
-from subsidies.views import batches, ledger, letters, loans, lookup, matching, policies
+from subsidies.views import batches, ledger, letters, loans, lookup, matching, past, policies
 
 app_name = "subsidies"
 
@@ -43,6 +43,8 @@ urlpatterns = [
         ledger.out_of_county_letter,
         name="out_of_county_letter",
     ),
+    path("past-payments/", past.past_payments_page, name="past_payments"),
+    path("past-payments/template/", past.past_payments_template, name="past_payments_template"),
     path("loans/", loans.loan_list, name="loan_list"),
     path("lookup/", lookup.lookup, name="lookup"),
 ]

@@ -1,6 +1,7 @@
 """Student aid models, one module per sub-area: the policy table and quotas (`policies`), term batches,
 payments and bank accounts (`batches`), the bank's files and result formats (`bank`), data matching (`matching`), the out-of-county ledger (`ledger`),
-credit loans (`loans`) and the public lookup log (`lookup`). Shared vocabulary is in `common`.
+credit loans (`loans`), the public lookup log (`lookup`) and the national aid system's files of past payments
+(`past`). Shared vocabulary is in `common`.
 
 Django finds the models through this package; the rest of the code imports them from here.
 """
@@ -33,6 +34,7 @@ from subsidies.models.ledger import OutOfCountyStudent
 from subsidies.models.loans import CreditLoan
 from subsidies.models.lookup import LookupLog
 from subsidies.models.matching import MatchResult, MatchRun
+from subsidies.models.past import PastPaymentImport
 from subsidies.models.policies import AidExclusionGroup, AidPolicy, AidQuota
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "MatchResult",
     "MatchRun",
     "OutOfCountyStudent",
+    "PastPaymentImport",
     "PayeeKind",
     "Payment",
     "PaymentQuerySet",

@@ -56,6 +56,10 @@ class DisbursementBatch(models.Model):
         APPROVED = "approved", _("Approved")
         PAID = "paid", _("Paid")
 
+    class Kind(models.TextChoices):
+        DRAWN = "drawn", _("Drawn in the portal")
+        IMPORTED = "imported", _("Imported from the national aid system")
+
     # States move forward only.
     NEXT = {Status.DRAFT: Status.APPROVED, Status.APPROVED: Status.PAID}
 
@@ -68,6 +72,10 @@ class DisbursementBatch(models.Model):
     term = models.CharField(_("term"), max_length=8, choices=Term.choices)
     eligibility_date = models.DateField(_("eligibility date"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # An imported batch holds a term's payments that the national aid system (全国学生资助管理信息系统)
+    # recorded before the county used the portal (`subsidies.past_payments`): paid when they arrive, never
+    # drawn, reviewed, sent to the bank or re-paid here.
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.DRAWN)
     bank_reference = models.CharField(_("bank reference"), max_length=60, blank=True)
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
     created_by = models.ForeignKey(
@@ -89,6 +97,10 @@ class DisbursementBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_aid_type_display()} {term_label(self.school_year, self.term)}"
+
+    @property
+    def is_imported(self) -> bool:
+        return self.kind == self.Kind.IMPORTED
 
     @property
     def is_drawn(self) -> bool:
@@ -127,6 +139,7 @@ class BatchEvent(models.Model):
         PAID = "paid", _("Batch paid in full")
         REPAID = "repaid", _("Failed payment put in the next bank file")
         WITHDRAWN = "withdrawn", _("Payment withdrawn, not paid this term")
+        IMPORTED = "imported", _("Past payments imported from the national aid system")
 
     batch = models.ForeignKey(DisbursementBatch, on_delete=models.CASCADE, related_name="steps")
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
@@ -224,7 +237,10 @@ class Payment(models.Model):
     # The student's school and stage when the batch was drawn (a later transfer does not move the money).
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="aid_payments")
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
-    policy = models.ForeignKey("subsidies.AidPolicy", on_delete=models.PROTECT, related_name="payments")
+    # Empty only for a payment imported from the national aid system: that system decided it, not our table.
+    policy = models.ForeignKey(
+        "subsidies.AidPolicy", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
     category = models.CharField(_("qualifying category"), max_length=24, choices=Category.choices, blank=True)
     amount = models.DecimalField(_("amount"), **MONEY)
     payee = models.CharField(_("paid to"), max_length=8, choices=PayeeKind.choices)
@@ -234,6 +250,15 @@ class Payment(models.Model):
     bank_reference = models.CharField(_("bank reference"), max_length=60, blank=True)
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
     failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
+    # The national aid system's file a past payment came from (kept as it came).
+    imported_from = models.ForeignKey(
+        "subsidies.PastPaymentImport",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        verbose_name=_("imported from"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PaymentQuerySet.as_manager()
@@ -250,6 +275,11 @@ class Payment(models.Model):
                 violation_error_message=_("This student is already paid this aid for this term."),
             ),
             models.CheckConstraint(name="payment_amount_positive", condition=Q(amount__gt=0)),
+            # A payment is drawn by a row of the policy table, or imported with the file that recorded it.
+            models.CheckConstraint(
+                name="payment_policy_or_import",
+                condition=Q(policy__isnull=False) | Q(imported_from__isnull=False),
+            ),
         ]
         triggers = [
             # 不重复资助 across aid types: at most one aid of an exclusion group (AidExclusionGroup) per student

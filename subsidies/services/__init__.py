@@ -1,5 +1,5 @@
 """Writes of the aid area, one module per sub-area: `policies` (policy table, quotas), `batches` (term batches,
-payments, bank accounts), `loans`, `ledger` (out of county). The bank's files are in `subsidies.bank`, data
+payments, bank accounts), `loans`, `ledger` (out of county), `past` (past payments imported from the national aid system). The bank's files are in `subsidies.bank`, data
 matching in `subsidies.matching`; reads in `subsidies.selectors`.
 
 Every write is a `portal.services.service`: the capability is checked, the body is one transaction and the
@@ -25,6 +25,7 @@ from subsidies.services.batches import (
 )
 from subsidies.services.ledger import out_of_county_add, out_of_county_follow_up, out_of_county_letters_sent
 from subsidies.services.loans import loan_create
+from subsidies.services.past import past_payments_import
 from subsidies.services.policies import POLICY_FIELDS, policy_create, policy_update, quota_set
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "out_of_county_add",
     "out_of_county_follow_up",
     "out_of_county_letters_sent",
+    "past_payments_import",
     "payment_mark_paid",
     "payment_release",
     "payment_repay",

@@ -221,8 +221,24 @@ def batch_generate(
     return batch
 
 
+def refuse_imported(batch: DisbursementBatch) -> None:
+    """The steps of a drawn batch (draw, review, approval, bank file and result, re-pay, withdrawal, marking
+    paid) never apply to past payments imported from the national aid system: they were paid there."""
+    if batch.is_imported:
+        raise ValidationError(
+            _(
+                "%(batch)s holds past payments imported from the national aid system: they were paid there, "
+                "so nothing in it is drawn, approved, sent to the bank, re-paid or withdrawn here."
+            )
+            % {"batch": batch}
+        )
+
+
 def _lock(batch: DisbursementBatch) -> DisbursementBatch:
-    return DisbursementBatch.objects.select_for_update().get(pk=batch.pk)
+    """The batch, locked for a step of a drawn batch (refused on an imported one)."""
+    batch = DisbursementBatch.objects.select_for_update().get(pk=batch.pk)
+    refuse_imported(batch)
+    return batch
 
 
 def _refuse_taken_group(student: Student, aid_type: str, school_year: int, term: str) -> None:
@@ -375,6 +391,7 @@ def batch_approve(
 def payment_release(*, payment: Payment, reason: str, by) -> Payment:
     """A held payment checked by hand and found right after all (e.g. a category renewed late)."""
     payment = Payment.objects.select_for_update().select_related("batch").get(pk=payment.pk)
+    refuse_imported(payment.batch)
     if payment.status != Payment.Status.HELD or payment.batch.status != Status.APPROVED:
         raise ValidationError(_("Only a held payment of an approved batch can be released."))
     reason = clean_reason(reason)
@@ -472,6 +489,7 @@ def payment_repay(*, payment: Payment, by, reason: str) -> Payment:
     """A failed payment is sent again, with the reason (the account put right): it goes in the batch's next
     bank file. It stays unpaid until that file's result comes back successful."""
     payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
+    refuse_imported(payment.batch)
     if payment.status != Payment.Status.FAILED:
         raise ValidationError(_("Only a failed payment can be paid again."))
     reason = clean_reason(reason)
@@ -495,6 +513,7 @@ def payment_withdraw(*, payment: Payment, reason: str, by) -> Payment:
     the child left): taken out of the batch's money, with the reason. It is held, no longer drawn, and can be
     released again (`payment_release`) if the family turns up."""
     payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
+    refuse_imported(payment.batch)
     if payment.status not in (Payment.Status.FAILED, Payment.Status.PENDING):
         raise ValidationError(
             _("Only a failed payment, or one not yet sent, can be withdrawn; this one is “%(status)s”.")
@@ -519,6 +538,7 @@ def payment_mark_paid(*, payment: Payment, reason: str, bank_reference: str, pai
     date; logged. A payment still at the bank (sent) waits for the bank's result: marking it paid by hand
     would leave no way to record the bank's failure."""
     payment = Payment.objects.select_for_update().select_related("batch", "student").get(pk=payment.pk)
+    refuse_imported(payment.batch)
     if payment.status != Payment.Status.FAILED:
         raise ValidationError(
             _(

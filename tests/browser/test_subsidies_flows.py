@@ -3,12 +3,15 @@ and the public lookup a parent uses."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from students.models import Stage
+from students.models import Stage, Student
 from subsidies import pengshui
-from subsidies.models import AidPolicy
+from subsidies.models import AidPolicy, Payment
 from tests.factories import CategoryFactory, StudentFactory
+from tests.subsidies.past import ENROLLED, roll_student, row, xlsx
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -90,3 +93,35 @@ def test_parent_looks_up_aid_by_id_number_without_logging_in(page, bureau, needy
     results = page.inner_text("#lookup-results")
     assert "寄宿生生活补助" in results and "500.00" in results and "秋季学期" in results
     assert child.school.name not in page.content()
+
+
+def test_bureau_previews_and_records_past_payments(page, sign_in, bureau, school_a, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ming = roll_student(school_a, name="张小明", spells=[(date(2022, 9, 1), None, 1, ENROLLED)])
+    late = roll_student(school_a, name="赵丽", spells=[(date(2024, 9, 1), None, 1, ENROLLED)])
+    assert Student.objects.count() == 2
+    sign_in(page, bureau)
+    page.goto("/aid/")
+    page.click("nav.subnav >> text=往年资助发放")
+    refused = {
+        "name": "2022.xlsx",
+        "mimeType": "application/octet-stream",
+        "buffer": xlsx([row(ming), row(late)]).read(),
+    }
+    page.set_input_files("#id_file", files=[refused])
+    page.click("#past-payments-form button[type=submit]")
+    assert page.inner_text("#preview-refused") == "1"
+    assert "赵丽" in page.inner_text("#refused-rows")
+    assert page.locator("#past-payments-apply").count() == 0
+    accepted = {
+        "name": "2022.xlsx",
+        "mimeType": "application/octet-stream",
+        "buffer": xlsx([row(ming)]).read(),
+    }
+    page.set_input_files("#id_file", files=[accepted])
+    page.click("#past-payments-form button[type=submit]")
+    assert page.inner_text("#preview-accepted") == "1"
+    page.click("#past-payments-apply button[type=submit]")
+    page.wait_for_selector("text=已从 2022.xlsx 记录 1 笔往年发放")
+    assert "250.00" in page.inner_text("#imported-batches")
+    assert Payment.objects.get().status == Payment.Status.PAID

@@ -23,6 +23,7 @@ SERVICE_MODULES = (
     "subsidies.services.batches",
     "subsidies.services.ledger",
     "subsidies.services.loans",
+    "subsidies.services.past",
     "subsidies.services.policies",
     "subsidies.bank",
     "subsidies.matching",
