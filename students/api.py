@@ -346,7 +346,7 @@ class RolloverDecisionSerializer(serializers.Serializer):
     stage = serializers.CharField()
     stage_display = serializers.CharField()
     grade = serializers.IntegerField()
-    reason = serializers.ChoiceField(choices=sorted(rollover.REASONS))
+    reason = serializers.ChoiceField(choices=rollover.REASON_CODES)
     reason_display = serializers.CharField()
 
 

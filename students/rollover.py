@@ -66,6 +66,7 @@ REASONS = {
     "school_closed": gettext_lazy("The school is closed on 1 September: transfer the pupil first."),
     "changed": gettext_lazy("The record changed on or after 1 September: set the new grade by hand."),
 }
+REASON_CODES = sorted(REASONS)
 
 
 def first_day(school_year: int) -> date:
