@@ -51,7 +51,7 @@ def county(bureau) -> County:
         primary=primary,
         nine_year=nine_year,
         closing=closing,
-        up=[enrolled(school=primary, grade=1) for _ in range(2)],
+        up=[enrolled(school=primary, grade=1, is_boarding=True), enrolled(school=primary, grade=1)],
         leavers=[
             enrolled(school=primary, stage=Stage.PRESCHOOL, grade=3),
             *(enrolled(school=primary, grade=6) for _ in range(2)),
@@ -138,6 +138,7 @@ def test_apply_opens_the_new_register_on_the_first_of_september(county, bureau):
     # The Student rows are the new spells' state; the ones left for a decision are untouched.
     county.up[0].refresh_from_db()
     assert (county.up[0].grade, county.up[0].status) == (2, "enrolled")
+    assert Enrollment.objects.on(FIRST).get(student=county.up[0]).is_boarding  # carried over
     for student in (county.suspended, county.beyond, county.closing_pupil, county.moved):
         assert not Enrollment.objects.filter(student=student, rollover=done).exists()
         assert Student.objects.get(pk=student.pk).grade == student.grade
