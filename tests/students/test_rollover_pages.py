@@ -287,3 +287,17 @@ def test_the_menu_shows_each_role_its_roll_over_page(bureau_client, principal_a_
 def test_before_any_roll_over_the_principal_is_told_there_is_nothing_to_confirm(principal_a_client):
     response = principal_a_client.get(reverse("students:rollover_mine"))
     assert response.status_code == 200 and 'id="rollover-none"' in response.content.decode()
+
+
+def test_the_school_list_and_the_bureau_page_take_a_bounded_number_of_queries(
+    bureau, bureau_client, principal_a_client, pupils, year, school_a, django_assert_max_num_queries
+):
+    from students import rollover
+
+    StudentFactory.create_batch(30, school=school_a, grade=3, enrolled_on=date(year - 1, 9, 1))
+    rollover.rollover_apply(school_year=year, by=bureau)
+    with django_assert_max_num_queries(20):
+        page = principal_a_client.get(reverse("students:rollover_school", args=[year, school_a.pk]))
+    assert len(page.context["pupils"]) == 31
+    with django_assert_max_num_queries(20):
+        assert bureau_client.get(reverse("students:rollover")).status_code == 200
