@@ -309,6 +309,10 @@ class RolloverYearSerializer(serializers.Serializer):
     school_year = serializers.IntegerField(min_value=2000, max_value=2100)
 
 
+class RolloverYearQuerySerializer(serializers.Serializer):
+    school_year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
+
+
 class RolloverTotalsSerializer(serializers.Serializer):
     moves_up = serializers.IntegerField()
     continues = serializers.IntegerField(help_text="Primary 6 going on to junior 1 at the same school.")
@@ -478,19 +482,19 @@ class RolloverViewSet(viewsets.GenericViewSet):
         )
         return Response(RolloverConfirmationSerializer(confirmation).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[RolloverYearSerializer], responses=RolloverConfirmationSerializer(many=True))
+    @extend_schema(
+        parameters=[RolloverYearQuerySerializer], responses=RolloverConfirmationSerializer(many=True)
+    )
     @action(detail=False, methods=["get"])
     def confirmations(self, request):
-        """The schools' confirmations of a school year's list (each role sees its own schools')."""
-        params = RolloverYearSerializer(data=request.query_params)
+        """The schools' confirmations of the roll-overs in force, of one school year if asked (each role sees
+        its own schools')."""
+        params = RolloverYearQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        rows = (
-            RolloverConfirmation.objects.visible_to(request.user)
-            .filter(
-                rollover__school_year=params.validated_data["school_year"],
-                rollover__status=Rollover.Status.APPLIED,
-            )
-            .select_related("rollover", "school")
-            .order_by("school__code")
+        rows = RolloverConfirmation.objects.visible_to(request.user).filter(
+            rollover__status=Rollover.Status.APPLIED
         )
+        if params.validated_data.get("school_year"):
+            rows = rows.filter(rollover__school_year=params.validated_data["school_year"])
+        rows = rows.select_related("rollover", "school").order_by("-rollover__school_year", "school__code")
         return Response(RolloverConfirmationSerializer(rows, many=True).data)

@@ -260,3 +260,9 @@ def test_there_is_nothing_to_confirm_before_the_roll_over(school_a, principal_a)
     with nothing_written(), pytest.raises(ValidationError):
         rollover.rollover_confirm(school_year=YEAR, school=school_a, by=principal_a)
     assert not RolloverConfirmation.objects.exists()
+
+
+def test_a_county_with_nobody_to_roll_over_opens_and_undoes_the_year(bureau):
+    done = apply(bureau)
+    assert done.summary["rolled"] == 0 and done.summary["schools"] == []
+    assert rollover.rollover_undo(school_year=YEAR, by=bureau).status == "undone"

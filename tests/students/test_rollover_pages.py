@@ -164,7 +164,8 @@ def test_a_principal_confirms_the_own_list_through_the_api(
         == 400
     )
     seen = api_for(principal_b).get(URL + "confirmations/", {"school_year": year}).json()
-    assert seen == []
+    assert seen == [] and api_for(principal_b).get(URL + "confirmations/").json() == []
+    assert [r["school"] for r in client.get(URL + "confirmations/").json()] == [school_a.pk]
     assert [
         r["school"] for r in api_for(bureau).get(URL + "confirmations/", {"school_year": year}).json()
     ] == [school_a.pk]
