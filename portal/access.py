@@ -142,6 +142,18 @@ def can_record_nutrition(user) -> bool:
     return scope.writable and (scope.county or scope.school_id is not None)
 
 
+def can_roll_over(user) -> bool:
+    """Opening a school year (the autumn roll-over, 升级/毕业) and undoing it: the bureau's work for the county."""
+    scope = scope_of(user)
+    return scope.county and scope.writable
+
+
+def can_confirm_school_list(user) -> bool:
+    """A principal confirms the school's list after the roll-over; the bureau reads who has confirmed."""
+    scope = scope_of(user)
+    return scope.writable and scope.school_id is not None
+
+
 def can_run_data_matching(user) -> bool:
     """Matching other departments' lists against the county's children: the bureau's work, pages and API."""
     scope = scope_of(user)

@@ -16,6 +16,8 @@ ITEMS = [
     ("dropout:index", _("Dropout control"), None),
     ("nutrition:index", _("Nutrition plan"), None),
     ("reports:index", _("Reports"), None),
+    ("students:rollover", _("School year roll-over"), access.can_roll_over),
+    ("students:rollover_mine", _("Confirm the school list"), access.can_confirm_school_list),
     ("access_log", _("Access log"), can_read_access_log),
 ]
 

@@ -306,11 +306,14 @@ SPECTACULAR_SETTINGS = {
         "MealStageEnum": "nutrition.models.MEAL_STAGES",
         "NutritionSeasonEnum": "nutrition.models.NutritionTerm.Season",
         "DropoutCaseStatusEnum": "dropout_control.models.DropoutCase.Status",
+        "DropoutReasonEnum": "dropout_control.models.DropoutCase.Reason",
         "SuspectedDropoutStatusEnum": "dropout_control.models.SuspectedDropout.Status",
         "AidTypeEnum": "subsidies.models.AidType",
         "BatchStatusEnum": "subsidies.models.DisbursementBatch.Status",
         "PaymentStatusEnum": "subsidies.models.Payment.Status",
         "SnapshotStatusEnum": "reports.models.YearEndSnapshot.Status",
+        "RolloverStatusEnum": "students.models.Rollover.Status",
+        "RolloverDecisionReasonEnum": "students.rollover.REASON_CODES",
     },
 }
 

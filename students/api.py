@@ -5,20 +5,30 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from portal.access import can_reveal_personal, is_bureau_staff
-from portal.api import LoggedRetrieveMixin, call_service
+from portal.access import can_reveal_personal, can_roll_over, is_bureau_staff
+from portal.api import LoggedRetrieveMixin, call_service, service_errors
 from portal.audit import log_access
 from portal.models import AccessLog
-from students import services
+from students import rollover, services
 from students.filters import SchoolFilter, StudentFilter
-from students.models import ImportJob, School, Student, StudentCategory, Township
+from students.models import (
+    ImportJob,
+    Rollover,
+    RolloverConfirmation,
+    School,
+    Student,
+    StudentCategory,
+    Township,
+)
 
 
 class TownshipSerializer(serializers.ModelSerializer):
@@ -292,3 +302,214 @@ class StudentViewSet(
             by=self.request.user,
             **serializer.validated_data,
         )
+
+
+# --- The autumn roll-over (students.rollover) ----------------------------------------------------------------
+
+
+class RolloverRequestSerializer(serializers.Serializer):
+    school_year = serializers.IntegerField(
+        min_value=2000, max_value=2100, help_text="The school year being opened (2025 = 2025-2026)."
+    )
+    apply = serializers.BooleanField(default=False, help_text="false: preview only; true: apply.")
+    fingerprint = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="The preview's fingerprint: the apply is refused if the register changed since that preview.",
+    )
+
+
+class RolloverYearSerializer(serializers.Serializer):
+    school_year = serializers.IntegerField(min_value=2000, max_value=2100)
+
+
+class RolloverYearQuerySerializer(serializers.Serializer):
+    school_year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
+
+
+class RolloverTotalsSerializer(serializers.Serializer):
+    moves_up = serializers.IntegerField()
+    continues = serializers.IntegerField(help_text="Primary 6 going on to junior 1 at the same school.")
+    graduates = serializers.IntegerField()
+    expected = serializers.IntegerField(help_text="Graduates expected in grade 1 of the next stage.")
+    decisions = serializers.IntegerField()
+
+
+class RolloverExpectedSerializer(serializers.Serializer):
+    from_stage = serializers.CharField()
+    to = serializers.CharField()
+    to_display = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class RolloverRowSerializer(serializers.Serializer):
+    school = serializers.IntegerField()
+    school_code = serializers.CharField()
+    school_name = serializers.CharField()
+    stage = serializers.CharField()
+    stage_display = serializers.CharField()
+    moves_up = serializers.IntegerField()
+    continues = serializers.IntegerField()
+    graduates = serializers.IntegerField()
+    expected = serializers.IntegerField()
+    expected_in = serializers.CharField()
+    decisions = serializers.IntegerField()
+
+
+class RolloverDecisionSerializer(serializers.Serializer):
+    student = serializers.IntegerField()
+    name = serializers.CharField()
+    school = serializers.IntegerField()
+    school_name = serializers.CharField()
+    stage = serializers.CharField()
+    stage_display = serializers.CharField()
+    grade = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=rollover.REASON_CODES)
+    reason_display = serializers.CharField()
+
+
+class RolloverPreviewSerializer(serializers.Serializer):
+    school_year = serializers.IntegerField()
+    effective_on = serializers.DateField()
+    fingerprint = serializers.CharField()
+    totals = RolloverTotalsSerializer()
+    expected = RolloverExpectedSerializer(many=True)
+    schools = RolloverRowSerializer(many=True)
+    decisions = RolloverDecisionSerializer(many=True)
+
+
+class RolloverSerializer(serializers.ModelSerializer):
+    """A roll-over as every role may read it: the year, its state and its totals."""
+
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    totals = RolloverTotalsSerializer(source="summary.totals", read_only=True)
+    rolled = serializers.IntegerField(source="summary.rolled", read_only=True)
+
+    class Meta:
+        model = Rollover
+        fields = [
+            "id",
+            "school_year",
+            "status",
+            "status_display",
+            "applied_at",
+            "undone_at",
+            "rolled",
+            "totals",
+        ]
+        read_only_fields = fields
+
+
+class RolloverDetailSerializer(RolloverSerializer):
+    """The bureau's answer to an apply or an undo: with what was previewed (the decisions name children)."""
+
+    summary = RolloverPreviewSerializer(read_only=True)
+
+    class Meta(RolloverSerializer.Meta):
+        fields = [*RolloverSerializer.Meta.fields, "summary"]
+        read_only_fields = fields
+
+
+class RolloverConfirmRequestSerializer(serializers.Serializer):
+    school_year = serializers.IntegerField(min_value=2000, max_value=2100)
+    school = serializers.IntegerField(help_text="The principal's own school.")
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class RolloverConfirmationSerializer(serializers.ModelSerializer):
+    school_year = serializers.IntegerField(source="rollover.school_year", read_only=True)
+    school_name = serializers.CharField(source="school.name", read_only=True)
+
+    class Meta:
+        model = RolloverConfirmation
+        fields = ["id", "school_year", "school", "school_name", "pupils", "note", "confirmed_at"]
+        read_only_fields = fields
+
+
+class RolloverViewSet(viewsets.GenericViewSet):
+    """The autumn roll-over: `POST` previews (`apply: false`) or applies it; the bureau's work. Principals
+    confirm their school's list after it (`confirm/`)."""
+
+    serializer_class = RolloverSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return Rollover.objects.visible_to(self.request.user).order_by("-school_year", "-applied_at")
+
+    def _bureau_only(self, request) -> None:
+        if not can_roll_over(request.user):
+            raise PermissionDenied(_("Only bureau staff may open a school year."))
+
+    @extend_schema(responses=RolloverSerializer(many=True))
+    def list(self, request):
+        """Every roll-over applied (and undone), newest first."""
+        return Response(RolloverSerializer(self.get_queryset(), many=True).data)
+
+    @extend_schema(
+        request=RolloverRequestSerializer,
+        responses={200: RolloverPreviewSerializer, 201: RolloverDetailSerializer},
+    )
+    def create(self, request):
+        """Preview (`apply: false`, 200) or apply (`apply: true`, 201) the roll-over of a school year."""
+        self._bureau_only(request)
+        params = RolloverRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        if not data["apply"]:
+            with service_errors():
+                preview = rollover.preview(school_year=data["school_year"])
+            return Response(RolloverPreviewSerializer(preview).data)
+        applied = call_service(
+            rollover.rollover_apply,
+            school_year=data["school_year"],
+            fingerprint=data.get("fingerprint", ""),
+            by=request.user,
+        )
+        return Response(RolloverDetailSerializer(applied).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RolloverYearSerializer, responses=RolloverDetailSerializer)
+    @action(detail=False, methods=["post"])
+    def undo(self, request):
+        """Undo a school year's roll-over, until the first change of the new year."""
+        self._bureau_only(request)
+        params = RolloverYearSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        undone = call_service(
+            rollover.rollover_undo, school_year=params.validated_data["school_year"], by=request.user
+        )
+        return Response(RolloverDetailSerializer(undone).data)
+
+    @extend_schema(request=RolloverConfirmRequestSerializer, responses={201: RolloverConfirmationSerializer})
+    @action(detail=False, methods=["post"])
+    def confirm(self, request):
+        """A principal confirms the school's list after the roll-over (another school: 404)."""
+        params = RolloverConfirmRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        school = get_object_or_404(School.objects.visible_to(request.user), pk=data["school"])
+        confirmation = call_service(
+            rollover.rollover_confirm,
+            school_year=data["school_year"],
+            school=school,
+            note=data["note"],
+            by=request.user,
+        )
+        return Response(RolloverConfirmationSerializer(confirmation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[RolloverYearQuerySerializer], responses=RolloverConfirmationSerializer(many=True)
+    )
+    @action(detail=False, methods=["get"])
+    def confirmations(self, request):
+        """The schools' confirmations of the roll-overs in force, of one school year if asked (each role sees
+        its own schools')."""
+        params = RolloverYearQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        rows = RolloverConfirmation.objects.visible_to(request.user).filter(
+            rollover__status=Rollover.Status.APPLIED
+        )
+        if params.validated_data.get("school_year"):
+            rows = rows.filter(rollover__school_year=params.validated_data["school_year"])
+        rows = rows.select_related("rollover", "school").order_by("-rollover__school_year", "school__code")
+        return Response(RolloverConfirmationSerializer(rows, many=True).data)

@@ -64,3 +64,16 @@ class ImportForm(forms.Form):
         label=_("Student list (.xlsx)"),
         help_text=_("Use the template: one student per row, the first row holds the column titles."),
     )
+
+
+class RolloverApplyForm(forms.Form):
+    """Applying a roll-over is said twice: the box is ticked, and the preview read is named."""
+
+    fingerprint = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    confirm = forms.BooleanField(
+        label=_("I have read the preview: open the new school year for the whole county."), required=True
+    )
+
+
+class RolloverConfirmForm(forms.Form):
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)

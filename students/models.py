@@ -610,9 +610,17 @@ class Enrollment(models.Model):
         return f"{self.student_id} {self.school_id} {self.stage}{self.grade} {self.valid_from}–{self.valid_to or ''}"
 
 
+class RolloverQuerySet(ScopedQuerySet):
+    # Which school years were opened, and when, is the county's calendar: every signed-in user may read it.
+    scope_county_wide = True
+
+    def applied(self):
+        return self.filter(status=Rollover.Status.APPLIED)
+
+
 class Rollover(models.Model):
     """The autumn roll-over (升级/毕业) that opened a school year's register: who applied it, when; undone
-    until the first change of the new year."""
+    until the first change of the new year (students.rollover)."""
 
     class Status(models.TextChoices):
         APPLIED = "applied", _("Applied")
@@ -626,6 +634,8 @@ class Rollover(models.Model):
     )
     applied_at = models.DateTimeField(_("applied at"), auto_now_add=True)
     undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+
+    objects = RolloverQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("roll-over")
@@ -642,6 +652,46 @@ class Rollover(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school_year}"
+
+
+class RolloverConfirmationQuerySet(ScopedQuerySet):
+    scope_school = "school"
+    scope_townships = ("school__township",)
+
+
+@track_changes()
+class RolloverConfirmation(models.Model):
+    """A principal's word that the school's list after a roll-over is right (one per school and roll-over)."""
+
+    rollover = models.ForeignKey(
+        Rollover, verbose_name=_("roll-over"), on_delete=models.CASCADE, related_name="confirmations"
+    )
+    school = models.ForeignKey(
+        School, verbose_name=_("school"), on_delete=models.CASCADE, related_name="rollover_confirmations"
+    )
+    pupils = models.PositiveIntegerField(_("pupils on the list"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), auto_now_add=True)
+
+    objects = RolloverConfirmationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("school list confirmation")
+        verbose_name_plural = _("school list confirmations")
+        ordering = ["rollover", "school"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rollover", "school"],
+                name="one_confirmation_per_school_and_rollover",
+                violation_error_message=_("This school's list has already been confirmed."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rollover} {self.school_id}"
 
 
 class StudentCategoryQuerySet(ScopedQuerySet):

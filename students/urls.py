@@ -1,6 +1,6 @@
 from django.urls import path
 
-from students import views
+from students import views, views_rollover
 
 app_name = "students"
 
@@ -19,4 +19,11 @@ urlpatterns = [
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/errors.xlsx", views.import_errors, name="import_errors"),
     path("imports/<int:pk>/results.xlsx", views.import_results, name="import_results"),
+    path("rollover/", views_rollover.rollover_index, name="rollover"),
+    path("rollover/mine/", views_rollover.rollover_mine, name="rollover_mine"),
+    path("rollover/<int:year>/apply/", views_rollover.rollover_apply, name="rollover_apply"),
+    path("rollover/<int:year>/undo/", views_rollover.rollover_undo, name="rollover_undo"),
+    path(
+        "rollover/<int:year>/schools/<int:school_pk>/", views_rollover.rollover_school, name="rollover_school"
+    ),
 ]

@@ -11,6 +11,7 @@ import pytest
 
 SERVICE_MODULES = (
     "students.services",
+    "students.rollover",
     "dropout_control.services.cases",
     "dropout_control.services.watch",
     "dropout_control.services.suspects",
