@@ -131,6 +131,12 @@ class DropoutCase(id_numbers.MaskedIdNumberMixin, models.Model):
     )
     found_on = models.DateField(_("date found"))
     found_by = models.CharField(_("how found"), max_length=20, choices=FoundBy.choices)
+    found_late_reason = models.CharField(
+        _("why the date found is recorded late"),
+        max_length=300,
+        blank=True,
+        help_text=_("Needed when the date found is more than 30 days ago."),
+    )
     reason = models.CharField(pgettext_lazy("dropout", "reason"), max_length=20, choices=Reason.choices)
     reason_detail = models.CharField(_("reason in detail"), max_length=300, blank=True)
     age_exception = models.CharField(
@@ -721,6 +727,12 @@ class ReturnWatch(models.Model):
         "students.School", verbose_name=_("school returned to"), on_delete=models.PROTECT, related_name="+"
     )
     returned_on = models.DateField(_("returned on"))
+    late_reason = models.CharField(
+        _("why the return is recorded late"),
+        max_length=300,
+        blank=True,
+        help_text=_("Needed when the return is more than 30 days ago."),
+    )
     watch_until = models.DateField(_("watched until"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.WATCHING)
     ended_on = models.DateField(_("ended on"), null=True, blank=True)

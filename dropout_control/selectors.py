@@ -9,10 +9,11 @@ from decimal import Decimal
 from django.db.models import Count, Max, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dropout_control.models import CareRecord, ClosingRequest, DropoutCase, ReturnWatch, ZeroReport
 from dropout_control.rules import VISIT_OVERDUE_DAYS
-from dropout_control.services.common import watch_months
+from dropout_control.services.common import add_months, is_backdated, recorded_on, watch_months
 from dropout_control.services.zero_reports import periods_in_month
 from students.models import School, Stage, Student, StudentCategory, Township
 from subsidies.models import term_end, term_of, term_start  # the county's terms, one definition
@@ -290,3 +291,51 @@ def watches_due(user, today: date | None = None):
         watch.months_due = [m for m in watch_months(watch) if m <= today and m not in confirmed]
         result.append(watch)
     return result
+
+
+@dataclass
+class ClaimedDate:
+    """A date a case's record claims, beside the day it was written: the bureau checks both before 销号."""
+
+    what: str  # found_on, returned_on, watch_month, closing_on
+    label: str
+    claimed: date
+    recorded: date
+    reason: str = ""
+
+    @property
+    def backdated(self) -> bool:
+        return is_backdated(self.claimed, self.recorded)
+
+
+def closing_dates(closing: ClosingRequest, watches: list[ReturnWatch] | None = None) -> list[ClaimedDate]:
+    """What the bureau sees before confirming a closing: each date of the case's walk, claimed and recorded.
+
+    `watches`: the case's watches with their confirmations prefetched (the case's page has them already).
+    """
+    case = closing.case
+    if watches is None:
+        watches = list(case.watches.prefetch_related("confirmations"))
+    rows = [
+        ClaimedDate("found_on", _("Date found"), case.found_on, recorded_on(case), case.found_late_reason)
+    ]
+    watch = next((w for w in watches if w.is_watching), None) or next(iter(watches), None)
+    if watch is not None:
+        rows.append(
+            ClaimedDate(
+                "returned_on", _("Returned on"), watch.returned_on, recorded_on(watch), watch.late_reason
+            )
+        )
+        for confirmation in sorted(watch.confirmations.all(), key=lambda c: c.month):
+            rows.append(
+                ClaimedDate(
+                    "watch_month",
+                    _("Attendance in %(month)s") % {"month": f"{confirmation.month:%Y-%m}"},
+                    add_months(confirmation.month, 1) - timedelta(days=1),
+                    timezone.localdate(confirmation.confirmed_at),
+                )
+            )
+    rows.append(
+        ClaimedDate("closing_on", _("Outcome date"), closing.on, timezone.localdate(closing.requested_at))
+    )
+    return rows

@@ -175,6 +175,9 @@ def case_detail(request, pk: int):
         running.months = [(m, m in confirmed) for m in watch_months(running)]
     closings = list(case.closing_requests.select_related("outcome_school", "requested_by", "decided_by"))
     confirmations = [c for w in watches for c in w.confirmations.all()]
+    pending_closing = next((c for c in closings if c.status == ClosingRequest.Status.PENDING), None)
+    if pending_closing is not None:
+        pending_closing.case = case
     today = timezone.localdate()
     context = {
         "case": case,
@@ -182,7 +185,8 @@ def case_detail(request, pk: int):
         "watches": watches,
         "running_watch": running,
         "closings": closings,
-        "pending_closing": next((c for c in closings if c.status == ClosingRequest.Status.PENDING), None),
+        "pending_closing": pending_closing,
+        "closing_dates": selectors.closing_dates(pending_closing, watches) if pending_closing else [],
         "can_confirm_closing": can_confirm_case_closing(request.user),
         "return_form": ReturnForm(initial={"on": today, "school": case.school_id}),
         "confirm_month_form": ConfirmMonthForm(initial={"month": today.replace(day=1)}),

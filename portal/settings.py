@@ -307,6 +307,7 @@ SPECTACULAR_SETTINGS = {
         "NutritionSeasonEnum": "nutrition.models.NutritionTerm.Season",
         "DropoutCaseStatusEnum": "dropout_control.models.DropoutCase.Status",
         "SuspectedDropoutStatusEnum": "dropout_control.models.SuspectedDropout.Status",
+        "ClosingRequestStatusEnum": "dropout_control.models.ClosingRequest.Status",
         "AidTypeEnum": "subsidies.models.AidType",
         "BatchStatusEnum": "subsidies.models.DisbursementBatch.Status",
         "PaymentStatusEnum": "subsidies.models.Payment.Status",

@@ -32,6 +32,7 @@ from dropout_control.models import (
     TeamMember,
 )
 from dropout_control.services.common import (
+    backdating_errors,
     case_service,
     check_case,
     locked,
@@ -66,8 +67,12 @@ def case_open(
     age_exception: str = "",
     guardian_name: str = "",
     guardian_phone: str = "",
+    found_late_reason: str = "",
 ) -> DropoutCase:
-    """Open a case for a registered student, or for a child known only by ID number, name and township."""
+    """Open a case for a registered student, or for a child known only by ID number, name and township.
+
+    A date found more than BACKDATE_LIMIT_DAYS ago needs `found_late_reason` from a school or township.
+    """
     if student is not None:
         id_number = student.id_number
         name = name or student.name
@@ -85,6 +90,7 @@ def case_open(
         school=school,
         found_on=found_on,
         found_by=found_by,
+        found_late_reason=found_late_reason.strip(),
         reason=reason,
         reason_detail=reason_detail,
         age_exception=age_exception.strip(),
@@ -96,7 +102,11 @@ def case_open(
         township_id=getattr(township, "pk", None), school_id=getattr(school, "pk", None), user=by
     ):
         raise PermissionDenied(_("You may not open a case for this township or school."))
-    _validate_case(case, by=by)
+    _validate_case(
+        case,
+        by=by,
+        extra=backdating_errors(found_on, reason=found_late_reason, field="found_late_reason", by=by),
+    )
     case.save()
     CasePeriod.objects.create(case=case, opened_on=found_on, opened_by=by)
     return case
@@ -119,10 +129,10 @@ def _refuse_if_open_elsewhere(case: DropoutCase, by) -> None:
             raise ValidationError({"id_number": [_("This ID number cannot be used here; ask the bureau.")]})
 
 
-def _validate_case(case: DropoutCase, *, by=None) -> None:
+def _validate_case(case: DropoutCase, *, by=None, extra: dict[str, list[str]] | None = None) -> None:
     if case.id_number:
         _refuse_if_open_elsewhere(case, by)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = dict(extra or {})
     if case.found_on and case.found_on > today():
         errors["found_on"] = [_("The date found cannot be in the future.")]
     try:

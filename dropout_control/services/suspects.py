@@ -29,6 +29,7 @@ def suspect_confirm(
     found_on: date | None = None,
     school: School | None = None,
     reason_detail: str = "",
+    found_late_reason: str = "",
 ) -> DropoutCase:
     """Confirm a suspected dropout: it becomes an open case found by data comparison, in one step."""
     _check_suspect(suspect, by)
@@ -47,6 +48,7 @@ def suspect_confirm(
         village=suspect.village,
         school=school,
         reason_detail=reason_detail,
+        found_late_reason=found_late_reason,
     )
     suspect.status = SuspectedDropout.Status.CONFIRMED
     suspect.case = case

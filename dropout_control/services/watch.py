@@ -17,10 +17,13 @@ from django.utils.translation import gettext_lazy
 from dropout_control.models import DropoutCase, LongAbsence, ReturnWatch, WatchConfirmation, WatchPolicy
 from dropout_control.services.common import (
     add_months,
+    backdating_errors,
     case_service,
     check_case,
+    confirmable_from,
     first_of_month,
     locked,
+    recorded_on,
     today,
     watch_months,
 )
@@ -105,8 +108,12 @@ def case_return(
     on: date | None = None,
     stage: str = "",
     grade: int | None = None,
+    late_reason: str = "",
 ) -> ReturnWatch:
-    """The child is back at school: on the register there, and watched from that day (劝返复学)."""
+    """The child is back at school: on the register there, and watched from that day (劝返复学).
+
+    A return dated more than BACKDATE_LIMIT_DAYS ago needs `late_reason` from a school or township.
+    """
     check_case(case, by)
     case = locked(case)
     on = on or today()
@@ -118,7 +125,7 @@ def case_return(
             _("The child returned on %(date)s and is watched until %(until)s.")
             % {"date": running.returned_on.isoformat(), "until": running.watch_until.isoformat()}
         )
-    errors: dict[str, list[str]] = {}
+    errors = backdating_errors(on, reason=late_reason, field="late_reason", by=by)
     if on < case.found_on:
         errors["on"] = [_("The return cannot be dated before the case was found.")]
     elif on > today():
@@ -144,6 +151,7 @@ def case_return(
         student=student,
         school=school,
         returned_on=on,
+        late_reason=late_reason.strip(),
         watch_until=add_months(on, WatchPolicy.current_months()),
         created_by=by,
     )
@@ -188,8 +196,17 @@ def watch_confirm_month(
                 ]
             }
         )
-    if month > today():
-        raise ValidationError({"month": [_("A month is confirmed once it has begun.")]})
+    due = confirmable_from(watch, month)
+    if due > today():
+        # By the real clock: once the month has ended, and a watch recorded late runs its months from then.
+        raise ValidationError(
+            {
+                "month": [
+                    _("%(month)s can be confirmed from %(date)s.")
+                    % {"month": f"{month:%Y-%m}", "date": due.isoformat()}
+                ]
+            }
+        )
     if watch.confirmations.filter(month=month).exists():
         raise ValidationError({"month": [_("This month is already confirmed.")]})
     if not attended and not note.strip():
@@ -219,10 +236,10 @@ def raise_watches_of(student: Student, *, on: date, reason: str) -> int:
 
 def _missed_month(watch: ReturnWatch, on: date) -> date | None:
     confirmed = {c.month for c in watch.confirmations.all()}
-    # A watch recorded late (a return entered weeks after the day) gets the grace from when it was recorded.
-    recorded = watch.created_at.date()
+    # A watch recorded late (a return entered weeks after the day) gets the grace from when each month could
+    # first be confirmed (its months run from the recording).
     for month in watch_months(watch):
-        due = max(add_months(month, 1) - timedelta(days=1), recorded) + timedelta(
+        due = max(confirmable_from(watch, month) - timedelta(days=1), recorded_on(watch)) + timedelta(
             days=CONFIRMATION_GRACE_DAYS
         )
         if month not in confirmed and due < on:

@@ -20,8 +20,9 @@ from dropout_control.models import (
     WatchPolicy,
 )
 from dropout_control.selectors import home_teaching_monitor
+from dropout_control.services.common import add_months
 from students.models import Stage, Student, Transfer
-from tests.dropout_control.factories import HOME_TEACHING, open_case, return_and_watch
+from tests.dropout_control.factories import HOME_TEACHING, open_case, recorded_on_the_day, return_and_watch
 from tests.factories import SchoolFactory, StudentFactory
 from tests.refusals import nothing_written
 
@@ -44,7 +45,13 @@ def test_return_creates_the_childs_place_on_the_register(township_a, school_a, t
     case = open_case(township=township_a, guardian_name="王大", guardian_phone="13800000000")
     assert not Student.objects.exists()
     watch = services.case_return(
-        case=case, school=school_a, on=RETURNED, stage=Stage.PRIMARY, grade=4, by=township_officer
+        case=case,
+        school=school_a,
+        on=RETURNED,
+        stage=Stage.PRIMARY,
+        grade=4,
+        late_reason="补录",
+        by=township_officer,
     )
     student = Student.objects.get(id_number=case.id_number)
     assert (student.school, student.stage, student.grade, student.status, student.enrolled_on) == (
@@ -140,7 +147,9 @@ def test_only_the_bureau_sets_the_watch_period(township_officer):
 
 def test_school_confirms_each_month_of_the_watch(township_a, school_a, principal_a, bureau):
     case = open_case(township=township_a, school=school_a)
-    services.case_return(case=case, school=school_a, on=RETURNED, stage="primary", grade=3, by=bureau)
+    recorded_on_the_day(
+        services.case_return(case=case, school=school_a, on=RETURNED, stage="primary", grade=3, by=bureau)
+    )
     for month in MONTHS:
         services.watch_confirm_month(case=case, month=month + timedelta(days=14), by=principal_a)
     watch = case.watches.get()
@@ -187,12 +196,16 @@ def test_a_new_long_absence_raises_the_case_rather_than_opening_one(township_a, 
 
 def test_a_month_left_unconfirmed_raises_the_case_at_the_nightly_check(township_a, school_a, bureau):
     case = open_case(township=township_a)
-    watch = return_and_watch(case, school=school_a, on=RETURNED, confirm=False)
-    recorded = watch.created_at.date()
-    # Recorded today for a past return: the school has the grace period from today.
+    watch = services.case_return(case=case, school=school_a, on=RETURNED, stage="primary", grade=3, by=bureau)
+    recorded = timezone.localdate(watch.created_at)
+    # Recorded today for a past return: the school has the grace period from today for the first month, and
+    # the next months come due one a month from the recording (the watch runs in real time).
     assert services.watches_check(on=recorded + timedelta(days=10)) == 0
     services.watch_confirm_month(case=case, month=date(2025, 3, 1), by=bureau)
-    assert services.watches_check(on=recorded + timedelta(days=11)) == 1
+    assert services.watches_check(on=recorded + timedelta(days=11)) == 0
+    next_due = add_months(recorded, 1) - timedelta(days=1)
+    assert services.watches_check(on=next_due + timedelta(days=10)) == 0
+    assert services.watches_check(on=next_due + timedelta(days=11)) == 1
     watch.refresh_from_db()
     assert watch.status == ReturnWatch.Status.RAISED and "2025-04" in watch.end_reason
 
@@ -407,7 +420,13 @@ def test_return_does_not_move_a_record_the_user_cannot_see(
     other = StudentFactory(school=school_b, id_number=case.id_number, status=Student.Status.SUSPENDED)
     with nothing_written(case, other), pytest.raises(ValidationError) as exc:
         services.case_return(
-            case=case, school=school_a, on=RETURNED, stage="primary", grade=3, by=principal_a
+            case=case,
+            school=school_a,
+            on=RETURNED,
+            stage="primary",
+            grade=3,
+            late_reason="补录",
+            by=principal_a,
         )
     assert school_b.name not in messages(exc)
     services.case_return(case=case, school=school_a, on=RETURNED, by=bureau)  # the bureau may

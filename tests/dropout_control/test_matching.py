@@ -136,7 +136,11 @@ def test_only_bureau_uploads(request, township_a, who):
 def test_confirming_a_suspect_opens_a_case_in_one_step(register, township_officer):
     suspect = SuspectedDropout.objects.get(id_number=register["left"].id_number)
     case = services.suspect_confirm(
-        suspect=suspect, reason="study_difficulty", found_on=date(2025, 9, 2), by=township_officer
+        suspect=suspect,
+        reason="study_difficulty",
+        found_on=date(2025, 9, 2),
+        found_late_reason="补录",
+        by=township_officer,
     )
     suspect.refresh_from_db()
     assert (suspect.status, suspect.case, suspect.decided_by) == ("confirmed", case, township_officer)

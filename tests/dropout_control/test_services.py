@@ -40,7 +40,12 @@ def test_township_officer_opens_a_case_for_an_unregistered_child(township_office
 
 def test_case_for_a_registered_student_takes_the_child_from_the_registry(principal_a, student_a, school_a):
     case = services.case_open(
-        by=principal_a, student=student_a, found_on=FOUND, found_by="school_report", reason="study_difficulty"
+        by=principal_a,
+        student=student_a,
+        found_on=FOUND,
+        found_by="school_report",
+        reason="study_difficulty",
+        found_late_reason="补录",
     )
     assert (case.id_number, case.name, case.school, case.township) == (
         student_a.id_number,
