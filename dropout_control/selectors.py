@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from dropout_control.models import CareRecord, ClosingRequest, DropoutCase, ReturnWatch, ZeroReport
 from dropout_control.rules import VISIT_OVERDUE_DAYS
 from dropout_control.services.common import add_months, is_backdated, recorded_on, watch_months
-from dropout_control.services.zero_reports import periods_in_month
+from dropout_control.services.zero_reports import places_with_cases
 from students.models import School, Stage, Student, StudentCategory, Township
 from subsidies.models import term_end, term_of, term_start  # the county's terms, one definition
 
@@ -162,9 +162,8 @@ ZERO_REPORT_TYPES = [
 def zero_report_status(user, month: date) -> list[dict]:
     """For a month, each school and township the user sees: `reported` (zero report filed), `has_cases` (a
     case open in the month: the ledger reports it) or `missing` (neither). Four queries."""
-    periods = periods_in_month(month)
-    school_cases = set(periods.values_list("case__school_id", flat=True))
-    township_cases = set(periods.values_list("case__township_id", flat=True))
+    # Where each case was in the month (its history), not where it is now.
+    school_cases, township_cases = places_with_cases(month)
     reports = ZeroReport.objects.filter(month=month)
     schools_reported = set(reports.exclude(school=None).values_list("school_id", flat=True))
     townships_reported = set(reports.exclude(township=None).values_list("township_id", flat=True))

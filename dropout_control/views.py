@@ -559,10 +559,13 @@ def ledger_print(request):
         return confirm
     if full_ids:
         log_access(request, AccessLog.Action.REVEAL_ID, detail=f"dropout ledger {year}-{month:02d} printed")
+    lines = ledger_module.ledger_lines(year=year, month=month, user=request.user)
     context = {
         "headers": [str(h) for h in ledger_module.PROVINCE_HEADERS],
-        "rows": ledger_module.province_rows(year=year, month=month, user=request.user, full_ids=full_ids),
-        "ledger": ledger_module.monthly_ledger(year=year, month=month, user=request.user),
+        "rows": ledger_module.province_rows(
+            year=year, month=month, user=request.user, full_ids=full_ids, lines=lines
+        ),
+        "ledger": ledger_module.monthly_ledger(year=year, month=month, user=request.user, lines=lines),
         "month_value": f"{year}-{month:02d}",
         "can_reveal": can_reveal_personal(request.user),
         "full_ids": full_ids,

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from dropout_control import placement
 from dropout_control.models import CasePeriod, ZeroReport
 from dropout_control.services.common import add_months, first_of_month, today
 from portal.access import can_file_zero_report, is_township_officer
@@ -26,6 +27,18 @@ def periods_in_month(month: date):
     return CasePeriod.objects.filter(opened_on__lt=end).filter(
         Q(closed_on__isnull=True) | Q(closed_on__gte=month)
     )
+
+
+def places_with_cases(month: date) -> tuple[set[int], set[int]]:
+    """The schools and the townships with a case open in the month, where each case was then (its history):
+    a township counts its children's cases and the cases at its schools."""
+    places = [
+        place for _, place in placement.placed_in_month(month, periods_in_month(month).only("pk", "case_id"))
+    ]
+    schools = {place.school_id for place in places if place.school_id is not None}
+    of_school = placement.school_townships(schools)
+    townships = {place.township_id for place in places} | {of_school[pk] for pk in schools}
+    return schools, townships
 
 
 @service(
@@ -50,14 +63,9 @@ def zero_report_file(
         raise ValidationError({"month": [_("A month is reported once it has begun.")]})
     label = f"{month:%Y-%m}"
     place = school.name if school is not None else township.name
-    periods = periods_in_month(month)
-    cases = (
-        periods.filter(case__school=school)
-        if school is not None
-        # The township's children and the township's schools: a case at one of its schools counts too.
-        else periods.filter(Q(case__township=township) | Q(case__school__township=township))
-    )
-    if cases.exists():
+    schools, townships = places_with_cases(month)
+    has_case = school.pk in schools if school is not None else township.pk in townships
+    if has_case:
         raise ValidationError(
             {
                 "month": [
