@@ -543,8 +543,18 @@ class ZeroReportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ZeroReport
-        fields = ["id", "month", "school", "school_name", "township", "township_name", "reported_at"]
-        read_only_fields = ["reported_at"]
+        fields = [
+            "id",
+            "month",
+            "school",
+            "school_name",
+            "township",
+            "township_name",
+            "reported_at",
+            "withdrawn_at",
+            "withdrawn_reason",
+        ]
+        read_only_fields = ["reported_at", "withdrawn_at", "withdrawn_reason"]
         validators: list = []
 
 
@@ -554,6 +564,9 @@ class ZeroReportStatusRowSerializer(serializers.Serializer):
     name = serializers.CharField()
     township = serializers.CharField()
     state = serializers.ChoiceField(choices=["reported", "has_cases", "missing"])
+    withdrawn = serializers.BooleanField(
+        help_text="A zero report was filed for the month and withdrawn: a case open in it was recorded later."
+    )
 
 
 class ZeroReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

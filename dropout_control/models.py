@@ -878,6 +878,10 @@ class ZeroReportQuerySet(ScopedQuerySet):
     scope_school = "school"
     scope_townships = ("township", "school__township")
 
+    def standing(self):
+        """Reports not withdrawn by a case recorded afterwards."""
+        return self.filter(withdrawn_at__isnull=True)
+
 
 @track_changes()
 class ZeroReport(models.Model):
@@ -904,6 +908,18 @@ class ZeroReport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reported_at = models.DateTimeField(auto_now_add=True)
+    # A case recorded afterwards as open in the month (at this school, or of this township) contradicts the
+    # report: it is withdrawn, kept with the reason (its history shows when).
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_reason = models.CharField(_("why withdrawn"), max_length=300, blank=True)
+    withdrawn_case = models.ForeignKey(
+        DropoutCase,
+        verbose_name=_("case that withdrew it"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     objects = ZeroReportQuerySet.as_manager()
 

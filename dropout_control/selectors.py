@@ -161,12 +161,19 @@ ZERO_REPORT_TYPES = [
 
 def zero_report_status(user, month: date) -> list[dict]:
     """For a month, each school and township the user sees: `reported` (zero report filed), `has_cases` (a
-    case open in the month: the ledger reports it) or `missing` (neither). Four queries."""
+    case open in the month: the ledger reports it) or `missing` (neither); `withdrawn`: a zero report was
+    filed and withdrawn since, a case open in the month having been recorded after it."""
     # Where each case was in the month (its history), not where it is now.
     school_cases, township_cases = places_with_cases(month)
     reports = ZeroReport.objects.filter(month=month)
-    schools_reported = set(reports.exclude(school=None).values_list("school_id", flat=True))
-    townships_reported = set(reports.exclude(township=None).values_list("township_id", flat=True))
+    schools_reported, townships_reported, schools_withdrawn, townships_withdrawn = set(), set(), set(), set()
+    for school_id, township_id, withdrawn_at in reports.values_list(
+        "school_id", "township_id", "withdrawn_at"
+    ):
+        if school_id:
+            (schools_withdrawn if withdrawn_at else schools_reported).add(school_id)
+        else:
+            (townships_withdrawn if withdrawn_at else townships_reported).add(township_id)
 
     def state(pk, cases, reported) -> str:
         if pk in reported:
@@ -180,6 +187,7 @@ def zero_report_status(user, month: date) -> list[dict]:
             "name": t.name,
             "township": t.name,
             "state": state(t.pk, township_cases, townships_reported),
+            "withdrawn": t.pk in townships_withdrawn,
         }
         for t in Township.objects.visible_to(user).distinct().order_by("code")
     ]
@@ -190,6 +198,7 @@ def zero_report_status(user, month: date) -> list[dict]:
             "name": s.name,
             "township": s.township.name,
             "state": state(s.pk, school_cases, schools_reported),
+            "withdrawn": s.pk in schools_withdrawn,
         }
         for s in School.objects.visible_to(user)
         .active()

@@ -39,6 +39,7 @@ from dropout_control.services.common import (
     today,
     watch_months,
 )
+from dropout_control.services.zero_reports import withdraw_contradicted
 from portal.access import can_confirm_case_closing, can_write_in_scope
 from portal.services import service
 from students import id_numbers
@@ -109,6 +110,7 @@ def case_open(
     )
     case.save()
     CasePeriod.objects.create(case=case, opened_on=found_on, opened_by=by)
+    withdraw_contradicted(case)
     return case
 
 
@@ -189,6 +191,7 @@ def case_update(*, case: DropoutCase, by, **fields) -> DropoutCase:
         raise PermissionDenied(_("You may not move a case out of your township or school."))
     _validate_case(case, by=by)
     case.save()
+    withdraw_contradicted(case)  # moved to a school or township that said "无辍学" for a month it is open in
     return case
 
 
@@ -611,6 +614,7 @@ def case_reopen(*, case: DropoutCase, reason: str, by, on: date | None = None) -
     case.full_clean()
     case.save()
     CasePeriod.objects.create(case=case, opened_on=on, reopen_reason=reason.strip(), opened_by=by)
+    withdraw_contradicted(case)
     return case
 
 

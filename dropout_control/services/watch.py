@@ -27,6 +27,7 @@ from dropout_control.services.common import (
     today,
     watch_months,
 )
+from dropout_control.services.zero_reports import withdraw_contradicted
 from portal.access import is_bureau_staff
 from portal.services import service
 from students import id_numbers
@@ -157,6 +158,7 @@ def case_return(
     )
     watch.full_clean()
     watch.save()
+    withdraw_contradicted(case)  # the school returned to said "无辍学" for this month
     return watch
 
 

@@ -10,6 +10,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -39,6 +40,48 @@ def places_with_cases(month: date) -> tuple[set[int], set[int]]:
     of_school = placement.school_townships(schools)
     townships = {place.township_id for place in places} | {of_school[pk] for pk in schools}
     return schools, townships
+
+
+def withdraw_contradicted(case) -> list[ZeroReport]:
+    """Withdraw the standing zero reports a case now contradicts (called inside the service that wrote it).
+
+    For each month the case is open in (every period of it, up to today), a zero report of the school or the
+    township where the case was that month (dropout_control.placement) no longer stands: it is kept,
+    marked withdrawn with the reason and the case; its history logs the change.
+    """
+    periods = list(CasePeriod.objects.filter(case=case))
+    months: set[date] = set()
+    now = today()
+    for period in periods:
+        month, last = first_of_month(period.opened_on), first_of_month(period.closed_on or now)
+        while month <= last:
+            months.add(month)
+            month = add_months(month, 1)
+    if not months:
+        return []
+    candidates = list(
+        ZeroReport.objects.standing()
+        .filter(month__in=months)
+        .select_related("school")
+        .order_by("month", "pk")
+    )
+    withdrawn = []
+    checked: dict[date, tuple[set[int], set[int]]] = {}
+    for report in candidates:
+        if report.month not in checked:
+            checked[report.month] = places_with_cases(report.month)
+        schools, townships = checked[report.month]
+        contradicted = report.school_id in schools if report.school_id else report.township_id in townships
+        if not contradicted:
+            continue
+        report.withdrawn_at = timezone.now()
+        report.withdrawn_case = case
+        report.withdrawn_reason = _(
+            "A dropout case open in %(month)s was recorded on %(date)s: the zero report no longer stands."
+        ) % {"month": f"{report.month:%Y-%m}", "date": now.isoformat()}
+        report.save(update_fields=["withdrawn_at", "withdrawn_case", "withdrawn_reason"])
+        withdrawn.append(report)
+    return withdrawn
 
 
 @service(
