@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dropout_control.models import CareRecord, ClosingRequest, DropoutCase, ReturnWatch, ZeroReport
-from dropout_control.rules import VISIT_OVERDUE_DAYS
+from dropout_control.rules import VISIT_OVERDUE_DAYS, ZERO_REPORT_TYPES
 from dropout_control.services.common import add_months, is_backdated, recorded_on, watch_months
 from dropout_control.services.zero_reports import places_with_cases
-from students.models import School, Stage, Student, StudentCategory, Township
+from students.models import School, Student, StudentCategory, Township
 from subsidies.models import term_end, term_of, term_start  # the county's terms, one definition
 
 
@@ -151,12 +151,6 @@ def care_roster_rows(students, on: date | None = None) -> list[Student]:
 
 def care_records(user):
     return CareRecord.objects.visible_to(user).select_related("student__school")
-
-
-# Schools that teach compulsory education: they report each month, a case or "无辍学".
-ZERO_REPORT_TYPES = [
-    kind for kind, stages in School.TYPE_STAGES.items() if {Stage.PRIMARY, Stage.JUNIOR} & set(stages)
-]
 
 
 def zero_report_status(user, month: date) -> list[dict]:

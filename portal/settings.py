@@ -10,7 +10,7 @@ ALLOWED_HOSTS comma-separated
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -146,6 +146,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+
+# Dropout control's monthly zero report (零报告) is filed from the month the county adopted the portal's
+# dropout module; an earlier month is refused (no report can be filed for 1999).
+DROPOUT_ZERO_REPORTS_FROM = date.fromisoformat(env.str("DROPOUT_ZERO_REPORTS_FROM", default="2024-09-01"))
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.utils import timezone
@@ -16,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from dropout_control import placement
 from dropout_control.models import CasePeriod, ZeroReport
+from dropout_control.rules import ZERO_REPORT_TYPES
 from dropout_control.services.common import add_months, first_of_month, today
 from portal.access import can_file_zero_report, is_township_officer
 from portal.services import service
@@ -101,9 +103,18 @@ def zero_report_file(
     ):
         # A township's report is its officer's (a principal reports for his school only).
         raise PermissionDenied(_("You may not report for this township."))
+    if school is not None and school.school_type not in ZERO_REPORT_TYPES:
+        raise ValidationError(
+            {"school": [_("Only schools of compulsory education file the dropout zero report.")]}
+        )
     month = first_of_month(month)
     if month > today():
         raise ValidationError({"month": [_("A month is reported once it has begun.")]})
+    floor = first_of_month(settings.DROPOUT_ZERO_REPORTS_FROM)
+    if month < floor:
+        raise ValidationError(
+            {"month": [_("Zero reports are filed from %(month)s on.") % {"month": f"{floor:%Y-%m}"}]}
+        )
     label = f"{month:%Y-%m}"
     place = school.name if school is not None else township.name
     schools, townships = places_with_cases(month)

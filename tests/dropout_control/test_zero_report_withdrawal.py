@@ -6,8 +6,10 @@ withdraws that zero report: kept, marked withdrawn with the reason, in its histo
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
+import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -16,7 +18,11 @@ from dropout_control import services
 from dropout_control.models import ZeroReport
 from dropout_control.selectors import zero_report_status
 from dropout_control.services.common import add_months, first_of_month
+from portal.models import User
+from students.models import School
 from tests.dropout_control.factories import open_case
+from tests.factories import SchoolFactory, UserFactory
+from tests.refusals import nothing_written
 
 
 def this_month():
@@ -93,3 +99,43 @@ def test_the_page_and_the_api_show_the_withdrawal(principal_a, school_a, bureau_
     assert body["results"][0]["withdrawn_reason"]
     status = api_for(bureau).get("/api/dropout/zero-reports/status/").json()
     assert any(r["withdrawn"] for r in status)
+
+
+# --- the month's bounds and who files (issue 18, outside attack) -------------------------------------
+
+
+@pytest.mark.parametrize("month", [date(1999, 1, 1), date(2000, 6, 1)])
+def test_a_zero_report_before_the_portal_was_adopted_is_refused(principal_a, school_a, month, settings):
+    with nothing_written(), pytest.raises(ValidationError) as exc:
+        services.zero_report_file(month=month, school=school_a, by=principal_a)
+    assert "month" in exc.value.message_dict
+    floor = settings.DROPOUT_ZERO_REPORTS_FROM
+    assert services.zero_report_file(month=floor, school=school_a, by=principal_a).month == floor.replace(
+        day=1
+    )
+
+
+def test_a_zero_report_for_a_month_to_come_is_refused(principal_a, school_a):
+    with nothing_written(), pytest.raises(ValidationError):
+        services.zero_report_file(month=add_months(this_month(), 1), school=school_a, by=principal_a)
+
+
+def test_the_api_refuses_1999(principal_a, school_a):
+    with nothing_written():
+        response = api_for(principal_a).post(
+            "/api/dropout/zero-reports/", {"month": "1999-01-01", "school": school_a.pk}, format="json"
+        )
+    assert response.status_code == 400
+    assert "month" in response.json()
+
+
+def test_a_kindergarten_files_no_zero_report(township_a):
+    kindergarten = SchoolFactory(township=township_a, school_type=School.Type.KINDERGARTEN)
+    head = UserFactory(role=User.Role.PRINCIPAL, school=kindergarten)
+    with nothing_written(), pytest.raises(ValidationError) as exc:
+        services.zero_report_file(month=this_month(), school=kindergarten, by=head)
+    assert "school" in exc.value.message_dict
+    response = api_for(head).post(
+        "/api/dropout/zero-reports/", {"month": str(this_month()), "school": kindergarten.pk}, format="json"
+    )
+    assert response.status_code == 400
