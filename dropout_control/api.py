@@ -671,6 +671,12 @@ class SuspectConfirmInputSerializer(serializers.Serializer):
         queryset=School.objects.all(), required=False, allow_null=True
     )
     reason_detail = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    township = serializers.PrimaryKeyRelatedField(
+        queryset=Township.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Where the child lives, for a child the list placed in a township the county does not know.",
+    )
 
 
 class SuspectClearInputSerializer(serializers.Serializer):

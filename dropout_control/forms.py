@@ -231,6 +231,12 @@ class ConfirmForm(forms.Form):
     school = forms.ModelChoiceField(
         label=_("Responsible school"), queryset=School.objects.active(), required=False
     )
+    township = forms.ModelChoiceField(
+        label=_("Township where the child lives"),
+        queryset=Township.objects.all(),
+        required=False,
+        help_text=_("Only for a child the household list placed in a township the county does not know."),
+    )
 
 
 class ClearForm(forms.Form):

@@ -6,8 +6,8 @@ school of the registry (or is enrolled but marked long absent), and has neither 
 that placed the child. The comparison remembers what was decided before:
 
 - a child still pending from an earlier list is the same suspect (carried, `last_seen` moves on), not a new one;
-- a child cleared earlier (studies outside the county, already placed, moved away) stays cleared while the new
-  list places the child where the decision was made (same township and village): a move says otherwise;
+- a child cleared earlier (studies outside the county, already placed, moved away) stays cleared: the child is
+  matched by ID number, and a list placing the child in another village or township is noted on the row;
 - a child in the out-of-county ledger (subsidies) is cleared by it, the letter named.
 
 The whole file is checked first; a bad ID number, an empty name or a repeated child refuses the upload and
@@ -372,11 +372,18 @@ def compare(upload: HouseholdRegisterUpload, parsed: list[ParsedRow]):
             and p.id_number not in pending
             and decision is not None
             and (decision.long_absent_student_id is not None) == (finding == Finding.LONG_ABSENCE)
-            and decision.row.township_id == getattr(p.township, "pk", None)
-            and decision.row.village == p.village
         ):
+            # The child is matched by ID number: listed in another village or township, a cleared child stays
+            # cleared (one child, one decision), and the row says where the list now places the child.
             finding = Finding.CLEARED
             note = _decision_note(decision)
+            if (
+                decision.row.township_id != getattr(p.township, "pk", None)
+                or decision.row.village != p.village
+            ):
+                note += _("; now listed in %(place)s") % {
+                    "place": f"{p.township.name if p.township else ''} {p.village}".strip() or "—"
+                }
         if finding in SUSPECT_FINDINGS and p.id_number in pending:
             carried.append(pending[p.id_number].pk)
         register_rows.append(

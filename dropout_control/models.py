@@ -520,7 +520,12 @@ class SuspectedDropout(id_numbers.MaskedIdNumberMixin, models.Model):
     id_number = models.CharField(_("ID number"), max_length=18)
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     township = models.ForeignKey(
-        "students.Township", verbose_name=_("township"), null=True, on_delete=models.PROTECT, related_name="+"
+        "students.Township",
+        verbose_name=_("township"),
+        null=True,
+        blank=True,  # a township the county does not know: the list's row is kept without one
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     village = models.CharField(_("village"), max_length=100, blank=True)
     birth_date = models.DateField(_("birth date"))

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from dropout_control.models import DropoutCase, SuspectedDropout
 from dropout_control.services.cases import case_open
 from dropout_control.services.common import suspect_service, today
-from students.models import School
+from students.models import School, Township
 
 
 def _check_suspect(suspect: SuspectedDropout, by) -> None:
@@ -30,12 +30,27 @@ def suspect_confirm(
     school: School | None = None,
     reason_detail: str = "",
     found_late_reason: str = "",
+    township: Township | None = None,
 ) -> DropoutCase:
-    """Confirm a suspected dropout: it becomes an open case found by data comparison, in one step."""
+    """Confirm a suspected dropout: it becomes an open case found by data comparison, in one step.
+
+    `township`: where the child lives, for a child the household list placed in a township the county does not
+    know (otherwise the list's township is the case's).
+    """
     _check_suspect(suspect, by)
     student = suspect.long_absent_student
-    if suspect.township is None and student is None:
-        raise ValidationError(_("The township of this child is unknown: correct the household list first."))
+    township = suspect.township or township
+    if township is None and student is None:
+        raise ValidationError(
+            {
+                "township": [
+                    _(
+                        "The household list names no township the county knows for this child: choose the "
+                        "township where the child lives."
+                    )
+                ]
+            }
+        )
     case = case_open(
         by=by,
         found_on=found_on or today(),
@@ -44,7 +59,7 @@ def suspect_confirm(
         student=student,
         id_number=suspect.id_number,
         name=suspect.name,
-        township=suspect.township,
+        township=township,
         village=suspect.village,
         school=school,
         reason_detail=reason_detail,
