@@ -10,9 +10,9 @@ that placed the child. The comparison remembers what was decided before:
   matched by ID number, and a list placing the child in another village or township is noted on the row;
 - a child in the out-of-county ledger (subsidies) is cleared by it, the letter named.
 
-The whole file is checked first; a bad ID number, an empty name or a repeated child refuses the upload and
-nothing is written. A township the county does not know does not: the row is kept without a township, and the
-upload names it. A list above IMPORT_ASYNC_THRESHOLD_BYTES is compared by a Celery task with progress.
+The whole file is checked first; a bad ID number or an empty name refuses the upload and nothing is written.
+A township the county does not know does not: the row is kept without a township, and the upload names it; a
+child listed twice is compared on the first row, and the upload names the others. A list above IMPORT_ASYNC_THRESHOLD_BYTES is compared by a Celery task with progress.
 """
 
 from __future__ import annotations
@@ -121,6 +121,19 @@ def parse_rows(rows: list[list], *, as_of: date, on_progress=None) -> tuple[list
         except ValidationError as exc:
             errors.append(_("Row %(line)s: %(msg)s") % {"line": line, "msg": exc.messages[0]})
             continue
+        if number.value in seen:
+            # One child listed twice: the first row is compared, the others are named (not the whole file refused).
+            problems.append(
+                {
+                    "row": line,
+                    "message": _(
+                        "Row %(line)s: the same ID number as row %(other)s; only row %(other)s is compared."
+                    )
+                    % {"line": line, "other": seen[number.value]},
+                }
+            )
+            continue
+        seen[number.value] = line
         name = cell(row, "name")
         township_name = cell(row, "township")
         township = townships.get(township_name)
@@ -136,12 +149,6 @@ def parse_rows(rows: list[list], *, as_of: date, on_progress=None) -> tuple[list
                     % {"line": line, "name": township_name},
                 }
             )
-        if number.value in seen:
-            errors.append(
-                _("Row %(line)s: the same ID number as row %(other)s.")
-                % {"line": line, "other": seen[number.value]}
-            )
-        seen.setdefault(number.value, line)
         if name:
             parsed.append(
                 ParsedRow(

@@ -255,3 +255,24 @@ def test_the_pages_clear_and_confirm_a_suspect_of_an_unknown_township(bureau, bu
         "外乡": "confirmed",
         "外乡二": "cleared",
     }
+
+
+def test_a_repeated_id_number_keeps_the_first_row_and_names_the_others(children, bureau):
+    """One child listed twice does not refuse the whole county's list (issue 18, outside attack)."""
+    number, *_ = children[0]
+    rows = [*children, (number, "重复一", "甲镇", "下坪村"), (number, "重复二", "甲镇", "")]
+    up = upload(rows, bureau)
+    assert up.row_count == 4
+    assert [p["row"] for p in up.problems] == [6, 7]
+    assert all("2" in p["message"] for p in up.problems)  # the row kept is named
+    assert HouseholdRegisterRow.objects.get(upload=up, id_number=number).name == "孩子0"
+    assert SuspectedDropout.objects.filter(id_number=number).count() == 1
+
+
+def test_the_task_keeps_the_first_of_a_repeated_row_too(children, bureau):
+    number, *_ = children[0]
+    parsed, problems = matching.parse_rows(
+        [["身份证号", "姓名", "乡镇", "村"], list(children[0]), [number, "重复", "甲镇", ""]], as_of=AS_OF
+    )
+    assert [p.name for p in parsed] == ["孩子0"]
+    assert [p["row"] for p in problems] == [3]
