@@ -87,9 +87,10 @@ def _register(case: DropoutCase, *, school: School, on: date, stage: str, grade:
             by=by,
         )
         student.school = school
-    if student.status != Student.Status.ENROLLED:
-        student.status = Student.Status.ENROLLED
-        student.enrolled_on = on
+    # The return starts a new spell on the roll: enrolled from the day of the return, whatever the record said
+    # before (a long-absent child was often never taken off the roll, and kept the old date).
+    student.status = Student.Status.ENROLLED
+    student.enrolled_on = on
     if stage:
         student.stage = stage
     if grade:

@@ -432,3 +432,17 @@ def test_return_does_not_move_a_record_the_user_cannot_see(
     services.case_return(case=case, school=school_a, on=RETURNED, by=bureau)  # the bureau may
     other.refresh_from_db()
     assert other.school == school_a
+
+
+@pytest.mark.parametrize("same_school", [True, False])
+def test_a_return_starts_a_new_enrolment_spell(school_a, school_b, bureau, same_school):
+    """A child still on the roll as enrolled (long absent) keeps no old enrolment date after the return (issue
+    18, outside attack): the return is the start of the new spell, at the same school or another."""
+    student = StudentFactory(school=school_b, status=Student.Status.ENROLLED, enrolled_on=date(2019, 9, 1))
+    services.long_absence_mark(student=student, since=date(2025, 2, 1), by=bureau)
+    case = services.case_open(
+        by=bureau, student=student, found_on=FOUND, found_by="school_report", reason="other"
+    )
+    services.case_return(case=case, school=school_b if same_school else school_a, on=RETURNED, by=bureau)
+    student.refresh_from_db()
+    assert (student.status, student.enrolled_on) == (Student.Status.ENROLLED, RETURNED)
