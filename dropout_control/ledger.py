@@ -196,27 +196,38 @@ def _grade(case: DropoutCase) -> str:
     return _("%(stage)s grade %(grade)s") % {"stage": student.get_stage_display(), "grade": student.grade}
 
 
+def revealable_cases(lines: list[LedgerLine], user) -> list[DropoutCase]:
+    """The cases of these lines whose whole ID number the user may see (the cases the user works on)."""
+    return list(
+        DropoutCase.objects.editable_by(user)
+        .filter(pk__in=[line.period.case_id for line in lines])
+        .only("pk")
+        .order_by("pk")
+    )
+
+
 def province_rows(
-    *, year: int, month: int, user, full_ids: bool = False, lines: list[LedgerLine] | None = None
+    *,
+    year: int,
+    month: int,
+    user,
+    full_ids: bool = False,
+    lines: list[LedgerLine] | None = None,
+    revealed: list[DropoutCase] | None = None,
 ) -> list[list]:
     """The lines of the province's ledger (台账) for a month, in PROVINCE_HEADERS' order.
 
-    Whole ID numbers only with `full_ids` and only for the cases the user works on (the reveal right,
-    `can_reveal_personal`); the caller logs the reveal. Everyone else gets the masked number.
+    Whole ID numbers only with `full_ids` and only for the cases the user works on (`revealed`, as
+    `revealable_cases` gives them); the caller logs each of them (portal.audit.log_reveals). Everyone else gets
+    the masked number.
     """
     _start, end = month_bounds(year, month)
     today = timezone.localdate()
     if lines is None:
         lines = ledger_lines(year=year, month=month, user=user)
-    revealable = (
-        set(
-            DropoutCase.objects.editable_by(user)
-            .filter(pk__in=[line.period.case_id for line in lines])
-            .values_list("pk", flat=True)
-        )
-        if full_ids
-        else set()
-    )
+    if revealed is None:
+        revealed = revealable_cases(lines, user) if full_ids else []
+    revealable = {case.pk for case in revealed} if full_ids else set()
     roles = dict(TeamMember.Role.choices)
     rows = []
     for line in lines:
@@ -255,10 +266,19 @@ def province_rows(
     return rows
 
 
-def ledger_workbook(*, year: int, month: int, user, full_ids: bool = False) -> Workbook:
+def ledger_workbook(
+    *,
+    year: int,
+    month: int,
+    user,
+    full_ids: bool = False,
+    lines: list[LedgerLine] | None = None,
+    revealed: list[DropoutCase] | None = None,
+) -> Workbook:
     """The ledger as the bureau files it: a summary by township and school with a totals row, then the cases
     in the province's columns."""
-    lines = ledger_lines(year=year, month=month, user=user)
+    if lines is None:
+        lines = ledger_lines(year=year, month=month, user=user)
     ledger = monthly_ledger(year=year, month=month, user=user, lines=lines)
     wb = Workbook()
     ws = wb.active
@@ -292,7 +312,7 @@ def ledger_workbook(*, year: int, month: int, user, full_ids: bool = False) -> W
     write_sheet(
         detail,
         [str(h) for h in PROVINCE_HEADERS],
-        province_rows(year=year, month=month, user=user, full_ids=full_ids, lines=lines),
+        province_rows(year=year, month=month, user=user, full_ids=full_ids, lines=lines, revealed=revealed),
         widths=[12, 22, 10, 22, 6, 6, 12, 12, 10, 14, 40, 12, 12, 8, 40, 22, 12, 12, 8],
         formats=dict.fromkeys(PROVINCE_DATE_COLUMNS, "yyyy-mm-dd"),
     )

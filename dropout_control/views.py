@@ -53,7 +53,7 @@ from portal.access import (
     is_bureau_staff,
     scope_of,
 )
-from portal.audit import log_access
+from portal.audit import log_access, log_reveals
 from portal.decorators import scoped_login_required, write_required
 from portal.excel import workbook_response
 from portal.forms import ConfirmPasswordForm, add_service_errors, flash_errors
@@ -530,6 +530,15 @@ def _full_ids(request, template_query: str):
     return False, None
 
 
+def _log_ledger_reveals(request, lines, full_ids: bool, detail: str) -> list[DropoutCase]:
+    """The cases whose whole ID number the ledger shows, each logged as revealed (one entry per child)."""
+    if not full_ids:
+        return []
+    revealed = ledger_module.revealable_cases(lines, request.user)
+    log_reveals(request, revealed, detail=detail)
+    return revealed
+
+
 @scoped_login_required
 @require_http_methods(["GET", "POST"])
 def ledger_export(request):
@@ -538,12 +547,17 @@ def ledger_export(request):
     full_ids, confirm = _full_ids(request, request.GET.urlencode())
     if confirm is not None:
         return confirm
+    lines = ledger_module.ledger_lines(year=year, month=month, user=request.user)
+    revealed = _log_ledger_reveals(request, lines, full_ids, f"dropout ledger {year}-{month:02d} exported")
     log_access(
         request,
-        AccessLog.Action.REVEAL_ID if full_ids else AccessLog.Action.EXPORT,
-        detail=f"dropout ledger {year}-{month:02d}" + (" full ID numbers" if full_ids else " masked"),
+        AccessLog.Action.EXPORT,
+        detail=f"dropout ledger {year}-{month:02d}"
+        + (f" full ID numbers of {len(revealed)} children" if full_ids else " masked"),
     )
-    workbook = ledger_module.ledger_workbook(year=year, month=month, user=request.user, full_ids=full_ids)
+    workbook = ledger_module.ledger_workbook(
+        year=year, month=month, user=request.user, full_ids=full_ids, lines=lines, revealed=revealed
+    )
     return workbook_response(
         workbook, _("Dropout ledger %(year)s-%(month)02d.xlsx") % {"year": year, "month": month}
     )
@@ -557,13 +571,12 @@ def ledger_print(request):
     full_ids, confirm = _full_ids(request, request.GET.urlencode())
     if confirm is not None:
         return confirm
-    if full_ids:
-        log_access(request, AccessLog.Action.REVEAL_ID, detail=f"dropout ledger {year}-{month:02d} printed")
     lines = ledger_module.ledger_lines(year=year, month=month, user=request.user)
+    revealed = _log_ledger_reveals(request, lines, full_ids, f"dropout ledger {year}-{month:02d} printed")
     context = {
         "headers": [str(h) for h in ledger_module.PROVINCE_HEADERS],
         "rows": ledger_module.province_rows(
-            year=year, month=month, user=request.user, full_ids=full_ids, lines=lines
+            year=year, month=month, user=request.user, full_ids=full_ids, lines=lines, revealed=revealed
         ),
         "ledger": ledger_module.monthly_ledger(year=year, month=month, user=request.user, lines=lines),
         "month_value": f"{year}-{month:02d}",
