@@ -291,6 +291,12 @@ class CaseCloseInputSerializer(serializers.Serializer):
     committee_decided_on = serializers.DateField(required=False, allow_null=True)
     committee_decision = serializers.CharField(required=False, allow_blank=True, max_length=300)
     committee_document = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    proof = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="The paper that proves the outcome (needed, as for a closing request).",
+    )
 
 
 class ClosingRequestInputSerializer(CaseCloseInputSerializer):
@@ -680,7 +686,7 @@ class SuspectConfirmInputSerializer(serializers.Serializer):
 
 
 class SuspectClearInputSerializer(serializers.Serializer):
-    clear_reason = serializers.ChoiceField(choices=SuspectedDropout.ClearReason.choices)
+    clear_reason = serializers.ChoiceField(choices=SuspectedDropout.ClearReason.given_by_clerks())
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 

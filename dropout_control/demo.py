@@ -118,6 +118,7 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
     for case in cases[total - home_teaching :]:
         started = case.found_on + timedelta(days=min(10, (today - case.found_on).days))
         case = services.case_close(
+            proof="证明材料",
             case=case,
             outcome=DropoutCase.Outcome.HOME_TEACHING,
             on=started,
@@ -167,7 +168,12 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
         case = cases[1]
         if DropoutCase.objects.get(pk=case.pk).is_open:
             services.case_close(
-                case=case, outcome=DropoutCase.Outcome.SPECIAL_SCHOOL, outcome_school=special, on=today, by=by
+                proof="证明材料",
+                case=case,
+                outcome=DropoutCase.Outcome.SPECIAL_SCHOOL,
+                outcome_school=special,
+                on=today,
+                by=by,
             )
     _seed_care(rng=rng, by=by, today=today)
     _seed_register(rng=rng, by=by, today=today, taken=taken)

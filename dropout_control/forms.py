@@ -128,17 +128,17 @@ class CloseForm(forms.Form):
     )
     committee_decision = forms.CharField(label=_("Committee decision"), max_length=300, required=False)
     committee_document = forms.CharField(label=_("Committee document"), max_length=100, required=False)
-
-
-class ClosingRequestForm(CloseForm):
-    """The township's or the school's request for the closing, with the proof."""
-
+    # The bureau's own closing rests on a proof as a request does (the service says when it is missing).
     proof = forms.CharField(
         label=_("Proof"),
         max_length=300,
         required=False,
         help_text=_("The paper that proves the outcome: the return certificate, the placement letter."),
     )
+
+
+class ClosingRequestForm(CloseForm):
+    """The township's or the school's request for the closing, with the proof."""
 
 
 class ReturnForm(forms.Form):
@@ -241,7 +241,7 @@ class ConfirmForm(forms.Form):
 
 class ClearForm(forms.Form):
     clear_reason = forms.ChoiceField(
-        label=_("Reason cleared"), choices=CHOOSE + SuspectedDropout.ClearReason.choices
+        label=_("Reason cleared"), choices=CHOOSE + SuspectedDropout.ClearReason.given_by_clerks()
     )
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import IO
 
 import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from openpyxl import Workbook
@@ -269,6 +271,46 @@ def run(upload: HouseholdRegisterUpload) -> HouseholdRegisterUpload:
     )
 
 
+@service  # the system's nightly work: no acting user
+def register_files_purge(*, now: datetime | None = None) -> int:
+    """Delete the household lists' files (every child's ID number) that outlived their comparison.
+
+    A comparison deletes its file when it ends; a list whose task never ran or lost its worker keeps it. After
+    IMPORT_FILE_RETENTION_DAYS such an upload is ended as failed and its file goes; a file a finished
+    upload still names goes at once, and a file no upload names goes after that time.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS)
+    deleted = 0
+    for upload in HouseholdRegisterUpload.objects.exclude(file="").select_for_update().iterator():
+        if upload.status not in HouseholdRegisterUpload.FINISHED:
+            if upload.uploaded_at >= cutoff:
+                continue
+            upload.status = HouseholdRegisterUpload.Status.FAILED
+            upload.message = _(
+                "The comparison did not finish within %(days)s days; nothing was compared. Upload the list again."
+            ) % {"days": settings.IMPORT_FILE_RETENTION_DAYS}
+        upload.file.delete(save=False)
+        upload.save(update_fields=["file", "status", "message"])
+        deleted += 1
+    named = set(HouseholdRegisterUpload.objects.exclude(file="").values_list("file", flat=True))
+    for name in _stored_files(default_storage, "register"):
+        if name not in named and default_storage.get_modified_time(name) < cutoff:
+            default_storage.delete(name)
+            deleted += 1
+    return deleted
+
+
+def _stored_files(storage, folder: str):
+    if not storage.exists(folder):
+        return
+    folders, files = storage.listdir(folder)
+    for name in files:
+        yield f"{folder}/{name}"
+    for sub in folders:
+        yield from _stored_files(storage, f"{folder}/{sub}")
+
+
 def _finish(upload: HouseholdRegisterUpload, started: float, *, status: str, message: str):
     upload.status = status
     upload.message = message
@@ -348,6 +390,8 @@ def compare(upload: HouseholdRegisterUpload, parsed: list[ParsedRow]):
     cleared: dict[str, SuspectedDropout] = {}
     for s in (
         SuspectedDropout.objects.filter(id_number__in=numbers, status=SuspectedDropout.Status.CLEARED)
+        # The registry's "enrolled since" is no decision to keep: a child off the roll again is suspected again.
+        .exclude(clear_reason=SuspectedDropout.ClearReason.ENROLLED)
         .select_related("row")
         .order_by("decided_on", "pk")  # the latest decision wins
     ):

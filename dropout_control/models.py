@@ -515,6 +515,12 @@ class SuspectedDropout(id_numbers.MaskedIdNumberMixin, models.Model):
         STUDIES_OUTSIDE = "studies_outside", _("Studies outside the county")
         ALREADY_PLACED = "already_placed", _("Already placed")
         MOVED_AWAY = "moved_away", _("Moved away")
+        # Given by the registry, not by a clerk: a child now on a school's roll (resolved each night).
+        ENROLLED = "enrolled", _("Enrolled since (student registry)")
+
+        @classmethod
+        def given_by_clerks(cls) -> list[tuple[str, str]]:
+            return [(value, label) for value, label in cls.choices if value != cls.ENROLLED]
 
     row = models.OneToOneField(HouseholdRegisterRow, on_delete=models.CASCADE, related_name="suspect")
     id_number = models.CharField(_("ID number"), max_length=18)

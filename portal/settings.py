@@ -177,6 +177,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dropout_control.tasks.check_watches",
         "schedule": crontab(hour=3, minute=45),
     },
+    # Household lists' files (every child's ID number) that outlived their comparison.
+    "dropout-purge-register-files": {
+        "task": "dropout_control.tasks.purge_register_files",
+        "schedule": crontab(hour=3, minute=20),
+    },
+    # Suspected dropouts who are on a school's roll since: cleared, the school named.
+    "dropout-resolve-enrolled-suspects": {
+        "task": "dropout_control.tasks.resolve_enrolled_suspects",
+        "schedule": crontab(hour=3, minute=50),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------

@@ -467,8 +467,13 @@ def case_close(
     committee_decided_on: date | None = None,
     committee_decision: str = "",
     committee_document: str = "",
+    proof: str = "",
 ) -> DropoutCase:
-    """The bureau closes a case (销号) with its outcome; the ledger line of the current period closes then."""
+    """The bureau closes a case (销号) with its outcome; the ledger line of the current period closes then.
+
+    Without a request from the township or the school, the bureau names the proof as a request does; the
+    closing is kept as a closing request the bureau made and confirmed itself (who, when, the proof).
+    """
     check_case(case, by)
     case = locked(case)
     on = on or today()
@@ -485,8 +490,30 @@ def case_close(
     )
     details = _with_return_school(case, outcome, details)
     errors = _closing_errors(case, outcome, on, details)
+    if not proof.strip():
+        errors["proof"] = [_("Name the proof of the outcome (the return certificate, the placement letter).")]
     if errors:
         raise ValidationError(errors)
+    pending = ClosingRequest.objects.pending().filter(case=case).first()
+    if pending is not None:
+        # The bureau's own closing settles a request still waiting: it is sent back, saying why.
+        pending.status = ClosingRequest.Status.REJECTED
+        pending.decided_by = by
+        pending.decided_at = timezone.now()
+        pending.decision_note = _("The bureau closed the case itself.")
+        pending.save()
+    ClosingRequest.objects.create(
+        case=case,
+        outcome=outcome,
+        on=on,
+        proof=proof.strip(),
+        status=ClosingRequest.Status.CONFIRMED,
+        requested_by=by,
+        decided_by=by,
+        decided_at=timezone.now(),
+        decision_note=_("Closed by the bureau without a request."),
+        **details,
+    )
     return _apply_close(case, outcome, on, details, by)
 
 

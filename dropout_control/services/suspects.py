@@ -7,10 +7,11 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
-from dropout_control.models import DropoutCase, SuspectedDropout
+from dropout_control.models import DropoutCase, LongAbsence, SuspectedDropout
 from dropout_control.services.cases import case_open
 from dropout_control.services.common import suspect_service, today
-from students.models import School, Township
+from portal.services import service
+from students.models import School, Student, Township
 
 
 def _check_suspect(suspect: SuspectedDropout, by) -> None:
@@ -77,7 +78,7 @@ def suspect_confirm(
 def suspect_clear(*, suspect: SuspectedDropout, clear_reason: str, by, note: str = "") -> SuspectedDropout:
     """Clear a suspected dropout with the reason (studies outside the county, already placed, moved away)."""
     _check_suspect(suspect, by)
-    if clear_reason not in SuspectedDropout.ClearReason.values:
+    if clear_reason not in dict(SuspectedDropout.ClearReason.given_by_clerks()):
         raise ValidationError({"clear_reason": [_("Choose why the child is cleared.")]})
     suspect.status = SuspectedDropout.Status.CLEARED
     suspect.clear_reason = clear_reason
@@ -87,3 +88,39 @@ def suspect_clear(*, suspect: SuspectedDropout, clear_reason: str, by, note: str
     suspect.full_clean()
     suspect.save()
     return suspect
+
+
+@service  # the system's nightly work: no acting user
+def suspects_resolve_enrolled() -> int:
+    """Clear the pending suspects now on a school's roll (enrolled, not long absent), the school named.
+
+    The reason is the registry's (ClearReason.ENROLLED): the next household-register comparison does not keep
+    it as a decision, so a child who leaves the roll again is suspected again.
+    """
+    pending = SuspectedDropout.objects.pending().select_for_update()
+    absent = LongAbsence.objects.current().values("student_id")
+    on_roll = {
+        s.id_number: s
+        for s in Student.objects.filter(
+            status=Student.Status.ENROLLED, id_number__in=pending.values("id_number")
+        )
+        .exclude(pk__in=absent)
+        .select_related("school")
+    }
+    resolved = 0
+    for suspect in pending.filter(id_number__in=on_roll.keys()):
+        student = on_roll[suspect.id_number]
+        suspect.status = SuspectedDropout.Status.CLEARED
+        suspect.clear_reason = SuspectedDropout.ClearReason.ENROLLED
+        suspect.note = (
+            _("On the roll of %(school)s since %(date)s.")
+            % {
+                "school": student.school.name,
+                "date": student.enrolled_on.isoformat() if student.enrolled_on else "—",
+            }
+        )[:300]
+        suspect.decided_by = None
+        suspect.decided_on = today()
+        suspect.save(update_fields=["status", "clear_reason", "note", "decided_by", "decided_on"])
+        resolved += 1
+    return resolved

@@ -55,6 +55,7 @@ HOME_TEACHING = {
 def close_case(case, *, on, by=None):
     """A closing whose outcome does not matter to the test: the child moved out of the county."""
     return services.case_close(
+        proof="证明材料",
         case=case,
         outcome=DropoutCase.Outcome.TRANSFERRED_OUT,
         outcome_note="随父母迁往广东东莞",

@@ -47,7 +47,12 @@ def new_case(township, **overrides) -> dict:
     return body
 
 
-MOVED_AWAY = {"outcome": "transferred_out", "outcome_note": "随父母迁往广东东莞", "on": "2025-03-10"}
+MOVED_AWAY = {
+    "outcome": "transferred_out",
+    "outcome_note": "随父母迁往广东东莞",
+    "on": "2025-03-10",
+    "proof": "转学联系函",
+}
 VISIT = {
     "visited_on": "2025-03-05",
     "visitors": "镇干部、班主任",
@@ -354,6 +359,7 @@ def test_home_visit_log_only_for_home_teaching(bureau, case_a):
             "home_hours_per_term": "40",
             "committee_decided_on": "2025-03-03",
             "on": "2025-03-05",
+            "proof": "县残评决定书",
         },
         format="json",
     )

@@ -94,7 +94,7 @@ def test_without_the_return_the_child_is_flagged_again_with_it_not(township_a, s
     """The defect of the issue: a returned child was a suspect again at the next comparison."""
     case = open_case(township=township_a)
     return_and_watch(case, school=school_a, on=RETURNED, by=bureau)
-    services.case_close(case=case, outcome=Outcome.RETURNED, on=WATCH_END, by=bureau)
+    services.case_close(proof="证明材料", case=case, outcome=Outcome.RETURNED, on=WATCH_END, by=bureau)
     wb = Workbook()
     wb.active.append(["身份证号", "姓名", "乡镇", "村"])
     wb.active.append([case.id_number, case.name, township_a.name, case.village])
@@ -247,7 +247,12 @@ def test_township_cannot_close_without_the_bureau(township_a, school_a, township
     return_and_watch(case, school=school_a, on=RETURNED, by=township_officer)
     with nothing_written(case), pytest.raises(PermissionDenied):
         services.case_close(
-            case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=WATCH_END, by=township_officer
+            proof="证明材料",
+            case=case,
+            outcome=Outcome.RETURNED,
+            outcome_school=school_a,
+            on=WATCH_END,
+            by=township_officer,
         )
 
 
@@ -342,9 +347,9 @@ def test_home_teaching_needs_the_committees_decision(township_a, bureau):
     case = open_case(township=township_a, reason="disability")
     without = {k: v for k, v in HOME_TEACHING.items() if not k.startswith("committee")}
     with nothing_written(case), pytest.raises(ValidationError) as exc:
-        services.case_close(case=case, on=FOUND, by=bureau, **without)
+        services.case_close(proof="证明材料", case=case, on=FOUND, by=bureau, **without)
     assert "committee_decision" in exc.value.message_dict
-    services.case_close(case=case, on=FOUND, by=bureau, **HOME_TEACHING)
+    services.case_close(proof="证明材料", case=case, on=FOUND, by=bureau, **HOME_TEACHING)
     case.refresh_from_db()
     assert (case.committee_document, case.home_visits_per_month, case.home_hours_per_term) == (
         "县残评〔2025〕3号",
@@ -356,7 +361,14 @@ def test_home_teaching_needs_the_committees_decision(township_a, bureau):
 def test_exemption_needs_the_committees_decision_too(township_a, bureau):
     case = open_case(township=township_a, reason="disability")
     with nothing_written(case), pytest.raises(ValidationError) as exc:
-        services.case_close(case=case, outcome=Outcome.EXEMPTED, outcome_note="诊断证明", on=FOUND, by=bureau)
+        services.case_close(
+            proof="证明材料",
+            case=case,
+            outcome=Outcome.EXEMPTED,
+            outcome_note="诊断证明",
+            on=FOUND,
+            by=bureau,
+        )
     assert "committee_decision" in exc.value.message_dict
 
 
@@ -364,6 +376,7 @@ def test_home_teaching_plan_needs_visits_and_hours(township_a, bureau):
     case = open_case(township=township_a, reason="disability")
     with nothing_written(case), pytest.raises(ValidationError) as exc:
         services.case_close(
+            proof="证明材料",
             case=case,
             on=FOUND,
             by=bureau,
@@ -378,6 +391,7 @@ def test_home_teaching_monitor_flags_overdue_visits_and_hours_behind_plan(townsh
         township=township_a, reason="disability", found_on=today - timedelta(days=100), name="落后"
     )
     services.case_close(
+        proof="证明材料",
         case=behind,
         on=today - timedelta(days=90),
         by=bureau,
@@ -387,6 +401,7 @@ def test_home_teaching_monitor_flags_overdue_visits_and_hours_behind_plan(townsh
         township=township_a, reason="disability", found_on=today - timedelta(days=100), name="按时"
     )
     services.case_close(
+        proof="证明材料",
         case=on_time,
         on=today - timedelta(days=90),
         by=bureau,

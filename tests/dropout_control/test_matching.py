@@ -53,7 +53,7 @@ def register(township_a, township_b, school_a, bureau):
     CategoryFactory(student=left)  # 脱贫户 in the registry
     with_case = open_case(township=township_a, found_on=date(2025, 5, 1))
     placed = open_case(township=township_b, found_on=date(2025, 5, 1), reason="disability")
-    services.case_close(case=placed, on=date(2025, 5, 2), by=bureau, **HOME_TEACHING)
+    services.case_close(proof="证明材料", case=placed, on=date(2025, 5, 2), by=bureau, **HOME_TEACHING)
     unknown = make_id_number(date(2012, 10, 1))
     too_young = make_id_number(date(2020, 1, 1))
     rows = [

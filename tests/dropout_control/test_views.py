@@ -215,7 +215,7 @@ def test_full_walk_in_pages(township_client, bureau_client, case_a, school_a):
     )
     bureau_client.post(
         reverse("dropout:case_close", args=[case_a.pk]),
-        {"outcome": "transferred_out", "outcome_note": "广东东莞", "on": "2025-03-10"},
+        {"outcome": "transferred_out", "outcome_note": "广东东莞", "on": "2025-03-10", "proof": "转学联系函"},
     )
     body = bureau_client.get(url).content.decode()
     assert "转出县外" in body or "广东东莞" in body
