@@ -7,7 +7,7 @@ from datetime import date
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -101,6 +101,7 @@ class ReturnWatchSerializer(serializers.ModelSerializer):
             "school",
             "school_name",
             "returned_on",
+            "late_reason",
             "watch_until",
             "status",
             "ended_on",
@@ -138,6 +139,29 @@ class ClosingRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ClaimedDateSerializer(serializers.Serializer):
+    what = serializers.ChoiceField(choices=["found_on", "returned_on", "watch_month", "closing_on"])
+    label = serializers.CharField()
+    claimed = serializers.DateField(help_text="The date the record claims (a month's last day for a month).")
+    recorded = serializers.DateField(help_text="The day it was written into the portal.")
+    backdated = serializers.BooleanField(help_text="Recorded more than 30 days after the date it claims.")
+    reason = serializers.CharField(help_text="The written reason for a late entry, if any.")
+
+
+class ClosingRequestDetailSerializer(ClosingRequestSerializer):
+    """One closing request as the bureau checks it: each date of the case claimed against its recording."""
+
+    dates = serializers.SerializerMethodField()
+
+    class Meta(ClosingRequestSerializer.Meta):
+        fields = [*ClosingRequestSerializer.Meta.fields, "dates"]
+        read_only_fields = fields
+
+    @extend_schema_field(ClaimedDateSerializer(many=True))
+    def get_dates(self, obj: ClosingRequest) -> list[dict]:
+        return ClaimedDateSerializer(selectors.closing_dates(obj), many=True).data
+
+
 class CaseSerializer(serializers.ModelSerializer):
     """Lists carry the masked ID number; the full number only goes in (and out to writing roles in detail)."""
 
@@ -171,6 +195,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "school_name",
             "found_on",
             "found_by",
+            "found_late_reason",
             "reason",
             "reason_detail",
             "age_exception",
@@ -266,6 +291,12 @@ class CaseCloseInputSerializer(serializers.Serializer):
     committee_decided_on = serializers.DateField(required=False, allow_null=True)
     committee_decision = serializers.CharField(required=False, allow_blank=True, max_length=300)
     committee_document = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    proof = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="The paper that proves the outcome (needed, as for a closing request).",
+    )
 
 
 class ClosingRequestInputSerializer(CaseCloseInputSerializer):
@@ -282,6 +313,12 @@ class CaseReturnInputSerializer(serializers.Serializer):
         help_text="Primary, junior or special: needed when the child is not on the register yet.",
     )
     grade = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=9)
+    late_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="Why a return more than 30 days ago is recorded only now (a school or township must say).",
+    )
 
 
 class DecisionInputSerializer(serializers.Serializer):
@@ -456,7 +493,9 @@ class ClosingRequestViewSet(viewsets.ReadOnlyModelViewSet):
     write_allowed = staticmethod(can_confirm_case_closing)
 
     def get_serializer_class(self):
-        return DecisionInputSerializer if self.action in ("confirm", "reject") else ClosingRequestSerializer
+        if self.action in ("confirm", "reject"):
+            return DecisionInputSerializer
+        return ClosingRequestDetailSerializer if self.action == "retrieve" else ClosingRequestSerializer
 
     def get_queryset(self):
         qs = ClosingRequest.objects.visible_to(self.request.user).select_related("case")
@@ -510,8 +549,18 @@ class ZeroReportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ZeroReport
-        fields = ["id", "month", "school", "school_name", "township", "township_name", "reported_at"]
-        read_only_fields = ["reported_at"]
+        fields = [
+            "id",
+            "month",
+            "school",
+            "school_name",
+            "township",
+            "township_name",
+            "reported_at",
+            "withdrawn_at",
+            "withdrawn_reason",
+        ]
+        read_only_fields = ["reported_at", "withdrawn_at", "withdrawn_reason"]
         validators: list = []
 
 
@@ -521,6 +570,9 @@ class ZeroReportStatusRowSerializer(serializers.Serializer):
     name = serializers.CharField()
     township = serializers.CharField()
     state = serializers.ChoiceField(choices=["reported", "has_cases", "missing"])
+    withdrawn = serializers.BooleanField(
+        help_text="A zero report was filed for the month and withdrawn: a case open in it was recorded later."
+    )
 
 
 class ZeroReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -615,14 +667,26 @@ class SuspectSerializer(serializers.ModelSerializer):
 class SuspectConfirmInputSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=DropoutCase.Reason.choices)
     found_on = serializers.DateField(required=False)
+    found_late_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="Why a date found more than 30 days ago is recorded only now (a school or township must say).",
+    )
     school = serializers.PrimaryKeyRelatedField(
         queryset=School.objects.all(), required=False, allow_null=True
     )
     reason_detail = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    township = serializers.PrimaryKeyRelatedField(
+        queryset=Township.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Where the child lives, for a child the list placed in a township the county does not know.",
+    )
 
 
 class SuspectClearInputSerializer(serializers.Serializer):
-    clear_reason = serializers.ChoiceField(choices=SuspectedDropout.ClearReason.choices)
+    clear_reason = serializers.ChoiceField(choices=SuspectedDropout.ClearReason.given_by_clerks())
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 

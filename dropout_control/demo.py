@@ -7,7 +7,7 @@ that already has dropout cases is left alone.
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from dropout_control import matching, services
 from dropout_control.models import DropoutCase, HouseholdRegisterUpload, ReturnWatch, TeamMember
-from dropout_control.services.common import watch_months
+from dropout_control.services.common import confirmable_from, watch_months
 from portal.models import User
 from students import id_numbers
 from students.models import School, Stage, Student, StudentCategory, Township
@@ -118,6 +118,7 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
     for case in cases[total - home_teaching :]:
         started = case.found_on + timedelta(days=min(10, (today - case.found_on).days))
         case = services.case_close(
+            proof="证明材料",
             case=case,
             outcome=DropoutCase.Outcome.HOME_TEACHING,
             on=started,
@@ -167,7 +168,12 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
         case = cases[1]
         if DropoutCase.objects.get(pk=case.pk).is_open:
             services.case_close(
-                case=case, outcome=DropoutCase.Outcome.SPECIAL_SCHOOL, outcome_school=special, on=today, by=by
+                proof="证明材料",
+                case=case,
+                outcome=DropoutCase.Outcome.SPECIAL_SCHOOL,
+                outcome_school=special,
+                on=today,
+                by=by,
             )
     _seed_care(rng=rng, by=by, today=today)
     _seed_register(rng=rng, by=by, today=today, taken=taken)
@@ -180,8 +186,11 @@ def _return(case: DropoutCase, *, rng: random.Random, today: date, school: Schoo
     watch = services.case_return(
         case=case, school=school, on=returned_on, stage=stage, grade=rng.randint(1, 3), by=by
     )
+    # Demo history: the return as if entered on its day, its months confirmed as they came due.
+    watch.created_at = timezone.make_aware(datetime.combine(returned_on, time(9)))
+    ReturnWatch.objects.filter(pk=watch.pk).update(created_at=watch.created_at)
     for month in watch_months(watch):
-        if month <= today:
+        if confirmable_from(watch, month) <= today:
             services.watch_confirm_month(case=case, month=month, by=by)
     return watch
 

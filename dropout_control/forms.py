@@ -29,6 +29,7 @@ class CaseForm(forms.ModelForm):
             "village",
             "school",
             "found_on",
+            "found_late_reason",
             "found_by",
             "reason",
             "reason_detail",
@@ -61,7 +62,7 @@ class CaseEditForm(CaseForm):
     """Correcting a case: the child's ID number is its identity and is not edited (open a new case instead)."""
 
     class Meta(CaseForm.Meta):
-        fields = [f for f in CaseForm.Meta.fields if f not in ("id_number", "found_on")]
+        fields = [f for f in CaseForm.Meta.fields if f not in ("id_number", "found_on", "found_late_reason")]
 
 
 class VisitForm(forms.ModelForm):
@@ -127,17 +128,17 @@ class CloseForm(forms.Form):
     )
     committee_decision = forms.CharField(label=_("Committee decision"), max_length=300, required=False)
     committee_document = forms.CharField(label=_("Committee document"), max_length=100, required=False)
-
-
-class ClosingRequestForm(CloseForm):
-    """The township's or the school's request for the closing, with the proof."""
-
+    # The bureau's own closing rests on a proof as a request does (the service says when it is missing).
     proof = forms.CharField(
         label=_("Proof"),
         max_length=300,
         required=False,
         help_text=_("The paper that proves the outcome: the return certificate, the placement letter."),
     )
+
+
+class ClosingRequestForm(CloseForm):
+    """The township's or the school's request for the closing, with the proof."""
 
 
 class ReturnForm(forms.Form):
@@ -153,6 +154,12 @@ class ReturnForm(forms.Form):
         help_text=_("Needed when the child is not on the register yet."),
     )
     grade = forms.IntegerField(label=_("Grade"), min_value=1, max_value=9, required=False)
+    late_reason = forms.CharField(
+        label=_("Why the return is recorded late"),
+        max_length=300,
+        required=False,
+        help_text=_("Needed when the return is more than 30 days ago."),
+    )
 
 
 class ConfirmMonthForm(forms.Form):
@@ -215,14 +222,26 @@ class ConfirmForm(forms.Form):
         label=pgettext_lazy("dropout", "Reason"), choices=CHOOSE + DropoutCase.Reason.choices
     )
     found_on = forms.DateField(label=_("Date found"), widget=DateInput(), initial=date.today)
+    found_late_reason = forms.CharField(
+        label=_("Why the date found is recorded late"),
+        max_length=300,
+        required=False,
+        help_text=_("Needed when the date found is more than 30 days ago."),
+    )
     school = forms.ModelChoiceField(
         label=_("Responsible school"), queryset=School.objects.active(), required=False
+    )
+    township = forms.ModelChoiceField(
+        label=_("Township where the child lives"),
+        queryset=Township.objects.all(),
+        required=False,
+        help_text=_("Only for a child the household list placed in a township the county does not know."),
     )
 
 
 class ClearForm(forms.Form):
     clear_reason = forms.ChoiceField(
-        label=_("Reason cleared"), choices=CHOOSE + SuspectedDropout.ClearReason.choices
+        label=_("Reason cleared"), choices=CHOOSE + SuspectedDropout.ClearReason.given_by_clerks()
     )
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 

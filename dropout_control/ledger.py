@@ -11,12 +11,13 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from openpyxl import Workbook
 
+from dropout_control import placement
 from dropout_control.models import CasePeriod, DropoutCase, PersuasionVisit, ReturnWatch, TeamMember
 from dropout_control.rules import age_on
 from portal.excel import write_sheet
@@ -40,10 +41,11 @@ class LedgerRow:
 
 @dataclass
 class LedgerLine:
-    """A case in the month: the detail sheet of the ledger."""
+    """A case in the month: the detail sheet of the ledger, at the township and school it had then."""
 
     period: CasePeriod
     state: str  # "new", "closed", "new_closed" or "carried"
+    place: placement.Place | None = None
 
 
 @dataclass
@@ -70,39 +72,40 @@ def month_bounds(year: int, month: int) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _periods_in(user, start: date, end: date):
-    return (
-        CasePeriod.objects.visible_to(user)
-        .filter(opened_on__lte=end)
-        .filter(Q(closed_on__isnull=True) | Q(closed_on__gte=start))
-    )
+def _placed(user, start: date, periods=None) -> list[tuple[CasePeriod, placement.Place]]:
+    """The periods open in the month, each at the place its case had then, within the user's scope then.
+
+    The scope is read on that place, not on where the case is now: a case moved from school A to school B
+    stays in A's ledger for the months it was A's (and is not in B's).
+    """
+    placed = placement.placed_in_month(start, periods)
+    allowed = placement.in_scope(user, {place for _, place in placed})
+    return [(p, place) for p, place in placed if place in allowed]
 
 
-def monthly_ledger(*, year: int, month: int, user) -> Ledger:
-    """Counts for a month by township and school, within what the user may see."""
+def monthly_ledger(*, year: int, month: int, user, lines: list[LedgerLine] | None = None) -> Ledger:
+    """Counts for a month by township and school (where each case was then), within what the user may see.
+
+    `lines`: the month's ledger_lines when the caller has them (the export and the print), not read again.
+    """
     start, end = month_bounds(year, month)
-    counts = (
-        _periods_in(user, start, end)
-        .values("case__township__code", "case__township__name", "case__school__code", "case__school__name")
-        .annotate(
-            # Every period here overlaps the month (opened by its end, not closed before its start).
-            open_at_start=Count("pk", filter=Q(opened_on__lt=start)),
-            new=Count("pk", filter=Q(opened_on__gte=start)),
-            closed=Count("pk", filter=Q(closed_on__lte=end)),
-            open_at_end=Count("pk", filter=Q(closed_on__isnull=True) | Q(closed_on__gt=end)),
+    if lines is not None:
+        placed = [(line.period, line.place) for line in lines]
+    else:
+        periods = placement.periods_overlapping(start, end).only("pk", "case_id", "opened_on", "closed_on")
+        placed = _placed(user, start, periods)
+    rows: dict[placement.Place, LedgerRow] = {}
+    for p, place in sorted(placed, key=lambda item: item[1].order):
+        row = rows.setdefault(
+            place, LedgerRow(township=place.township_name, school=place.school_name or _("(no school)"))
         )
-        .order_by("case__township__code", "case__school__code")
-    )
+        # Every period here overlaps the month (opened by its end, not closed before its start).
+        row.open_at_start += p.opened_on < start
+        row.new += p.opened_on >= start
+        row.closed += p.closed_on is not None and p.closed_on <= end
+        row.open_at_end += p.closed_on is None or p.closed_on > end
     ledger = Ledger(year=year, month=month, start=start, end=end)
-    for c in counts:
-        row = LedgerRow(
-            township=c["case__township__name"],
-            school=c["case__school__name"] or _("(no school)"),
-            open_at_start=c["open_at_start"],
-            new=c["new"],
-            closed=c["closed"],
-            open_at_end=c["open_at_end"],
-        )
+    for row in rows.values():
         ledger.rows.append(row)
         ledger.total.open_at_start += row.open_at_start
         ledger.total.new += row.new
@@ -114,10 +117,11 @@ def monthly_ledger(*, year: int, month: int, user) -> Ledger:
 
 def ledger_lines(*, year: int, month: int, user) -> list[LedgerLine]:
     """The cases of the month with what the province's ledger shows of each: the child (from the registry
-    when linked), the 六对一 team, the persuasion visits and the watch. Five queries whatever the number."""
+    when linked), the 六对一 team, the persuasion visits and the watch, at the township and school each case
+    had in the month. A fixed number of queries whatever the number of cases."""
     start, end = month_bounds(year, month)
     periods = (
-        _periods_in(user, start, end)
+        placement.periods_overlapping(start, end)
         .select_related("case__township", "case__school", "case__student")
         .prefetch_related(
             "case__team",
@@ -129,16 +133,17 @@ def ledger_lines(*, year: int, month: int, user) -> list[LedgerLine]:
             ),
         )
         .annotate(last_visit=Max("case__visits__visited_on"))
-        .order_by("case__township__code", "case__school__code", "opened_on", "pk")
     )
+    placed = _placed(user, start, periods)
+    placed.sort(key=lambda item: (*item[1].order, item[0].opened_on, item[0].pk))
     lines = []
-    for p in periods:
+    for p, place in placed:
         is_new = p.opened_on >= start
         is_closed = p.closed_on is not None and p.closed_on <= end
         state = {(True, True): "new_closed", (True, False): "new", (False, True): "closed"}.get(
             (is_new, is_closed), "carried"
         )
-        lines.append(LedgerLine(period=p, state=state))
+        lines.append(LedgerLine(period=p, state=state, place=place))
     return lines
 
 
@@ -191,24 +196,38 @@ def _grade(case: DropoutCase) -> str:
     return _("%(stage)s grade %(grade)s") % {"stage": student.get_stage_display(), "grade": student.grade}
 
 
-def province_rows(*, year: int, month: int, user, full_ids: bool = False) -> list[list]:
+def revealable_cases(lines: list[LedgerLine], user) -> list[DropoutCase]:
+    """The cases of these lines whose whole ID number the user may see (the cases the user works on)."""
+    return list(
+        DropoutCase.objects.editable_by(user)
+        .filter(pk__in=[line.period.case_id for line in lines])
+        .only("pk")
+        .order_by("pk")
+    )
+
+
+def province_rows(
+    *,
+    year: int,
+    month: int,
+    user,
+    full_ids: bool = False,
+    lines: list[LedgerLine] | None = None,
+    revealed: list[DropoutCase] | None = None,
+) -> list[list]:
     """The lines of the province's ledger (台账) for a month, in PROVINCE_HEADERS' order.
 
-    Whole ID numbers only with `full_ids` and only for the cases the user works on (the reveal right,
-    `can_reveal_personal`); the caller logs the reveal. Everyone else gets the masked number.
+    Whole ID numbers only with `full_ids` and only for the cases the user works on (`revealed`, as
+    `revealable_cases` gives them); the caller logs each of them (portal.audit.log_reveals). Everyone else gets
+    the masked number.
     """
     _start, end = month_bounds(year, month)
     today = timezone.localdate()
-    lines = ledger_lines(year=year, month=month, user=user)
-    revealable = (
-        set(
-            DropoutCase.objects.editable_by(user)
-            .filter(pk__in=[line.period.case_id for line in lines])
-            .values_list("pk", flat=True)
-        )
-        if full_ids
-        else set()
-    )
+    if lines is None:
+        lines = ledger_lines(year=year, month=month, user=user)
+    if revealed is None:
+        revealed = revealable_cases(lines, user) if full_ids else []
+    revealable = {case.pk for case in revealed} if full_ids else set()
     roles = dict(TeamMember.Role.choices)
     rows = []
     for line in lines:
@@ -221,8 +240,8 @@ def province_rows(*, year: int, month: int, user, full_ids: bool = False) -> lis
         closed_in_month = p.closed_on is not None and p.closed_on <= end
         rows.append(
             [
-                case.township.name,
-                case.school.name if case.school else "",
+                line.place.township_name,
+                line.place.school_name,
                 case.name,
                 case.id_number if case.pk in revealable else case.masked_id_number,
                 str(student.get_sex_display() if student else dict(Student.Sex.choices)[parsed.sex]),
@@ -247,10 +266,20 @@ def province_rows(*, year: int, month: int, user, full_ids: bool = False) -> lis
     return rows
 
 
-def ledger_workbook(*, year: int, month: int, user, full_ids: bool = False) -> Workbook:
+def ledger_workbook(
+    *,
+    year: int,
+    month: int,
+    user,
+    full_ids: bool = False,
+    lines: list[LedgerLine] | None = None,
+    revealed: list[DropoutCase] | None = None,
+) -> Workbook:
     """The ledger as the bureau files it: a summary by township and school with a totals row, then the cases
     in the province's columns."""
-    ledger = monthly_ledger(year=year, month=month, user=user)
+    if lines is None:
+        lines = ledger_lines(year=year, month=month, user=user)
+    ledger = monthly_ledger(year=year, month=month, user=user, lines=lines)
     wb = Workbook()
     ws = wb.active
     ws.title = pgettext("ledger sheet", "Summary")
@@ -283,7 +312,7 @@ def ledger_workbook(*, year: int, month: int, user, full_ids: bool = False) -> W
     write_sheet(
         detail,
         [str(h) for h in PROVINCE_HEADERS],
-        province_rows(year=year, month=month, user=user, full_ids=full_ids),
+        province_rows(year=year, month=month, user=user, full_ids=full_ids, lines=lines, revealed=revealed),
         widths=[12, 22, 10, 22, 6, 6, 12, 12, 10, 14, 40, 12, 12, 8, 40, 22, 12, 12, 8],
         formats=dict.fromkeys(PROVINCE_DATE_COLUMNS, "yyyy-mm-dd"),
     )

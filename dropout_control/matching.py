@@ -6,27 +6,29 @@ school of the registry (or is enrolled but marked long absent), and has neither 
 that placed the child. The comparison remembers what was decided before:
 
 - a child still pending from an earlier list is the same suspect (carried, `last_seen` moves on), not a new one;
-- a child cleared earlier (studies outside the county, already placed, moved away) stays cleared while the new
-  list places the child where the decision was made (same township and village): a move says otherwise;
+- a child cleared earlier (studies outside the county, already placed, moved away) stays cleared: the child is
+  matched by ID number, and a list placing the child in another village or township is noted on the row;
 - a child in the out-of-county ledger (subsidies) is cleared by it, the letter named.
 
-The whole file is checked first; a bad ID number, an empty name or a repeated child refuses the upload and
-nothing is written. A township the county does not know does not: the row is kept without a township, and the
-upload names it. A list above IMPORT_ASYNC_THRESHOLD_BYTES is compared by a Celery task with progress.
+The whole file is checked first; a bad ID number or an empty name refuses the upload and nothing is written.
+A township the county does not know does not: the row is kept without a township, and the upload names it; a
+child listed twice is compared on the first row, and the upload names the others. A list above IMPORT_ASYNC_THRESHOLD_BYTES is compared by a Celery task with progress.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import IO
 
 import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from openpyxl import Workbook
@@ -121,6 +123,19 @@ def parse_rows(rows: list[list], *, as_of: date, on_progress=None) -> tuple[list
         except ValidationError as exc:
             errors.append(_("Row %(line)s: %(msg)s") % {"line": line, "msg": exc.messages[0]})
             continue
+        if number.value in seen:
+            # One child listed twice: the first row is compared, the others are named (not the whole file refused).
+            problems.append(
+                {
+                    "row": line,
+                    "message": _(
+                        "Row %(line)s: the same ID number as row %(other)s; only row %(other)s is compared."
+                    )
+                    % {"line": line, "other": seen[number.value]},
+                }
+            )
+            continue
+        seen[number.value] = line
         name = cell(row, "name")
         township_name = cell(row, "township")
         township = townships.get(township_name)
@@ -136,12 +151,6 @@ def parse_rows(rows: list[list], *, as_of: date, on_progress=None) -> tuple[list
                     % {"line": line, "name": township_name},
                 }
             )
-        if number.value in seen:
-            errors.append(
-                _("Row %(line)s: the same ID number as row %(other)s.")
-                % {"line": line, "other": seen[number.value]}
-            )
-        seen.setdefault(number.value, line)
         if name:
             parsed.append(
                 ParsedRow(
@@ -262,6 +271,46 @@ def run(upload: HouseholdRegisterUpload) -> HouseholdRegisterUpload:
     )
 
 
+@service  # the system's nightly work: no acting user
+def register_files_purge(*, now: datetime | None = None) -> int:
+    """Delete the household lists' files (every child's ID number) that outlived their comparison.
+
+    A comparison deletes its file when it ends; a list whose task never ran or lost its worker keeps it. After
+    IMPORT_FILE_RETENTION_DAYS such an upload is ended as failed and its file goes; a file a finished
+    upload still names goes at once, and a file no upload names goes after that time.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS)
+    deleted = 0
+    for upload in HouseholdRegisterUpload.objects.exclude(file="").select_for_update().iterator():
+        if upload.status not in HouseholdRegisterUpload.FINISHED:
+            if upload.uploaded_at >= cutoff:
+                continue
+            upload.status = HouseholdRegisterUpload.Status.FAILED
+            upload.message = _(
+                "The comparison did not finish within %(days)s days; nothing was compared. Upload the list again."
+            ) % {"days": settings.IMPORT_FILE_RETENTION_DAYS}
+        upload.file.delete(save=False)
+        upload.save(update_fields=["file", "status", "message"])
+        deleted += 1
+    named = set(HouseholdRegisterUpload.objects.exclude(file="").values_list("file", flat=True))
+    for name in _stored_files(default_storage, "register"):
+        if name not in named and default_storage.get_modified_time(name) < cutoff:
+            default_storage.delete(name)
+            deleted += 1
+    return deleted
+
+
+def _stored_files(storage, folder: str):
+    if not storage.exists(folder):
+        return
+    folders, files = storage.listdir(folder)
+    for name in files:
+        yield f"{folder}/{name}"
+    for sub in folders:
+        yield from _stored_files(storage, f"{folder}/{sub}")
+
+
 def _finish(upload: HouseholdRegisterUpload, started: float, *, status: str, message: str):
     upload.status = status
     upload.message = message
@@ -341,6 +390,8 @@ def compare(upload: HouseholdRegisterUpload, parsed: list[ParsedRow]):
     cleared: dict[str, SuspectedDropout] = {}
     for s in (
         SuspectedDropout.objects.filter(id_number__in=numbers, status=SuspectedDropout.Status.CLEARED)
+        # The registry's "enrolled since" is no decision to keep: a child off the roll again is suspected again.
+        .exclude(clear_reason=SuspectedDropout.ClearReason.ENROLLED)
         .select_related("row")
         .order_by("decided_on", "pk")  # the latest decision wins
     ):
@@ -372,11 +423,18 @@ def compare(upload: HouseholdRegisterUpload, parsed: list[ParsedRow]):
             and p.id_number not in pending
             and decision is not None
             and (decision.long_absent_student_id is not None) == (finding == Finding.LONG_ABSENCE)
-            and decision.row.township_id == getattr(p.township, "pk", None)
-            and decision.row.village == p.village
         ):
+            # The child is matched by ID number: listed in another village or township, a cleared child stays
+            # cleared (one child, one decision), and the row says where the list now places the child.
             finding = Finding.CLEARED
             note = _decision_note(decision)
+            if (
+                decision.row.township_id != getattr(p.township, "pk", None)
+                or decision.row.village != p.village
+            ):
+                note += _("; now listed in %(place)s") % {
+                    "place": f"{p.township.name if p.township else ''} {p.village}".strip() or "—"
+                }
         if finding in SUSPECT_FINDINGS and p.id_number in pending:
             carried.append(pending[p.id_number].pk)
         register_rows.append(

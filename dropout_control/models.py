@@ -131,6 +131,12 @@ class DropoutCase(id_numbers.MaskedIdNumberMixin, models.Model):
     )
     found_on = models.DateField(_("date found"))
     found_by = models.CharField(_("how found"), max_length=20, choices=FoundBy.choices)
+    found_late_reason = models.CharField(
+        _("why the date found is recorded late"),
+        max_length=300,
+        blank=True,
+        help_text=_("Needed when the date found is more than 30 days ago."),
+    )
     reason = models.CharField(pgettext_lazy("dropout", "reason"), max_length=20, choices=Reason.choices)
     reason_detail = models.CharField(_("reason in detail"), max_length=300, blank=True)
     age_exception = models.CharField(
@@ -509,12 +515,23 @@ class SuspectedDropout(id_numbers.MaskedIdNumberMixin, models.Model):
         STUDIES_OUTSIDE = "studies_outside", _("Studies outside the county")
         ALREADY_PLACED = "already_placed", _("Already placed")
         MOVED_AWAY = "moved_away", _("Moved away")
+        # Given by the registry, not by a clerk: a child now on a school's roll (resolved each night).
+        ENROLLED = "enrolled", _("Enrolled since (student registry)")
+
+        @classmethod
+        def given_by_clerks(cls) -> list[tuple[str, str]]:
+            return [(value, label) for value, label in cls.choices if value != cls.ENROLLED]
 
     row = models.OneToOneField(HouseholdRegisterRow, on_delete=models.CASCADE, related_name="suspect")
     id_number = models.CharField(_("ID number"), max_length=18)
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     township = models.ForeignKey(
-        "students.Township", verbose_name=_("township"), null=True, on_delete=models.PROTECT, related_name="+"
+        "students.Township",
+        verbose_name=_("township"),
+        null=True,
+        blank=True,  # a township the county does not know: the list's row is kept without one
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     village = models.CharField(_("village"), max_length=100, blank=True)
     birth_date = models.DateField(_("birth date"))
@@ -721,6 +738,12 @@ class ReturnWatch(models.Model):
         "students.School", verbose_name=_("school returned to"), on_delete=models.PROTECT, related_name="+"
     )
     returned_on = models.DateField(_("returned on"))
+    late_reason = models.CharField(
+        _("why the return is recorded late"),
+        max_length=300,
+        blank=True,
+        help_text=_("Needed when the return is more than 30 days ago."),
+    )
     watch_until = models.DateField(_("watched until"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.WATCHING)
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
@@ -866,6 +889,10 @@ class ZeroReportQuerySet(ScopedQuerySet):
     scope_school = "school"
     scope_townships = ("township", "school__township")
 
+    def standing(self):
+        """Reports not withdrawn by a case recorded afterwards."""
+        return self.filter(withdrawn_at__isnull=True)
+
 
 @track_changes()
 class ZeroReport(models.Model):
@@ -892,6 +919,18 @@ class ZeroReport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reported_at = models.DateTimeField(auto_now_add=True)
+    # A case recorded afterwards as open in the month (at this school, or of this township) contradicts the
+    # report: it is withdrawn, kept with the reason (its history shows when).
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_reason = models.CharField(_("why withdrawn"), max_length=300, blank=True)
+    withdrawn_case = models.ForeignKey(
+        DropoutCase,
+        verbose_name=_("case that withdrew it"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     objects = ZeroReportQuerySet.as_manager()
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import date
 
 from portal.access import scope_of
+from students.models import School, Stage
 
 # Compulsory education covers ages 6 to 15; a child is followed until reaching 16 (义务教育法).
 COMPULSORY_AGE_MIN = 6
 COMPULSORY_AGE_MAX = 15
 # A case with no persuasion visit for this long is flagged on the dashboard.
 VISIT_OVERDUE_DAYS = 30
+# Schools that teach compulsory education: they report each month, a case or "无辍学" (a kindergarten or a
+# senior high school does not).
+ZERO_REPORT_TYPES = [
+    kind for kind, stages in School.TYPE_STAGES.items() if {Stage.PRIMARY, Stage.JUNIOR} & set(stages)
+]
 
 
 def age_on(birth: date, on: date) -> int:

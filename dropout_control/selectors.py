@@ -9,12 +9,13 @@ from decimal import Decimal
 from django.db.models import Count, Max, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dropout_control.models import CareRecord, ClosingRequest, DropoutCase, ReturnWatch, ZeroReport
-from dropout_control.rules import VISIT_OVERDUE_DAYS
-from dropout_control.services.common import watch_months
-from dropout_control.services.zero_reports import periods_in_month
-from students.models import School, Stage, Student, StudentCategory, Township
+from dropout_control.rules import VISIT_OVERDUE_DAYS, ZERO_REPORT_TYPES
+from dropout_control.services.common import add_months, is_backdated, recorded_on, watch_months
+from dropout_control.services.zero_reports import places_with_cases
+from students.models import School, Student, StudentCategory, Township
 from subsidies.models import term_end, term_of, term_start  # the county's terms, one definition
 
 
@@ -152,21 +153,21 @@ def care_records(user):
     return CareRecord.objects.visible_to(user).select_related("student__school")
 
 
-# Schools that teach compulsory education: they report each month, a case or "无辍学".
-ZERO_REPORT_TYPES = [
-    kind for kind, stages in School.TYPE_STAGES.items() if {Stage.PRIMARY, Stage.JUNIOR} & set(stages)
-]
-
-
 def zero_report_status(user, month: date) -> list[dict]:
     """For a month, each school and township the user sees: `reported` (zero report filed), `has_cases` (a
-    case open in the month: the ledger reports it) or `missing` (neither). Four queries."""
-    periods = periods_in_month(month)
-    school_cases = set(periods.values_list("case__school_id", flat=True))
-    township_cases = set(periods.values_list("case__township_id", flat=True))
+    case open in the month: the ledger reports it) or `missing` (neither); `withdrawn`: a zero report was
+    filed and withdrawn since, a case open in the month having been recorded after it."""
+    # Where each case was in the month (its history), not where it is now.
+    school_cases, township_cases = places_with_cases(month)
     reports = ZeroReport.objects.filter(month=month)
-    schools_reported = set(reports.exclude(school=None).values_list("school_id", flat=True))
-    townships_reported = set(reports.exclude(township=None).values_list("township_id", flat=True))
+    schools_reported, townships_reported, schools_withdrawn, townships_withdrawn = set(), set(), set(), set()
+    for school_id, township_id, withdrawn_at in reports.values_list(
+        "school_id", "township_id", "withdrawn_at"
+    ):
+        if school_id:
+            (schools_withdrawn if withdrawn_at else schools_reported).add(school_id)
+        else:
+            (townships_withdrawn if withdrawn_at else townships_reported).add(township_id)
 
     def state(pk, cases, reported) -> str:
         if pk in reported:
@@ -180,6 +181,7 @@ def zero_report_status(user, month: date) -> list[dict]:
             "name": t.name,
             "township": t.name,
             "state": state(t.pk, township_cases, townships_reported),
+            "withdrawn": t.pk in townships_withdrawn,
         }
         for t in Township.objects.visible_to(user).distinct().order_by("code")
     ]
@@ -190,6 +192,7 @@ def zero_report_status(user, month: date) -> list[dict]:
             "name": s.name,
             "township": s.township.name,
             "state": state(s.pk, school_cases, schools_reported),
+            "withdrawn": s.pk in schools_withdrawn,
         }
         for s in School.objects.visible_to(user)
         .active()
@@ -290,3 +293,51 @@ def watches_due(user, today: date | None = None):
         watch.months_due = [m for m in watch_months(watch) if m <= today and m not in confirmed]
         result.append(watch)
     return result
+
+
+@dataclass
+class ClaimedDate:
+    """A date a case's record claims, beside the day it was written: the bureau checks both before 销号."""
+
+    what: str  # found_on, returned_on, watch_month, closing_on
+    label: str
+    claimed: date
+    recorded: date
+    reason: str = ""
+
+    @property
+    def backdated(self) -> bool:
+        return is_backdated(self.claimed, self.recorded)
+
+
+def closing_dates(closing: ClosingRequest, watches: list[ReturnWatch] | None = None) -> list[ClaimedDate]:
+    """What the bureau sees before confirming a closing: each date of the case's walk, claimed and recorded.
+
+    `watches`: the case's watches with their confirmations prefetched (the case's page has them already).
+    """
+    case = closing.case
+    if watches is None:
+        watches = list(case.watches.prefetch_related("confirmations"))
+    rows = [
+        ClaimedDate("found_on", _("Date found"), case.found_on, recorded_on(case), case.found_late_reason)
+    ]
+    watch = next((w for w in watches if w.is_watching), None) or next(iter(watches), None)
+    if watch is not None:
+        rows.append(
+            ClaimedDate(
+                "returned_on", _("Returned on"), watch.returned_on, recorded_on(watch), watch.late_reason
+            )
+        )
+        for confirmation in sorted(watch.confirmations.all(), key=lambda c: c.month):
+            rows.append(
+                ClaimedDate(
+                    "watch_month",
+                    _("Attendance in %(month)s") % {"month": f"{confirmation.month:%Y-%m}"},
+                    add_months(confirmation.month, 1) - timedelta(days=1),
+                    timezone.localdate(confirmation.confirmed_at),
+                )
+            )
+    rows.append(
+        ClaimedDate("closing_on", _("Outcome date"), closing.on, timezone.localdate(closing.requested_at))
+    )
+    return rows

@@ -53,7 +53,7 @@ from portal.access import (
     is_bureau_staff,
     scope_of,
 )
-from portal.audit import log_access
+from portal.audit import log_access, log_reveals
 from portal.decorators import scoped_login_required, write_required
 from portal.excel import workbook_response
 from portal.forms import ConfirmPasswordForm, add_service_errors, flash_errors
@@ -175,6 +175,9 @@ def case_detail(request, pk: int):
         running.months = [(m, m in confirmed) for m in watch_months(running)]
     closings = list(case.closing_requests.select_related("outcome_school", "requested_by", "decided_by"))
     confirmations = [c for w in watches for c in w.confirmations.all()]
+    pending_closing = next((c for c in closings if c.status == ClosingRequest.Status.PENDING), None)
+    if pending_closing is not None:
+        pending_closing.case = case
     today = timezone.localdate()
     context = {
         "case": case,
@@ -182,7 +185,8 @@ def case_detail(request, pk: int):
         "watches": watches,
         "running_watch": running,
         "closings": closings,
-        "pending_closing": next((c for c in closings if c.status == ClosingRequest.Status.PENDING), None),
+        "pending_closing": pending_closing,
+        "closing_dates": selectors.closing_dates(pending_closing, watches) if pending_closing else [],
         "can_confirm_closing": can_confirm_case_closing(request.user),
         "return_form": ReturnForm(initial={"on": today, "school": case.school_id}),
         "confirm_month_form": ConfirmMonthForm(initial={"month": today.replace(day=1)}),
@@ -526,6 +530,15 @@ def _full_ids(request, template_query: str):
     return False, None
 
 
+def _log_ledger_reveals(request, lines, full_ids: bool, detail: str) -> list[DropoutCase]:
+    """The cases whose whole ID number the ledger shows, each logged as revealed (one entry per child)."""
+    if not full_ids:
+        return []
+    revealed = ledger_module.revealable_cases(lines, request.user)
+    log_reveals(request, revealed, detail=detail)
+    return revealed
+
+
 @scoped_login_required
 @require_http_methods(["GET", "POST"])
 def ledger_export(request):
@@ -534,12 +547,17 @@ def ledger_export(request):
     full_ids, confirm = _full_ids(request, request.GET.urlencode())
     if confirm is not None:
         return confirm
+    lines = ledger_module.ledger_lines(year=year, month=month, user=request.user)
+    revealed = _log_ledger_reveals(request, lines, full_ids, f"dropout ledger {year}-{month:02d} exported")
     log_access(
         request,
-        AccessLog.Action.REVEAL_ID if full_ids else AccessLog.Action.EXPORT,
-        detail=f"dropout ledger {year}-{month:02d}" + (" full ID numbers" if full_ids else " masked"),
+        AccessLog.Action.EXPORT,
+        detail=f"dropout ledger {year}-{month:02d}"
+        + (f" full ID numbers of {len(revealed)} children" if full_ids else " masked"),
     )
-    workbook = ledger_module.ledger_workbook(year=year, month=month, user=request.user, full_ids=full_ids)
+    workbook = ledger_module.ledger_workbook(
+        year=year, month=month, user=request.user, full_ids=full_ids, lines=lines, revealed=revealed
+    )
     return workbook_response(
         workbook, _("Dropout ledger %(year)s-%(month)02d.xlsx") % {"year": year, "month": month}
     )
@@ -553,12 +571,14 @@ def ledger_print(request):
     full_ids, confirm = _full_ids(request, request.GET.urlencode())
     if confirm is not None:
         return confirm
-    if full_ids:
-        log_access(request, AccessLog.Action.REVEAL_ID, detail=f"dropout ledger {year}-{month:02d} printed")
+    lines = ledger_module.ledger_lines(year=year, month=month, user=request.user)
+    revealed = _log_ledger_reveals(request, lines, full_ids, f"dropout ledger {year}-{month:02d} printed")
     context = {
         "headers": [str(h) for h in ledger_module.PROVINCE_HEADERS],
-        "rows": ledger_module.province_rows(year=year, month=month, user=request.user, full_ids=full_ids),
-        "ledger": ledger_module.monthly_ledger(year=year, month=month, user=request.user),
+        "rows": ledger_module.province_rows(
+            year=year, month=month, user=request.user, full_ids=full_ids, lines=lines, revealed=revealed
+        ),
+        "ledger": ledger_module.monthly_ledger(year=year, month=month, user=request.user, lines=lines),
         "month_value": f"{year}-{month:02d}",
         "can_reveal": can_reveal_personal(request.user),
         "full_ids": full_ids,

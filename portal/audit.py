@@ -67,6 +67,29 @@ def log_access(request, action: str, obj=None, *, detail: str = "", user=None) -
     )
 
 
+def log_reveals(request, objs, *, detail: str = "") -> list[AccessLog]:
+    """One REVEAL_ID entry per record whose whole ID number a list or export showed, each naming the record,
+    as the reveal of a single record does (`log_access(request, REVEAL_ID, obj)`). One query."""
+    objs = list(objs)
+    if request is not None:
+        request._access_logged = True
+    user = getattr(request, "user", None)
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    ip = client_ip(request)
+    return AccessLog.objects.bulk_create(
+        AccessLog(
+            user=user if authenticated else None,
+            username=user.get_username() if authenticated else "",
+            ip=ip,
+            action=AccessLog.Action.REVEAL_ID,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            detail=masked_detail(detail)[:300],
+        )
+        for obj in objs
+    )
+
+
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
     from portal.security import needs_verification

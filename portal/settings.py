@@ -10,7 +10,7 @@ ALLOWED_HOSTS comma-separated
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -146,6 +146,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+
+# Dropout control's monthly zero report (零报告) is filed from the month the county adopted the portal's
+# dropout module; an earlier month is refused (no report can be filed for 1999).
+DROPOUT_ZERO_REPORTS_FROM = date.fromisoformat(env.str("DROPOUT_ZERO_REPORTS_FROM", default="2024-09-01"))
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -172,6 +176,16 @@ CELERY_BEAT_SCHEDULE = {
     "dropout-check-watches": {
         "task": "dropout_control.tasks.check_watches",
         "schedule": crontab(hour=3, minute=45),
+    },
+    # Household lists' files (every child's ID number) that outlived their comparison.
+    "dropout-purge-register-files": {
+        "task": "dropout_control.tasks.purge_register_files",
+        "schedule": crontab(hour=3, minute=20),
+    },
+    # Suspected dropouts who are on a school's roll since: cleared, the school named.
+    "dropout-resolve-enrolled-suspects": {
+        "task": "dropout_control.tasks.resolve_enrolled_suspects",
+        "schedule": crontab(hour=3, minute=50),
     },
 }
 
@@ -308,6 +322,7 @@ SPECTACULAR_SETTINGS = {
         "DropoutCaseStatusEnum": "dropout_control.models.DropoutCase.Status",
         "DropoutReasonEnum": "dropout_control.models.DropoutCase.Reason",
         "SuspectedDropoutStatusEnum": "dropout_control.models.SuspectedDropout.Status",
+        "ClosingRequestStatusEnum": "dropout_control.models.ClosingRequest.Status",
         "AidTypeEnum": "subsidies.models.AidType",
         "BatchStatusEnum": "subsidies.models.DisbursementBatch.Status",
         "PaymentStatusEnum": "subsidies.models.Payment.Status",

@@ -32,12 +32,14 @@ from dropout_control.models import (
     TeamMember,
 )
 from dropout_control.services.common import (
+    backdating_errors,
     case_service,
     check_case,
     locked,
     today,
     watch_months,
 )
+from dropout_control.services.zero_reports import withdraw_contradicted
 from portal.access import can_confirm_case_closing, can_write_in_scope
 from portal.services import service
 from students import id_numbers
@@ -66,8 +68,12 @@ def case_open(
     age_exception: str = "",
     guardian_name: str = "",
     guardian_phone: str = "",
+    found_late_reason: str = "",
 ) -> DropoutCase:
-    """Open a case for a registered student, or for a child known only by ID number, name and township."""
+    """Open a case for a registered student, or for a child known only by ID number, name and township.
+
+    A date found more than BACKDATE_LIMIT_DAYS ago needs `found_late_reason` from a school or township.
+    """
     if student is not None:
         id_number = student.id_number
         name = name or student.name
@@ -85,6 +91,7 @@ def case_open(
         school=school,
         found_on=found_on,
         found_by=found_by,
+        found_late_reason=found_late_reason.strip(),
         reason=reason,
         reason_detail=reason_detail,
         age_exception=age_exception.strip(),
@@ -96,9 +103,14 @@ def case_open(
         township_id=getattr(township, "pk", None), school_id=getattr(school, "pk", None), user=by
     ):
         raise PermissionDenied(_("You may not open a case for this township or school."))
-    _validate_case(case, by=by)
+    _validate_case(
+        case,
+        by=by,
+        extra=backdating_errors(found_on, reason=found_late_reason, field="found_late_reason", by=by),
+    )
     case.save()
     CasePeriod.objects.create(case=case, opened_on=found_on, opened_by=by)
+    withdraw_contradicted(case)
     return case
 
 
@@ -119,10 +131,10 @@ def _refuse_if_open_elsewhere(case: DropoutCase, by) -> None:
             raise ValidationError({"id_number": [_("This ID number cannot be used here; ask the bureau.")]})
 
 
-def _validate_case(case: DropoutCase, *, by=None) -> None:
+def _validate_case(case: DropoutCase, *, by=None, extra: dict[str, list[str]] | None = None) -> None:
     if case.id_number:
         _refuse_if_open_elsewhere(case, by)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = dict(extra or {})
     if case.found_on and case.found_on > today():
         errors["found_on"] = [_("The date found cannot be in the future.")]
     try:
@@ -179,6 +191,7 @@ def case_update(*, case: DropoutCase, by, **fields) -> DropoutCase:
         raise PermissionDenied(_("You may not move a case out of your township or school."))
     _validate_case(case, by=by)
     case.save()
+    withdraw_contradicted(case)  # moved to a school or township that said "无辍学" for a month it is open in
     return case
 
 
@@ -454,8 +467,13 @@ def case_close(
     committee_decided_on: date | None = None,
     committee_decision: str = "",
     committee_document: str = "",
+    proof: str = "",
 ) -> DropoutCase:
-    """The bureau closes a case (销号) with its outcome; the ledger line of the current period closes then."""
+    """The bureau closes a case (销号) with its outcome; the ledger line of the current period closes then.
+
+    Without a request from the township or the school, the bureau names the proof as a request does; the
+    closing is kept as a closing request the bureau made and confirmed itself (who, when, the proof).
+    """
     check_case(case, by)
     case = locked(case)
     on = on or today()
@@ -472,8 +490,30 @@ def case_close(
     )
     details = _with_return_school(case, outcome, details)
     errors = _closing_errors(case, outcome, on, details)
+    if not proof.strip():
+        errors["proof"] = [_("Name the proof of the outcome (the return certificate, the placement letter).")]
     if errors:
         raise ValidationError(errors)
+    pending = ClosingRequest.objects.pending().filter(case=case).first()
+    if pending is not None:
+        # The bureau's own closing settles a request still waiting: it is sent back, saying why.
+        pending.status = ClosingRequest.Status.REJECTED
+        pending.decided_by = by
+        pending.decided_at = timezone.now()
+        pending.decision_note = _("The bureau closed the case itself.")
+        pending.save()
+    ClosingRequest.objects.create(
+        case=case,
+        outcome=outcome,
+        on=on,
+        proof=proof.strip(),
+        status=ClosingRequest.Status.CONFIRMED,
+        requested_by=by,
+        decided_by=by,
+        decided_at=timezone.now(),
+        decision_note=_("Closed by the bureau without a request."),
+        **details,
+    )
     return _apply_close(case, outcome, on, details, by)
 
 
@@ -601,6 +641,7 @@ def case_reopen(*, case: DropoutCase, reason: str, by, on: date | None = None) -
     case.full_clean()
     case.save()
     CasePeriod.objects.create(case=case, opened_on=on, reopen_reason=reason.strip(), opened_by=by)
+    withdraw_contradicted(case)
     return case
 
 

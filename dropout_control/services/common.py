@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dropout_control.models import DropoutCase
-from portal.access import can_write_in_scope
+from portal.access import can_write_in_scope, is_bureau_staff
 from portal.services import service
 from students.models import Student
 
@@ -29,6 +29,30 @@ student_service = service(
 
 def today() -> date:
     return timezone.localdate()
+
+
+# A found date or a return date further back than this is back-dated: a school or township says why in
+# writing (kept on the case and its history); the bureau's confirmation screen flags every such date.
+BACKDATE_LIMIT_DAYS = 30
+
+
+def is_backdated(claimed: date, recorded: date) -> bool:
+    return (recorded - claimed).days > BACKDATE_LIMIT_DAYS
+
+
+def backdating_errors(claimed: date | None, *, reason: str, field: str, by) -> dict[str, list[str]]:
+    """A date older than the limit needs a written reason, unless the bureau enters it."""
+    if claimed is None or not is_backdated(claimed, today()) or reason.strip() or is_bureau_staff(by):
+        return {}
+    return {
+        field: [
+            _(
+                "The date is more than %(days)s days ago: say in writing why it is recorded only now "
+                "(or ask the bureau to record it)."
+            )
+            % {"days": BACKDATE_LIMIT_DAYS}
+        ]
+    }
 
 
 def first_of_month(day: date) -> date:
@@ -60,6 +84,22 @@ def check_student(student: Student, by) -> None:
 def merge_errors(errors: dict[str, list[str]], exc: ValidationError) -> None:
     for field, messages in exc.message_dict.items():
         errors.setdefault(field, []).extend(m for m in messages if m not in errors.get(field, []))
+
+
+def recorded_on(row) -> date:
+    """The day a row was written (its `created_at`), by the county's clock."""
+    return timezone.localdate(row.created_at) if row.created_at else today()
+
+
+def confirmable_from(watch, month: date) -> date:
+    """The first day the school may confirm a month of the watch, by the real clock.
+
+    Once the month has ended, and never faster than the watch runs from the day it was recorded: the k-th
+    month (from 0) not before k months after the recording. A return entered months late cannot have its
+    whole watch confirmed, and the case closed, the day it is recorded.
+    """
+    index = (month.year - watch.returned_on.year) * 12 + month.month - watch.returned_on.month
+    return max(add_months(month, 1), add_months(recorded_on(watch), index))
 
 
 def watch_months(watch) -> list[date]:

@@ -17,13 +17,17 @@ from django.utils.translation import gettext_lazy
 from dropout_control.models import DropoutCase, LongAbsence, ReturnWatch, WatchConfirmation, WatchPolicy
 from dropout_control.services.common import (
     add_months,
+    backdating_errors,
     case_service,
     check_case,
+    confirmable_from,
     first_of_month,
     locked,
+    recorded_on,
     today,
     watch_months,
 )
+from dropout_control.services.zero_reports import withdraw_contradicted
 from portal.access import is_bureau_staff
 from portal.services import service
 from students import id_numbers, register
@@ -83,9 +87,10 @@ def _register(case: DropoutCase, *, school: School, on: date, stage: str, grade:
             by=by,
         )
         student.school = school
-    if student.status != Student.Status.ENROLLED:
-        student.status = Student.Status.ENROLLED
-        student.enrolled_on = on
+    # The return starts a new spell on the roll: enrolled from the day of the return, whatever the record said
+    # before (a long-absent child was often never taken off the roll, and kept the old date).
+    student.status = Student.Status.ENROLLED
+    student.enrolled_on = on
     if stage:
         student.stage = stage
     if grade:
@@ -106,8 +111,12 @@ def case_return(
     on: date | None = None,
     stage: str = "",
     grade: int | None = None,
+    late_reason: str = "",
 ) -> ReturnWatch:
-    """The child is back at school: on the register there, and watched from that day (劝返复学)."""
+    """The child is back at school: on the register there, and watched from that day (劝返复学).
+
+    A return dated more than BACKDATE_LIMIT_DAYS ago needs `late_reason` from a school or township.
+    """
     check_case(case, by)
     case = locked(case)
     on = on or today()
@@ -119,7 +128,7 @@ def case_return(
             _("The child returned on %(date)s and is watched until %(until)s.")
             % {"date": running.returned_on.isoformat(), "until": running.watch_until.isoformat()}
         )
-    errors: dict[str, list[str]] = {}
+    errors = backdating_errors(on, reason=late_reason, field="late_reason", by=by)
     if on < case.found_on:
         errors["on"] = [_("The return cannot be dated before the case was found.")]
     elif on > today():
@@ -145,11 +154,13 @@ def case_return(
         student=student,
         school=school,
         returned_on=on,
+        late_reason=late_reason.strip(),
         watch_until=add_months(on, WatchPolicy.current_months()),
         created_by=by,
     )
     watch.full_clean()
     watch.save()
+    withdraw_contradicted(case)  # the school returned to said "无辍学" for this month
     return watch
 
 
@@ -189,8 +200,17 @@ def watch_confirm_month(
                 ]
             }
         )
-    if month > today():
-        raise ValidationError({"month": [_("A month is confirmed once it has begun.")]})
+    due = confirmable_from(watch, month)
+    if due > today():
+        # By the real clock: once the month has ended, and a watch recorded late runs its months from then.
+        raise ValidationError(
+            {
+                "month": [
+                    _("%(month)s can be confirmed from %(date)s.")
+                    % {"month": f"{month:%Y-%m}", "date": due.isoformat()}
+                ]
+            }
+        )
     if watch.confirmations.filter(month=month).exists():
         raise ValidationError({"month": [_("This month is already confirmed.")]})
     if not attended and not note.strip():
@@ -220,10 +240,10 @@ def raise_watches_of(student: Student, *, on: date, reason: str) -> int:
 
 def _missed_month(watch: ReturnWatch, on: date) -> date | None:
     confirmed = {c.month for c in watch.confirmations.all()}
-    # A watch recorded late (a return entered weeks after the day) gets the grace from when it was recorded.
-    recorded = watch.created_at.date()
+    # A watch recorded late (a return entered weeks after the day) gets the grace from when each month could
+    # first be confirmed (its months run from the recording).
     for month in watch_months(watch):
-        due = max(add_months(month, 1) - timedelta(days=1), recorded) + timedelta(
+        due = max(confirmable_from(watch, month) - timedelta(days=1), recorded_on(watch)) + timedelta(
             days=CONFIRMATION_GRACE_DAYS
         )
         if month not in confirmed and due < on:

@@ -8,6 +8,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dropout_control.models import DropoutCase
 from tests.conftest import PASSWORD
+from tests.dropout_control.factories import recorded_on_the_day
 from tests.factories import make_id_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -66,6 +67,7 @@ def test_case_from_found_to_returned_watched_and_closed(
     page.fill("#id_village", "上坪村")
     page.select_option("#id_school", str(school_a.pk))
     page.fill("#id_found_on", "2025-03-03")
+    page.fill("#id_found_late_reason", "外出务工返乡后补录")
     page.select_option("#id_found_by", "township_survey")
     page.select_option("#id_reason", "work")
     page.click("button:has-text('保存')")
@@ -85,10 +87,13 @@ def test_case_from_found_to_returned_watched_and_closed(
     page.fill("#return-form [name=on]", "2025-03-10")
     page.select_option("#return-form [name=stage]", "primary")
     page.fill("#return-form [name=grade]", "3")
+    page.fill("#return-form [name=late_reason]", "复学证明补交")
     page.click("#return-form button[type=submit]")
     page.wait_for_selector("text=已登记复学")
     assert "已复学，观察中" in page.locator("#case-status").inner_text()
     case.refresh_from_db()
+    # The watch as if recorded the day of the return (the months of a late entry come due one a month).
+    recorded_on_the_day(case.watches.get())
     assert case.student.school == school_a and case.student.status == "enrolled"
 
     # Watched: the school confirms each month from its list of watched children.
@@ -116,6 +121,10 @@ def test_case_from_found_to_returned_watched_and_closed(
     sign_in(page, login, bureau)
     page.goto("/dropout/closings/")
     page.click(f"#closing-list a[href='/dropout/cases/{case.pk}/']")
+    # Before confirming, the bureau sees the dates entered long after the fact, flagged, with the reasons.
+    dates = page.locator("#closing-dates").inner_text()
+    assert "外出务工返乡后补录" in dates and "复学证明补交" in dates
+    assert page.locator("#closing-dates tr.backdated").count() >= 2
     page.fill("#closing-confirm-form [name=note]", "材料齐全")
     page.click("#closing-confirm-form button.primary")
     page.wait_for_selector("text=案件已销号")

@@ -39,6 +39,7 @@ def new_case(township, **overrides) -> dict:
         "name": "赵六",
         "township": township.pk,
         "found_on": "2025-03-03",
+        "found_late_reason": "补录",
         "found_by": "township_survey",
         "reason": "other",
     }
@@ -46,7 +47,12 @@ def new_case(township, **overrides) -> dict:
     return body
 
 
-MOVED_AWAY = {"outcome": "transferred_out", "outcome_note": "随父母迁往广东东莞", "on": "2025-03-10"}
+MOVED_AWAY = {
+    "outcome": "transferred_out",
+    "outcome_note": "随父母迁往广东东莞",
+    "on": "2025-03-10",
+    "proof": "转学联系函",
+}
 VISIT = {
     "visited_on": "2025-03-05",
     "visitors": "镇干部、班主任",
@@ -155,7 +161,13 @@ def test_principal_cannot_read_or_change_another_schools_case(principal_a, princ
         (
             "post",
             f"{url}return/",
-            {"school": school_b.pk, "on": "2025-03-10", "stage": "primary", "grade": 3},
+            {
+                "school": school_b.pk,
+                "on": "2025-03-10",
+                "stage": "primary",
+                "grade": 3,
+                "late_reason": "补录",
+            },
         ),
     ]
     client = api_for(principal_a)
@@ -197,6 +209,7 @@ def test_township_officer_opens_a_case_for_an_unregistered_child(township_office
             "township": township_a.pk,
             "village": "上坪村",
             "found_on": "2025-03-03",
+            "found_late_reason": "补录",
             "found_by": "township_survey",
             "reason": "work",
         },
@@ -213,6 +226,7 @@ def test_case_for_a_registered_student(principal_a, school_a):
         {
             "student": student.pk,
             "found_on": "2025-03-03",
+            "found_late_reason": "补录",
             "found_by": "school_report",
             "reason": "study_difficulty",
         },
@@ -224,7 +238,13 @@ def test_case_for_a_registered_student(principal_a, school_a):
 
 
 def test_principal_cannot_open_a_case_for_another_schools_student(principal_a, principal_b, student_b):
-    body = {"student": student_b.pk, "found_on": "2025-03-03", "found_by": "school_report", "reason": "other"}
+    body = {
+        "student": student_b.pk,
+        "found_on": "2025-03-03",
+        "found_late_reason": "补录",
+        "found_by": "school_report",
+        "reason": "other",
+    }
     with nothing_written(student_b):
         response = api_for(principal_a).post("/api/dropout/cases/", body, format="json")
     assert response.status_code == 400  # not a choice: the student is outside the principal's scope
@@ -339,6 +359,7 @@ def test_home_visit_log_only_for_home_teaching(bureau, case_a):
             "home_hours_per_term": "40",
             "committee_decided_on": "2025-03-03",
             "on": "2025-03-05",
+            "proof": "县残评决定书",
         },
         format="json",
     )
@@ -390,7 +411,9 @@ def test_upload_then_confirm_and_clear_suspects(bureau, township_officer, townsh
     assert {s["name"] for s in suspects} == {"赵六", "钱七"}
     first, second = (s["id"] for s in sorted(suspects, key=lambda s: s["name"]))
     response = officer.post(
-        f"/api/dropout/suspects/{first}/confirm/", {"reason": "work", "found_on": "2025-09-02"}, format="json"
+        f"/api/dropout/suspects/{first}/confirm/",
+        {"reason": "work", "found_on": "2025-09-02", "found_late_reason": "补录"},
+        format="json",
     )
     assert response.status_code == 201, response.content
     assert response.json()["found_by"] == "data_comparison"

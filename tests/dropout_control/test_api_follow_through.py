@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from rest_framework.test import APIClient
 
-from dropout_control.models import ClosingRequest, DropoutCase, ZeroReport
-from tests.dropout_control.factories import open_case, return_and_watch
+from dropout_control.models import ClosingRequest, DropoutCase, ReturnWatch, ZeroReport
+from tests.dropout_control.factories import open_case, recorded_on_the_day, return_and_watch
 from tests.refusals import nothing_written
 
 FOUND = date(2025, 3, 3)
@@ -98,7 +98,7 @@ def test_walk_found_returned_watched_closed(township_officer, principal_a, burea
     url = f"/api/dropout/cases/{case_a.pk}/"
     response = officer.post(
         f"{url}return/",
-        {"school": school_a.pk, "on": "2025-03-10", "stage": "primary", "grade": 3},
+        {"school": school_a.pk, "on": "2025-03-10", "stage": "primary", "grade": 3, "late_reason": "补录"},
         format="json",
     )
     assert response.status_code == 200, response.content
@@ -109,6 +109,7 @@ def test_walk_found_returned_watched_closed(township_officer, principal_a, burea
         "2025-08-10",
     )
     assert body["student"] is not None
+    recorded_on_the_day(ReturnWatch.objects.get(case=case_a))  # confirmed month by month since
     for month in ("2025-03-01", "2025-04-01", "2025-05-01", "2025-06-01", "2025-07-15"):
         response = principal.post(f"{url}confirmations/", {"month": month, "attended": True}, format="json")
         assert response.status_code == 201, response.content
@@ -247,7 +248,7 @@ def test_new_actions_are_in_the_openapi_schema(bureau):
 def test_a_principal_cannot_return_a_child_onto_another_schools_register(principal_a, case_a, school_b):
     """An attacker moved his own school's cases onto another school's register (and then filed zero reports
     for months his school had a case). A return writes the register: only to a school the user works for."""
-    body = {"school": school_b.pk, "on": "2025-03-20", "stage": "primary", "grade": 3}
+    body = {"school": school_b.pk, "on": "2025-03-20", "stage": "primary", "grade": 3, "late_reason": "补录"}
     with nothing_written(case_a):
         response = api_for(principal_a).post(f"/api/dropout/cases/{case_a.pk}/return/", body, format="json")
     assert response.status_code == 400

@@ -20,8 +20,9 @@ from dropout_control.models import (
     WatchPolicy,
 )
 from dropout_control.selectors import home_teaching_monitor
+from dropout_control.services.common import add_months
 from students.models import Stage, Student, Transfer
-from tests.dropout_control.factories import HOME_TEACHING, open_case, return_and_watch
+from tests.dropout_control.factories import HOME_TEACHING, open_case, recorded_on_the_day, return_and_watch
 from tests.factories import SchoolFactory, StudentFactory
 from tests.refusals import nothing_written
 
@@ -44,7 +45,13 @@ def test_return_creates_the_childs_place_on_the_register(township_a, school_a, t
     case = open_case(township=township_a, guardian_name="王大", guardian_phone="13800000000")
     assert not Student.objects.exists()
     watch = services.case_return(
-        case=case, school=school_a, on=RETURNED, stage=Stage.PRIMARY, grade=4, by=township_officer
+        case=case,
+        school=school_a,
+        on=RETURNED,
+        stage=Stage.PRIMARY,
+        grade=4,
+        late_reason="补录",
+        by=township_officer,
     )
     student = Student.objects.get(id_number=case.id_number)
     assert (student.school, student.stage, student.grade, student.status, student.enrolled_on) == (
@@ -87,7 +94,7 @@ def test_without_the_return_the_child_is_flagged_again_with_it_not(township_a, s
     """The defect of the issue: a returned child was a suspect again at the next comparison."""
     case = open_case(township=township_a)
     return_and_watch(case, school=school_a, on=RETURNED, by=bureau)
-    services.case_close(case=case, outcome=Outcome.RETURNED, on=WATCH_END, by=bureau)
+    services.case_close(proof="证明材料", case=case, outcome=Outcome.RETURNED, on=WATCH_END, by=bureau)
     wb = Workbook()
     wb.active.append(["身份证号", "姓名", "乡镇", "村"])
     wb.active.append([case.id_number, case.name, township_a.name, case.village])
@@ -140,7 +147,9 @@ def test_only_the_bureau_sets_the_watch_period(township_officer):
 
 def test_school_confirms_each_month_of_the_watch(township_a, school_a, principal_a, bureau):
     case = open_case(township=township_a, school=school_a)
-    services.case_return(case=case, school=school_a, on=RETURNED, stage="primary", grade=3, by=bureau)
+    recorded_on_the_day(
+        services.case_return(case=case, school=school_a, on=RETURNED, stage="primary", grade=3, by=bureau)
+    )
     for month in MONTHS:
         services.watch_confirm_month(case=case, month=month + timedelta(days=14), by=principal_a)
     watch = case.watches.get()
@@ -187,12 +196,16 @@ def test_a_new_long_absence_raises_the_case_rather_than_opening_one(township_a, 
 
 def test_a_month_left_unconfirmed_raises_the_case_at_the_nightly_check(township_a, school_a, bureau):
     case = open_case(township=township_a)
-    watch = return_and_watch(case, school=school_a, on=RETURNED, confirm=False)
-    recorded = watch.created_at.date()
-    # Recorded today for a past return: the school has the grace period from today.
+    watch = services.case_return(case=case, school=school_a, on=RETURNED, stage="primary", grade=3, by=bureau)
+    recorded = timezone.localdate(watch.created_at)
+    # Recorded today for a past return: the school has the grace period from today for the first month, and
+    # the next months come due one a month from the recording (the watch runs in real time).
     assert services.watches_check(on=recorded + timedelta(days=10)) == 0
     services.watch_confirm_month(case=case, month=date(2025, 3, 1), by=bureau)
-    assert services.watches_check(on=recorded + timedelta(days=11)) == 1
+    assert services.watches_check(on=recorded + timedelta(days=11)) == 0
+    next_due = add_months(recorded, 1) - timedelta(days=1)
+    assert services.watches_check(on=next_due + timedelta(days=10)) == 0
+    assert services.watches_check(on=next_due + timedelta(days=11)) == 1
     watch.refresh_from_db()
     assert watch.status == ReturnWatch.Status.RAISED and "2025-04" in watch.end_reason
 
@@ -234,7 +247,12 @@ def test_township_cannot_close_without_the_bureau(township_a, school_a, township
     return_and_watch(case, school=school_a, on=RETURNED, by=township_officer)
     with nothing_written(case), pytest.raises(PermissionDenied):
         services.case_close(
-            case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=WATCH_END, by=township_officer
+            proof="证明材料",
+            case=case,
+            outcome=Outcome.RETURNED,
+            outcome_school=school_a,
+            on=WATCH_END,
+            by=township_officer,
         )
 
 
@@ -329,9 +347,9 @@ def test_home_teaching_needs_the_committees_decision(township_a, bureau):
     case = open_case(township=township_a, reason="disability")
     without = {k: v for k, v in HOME_TEACHING.items() if not k.startswith("committee")}
     with nothing_written(case), pytest.raises(ValidationError) as exc:
-        services.case_close(case=case, on=FOUND, by=bureau, **without)
+        services.case_close(proof="证明材料", case=case, on=FOUND, by=bureau, **without)
     assert "committee_decision" in exc.value.message_dict
-    services.case_close(case=case, on=FOUND, by=bureau, **HOME_TEACHING)
+    services.case_close(proof="证明材料", case=case, on=FOUND, by=bureau, **HOME_TEACHING)
     case.refresh_from_db()
     assert (case.committee_document, case.home_visits_per_month, case.home_hours_per_term) == (
         "县残评〔2025〕3号",
@@ -343,7 +361,14 @@ def test_home_teaching_needs_the_committees_decision(township_a, bureau):
 def test_exemption_needs_the_committees_decision_too(township_a, bureau):
     case = open_case(township=township_a, reason="disability")
     with nothing_written(case), pytest.raises(ValidationError) as exc:
-        services.case_close(case=case, outcome=Outcome.EXEMPTED, outcome_note="诊断证明", on=FOUND, by=bureau)
+        services.case_close(
+            proof="证明材料",
+            case=case,
+            outcome=Outcome.EXEMPTED,
+            outcome_note="诊断证明",
+            on=FOUND,
+            by=bureau,
+        )
     assert "committee_decision" in exc.value.message_dict
 
 
@@ -351,6 +376,7 @@ def test_home_teaching_plan_needs_visits_and_hours(township_a, bureau):
     case = open_case(township=township_a, reason="disability")
     with nothing_written(case), pytest.raises(ValidationError) as exc:
         services.case_close(
+            proof="证明材料",
             case=case,
             on=FOUND,
             by=bureau,
@@ -365,6 +391,7 @@ def test_home_teaching_monitor_flags_overdue_visits_and_hours_behind_plan(townsh
         township=township_a, reason="disability", found_on=today - timedelta(days=100), name="落后"
     )
     services.case_close(
+        proof="证明材料",
         case=behind,
         on=today - timedelta(days=90),
         by=bureau,
@@ -374,6 +401,7 @@ def test_home_teaching_monitor_flags_overdue_visits_and_hours_behind_plan(townsh
         township=township_a, reason="disability", found_on=today - timedelta(days=100), name="按时"
     )
     services.case_close(
+        proof="证明材料",
         case=on_time,
         on=today - timedelta(days=90),
         by=bureau,
@@ -407,9 +435,29 @@ def test_return_does_not_move_a_record_the_user_cannot_see(
     other = StudentFactory(school=school_b, id_number=case.id_number, status=Student.Status.SUSPENDED)
     with nothing_written(case, other), pytest.raises(ValidationError) as exc:
         services.case_return(
-            case=case, school=school_a, on=RETURNED, stage="primary", grade=3, by=principal_a
+            case=case,
+            school=school_a,
+            on=RETURNED,
+            stage="primary",
+            grade=3,
+            late_reason="补录",
+            by=principal_a,
         )
     assert school_b.name not in messages(exc)
     services.case_return(case=case, school=school_a, on=RETURNED, by=bureau)  # the bureau may
     other.refresh_from_db()
     assert other.school == school_a
+
+
+@pytest.mark.parametrize("same_school", [True, False])
+def test_a_return_starts_a_new_enrolment_spell(school_a, school_b, bureau, same_school):
+    """A child still on the roll as enrolled (long absent) keeps no old enrolment date after the return (issue
+    18, outside attack): the return is the start of the new spell, at the same school or another."""
+    student = StudentFactory(school=school_b, status=Student.Status.ENROLLED, enrolled_on=date(2019, 9, 1))
+    services.long_absence_mark(student=student, since=date(2025, 2, 1), by=bureau)
+    case = services.case_open(
+        by=bureau, student=student, found_on=FOUND, found_by="school_report", reason="other"
+    )
+    services.case_return(case=case, school=school_b if same_school else school_a, on=RETURNED, by=bureau)
+    student.refresh_from_db()
+    assert (student.status, student.enrolled_on) == (Student.Status.ENROLLED, RETURNED)

@@ -121,3 +121,25 @@ def test_watched_state_in_the_ledger(bureau_client, bureau, ledger_case, school_
     )
     rows = _detail(bureau_client.get(reverse("dropout:ledger_export"), {"month": "2025-03"}))
     assert "2025-08-20" in rows[1][15]
+
+
+@pytest.mark.parametrize("view", ["ledger_export", "ledger_print"])
+def test_each_child_whose_number_is_revealed_is_logged(bureau_client, bureau, ledger_case, school_b, view):
+    """One access-log entry per child revealed, naming the case, as a case's own reveal does (issue 18,
+    outside attack); masked lines are not logged as revealed."""
+    other = open_case(township=school_b.township, school=school_b, found_on=date(2025, 3, 4))
+    bureau_client.post(reverse(f"dropout:{view}") + "?month=2025-03", {"password": PASSWORD})
+    reveals = AccessLog.objects.filter(user=bureau, action=AccessLog.Action.REVEAL_ID)
+    assert set(reveals.values_list("object_type", "object_id")) == {
+        ("dropout_control.dropoutcase", str(ledger_case.pk)),
+        ("dropout_control.dropoutcase", str(other.pk)),
+    }
+
+
+def test_a_principal_is_logged_only_for_the_children_he_sees_whole(
+    principal_b_client, principal_b, ledger_case, school_b
+):
+    own = open_case(township=school_b.township, school=school_b, found_on=date(2025, 3, 4))
+    principal_b_client.post(reverse("dropout:ledger_export") + "?month=2025-03", {"password": PASSWORD})
+    reveals = AccessLog.objects.filter(user=principal_b, action=AccessLog.Action.REVEAL_ID)
+    assert list(reveals.values_list("object_id", flat=True)) == [str(own.pk)]

@@ -111,6 +111,7 @@ class Rows:
         for _ in range(n):
             case = self.case()
             services.case_close(
+                proof="证明材料",
                 case=case,
                 on=_today() - timedelta(days=20),
                 by=self.ctx["by"],

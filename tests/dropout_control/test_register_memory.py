@@ -80,13 +80,71 @@ def test_the_same_child_pending_twice_is_one_suspect(children, bureau):
     assert [row[2] for row in listed.iter_rows(min_row=2, values_only=True)] == ["孩子0"]
 
 
-def test_a_move_says_otherwise_and_the_child_is_suspected_again(children, township_b, bureau):
+@pytest.mark.parametrize("moved", ["village", "township"])
+def test_a_cleared_child_listed_elsewhere_stays_cleared(children, township_b, bureau, moved):
+    """Matched by ID number: a new village or township on the list does not make a second suspect beside
+    the cleared one (issue 18, outside attack); the row notes where the list now places the child."""
     upload(children[:1], bureau)
     services.suspect_clear(suspect=SuspectedDropout.objects.get(), clear_reason="moved_away", by=bureau)
-    number, name, _township, village = children[0]
-    second = upload([(number, name, township_b.name, village)], bureau, as_of=date(2025, 10, 1))
-    assert second.suspect_count == 1
-    assert SuspectedDropout.objects.filter(status="pending").get().township == township_b
+    number, name, township, village = children[0]
+    row = (
+        (number, name, township_b.name, village)
+        if moved == "township"
+        else (number, name, township, "下坪村")
+    )
+    second = upload([row], bureau, as_of=date(2025, 10, 1))
+    assert (second.suspect_count, second.kept_count) == (0, 1)
+    assert not SuspectedDropout.objects.filter(status="pending").exists()
+    kept = HouseholdRegisterRow.objects.get(upload=second)
+    assert kept.finding == Finding.CLEARED
+    assert (township_b.name if moved == "township" else "下坪村") in kept.note
+
+
+def test_a_suspect_of_an_unknown_township_can_be_cleared(bureau):
+    upload([(make_id_number(date(2013, 6, 1)), "外乡", "火星镇", "")], bureau)
+    suspect = SuspectedDropout.objects.get()
+    assert suspect.township is None
+    services.suspect_clear(suspect=suspect, clear_reason="moved_away", note="户籍已迁往外省", by=bureau)
+    suspect.refresh_from_db()
+    assert suspect.status == "cleared"
+
+
+def test_a_suspect_of_an_unknown_township_is_confirmed_with_the_township_named(bureau, township_a):
+    upload([(make_id_number(date(2013, 6, 1)), "外乡", "火星镇", "")], bureau)
+    suspect = SuspectedDropout.objects.get()
+    with nothing_written(suspect), pytest.raises(ValidationError) as exc:
+        services.suspect_confirm(suspect=suspect, reason="work", by=bureau)
+    assert "township" in exc.value.message_dict
+    assert "乡镇" in " ".join(exc.value.message_dict["township"]) or "township" in str(exc.value)
+    case = services.suspect_confirm(suspect=suspect, reason="work", township=township_a, by=bureau)
+    assert case.township == township_a
+
+
+def test_the_api_clears_and_confirms_a_suspect_of_an_unknown_township(bureau, township_a):
+    from rest_framework.test import APIClient
+
+    upload(
+        [
+            (make_id_number(date(2013, 6, 1)), "外乡", "火星镇", ""),
+            (make_id_number(date(2013, 7, 1)), "外乡二", "", ""),
+        ],
+        bureau,
+    )
+    client = APIClient()
+    client.force_authenticate(bureau)
+    first, second = SuspectedDropout.objects.order_by("name")
+    response = client.post(f"/api/dropout/suspects/{first.pk}/confirm/", {"reason": "work"}, format="json")
+    assert response.status_code == 400 and "township" in response.json()
+    response = client.post(
+        f"/api/dropout/suspects/{first.pk}/confirm/",
+        {"reason": "work", "township": township_a.pk},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    response = client.post(
+        f"/api/dropout/suspects/{second.pk}/clear/", {"clear_reason": "moved_away"}, format="json"
+    )
+    assert response.status_code == 200, response.content
 
 
 def test_one_unknown_township_names_the_row_and_keeps_the_rest(children, bureau):
@@ -165,3 +223,56 @@ def test_upload_page_polls_until_the_task_has_finished(bureau_client, bureau):
     )
     body = bureau_client.get(f"/dropout/register/{pending.pk}/").content.decode()
     assert 'http-equiv="refresh"' in body and 'value="40"' in body
+
+
+def test_the_pages_clear_and_confirm_a_suspect_of_an_unknown_township(bureau, bureau_client, township_a):
+    from django.urls import reverse
+
+    upload(
+        [
+            (make_id_number(date(2013, 6, 1)), "外乡", "火星镇", ""),
+            (make_id_number(date(2013, 7, 1)), "外乡二", "", ""),
+        ],
+        bureau,
+    )
+    first, second = SuspectedDropout.objects.order_by("name")
+    page = bureau_client.get(reverse("dropout:suspect_list")).content.decode()
+    assert 'name="township"' in page
+    response = bureau_client.post(
+        reverse("dropout:suspect_confirm", args=[first.pk]),
+        {"reason": "work", "found_on": str(AS_OF)},
+        follow=True,
+    )
+    assert "选择孩子居住的乡镇" in response.content.decode()
+    first.refresh_from_db()
+    assert first.status == "pending"
+    bureau_client.post(
+        reverse("dropout:suspect_confirm", args=[first.pk]),
+        {"reason": "work", "found_on": str(AS_OF), "township": township_a.pk},
+    )
+    bureau_client.post(reverse("dropout:suspect_clear", args=[second.pk]), {"clear_reason": "moved_away"})
+    assert dict(SuspectedDropout.objects.values_list("name", "status")) == {
+        "外乡": "confirmed",
+        "外乡二": "cleared",
+    }
+
+
+def test_a_repeated_id_number_keeps_the_first_row_and_names_the_others(children, bureau):
+    """One child listed twice does not refuse the whole county's list (issue 18, outside attack)."""
+    number, *_ = children[0]
+    rows = [*children, (number, "重复一", "甲镇", "下坪村"), (number, "重复二", "甲镇", "")]
+    up = upload(rows, bureau)
+    assert up.row_count == 4
+    assert [p["row"] for p in up.problems] == [6, 7]
+    assert all("2" in p["message"] for p in up.problems)  # the row kept is named
+    assert HouseholdRegisterRow.objects.get(upload=up, id_number=number).name == "孩子0"
+    assert SuspectedDropout.objects.filter(id_number=number).count() == 1
+
+
+def test_the_task_keeps_the_first_of_a_repeated_row_too(children, bureau):
+    number, *_ = children[0]
+    parsed, problems = matching.parse_rows(
+        [["身份证号", "姓名", "乡镇", "村"], list(children[0]), [number, "重复", "甲镇", ""]], as_of=AS_OF
+    )
+    assert [p.name for p in parsed] == ["孩子0"]
+    assert [p["row"] for p in problems] == [3]

@@ -40,7 +40,12 @@ def test_township_officer_opens_a_case_for_an_unregistered_child(township_office
 
 def test_case_for_a_registered_student_takes_the_child_from_the_registry(principal_a, student_a, school_a):
     case = services.case_open(
-        by=principal_a, student=student_a, found_on=FOUND, found_by="school_report", reason="study_difficulty"
+        by=principal_a,
+        student=student_a,
+        found_on=FOUND,
+        found_by="school_report",
+        reason="study_difficulty",
+        found_late_reason="补录",
     )
     assert (case.id_number, case.name, case.school, case.township) == (
         student_a.id_number,
@@ -93,7 +98,12 @@ def test_database_refuses_a_second_open_case_even_past_the_service(township_a):
 def test_a_closed_case_does_not_block_a_new_one(township_a, bureau):
     case = open_case(township=township_a)
     services.case_close(
-        case=case, outcome=Outcome.TRANSFERRED_OUT, on=date(2025, 4, 1), outcome_note="广东东莞", by=bureau
+        proof="证明材料",
+        case=case,
+        outcome=Outcome.TRANSFERRED_OUT,
+        on=date(2025, 4, 1),
+        outcome_note="广东东莞",
+        by=bureau,
     )
     assert open_case(township=township_a, id_number=case.id_number, found_on=date(2025, 5, 1)).pk != case.pk
 
@@ -134,7 +144,12 @@ def test_principal_cannot_edit_another_schools_case(principal_a, principal_b, sc
         services.case_add_visit(case=case, visited_on=FOUND, visitors="x", result="y", by=principal_a)
     with nothing_written(), pytest.raises(PermissionDenied):
         services.case_close(
-            case=case, outcome=Outcome.RETURNED, outcome_school=school_b, on=FOUND, by=principal_a
+            proof="证明材料",
+            case=case,
+            outcome=Outcome.RETURNED,
+            outcome_school=school_b,
+            on=FOUND,
+            by=principal_a,
         )
     case.refresh_from_db()
     assert (case.reason_detail, case.status) == ("", "open")
@@ -236,7 +251,7 @@ def test_team_member_needs_a_valid_phone(township_a, bureau):
 def test_closing_without_an_outcome_is_refused(township_a, bureau):
     case = open_case(township=township_a)
     with nothing_written(), pytest.raises(ValidationError) as exc:
-        services.case_close(case=case, outcome="", on=FOUND, by=bureau)
+        services.case_close(proof="证明材料", case=case, outcome="", on=FOUND, by=bureau)
     assert "outcome" in exc.value.message_dict
     case.refresh_from_db()
     assert case.status == "open"
@@ -254,7 +269,12 @@ def test_returned_to_school_is_closed_only_after_the_watch(township_a, school_a,
     case = open_case(township=township_a)
     with nothing_written(), pytest.raises(ValidationError) as exc:
         services.case_close(
-            case=case, outcome=Outcome.RETURNED, outcome_school=school_a, on=date(2025, 3, 10), by=bureau
+            proof="证明材料",
+            case=case,
+            outcome=Outcome.RETURNED,
+            outcome_school=school_a,
+            on=date(2025, 3, 10),
+            by=bureau,
         )
     assert "outcome" in exc.value.message_dict
     case.refresh_from_db()
@@ -265,20 +285,31 @@ def test_special_school_placement_needs_a_special_school(township_a, school_a, b
     case = open_case(township=township_a)
     with nothing_written(), pytest.raises(ValidationError):
         services.case_close(
-            case=case, outcome=Outcome.SPECIAL_SCHOOL, outcome_school=school_a, on=FOUND, by=bureau
+            proof="证明材料",
+            case=case,
+            outcome=Outcome.SPECIAL_SCHOOL,
+            outcome_school=school_a,
+            on=FOUND,
+            by=bureau,
         )
     special = SchoolFactory(township=township_a, school_type=School.Type.SPECIAL)
     services.case_close(
-        case=case, outcome=Outcome.SPECIAL_SCHOOL, outcome_school=special, on=FOUND, by=bureau
+        proof="证明材料",
+        case=case,
+        outcome=Outcome.SPECIAL_SCHOOL,
+        outcome_school=special,
+        on=FOUND,
+        by=bureau,
     )
 
 
 def test_exemption_needs_evidence(township_a, bureau):
     case = open_case(township=township_a, reason="disability")
     with nothing_written(), pytest.raises(ValidationError) as exc:
-        services.case_close(case=case, outcome=Outcome.EXEMPTED, on=FOUND, by=bureau)
+        services.case_close(proof="证明材料", case=case, outcome=Outcome.EXEMPTED, on=FOUND, by=bureau)
     assert "outcome_note" in exc.value.message_dict
     services.case_close(
+        proof="证明材料",
         case=case,
         outcome=Outcome.EXEMPTED,
         outcome_note="县医院诊断证明 2025-031",
@@ -291,8 +322,12 @@ def test_exemption_needs_evidence(township_a, bureau):
 def test_reached_16_only_when_sixteen(township_a, bureau):
     case = open_case(township=township_a, birth=date(2009, 6, 1))
     with nothing_written(), pytest.raises(ValidationError):
-        services.case_close(case=case, outcome=Outcome.REACHED_16, on=date(2025, 5, 31), by=bureau)
-    services.case_close(case=case, outcome=Outcome.REACHED_16, on=date(2025, 6, 1), by=bureau)
+        services.case_close(
+            proof="证明材料", case=case, outcome=Outcome.REACHED_16, on=date(2025, 5, 31), by=bureau
+        )
+    services.case_close(
+        proof="证明材料", case=case, outcome=Outcome.REACHED_16, on=date(2025, 6, 1), by=bureau
+    )
 
 
 def test_outcome_before_found_or_in_future_is_refused(township_a, school_a, bureau):
@@ -300,7 +335,12 @@ def test_outcome_before_found_or_in_future_is_refused(township_a, school_a, bure
     for day in (FOUND - timedelta(days=1), timezone.localdate() + timedelta(days=1)):
         with nothing_written(), pytest.raises(ValidationError):
             services.case_close(
-                case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=day, by=bureau
+                proof="证明材料",
+                case=case,
+                outcome=Outcome.TRANSFERRED_OUT,
+                outcome_note="广东东莞",
+                on=day,
+                by=bureau,
             )
 
 
@@ -308,13 +348,19 @@ def test_official_cannot_close(township_a, school_a, official):
     case = open_case(township=township_a)
     with nothing_written(), pytest.raises(PermissionDenied):
         services.case_close(
-            case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=FOUND, by=official
+            proof="证明材料",
+            case=case,
+            outcome=Outcome.TRANSFERRED_OUT,
+            outcome_note="广东东莞",
+            on=FOUND,
+            by=official,
         )
 
 
 def home_teaching_case(township, bureau):
     case = open_case(township=township, reason="disability")
     return services.case_close(
+        proof="证明材料",
         case=case,
         outcome=Outcome.HOME_TEACHING,
         on=date(2025, 3, 5),
@@ -330,7 +376,7 @@ def home_teaching_case(township, bureau):
 def test_home_teaching_needs_teacher_and_schedule(township_a, bureau):
     case = open_case(township=township_a)
     with nothing_written(), pytest.raises(ValidationError) as exc:
-        services.case_close(case=case, outcome=Outcome.HOME_TEACHING, on=FOUND, by=bureau)
+        services.case_close(proof="证明材料", case=case, outcome=Outcome.HOME_TEACHING, on=FOUND, by=bureau)
     assert {"home_teacher", "home_schedule"} <= set(exc.value.message_dict)
 
 
@@ -350,6 +396,7 @@ def test_home_teaching_visits_are_logged(township_a, bureau):
 def test_home_teaching_log_for_a_case_not_in_that_outcome_is_refused(township_a, school_a, bureau):
     open_one = open_case(township=township_a)
     closed = services.case_close(
+        proof="证明材料",
         case=open_case(township=township_a),
         outcome=Outcome.TRANSFERRED_OUT,
         outcome_note="广东东莞",
@@ -386,7 +433,12 @@ def test_home_teaching_log_refuses_zero_hours_and_future_dates(township_a, burea
 def test_reopening_is_recorded_as_a_new_period(township_a, school_a, bureau):
     case = open_case(township=township_a)
     services.case_close(
-        case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=date(2025, 3, 10), by=bureau
+        proof="证明材料",
+        case=case,
+        outcome=Outcome.TRANSFERRED_OUT,
+        outcome_note="广东东莞",
+        on=date(2025, 3, 10),
+        by=bureau,
     )
     services.case_reopen(case=case, on=date(2025, 4, 2), reason="复学后再次辍学", by=bureau)
     case.refresh_from_db()
@@ -405,7 +457,12 @@ def test_reopening_needs_a_reason_and_a_closed_case(township_a, school_a, bureau
     with nothing_written(), pytest.raises(ValidationError):
         services.case_reopen(case=case, reason="x", on=FOUND, by=bureau)
     services.case_close(
-        case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=date(2025, 3, 10), by=bureau
+        proof="证明材料",
+        case=case,
+        outcome=Outcome.TRANSFERRED_OUT,
+        outcome_note="广东东莞",
+        on=date(2025, 3, 10),
+        by=bureau,
     )
     with nothing_written(), pytest.raises(ValidationError):
         services.case_reopen(case=case, reason=" ", on=date(2025, 4, 1), by=bureau)
@@ -417,7 +474,12 @@ def test_reopening_needs_a_reason_and_a_closed_case(township_a, school_a, bureau
 def test_reopening_refused_while_another_case_is_open(township_a, school_a, bureau):
     case = open_case(township=township_a)
     services.case_close(
-        case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=date(2025, 3, 10), by=bureau
+        proof="证明材料",
+        case=case,
+        outcome=Outcome.TRANSFERRED_OUT,
+        outcome_note="广东东莞",
+        on=date(2025, 3, 10),
+        by=bureau,
     )
     open_case(township=township_a, id_number=case.id_number, found_on=date(2025, 4, 1))
     with nothing_written(), pytest.raises(ValidationError):
@@ -427,7 +489,12 @@ def test_reopening_refused_while_another_case_is_open(township_a, school_a, bure
 def test_visit_on_a_closed_case_is_refused(township_a, school_a, bureau):
     case = open_case(township=township_a)
     services.case_close(
-        case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=FOUND, by=bureau
+        proof="证明材料",
+        case=case,
+        outcome=Outcome.TRANSFERRED_OUT,
+        outcome_note="广东东莞",
+        on=FOUND,
+        by=bureau,
     )
     with nothing_written(), pytest.raises(ValidationError):
         services.case_add_visit(case=case, visited_on=FOUND, visitors="x", result="y", by=bureau)
@@ -436,7 +503,12 @@ def test_visit_on_a_closed_case_is_refused(township_a, school_a, bureau):
 def test_history_records_who_closed(township_a, school_a, bureau):
     case = open_case(township=township_a)
     services.case_close(
-        case=case, outcome=Outcome.TRANSFERRED_OUT, outcome_note="广东东莞", on=FOUND, by=bureau
+        proof="证明材料",
+        case=case,
+        outcome=Outcome.TRANSFERRED_OUT,
+        outcome_note="广东东莞",
+        on=FOUND,
+        by=bureau,
     )
     events = pghistory.models.Events.objects.tracks(case).order_by("pgh_created_at")
     update = [e for e in events if e.pgh_label == "update"][-1]

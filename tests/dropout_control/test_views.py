@@ -101,7 +101,16 @@ def test_principal_cannot_post_to_another_schools_case(
                 "proof": "转学证明",
             },
         ),
-        ("case_return", {"school": school_b.pk, "on": "2025-03-06", "stage": "primary", "grade": "3"}),
+        (
+            "case_return",
+            {
+                "school": school_b.pk,
+                "on": "2025-03-06",
+                "stage": "primary",
+                "grade": "3",
+                "late_reason": "补录",
+            },
+        ),
     ]
     with nothing_written(case_b):
         for name, data in posts:
@@ -147,6 +156,7 @@ def test_township_officer_opens_a_case_through_the_form(township_client, townshi
         "township": township_a.pk,
         "village": "上坪村",
         "found_on": "2025-03-03",
+        "found_late_reason": "补录",
         "found_by": "township_survey",
         "reason": "work",
     }
@@ -174,6 +184,7 @@ def test_out_of_age_child_without_reason_is_refused_in_chinese(township_client, 
         "name": "大孩子",
         "township": township_a.pk,
         "found_on": "2025-03-03",
+        "found_late_reason": "补录",
         "found_by": "township_survey",
         "reason": "work",
     }
@@ -204,7 +215,7 @@ def test_full_walk_in_pages(township_client, bureau_client, case_a, school_a):
     )
     bureau_client.post(
         reverse("dropout:case_close", args=[case_a.pk]),
-        {"outcome": "transferred_out", "outcome_note": "广东东莞", "on": "2025-03-10"},
+        {"outcome": "transferred_out", "outcome_note": "广东东莞", "on": "2025-03-10", "proof": "转学联系函"},
     )
     body = bureau_client.get(url).content.decode()
     assert "转出县外" in body or "广东东莞" in body
@@ -255,7 +266,8 @@ def test_register_upload_confirm_and_clear_in_pages(bureau_client, township_clie
     assert "赵六" in body and "钱七" in body
     zhao, qian = SuspectedDropout.objects.get(name="赵六"), SuspectedDropout.objects.get(name="钱七")
     response = township_client.post(
-        reverse("dropout:suspect_confirm", args=[zhao.pk]), {"reason": "work", "found_on": "2025-09-02"}
+        reverse("dropout:suspect_confirm", args=[zhao.pk]),
+        {"reason": "work", "found_on": "2025-09-02", "found_late_reason": "补录"},
     )
     case = DropoutCase.objects.get()
     assert response.url == reverse("dropout:case_detail", args=[case.pk])

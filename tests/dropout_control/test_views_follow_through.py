@@ -80,6 +80,7 @@ def test_home_teaching_page_flags_an_overdue_visit(bureau_client, bureau, townsh
         township=township_a, reason="disability", found_on=today - timedelta(days=60), name="送教娃"
     )
     services.case_close(
+        proof="证明材料",
         case=case,
         on=today - timedelta(days=50),
         by=bureau,

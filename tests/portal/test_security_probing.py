@@ -76,6 +76,7 @@ def case_form(number, township, school=None) -> dict:
         "name": "某孩子",
         "township": township.pk,
         "found_on": "2025-03-03",
+        "found_late_reason": "补录",
         "found_by": "school_report",
         "reason": "illness",
     }
