@@ -9,6 +9,7 @@ urlpatterns = [
     path("dashboard.json", views.dashboard_json, name="dashboard_json"),
     path("yearend/", views.snapshot_list, name="snapshot_list"),
     path("yearend/rebuild/", views.snapshot_rebuild, name="snapshot_rebuild"),
+    path("populations/", views.populations, name="populations"),
     path("yearend/<int:pk>/", views.snapshot_detail, name="snapshot_detail"),
     path("yearend/<int:pk>/download.xlsx", views.snapshot_download, name="snapshot_download"),
     path("yearend/<int:pk>/<slug:section>/", views.snapshot_section, name="snapshot_section"),
