@@ -147,9 +147,11 @@ def retention_line(counts: Counter) -> dict:
     return line
 
 
-def retention(period: Period) -> dict[str, dict]:
-    """Each cohort's retention: {"total": line, "entry_year": y, "by_township": {id: line}, "by_school": …}."""
-    entries = {c.key: cohort_entries(period, c) for c in COHORTS}
+def retention(period: Period, *, only: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """Each cohort's retention (or those named in `only`): {"entry_year": y, "total": line, "by_township":
+    {id: line}, "by_school": {id: line}}. One query a cohort, and two more."""
+    cohorts = [c for c in COHORTS if only is None or c.key in only]
+    entries = {c.key: cohort_entries(period, c) for c in cohorts}
     students = set().union(*(e.keys() for e in entries.values()))
     spells = {
         student: (status, stage)
@@ -164,7 +166,7 @@ def retention(period: Period) -> dict[str, dict]:
         .values_list("student_id", flat=True)
     )
     out = {}
-    for cohort in COHORTS:
+    for cohort in cohorts:
         total, by_township, by_school = Counter(), {}, {}
         for student, (school, township) in entries[cohort.key].items():
             outcome = _outcome(cohort, spells.get(student), student in open_cases)

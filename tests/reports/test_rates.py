@@ -357,6 +357,12 @@ def test_snapshot_and_workbook_print_the_rates_and_the_missing_population(
     senior = line(ws, "高中阶段毛入学率（15–17岁）")
     assert senior[1:4] == [2, "缺人口数据", "缺人口数据"]
 
+    cover = [row[0] for row in workbook["基本情况"].iter_rows(values_only=True) if row and row[0]]
+    assert (
+        "巩固率：小学 70.0%，初中 无入学队列，九年义务教育 无入学队列；学前教育毛入园率 75.0%，高中阶段毛入学率 缺人口数据。"
+        in cover
+    )
+
     page = bureau_client.get(reverse("reports:snapshot_detail", args=[snapshot.pk])).content.decode()
     assert "缺人口数据" in page and "70.0%" in page
 
@@ -375,3 +381,23 @@ def test_the_build_calls_reports_rates(cohort):
         "entry_year": "2019",
         **rates.retention(period())["primary"]["total"],
     }
+
+
+def test_the_county_dashboard_shows_the_running_years_nine_year_rate(
+    school_a, township_a, bureau, bureau_client, township_client
+):
+    from reports.figures import running_period
+
+    junior_school = SchoolFactory(township=township_a, school_type=School.Type.JUNIOR)
+    entered = date(running_period().school_year - 8, 9, 1)
+    went_on = pupil(school_a, entered=entered)
+    change(went_on, date(entered.year + 8, 9, 1), school=junior_school, stage=Stage.JUNIOR, grade=3)
+    dropped = pupil(school_a, entered=entered)
+    change(dropped, date(entered.year + 7, 3, 1), status=Student.Status.DROPPED_OUT)
+    tiles = {t["key"]: t for t in bureau_client.get(reverse("reports:dashboard_json")).json()["tiles"]}
+    assert (tiles["retention"]["value"], tiles["retention"]["display"]) == ("0.5000", "50.0%")
+    snapshot = built_snapshot(running_period().school_year, bureau)
+    assert snapshot.figures["sections"]["rates"]["total"]["retention"] == "0.5000"
+    assert "50.0%" in bureau_client.get(reverse("reports:index")).content.decode()
+    township_tiles = township_client.get(reverse("reports:dashboard_json")).json()["tiles"]
+    assert "retention" not in {t["key"] for t in township_tiles}  # a county figure
