@@ -576,7 +576,11 @@ def county_rates(user, township, data) -> None:
 
     line = rates.retention(figures.running_period(), only=("nine_year",))["nine_year"]["total"]
     tile = _tile(
-        "retention", _("Nine-year retention rate"), line["retention"], None, figure=("rates", "retention")
+        "retention",
+        _("Nine-year retention rate"),
+        line["retention"],
+        None,
+        figure=("rates", "nine_year_retention"),
     )
     tile["display"] = (
         f"{Decimal(line['retention']) * 100:.1f}%"

@@ -284,7 +284,7 @@ def summary_lines(figures: dict) -> list[str]:
             % {
                 "primary": shown(total["primary_retention"], NO_COHORT),
                 "junior": shown(total["junior_retention"], NO_COHORT),
-                "nine_year": shown(total["retention"], NO_COHORT),
+                "nine_year": shown(total["nine_year_retention"], NO_COHORT),
                 "preschool": shown(total["preschool_gross"], NO_POPULATION),
                 "senior": shown(total["senior_stage_gross"], NO_POPULATION),
             }

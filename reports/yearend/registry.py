@@ -153,8 +153,10 @@ def rates_section(period: Period) -> dict:
     by the school where it entered grade 1."""
     b = Builder()
     cohorts = rates.retention(period)
+    # Names of their own (not the "retention" table and headline of the by-register rate that snapshots built
+    # before them hold): an older snapshot prints none of these rather than its figures under these labels.
     b.table(
-        "retention",
+        "cohorts",
         [
             {"key": key, "entry_year": str(data["entry_year"]), **data["total"]}
             for key, data in cohorts.items()
@@ -166,7 +168,7 @@ def rates_section(period: Period) -> dict:
     b.table("gross", [{"key": key, **line} for key, line in gross.items()], measures=GROSS_M, totals=False)
     nine_year = cohorts["nine_year"]
     b.total = {
-        "retention": nine_year["total"]["retention"],
+        "nine_year_retention": nine_year["total"]["retention"],
         "primary_retention": cohorts["primary"]["total"]["retention"],
         "junior_retention": cohorts["junior"]["total"]["retention"],
         "preschool_gross": gross["preschool"]["rate"],
@@ -174,7 +176,7 @@ def rates_section(period: Period) -> dict:
     }
     for level in ("township", "school"):
         for key, line in nine_year[f"by_{level}"].items():
-            b.breakdown(level, key, {"retention": line["retention"]})
+            b.breakdown(level, key, {"nine_year_retention": line["retention"]})
     return b.as_dict()
 
 
@@ -307,7 +309,7 @@ REGISTRY_SECTIONS: tuple[Section, ...] = (
         rates_section,
         (
             Table(
-                "retention",
+                "cohorts",
                 _("Retention by cohort"),
                 _("Rate"),
                 retention_lines,
@@ -323,7 +325,7 @@ REGISTRY_SECTIONS: tuple[Section, ...] = (
                 totals=False,
             ),
         ),
-        (Measure("retention", _("Nine-year retention rate"), RATE),),
+        (Measure("nine_year_retention", _("Nine-year retention rate"), RATE),),
         note=_(
             "Retention: the children who entered grade 1 of primary (or junior) school in the county in the "
             "cohort's first school year, read on the reference date; those transferred out of the county or "

@@ -334,7 +334,7 @@ def test_snapshot_and_workbook_print_the_rates_and_the_missing_population(
     services.population_set(school_year=YEAR, band="3-5", population=4, note="统计年鉴", by=bureau)
     snapshot = built_snapshot(YEAR, bureau)
     section = snapshot.figures["sections"]["rates"]
-    retention = {r["key"]: r for r in section["tables"]["retention"]["rows"]}
+    retention = {r["key"]: r for r in section["tables"]["cohorts"]["rows"]}
     assert retention["primary"]["retention"] == "0.7000" and retention["primary"]["entry_year"] == "2019"
     gross = {r["key"]: r for r in section["tables"]["gross"]["rows"]}
     assert gross["senior_stage"]["rate"] is None and gross["senior_stage"]["population"] is None
@@ -376,7 +376,7 @@ def test_the_api_gives_the_snapshot_with_the_rates(cohort, bureau, official_clie
 
 def test_the_build_calls_reports_rates(cohort):
     figures = yearend.build_figures(county_code=settings.HOME_COUNTY_CODE, year=YEAR, basis="school")
-    assert figures["sections"]["rates"]["tables"]["retention"]["rows"][0] == {
+    assert figures["sections"]["rates"]["tables"]["cohorts"]["rows"][0] == {
         "key": "primary",
         "entry_year": "2019",
         **rates.retention(period())["primary"]["total"],
@@ -397,7 +397,38 @@ def test_the_county_dashboard_shows_the_running_years_nine_year_rate(
     tiles = {t["key"]: t for t in bureau_client.get(reverse("reports:dashboard_json")).json()["tiles"]}
     assert (tiles["retention"]["value"], tiles["retention"]["display"]) == ("0.5000", "50.0%")
     snapshot = built_snapshot(running_period().school_year, bureau)
-    assert snapshot.figures["sections"]["rates"]["total"]["retention"] == "0.5000"
+    assert snapshot.figures["sections"]["rates"]["total"]["nine_year_retention"] == "0.5000"
     assert "50.0%" in bureau_client.get(reverse("reports:index")).content.decode()
     township_tiles = township_client.get(reverse("reports:dashboard_json")).json()["tiles"]
     assert "retention" not in {t["key"] for t in township_tiles}  # a county figure
+
+
+def test_a_snapshot_built_before_the_cohort_rates_prints_none_of_its_old_figures_under_the_new_labels(
+    bureau, bureau_client
+):
+    """Snapshots built with the by-register rate hold a "retention" table and headline (100% with open
+    cases): they are not read as the cohort rates."""
+    from reports.models import YearEndSnapshot
+
+    snapshot = built_snapshot(YEAR, bureau)
+    figures = snapshot.figures
+    figures["sections"]["rates"] = {
+        "tables": {
+            "retention": {
+                "rows": [{"key": "compulsory", "enrolled": 40, "left": 0, "retention": "1.0000"}],
+                "total": None,
+            }
+        },
+        "total": {"retention": "1.0000"},
+        "by_township": {},
+        "by_school": {},
+    }
+    YearEndSnapshot.objects.filter(pk=snapshot.pk).update(figures=figures)
+    workbook = read_workbook(bureau_client.get(reverse("reports:snapshot_download", args=[snapshot.pk])))
+    cells = [
+        c for row in workbook["巩固率与入学率"].iter_rows(values_only=True) for c in row if c is not None
+    ]
+    assert 1 not in cells and 40 not in cells
+    cover = [row[0] for row in workbook["基本情况"].iter_rows(values_only=True) if row and row[0]]
+    assert not [c for c in cover if str(c).startswith("巩固率：小学")]
+    assert bureau_client.get(reverse("reports:snapshot_detail", args=[snapshot.pk])).status_code == 200

@@ -109,14 +109,14 @@ def test_children_imported_now_are_in_no_cohort_and_the_rates_are_not_100_percen
     register in a cohort's first year, and no population was entered. Every rate is missing, with its
     reason, where the old sheet printed 100%. (Cohorts counted by hand: tests/reports/test_rates.py.)"""
     rates = build(county)["sections"]["rates"]
-    for key, row in rows(rates, "retention").items():
+    for key, row in rows(rates, "cohorts").items():
         assert (row["cohort"], row["retention"], row["missing"]) == (0, None, "no_cohort"), key
     for key, row in rows(rates, "gross").items():
         assert (row["rate"], row["population"], row["missing"]) == (None, None, "no_population"), key
     assert rows(rates, "gross")["preschool"]["enrolled"] == sum(
         1 for s in enrolled(county) if s.stage == Stage.PRESCHOOL
     )
-    assert rates["total"]["retention"] is None
+    assert rates["total"]["nine_year_retention"] is None
 
 
 def test_figures_are_json_serialisable_with_money_as_strings(county):
