@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from reports.models import SnapshotPublication, YearEndSnapshot
+from reports.models import AgePopulation, SnapshotPublication, YearEndSnapshot
 
 
 @admin.register(YearEndSnapshot)
@@ -37,4 +37,22 @@ class SnapshotPublicationAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AgePopulation)
+class AgePopulationAdmin(admin.ModelAdmin):
+    """Read here; entered on the populations page or through the API (the service checks and records it)."""
+
+    list_display = ["county", "school_year", "band", "population", "note", "entered_by", "updated_at"]
+    list_filter = ["band", "school_year"]
+    readonly_fields = [f.name for f in AgePopulation._meta.fields]
+
+    def get_queryset(self, request):
+        return AgePopulation.objects.visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

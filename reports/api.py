@@ -1,11 +1,13 @@
-"""REST API of the year-end snapshots: list, figures, download; rebuild and publish (bureau staff only)."""
+"""REST API of the year-end snapshots (list, figures, download; rebuild and publish, bureau staff only) and
+of the age-group populations the gross enrolment rates divide by (read by bureau staff and officials, entered by
+bureau staff)."""
 
 from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -14,7 +16,7 @@ from portal.access import RolePermission, is_bureau_staff, scope_of
 from portal.api import call_service
 from portal.params import query_year
 from reports import excel, services, yearend
-from reports.models import PUBLISHED, SnapshotPublication, YearEndSnapshot
+from reports.models import PUBLISHED, AgePopulation, SnapshotPublication, YearEndSnapshot
 
 
 class CountyPermission(RolePermission):
@@ -237,4 +239,52 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
         snapshot.refresh_from_db()
         return Response(
             SnapshotSerializer(snapshot, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class PopulationSerializer(serializers.ModelSerializer):
+    county_code = serializers.CharField(source="county.code", read_only=True)
+    band_display = serializers.CharField(source="get_band_display", read_only=True)
+    entered_by = serializers.CharField(source="entered_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = AgePopulation
+        fields = [
+            "id",
+            "county_code",
+            "school_year",
+            "band",
+            "band_display",
+            "population",
+            "note",
+            "entered_by",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "county_code", "band_display", "entered_by", "updated_at"]
+        # One figure per county, year and age group: a second POST corrects it (the service's upsert).
+        validators: list = []
+
+
+class PopulationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """The home county's population of an age group per school year (3-5: preschool, 15-17: senior
+    secondary). POST sets the year's figure, replacing an earlier one (kept in the history); 0 is refused."""
+
+    serializer_class = PopulationSerializer
+    filterset_fields = ["school_year", "band"]
+    write_allowed = staticmethod(is_bureau_staff)
+
+    def get_queryset(self):
+        return AgePopulation.objects.visible_to(self.request.user).select_related("county", "entered_by")
+
+    @extend_schema(
+        request=PopulationSerializer,
+        responses={201: PopulationSerializer},
+        description="Set the county's population of an age group for a school year (bureau staff).",
+    )
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        serializer.instance = call_service(
+            services.population_set, by=self.request.user, **serializer.validated_data
         )

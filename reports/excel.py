@@ -190,7 +190,11 @@ def _measure_cells(ws, measures, values: dict | None, *, font=None) -> list:
     cells = []
     for m in measures:
         value = values.get(m.key)
-        if m.kind == yearend.MONEY:
+        words = yearend.cell_text(m, values)
+        if words is not None:
+            # A text measure, or a figure that could not be computed: the words, never a 0 or a 100%.
+            cells.append(_cell(ws, words, font=font))
+        elif m.kind == yearend.MONEY:
             amount = Decimal(value or 0)
             cells.append(_cell(ws, amount, font=font, number_format=MONEY_FORMAT))
             cells.append(_cell(ws, amount / TEN_THOUSAND, font=font, number_format=WAN_FORMAT))
@@ -208,7 +212,7 @@ def _measure_cells(ws, measures, values: dict | None, *, font=None) -> list:
 def _measure_width(measures) -> list[int]:
     widths = []
     for m in measures:
-        widths += [18, 18] if m.kind == yearend.MONEY else [14]
+        widths += [18, 18] if m.kind == yearend.MONEY else [30] if m.kind == yearend.TEXT else [14]
     return widths
 
 

@@ -22,7 +22,7 @@ from django.db.models import Q
 from dropout_control.models import CasePeriod, DropoutCase, HomeTeachingVisit
 from nutrition.models import NutritionTerm
 from reports.periods import Period, terms_q
-from students.models import COMPULSORY_STAGES, Student, StudentCategory, school_year_of
+from students.models import StudentCategory, school_year_of
 from subsidies.models import AidType, Payment
 
 POOR = StudentCategory.Category.POVERTY_ALLEVIATED
@@ -72,16 +72,6 @@ def poor_students(spells, period: Period):
 def teacher_counts(counts, period: Period):
     """The schools' teacher headcounts of the period's school year."""
     return counts.filter(school_year=period.school_year)
-
-
-def retention_base(spells, period: Period):
-    """Compulsory-education students the retention rate is computed over, as the register stood on the
-    reference date: enrolled or suspended (transferred and graduated students left for good reasons)."""
-    if period.is_future:
-        return spells.none()
-    return spells.on(period.reference).filter(
-        stage__in=COMPULSORY_STAGES, status__in=[Student.Status.ENROLLED, Student.Status.SUSPENDED]
-    )
 
 
 # --- Dropout control -------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reports.models import YearEndSnapshot
+from reports.models import AgePopulation, YearEndSnapshot
 from reports.services import MAX_YEAR, MIN_YEAR
 from students.models import school_year_of
 
@@ -25,3 +25,20 @@ class PublishForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when this version replaces one published before."),
     )
+
+
+class PopulationForm(forms.Form):
+    school_year = forms.IntegerField(
+        label=_("School year"),
+        min_value=MIN_YEAR,
+        max_value=MAX_YEAR,
+        help_text=_("The year the school year starts, e.g. 2022 for 2022-2023."),
+    )
+    band = forms.ChoiceField(label=_("Age group"), choices=AgePopulation.Band.choices)
+    # 0 passes the form: the service refuses it with the reason.
+    population = forms.IntegerField(label=_("Population"), min_value=0)
+    note = forms.CharField(label=_("Source of the figure"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school_year"].initial = school_year_of(timezone.localdate())

@@ -286,3 +286,59 @@ class SnapshotPublication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.snapshot.period_label} ({self.published_at:%Y-%m-%d %H:%M})"
+
+
+class PopulationQuerySet(ScopedQuerySet):
+    """Age-group populations are county figures, like the snapshots they feed: bureau staff and officials."""
+
+    def _for_scope(self, scope):
+        return self.all() if scope.county else self.none()
+
+
+@track_changes()
+class AgePopulation(models.Model):
+    """The population of an age group in a county for a school year: the denominator of the gross enrolment
+    rates (毛入园率 over children aged 3–5, 高中阶段毛入学率 over those aged 15–17), entered by bureau staff
+    from the statistics bureau's or the public-security figures. Changes are kept in the history."""
+
+    class Band(models.TextChoices):
+        PRESCHOOL = "3-5", _("Aged 3–5 (preschool)")
+        SENIOR = "15-17", _("Aged 15–17 (senior secondary)")
+
+    # Ages (completed years, on 31 August of the school year's first year) of each band.
+    AGES = {Band.PRESCHOOL: (3, 5), Band.SENIOR: (15, 17)}
+
+    county = models.ForeignKey(
+        "students.County", verbose_name=_("county"), on_delete=models.PROTECT, related_name="populations"
+    )
+    school_year = models.PositiveSmallIntegerField(
+        _("school year"),
+        help_text=_("The year the school year starts, e.g. 2022 for 2022-2023."),
+        validators=SCHOOL_YEAR_VALIDATORS,
+    )
+    band = models.CharField(_("age group"), max_length=5, choices=Band.choices)
+    population = models.PositiveIntegerField(_("population"))
+    note = models.CharField(
+        _("source of the figure"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where the figure comes from, e.g. the statistics bureau's yearbook."),
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = PopulationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("age-group population")
+        verbose_name_plural = _("age-group populations")
+        ordering = ["-school_year", "band"]
+        constraints = [
+            models.UniqueConstraint(fields=["county", "school_year", "band"], name="one_population_per_band"),
+            models.CheckConstraint(name="population_positive", condition=Q(population__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.school_year} {self.band}: {self.population}"

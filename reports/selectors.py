@@ -588,5 +588,29 @@ def nutrition_flag_labels() -> dict[str, str]:
     }
 
 
+def county_rates(user, township, data) -> None:
+    """The county's dashboard shows the running school year's nine-year retention rate, computed by
+    `reports.rates` as the snapshot's section computes it (a rate without a cohort reads as its reason,
+    never 100%)."""
+    if township is not None or not scope_of(user).county:
+        return
+    from reports import rates
+
+    line = rates.retention(figures.running_period(), only=("nine_year",))["nine_year"]["total"]
+    tile = _tile(
+        "retention",
+        _("Nine-year retention rate"),
+        line["retention"],
+        None,
+        figure=("rates", "nine_year_retention"),
+    )
+    tile["display"] = (
+        f"{Decimal(line['retention']) * 100:.1f}%"
+        if line["retention"] is not None
+        else str(rates.missing_labels()[line["missing"]])
+    )
+    data["tiles"].append(tile)
+
+
 SCHOOL_EXTRAS: list = [school_aid, school_dropout, school_nutrition]
-AREA_EXTRAS: list = [area_red_lights]
+AREA_EXTRAS: list = [area_red_lights, county_rates]

@@ -1,4 +1,5 @@
-"""Writes of the reports app: requesting and building year-end snapshots, publishing one (定稿)."""
+"""Writes of the reports app: requesting and building year-end snapshots, publishing one (定稿); the age-group
+populations."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from django.utils.translation import gettext_lazy
 from portal.access import is_bureau_staff
 from portal.services import service
 from reports import yearend
-from reports.models import SnapshotPublication, YearEndSnapshot
+from reports.models import AgePopulation, SnapshotPublication, YearEndSnapshot
 from reports.tasks import rebuild_yearend
-from students.models import school_year_of
+from students.models import County, school_year_of
 
 # A build that has not finished in this long died with its worker: it no longer blocks a new one.
 STALE_AFTER = timedelta(hours=2)
@@ -217,3 +218,41 @@ def nightly_years(today=None) -> list[tuple[int, str]]:
     today = today or timezone.localdate()
     school_year = school_year_of(today)
     return [(school_year, YearEndSnapshot.Basis.SCHOOL), (today.year, YearEndSnapshot.Basis.CALENDAR)]
+
+
+# --- Age-group populations (the denominators of the gross enrolment rates) -----------------------------
+
+
+@service(
+    allowed=is_bureau_staff,
+    refusal=gettext_lazy("Only bureau staff enter the populations of the age groups."),
+)
+def population_set(*, school_year: int, band: str, population: int, note: str = "", by) -> AgePopulation:
+    """Enter (or correct) the county's population of an age group for a school year. The history keeps every
+    earlier figure. A population of 0 is refused: a rate over no children is not a rate."""
+    errors = {}
+    if band not in AgePopulation.Band.values:
+        errors["band"] = [_("Choose the age group: 3–5 or 15–17.")]
+    if not isinstance(school_year, int) or not MIN_YEAR <= school_year <= MAX_YEAR:
+        errors["school_year"] = [
+            _("Enter a year between %(min)s and %(max)s.") % {"min": MIN_YEAR, "max": MAX_YEAR}
+        ]
+    if isinstance(population, bool) or not isinstance(population, int) or population <= 0:
+        errors["population"] = [
+            _(
+                "Enter the number of children of the age group, above 0: a rate over a population of 0 "
+                "cannot be computed. Leave the year without a figure if it is not known."
+            )
+        ]
+    if errors:
+        raise ValidationError(errors)
+    county = County.objects.filter(code=settings.HOME_COUNTY_CODE).first()
+    if county is None:
+        raise ValidationError(_("The county this portal serves is not in the county list."))
+    entry, _created = AgePopulation.objects.update_or_create(
+        county=county,
+        school_year=school_year,
+        band=band,
+        defaults={"population": population, "note": (note or "").strip()[:200], "entered_by": by},
+    )
+    return entry

@@ -10,6 +10,7 @@ urlpatterns = [
     path("yearend/", views.snapshot_list, name="snapshot_list"),
     path("yearend/rebuild/", views.snapshot_rebuild, name="snapshot_rebuild"),
     path("yearend/year/<int:year>/<str:basis>/", views.snapshot_year, name="snapshot_year"),
+    path("populations/", views.populations, name="populations"),
     path("yearend/<int:pk>/", views.snapshot_detail, name="snapshot_detail"),
     path("yearend/<int:pk>/publish/", views.snapshot_publish, name="snapshot_publish"),
     path("yearend/<int:pk>/download.xlsx", views.snapshot_download, name="snapshot_download"),

@@ -13,15 +13,16 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.access import is_bureau_staff, scope_of
 from portal.decorators import scoped_login_required
 from portal.forms import flash_errors
+from portal.history import history_for
 from portal.params import parse_int
 from reports import excel, selectors, services, yearend
-from reports.forms import PublishForm, RebuildForm
-from reports.models import SnapshotPublication, YearEndSnapshot
+from reports.forms import PopulationForm, PublishForm, RebuildForm
+from reports.models import AgePopulation, SnapshotPublication, YearEndSnapshot
 from students.models import Enrollment, School, Stage
 
 
@@ -127,6 +128,38 @@ def snapshot_rebuild(request):
     else:
         flash_errors(request, form)
     return redirect("reports:snapshot_list")
+
+
+@county_required
+@require_http_methods(["GET", "POST"])
+def populations(request):
+    """The age groups' populations the gross enrolment rates divide by: listed for bureau staff and officials,
+    entered and corrected by bureau staff, with the history of every figure."""
+    entries = AgePopulation.objects.visible_to(request.user).select_related("county", "entered_by")
+    may_enter = is_bureau_staff(request.user)
+    form = PopulationForm(request.POST or None) if may_enter else None
+    if request.method == "POST":
+        if not may_enter:
+            raise PermissionDenied(_("Only bureau staff enter the populations of the age groups."))
+        if form.is_valid():
+            try:
+                entry = services.population_set(**form.cleaned_data, by=request.user)
+            except ValidationError as exc:
+                flash_errors(request, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Population of %(band)s for %(year)s saved.")
+                    % {"band": entry.get_band_display(), "year": entry.school_year},
+                )
+                return redirect("reports:populations")
+        else:
+            flash_errors(request, form)
+    return render(
+        request,
+        "reports/populations.html",
+        {"populations": entries, "form": form, "history": history_for(*entries)},
+    )
 
 
 def _snapshot(request, pk: int) -> YearEndSnapshot:
@@ -293,7 +326,9 @@ def _list_url(spec: yearend.Section, **filters) -> str | None:
 
 
 def _values(measures, values: dict) -> list[dict]:
-    return [{"kind": m.kind, "value": values.get(m.key)} for m in measures]
+    return [
+        {"kind": m.kind, "value": values.get(m.key), "text": yearend.cell_text(m, values)} for m in measures
+    ]
 
 
 def _presented(figures: dict) -> list[dict]:

@@ -11,6 +11,8 @@ register = template.Library()
 @register.filter
 def figure(cell: dict) -> str:
     """A figure as the papers print it: counts with separators, yuan with fen, rates as percentages."""
+    if cell.get("text") is not None:
+        return cell["text"]  # a text figure, or the reason a figure is missing ("缺人口数据")
     value = cell.get("value")
     if value is None:
         return "—"

@@ -29,11 +29,13 @@ from reports.yearend.base import (  # noqa: F401 - the package's public names
     INT,
     MONEY,
     RATE,
+    TEXT,
     UNASSIGNED,
     Measure,
     Period,
     Section,
     Table,
+    cell_text,
     county_schools,
     money,
     rate,
@@ -278,6 +280,28 @@ def summary_lines(figures: dict) -> list[str]:
                 "returned": total["returned"],
                 "open": total["open"],
                 "home": total["home_teaching"],
+            }
+        )
+    if "rates" in sections_ and "primary_retention" in sections_["rates"]["total"]:
+        from reports.rates import NO_COHORT, NO_POPULATION, missing_labels
+
+        total = sections_["rates"]["total"]
+        words = missing_labels()
+
+        def shown(value, reason):
+            return percent(value) if value is not None else str(words[reason])
+
+        lines.append(
+            _(
+                "Retention: primary %(primary)s, junior middle %(junior)s, nine-year compulsory %(nine_year)s; "
+                "gross enrolment: preschool %(preschool)s, senior secondary %(senior)s."
+            )
+            % {
+                "primary": shown(total["primary_retention"], NO_COHORT),
+                "junior": shown(total["junior_retention"], NO_COHORT),
+                "nine_year": shown(total["nine_year_retention"], NO_COHORT),
+                "preschool": shown(total["preschool_gross"], NO_POPULATION),
+                "senior": shown(total["senior_stage_gross"], NO_POPULATION),
             }
         )
     return lines

@@ -13,7 +13,10 @@ from students.models import Enrollment, School, Stage
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.0001")
 
-INT, MONEY, RATE = "int", "money", "rate"
+INT, MONEY, RATE, TEXT = "int", "money", "rate", "text"
+# Row keys kept beside a table's measures: why a figure is missing (a code of `reports.rates`), and the details
+# of a text measure (`<key>_detail`).
+MISSING = "missing"
 # The breakdown key of records that belong to no school (or no township): loans of university students, a
 # dropout case without a responsible school. The sheets by township and by school print them on a line of
 # their own, so that their rows add up to the total.
@@ -28,6 +31,10 @@ class Measure:
     key: str
     label: str
     kind: str = INT
+    # A count that may be unknown (a population): stored as None, never as 0.
+    optional: bool = False
+    # TEXT measures: stored code -> label.
+    choices: Callable[[], dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,10 +74,19 @@ class Builder:
     ) -> None:
         total = None
         if totals:
-            total = {m.key: _sum(m, [row.get(m.key) for row in rows]) for m in measures if m.kind != RATE}
+            total = {
+                m.key: _sum(m, [row.get(m.key) for row in rows])
+                for m in measures
+                if m.kind not in (RATE, TEXT)
+            }
         self.tables[name] = {
             "rows": [
-                {"key": row["key"], **{m.key: _json(m, row.get(m.key)) for m in measures}} for row in rows
+                {
+                    "key": row["key"],
+                    **{m.key: _json(m, row.get(m.key)) for m in measures},
+                    **{k: v for k, v in row.items() if k == MISSING or k.endswith("_detail")},
+                }
+                for row in rows
             ],
             "total": {k: _json_kind(v) for k, v in total.items()} if total is not None else None,
         }
@@ -109,9 +125,25 @@ def _json_kind(value):
 def _json(measure: Measure, value):
     if measure.kind == MONEY:
         return money(value)
-    if measure.kind == RATE:
+    if measure.kind in (RATE, TEXT) or (value is None and measure.optional):
         return value
     return int(value or 0)
+
+
+def cell_text(measure: Measure, row: dict) -> str | None:
+    """The words printed for a stored figure that is not a number: a text measure's label and details, or why
+    a figure is missing ("缺人口数据"); None for a figure printed as a number."""
+    value = row.get(measure.key)
+    if measure.kind == TEXT:
+        labels = measure.choices() if measure.choices is not None else {}
+        text = str(labels.get(value, value or ""))
+        detail = row.get(f"{measure.key}_detail")
+        return f"{text}（{detail}）" if detail else text
+    if value is None and row.get(MISSING):
+        from reports.rates import missing_labels
+
+        return str(missing_labels().get(row[MISSING], row[MISSING]))
+    return None
 
 
 def _sum(measure: Measure, values: list):

@@ -6,10 +6,10 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
-from dropout_control.models import DropoutCase
-from reports import figures
+from reports import figures, rates
 from reports.yearend.base import (
     RATE,
+    TEXT,
     Builder,
     Measure,
     Period,
@@ -19,12 +19,11 @@ from reports.yearend.base import (
     county_schools,
     grouped,
     grouped2,
-    rate,
     register_students,
     school_types,
     stages,
 )
-from students.models import COMPULSORY_STAGES, School, Stage, Student, StudentCategory, TeacherCount
+from students.models import School, Stage, StudentCategory, TeacherCount
 from subsidies.models import OutOfCountyStudent
 
 # --- Registry sections -----------------------------------------------------------------------------------
@@ -148,45 +147,37 @@ def poverty_section(period: Period) -> dict:
 
 
 def rates_section(period: Period) -> dict:
-    """What the register supports of enrolment and retention: the compulsory-education retention rate
-    by register (在籍巩固率) = retained / (retained + left), per stage, where a student on the register
-    whose dropout case is open on the reference date is out of school and counts as left, and an open case
-    of a child not on the register counts as left in the compulsory total (its stage is not known).
-
-    Enrolment rates need the population of each age group, which the portal does not hold: left out."""
+    """The rates the papers print, from `reports.rates`: retention (巩固率) of the primary, junior and
+    nine-year cohorts, with their size, exclusions and losses, and the gross enrolment rates over the age
+    groups' populations, with the population's source. A rate without a denominator is None, with the
+    reason beside it ("缺人口数据"), never 100%. Per township and school: the nine-year cohort's retention,
+    by the school where it entered grade 1."""
     b = Builder()
-    base = figures.retention_base(county_register(period), period)
-    cases = DropoutCase.objects.filter(township__county__code=period.county_code)
-    out_of_school = figures.out_of_school_students(cases, period)
-    retained = Q(status=Student.Status.ENROLLED) & ~Q(student_id__in=out_of_school)
-    measures = {"enrolled": Count("pk", filter=retained), "left": Count("pk", filter=~retained)}
-    by_stage = grouped(base, "stage", **measures)
-    rows = []
-    for stage in COMPULSORY_STAGES:
-        values = by_stage.get(stage, {"enrolled": 0, "left": 0})
-        rows.append(
-            {
-                "key": stage,
-                **values,
-                "retention": rate(values["enrolled"], values["enrolled"] + values["left"]),
-            }
-        )
-    totals = base.aggregate(**measures)
-    totals["left"] += figures.open_cases(cases, period).filter(student=None).count()
-    rows.append(
-        {
-            "key": "compulsory",
-            **totals,
-            "retention": rate(totals["enrolled"], totals["enrolled"] + totals["left"]),
-        }
+    cohorts = rates.retention(period)
+    # Names of their own (not the "retention" table and headline of the by-register rate that snapshots built
+    # before them hold): an older snapshot prints none of these rather than its figures under these labels.
+    b.table(
+        "cohorts",
+        [
+            {"key": key, "entry_year": str(data["entry_year"]), **data["total"]}
+            for key, data in cohorts.items()
+        ],
+        measures=RETENTION_M,
+        totals=False,
     )
-    b.table("retention", rows, measures=RATES_M, totals=False)
-    b.total = {"retention": rate(totals["enrolled"], totals["enrolled"] + totals["left"])}
-    for level, group in (("township", "school__township_id"), ("school", "school_id")):
-        for key, values in grouped(base, group, **measures).items():
-            b.breakdown(
-                level, key, {"retention": rate(values["enrolled"], values["enrolled"] + values["left"])}
-            )
+    gross = rates.gross_enrolment(period)
+    b.table("gross", [{"key": key, **line} for key, line in gross.items()], measures=GROSS_M, totals=False)
+    nine_year = cohorts["nine_year"]
+    b.total = {
+        "nine_year_retention": nine_year["total"]["retention"],
+        "primary_retention": cohorts["primary"]["total"]["retention"],
+        "junior_retention": cohorts["junior"]["total"]["retention"],
+        "preschool_gross": gross["preschool"]["rate"],
+        "senior_stage_gross": gross["senior_stage"]["rate"],
+    }
+    for level in ("township", "school"):
+        for key, line in nine_year[f"by_{level}"].items():
+            b.breakdown(level, key, {"nine_year_retention": line["retention"]})
     return b.as_dict()
 
 
@@ -194,10 +185,23 @@ SCHOOLS_M = (Measure("schools", _("Schools")),)
 STUDENTS_M = (Measure("students", _("Students")), Measure("boarders", _("Boarders")))
 TEACHERS_M = (Measure("teachers", _("Teachers")),)
 POOR_M = (Measure("students", _("Students")),)
-RATES_M = (
-    Measure("enrolled", _("On the register")),
-    Measure("left", _("Suspended, dropped out or out of school")),
+RETENTION_M = (
+    Measure("entry_year", _("Entered grade 1 in school year"), TEXT),
+    Measure("cohort", _("Children who entered")),
+    Measure("transferred_out", _("Transferred out of county")),
+    Measure("deceased", _("Deceased")),
+    Measure("base", _("Cohort less transfers and deaths")),
+    Measure("retained", _("Retained")),
+    Measure("open_case", _("Lost: open dropout case")),
+    Measure("suspended", _("Lost: suspended")),
+    Measure("other_lost", _("Lost: dropped out or off the roll")),
     Measure("retention", _("Retention rate"), RATE),
+)
+GROSS_M = (
+    Measure("enrolled", _("On the register")),
+    Measure("population", _("Population of the age group"), optional=True),
+    Measure("rate", _("Gross enrolment rate"), RATE),
+    Measure("source", _("Population source"), TEXT, choices=rates.source_labels),
 )
 
 
@@ -219,8 +223,19 @@ def primary_lines() -> dict[str, str]:
     }
 
 
-def compulsory_lines() -> dict[str, str]:
-    return {**stages(), "compulsory": _("Compulsory education")}
+def retention_lines() -> dict[str, str]:
+    return {
+        "primary": _("Primary school retention"),
+        "junior": _("Junior middle school retention"),
+        "nine_year": _("Nine-year compulsory education retention"),
+    }
+
+
+def gross_lines() -> dict[str, str]:
+    return {
+        "preschool": _("Preschool gross enrolment rate (aged 3–5)"),
+        "senior_stage": _("Senior secondary gross enrolment rate (aged 15–17)"),
+    }
 
 
 REGISTRY_SECTIONS: tuple[Section, ...] = (
@@ -291,23 +306,35 @@ REGISTRY_SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "rates",
-        _("Retention"),
+        _("Retention and enrolment rates"),
         rates_section,
         (
             Table(
-                "retention",
-                _("Compulsory education retention by register"),
-                _("Stage"),
-                compulsory_lines,
-                RATES_M,
+                "cohorts",
+                _("Retention by cohort"),
+                _("Rate"),
+                retention_lines,
+                RETENTION_M,
+                totals=False,
+            ),
+            Table(
+                "gross",
+                _("Gross enrolment rates"),
+                _("Rate"),
+                gross_lines,
+                GROSS_M,
                 totals=False,
             ),
         ),
-        (Measure("retention", _("Compulsory retention rate"), RATE),),
+        (Measure("nine_year_retention", _("Nine-year retention rate"), RATE),),
         note=_(
-            "Retention by register = students on the register and in school / (those + suspended, dropped out "
-            "or out of school with an open dropout case). "
-            "Enrolment rates need the population of each age group, which the portal does not hold."
+            "Retention: the children who entered grade 1 of primary (or junior) school in the county in the "
+            "cohort's first school year, read on the reference date; those transferred out of the county or "
+            "deceased leave the cohort; the others are retained while on a roll (or graduated from the stage) "
+            "and without an open dropout case. By township and school: the nine-year cohort, by the school "
+            "where it entered grade 1. Gross enrolment: children on the register in the stages over the "
+            "population of the age group, entered by the bureau or counted from the household-register list; "
+            "without a population the rate is not computed."
         ),
     ),
 )

@@ -231,16 +231,6 @@ def test_home_teaching_counts_children_served_in_the_period(county, areas):
     assert dropout["total"]["home_teaching"] == 1
 
 
-def test_an_open_case_is_not_retained_whatever_the_register_says(county, township_a, school_a):
-    pupil = next(s for s in county.students if s.school_id == school_a.pk and s.stage == "primary")
-    _open_case("在册辍学", township_a, school_a, found_on=timezone.localdate(), student=pupil)
-    _open_case("不在册", township_a, found_on=timezone.localdate())
-    rates = yearend.build_figures(county_code="360730", year=county.year, basis="school")["sections"]["rates"]
-    compulsory = {r["key"]: r for r in rates["tables"]["retention"]["rows"]}["compulsory"]
-    assert (compulsory["enrolled"], compulsory["left"]) == (5, 4)
-    assert rates["total"]["retention"] == "0.5556"
-
-
 def test_by_school_and_by_township_lines_add_up_to_the_total(county, busy, bureau, bureau_client):
     snapshot = built_snapshot(county.year, bureau)
     workbook = read_workbook(bureau_client.get(reverse("reports:snapshot_download", args=[snapshot.pk])))

@@ -104,15 +104,19 @@ def test_registered_poor_on_the_reference_date_of_a_past_year(county):
     assert poverty["total"]["studying_here"] == 8
 
 
-def test_retention_by_register_for_compulsory_education(county):
+def test_children_imported_now_are_in_no_cohort_and_the_rates_are_not_100_percent(county):
+    """The county's children were all written today (no enrolment date): none entered grade 1 on the
+    register in a cohort's first year, and no population was entered. Every rate is missing, with its
+    reason, where the old sheet printed 100%. (Cohorts counted by hand: tests/reports/test_rates.py.)"""
     rates = build(county)["sections"]["rates"]
-    compulsory = [s for s in county.students if s.stage in (Stage.PRIMARY, Stage.JUNIOR)]
-    kept = [s for s in compulsory if s.status == Student.Status.ENROLLED]
-    left = [s for s in compulsory if s.status == Student.Status.SUSPENDED]
-    line = rows(rates, "retention")["compulsory"]
-    assert (line["enrolled"], line["left"]) == (len(kept), len(left)) == (6, 2)
-    assert line["retention"] == "0.7500"
-    assert rows(rates, "retention")[Stage.JUNIOR]["retention"] == "0.5000"
+    for key, row in rows(rates, "cohorts").items():
+        assert (row["cohort"], row["retention"], row["missing"]) == (0, None, "no_cohort"), key
+    for key, row in rows(rates, "gross").items():
+        assert (row["rate"], row["population"], row["missing"]) == (None, None, "no_population"), key
+    assert rows(rates, "gross")["preschool"]["enrolled"] == sum(
+        1 for s in enrolled(county) if s.stage == Stage.PRESCHOOL
+    )
+    assert rates["total"]["nine_year_retention"] is None
 
 
 def test_figures_are_json_serialisable_with_money_as_strings(county):
