@@ -14,8 +14,20 @@ from dropout_control.models import CareRecord, ClosingRequest, DropoutCase, Retu
 from dropout_control.rules import VISIT_OVERDUE_DAYS
 from dropout_control.services.common import watch_months
 from dropout_control.services.zero_reports import periods_in_month
-from students.models import School, Stage, Student, StudentCategory, Township
+from students.models import MissingFromRoll, School, Stage, Student, StudentCategory, Township
 from subsidies.models import term_end, term_of, term_start  # the county's terms, one definition
+
+
+def missing_from_roll(user):
+    """Children of compulsory age a full roll did not list and nobody has accounted for yet: suspected
+    dropouts beside the household-register comparison's (students keeps the record; it resolves it)."""
+    return (
+        MissingFromRoll.objects.visible_to(user)
+        .pending()
+        .compulsory()
+        .select_related("student", "school")
+        .order_by("school__code", "stage", "grade", "student__name", "pk")
+    )
 
 
 def open_cases(user):

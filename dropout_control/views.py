@@ -73,6 +73,7 @@ def index(request):
         "figures": selectors.dashboard_figures(request.user),
         "can_write": scope_of(request.user).writable,
         "pending_suspects": SuspectedDropout.objects.visible_to(request.user).pending().count(),
+        "missing_from_roll": selectors.missing_from_roll(request.user).count(),
         "pending_closings": selectors.pending_closings(request.user).count(),
         "watched": ReturnWatch.objects.visible_to(request.user).watching().count(),
         "watch_months": watch_length,
@@ -650,8 +651,13 @@ def suspect_list(request):
         # One pair of forms per row: no ids (they would repeat); each control sits in its <label>.
         "confirm_form": ConfirmForm(auto_id=False),
         "clear_form": ClearForm(auto_id=False),
+        "missing": selectors.missing_from_roll(request.user)[:MISSING_SHOWN],
+        "missing_count": selectors.missing_from_roll(request.user).count(),
     }
     return render(request, "dropout_control/suspect_list.html", context)
+
+
+MISSING_SHOWN = 50
 
 
 @write_required

@@ -6,5 +6,6 @@ router.register("townships", api.TownshipViewSet, basename="township")
 router.register("schools", api.SchoolViewSet, basename="school")
 router.register("students", api.StudentViewSet, basename="student")
 router.register("imports", api.ImportJobViewSet, basename="import")
+router.register("roll-missing", api.MissingFromRollViewSet, basename="roll-missing")
 
 urlpatterns = router.urls

@@ -16,7 +16,11 @@ urlpatterns = [
     path("students/export.xlsx", views.student_export, name="student_export"),
     path("students/import/", views.student_import, name="student_import"),
     path("students/import/template.xlsx", views.import_template, name="import_template"),
+    path("students/roll/", views.roll_import, name="roll_import"),
+    path("students/roll/missing/", views.missing_list, name="missing_list"),
+    path("students/roll/missing/<int:pk>/resolve/", views.missing_resolve, name="missing_resolve"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/apply/", views.import_apply, name="import_apply"),
     path("imports/<int:pk>/errors.xlsx", views.import_errors, name="import_errors"),
     path("imports/<int:pk>/results.xlsx", views.import_results, name="import_results"),
 ]
