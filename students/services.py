@@ -138,9 +138,12 @@ def import_files_purge(*, now: datetime | None = None) -> int:
         if not job.is_finished:
             if job.created_at >= cutoff:
                 continue
+            lapsed = job.status == ImportJob.Status.PREVIEW
             job.status = ImportJob.Status.FAILED
-            job.message = _(
-                "The import stopped before it finished; nothing was imported. Upload the file again."
+            job.message = (
+                _("The roll was not applied in time; nothing was imported. Upload it again.")
+                if lapsed
+                else _("The import stopped before it finished; nothing was imported. Upload the file again.")
             )
             job.finished_at = now
         job.file.delete(save=False)

@@ -403,3 +403,17 @@ def test_a_past_roll_row_of_another_year_or_going_backwards_is_refused(bureau, s
     errors = {e["row"]: " ".join(e["errors"]) for e in job.errors}
     assert set(errors) == {2, 3, 4}
     assert "留级" in errors[2]
+
+
+def test_a_preview_not_applied_in_time_lapses_and_its_file_goes(bureau, county, school_a, school_b, settings):
+    rows, _junior = county_roll(county, school_a, school_b, make_id_number())
+    job = full_roll(bureau, rows)
+    ImportJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS + 1)
+    )
+    assert services.import_files_purge() == 1
+    job.refresh_from_db()
+    assert (job.status, job.file.name) == (ImportJob.Status.FAILED, "")
+    assert "名册" in job.message or "roll" in job.message
+    with pytest.raises(ValidationError):
+        services.roll_import_apply(job=job, by=bureau)
