@@ -235,7 +235,7 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
 class RollImportSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The roll in the student template (.xlsx); a past roll adds 学年.")
     kind = serializers.ChoiceField(
-        choices=[ImportJob.Kind.FULL_ROLL, ImportJob.Kind.PAST_ROLL],
+        choices=ImportJob.Kind.choices,
         help_text="full_roll: the current school year's full roll; past_roll: a school year that has ended.",
     )
     school_year = serializers.IntegerField(
@@ -278,7 +278,8 @@ class MissingFromRollSerializer(serializers.ModelSerializer):
 
 class MissingResolveSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(
-        choices=[c for c in MissingFromRoll.Reason.choices if c[0] != MissingFromRoll.Reason.ON_LATER_ROLL]
+        choices=MissingFromRoll.Reason.choices,
+        help_text="Why the child is not on the roll (on_later_roll is the system's own, refused here).",
     )
     on = serializers.DateField(help_text="The day it happened: the child's status changes from then.")
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)
