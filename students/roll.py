@@ -184,7 +184,12 @@ def _stage_grade(stage: str | None, grade: int | None) -> str:
 def _backwards(cursor, *, past: bool) -> list[tuple]:
     """Rows of known children whose stage and grade go back from what the register held before the row
     (or, for a past year, forward of what it holds after the year), with no reason given: (row, before
-    stage, before grade, row stage, row grade, after stage, after grade)."""
+    stage, before grade, row stage, row grade, after stage, after grade).
+
+    A full roll compares with the spell holding on its date (today's state). A past year compares only with
+    spells wholly before or wholly after the year: a spell reaching into the year is what the roll replaces
+    there, and one that began at an enrolment date and carries today's grade back over the years (a student
+    recorded before the register, back-filled) says nothing about the grade in that year."""
     row_rank = _RANK.format(stage="x.stage", grade="x.grade")
     cursor.execute(
         f"""
@@ -199,13 +204,13 @@ def _backwards(cursor, *, past: bool) -> list[tuple]:
         FROM x
         LEFT JOIN LATERAL (
             SELECT e.stage, e.grade FROM students_enrollment e
-            WHERE e.student_id = x.student_id AND e.valid_from {"<" if past else "<="} x.start_on
+            WHERE e.student_id = x.student_id
+              AND {"e.valid_to < x.start_on" if past else "e.valid_from <= x.start_on"}
             ORDER BY e.valid_from DESC LIMIT 1
         ) b ON true
         LEFT JOIN LATERAL (
             SELECT e.stage, e.grade FROM students_enrollment e
-            WHERE x.end_on IS NOT NULL AND e.student_id = x.student_id
-              AND (e.valid_to IS NULL OR e.valid_to > x.end_on)
+            WHERE x.end_on IS NOT NULL AND e.student_id = x.student_id AND e.valid_from > x.end_on
             ORDER BY e.valid_from LIMIT 1
         ) a ON true
         WHERE {row_rank} < {_RANK.format(stage="b.stage", grade="b.grade")}

@@ -417,3 +417,13 @@ def test_a_preview_not_applied_in_time_lapses_and_its_file_goes(bureau, county, 
     assert "名册" in job.message or "roll" in job.message
     with pytest.raises(ValidationError):
         services.roll_import_apply(job=job, by=bureau)
+
+
+def test_a_past_roll_is_not_compared_with_a_spell_that_carries_todays_grade_back(bureau, school_a):
+    """A child recorded before the register kept years (back-filled from the enrolment date with today's
+    grade) is in grade 5 "since 2021": the 2022 roll's grade 2 is no step back."""
+    child = StudentFactory(school=school_a, grade=5, enrolled_on=date(2021, 9, 1))
+    job = services.roll_import_apply(job=past_roll(bureau, [of(child, grade=2, year=2022)], 2022), by=bureau)
+    assert job.status == ImportJob.Status.DONE, job.errors
+    assert Enrollment.objects.on(date(2022, 10, 1)).get(student=child).grade == 2
+    assert Enrollment.objects.on(timezone.localdate()).get(student=child).grade == 5
