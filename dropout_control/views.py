@@ -69,10 +69,12 @@ PAGE_SIZE = 50
 @scoped_login_required
 def index(request):
     watch_length = WatchPolicy.current_months()
+    pending_suspects, missing_from_roll = selectors.pending_suspect_counts(request.user)
     context = {
         "figures": selectors.dashboard_figures(request.user),
         "can_write": scope_of(request.user).writable,
-        "pending_suspects": SuspectedDropout.objects.visible_to(request.user).pending().count(),
+        "pending_suspects": pending_suspects,
+        "missing_from_roll": missing_from_roll,
         "pending_closings": selectors.pending_closings(request.user).count(),
         "watched": ReturnWatch.objects.visible_to(request.user).watching().count(),
         "watch_months": watch_length,
@@ -670,8 +672,20 @@ def suspect_list(request):
         # One pair of forms per row: no ids (they would repeat); each control sits in its <label>.
         "confirm_form": ConfirmForm(auto_id=False),
         "clear_form": ClearForm(auto_id=False),
+        **_missing_from_roll(request.user),
     }
     return render(request, "dropout_control/suspect_list.html", context)
+
+
+MISSING_SHOWN = 50
+
+
+def _missing_from_roll(user) -> dict:
+    """The first of the compulsory-age children missing from the roll, and how many there are (counted only
+    when more than the page shows)."""
+    missing = list(selectors.missing_from_roll(user)[: MISSING_SHOWN + 1])
+    count = len(missing) if len(missing) <= MISSING_SHOWN else selectors.missing_from_roll(user).count()
+    return {"missing": missing[:MISSING_SHOWN], "missing_count": count}
 
 
 @write_required

@@ -316,6 +316,8 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "students.models.Stage",
         "StudentStatusEnum": "students.models.Student.Status",
         "ImportJobStatusEnum": "students.models.ImportJob.Status",
+        "ImportJobKindEnum": "students.models.ImportJob.Kind",
+        "MissingFromRollReasonEnum": "students.models.MissingFromRoll.Reason",
         "StudentCategoryEnum": "students.models.StudentCategory.Category",
         "MealStageEnum": "nutrition.models.MEAL_STAGES",
         "NutritionSeasonEnum": "nutrition.models.NutritionTerm.Season",

@@ -7,7 +7,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -19,9 +19,10 @@ from portal.api import LoggedRetrieveMixin, call_service, service_errors
 from portal.audit import log_access
 from portal.models import AccessLog
 from students import rollover, services
-from students.filters import SchoolFilter, StudentFilter
+from students.filters import MissingFromRollFilter, SchoolFilter, StudentFilter
 from students.models import (
     ImportJob,
+    MissingFromRoll,
     Rollover,
     RolloverConfirmation,
     School,
@@ -192,6 +193,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "message",
             "errors",
             "duplicates",
+            "kind",
+            "school_year",
+            "roll_date",
+            "preview",
             "created_at",
             "finished_at",
             "seconds",
@@ -221,10 +226,115 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
 
 class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
+    """Student imports and school-year rolls. A roll waits in `preview` (what applying it would do: `preview`
+    holds the counts and the first entries of the new, changed and missing children) until applied."""
+
     serializer_class = ImportJobSerializer
+    write_allowed = staticmethod(is_bureau_staff)
 
     def get_queryset(self):
         return ImportJob.objects.visible_to(self.request.user).order_by("-created_at")
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ImportJobSerializer,
+            202: OpenApiResponse(
+                ImportJobSerializer, description="A large roll: applied by a task; poll the job."
+            ),
+            400: OpenApiResponse(
+                description="The job is not a roll waiting in preview, or its year has closed."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def apply(self, request, pk=None):
+        """Apply a previewed roll: it is checked again against the register as it is now, then written (all or
+        nothing; `status` done, or rejected with `errors`)."""
+        job = call_service(services.roll_import_apply, job=self.get_object(), by=request.user)
+        job.refresh_from_db()
+        code = status.HTTP_200_OK if job.is_finished else status.HTTP_202_ACCEPTED
+        return Response(ImportJobSerializer(job, context={"request": request}).data, status=code)
+
+
+class RollImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The roll in the student template (.xlsx); a past roll adds 学年.")
+    kind = serializers.ChoiceField(
+        choices=ImportJob.Kind.choices,
+        help_text="full_roll: the current school year's full roll; past_roll: a school year that has ended.",
+    )
+    school_year = serializers.IntegerField(
+        min_value=2000, max_value=2100, help_text="The year the school year starts in (2022 = 2022-2023)."
+    )
+    roll_date = serializers.DateField(
+        required=False, help_text="A full roll's date (default today): its changes take effect on it."
+    )
+
+
+class MissingFromRollSerializer(serializers.ModelSerializer):
+    student_name = serializers.CharField(source="student.name", read_only=True)
+    id_number_masked = serializers.CharField(source="student.masked_id_number", read_only=True)
+    school_name = serializers.CharField(source="school.name", read_only=True)
+    reason_display = serializers.CharField(source="get_reason_display", read_only=True)
+
+    class Meta:
+        model = MissingFromRoll
+        fields = [
+            "id",
+            "student",
+            "student_name",
+            "id_number_masked",
+            "school",
+            "school_name",
+            "school_year",
+            "roll_date",
+            "stage",
+            "grade",
+            "is_compulsory",
+            "status",
+            "reason",
+            "reason_display",
+            "resolved_on",
+            "note",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class MissingResolveSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=MissingFromRoll.Reason.choices,
+        help_text="Why the child is not on the roll (on_later_roll is the system's own, refused here).",
+    )
+    on = serializers.DateField(help_text="The day it happened: the child's status changes from then.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class MissingFromRollViewSet(viewsets.ReadOnlyModelViewSet):
+    """Children a full roll did not list (学籍缺失): each resolved with the reason, which sets the child's
+    status from its date. Unresolved compulsory-age ones (`is_compulsory`) are suspected dropouts."""
+
+    serializer_class = MissingFromRollSerializer
+    filterset_class = MissingFromRollFilter
+
+    def get_queryset(self):
+        qs = MissingFromRoll.objects.visible_to(self.request.user)
+        if self.action == "resolve":
+            qs = MissingFromRoll.objects.editable_by(self.request.user)
+        return qs.select_related("student", "school").order_by("school__code", "stage", "grade", "pk")
+
+    @extend_schema(request=MissingResolveSerializer, responses={200: MissingFromRollSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        serializer = MissingResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        missing = call_service(
+            services.roll_missing_resolve,
+            missing=self.get_object(),
+            by=request.user,
+            **serializer.validated_data,
+        )
+        return Response(MissingFromRollSerializer(missing, context=self.get_serializer_context()).data)
 
 
 class TownshipViewSet(viewsets.ReadOnlyModelViewSet):
@@ -288,6 +398,33 @@ class StudentViewSet(
         job.refresh_from_db()
         log_access(request, AccessLog.Action.IMPORT, job, detail=job.filename)
         code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
+        return Response(ImportJobSerializer(job, context={"request": request}).data, status=code)
+
+    @extend_schema(
+        request={"multipart/form-data": RollImportSerializer},
+        responses={
+            201: OpenApiResponse(
+                ImportJobSerializer, description="Checked: `preview`, or `rejected` with errors."
+            ),
+            202: OpenApiResponse(
+                ImportJobSerializer, description="A large roll: checked by a task; poll the job."
+            ),
+            400: OpenApiResponse(description="A school year closed to this kind of roll, or a bad field."),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="roll-import", parser_classes=[MultiPartParser])
+    def roll_import(self, request):
+        """Upload a school year's roll (bureau staff): checked into a preview, nothing written until
+        `POST /api/imports/{id}/apply/`."""
+        serializer = RollImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            job = services.roll_import_start(
+                by=request.user, upload=serializer.validated_data.pop("file"), **serializer.validated_data
+            )
+        job.refresh_from_db()
+        log_access(request, AccessLog.Action.IMPORT, job, detail=job.filename)
+        code = status.HTTP_201_CREATED if job.status != ImportJob.Status.PENDING else status.HTTP_202_ACCEPTED
         return Response(ImportJobSerializer(job, context={"request": request}).data, status=code)
 
     def perform_create(self, serializer):

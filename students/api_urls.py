@@ -8,5 +8,6 @@ router.register("schools", api.SchoolViewSet, basename="school")
 router.register("students/rollover", api.RolloverViewSet, basename="rollover")
 router.register("students", api.StudentViewSet, basename="student")
 router.register("imports", api.ImportJobViewSet, basename="import")
+router.register("roll-missing", api.MissingFromRollViewSet, basename="roll-missing")
 
 urlpatterns = router.urls

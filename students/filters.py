@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.access import can_reveal_personal
 from portal.search import search_value
 from students import id_numbers
-from students.models import School, Stage, Student, StudentCategory, Township
+from students.models import MissingFromRoll, School, Stage, Student, StudentCategory, Township
 
 
 def search_by_name_or_id(request, queryset, value: str, *, id_field="id_number", name_field="name"):
@@ -78,3 +78,14 @@ class StudentFilter(django_filters.FilterSet):
         today = timezone.localdate()
         matching = StudentCategory.objects.filter(category=value).on(today).values("student_id")
         return queryset.filter(pk__in=matching)
+
+
+class MissingFromRollFilter(django_filters.FilterSet):
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=MissingFromRoll.Status.choices)
+    is_compulsory = django_filters.BooleanFilter(label=_("Compulsory age"))
+    school_year = django_filters.NumberFilter(label=_("School year"))
+
+    class Meta:
+        model = MissingFromRoll
+        fields = ["school", "status", "is_compulsory", "school_year"]

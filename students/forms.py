@@ -1,11 +1,20 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import DateInput
 from students import id_numbers
-from students.models import School, Student, StudentCategory, Township
+from students.models import (
+    ImportJob,
+    MissingFromRoll,
+    School,
+    Student,
+    StudentCategory,
+    Township,
+    school_year_of,
+)
 from students.services import STUDENT_FIELDS
 
 
@@ -77,3 +86,40 @@ class RolloverApplyForm(forms.Form):
 
 class RolloverConfirmForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class RollImportForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind of roll"),
+        choices=[c for c in ImportJob.Kind.choices if c[0] != ImportJob.Kind.STUDENTS],
+        help_text=_(
+            "The full roll of the current school year takes effect on its date; a past year's roll builds the "
+            "register of a school year that has ended (the file adds the 学年 column)."
+        ),
+    )
+    school_year = forms.IntegerField(
+        label=_("School year"),
+        min_value=2000,
+        max_value=2100,
+        help_text=_("The year the school year starts in: 2022 for 2022-2023."),
+    )
+    roll_date = forms.DateField(
+        label=_("Date of the roll"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("A full roll's date (empty: today). Its changes take effect on it."),
+    )
+    file = forms.FileField(label=_("Roll (.xlsx)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school_year"].initial = school_year_of(timezone.localdate())
+
+
+class MissingResolveForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("Reason"),
+        choices=[c for c in MissingFromRoll.Reason.choices if c[0] != MissingFromRoll.Reason.ON_LATER_ROLL],
+    )
+    on = forms.DateField(label=_("Effective on"), widget=DateInput())
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)

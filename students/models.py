@@ -834,9 +834,15 @@ class ImportJob(models.Model):
         PENDING = "pending", _("Waiting")
         VALIDATING = "validating", _("Checking rows")
         WRITING = "writing", _("Writing")
+        PREVIEW = "preview", _("Checked: waiting to be applied")
         DONE = "done", _("Imported")
         REJECTED = "rejected", _("Refused: nothing was imported")
         FAILED = "failed", _("Failed: nothing was imported")
+
+    class Kind(models.TextChoices):
+        STUDENTS = "students", _("Student list")
+        FULL_ROLL = "full_roll", _("Full roll of a school year")
+        PAST_ROLL = "past_roll", _("Past year's roll")
 
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     school = models.ForeignKey(
@@ -846,6 +852,12 @@ class ImportJob(models.Model):
         on_delete=models.PROTECT,
         help_text=_("For a principal's import: the only school the file may touch."),
     )
+    # A roll (students.roll) is checked into a preview first and written only when applied.
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.STUDENTS, db_default="students")
+    school_year = models.PositiveSmallIntegerField(null=True, blank=True, validators=SCHOOL_YEAR_VALIDATORS)
+    roll_date = models.DateField(null=True, blank=True)
+    # {"counts": {"new": 3, "changed": 1, "unchanged": 9, "missing": 2}, "new": [...], "changed": [...], ...}
+    preview = models.JSONField(default=dict, blank=True)
     file = models.FileField(upload_to="imports/%Y/%m/")
     filename = models.CharField(max_length=200)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
@@ -884,3 +896,93 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 100 if self.is_finished else 0
         return min(100, int(self.processed_rows * 100 / self.total_rows))
+
+
+class MissingFromRollQuerySet(ScopedQuerySet):
+    scope_school = "school"
+    scope_townships = ("school__township", "student__home_township")
+
+    def pending(self):
+        return self.filter(status=MissingFromRoll.Status.PENDING)
+
+    def compulsory(self):
+        return self.filter(is_compulsory=True)
+
+
+@track_changes()
+class MissingFromRoll(models.Model):
+    """A child the register had at one of the county's schools on a full roll's date whom the roll does not
+    list. Never deleted, never guessed: someone resolves it with the reason, which sets the child's status
+    from the day it happened. An unresolved compulsory-age child is a suspected dropout (the 四查三比对 lists of
+    dropout_control read these)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("To resolve")
+        RESOLVED = "resolved", _("Resolved")
+
+    class Reason(models.TextChoices):
+        TRANSFERRED_OUT = "transferred_out", _("Transferred out of county")
+        GRADUATED = "graduated", _("Graduated")
+        DECEASED = "deceased", _("Deceased")
+        DROPPED_OUT = "dropped_out", _("Dropped out")
+        SUSPENDED = "suspended", pgettext_lazy("student status", "Suspended")
+        ELSEWHERE = "elsewhere", _("On the roll of another school")
+        ON_LATER_ROLL = "on_later_roll", _("Listed by a later roll")
+
+    # The status each reason gives the child (None: the register stays as it is).
+    REASON_STATUS = {
+        Reason.TRANSFERRED_OUT: Student.Status.TRANSFERRED_OUT,
+        Reason.GRADUATED: Student.Status.GRADUATED,
+        Reason.DECEASED: Student.Status.DECEASED,
+        Reason.DROPPED_OUT: Student.Status.DROPPED_OUT,
+        Reason.SUSPENDED: Student.Status.SUSPENDED,
+        Reason.ELSEWHERE: None,
+        Reason.ON_LATER_ROLL: None,
+    }
+
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="missing_from_rolls"
+    )
+    import_job = models.ForeignKey(
+        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="missing"
+    )
+    school_year = models.PositiveSmallIntegerField(_("school year"), validators=SCHOOL_YEAR_VALIDATORS)
+    roll_date = models.DateField(_("date of the roll"))
+    school = models.ForeignKey(
+        School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="missing_from_rolls"
+    )
+    stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
+    grade = models.PositiveSmallIntegerField(_("grade"))
+    is_compulsory = models.BooleanField(_("compulsory age"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True)
+    resolved_on = models.DateField(_("effective on"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MissingFromRollQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("child missing from the roll")
+        verbose_name_plural = _("children missing from the roll")
+        ordering = ["school_id", "stage", "grade", "student_id"]
+        constraints = [
+            # A child missing from two rolls in a row is one record to resolve, not two.
+            models.UniqueConstraint(
+                fields=["student"], condition=Q(status="pending"), name="one_pending_missing_per_child"
+            ),
+            models.CheckConstraint(
+                name="resolved_missing_has_reason",
+                condition=Q(status="pending") | (~Q(reason="") & Q(resolved_on__isnull=False)),
+            ),
+        ]
+        indexes = [
+            # The dropout office's list: unresolved compulsory-age children, by school.
+            models.Index(fields=["status", "is_compulsory", "school"], name="missing_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} {self.school_year}"

@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.access import can_import_students, can_write_in_scope, scope_of
+from portal.access import can_import_students, can_write_in_scope, is_bureau_staff, scope_of
 from portal.services import service
-from students import importing, register
-from students.models import ImportJob, School, Student, StudentCategory, Transfer
-from students.tasks import import_students
+from students import importing, register, roll
+from students.models import ImportJob, MissingFromRoll, School, Student, StudentCategory, Transfer
+from students.tasks import apply_roll, import_students
 
 STUDENT_FIELDS = (
     "id_number",
@@ -138,9 +138,12 @@ def import_files_purge(*, now: datetime | None = None) -> int:
         if not job.is_finished:
             if job.created_at >= cutoff:
                 continue
+            lapsed = job.status == ImportJob.Status.PREVIEW
             job.status = ImportJob.Status.FAILED
-            job.message = _(
-                "The import stopped before it finished; nothing was imported. Upload the file again."
+            job.message = (
+                _("The roll was not applied in time; nothing was imported. Upload it again.")
+                if lapsed
+                else _("The import stopped before it finished; nothing was imported. Upload the file again.")
             )
             job.finished_at = now
         job.file.delete(save=False)
@@ -183,3 +186,78 @@ def import_start(*, upload, by) -> ImportJob:
         transaction.on_commit(lambda: import_students.delay(job.pk))
         return job
     return importing.run(job)
+
+
+roll_service = service(
+    allowed=is_bureau_staff, refusal=gettext_lazy("Only bureau staff import a school year's roll.")
+)
+
+
+@roll_service
+def roll_import_start(
+    *, upload, kind: str, school_year: int, by, roll_date: date | None = None, today: date | None = None
+) -> ImportJob:
+    """Store a roll (students.roll) and check it into a preview: nothing is written to the register until
+    `roll_import_apply`. A school year closed to this kind of roll is refused before anything is stored."""
+    today = today or timezone.localdate()
+    if kind == ImportJob.Kind.PAST_ROLL:
+        roll_date = roll.year_bounds(school_year)[0]
+    roll.check_year(kind=kind, school_year=school_year, roll_date=roll_date or today, today=today)
+    job = ImportJob.objects.create(
+        uploaded_by=by,
+        kind=kind,
+        school_year=school_year,
+        roll_date=roll_date or today,
+        file=upload,
+        filename=getattr(upload, "name", "upload.xlsx")[:200],
+    )
+    if getattr(upload, "size", 0) > settings.IMPORT_ASYNC_THRESHOLD_BYTES:
+        transaction.on_commit(lambda: import_students.delay(job.pk))
+        return job
+    return roll.preview(job)
+
+
+@roll_service
+def roll_import_apply(*, job: ImportJob, by, today: date | None = None) -> ImportJob:
+    """Write a previewed roll: checked again against the register as it is now (all or nothing)."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.kind not in roll.ROLL_KINDS or job.status != ImportJob.Status.PREVIEW:
+        raise ValidationError(_("Only a checked roll waiting to be applied can be applied."))
+    roll.check_year(kind=job.kind, school_year=job.school_year, roll_date=job.roll_date, today=today)
+    job.status = ImportJob.Status.WRITING
+    job.save(update_fields=["status"])
+    if job.file.size > settings.IMPORT_ASYNC_THRESHOLD_BYTES:
+        transaction.on_commit(lambda: apply_roll.delay(job.pk))
+        return job
+    return roll.apply(job)
+
+
+@student_service
+def roll_missing_resolve(
+    *, missing: MissingFromRoll, reason: str, on: date, by, note: str = "", today: date | None = None
+) -> MissingFromRoll:
+    """Say why a child is missing from the roll; the reason sets the child's status from `on`."""
+    today = today or timezone.localdate()
+    if not MissingFromRoll.objects.editable_by(by).filter(pk=missing.pk).exists():
+        raise PermissionDenied(_("You may not change this student."))
+    missing = MissingFromRoll.objects.select_for_update().get(pk=missing.pk)
+    if missing.status != MissingFromRoll.Status.PENDING:
+        raise ValidationError(_("This child's absence from the roll was already resolved."))
+    if reason not in MissingFromRoll.Reason.values or reason == MissingFromRoll.Reason.ON_LATER_ROLL:
+        raise ValidationError({"reason": [_("Choose why the child is not on the roll.")]})
+    if on > today:
+        raise ValidationError({"on": [_("The date cannot be in the future.")]})
+    status = MissingFromRoll.REASON_STATUS[MissingFromRoll.Reason(reason)]
+    student = Student.objects.select_for_update().get(pk=missing.student_id)
+    if status is not None and student.status != status:
+        student.status = status
+        with register.effective(on, source="roll missing"):
+            student.save(update_fields=["status", "updated_at"])
+    missing.status = MissingFromRoll.Status.RESOLVED
+    missing.reason = reason
+    missing.resolved_on = on
+    missing.resolved_by = by
+    missing.note = note.strip()[:300]
+    missing.full_clean()
+    missing.save()
+    return missing

@@ -8,9 +8,25 @@ from students.models import ImportJob
 def import_students(job_id: int) -> str:
     """Run one student import. Idempotent: a finished job is left as it is."""
     job = ImportJob.objects.select_related("uploaded_by").get(pk=job_id)
-    if job.is_finished or job.status == ImportJob.Status.WRITING:
+    if job.is_finished or job.status in (ImportJob.Status.WRITING, ImportJob.Status.PREVIEW):
         return job.status
+    if job.kind != ImportJob.Kind.STUDENTS:
+        from students import roll
+
+        return roll.preview(job).status
     return importing.run(job).status
+
+
+@shared_task(acks_late=True)
+def apply_roll(job_id: int) -> str:
+    """Write a previewed roll (students.services.roll_import_apply set it WRITING). Idempotent: a finished
+    job is left as it is."""
+    from students import roll
+
+    job = ImportJob.objects.select_related("uploaded_by").get(pk=job_id)
+    if job.status != ImportJob.Status.WRITING:
+        return job.status
+    return roll.apply(job).status
 
 
 @shared_task

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.access import can_import_students, can_reveal_personal, is_bureau_staff, scope_of
 from portal.audit import log_access
@@ -21,9 +21,16 @@ from portal.history import history_for
 from portal.models import AccessLog
 from portal.params import query_without_page
 from students import importing, services
-from students.filters import SchoolFilter, StudentFilter
-from students.forms import CategoryForm, ImportForm, StudentForm, TransferForm
-from students.models import ImportJob, School, Stage, Student
+from students.filters import MissingFromRollFilter, SchoolFilter, StudentFilter
+from students.forms import (
+    CategoryForm,
+    ImportForm,
+    MissingResolveForm,
+    RollImportForm,
+    StudentForm,
+    TransferForm,
+)
+from students.models import ImportJob, MissingFromRoll, School, Stage, Student
 
 PAGE_SIZE = 50
 
@@ -297,3 +304,78 @@ def student_export(request):
         detail=f"students x{count}" + (" full ID numbers" if full_ids else " masked"),
     )
     return workbook_response(importing.export_workbook(filterset.qs, full_ids=full_ids), "学生名单.xlsx")
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def roll_import(request):
+    """A school year's roll (bureau staff): uploaded and checked into a preview; applied from its page."""
+    if not is_bureau_staff(request.user):
+        raise PermissionDenied
+    form = RollImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            job = services.roll_import_start(upload=data.pop("file"), by=request.user, **data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            log_access(request, AccessLog.Action.IMPORT, job, detail=job.filename)
+            return redirect("students:import_detail", pk=job.pk)
+    jobs = (
+        ImportJob.objects.visible_to(request.user)
+        .exclude(kind=ImportJob.Kind.STUDENTS)
+        .select_related("uploaded_by")[:10]
+    )
+    return render(request, "students/roll_import.html", {"form": form, "jobs": jobs})
+
+
+@scoped_login_required
+@require_POST
+def import_apply(request, pk: int):
+    job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
+    try:
+        services.roll_import_apply(job=job, by=request.user)
+    except ValidationError as exc:
+        flash_errors(request, exc)
+    return redirect("students:import_detail", pk=pk)
+
+
+@scoped_login_required
+def missing_list(request):
+    """Children a full roll did not list: each resolved with the reason, by the school or the bureau."""
+    missing = MissingFromRoll.objects.visible_to(request.user).select_related(
+        "student", "school", "resolved_by"
+    )
+    data = request.GET.copy()
+    data.setdefault("status", MissingFromRoll.Status.PENDING)
+    filterset = MissingFromRollFilter(data, queryset=missing, request=request)
+    page = Paginator(
+        filterset.qs.order_by("-is_compulsory", "school__code", "stage", "grade", "student__name", "pk"),
+        PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    context = {
+        "filter": filterset,
+        "page": page,
+        "query": query_without_page(request),
+        "can_write": scope_of(request.user).writable,
+        "resolve_form": MissingResolveForm(auto_id=False),
+    }
+    return render(request, "students/missing_list.html", context)
+
+
+@scoped_login_required
+@require_POST
+def missing_resolve(request, pk: int):
+    missing = get_object_or_404(MissingFromRoll.objects.editable_by(request.user), pk=pk)
+    form = MissingResolveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.roll_missing_resolve(missing=missing, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            flash_errors(request, exc)
+        else:
+            messages.success(request, _("%(name)s: resolved.") % {"name": missing.student.name})
+    else:
+        flash_errors(request, form)
+    return redirect("students:missing_list")
