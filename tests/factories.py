@@ -42,6 +42,9 @@ class SchoolFactory(factory.django.DjangoModelFactory):
     is_rural = True
     has_canteen = True
     is_inclusive = True
+    closed_on = None
+    # In operation exactly while not closed (a database constraint keeps the two in step).
+    is_active = factory.LazyAttribute(lambda o: o.closed_on is None)
 
 
 _sequence = iter(range(1, 10_000_000))
