@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from nutrition import forms, importing, rules, services
 from nutrition.filters import PilotFilter
-from nutrition.models import NutritionTerm, PilotSchool, Purchase, TermHoliday
+from nutrition.models import MealImport, NutritionTerm, PilotSchool, Purchase, TermHoliday
 from nutrition.selectors import county_figures
 from portal.access import can_record_nutrition, is_bureau_staff
 from portal.decorators import bureau_required, scoped_login_required
@@ -224,7 +224,7 @@ def meals_import(request):
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
-            count = importing.meals_import(
+            job = importing.meal_import_start(
                 file=form.cleaned_data["file"],
                 term=form.cleaned_data["term"],
                 month=form.cleaned_data["month"],
@@ -233,15 +233,25 @@ def meals_import(request):
         except ValidationError as exc:
             errors = exc.messages
         else:
-            messages.success(request, _("%(n)s meal records were imported.") % {"n": count})
-            return redirect("nutrition:index")
+            if job.status != MealImport.Status.REJECTED:
+                return redirect("nutrition:meal_import_detail", pk=job.pk)
+            # A small file refused in this request: its rows are listed above the form, to fix and retry.
+            errors = job.errors
     status = 400 if errors or form.errors else 200
+    jobs = MealImport.objects.visible_to(request.user).select_related("term", "uploaded_by")[:10]
     return render(
         request,
         "nutrition/meals_import.html",
-        {"form": form, "errors": errors, "header": importing.HEADER},
+        {"form": form, "errors": errors, "header": importing.HEADER, "jobs": jobs},
         status=status,
     )
+
+
+@scoped_login_required
+def meal_import_detail(request, pk: int):
+    """An import's progress (the page reloads itself until the job ends) and its result."""
+    job = get_object_or_404(MealImport.objects.visible_to(request.user).select_related("term"), pk=pk)
+    return render(request, "nutrition/meal_import_detail.html", {"job": job})
 
 
 @bureau_required
