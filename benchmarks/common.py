@@ -20,11 +20,22 @@ LINE = re.compile(r"^[A-Za-z0-9_.:@/-]+ -?\d+(\.\d+)? [A-Za-z%/_]+$")
 
 # How many students each scale means, and the few other numbers that follow from it.
 SCALES = {
-    "tiny": {"students": 300, "seed_scale": "demo", "import_rows": 300, "load_seconds": 3, "load_users": 4},
+    "tiny": {
+        "students": 300,
+        "seed_scale": "demo",
+        "import_rows": 300,
+        "register_rows": 300,
+        "meal_schools": 10,
+        "load_seconds": 3,
+        "load_users": 4,
+    },
     "ningdu": {
         "students": 145_057,
         "seed_scale": "ningdu",
         "import_rows": 150_000,
+        # A Ningdu-size household list (issue 18) and a month of meals of the plan's 224 schools (issue 19).
+        "register_rows": 110_000,
+        "meal_schools": 224,
         "load_seconds": 20,
         "load_users": 20,
     },

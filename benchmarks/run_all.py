@@ -1,7 +1,7 @@
 """`make bench`: build (once) a county of the chosen scale in a database of its own, run every benchmark
 script against it, and print every figure as `name value unit`.
 
-    python benchmarks/run_all.py [--scale tiny|ningdu] [--only yearend,export,import,queries,load]
+    python benchmarks/run_all.py [--scale tiny|ningdu] [--only yearend,export,import,register,meals,queries,load]
 
 Databases: BENCH_DATABASE_URL if set; otherwise `portal_bench` (or `portal_bench_tiny`) on the server of
 DATABASE_URL, or on the project's embedded PostgreSQL when there is no DATABASE_URL. A second, small county
@@ -27,7 +27,7 @@ from benchmarks import bench_queries  # noqa: E402
 from benchmarks.common import ROOT, SCALES, bench_environment, emit, mb, note  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-ALL = ["yearend", "export", "import", "queries", "load"]
+ALL = ["yearend", "export", "import", "register", "meals", "queries", "load"]
 
 
 def _with_database(url: str, name: str) -> str:
@@ -129,6 +129,17 @@ def main() -> int:
     if "import" in wanted:
         ok &= run_script(
             "bench_import.py", ["--rows", str(config["import_rows"])], database_url=county, figures=figures
+        )
+    if "register" in wanted:
+        ok &= run_script(
+            "bench_register.py",
+            ["--rows", str(config["register_rows"])],
+            database_url=county,
+            figures=figures,
+        )
+    if "meals" in wanted:
+        ok &= run_script(
+            "bench_meals.py", ["--schools", str(config["meal_schools"])], database_url=county, figures=figures
         )
     if "queries" in wanted:
         seeded = run_script(

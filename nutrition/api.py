@@ -8,7 +8,6 @@ from datetime import date
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -20,6 +19,7 @@ from nutrition import filters, importing, rules, services
 from nutrition.models import (
     AccompaniedMeal,
     FundReceipt,
+    MealImport,
     MealRecord,
     NutritionTerm,
     PilotSchool,
@@ -198,6 +198,35 @@ class MealImportSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
+class MealImportJobSerializer(serializers.ModelSerializer):
+    """A month-of-meals import: poll /api/nutrition/meal-imports/<id>/ until `finished`."""
+
+    progress = serializers.IntegerField(source="progress_percent", read_only=True)
+    finished = serializers.BooleanField(source="is_finished", read_only=True)
+    errors = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = MealImport
+        fields = [
+            "id",
+            "term",
+            "month",
+            "file_name",
+            "status",
+            "finished",
+            "total_rows",
+            "processed_rows",
+            "progress",
+            "imported",
+            "errors",
+            "message",
+            "seconds",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
 class FiguresSerializer(serializers.Serializer):
     term = serializers.CharField()
     pilot_schools = serializers.IntegerField()
@@ -368,24 +397,40 @@ class MealViewSet(mixins.UpdateModelMixin, PilotRowViewSet):
         )
 
     @extend_schema(
-        request={"multipart/form-data": MealImportSerializer}, responses={201: OpenApiTypes.OBJECT}
+        request={"multipart/form-data": MealImportSerializer},
+        responses={201: MealImportJobSerializer, 202: MealImportJobSerializer, 400: MealImportJobSerializer},
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_month(self, request):
-        """A month of meal records from Excel (学校代码 | 日期 | 学段 | 就餐人数); one bad row refuses the file."""
+        """A month of meal records from Excel (学校代码 | 日期 | 学段 | 就餐人数); one bad row refuses the file.
+        Returns the import job: 201 when it ran (a small file), 202 while a Celery task runs it (poll
+        /api/nutrition/meal-imports/<id>/), 400 when the file was refused (`errors`: every bad row)."""
         form = MealImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         year, month = map(int, form.validated_data["month"].split("-"))
         if not 1 <= month <= 12:
             raise ValidationError({"month": _("The month must be written as 2022-10.")})
-        created = call_service(
-            importing.meals_import,
+        job = call_service(
+            importing.meal_import_start,
             file=form.validated_data["file"],
             term=form.validated_data["term"],
             month=date(year, month, 1),
             by=request.user,
         )
-        return Response({"imported": created}, status=status.HTTP_201_CREATED)
+        if job.status == MealImport.Status.REJECTED:
+            code = status.HTTP_400_BAD_REQUEST
+        else:
+            code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
+        return Response(MealImportJobSerializer(job, context={"request": request}).data, status=code)
+
+
+class MealImportViewSet(viewsets.ReadOnlyModelViewSet):
+    """Month-of-meals imports: the bureau's and officials' all, a principal's or township officer's own."""
+
+    serializer_class = MealImportJobSerializer
+
+    def get_queryset(self):
+        return MealImport.objects.visible_to(self.request.user).order_by("-created_at")
 
 
 class ReceiptViewSet(PilotRowViewSet):

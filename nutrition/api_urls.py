@@ -11,5 +11,6 @@ router.register("purchases", api.PurchaseViewSet, basename="nutrition-purchase")
 router.register("accompanied-meals", api.AccompaniedViewSet, basename="nutrition-accompanied")
 router.register("safety-checks", api.SafetyCheckViewSet, basename="nutrition-safety-check")
 router.register("figures", api.FiguresViewSet, basename="nutrition-figures")
+router.register("meal-imports", api.MealImportViewSet, basename="nutrition-meal-import")
 
 urlpatterns = router.urls

@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from portal.access import ScopedQuerySet
+from portal.access import NO_SCOPE, ScopedQuerySet, scope_of
 from portal.tracking import track_changes
 from students.models import SCHOOL_YEAR_VALIDATORS, School, Stage
 
@@ -390,3 +390,71 @@ class SafetyCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.get_kind_display()}"
+
+
+class MealImportQuerySet(ScopedQuerySet):
+    def _for_scope(self, scope):
+        # County roles see every import; others only their own (filtered in visible_to, which knows the user).
+        return self.all() if scope.county else self.none()
+
+    def visible_to(self, user):
+        scope = scope_of(user)
+        if scope.county or scope == NO_SCOPE:
+            return self._for_scope(scope)
+        return self.filter(uploaded_by=user)
+
+
+class MealImport(models.Model):
+    """One upload of a month of meals: every row checked, then all written in one transaction or none.
+
+    A large file (a county's month: ~10,000 rows) is checked and written by a Celery task; its page and the
+    API show the progress (`processed_rows` of `total_rows`)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        CHECKING = "checking", _("Checking rows")
+        WRITING = "writing", _("Writing")
+        DONE = "done", _("Imported")
+        REJECTED = "rejected", _("Refused: nothing was imported")
+        FAILED = "failed", _("Failed: nothing was imported")
+
+    FINISHED = (Status.DONE, Status.REJECTED, Status.FAILED)
+
+    term = models.ForeignKey(
+        NutritionTerm, verbose_name=_("term"), on_delete=models.PROTECT, related_name="+"
+    )
+    month = models.DateField(_("month"))
+    # Kept only while the import runs as a task; deleted when it ends.
+    file = models.FileField(upload_to="meals/%Y/%m/", blank=True)
+    file_name = models.CharField(_("file"), max_length=200)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(_("meal records written"), default=0)
+    # The refusal's reasons, one line per bad row ("第3行：…").
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(_("result"), blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MealImportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("meal import")
+        verbose_name_plural = _("meal imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.is_finished else 0
+        return min(100, int(self.processed_rows * 100 / self.total_rows))

@@ -96,49 +96,56 @@ def term_for_year(year: int) -> NutritionTerm | None:
 
 def county_figures(term_or_year: NutritionTerm | int, user) -> dict:
     """The plan's county figures over the pilots `user` may see: ints for counts, Decimals for money."""
-    if isinstance(term_or_year, NutritionTerm):
-        term = term_or_year
-        money_filter = Q(pilot__term=term)
-        receipt_filter = Q(pilot__term=term)
-    else:
-        year = int(term_or_year)
-        term = term_for_year(year)
-        money_filter = Q(purchased_on__year=year)
-        receipt_filter = Q(received_on__year=year)
+    by_term = isinstance(term_or_year, NutritionTerm)
+    term = term_or_year if by_term else term_for_year(int(term_or_year))
 
     pilots = PilotSchool.objects.visible_to(user).filter(term=term) if term else PilotSchool.objects.none()
     canteen = Q(supply_mode=PilotSchool.SupplyMode.CANTEEN)
-    counts = pilots.aggregate(
-        schools=Count("pk"),
-        primary_schools=Count("pk", filter=Q(school__school_type__in=PRIMARY_TYPES)),
-        junior_schools=Count("pk", filter=Q(school__school_type__in=JUNIOR_TYPES)),
-        preschool_schools=Count("pk", filter=Q(school__school_type=School.Type.KINDERGARTEN)),
-        pupils_primary=Sum("covered_primary", default=0),
-        pupils_junior=Sum("covered_junior", default=0),
-        pupils_preschool=Sum("covered_preschool", default=0, filter=Q(preschool_plan=True)),
-        canteen_schools=Count("pk", filter=canteen),
-        canteen_primary=Sum("covered_primary", default=0, filter=canteen),
-        canteen_junior=Sum("covered_junior", default=0, filter=canteen),
-        mixed_schools=Count("pk", filter=Q(supply_mode=PilotSchool.SupplyMode.MIXED)),
-        catered_schools=Count("pk", filter=Q(supply_mode=PilotSchool.SupplyMode.CATERED)),
-    )
-    visible = PilotSchool.objects.visible_to(user)
-    purchases = Purchase.objects.filter(pilot__in=visible).filter(money_filter)
-    spending = purchases.aggregate(
-        used=Sum("amount", default=Decimal("0.00")),
-        forbidden=Sum(
-            "amount", default=Decimal("0.00"), filter=Q(category__in=Purchase.FORBIDDEN_CATEGORIES)
-        ),
-    )
-    received = (
-        FundReceipt.objects.filter(pilot__in=visible)
-        .filter(receipt_filter)
-        .aggregate(s=Sum("amount", default=Decimal("0.00")))["s"]
-    )
-    meals = MealRecord.objects.filter(pilot__in=pilots).aggregate(
-        compulsory=Sum("meals", default=0, filter=Q(stage__in=(Stage.PRIMARY, Stage.JUNIOR))),
-        preschool=Sum("meals", default=0, filter=Q(stage=Stage.PRESCHOOL)),
-    )
+    pilot_counts = {
+        "schools": Count("pk"),
+        "primary_schools": Count("pk", filter=Q(school__school_type__in=PRIMARY_TYPES)),
+        "junior_schools": Count("pk", filter=Q(school__school_type__in=JUNIOR_TYPES)),
+        "preschool_schools": Count("pk", filter=Q(school__school_type=School.Type.KINDERGARTEN)),
+        "pupils_primary": Sum("covered_primary", default=0),
+        "pupils_junior": Sum("covered_junior", default=0),
+        "pupils_preschool": Sum("covered_preschool", default=0, filter=Q(preschool_plan=True)),
+        "canteen_schools": Count("pk", filter=canteen),
+        "canteen_primary": Sum("covered_primary", default=0, filter=canteen),
+        "canteen_junior": Sum("covered_junior", default=0, filter=canteen),
+        "mixed_schools": Count("pk", filter=Q(supply_mode=PilotSchool.SupplyMode.MIXED)),
+        "catered_schools": Count("pk", filter=Q(supply_mode=PilotSchool.SupplyMode.CATERED)),
+    }
+    zero = Decimal("0.00")
+    if by_term:
+        # A term's money and meals are its pilots' own (`with_totals`): one query with the counts.
+        counts = pilots.with_totals().aggregate(
+            **pilot_counts,
+            used=Sum("total_spent", default=zero),
+            forbidden=Sum("total_forbidden", default=zero),
+            received=Sum("total_received", default=zero),
+            compulsory=Sum("compulsory_meals", default=0),
+            preschool=Sum("preschool_meals", default=0),
+        )
+        spending = {"used": counts["used"], "forbidden": counts["forbidden"]}
+        received = counts["received"]
+        meals = {"compulsory": counts["compulsory"], "preschool": counts["preschool"]}
+    else:
+        # A calendar year's money is what was bought and received in it, whatever the term.
+        year = int(term_or_year)
+        counts = pilots.aggregate(**pilot_counts)
+        visible = PilotSchool.objects.visible_to(user)
+        purchases = Purchase.objects.filter(pilot__in=visible, purchased_on__year=year)
+        spending = purchases.aggregate(
+            used=Sum("amount", default=zero),
+            forbidden=Sum("amount", default=zero, filter=Q(category__in=Purchase.FORBIDDEN_CATEGORIES)),
+        )
+        received = FundReceipt.objects.filter(pilot__in=visible, received_on__year=year).aggregate(
+            s=Sum("amount", default=zero)
+        )["s"]
+        meals = MealRecord.objects.filter(pilot__in=pilots).aggregate(
+            compulsory=Sum("meals", default=0, filter=Q(stage__in=(Stage.PRIMARY, Stage.JUNIOR))),
+            preschool=Sum("meals", default=0, filter=Q(stage=Stage.PRESCHOOL)),
+        )
 
     pupils = counts["pupils_primary"] + counts["pupils_junior"]
     canteen_pupils = counts["canteen_primary"] + counts["canteen_junior"]
@@ -217,7 +224,8 @@ def spending(purchases) -> dict[str, Decimal]:
     return {**totals, "food": totals["used"] - totals["diverted"]}
 
 
-def flag_counts(pilots) -> dict[str, int]:
-    """How many of `pilots` carry each flag, in one query (the same conditions as `flagged`)."""
+def flag_counts(pilots, **more) -> dict[str, int]:
+    """How many of `pilots` carry each flag, in one query (the same conditions as `flagged`); `more` adds
+    aggregates of the same rows to that query (a dashboard's count of the pilots)."""
     annotated = with_entitlement(pilots).annotate(food_spent=F("total_spent") - F("total_forbidden"))
-    return annotated.aggregate(**{flag: Count("pk", filter=flag_condition(flag)) for flag in FLAGS})
+    return annotated.aggregate(**{flag: Count("pk", filter=flag_condition(flag)) for flag in FLAGS}, **more)

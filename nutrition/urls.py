@@ -13,6 +13,7 @@ urlpatterns = [
     path("pilots/<int:pk>/receipts/", views.receipt_add, name="receipt_add"),
     path("pilots/<int:pk>/checks/", views.check_add, name="check_add"),
     path("meals/import/", views.meals_import, name="meals_import"),
+    path("meals/import/<int:pk>/", views.meal_import_detail, name="meal_import_detail"),
     path("terms/", views.terms, name="terms"),
     path("terms/<int:pk>/", views.term_detail, name="term_detail"),
 ]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import OuterRef
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from nutrition import forms, importing, rules, services
 from nutrition.filters import PilotFilter
-from nutrition.models import NutritionTerm, PilotSchool, Purchase
+from nutrition.models import MealImport, NutritionTerm, PilotSchool, Purchase, TermHoliday
 from nutrition.selectors import county_figures
 from portal.access import can_record_nutrition, is_bureau_staff
 from portal.decorators import bureau_required, scoped_login_required
@@ -24,24 +27,35 @@ from students.models import Stage
 PAGE_SIZE = 50
 
 
-def _current_term(request) -> NutritionTerm | None:
-    terms = NutritionTerm.objects.visible_to(request.user)
+def _terms_and_current(request) -> tuple[list[NutritionTerm], NutritionTerm | None]:
+    """Every term the user may pick (each with its holidays, as `holiday_days`), and the one shown: the
+    term asked for (404 if not one of them), else the running term, else between terms the last one that
+    began (not a term set up ahead for next spring), else the newest. One query for the list and the pick."""
+    terms = list(
+        NutritionTerm.objects.visible_to(request.user)
+        .annotate(
+            holiday_days=ArraySubquery(
+                TermHoliday.objects.filter(term=OuterRef("pk")).order_by("day").values("day")
+            )
+        )
+        .order_by("-start")
+    )
     term_id = parse_int(request.GET.get("term"))
     if term_id is not None:
-        return get_object_or_404(terms, pk=term_id)
+        chosen = next((t for t in terms if t.pk == term_id), None)
+        if chosen is None:
+            raise Http404
+        return terms, chosen
     today = timezone.localdate()
-    # The running term; between terms the last one that began (not a term set up ahead for next spring).
-    return (
-        terms.filter(start__lte=today, end__gte=today).first()
-        or terms.filter(start__lte=today).first()
-        or terms.first()
-    )
+    begun = [t for t in terms if t.start <= today]
+    running = [t for t in begun if t.end >= today]
+    return terms, next(iter(running or begun or terms), None)
 
 
 @scoped_login_required
 def index(request):
     """The dashboard: the county's (or the user's school's) accounts and figures for a term."""
-    term = _current_term(request)
+    terms, term = _terms_and_current(request)
     today = timezone.localdate()
     pilots = (
         PilotSchool.objects.visible_to(request.user)
@@ -49,9 +63,7 @@ def index(request):
         .select_related("school__township", "term")
         .with_totals()
     )
-    school_days = (
-        len(rules.school_days(term, term.holidays.values_list("day", flat=True), until=today)) if term else 0
-    )
+    school_days = len(rules.school_days(term, term.holiday_days, until=today)) if term else 0
     filterset = PilotFilter(request.GET, queryset=pilots, request=request)
     listing = filterset.qs.with_accompanied_days(today).order_by("school__township__code", "school__code")
     page = Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -60,7 +72,7 @@ def index(request):
         "term": term,
         "term_running": term is not None and term.contains(today),
         "today": today,
-        "terms": NutritionTerm.objects.visible_to(request.user),
+        "terms": terms,
         "filter": filterset,
         "page": page,
         "rows": rows,
@@ -212,7 +224,7 @@ def meals_import(request):
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
-            count = importing.meals_import(
+            job = importing.meal_import_start(
                 file=form.cleaned_data["file"],
                 term=form.cleaned_data["term"],
                 month=form.cleaned_data["month"],
@@ -221,15 +233,25 @@ def meals_import(request):
         except ValidationError as exc:
             errors = exc.messages
         else:
-            messages.success(request, _("%(n)s meal records were imported.") % {"n": count})
-            return redirect("nutrition:index")
+            if job.status != MealImport.Status.REJECTED:
+                return redirect("nutrition:meal_import_detail", pk=job.pk)
+            # A small file refused in this request: its rows are listed above the form, to fix and retry.
+            errors = job.errors
     status = 400 if errors or form.errors else 200
+    jobs = MealImport.objects.visible_to(request.user).select_related("term", "uploaded_by")[:10]
     return render(
         request,
         "nutrition/meals_import.html",
-        {"form": form, "errors": errors, "header": importing.HEADER},
+        {"form": form, "errors": errors, "header": importing.HEADER, "jobs": jobs},
         status=status,
     )
+
+
+@scoped_login_required
+def meal_import_detail(request, pk: int):
+    """An import's progress (the page reloads itself until the job ends) and its result."""
+    job = get_object_or_404(MealImport.objects.visible_to(request.user).select_related("term"), pk=pk)
+    return render(request, "nutrition/meal_import_detail.html", {"job": job})
 
 
 @bureau_required

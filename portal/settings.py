@@ -265,6 +265,9 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=160_000)
 IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=5_000_000)
 # Uploads above this size (about 2,000 rows of the student template) run as a Celery task with progress.
 IMPORT_ASYNC_THRESHOLD_BYTES = env.int("IMPORT_ASYNC_THRESHOLD_BYTES", default=100 * 1024)
+# A month of meals above this size (about 1,000 rows: more than a township's month) runs as a Celery task
+# with progress; a school's month (~60 rows, 4 KB) is checked and written in the request.
+MEAL_IMPORT_ASYNC_THRESHOLD_BYTES = env.int("MEAL_IMPORT_ASYNC_THRESHOLD_BYTES", default=20 * 1024)
 # An uploaded file is deleted when its import ends; one whose import never ended (a lost worker), and
 # any file no import names, is deleted by the nightly purge after this many days.
 IMPORT_FILE_RETENTION_DAYS = env.int("IMPORT_FILE_RETENTION_DAYS", default=2)
@@ -298,7 +301,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.pagination.CachedCountPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exception_handler",

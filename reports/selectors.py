@@ -17,9 +17,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, Sum
+from django.db.models import Case, Count, Max, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -30,10 +33,10 @@ from dropout_control import selectors as dropout_selectors
 from dropout_control.models import DropoutCase
 from nutrition import rules as nutrition_rules
 from nutrition import selectors as nutrition_selectors
-from nutrition.models import MealRecord, NutritionTerm, PilotSchool
+from nutrition.models import MealRecord, NutritionTerm, PilotSchool, TermHoliday
 from portal.access import Scope, scope_of
 from reports import figures
-from reports.models import PUBLISHED, YearEndSnapshot
+from reports.models import YearEndSnapshot
 from reports.yearend import money
 from students.models import (
     Enrollment,
@@ -45,13 +48,13 @@ from students.models import (
     school_year_of,
 )
 from subsidies import selectors as subsidies_selectors
-from subsidies.models import DisbursementBatch, Payment, term_of
+from subsidies.models import Payment, term_of
 
 COUNTY, TOWNSHIP, SCHOOL = "county", "township", "school"
 # How long dashboard figures are reused before they are counted again (the page says "as of HH:MM").
 CACHE_SECONDS = 5 * 60
 # Bump when the shape of the figures changes, so that a deployment never serves the old shape.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def current_school_year(today=None) -> int:
@@ -148,6 +151,9 @@ def school_dashboard(user, school: School) -> dict:
         "level": SCHOOL,
         "title": school.name,
         "school": {"id": school.pk, "name": school.name, "township": school.township.name},
+        "schools_by_type": [
+            {"key": school.school_type, "label": school.get_school_type_display(), "value": 1}
+        ],
         "tiles": [
             _tile(
                 "students",
@@ -184,46 +190,42 @@ def school_dashboard(user, school: School) -> dict:
 def area_dashboard(user, township: Township | None) -> dict:
     period = figures.running_period()
     schools = School.objects.visible_to(user)
+    # The register: each student's spell, at the school (and township) it is at on the day.
     students = Enrollment.objects.visible_to(user)
-    teacher_counts = TeacherCount.objects.visible_to(user)
     if township is not None:
         schools = schools.filter(township=township)
         students = students.filter(school__township=township)
-        teacher_counts = teacher_counts.filter(school__township=township)
-    schools = figures.active_schools(schools, period)
+    # One query for the students (by area and stage) and one for the schools (by type, with the open ones
+    # and their teachers): the tiles, the charts and the home page's tables are sums of these rows.
     poor = figures.poor_students(students, period).values("pk")
-    # Today's register: each student's spell, at the school (and township) it is at.
-    students = figures.register_students(students, period)
-    totals = students.aggregate(students=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor)))
-    teachers = figures.teacher_counts(teacher_counts, period).aggregate(n=Sum("headcount", default=0))["n"]
-    type_labels = dict(School.Type.choices)
-    by_type = list(schools.values("school_type").annotate(n=Count("pk")).order_by("school_type"))
     if township is None:
-        # Students per township, by the school's township.
-        area_rows = list(
-            students.values("school__township_id", "school__township__name")
-            .annotate(n=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor)))
-            .order_by("school__township__code")
+        area_id, area_label, area_order = (
+            "school__township_id",
+            "school__township__name",
+            "school__township__code",
         )
-        areas = [
-            {
-                "id": r["school__township_id"],
-                "label": r["school__township__name"],
-                "students": r["n"],
-                "poor": r["poor"],
-            }
-            for r in area_rows
-        ]
     else:
-        area_rows = list(
-            students.values("school_id", "school__name")
-            .annotate(n=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor)))
-            .order_by("school__code")
+        area_id, area_label, area_order = "school_id", "school__name", "school__code"
+    rows = list(
+        figures.register_students(students, period)
+        .values(area_id, area_label, "stage")
+        .annotate(n=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor)))
+        .order_by(area_order, "stage")
+    )
+    areas: dict = {}
+    by_stage: dict = {}
+    for r in rows:
+        area = areas.setdefault(
+            r[area_id], {"id": r[area_id], "label": r[area_label], "students": 0, "poor": 0}
         )
-        areas = [
-            {"id": r["school_id"], "label": r["school__name"], "students": r["n"], "poor": r["poor"]}
-            for r in area_rows
-        ]
+        area["students"] += r["n"]
+        area["poor"] += r["poor"]
+        by_stage[r["stage"]] = by_stage.get(r["stage"], 0) + r["n"]
+    areas = list(areas.values())
+    totals = {"students": sum(a["students"] for a in areas), "poor": sum(a["poor"] for a in areas)}
+    by_type = schools_by_type(user, schools, period)
+    stage_labels = dict(Stage.choices)
+    type_labels = dict(School.Type.choices)
     data = {
         "level": TOWNSHIP if township is not None else COUNTY,
         "title": township.name if township is not None else _("Whole county"),
@@ -243,7 +245,13 @@ def area_dashboard(user, township: Township | None) -> dict:
                 _students_url(),
                 figure=("students", "students"),
             ),
-            _tile("teachers", _("Teachers"), teachers, None, figure=("teachers", "teachers")),
+            _tile(
+                "teachers",
+                _("Teachers"),
+                sum(r["teachers"] for r in by_type),
+                None,
+                figure=("teachers", "teachers"),
+            ),
             _tile(
                 "poor",
                 _("Registered-poor students"),
@@ -254,8 +262,19 @@ def area_dashboard(user, township: Township | None) -> dict:
         ],
         "areas": areas,
         "area_kind": "school" if township is not None else "township",
+        "by_stage": [
+            {"key": stage, "label": stage_labels.get(stage), "value": n}
+            for stage, n in sorted(by_stage.items())
+        ],
         "by_type": [
             {"key": r["school_type"], "label": type_labels.get(r["school_type"]), "value": r["n"]}
+            for r in by_type
+            if r["n"]
+        ],
+        # Every school of the unit by type, closed ones included (the home page's table, which links to the
+        # school list of that type).
+        "schools_by_type": [
+            {"key": r["school_type"], "label": type_labels.get(r["school_type"]), "value": r["all"]}
             for r in by_type
         ],
         "charts": {
@@ -267,81 +286,112 @@ def area_dashboard(user, township: Township | None) -> dict:
                 ],
             ),
             "by_type": _chart(
-                [r["label"] for r in _labelled(by_type, type_labels)],
-                [(_("Schools"), [r["n"] for r in by_type])],
+                [type_labels.get(r["school_type"]) for r in by_type if r["n"]],
+                [(_("Schools"), [r["n"] for r in by_type if r["n"]])],
             ),
         },
         "red_lights": [],
         "snapshot": None,
     }
     if scope_of(user).county and township is None:
-        data["snapshot"] = _latest_snapshot(user)
-        data["charts"]["by_year"] = _year_over_year(user)
+        data["snapshot"], data["charts"]["by_year"] = _snapshots(user)
     for extra in AREA_EXTRAS:
         extra(user, township, data)
     return data
 
 
-def _labelled(rows, labels):
-    return [{**r, "label": labels.get(r["school_type"])} for r in rows]
-
-
-def _latest_snapshot(user) -> dict | None:
-    """The year of the newest complete build, as readers get it: its published version (定稿) when there is
-    one, else that build (a draft)."""
-    newest = (
-        YearEndSnapshot.objects.visible_to(user)
-        .ready()
-        .filter(county_code=settings.HOME_COUNTY_CODE)
-        .only("year", "basis")
-        .order_by("-finished_at")
-        .first()
+def schools_by_type(user, schools, period) -> list[dict]:
+    """Per school type: every school (`all`), the open ones (`n`, the figure `active_schools`) and their
+    teachers of the period's school year (`teachers`, the figure `teacher_counts`, of every school as the
+    year-end report counts them), in one query."""
+    teachers = (
+        figures.teacher_counts(TeacherCount.objects.visible_to(user), period)
+        .filter(school=OuterRef("pk"))
+        .order_by()
+        .values("school")
+        .annotate(total=Sum("headcount"))
+        .values("total")
     )
-    if newest is None:
-        return None
-    snapshot = YearEndSnapshot.objects.visible_to(user).current(year=newest.year, basis=newest.basis)
-    published = snapshot.pk != newest.pk or snapshot.publication == PUBLISHED
-    return {
-        "id": snapshot.pk,
-        "period": snapshot.period_label,
-        "finished_at": timezone.localtime(snapshot.finished_at).strftime("%Y-%m-%d %H:%M"),
-        "published": published,
-        "url": reverse("reports:snapshot_year", args=[snapshot.year, snapshot.basis]),
-        "download": reverse("reports:snapshot_download", args=[snapshot.pk]),
+    active = figures.active_schools(schools, period).values("pk")
+    return list(
+        schools.annotate(headcount=Coalesce(Subquery(teachers), 0))
+        .values("school_type")
+        .annotate(all=Count("pk"), n=Count("pk", filter=Q(pk__in=active)), teachers=Sum("headcount"))
+        .order_by("school_type")
+    )
+
+
+def _snapshots(user) -> tuple[dict | None, dict]:
+    """The latest year's report and the year-over-year chart, each year as readers get it: its published
+    version (定稿) when there is one, else its newest ready build (a draft). One query, which reads only the
+    headline figures out of each snapshot's JSON (a snapshot's figures run to megabytes at Ningdu scale)."""
+    headline = {
+        "students": ("students", "students"),
+        "poor": ("poverty", "studying_here"),
+        "aid": ("aid", "person_times"),
     }
-
-
-def _year_over_year(user) -> dict:
-    """Headline figures of each year as readers get it: its published version (定稿), else its newest ready
-    school-year snapshot (one query)."""
-    latest: dict[int, YearEndSnapshot] = {}
-    published: set[int] = set()
-    for snapshot in (
+    rows = list(
         YearEndSnapshot.objects.visible_to(user)
         .ready()
         .with_publication()
-        .filter(county_code=settings.HOME_COUNTY_CODE, basis=YearEndSnapshot.Basis.SCHOOL)
-        .only("year", "figures", "finished_at")
-        .order_by("year", "finished_at")
-    ):
-        if snapshot.year in published:
-            continue
-        latest[snapshot.year] = snapshot
-        if snapshot.year_published_id == snapshot.pk:
-            published.add(snapshot.year)
-    years = sorted(latest)
+        .filter(county_code=settings.HOME_COUNTY_CODE)
+        .order_by("finished_at", "pk")
+        .values(
+            "pk",
+            "year",
+            "basis",
+            "finished_at",
+            "year_published_id",
+            **{
+                key: KT(f"figures__sections__{section}__total__{figure}")
+                for key, (section, figure) in headline.items()
+            },
+        )
+    )
+    # Per year and basis: the published build, else the newest ready one.
+    shown: dict[tuple[int, str], dict] = {}
+    for row in rows:
+        key = (row["year"], row["basis"])
+        if row["year_published_id"] is None or row["pk"] == row["year_published_id"]:
+            shown[key] = row
+    latest = None
+    if rows:
+        newest = rows[-1]
+        row = shown.get((newest["year"], newest["basis"]), newest)
+        snapshot = YearEndSnapshot(pk=row["pk"], year=row["year"], basis=row["basis"])
+        latest = {
+            "id": row["pk"],
+            "period": snapshot.period_label,
+            "finished_at": timezone.localtime(row["finished_at"]).strftime("%Y-%m-%d %H:%M"),
+            "published": row["pk"] == row["year_published_id"],
+            "url": reverse("reports:snapshot_year", args=[row["year"], row["basis"]]),
+            "download": reverse("reports:snapshot_download", args=[row["pk"]]),
+        }
+    by_year = {year: r for (year, basis), r in shown.items() if basis == YearEndSnapshot.Basis.SCHOOL}
+    years = sorted(by_year)
 
-    def figure(snapshot, section, key):
-        return snapshot.figures.get("sections", {}).get(section, {}).get("total", {}).get(key) or 0
+    def figure(year, key):
+        return _number(by_year[year][key])
 
-    return _chart(
+    chart = _chart(
         [f"{y}-{y + 1}" for y in years],
         [
-            (_("Students"), [figure(latest[y], "students", "students") for y in years]),
-            (_("Registered-poor students"), [figure(latest[y], "poverty", "studying_here") for y in years]),
-            (_("Aid person-times"), [figure(latest[y], "aid", "person_times") for y in years]),
+            (_("Students"), [figure(y, "students") for y in years]),
+            (_("Registered-poor students"), [figure(y, "poor") for y in years]),
+            (_("Aid person-times"), [figure(y, "aid") for y in years]),
         ],
     )
+    return latest, chart
+
+
+def _number(text: str | None):
+    """A headline figure read out of the JSON as text: an int, else a Decimal (money), 0 when missing."""
+    if not text:
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        return float(Decimal(text))
 
 
 # --- Helpers ---------------------------------------------------------------------------------------------
@@ -396,11 +446,15 @@ def _url(name: str, **params) -> str | None:
 def school_aid(user, school, data) -> None:
     period = figures.running_period()
     payments = Payment.objects.visible_to(user).filter(school=school)
-    figures_ = figures.student_aid(payments, period).aggregate(
-        person_times=Count("pk"), amount=Sum("amount", default=Decimal("0"))
-    )
     school_year, term = current_aid_term()
-    failed = payments.filter(school_year=school_year, term=term, status=Payment.Status.FAILED).count()
+    aid = figures.student_aid(payments, period).values("pk")
+    # One query: the year's aid paid and this term's failed transfers.
+    figures_ = payments.aggregate(
+        person_times=Count("pk", filter=Q(pk__in=aid)),
+        amount=Sum("amount", filter=Q(pk__in=aid), default=Decimal("0")),
+        failed=Count("pk", filter=Q(school_year=school_year, term=term, status=Payment.Status.FAILED)),
+    )
+    failed = figures_["failed"]
     data["aid"] = {"person_times": figures_["person_times"], "amount": money(figures_["amount"])}
     data["tiles"].append(
         _tile(
@@ -421,11 +475,20 @@ def school_aid(user, school, data) -> None:
         )
 
 
+def case_counts(cases, period) -> dict[str, int]:
+    """Open cases (the figure `open_cases`) and those open too long (`open_longer_than`), in one query."""
+    return cases.aggregate(
+        open=Count("pk", filter=Q(pk__in=figures.open_cases(cases, period).values("pk"))),
+        overdue=Count(
+            "pk", filter=Q(pk__in=dropout_selectors.open_longer_than(cases, period.today).values("pk"))
+        ),
+    )
+
+
 def school_dropout(user, school, data) -> None:
     period = figures.running_period()
-    cases = DropoutCase.objects.visible_to(user).filter(school=school)
-    open_count = figures.open_cases(cases, period).count()
-    overdue = dropout_selectors.open_longer_than(cases, period.today).count()
+    counts = case_counts(DropoutCase.objects.visible_to(user).filter(school=school), period)
+    open_count, overdue = counts["open"], counts["overdue"]
     data["dropout"] = {"open": open_count, "overdue": overdue}
     data["tiles"].append(
         _tile(
@@ -450,38 +513,39 @@ def school_dropout(user, school, data) -> None:
 def school_nutrition(user, school, data) -> None:
     today = timezone.localdate()
     period = figures.running_period(today)
-    meals_in_year = figures.meals_served(
-        MealRecord.objects.visible_to(user).filter(pilot__school=school), period
+    # The school's pilot of the current term, with that term and its holidays (one query).
+    pilot = (
+        PilotSchool.objects.visible_to(user)
+        .filter(school=school, term__in=current_nutrition_terms(today).values("pk")[:1])
+        .select_related("term")
+        .with_accompanied_days(today)
+        .annotate(holidays=ArraySubquery(TermHoliday.objects.filter(term=OuterRef("term")).values("day")))
+        .first()
+    )
+    # The meals of the school year and of the pilot's term (one query).
+    in_year = figures.meals_served(MealRecord.objects.visible_to(user).filter(pilot__school=school), period)
+    meals = MealRecord.objects.visible_to(user).aggregate(
+        year=Sum("meals", filter=Q(pk__in=in_year.values("pk")), default=0),
+        term=Sum("meals", filter=Q(pilot=pilot), default=0),
     )
     data["tiles"].append(
         _tile(
             "meals",
             _("Meals served this school year"),
-            meals_in_year.aggregate(n=Sum("meals", default=0))["n"],
+            meals["year"],
             _url("nutrition:index"),
             figure=("nutrition", "meals"),
         )
     )
-    term = current_nutrition_term(today)
-    pilot = (
-        PilotSchool.objects.visible_to(user)
-        .filter(school=school, term=term)
-        .with_accompanied_days(today)
-        .first()
-        if term is not None
-        else None
-    )
     if pilot is None:
         data["nutrition"] = None
         return
-    school_days = len(
-        nutrition_rules.school_days(term, term.holidays.values_list("day", flat=True), until=today)
-    )
-    meals = MealRecord.objects.filter(pilot=pilot).aggregate(n=Sum("meals", default=0))["n"]
+    term = pilot.term
+    school_days = len(nutrition_rules.school_days(term, pilot.holidays, until=today))
     gaps = max(0, school_days - pilot.accompanied_days)
     data["nutrition"] = {
         "term": str(term),
-        "meals": meals,
+        "meals": meals["term"],
         "school_days": school_days,
         "accompanied_gaps": gaps,
     }
@@ -495,18 +559,25 @@ def school_nutrition(user, school, data) -> None:
         )
 
 
-def current_nutrition_term(today=None):
-    """The term a principal records meals in: the one running today, else the last one begun."""
+def current_nutrition_terms(today=None):
+    """The term a principal records meals in first: the one running today, else the last one begun."""
     today = today or timezone.localdate()
-    terms = NutritionTerm.objects.order_by("-start")
-    return terms.filter(start__lte=today, end__gte=today).first() or terms.filter(start__lte=today).first()
+    running = Q(end__gte=today)
+    return NutritionTerm.objects.filter(start__lte=today).order_by(
+        Case(When(running, then=Value(0)), default=Value(1)), "-start"
+    )
+
+
+def current_nutrition_term(today=None):
+    return current_nutrition_terms(today).first()
 
 
 def area_red_lights(user, township, data) -> None:
     """The red-light list. Each light counts rows with the function its list page filters by, and links to
     that list narrowed to the same unit, so "查看名单" opens exactly the rows counted: dropout cases open more
     than 30 days, approved batches not yet paid, and the nutrition pilots of the year's term with each
-    reconciliation flag (overspend, underspend, diversion, short funding, a negative balance)."""
+    reconciliation flag (overspend, underspend, diversion, short funding, a negative balance). One query
+    each for the cases, the aid and the pilots."""
     period = figures.running_period()
     cases = DropoutCase.objects.visible_to(user)
     payments = Payment.objects.visible_to(user)
@@ -516,17 +587,17 @@ def area_red_lights(user, township, data) -> None:
         payments = payments.filter(school__township=township)
         pilots = pilots.filter(school__township=township)
     unit = {"township": township.pk if township is not None else None}
-    open_count = figures.open_cases(cases, period).count()
-    overdue = dropout_selectors.open_longer_than(cases, period.today).count()
-    batches = subsidies_selectors.batches_awaiting_payment(
-        DisbursementBatch.objects.visible_to(user), payments
-    )
+    counts = case_counts(cases, period)
+    open_count, overdue = counts["open"], counts["overdue"]
+    # Every batch header is visible to every role, so the approved batches holding a payment of the user's
+    # awaiting payment are those payments' distinct batches (`batches_awaiting_payment`).
     unpaid = subsidies_selectors.awaiting_payment(payments).aggregate(
-        amount=Sum("amount", default=Decimal("0"))
+        amount=Sum("amount", default=Decimal("0")), batches=Count("batch", distinct=True)
     )
-    term = figures.nutrition_term(period)
-    pilots = figures.pilot_schools(pilots, period)
-    flags = nutrition_selectors.flag_counts(pilots) if term is not None else {}
+    pilot_counts = nutrition_selectors.flag_counts(
+        figures.pilot_schools(pilots, period), schools=Count("pk"), term=Max("term_id")
+    )
+    term_id = pilot_counts["term"]
     data["tiles"].append(
         _tile(
             "dropout_open",
@@ -541,8 +612,8 @@ def area_red_lights(user, township, data) -> None:
         _tile(
             "pilot_schools",
             _("Nutrition pilot schools"),
-            pilots.count(),
-            _url("nutrition:index", term=term.pk if term else None, **unit),
+            pilot_counts["schools"],
+            _url("nutrition:index", term=term_id, **unit),
             figure=("nutrition", "pilot_schools"),
         )
     )
@@ -556,7 +627,7 @@ def area_red_lights(user, township, data) -> None:
         (
             "aid_unpaid",
             _("Approved aid batches not yet paid"),
-            batches.count(),
+            unpaid["batches"],
             _url("subsidies:index", awaiting_payment="true", **unit),
         ),
     ]
@@ -566,8 +637,8 @@ def area_red_lights(user, township, data) -> None:
             (
                 f"nutrition_{flag}",
                 labels[flag],
-                flags.get(flag, 0),
-                _url("nutrition:index", term=term.pk if term else None, flag=flag, **unit),
+                pilot_counts.get(flag) or 0,
+                _url("nutrition:index", term=term_id, flag=flag, **unit),
             )
         )
     data["red_lights"] = [

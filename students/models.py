@@ -381,9 +381,11 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
         DROPPED_OUT = "dropped_out", _("Dropped out")
         DECEASED = "deceased", _("Deceased")
 
-    id_number = models.CharField(
-        _("ID number"), max_length=18, unique=True, validators=[id_numbers.validate_id_number]
-    )
+    # Unique through the constraint below, not `unique=True`: on PostgreSQL a unique CharField also gets a
+    # second, `varchar_pattern_ops` index for LIKE 'prefix%' queries, which nothing asks of an ID number (a
+    # search matches a whole number only: students.filters.search_by_name_or_id), and which every import
+    # paid for on each row written (issue 19).
+    id_number = models.CharField(_("ID number"), max_length=18, validators=[id_numbers.validate_id_number])
     name = models.CharField(_("name of the student"), max_length=50)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
@@ -449,6 +451,8 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
         ]
         constraints = [
             models.CheckConstraint(name="student_grade_positive", condition=Q(grade__gte=1)),
+            # One student per ID number: the import's matching and the look-ups by number use its index.
+            models.UniqueConstraint(fields=["id_number"], name="student_id_number_unique"),
         ]
         triggers = [
             # The register (Enrollment) follows every insert and change, whatever writes the row; see above.

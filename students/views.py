@@ -19,6 +19,7 @@ from portal.excel import workbook_response
 from portal.forms import ConfirmPasswordForm, add_service_errors, flash_errors
 from portal.history import history_for
 from portal.models import AccessLog
+from portal.pagination import CachedCountPaginator
 from portal.params import query_without_page
 from students import importing, services
 from students.filters import MissingFromRollFilter, SchoolFilter, StudentFilter
@@ -108,7 +109,7 @@ def student_list(request):
     params = _student_filter_params(request)
     students = Student.objects.visible_to(request.user).select_related("school")
     filterset = StudentFilter(params, queryset=students, request=request)
-    page = Paginator(
+    page = CachedCountPaginator(
         filterset.qs.order_by("school__code", "stage", "grade", "name", "pk"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
     return render(

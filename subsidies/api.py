@@ -39,6 +39,7 @@ from subsidies.models import (
     OutOfCountyStudent,
     Payment,
 )
+from subsidies.models.batches import attach_totals, totals_by_batch
 
 # --- Policies -----------------------------------------------------------------------------------------
 
@@ -338,11 +339,16 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         user = self.request.user
-        return (
-            DisbursementBatch.objects.visible_to(user)
-            .with_totals(Payment.objects.visible_to(user))
-            .order_by("-school_year", "term", "aid_type")
-        )
+        batches = DisbursementBatch.objects.visible_to(user).order_by("-school_year", "term", "aid_type")
+        if self.action == "list":
+            return batches  # the page's totals are attached in one pass (paginate_queryset)
+        return batches.with_totals(Payment.objects.visible_to(user))
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            attach_totals(page, totals_by_batch(Payment.objects.visible_to(self.request.user), page))
+        return page
 
     def get_permissions(self):
         # Principals and township officers review their part (add/remove); every other write is bureau's.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -39,6 +38,7 @@ from subsidies.models import (
     PayeeKind,
     Payment,
 )
+from subsidies.models.batches import attach_totals, totals_by_batch
 from subsidies.views.common import PAGE_SIZE, visible_batch
 
 # --- Batches ------------------------------------------------------------------------------------------
@@ -48,25 +48,19 @@ from subsidies.views.common import PAGE_SIZE, visible_batch
 def index(request):
     """The batches, each with the person-times and amount the user may see: drawn, and paid apart."""
     visible = Payment.objects.visible_to(request.user)
-    batches = (
-        DisbursementBatch.objects.visible_to(request.user)
-        .with_totals(visible)
-        .order_by("-school_year", "term", "aid_type")
-    )
+    batches = DisbursementBatch.objects.visible_to(request.user).order_by("-school_year", "term", "aid_type")
     filterset = BatchFilter(request.GET, queryset=batches, request=request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    paid = Q(status=Payment.Status.PAID)
-    totals = (
-        visible.payable()
-        .filter(batch__in=filterset.qs.values("pk"))
-        .aggregate(
-            # "amount" last: an aggregate named like the field would be what later Sum("amount") refer to.
-            n=Count("pk"),
-            paid_n=Count("pk", filter=paid),
-            paid_amount=Sum("amount", filter=paid),
-            amount=Sum("amount"),
-        )
-    )
+    # One pass over the payments of the listed batches gives each row's figures and the totals above them.
+    by_batch = totals_by_batch(visible, filterset.qs)
+    attach_totals(page, by_batch)
+    figures = by_batch.values()
+    totals = {
+        "n": sum(f["person_times"] for f in figures),
+        "paid_n": sum(f["paid_person_times"] for f in figures),
+        "amount": sum(f["amount"] or 0 for f in figures),
+        "paid_amount": sum(f["paid_amount"] or 0 for f in figures),
+    }
     return render(
         request,
         "subsidies/index.html",

@@ -86,3 +86,22 @@ def test_query_counts_cover_every_list_and_summarise(tiny_county, db, capsys):
     )
     summary = figures(capsys.readouterr().out)
     assert summary["pages.queries_grow_with_rows"] == (0, "urls")
+
+
+def test_meals_import_prints_a_month_of_the_pilots_and_leaves_the_county_as_it_was(tiny_county, db, capsys):
+    from benchmarks import bench_meals
+    from nutrition.models import MealImport, MealRecord, PilotSchool
+
+    before = (MealRecord.objects.count(), PilotSchool.objects.count(), MealImport.objects.count())
+    bench_meals.run(10, read_repeat=1)
+    out = figures(capsys.readouterr().out)
+    assert out["meals_import.schools"] == (10, "rows")
+    assert out["meals_import.rows"][0] >= 10  # each school, a school day and a stage at least
+    assert {
+        "meals_import.time",
+        "meals_import.ratio",
+        "meals_import.as_task",
+        "meals_import.bare_read",
+    } <= out.keys()
+    after = (MealRecord.objects.count(), PilotSchool.objects.count(), MealImport.objects.count())
+    assert after == before  # rolled back

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from nutrition import services
 from nutrition.importing import HEADER
-from nutrition.models import AccompaniedMeal, MealRecord, PilotSchool, Purchase, SafetyCheck
+from nutrition.models import AccompaniedMeal, MealImport, MealRecord, PilotSchool, Purchase, SafetyCheck
 from students.models import Stage
 from tests.factories import SchoolFactory, StudentFactory
 from tests.nutrition.conftest import HOLIDAY, SCHOOL_DAY
@@ -321,14 +321,17 @@ def test_month_import_over_the_api(principal_a, pilot_a, school_a):
     book.save(data)
     data.seek(0)
     data.name = "meals.xlsx"
-    with nothing_written(pilot_a):  # the good row of 14 October is not written either
+    # The good row of 14 October is not written either; the refused job is kept with its reasons.
+    with nothing_written(pilot_a, besides=(MealImport,)):
         response = api_for(principal_a).post(
             "/api/nutrition/meals/import/",
             {"term": pilot_a.term_id, "month": "2022-10", "file": data},
             format="multipart",
         )
     assert response.status_code == 400
-    assert "第3行" in str(response.json())
+    body = response.json()
+    assert body["status"] == "rejected" and body["imported"] == 0
+    assert len(body["errors"]) == 1 and "第3行" in body["errors"][0]
 
 
 def test_list_query_count_is_flat(bureau, term, django_assert_max_num_queries):
@@ -348,6 +351,8 @@ def test_endpoints_appear_in_the_schema(bureau):
     for expected in (
         "meals/",
         "meals/import/",
+        "meal-imports/",
+        "meal-imports/{id}/",
         "purchases/",
         "pilots/reconciliation/",
         "figures/",
@@ -371,7 +376,7 @@ def test_far_cell_file_is_a_400_and_writes_nothing(principal_a, principal_a_clie
         data.name = "meals.xlsx"
         return data
 
-    with nothing_written(pilot_a):
+    with nothing_written(pilot_a, besides=(MealImport,)):
         response = api_for(principal_a).post(
             "/api/nutrition/meals/import/",
             {"term": pilot_a.term_id, "month": "2022-10", "file": attack_file()},

@@ -138,9 +138,7 @@ def _warm_session(client):
 
 
 @pytest.mark.parametrize(
-    # The county's adds the nine-year retention tile: three queries whatever the size of the cohort.
-    ("who", "limit"),
-    [("bureau_client", 20), ("township_client", 17), ("principal_a_client", 16)],
+    ("who", "limit"), [("bureau_client", 10), ("township_client", 10), ("principal_a_client", 10)]
 )
 def test_dashboard_json_query_count_does_not_grow_with_records(county, areas, who, limit, request):
     """A fixed number of queries when the figures are counted: the same with one more of every record."""
@@ -156,20 +154,20 @@ def test_dashboard_json_query_count_does_not_grow_with_records(county, areas, wh
 
 
 @pytest.mark.parametrize(
-    ("who", "cached_limit"), [("bureau_client", 3), ("township_client", 5), ("principal_a_client", 5)]
+    ("who", "cached_limit"), [("bureau_client", 3), ("township_client", 4), ("principal_a_client", 4)]
 )
 @pytest.mark.parametrize("url", [reverse("reports:index"), JSON])
 def test_second_request_within_the_window_reuses_the_figures(
     county, areas, who, cached_limit, url, request, django_assert_max_num_queries
 ):
-    """At Ningdu scale the county figures take ~15 queries and 400 ms; a second look within the cache window
-    runs only the session, the user, the access check (and the principal's school), never the aggregates."""
+    """At Ningdu scale the county figures take 6-7 queries and ~400 ms; a second look within the cache window
+    runs only the session, the user, the access check (and the township or school), never the aggregates."""
     client = request.getfixturevalue(who)
     _warm_session(client)
     counted = _queries(client, url)
     with django_assert_max_num_queries(cached_limit):
         assert client.get(url).status_code == 200
-    assert counted > cached_limit + 5
+    assert counted >= cached_limit + 5
 
 
 def test_cached_figures_are_reused_until_the_window_ends(county, areas, bureau_client, monkeypatch, settings):

@@ -382,8 +382,9 @@ def test_batch_list_has_no_n_plus_one(bureau_client, bureau, make_student, djang
     ]:
         make_student(stage, categories=[PA], **kwargs)
         services.batch_generate(aid_type=aid, school_year=2022, term="autumn", by=bureau)
-    # Session, user, second factor, count, the batches with their totals, session save: not one per batch.
-    with django_assert_max_num_queries(9):
+    # Session, user, second factor, count, the batches, their totals (one pass over the page's payments,
+    # grouped by batch), session save: not one per batch.
+    with django_assert_max_num_queries(10):
         rows = bureau_client.get(f"{API}/batches/").json()["results"]
     assert len(rows) == 3
     assert all(r["person_times"] == 1 for r in rows)
@@ -401,3 +402,17 @@ def test_officials_read_no_matching_runs_through_the_api_as_through_the_pages(
     assert client_for(bureau).get(f"{API}/matching-runs/").json()["count"] == 1
     assert client_for(official).get(f"{API}/matching-runs/").json()["count"] == 0
     assert client_for(official).get(reverse("subsidies:match_list")).status_code == 403
+
+
+def test_batch_list_totals_are_the_users_payments_of_each_batch(
+    bureau, bureau_client, principal_a_client, school_a, school_b, make_student
+):
+    """The page's totals come from one grouped pass: a principal's are their school's payments only."""
+    for school in (school_a, school_a, school_b):
+        make_student(Stage.PRIMARY, categories=[PA], boarding=True, school=school)
+    services.batch_generate(aid_type="boarder_allowance", school_year=2022, term="autumn", by=bureau)
+    county = bureau_client.get(f"{API}/batches/").json()["results"]
+    school = principal_a_client.get(f"{API}/batches/").json()["results"]
+    assert [r["person_times"] for r in county] == [3] and [r["person_times"] for r in school] == [2]
+    assert Decimal(county[0]["amount"]) == Decimal(school[0]["amount"]) * 3 / 2
+    assert county[0]["paid_person_times"] == 0
