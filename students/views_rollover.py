@@ -33,7 +33,11 @@ def _back(year: int):
 @capability_required(can_roll_over)
 def rollover_index(request):
     year = _year(request)
-    applied = Rollover.objects.applied().filter(school_year=year).first()
+    # One a year: the history is short, and the year's applied roll-over is found in it (no query of its own).
+    history = list(Rollover.objects.select_related("applied_by")[:50])
+    applied = next(
+        (r for r in history if r.school_year == year and r.status == Rollover.Status.APPLIED), None
+    )
     preview, refusal = None, []
     if applied is None:
         try:
@@ -49,7 +53,7 @@ def rollover_index(request):
         "refusal": refusal,
         "form": RolloverApplyForm(initial={"fingerprint": preview["fingerprint"]}) if preview else None,
         "schools": rollover.schools_to_confirm(applied) if applied else [],
-        "history": Rollover.objects.select_related("applied_by")[:10],
+        "history": history[:10],
     }
     return render(request, "students/rollover.html", context)
 

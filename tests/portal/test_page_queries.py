@@ -32,6 +32,8 @@ NOT_PAGES = {
     "reports-snapshot-current",
     "aid-out-of-county-letter",
     "aid-out-of-county-letter-sent",
+    "rollover-undo",
+    "rollover-confirm",
 }
 PAGES = [(name, url) for name, url in list_urls() if name not in NOT_PAGES]
 
