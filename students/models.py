@@ -309,7 +309,8 @@ class TeacherCount(models.Model):
 # date and opens a new one. The effective date is today (county time) unless the writing transaction says
 # otherwise through `students.register.effective(on)` (a transfer on its date, a roll-over on 1 September, a
 # return from dropout on the day the child came back); a new student's spell starts on `enrolled_on`, else
-# today. A change effective on D replaces what the register said from D on. Writers that build the register
+# today. A change effective on D splits the spell running on D and gives the columns it changed to every spell
+# from D on (a back-dated transfer moves the roll-over's spell too, which keeps its grade). Writers that build the register
 # themselves (the roll-over, a past year's roll) switch the trigger off for their transaction
 # (`students.register.unsynced()`) and write spells directly.
 
@@ -337,17 +338,38 @@ REGISTER_ON_INSERT = f"""
     FROM new_values n;
     RETURN NULL;
 """
+# The changed columns take the new value; the others keep the spell's own (a spell after a back-dated change,
+# e.g. the roll-over's from 1 September, keeps the grade it gave while taking the new school).
+_TAKE = ", ".join(
+    f"CASE WHEN n.{c} IS DISTINCT FROM o.{c} THEN n.{c} ELSE {{spell}}.{c} END" for c in REGISTER_COLUMNS
+)
 REGISTER_ON_UPDATE = f"""
     {_SKIP}
     effective := {_EFFECTIVE};
-    DELETE FROM students_enrollment e USING {_CHANGED}
+    -- Spells that begin on or after the effective date take the change.
+    UPDATE students_enrollment e SET ({_COLUMNS}) = ({_TAKE.format(spell="e")}), recorded_at = now()
+      FROM {_CHANGED}
      WHERE e.student_id = n.id AND e.valid_from >= effective;
-    UPDATE students_enrollment e SET valid_to = effective - 1 FROM {_CHANGED}
-     WHERE e.student_id = n.id AND (e.valid_to IS NULL OR e.valid_to >= effective);
+    -- The spell running on the effective date is split there: its head keeps its values, its tail takes the
+    -- change (the tail is inserted after its head is closed: the rows come out of the UPDATE one by one).
+    WITH running AS (
+        SELECT e.id, e.valid_to AS old_to FROM students_enrollment e JOIN {_CHANGED} ON e.student_id = n.id
+         WHERE e.valid_from < effective AND (e.valid_to IS NULL OR e.valid_to >= effective)
+    ), head AS (
+        UPDATE students_enrollment e SET valid_to = effective - 1 FROM running r WHERE e.id = r.id
+        RETURNING e.student_id, {_COLUMNS}, r.old_to
+    )
+    INSERT INTO students_enrollment (student_id, {_COLUMNS}, valid_from, valid_to, source, recorded_at)
+    SELECT h.student_id, {_TAKE.format(spell="h")}, effective, h.old_to,
+           {_SOURCE.format(default="change")}, now()
+      FROM head h JOIN {_CHANGED} ON n.id = h.student_id;
+    -- A student with no spell on or after the effective date (the last one closed before it) gets one.
     INSERT INTO students_enrollment (student_id, {_COLUMNS}, valid_from, valid_to, source, recorded_at)
     SELECT n.id, {", ".join("n." + c for c in REGISTER_COLUMNS)}, effective, NULL,
            {_SOURCE.format(default="change")}, now()
-    FROM {_CHANGED};
+      FROM {_CHANGED}
+     WHERE NOT EXISTS (SELECT 1 FROM students_enrollment e
+                        WHERE e.student_id = n.id AND (e.valid_to IS NULL OR e.valid_to >= effective));
     RETURN NULL;
 """
 

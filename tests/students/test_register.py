@@ -76,16 +76,42 @@ def test_a_dated_change_replaces_the_register_from_its_date_on():
     with transaction.atomic(), register.effective(date(2023, 9, 1)):
         student.grade = 3
         student.save()
-    # A correction dated back before the last change: what the register said from then on is replaced.
+    # A correction dated back before the last change: the spell running then is split, and every spell from
+    # then on takes the corrected column.
     with transaction.atomic(), register.effective(date(2023, 3, 1)):
         student.grade = 5
         student.save()
     assert [(g, f, t) for _, g, _, f, t in spells(student)] == [
         (1, date(2021, 9, 1), date(2022, 8, 31)),
         (2, date(2022, 9, 1), date(2023, 2, 28)),
-        (5, date(2023, 3, 1), None),
+        (5, date(2023, 3, 1), date(2023, 8, 31)),
+        (5, date(2023, 9, 1), None),
     ]
     assert Enrollment.objects.filter(student=student, source="test").count() == 1
+
+
+def test_a_back_dated_transfer_moves_the_later_spells_and_keeps_their_grades():
+    """A transfer dated before the roll-over's 1 September, entered after it: the child is at the new school
+    from the transfer's date, in the old grade until 31 August and in the new grade from 1 September."""
+    bureau = UserFactory(role="bureau")
+    student = StudentFactory(enrolled_on=date(2023, 9, 1), grade=3)
+    with transaction.atomic(), register.effective(date(2024, 9, 1), source="rollover"):
+        student.grade = 4
+        student.save()
+    new_school = SchoolFactory()
+    student_transfer(student=student, to_school=new_school, on=date(2024, 8, 20), by=bureau)
+    old = (
+        student.school_id
+        if False
+        else Enrollment.objects.on(date(2024, 8, 19)).get(student=student).school_id
+    )
+    assert old != new_school.pk
+    assert (Enrollment.objects.on(date(2024, 8, 20)).get(student=student).school_id, 3) == (
+        new_school.pk,
+        Enrollment.objects.on(date(2024, 8, 20)).get(student=student).grade,
+    )
+    later = Enrollment.objects.on(date(2024, 9, 1)).get(student=student)
+    assert (later.school_id, later.grade, later.source) == (new_school.pk, 4, "rollover")
 
 
 def test_a_transfer_moves_the_register_on_its_date():
