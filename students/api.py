@@ -73,7 +73,7 @@ class SchoolSerializer(serializers.ModelSerializer):
         instance = self.instance
         opened_on = attrs.get("opened_on", instance.opened_on if instance else None)
         closed_on = attrs.get("closed_on", instance.closed_on if instance else None)
-        errors = School.dates_errors(opened_on, closed_on)
+        errors = School.dates_errors(opened_on, closed_on, school_pk=instance.pk if instance else None)
         if errors:
             raise serializers.ValidationError(errors)
         attrs["is_active"] = closed_on is None

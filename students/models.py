@@ -245,7 +245,9 @@ class School(models.Model):
         return self.TYPE_STAGES[self.school_type]
 
     @staticmethod
-    def dates_errors(opened_on: date | None, closed_on: date | None) -> dict[str, list]:
+    def dates_errors(
+        opened_on: date | None, closed_on: date | None, *, school_pk: int | None = None
+    ) -> dict[str, list]:
         """What is wrong with a school's opening and closing dates (the form's and the API's check)."""
         if closed_on is None:
             return {}
@@ -253,10 +255,23 @@ class School(models.Model):
             return {"closed_on": [_("Record a school's closing on or after the day it closes, not before.")]}
         if opened_on is not None and closed_on <= opened_on:
             return {"closed_on": [_("A school closes after the day it opened.")]}
+        # A school closes when its pupils have left: closing it under them (or back-dated before they left)
+        # would count pupils at a school that is not on the year's school list.
+        if school_pk is not None and (
+            Enrollment.objects.enrolled()
+            .filter(school_id=school_pk)
+            .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=closed_on))
+            .exists()
+        ):
+            return {
+                "closed_on": [
+                    _("Pupils are on this school's register on or after that date: transfer them first.")
+                ]
+            }
         return {}
 
     def clean(self) -> None:
-        errors = self.dates_errors(self.opened_on, self.closed_on)
+        errors = self.dates_errors(self.opened_on, self.closed_on, school_pk=self.pk)
         if errors:
             raise ValidationError(errors)
         # Closing a school is recording its closing date; "in operation" follows from it.

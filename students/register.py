@@ -15,7 +15,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 
 def _set(name: str, value: str) -> None:
@@ -53,3 +56,27 @@ def unsynced():
     """Writes to students inside do not touch the register: the caller writes the spells itself."""
     with _setting("portal.register_sync", "off"):
         yield
+
+
+def check_effective(on: date, *, field: str = "on", today: date | None = None) -> None:
+    """Refuse a clerk's change dated outside the running school year: a school year that has ended is what its
+    register said (rebuilt reports must not move), and its register changes only through that year's roll
+    (students.roll); a date to come has not happened yet."""
+    from students.models import school_year_of
+
+    today = today or timezone.localdate()
+    if on > today:
+        raise ValidationError({field: [_("The date cannot be in the future.")]})
+    start = date(school_year_of(today), 9, 1)
+    if on < start:
+        raise ValidationError(
+            {
+                field: [
+                    _(
+                        "%(on)s falls in a school year that has ended: its register changes only through that "
+                        "year's roll import."
+                    )
+                    % {"on": on.isoformat()}
+                ]
+            }
+        )

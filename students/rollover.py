@@ -24,7 +24,7 @@ from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,6 +35,7 @@ from students import register
 from students.models import (
     STAGE_GRADES,
     Enrollment,
+    ImportJob,
     Rollover,
     RolloverConfirmation,
     School,
@@ -251,12 +252,14 @@ def check_open(school_year: int, *, today: date | None = None, planning: bool = 
     would stand in the Student rows months before it holds). A preview may look at next September's too.
     """
     current = school_year_of(_today(today))
-    applied = Rollover.objects.applied()
-    if applied.filter(school_year=school_year).exists():
+    applied = Rollover.objects.applied().aggregate(
+        last=Max("school_year"), this=Count("pk", filter=Q(school_year=school_year))
+    )
+    if applied["this"]:
         raise ValidationError(
             _("The school year %(year)s has already been rolled over.") % {"year": school_year}
         )
-    last = applied.aggregate(last=Max("school_year"))["last"]
+    last = applied["last"]
     if last is not None and school_year < last:
         raise ValidationError(
             _("The school year %(year)s is closed: the school year %(last)s has already been opened.")
@@ -268,6 +271,18 @@ def check_open(school_year: int, *, today: date | None = None, planning: bool = 
                 "The school year %(year)s is closed: only the current school year (%(current)s) can be rolled over."
             )
             % {"year": school_year, "current": current}
+        )
+    # The year's full roll already placed every child where the 学籍 system has them: rolling over after it
+    # would move them up a second time.
+    if ImportJob.objects.filter(
+        kind=ImportJob.Kind.FULL_ROLL, school_year=school_year, status=ImportJob.Status.DONE
+    ).exists():
+        raise ValidationError(
+            _(
+                "The full roll of the school year %(year)s has already been applied: the children are where the "
+                "roll places them, and rolling over now would move them up again."
+            )
+            % {"year": school_year}
         )
     if school_year > current + (1 if planning else 0):
         raise ValidationError(

@@ -17,7 +17,15 @@ from django.utils.translation import gettext_lazy
 from portal.access import can_import_students, can_write_in_scope, is_bureau_staff, scope_of
 from portal.services import service
 from students import importing, register, roll
-from students.models import ImportJob, MissingFromRoll, School, Student, StudentCategory, Transfer
+from students.models import (
+    ImportJob,
+    MissingFromRoll,
+    School,
+    Student,
+    StudentCategory,
+    Transfer,
+    school_year_of,
+)
 from students.tasks import apply_roll, import_students
 
 STUDENT_FIELDS = (
@@ -57,7 +65,14 @@ def student_create(*, by, **fields: Any) -> Student:
     student = Student(**{k: v for k, v in fields.items() if k in STUDENT_FIELDS})
     _check_school(school=student.school, by=by)
     student.full_clean()
-    student.save()
+    # A child recorded now is on the register from the start of the running school year at the earliest, whatever
+    # their enrolment date: a past year's register comes from that year's roll, not from today's grade.
+    today = timezone.localdate()
+    starts = (
+        today if student.enrolled_on is None else max(student.enrolled_on, date(school_year_of(today), 9, 1))
+    )
+    with register.effective(starts, source="new"):
+        student.save()
     return student
 
 
@@ -86,6 +101,7 @@ def student_transfer(
     if not extra_validated and not Student.objects.editable_by(by).filter(pk=student.pk).exists():
         raise PermissionDenied(_("You may not change this student."))
     # A principal hands a pupil over to another school; bureau staff may move anyone anywhere.
+    register.check_effective(on)
     from_school = School.objects.get(pk=student.school_id)
     if to_school.pk == from_school.pk:
         raise ValidationError({"school": _("The student is already at this school.")})
@@ -245,8 +261,7 @@ def roll_missing_resolve(
         raise ValidationError(_("This child's absence from the roll was already resolved."))
     if reason not in MissingFromRoll.Reason.values or reason == MissingFromRoll.Reason.ON_LATER_ROLL:
         raise ValidationError({"reason": [_("Choose why the child is not on the roll.")]})
-    if on > today:
-        raise ValidationError({"on": [_("The date cannot be in the future.")]})
+    register.check_effective(on, today=today)
     status = MissingFromRoll.REASON_STATUS[MissingFromRoll.Reason(reason)]
     student = Student.objects.select_for_update().get(pk=missing.student_id)
     if status is not None and student.status != status:

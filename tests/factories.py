@@ -100,3 +100,16 @@ class UserFactory(factory.django.DjangoModelFactory):
     role = User.Role.BUREAU
     must_change_password = False
     password = factory.django.Password("correct-horse-battery-staple")
+
+
+def move_on(student: Student, school: School, on: date) -> Student:
+    """The register's record of a move dated `on`, written as the database takes it (a clerk's transfer is
+    refused outside the running school year; tests of past years build those years' register this way)."""
+    from django.db import transaction
+
+    from students import register
+
+    with transaction.atomic(), register.effective(on, source="transfer"):
+        student.school = school
+        student.save()
+    return student

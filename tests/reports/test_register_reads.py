@@ -13,8 +13,7 @@ from django.utils import timezone
 from reports import selectors, yearend
 from students import register
 from students.models import School, Stage, Student, TeacherCount, school_year_of
-from students.services import student_transfer
-from tests.factories import CategoryFactory, SchoolFactory, StudentFactory
+from tests.factories import CategoryFactory, SchoolFactory, StudentFactory, move_on
 
 pytestmark = pytest.mark.django_db
 
@@ -77,8 +76,8 @@ def test_a_past_year_rebuilt_after_the_register_moved_on_gives_every_figure_of_i
         student.status = Student.Status.GRADUATED
         student.save()
     # Moved to another school of the same township and to another township, on dates after the year.
-    student_transfer(student=students[1], to_school=school_b, on=AFTER_2024, by=bureau)
-    student_transfer(student=students[7], to_school=school_a, on=AFTER_2024, by=bureau)
+    move_on(students[1], school_b, AFTER_2024)
+    move_on(students[7], school_a, AFTER_2024)
     # A primary pupil moved up to junior middle, a boarder who went home, a pupil suspended (休学).
     promoted = students[4]
     promoted.school, promoted.stage, promoted.grade = county_2024["junior"], Stage.JUNIOR, 1
@@ -90,7 +89,7 @@ def test_a_past_year_rebuilt_after_the_register_moved_on_gives_every_figure_of_i
     # The village school closes in 2026: its pupils move first.
     closing = county_2024["closing"]
     for student in Student.objects.filter(school=closing):
-        student_transfer(student=student, to_school=school_a, on=date(2026, 2, 20), by=bureau)
+        move_on(student, school_a, date(2026, 2, 20))
     closing.closed_on = date(2026, 3, 1)
     closing.full_clean()
     closing.save()
@@ -152,7 +151,7 @@ def test_a_school_closed_since_is_counted_and_active_in_the_years_it_ran(townshi
 
 def test_students_are_grouped_by_the_school_and_stage_of_their_spell(school_a, school_b, bureau):
     student = StudentFactory(school=school_a, grade=5, enrolled_on=date(2021, 9, 1))
-    student_transfer(student=student, to_school=school_b, on=date(2023, 3, 1), by=bureau)
+    move_on(student, school_b, date(2023, 3, 1))
     by_school = build(2022, basis="calendar")["sections"]["students"]["by_school"]
     assert by_school[str(school_a.pk)]["students"] == 1 and str(school_b.pk) not in by_school
     by_school = build(2023, basis="calendar")["sections"]["students"]["by_school"]

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from students import register
-from students.models import Enrollment, Student
-from students.services import student_transfer
-from tests.factories import SchoolFactory, StudentFactory, UserFactory
+from students.models import Enrollment, Student, school_year_of
+from students.services import student_create, student_transfer
+from tests.factories import SchoolFactory, StudentFactory, UserFactory, make_id_number, move_on
+from tests.refusals import nothing_written
 
 pytestmark = pytest.mark.django_db
 
@@ -93,13 +95,12 @@ def test_a_dated_change_replaces_the_register_from_its_date_on():
 def test_a_back_dated_transfer_moves_the_later_spells_and_keeps_their_grades():
     """A transfer dated before the roll-over's 1 September, entered after it: the child is at the new school
     from the transfer's date, in the old grade until 31 August and in the new grade from 1 September."""
-    bureau = UserFactory(role="bureau")
     student = StudentFactory(enrolled_on=date(2023, 9, 1), grade=3)
     with transaction.atomic(), register.effective(date(2024, 9, 1), source="rollover"):
         student.grade = 4
         student.save()
     new_school = SchoolFactory()
-    student_transfer(student=student, to_school=new_school, on=date(2024, 8, 20), by=bureau)
+    move_on(student, new_school, date(2024, 8, 20))
     old = (
         student.school_id
         if False
@@ -118,10 +119,42 @@ def test_a_transfer_moves_the_register_on_its_date():
     bureau = UserFactory(role="bureau")
     student = StudentFactory(enrolled_on=date(2022, 9, 1))
     old_school, new_school = student.school, SchoolFactory()
-    student_transfer(student=student, to_school=new_school, on=date(2024, 3, 1), by=bureau)
-    assert Enrollment.objects.on(date(2024, 2, 29)).get(student=student).school == old_school
-    on_day = Enrollment.objects.on(date(2024, 3, 1)).get(student=student)
+    day = date(school_year_of(timezone.localdate()), 9, 1)
+    student_transfer(student=student, to_school=new_school, on=day, by=bureau)
+    assert Enrollment.objects.on(day - timedelta(days=1)).get(student=student).school == old_school
+    on_day = Enrollment.objects.on(day).get(student=student)
     assert (on_day.school, on_day.source) == (new_school, "transfer")
+
+
+def test_a_clerks_transfer_into_an_ended_school_year_or_the_future_is_refused_and_writes_nothing():
+    bureau = UserFactory(role="bureau")
+    student = StudentFactory(enrolled_on=date(2022, 9, 1))
+    first_day = date(school_year_of(timezone.localdate()), 9, 1)
+    for day in (first_day - timedelta(days=1), timezone.localdate() + timedelta(days=1)):
+        with pytest.raises(ValidationError) as refused, nothing_written(student):
+            student_transfer(student=student, to_school=SchoolFactory(), on=day, by=bureau)
+        assert "on" in refused.value.message_dict
+    assert len(spells(student)) == 1
+
+
+def test_a_child_recorded_now_with_an_old_enrolment_date_is_not_put_on_past_registers():
+    """An old enrolment date says when the child came to the school, not the grade they were in then: the
+    register starts with the running school year (a past year's comes from its roll)."""
+    bureau = UserFactory(role="bureau")
+    school = SchoolFactory()
+    student = student_create(
+        by=bureau,
+        id_number=make_id_number(date(2016, 3, 1)),
+        name="新录入",
+        school=school,
+        stage="primary",
+        grade=4,
+        household_county_code=school.township.county.code,
+        enrolled_on=date(2019, 9, 1),
+    )
+    first_day = date(school_year_of(timezone.localdate()), 9, 1)
+    assert student.enrolled_on == date(2019, 9, 1)
+    assert spells(student) == [(school.pk, 4, "enrolled", first_day, None)]
 
 
 def test_the_effective_date_is_restored_after_its_block():

@@ -64,7 +64,7 @@ def test_api_roll_preview_then_apply_then_resolve(bureau, two_schools, school_a)
     assert [m["student"] for m in listed] == [gone.pk]
     response = client.post(
         f"/api/roll-missing/{listed[0]['id']}/resolve/",
-        {"reason": "graduated", "on": date(YEAR, 7, 1).isoformat()},
+        {"reason": "graduated", "on": ROLL_DATE.isoformat()},
         format="json",
     )
     assert response.status_code == 200, response.content

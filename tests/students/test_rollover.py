@@ -11,8 +11,7 @@ from django.db import transaction
 
 from students import register, rollover
 from students.models import Enrollment, Rollover, RolloverConfirmation, School, Stage, Student
-from students.services import student_transfer
-from tests.factories import SchoolFactory, StudentFactory
+from tests.factories import SchoolFactory, StudentFactory, move_on
 from tests.refusals import nothing_written
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +67,7 @@ def county(bureau) -> County:
     enrolled(school=primary, grade=5, status=Student.Status.GRADUATED)
     StudentFactory(school=primary, grade=1, enrolled_on=FIRST)
     # Already moved in the new year: a person decides its grade.
-    student_transfer(student=built.moved, to_school=nine_year, on=date(2025, 9, 5), by=bureau)
+    move_on(built.moved, nine_year, date(2025, 9, 5))
     return built
 
 

@@ -2,6 +2,7 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from portal.history import history_for
 from students import services
@@ -47,14 +48,14 @@ def test_principal_cannot_transfer_another_school_student(principal_a, student_b
         services.student_transfer(
             student=Student.objects.get(pk=student_b.pk),
             to_school=school_a,
-            on=date(2024, 9, 1),
+            on=timezone.localdate(),
             by=principal_a,
         )
 
 
 def test_transfer_keeps_the_move_and_history(bureau, student_a, school_b):
     services.student_transfer(
-        student=student_a, to_school=school_b, on=date(2022, 9, 1), by=bureau, reason="随父母"
+        student=student_a, to_school=school_b, on=timezone.localdate(), by=bureau, reason="随父母"
     )
     student_a.refresh_from_db()
     assert student_a.school == school_b

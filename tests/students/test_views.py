@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from students.models import Student
 from tests.factories import make_id_number
@@ -124,7 +125,7 @@ def test_principal_cannot_post_a_transfer_of_another_school_student(
     principal_a_client, principal_b_client, student_b, school_a
 ):
     url = reverse("students:student_transfer", args=[student_b.pk])
-    data = {"to_school": school_a.pk, "on": "2024-09-01"}
+    data = {"to_school": school_a.pk, "on": timezone.localdate().isoformat()}
     with nothing_written(student_b):
         assert principal_a_client.post(url, data).status_code == 404
     assert principal_b_client.post(url, data).status_code == 302  # its own school hands the pupil over
@@ -145,7 +146,7 @@ def test_official_cannot_post_an_edit_a_transfer_or_a_new_student(official_clien
         )
         transfer = official_client.post(
             reverse("students:student_transfer", args=[student_a.pk]),
-            {"to_school": school_b.pk, "on": "2024-09-01"},
+            {"to_school": school_b.pk, "on": timezone.localdate().isoformat()},
         )
         create = official_client.post(reverse("students:student_create"), form_data(student_a.school))
     assert (edit.status_code, transfer.status_code, create.status_code) == (404, 404, 403)
