@@ -33,6 +33,7 @@ from dropout_control.models import (
 )
 from dropout_control.services.common import (
     backdating_errors,
+    before_current_opening,
     case_service,
     check_case,
     locked,
@@ -347,6 +348,8 @@ def _closing_errors(case: DropoutCase, outcome: str, on: date, details: dict) ->
     school = details["outcome_school"]
     if on < case.found_on:
         errors["outcome_on"] = [_("The outcome cannot be dated before the case was found.")]
+    elif early := before_current_opening(case, on):
+        errors["outcome_on"] = early
     elif on > today():
         errors["outcome_on"] = [_("The outcome cannot be dated in the future.")]
     if outcome in DropoutCase.SCHOOL_OUTCOMES and school is None:

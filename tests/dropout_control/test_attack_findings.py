@@ -1,0 +1,117 @@
+"""Outside-attack findings on issue 18: dates before the current opening, withdrawn and repeated zero reports."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import translation
+
+from dropout_control import services
+from dropout_control.models import ClosingRequest, DropoutCase
+from tests.dropout_control.factories import LATE, open_case
+from tests.refusals import nothing_written
+
+Outcome = DropoutCase.Outcome
+CLOSED = date(2025, 3, 10)
+REOPENED = date(2025, 4, 2)
+BEFORE_REOPENING = date(2025, 3, 20)  # after the case was found and closed, before it was reopened
+
+
+@pytest.fixture
+def reopened(township_a, bureau):
+    case = open_case(township=township_a)
+    services.case_close(
+        proof="证明材料",
+        case=case,
+        outcome=Outcome.TRANSFERRED_OUT,
+        outcome_note="广东",
+        on=CLOSED,
+        by=bureau,
+    )
+    services.case_reopen(case=case, on=REOPENED, reason="再次辍学", by=bureau)
+    case.refresh_from_db()
+    return case
+
+
+def refusal_text(exc) -> str:
+    with translation.override("zh-hans"):
+        return " ".join(str(m) for m in exc.value.messages)
+
+
+def test_a_closing_request_dated_before_the_reopening_is_refused(reopened, township_officer):
+    with nothing_written(), pytest.raises(ValidationError) as exc:
+        services.case_close_request(
+            case=reopened,
+            outcome=Outcome.TRANSFERRED_OUT,
+            outcome_note="浙江",
+            on=BEFORE_REOPENING,
+            proof="证明",
+            by=township_officer,
+        )
+    assert "outcome_on" in exc.value.message_dict
+    assert REOPENED.isoformat() in " ".join(exc.value.message_dict["outcome_on"])
+
+
+def test_the_bureau_cannot_close_before_the_reopening(reopened, bureau):
+    with nothing_written(), pytest.raises(ValidationError) as exc:
+        services.case_close(
+            case=reopened,
+            outcome=Outcome.TRANSFERRED_OUT,
+            outcome_note="浙江",
+            on=BEFORE_REOPENING,
+            proof="证明",
+            by=bureau,
+        )
+    assert REOPENED.isoformat() in " ".join(exc.value.message_dict["outcome_on"])
+
+
+def test_the_confirm_of_a_request_dated_before_the_reopening_is_a_refusal(reopened, township_officer, bureau):
+    # A request left from before the fix: confirming it is a clear refusal, not a database error.
+    request = ClosingRequest.objects.create(
+        case=reopened,
+        outcome=Outcome.TRANSFERRED_OUT,
+        outcome_note="浙江",
+        on=BEFORE_REOPENING,
+        proof="证明",
+        requested_by=township_officer,
+    )
+    with nothing_written(reopened), pytest.raises(ValidationError) as exc:
+        services.case_close_confirm(request=request, by=bureau)
+    assert REOPENED.isoformat() in " ".join(exc.value.message_dict["outcome_on"])
+
+
+def test_a_return_dated_before_the_reopening_is_refused(reopened, school_a, bureau):
+    with nothing_written(), pytest.raises(ValidationError) as exc:
+        services.case_return(
+            case=reopened,
+            school=school_a,
+            on=BEFORE_REOPENING,
+            stage="primary",
+            grade=3,
+            late_reason=LATE,
+            by=bureau,
+        )
+    assert REOPENED.isoformat() in " ".join(exc.value.message_dict["on"])
+
+
+def test_the_api_refuses_a_closing_before_the_reopening_with_a_chinese_message(
+    reopened, township_officer, bureau
+):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(township_officer)
+    response = client.post(
+        f"/api/dropout/cases/{reopened.pk}/closing-request/",
+        {
+            "outcome": Outcome.TRANSFERRED_OUT,
+            "outcome_note": "浙江",
+            "on": BEFORE_REOPENING.isoformat(),
+            "proof": "证明",
+        },
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert "不能早于本次立案/重新立案日期" in response.content.decode()
