@@ -945,12 +945,15 @@ class ZeroReport(models.Model):
                 | Q(school__isnull=False, township__isnull=True),
             ),
             models.CheckConstraint(name="zero_report_month_first_day", condition=Q(month__day=1)),
+            # One standing report a month and place: a withdrawn one leaves the place free to report again.
             models.UniqueConstraint(
-                fields=["month", "school"], condition=Q(school__isnull=False), name="one_zero_report_a_school"
+                fields=["month", "school"],
+                condition=Q(school__isnull=False, withdrawn_at__isnull=True),
+                name="one_zero_report_a_school",
             ),
             models.UniqueConstraint(
                 fields=["month", "township"],
-                condition=Q(township__isnull=False),
+                condition=Q(township__isnull=False, withdrawn_at__isnull=True),
                 name="one_zero_report_a_township",
             ),
         ]

@@ -130,7 +130,7 @@ def zero_report_file(
                 ]
             }
         )
-    reports = ZeroReport.objects.filter(month=month)
+    reports = ZeroReport.objects.standing().filter(month=month)
     if (school and reports.filter(school=school).exists()) or (
         township and reports.filter(township=township).exists()
     ):

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import translation
+from django.utils import timezone, translation
 
 from dropout_control import services
-from dropout_control.models import ClosingRequest, DropoutCase
+from dropout_control.models import ClosingRequest, DropoutCase, ZeroReport
 from tests.dropout_control.factories import LATE, open_case
 from tests.refusals import nothing_written
 
@@ -115,3 +115,29 @@ def test_the_api_refuses_a_closing_before_the_reopening_with_a_chinese_message(
     )
     assert response.status_code == 400, response.content
     assert "不能早于本次立案/重新立案日期" in response.content.decode()
+
+
+# --- zero reports: a withdrawn one does not count, a repeated one is the same clear refusal -----------------
+
+
+def this_month():
+    from dropout_control.services.common import first_of_month
+
+    return first_of_month(timezone.localdate())
+
+
+def withdraw(report):
+    ZeroReport.objects.filter(pk=report.pk).update(withdrawn_at=timezone.now(), withdrawn_reason="测试撤回")
+
+
+def test_a_withdrawn_zero_report_does_not_block_filing_again(
+    principal_a, school_a, township_officer, township_a
+):
+    withdraw(services.zero_report_file(month=this_month(), school=school_a, by=principal_a))
+    withdraw(services.zero_report_file(month=this_month(), township=township_a, by=township_officer))
+    again = services.zero_report_file(month=this_month(), school=school_a, by=principal_a)
+    township_again = services.zero_report_file(month=this_month(), township=township_a, by=township_officer)
+    assert again.withdrawn_at is None and township_again.withdrawn_at is None
+    assert ZeroReport.objects.filter(month=this_month()).count() == 4
+    with nothing_written(), pytest.raises(ValidationError):
+        services.zero_report_file(month=this_month(), school=school_a, by=principal_a)
