@@ -141,3 +141,37 @@ def test_a_withdrawn_zero_report_does_not_block_filing_again(
     assert ZeroReport.objects.filter(month=this_month()).count() == 4
     with nothing_written(), pytest.raises(ValidationError):
         services.zero_report_file(month=this_month(), school=school_a, by=principal_a)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_six_simultaneous_zero_reports_file_one_and_refuse_the_rest_clearly(principal_a, school_a):
+    """A double click (or six): one report, the others the same clear refusal as the duplicate check."""
+    import threading
+
+    from django.db import connection
+
+    month = this_month()
+    barrier = threading.Barrier(6)
+    refusals, errors = [], []
+
+    def file():
+        try:
+            barrier.wait()
+            services.zero_report_file(month=month, school=school_a, by=principal_a)
+        except ValidationError as exc:
+            refusals.append(exc.message_dict)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=file) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert ZeroReport.objects.filter(month=month, school=school_a).count() == 1
+    assert len(refusals) == 5
+    with translation.override("zh-hans"):
+        assert all("已填报" in " ".join(map(str, r["month"])) for r in refusals), refusals
