@@ -257,6 +257,8 @@ class CasePeriod(models.Model):
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=DropoutCase.Outcome.choices, blank=True)
     reopen_reason = models.CharField(_("reason for reopening"), max_length=300, blank=True)
+    # A reopening dated more than BACKDATE_LIMIT_DAYS ago, entered by a school or township, says why it is late.
+    late_reason = models.CharField(_("why the reopening is recorded late"), max_length=300, blank=True)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

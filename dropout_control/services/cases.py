@@ -610,14 +610,19 @@ def case_close_reject(*, request: ClosingRequest, note: str, by) -> ClosingReque
 
 
 @case_service
-def case_reopen(*, case: DropoutCase, reason: str, by, on: date | None = None) -> DropoutCase:
-    """Reopen a closed case (the child left school again): a new ledger period, the old outcome kept in it."""
+def case_reopen(
+    *, case: DropoutCase, reason: str, by, on: date | None = None, late_reason: str = ""
+) -> DropoutCase:
+    """Reopen a closed case (the child left school again): a new ledger period, the old outcome kept in it.
+
+    A reopening dated more than BACKDATE_LIMIT_DAYS ago needs `late_reason` from a school or township.
+    """
     check_case(case, by)
     case = locked(case)
     on = on or today()
     if case.is_open:
         raise ValidationError(_("The case is already open."))
-    errors: dict[str, list[str]] = {}
+    errors = backdating_errors(on, reason=late_reason, field="late_reason", by=by)
     if not reason.strip():
         errors["reason"] = [_("Say why the case is reopened.")]
     if case.outcome_on and on < case.outcome_on:
@@ -643,7 +648,9 @@ def case_reopen(*, case: DropoutCase, reason: str, by, on: date | None = None) -
     case.committee_document = ""
     case.full_clean()
     case.save()
-    CasePeriod.objects.create(case=case, opened_on=on, reopen_reason=reason.strip(), opened_by=by)
+    CasePeriod.objects.create(
+        case=case, opened_on=on, reopen_reason=reason.strip(), late_reason=late_reason.strip(), opened_by=by
+    )
     withdraw_contradicted(case)
     return case
 

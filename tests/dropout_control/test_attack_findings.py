@@ -175,3 +175,53 @@ def test_six_simultaneous_zero_reports_file_one_and_refuse_the_rest_clearly(prin
     assert len(refusals) == 5
     with translation.override("zh-hans"):
         assert all("已填报" in " ".join(map(str, r["month"])) for r in refusals), refusals
+
+
+# --- a reopening dated more than 30 days back needs a written reason, as found and return dates do ---------
+
+
+def closed_case(township, bureau):
+    case = open_case(township=township)
+    services.case_close(
+        proof="证明材料",
+        case=case,
+        outcome=Outcome.TRANSFERRED_OUT,
+        outcome_note="广东",
+        on=CLOSED,
+        by=bureau,
+    )
+    case.refresh_from_db()
+    return case
+
+
+def test_a_backdated_reopening_needs_a_written_reason_from_a_township(township_a, township_officer, bureau):
+    case = closed_case(township_a, bureau)
+    with nothing_written(case), pytest.raises(ValidationError) as exc:
+        services.case_reopen(case=case, on=REOPENED, reason="再次辍学", by=township_officer)
+    assert "late_reason" in exc.value.message_dict
+    services.case_reopen(
+        case=case, on=REOPENED, reason="再次辍学", late_reason="纸质台账补录", by=township_officer
+    )
+    assert case.periods.get(closed_on__isnull=True).late_reason == "纸质台账补录"
+
+
+def test_the_bureau_reopens_a_backdated_case_without_a_late_reason(township_a, bureau):
+    case = closed_case(township_a, bureau)
+    services.case_reopen(case=case, on=REOPENED, reason="再次辍学", by=bureau)
+    assert case.periods.count() == 2
+
+
+def test_the_api_takes_the_late_reason_of_a_reopening(township_a, township_officer, bureau):
+    from rest_framework.test import APIClient
+
+    case = closed_case(township_a, bureau)
+    client = APIClient()
+    client.force_authenticate(township_officer)
+    url = f"/api/dropout/cases/{case.pk}/reopen/"
+    refused = client.post(url, {"reason": "再次辍学", "on": REOPENED.isoformat()}, format="json")
+    assert refused.status_code == 400 and "late_reason" in refused.json()
+    done = client.post(
+        url, {"reason": "再次辍学", "on": REOPENED.isoformat(), "late_reason": "纸质台账补录"}, format="json"
+    )
+    assert done.status_code == 200, done.content
+    assert done.json()["periods"][-1]["late_reason"] == "纸质台账补录"
