@@ -225,3 +225,37 @@ def test_the_api_takes_the_late_reason_of_a_reopening(township_a, township_offic
     )
     assert done.status_code == 200, done.content
     assert done.json()["periods"][-1]["late_reason"] == "纸质台账补录"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uploads_at_once_of_the_same_children_make_one_pending_suspect_each(township_a, bureau):
+    """Household lists compared at once: the second waits for the first and carries its suspect."""
+    import threading
+
+    from django.db import connection
+
+    from dropout_control import matching
+    from dropout_control.models import SuspectedDropout
+    from tests.dropout_control.test_matching import AS_OF, xlsx
+    from tests.factories import make_id_number
+
+    rows = [(make_id_number(date(2013, 10, 1)), f"李{i}", "甲镇", "上坪村", "") for i in range(20)]
+    barrier = threading.Barrier(6)
+    errors = []
+
+    def upload():
+        try:
+            barrier.wait()
+            matching.household_register_upload(file=xlsx(rows), file_name="户籍.xlsx", as_of=AS_OF, by=bureau)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=upload) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert SuspectedDropout.objects.pending().count() == 20
