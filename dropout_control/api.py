@@ -77,7 +77,7 @@ class HomeVisitSerializer(serializers.ModelSerializer):
 class CasePeriodSerializer(serializers.ModelSerializer):
     class Meta:
         model = CasePeriod
-        fields = ["opened_on", "closed_on", "outcome", "reopen_reason"]
+        fields = ["opened_on", "closed_on", "outcome", "reopen_reason", "late_reason"]
 
 
 class WatchConfirmationSerializer(serializers.ModelSerializer):
@@ -328,6 +328,12 @@ class DecisionInputSerializer(serializers.Serializer):
 class CaseReopenInputSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, max_length=300)
     on = serializers.DateField(required=False)
+    late_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="Why a reopening more than 30 days ago is recorded only now (a school or township must say).",
+    )
 
 
 class CaseViewSet(

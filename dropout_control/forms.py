@@ -196,6 +196,12 @@ class WatchPolicyForm(forms.Form):
 class ReopenForm(forms.Form):
     on = forms.DateField(label=_("Reopened on"), widget=DateInput(), initial=date.today)
     reason = forms.CharField(label=_("Reason for reopening"), max_length=300, required=False)
+    late_reason = forms.CharField(
+        label=_("Why the reopening is recorded late"),
+        max_length=300,
+        required=False,
+        help_text=_("Needed when the reopening is more than 30 days ago."),
+    )
 
 
 class HomeVisitForm(forms.ModelForm):

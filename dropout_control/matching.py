@@ -26,7 +26,7 @@ import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -218,6 +218,10 @@ def household_register_store(
 
 
 def _store(upload: HouseholdRegisterUpload, parsed: list[ParsedRow], problems: list[dict]) -> None:
+    # Two lists compared at once would both find a child not pending yet and both add a suspect (refused by
+    # one_pending_suspect_per_child): comparisons take turns, the second sees the first's suspects and carries them.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('dropout_control.household_register'))")
     register_rows, new, kept = compare(upload, parsed)
     upload.problems = problems
     upload.row_count = len(register_rows)

@@ -257,6 +257,8 @@ class CasePeriod(models.Model):
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=DropoutCase.Outcome.choices, blank=True)
     reopen_reason = models.CharField(_("reason for reopening"), max_length=300, blank=True)
+    # A reopening dated more than BACKDATE_LIMIT_DAYS ago, entered by a school or township, says why it is late.
+    late_reason = models.CharField(_("why the reopening is recorded late"), max_length=300, blank=True)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -945,12 +947,15 @@ class ZeroReport(models.Model):
                 | Q(school__isnull=False, township__isnull=True),
             ),
             models.CheckConstraint(name="zero_report_month_first_day", condition=Q(month__day=1)),
+            # One standing report a month and place: a withdrawn one leaves the place free to report again.
             models.UniqueConstraint(
-                fields=["month", "school"], condition=Q(school__isnull=False), name="one_zero_report_a_school"
+                fields=["month", "school"],
+                condition=Q(school__isnull=False, withdrawn_at__isnull=True),
+                name="one_zero_report_a_school",
             ),
             models.UniqueConstraint(
                 fields=["month", "township"],
-                condition=Q(township__isnull=False),
+                condition=Q(township__isnull=False, withdrawn_at__isnull=True),
                 name="one_zero_report_a_township",
             ),
         ]

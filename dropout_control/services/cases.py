@@ -33,6 +33,7 @@ from dropout_control.models import (
 )
 from dropout_control.services.common import (
     backdating_errors,
+    before_current_opening,
     case_service,
     check_case,
     locked,
@@ -347,6 +348,8 @@ def _closing_errors(case: DropoutCase, outcome: str, on: date, details: dict) ->
     school = details["outcome_school"]
     if on < case.found_on:
         errors["outcome_on"] = [_("The outcome cannot be dated before the case was found.")]
+    elif early := before_current_opening(case, on):
+        errors["outcome_on"] = early
     elif on > today():
         errors["outcome_on"] = [_("The outcome cannot be dated in the future.")]
     if outcome in DropoutCase.SCHOOL_OUTCOMES and school is None:
@@ -607,14 +610,19 @@ def case_close_reject(*, request: ClosingRequest, note: str, by) -> ClosingReque
 
 
 @case_service
-def case_reopen(*, case: DropoutCase, reason: str, by, on: date | None = None) -> DropoutCase:
-    """Reopen a closed case (the child left school again): a new ledger period, the old outcome kept in it."""
+def case_reopen(
+    *, case: DropoutCase, reason: str, by, on: date | None = None, late_reason: str = ""
+) -> DropoutCase:
+    """Reopen a closed case (the child left school again): a new ledger period, the old outcome kept in it.
+
+    A reopening dated more than BACKDATE_LIMIT_DAYS ago needs `late_reason` from a school or township.
+    """
     check_case(case, by)
     case = locked(case)
     on = on or today()
     if case.is_open:
         raise ValidationError(_("The case is already open."))
-    errors: dict[str, list[str]] = {}
+    errors = backdating_errors(on, reason=late_reason, field="late_reason", by=by)
     if not reason.strip():
         errors["reason"] = [_("Say why the case is reopened.")]
     if case.outcome_on and on < case.outcome_on:
@@ -640,7 +648,9 @@ def case_reopen(*, case: DropoutCase, reason: str, by, on: date | None = None) -
     case.committee_document = ""
     case.full_clean()
     case.save()
-    CasePeriod.objects.create(case=case, opened_on=on, reopen_reason=reason.strip(), opened_by=by)
+    CasePeriod.objects.create(
+        case=case, opened_on=on, reopen_reason=reason.strip(), late_reason=late_reason.strip(), opened_by=by
+    )
     withdraw_contradicted(case)
     return case
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from dropout_control.models import DropoutCase
+from dropout_control.models import CasePeriod, DropoutCase
 from portal.access import can_write_in_scope, is_bureau_staff
 from portal.services import service
 from students.models import Student
@@ -53,6 +53,21 @@ def backdating_errors(claimed: date | None, *, reason: str, field: str, by) -> d
             % {"days": BACKDATE_LIMIT_DAYS}
         ]
     }
+
+
+def before_current_opening(case: DropoutCase, on: date) -> list[str]:
+    """A closing or a return belongs to the case's current period: not before it was (re)opened."""
+    opened = (
+        CasePeriod.objects.filter(case=case, closed_on__isnull=True)
+        .values_list("opened_on", flat=True)
+        .first()
+    )
+    if opened is None or on >= opened:
+        return []
+    return [
+        _("The date cannot be before this opening or reopening of the case, %(date)s.")
+        % {"date": opened.isoformat()}
+    ]
 
 
 def first_of_month(day: date) -> date:

@@ -18,6 +18,7 @@ from dropout_control.models import DropoutCase, LongAbsence, ReturnWatch, WatchC
 from dropout_control.services.common import (
     add_months,
     backdating_errors,
+    before_current_opening,
     case_service,
     check_case,
     confirmable_from,
@@ -131,6 +132,8 @@ def case_return(
     errors = backdating_errors(on, reason=late_reason, field="late_reason", by=by)
     if on < case.found_on:
         errors["on"] = [_("The return cannot be dated before the case was found.")]
+    elif early := before_current_opening(case, on):
+        errors["on"] = early
     elif on > today():
         errors["on"] = [_("The return cannot be dated in the future.")]
     if not school.is_active or not set(school.stages) & set(RETURN_STAGES):

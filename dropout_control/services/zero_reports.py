@@ -130,7 +130,11 @@ def zero_report_file(
                 ]
             }
         )
-    reports = ZeroReport.objects.filter(month=month)
+    # Filed twice at once (a double click): the place's row is locked, so the second filing waits for the first
+    # and is refused below as a duplicate rather than failing on the unique constraint.
+    place_model = School if school is not None else Township
+    place_model.objects.select_for_update().filter(pk=(school or township).pk).first()
+    reports = ZeroReport.objects.standing().filter(month=month)
     if (school and reports.filter(school=school).exists()) or (
         township and reports.filter(township=township).exists()
     ):
