@@ -250,6 +250,21 @@ def check(rows: list[list[Any]], job: ImportJob, cursor) -> importing.Validation
             )
             % {"before": _stage_grade(*older), "after": _stage_grade(*newer), "column": REASON_COLUMN}
         )
+    # A school not open on the row's first day (opened later, or closed by then) had no pupils that day.
+    cursor.execute(
+        f"""
+        SELECT s.row_no, sc.name FROM {staging.TABLE} s
+        JOIN {ROLL_TABLE} r ON r.row_no = s.row_no
+        JOIN students_school sc ON sc.code = s.school_code
+        WHERE (sc.opened_on IS NOT NULL AND sc.opened_on > r.start_on)
+           OR (sc.closed_on IS NOT NULL AND sc.closed_on <= r.start_on)
+        ORDER BY s.row_no
+        """
+    )
+    for number, school_name in cursor.fetchall():
+        roll_problems[number].append(
+            _("%(school)s was not in operation on that date.") % {"school": school_name}
+        )
     if roll_problems:
         bad = {r.row: r for r in validation.bad_rows}
         positions = importing.map_header(rows[0])

@@ -405,6 +405,22 @@ def test_a_past_roll_row_of_another_year_or_going_backwards_is_refused(bureau, s
     assert "留级" in errors[2]
 
 
+def test_a_past_roll_row_at_a_school_not_open_that_year_is_refused(bureau, school_a, township_a):
+    later = SchoolFactory(township=township_a, opened_on=date(2025, 9, 1), name="新建小学")
+    gone = SchoolFactory(township=township_a, closed_on=date(2021, 7, 1), name="撤并村小")
+    rows = [
+        line(later, number=make_id_number(), year=2022),
+        line(gone, number=make_id_number(), year=2022),
+        line(school_a, number=make_id_number(), year=2022),
+    ]
+    with nothing_written(*Student.objects.all(), besides=(ImportJob,)):
+        job = past_roll(bureau, rows, 2022)
+    assert job.status == ImportJob.Status.REJECTED
+    errors = {e["row"]: " ".join(e["errors"]) for e in job.errors}
+    assert set(errors) == {2, 3}
+    assert "新建小学" in errors[2] and "撤并村小" in errors[3]
+
+
 def test_a_preview_not_applied_in_time_lapses_and_its_file_goes(bureau, county, school_a, school_b, settings):
     rows, _junior = county_roll(county, school_a, school_b, make_id_number())
     job = full_roll(bureau, rows)
