@@ -189,6 +189,11 @@ def _measure_cells(ws, measures, values: dict | None, *, font=None) -> list:
     values = values or {}
     cells = []
     for m in measures:
+        if m.key not in values:
+            # A figure the snapshot was built without (an older build, before the figure existed): blank,
+            # never a 0 it did not count.
+            cells += [_cell(ws, None, font=font)] * (2 if m.kind == yearend.MONEY else 1)
+            continue
         value = values.get(m.key)
         words = yearend.cell_text(m, values)
         if words is not None:

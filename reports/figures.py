@@ -17,12 +17,12 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Count, Q, Sum, Value, When
 
 from dropout_control.models import CasePeriod, DropoutCase, HomeTeachingVisit
 from nutrition.models import NutritionTerm
 from reports.periods import Period, terms_q
-from students.models import StudentCategory, school_year_of
+from students.models import School, StudentCategory, school_year_of
 from subsidies.models import AidType, Payment
 
 POOR = StudentCategory.Category.POVERTY_ALLEVIATED
@@ -72,6 +72,37 @@ def poor_students(spells, period: Period):
 def teacher_counts(counts, period: Period):
     """The schools' teacher headcounts of the period's school year."""
     return counts.filter(school_year=period.school_year)
+
+
+# --- Schools and teachers, as the papers split them --------------------------------------------------------
+
+
+def school_counts() -> dict:
+    """How `active_schools` are counted, as aggregates for `.aggregate()` / `.annotate()`: every school, and
+    the public (公办) and private (民办) ones (the papers' "幼儿园 70 所（含公办 9 所）"). Ownership is the
+    school's as recorded now, as its type is."""
+    return {
+        "schools": Count("pk"),
+        "public": Count("pk", filter=Q(ownership=School.Ownership.PUBLIC)),
+        "private": Count("pk", filter=Q(ownership=School.Ownership.PRIVATE)),
+    }
+
+
+def teacher_sums() -> dict:
+    """How `teacher_counts` are counted, as aggregates: the headcount (教师数) and, of it, the teachers on
+    the establishment (在编, the papers' "在编教师 3632 人"; a school that has not said adds nothing)."""
+    return {"teachers": Sum("headcount"), "on_staff": Sum("on_staff")}
+
+
+def letters_sent(lines, period: Period):
+    """Out-of-county ledger lines (县外就读台账) of the period's school year whose letter (发函) went out by
+    the reference date (Jianshi 2019: 发函 1,587). Dated: a letter sent after the period is not counted, a
+    line marked sent without a date is not either."""
+    if period.is_future:
+        return lines.none()
+    return lines.filter(
+        school_year=period.school_year, letter_sent_on__isnull=False, letter_sent_on__lte=period.reference
+    )
 
 
 # --- Dropout control -------------------------------------------------------------------------------------

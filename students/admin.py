@@ -37,7 +37,7 @@ class SchoolAdmin(ScopedAdmin):
 
 @admin.register(TeacherCount)
 class TeacherCountAdmin(ScopedAdmin):
-    list_display = ("school", "school_year", "headcount")
+    list_display = ("school", "school_year", "headcount", "on_staff")
     list_select_related = ("school",)
     list_filter = ("school_year",)
 

@@ -285,7 +285,8 @@ class TeacherCountQuerySet(ScopedQuerySet):
 
 @track_changes()
 class TeacherCount(models.Model):
-    """Teachers at a school in a school year: a headcount is all the year-end report needs."""
+    """Teachers at a school in a school year: the headcount, and of them the teachers on the establishment
+    (在编, the papers' "在编教师 3632 人"), never more than the headcount."""
 
     school = models.ForeignKey(
         School, verbose_name=_("school"), on_delete=models.CASCADE, related_name="teacher_counts"
@@ -296,6 +297,13 @@ class TeacherCount(models.Model):
         validators=SCHOOL_YEAR_VALIDATORS,
     )
     headcount = models.PositiveIntegerField(_("teachers"))
+    # Blank where the school has not said: an unknown count, not zero.
+    on_staff = models.PositiveIntegerField(
+        _("teachers on the establishment"),
+        null=True,
+        blank=True,
+        help_text=_("Of the teachers, those on the establishment (在编); at most the headcount."),
+    )
 
     objects = TeacherCountQuerySet.as_manager()
 
@@ -303,11 +311,30 @@ class TeacherCount(models.Model):
         verbose_name = _("teacher headcount")
         verbose_name_plural = _("teacher headcounts")
         constraints = [
-            models.UniqueConstraint(fields=["school", "school_year"], name="one_teacher_count_per_year")
+            models.UniqueConstraint(fields=["school", "school_year"], name="one_teacher_count_per_year"),
+            models.CheckConstraint(
+                condition=Q(on_staff__isnull=True) | Q(on_staff__lte=models.F("headcount")),
+                name="on_staff_within_headcount",
+                violation_error_message=_(
+                    "The teachers on the establishment cannot be more than the school's teachers."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.school} {self.school_year}: {self.headcount}"
+
+    def clean(self) -> None:
+        if self.on_staff is not None and self.headcount is not None and self.on_staff > self.headcount:
+            raise ValidationError(
+                {
+                    "on_staff": _(
+                        "The teachers on the establishment (%(on_staff)s) cannot be more than the school's "
+                        "teachers (%(headcount)s)."
+                    )
+                    % {"on_staff": self.on_staff, "headcount": self.headcount}
+                }
+            )
 
 
 # --- The register through time -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from reports import figures, rates
@@ -30,12 +30,16 @@ from subsidies.models import OutOfCountyStudent
 
 
 def schools_section(period: Period) -> dict:
-    """Schools by each of the eleven types (Ningdu 2022: 406 in all)."""
+    """Schools by each of the eleven types (Ningdu 2022: 406 in all), each split public / private (Jianshi
+    2019: 幼儿园 70 所，含公办 9 所)."""
     b = Builder()
     schools = figures.active_schools(county_schools(period), period)
-    counts = {k: v["schools"] for k, v in grouped(schools, "school_type", schools=Count("pk")).items()}
+    split = grouped(schools, "school_type", **figures.school_counts())
+    counts = {k: v["schools"] for k, v in split.items()}
     b.table(
-        "by_type", [{"key": t, "schools": counts.get(t, 0)} for t in School.Type.values], measures=SCHOOLS_M
+        "by_type",
+        [{"key": t, **split.get(t, {"schools": 0})} for t in School.Type.values],
+        measures=SCHOOLS_TYPE_M,
     )
     # The papers' way: "77 所小学（含教学点 9 所）" counts teaching points inside primary schools.
     points = counts.get(School.Type.TEACHING_POINT, 0)
@@ -72,20 +76,31 @@ def students_section(period: Period) -> dict:
 
 
 def teachers_section(period: Period) -> dict:
-    """Teachers (Ningdu 7,563; Jianshi 3,632) from each school's headcount for the school year."""
+    """Teachers (Ningdu 7,563) from each school's headcount for the school year, and of them those on the
+    establishment (Jianshi 在编 3,632)."""
     b = Builder()
     counts = figures.teacher_counts(
         TeacherCount.objects.filter(school__township__county__code=period.county_code), period
     )
-    by_type = grouped(counts, "school__school_type", teachers=Sum("headcount"))
+    by_type = grouped(counts, "school__school_type", **figures.teacher_sums())
     b.table(
         "by_type",
-        [{"key": t, "teachers": by_type.get(t, {}).get("teachers") or 0} for t in School.Type.values],
+        [
+            {
+                "key": t,
+                "teachers": by_type.get(t, {}).get("teachers") or 0,
+                "on_staff": by_type.get(t, {}).get("on_staff") or 0,
+            }
+            for t in School.Type.values
+        ],
         measures=TEACHERS_M,
     )
-    b.total = {"teachers": sum(v["teachers"] or 0 for v in by_type.values())}
+    b.total = {
+        "teachers": sum(v["teachers"] or 0 for v in by_type.values()),
+        "on_staff": sum(v["on_staff"] or 0 for v in by_type.values()),
+    }
     for level, group in (("township", "school__township_id"), ("school", "school_id")):
-        for key, values in grouped(counts, group, teachers=Sum("headcount")).items():
+        for key, values in grouped(counts, group, **figures.teacher_sums()).items():
             b.breakdown(level, key, values)
     return b.as_dict()
 
@@ -111,6 +126,11 @@ def out_of_county_poor(period: Period) -> dict[str, int]:
     )
 
 
+def out_of_county_letters(period: Period) -> int:
+    """Of those, the students whose letter (发函) had gone out by the reference date (Jianshi 2019: 1,587)."""
+    return figures.letters_sent(OutOfCountyStudent.objects.filter(category=POOR), period).count()
+
+
 def poverty_section(period: Period) -> dict:
     """Registered-poor students split as Jianshi's paper splits them: studying here (of whom registered
     elsewhere), and registered here (studying here / elsewhere in the prefecture / outside it)."""
@@ -126,6 +146,7 @@ def poverty_section(period: Period) -> dict:
     )
     outside = out_of_county_poor(period)
     registered_here = figures["registered_here_in_county"] + sum(outside.values())
+    letters = out_of_county_letters(period)
     lines = [
         {"key": "studying_here", "students": figures["studying_here"]},
         {"key": "registered_elsewhere", "students": figures["registered_elsewhere"]},
@@ -133,11 +154,12 @@ def poverty_section(period: Period) -> dict:
         {"key": "registered_here_in_county", "students": figures["registered_here_in_county"]},
         {"key": "out_in_prefecture", "students": outside["out_in_prefecture"]},
         {"key": "out_of_prefecture", "students": outside["out_of_prefecture"]},
+        {"key": "letters_sent", "students": letters},
     ]
     b.table("split", lines, measures=POOR_M, totals=False)
     per_stage = grouped(poor, "stage", students=Count("pk"))
     b.table("by_stage", [{"key": s, **per_stage.get(s, {})} for s in Stage.values], measures=POOR_M)
-    b.total = {**figures, "registered_here": registered_here, **outside}
+    b.total = {**figures, "registered_here": registered_here, **outside, "letters_sent": letters}
     for level, group in (("township", "school__township_id"), ("school", "school_id")):
         for key, values in grouped(
             poor, group, studying_here=Count("pk"), registered_elsewhere=Count("pk", filter=~local)
@@ -182,8 +204,13 @@ def rates_section(period: Period) -> dict:
 
 
 SCHOOLS_M = (Measure("schools", _("Schools")),)
+SCHOOLS_TYPE_M = (
+    Measure("schools", _("Schools")),
+    Measure("public", _("of which public")),
+    Measure("private", _("of which private")),
+)
 STUDENTS_M = (Measure("students", _("Students")), Measure("boarders", _("Boarders")))
-TEACHERS_M = (Measure("teachers", _("Teachers")),)
+TEACHERS_M = (Measure("teachers", _("Teachers")), Measure("on_staff", _("of which on the establishment")))
 POOR_M = (Measure("students", _("Students")),)
 RETENTION_M = (
     Measure("entry_year", _("Entered grade 1 in school year"), TEXT),
@@ -213,6 +240,7 @@ def poverty_lines() -> dict[str, str]:
         "registered_here_in_county": _("  studying in the county"),
         "out_in_prefecture": _("  studying elsewhere in the prefecture"),
         "out_of_prefecture": _("  studying outside the prefecture"),
+        "letters_sent": _("  studying outside the county, letter sent to where they study"),
     }
 
 
@@ -244,7 +272,7 @@ REGISTRY_SECTIONS: tuple[Section, ...] = (
         _("Schools by type"),
         schools_section,
         (
-            Table("by_type", _("Schools by type"), _("School type"), school_types, SCHOOLS_M),
+            Table("by_type", _("Schools by type"), _("School type"), school_types, SCHOOLS_TYPE_M),
             Table(
                 "primary_with_points",
                 _("Primary schools counted with their teaching points (as the papers count them)"),

@@ -41,7 +41,7 @@ def test_schools_by_each_of_the_eleven_types_counts_active_schools_only(county):
     assert {k: v["schools"] for k, v in by_type.items() if v["schools"]} == dict(expected)
     assert by_type["teaching_point"]["schools"] == 0  # the closed one
     assert schools["total"]["schools"] == len(county.schools) == 5
-    assert schools["tables"]["by_type"]["total"] == {"schools": 5}
+    assert schools["tables"]["by_type"]["total"] == {"schools": 5, "public": 5, "private": 0}
 
 
 def test_schools_by_township(county, township_a, township_b):
