@@ -62,15 +62,18 @@ def schools(townships: list[Township], spec: dict[str, tuple[int, int]]) -> dict
 def teachers(
     all_schools: list[School], school_year: int, headcount: int, on_staff: int | None = None
 ) -> None:
-    """Spread a county's teachers over its schools (the remainder at the first school)."""
-    n = len(all_schools)
-    base, staff_base = headcount // n, (on_staff // n if on_staff is not None else None)
-    rows = []
-    for i, s in enumerate(all_schools):
-        h = base + (headcount - base * n if i == 0 else 0)
-        o = None if on_staff is None else staff_base + (on_staff - staff_base * n if i == 0 else 0)
-        rows.append(TeacherCount(school=s, school_year=school_year, headcount=h, on_staff=o))
-    TeacherCount.objects.bulk_create(rows)
+    """Spread a county's teachers over its schools, one more at the first schools for the remainder."""
+    heads = spread(headcount, len(all_schools))
+    staff = spread(on_staff, len(all_schools)) if on_staff is not None else [None] * len(all_schools)
+    TeacherCount.objects.bulk_create(
+        TeacherCount(school=s, school_year=school_year, headcount=h, on_staff=o)
+        for s, h, o in zip(all_schools, heads, staff, strict=True)
+    )
+
+
+def spread(total: int, n: int) -> list[int]:
+    each, rest = divmod(total, n)
+    return [each + 1] * rest + [each] * (n - rest)
 
 
 def students(
@@ -135,7 +138,8 @@ STAGE_LABELS = {
 def pay(
     children: list[Student], *, aid_type: str, school_year: int, term: str, total: Decimal, by, category=""
 ) -> None:
-    """One paid payment of `aid_type` for the term to each child, adding up to `total` yuan exactly."""
+    """One paid payment of `aid_type` for the term to each child, adding up to `total` yuan exactly (or the
+    amounts of `total`, a list, child by child)."""
     from subsidies.models import AidPolicy, DisbursementBatch, Payment
 
     batch = DisbursementBatch.objects.create(
@@ -172,7 +176,9 @@ def pay(
             payee="person",
             status=Payment.Status.PAID,
         )
-        for c, amount in zip(children, amounts(total, len(children)), strict=True)
+        for c, amount in zip(
+            children, total if isinstance(total, list) else amounts(total, len(children)), strict=True
+        )
     )
 
 
