@@ -25,7 +25,7 @@ def test_the_home_page_names_the_term_and_draws_its_charts_on_the_server(county,
     season = "秋季学期" if term == "autumn" else "春季学期"
     page = principal_a_client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="zh-hans")
     html = page.content.decode()
-    assert f"{year}年{season}" in html, html[html.find("<main"):][:1500]
+    assert f"{year}年{season}" in html, html[html.find("<main") :][:1500]
     assert "本学期" not in html.replace("本学期尚无", "")
     assert "<svg" in html and '<script src="http' not in html
     assert 'id="home-tiles"' in html
