@@ -82,6 +82,16 @@ def overdue_cases(user, today: date | None = None):
     )
 
 
+def visits_due(cases, today: date | None = None):
+    """Open cases of `cases` due a persuasion visit: none in the last 30 days (counted from the date found if
+    none yet); the conditions of the case list's "overdue" filter (the principal's home page links there)."""
+    today = today or timezone.localdate()
+    cutoff = today - timedelta(days=VISIT_OVERDUE_DAYS)
+    return cases.annotate(last_contact=Coalesce(Max("visits__visited_on"), "found_on")).filter(
+        status=DropoutCase.Status.OPEN, last_contact__lt=cutoff
+    )
+
+
 OPEN_TOO_LONG_DAYS = 30
 
 

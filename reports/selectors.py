@@ -14,15 +14,31 @@ so that figures computed for one scope are never served to another.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Count, Max, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, JSONObject
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -33,10 +49,11 @@ from dropout_control import selectors as dropout_selectors
 from dropout_control.models import DropoutCase
 from nutrition import rules as nutrition_rules
 from nutrition import selectors as nutrition_selectors
-from nutrition.models import MealRecord, NutritionTerm, PilotSchool, TermHoliday
+from nutrition.models import AccompaniedMeal, MealRecord, NutritionTerm, PilotSchool, SafetyCheck, TermHoliday
 from portal.access import Scope, scope_of
 from reports import figures
 from reports.models import YearEndSnapshot
+from reports.periods import terms_q
 from reports.yearend import money
 from students.models import (
     Enrollment,
@@ -47,8 +64,9 @@ from students.models import (
     Township,
     school_year_of,
 )
+from subsidies import facts as facts_module
 from subsidies import selectors as subsidies_selectors
-from subsidies.models import Payment, term_of
+from subsidies.models import AidType, Payment, Term, term_of
 
 COUNTY, TOWNSHIP, SCHOOL = "county", "township", "school"
 # How long dashboard figures are reused before they are counted again (the page says "as of HH:MM").
@@ -133,20 +151,32 @@ def cache_key(scope: Scope, level: str, unit, today=None) -> str:
 
 
 def school_dashboard(user, school: School) -> dict:
+    """A school's dashboard: the principal's home page. Each figure is one query or a share of one (the page
+    keeps to ten): the register today and at the start of the school year (students by stage and grade, their
+    categories, and the facts the eligibility rule reads), the payments (aid of the year and of this term by
+    aid type, what each child has had), the rule book, the dropout cases and meals, the nutrition pilot."""
     today = timezone.localdate()
     period = figures.running_period(today)
-    students = figures.register_students(Enrollment.objects.visible_to(user).filter(school=school), period)
+    rows = school_register(user, school, period)
+    current = [r for r in rows if r["is_now"]]
     stage_labels = dict(Stage.choices)
-    by_stage = list(students.values("stage").annotate(n=Count("pk")).order_by("stage"))
+    stage_order = {stage: n for n, stage in enumerate(stage_labels)}
+    by_stage: dict[str, int] = {}
+    grades: dict[tuple[str, int], dict] = {}
+    for r in rows:
+        if r["is_now"]:
+            by_stage[r["stage"]] = by_stage.get(r["stage"], 0) + 1
+            line = grades.setdefault((r["stage"], r["grade"]), {"now": 0, "start": 0})
+            line["now"] += 1
+    for r in rows:
+        if r["at_start"]:
+            line = grades.setdefault((r["stage"], r["grade"]), {"now": 0, "start": 0})
+            line["start"] += 1
     category_labels = dict(StudentCategory.Category.choices)
-    by_category = list(
-        StudentCategory.objects.visible_to(user)
-        .filter(student__in=students.values("student_id"))
-        .on(today)
-        .values("category")
-        .annotate(n=Count("student", distinct=True))
-        .order_by("category")
-    )
+    by_category: dict[str, int] = {}
+    for r in current:
+        for category in set(r["categories"]):
+            by_category[category] = by_category.get(category, 0) + 1
     data = {
         "level": SCHOOL,
         "title": school.name,
@@ -158,30 +188,141 @@ def school_dashboard(user, school: School) -> dict:
             _tile(
                 "students",
                 _("Enrolled students"),
-                sum(r["n"] for r in by_stage),
+                len(current),
                 _students_url(school=school.pk),
                 figure=("students", "students"),
             ),
         ],
         "by_stage": [
-            {"key": r["stage"], "label": stage_labels.get(r["stage"]), "value": r["n"]} for r in by_stage
+            {"key": stage, "label": stage_labels.get(stage), "value": n}
+            for stage, n in sorted(by_stage.items(), key=lambda item: stage_order.get(item[0], 99))
         ],
+        "by_grade": [
+            {
+                "stage": stage,
+                "stage_label": stage_labels.get(stage),
+                "grade": grade,
+                "label": _("%(stage)s grade %(grade)s") % {"stage": stage_labels.get(stage), "grade": grade},
+                "now": line["now"],
+                "start": line["start"],
+                "change": line["now"] - line["start"],
+                "url": _students_url(school=school.pk, stage=stage, grade=grade, status="enrolled"),
+            }
+            for (stage, grade), line in sorted(
+                grades.items(), key=lambda i: (stage_order.get(i[0][0], 99), i[0][1])
+            )
+        ],
+        "students_at_start": sum(1 for r in rows if r["at_start"]),
+        "year_start": period.start.isoformat(),
         "by_category": [
-            {"key": r["category"], "label": category_labels.get(r["category"]), "value": r["n"]}
-            for r in by_category
+            {"key": key, "label": category_labels.get(key), "value": n}
+            for key, n in sorted(by_category.items())
         ],
         "charts": {
             "by_stage": _chart(
-                [stage_labels.get(r["stage"]) for r in by_stage],
-                [(_("Students"), [r["n"] for r in by_stage])],
+                [stage_labels.get(stage) for stage in by_stage],
+                [(_("Students"), list(by_stage.values()))],
             ),
         },
         "actions": [],
         "red_lights": [],
     }
+    data["_register"] = {r["student_id"]: r for r in current}
     for extra in SCHOOL_EXTRAS:
         extra(user, school, data)
+    data.pop("_register")
     return data
+
+
+def school_register(user, school: School, period) -> list[dict]:
+    """The school's register on the period's reference date (`is_now`) and on the first day of its school
+    year (`at_start`), one row per spell with the columns eligibility reads and the student's categories
+    valid on the reference date (one query)."""
+    spells = Enrollment.objects.visible_to(user).filter(school=school)
+    now = figures.register_students(spells, period)
+    then = figures.register_students(spells, replace(period, today=period.start))
+    categories = (
+        StudentCategory.objects.visible_to(user)
+        .filter(student=OuterRef("student_id"))
+        .on(period.reference)
+        .values("category")
+    )
+    return list(
+        spells.filter(Q(pk__in=now.values("pk")) | Q(pk__in=then.values("pk")))
+        .annotate(
+            is_now=ExpressionWrapper(Q(pk__in=now.values("pk")), output_field=BooleanField()),
+            at_start=ExpressionWrapper(Q(pk__in=then.values("pk")), output_field=BooleanField()),
+            categories=ArraySubquery(categories),
+        )
+        .values("student_id", "is_now", "at_start", "categories", *facts_module.DECIDING)
+    )
+
+
+def school_payments(user, school: School, period, register: dict) -> list[dict]:
+    """The payments (not held) of the school in the period's terms and of the children on its register now,
+    grouped by student, aid, term, status and school, with those counted as student aid received
+    (`figures.student_aid`) apart (one query)."""
+    visible = Payment.objects.visible_to(user)
+    aid = figures.student_aid(visible.filter(school=school), period).values("pk")
+    return list(
+        visible.filter((Q(school=school) & terms_q(period)) | Q(student_id__in=list(register)))
+        .exclude(status=Payment.Status.HELD)
+        .values("student_id", "aid_type", "school_year", "term", "status", "school_id")
+        .annotate(
+            n=Count("pk"),
+            counted=Count("pk", filter=Q(pk__in=aid)),
+            counted_amount=Sum("amount", filter=Q(pk__in=aid), default=Decimal("0")),
+        )
+        .order_by()
+    )
+
+
+def taken_and_received(rows: list[dict], register: dict, school_year: int, term: str) -> tuple[dict, dict]:
+    """Per child on the register: the aid types the term has a payment of, and the earlier terms aided per aid
+    type (what the eligibility rule's duration limits read)."""
+    taken: dict[int, set[str]] = {}
+    received: dict[int, dict[str, int]] = {}
+    for r in rows:
+        if r["student_id"] not in register:
+            continue
+        if (r["school_year"], r["term"]) == (school_year, term):
+            taken.setdefault(r["student_id"], set()).add(r["aid_type"])
+        else:
+            kinds = received.setdefault(r["student_id"], {})
+            kinds[r["aid_type"]] = kinds.get(r["aid_type"], 0) + r["n"]
+    return taken, received
+
+
+def unaided_on_register(school: School, register: dict, on, taken: dict, received: dict) -> list:
+    """`subsidies.selectors.eligible_unaided` for the children on the school's register (two queries: the
+    rule book and the exclusion groups)."""
+    return subsidies_selectors.eligible_unaided(
+        {pk: {k: r[k] for k in facts_module.DECIDING} for pk, r in register.items()},
+        {school.pk: school},
+        {pk: set(r["categories"]) for pk, r in register.items()},
+        on,
+        taken=taken,
+        received=received,
+    )
+
+
+def school_unaided(user, school: School) -> tuple[str, list]:
+    """The children of the school the eligibility rule grants an aid this term that the term has not aided:
+    the rows the home page's count opens (the same functions, on the same day). (term name, lines)"""
+    today = timezone.localdate()
+    period = figures.running_period(today)
+    school_year, term = current_aid_term(today)
+    register = {r["student_id"]: r for r in school_register(user, school, period) if r["is_now"]}
+    rows = school_payments(user, school, period, register)
+    taken, received = taken_and_received(rows, register, school_year, term)
+    return term_name(school_year, term), unaided_on_register(school, register, today, taken, received)
+
+
+def term_name(school_year: int, term: str) -> str:
+    """A term as a principal names it: "2026年秋季学期" (the autumn of the school year 2026-2027), "2027年春季学期"
+    (its spring), never "this term"."""
+    year = school_year if term == Term.AUTUMN else school_year + 1
+    return _("%(year)s %(term)s") % {"year": year, "term": Term(term).label}
 
 
 # --- A township or the county ----------------------------------------------------------------------------
@@ -444,23 +585,67 @@ def _url(name: str, **params) -> str | None:
 
 
 def school_aid(user, school, data) -> None:
-    period = figures.running_period()
-    payments = Payment.objects.visible_to(user).filter(school=school)
-    school_year, term = current_aid_term()
-    aid = figures.student_aid(payments, period).values("pk")
-    # One query: the year's aid paid and this term's failed transfers.
-    figures_ = payments.aggregate(
-        person_times=Count("pk", filter=Q(pk__in=aid)),
-        amount=Sum("amount", filter=Q(pk__in=aid), default=Decimal("0")),
-        failed=Count("pk", filter=Q(school_year=school_year, term=term, status=Payment.Status.FAILED)),
+    """The school's aid: the year's aid paid (the tile), this term's by aid type, failed transfers, and the
+    children the eligibility rule grants an aid this term that the term has not paid or drawn (one query for
+    the payments, one for the rule book, one for the exclusion groups)."""
+    today = timezone.localdate()
+    period = figures.running_period(today)
+    school_year, term = current_aid_term(today)
+    register = data["_register"]
+    rows = school_payments(user, school, period, register)
+    person_times = sum(r["counted"] for r in rows)
+    amount = sum((r["counted_amount"] for r in rows), Decimal("0"))
+    failed = sum(
+        r["n"]
+        for r in rows
+        if r["school_id"] == school.pk
+        and (r["school_year"], r["term"]) == (school_year, term)
+        and r["status"] == Payment.Status.FAILED
     )
-    failed = figures_["failed"]
-    data["aid"] = {"person_times": figures_["person_times"], "amount": money(figures_["amount"])}
+    by_type: dict[str, dict] = {}
+    for r in rows:
+        if (r["school_year"], r["term"]) == (school_year, term) and r["counted"]:
+            line = by_type.setdefault(r["aid_type"], {"person_times": 0, "amount": Decimal("0")})
+            line["person_times"] += r["counted"]
+            line["amount"] += r["counted_amount"]
+    taken, received = taken_and_received(rows, register, school_year, term)
+    aid_labels = dict(AidType.choices)
+    data["aid"] = {"person_times": person_times, "amount": money(amount)}
+    data["term_name"] = term_name(school_year, term)
+    data["aid_term"] = {
+        "name": data["term_name"],
+        "rows": [
+            {
+                "key": key,
+                "label": aid_labels.get(key, key),
+                "person_times": line["person_times"],
+                "amount": money(line["amount"]),
+                "url": _url(
+                    "subsidies:index", school_year=school_year, term=term, aid_type=key, school=school.pk
+                ),
+            }
+            for key, line in sorted(by_type.items())
+        ],
+        "person_times": sum(line["person_times"] for line in by_type.values()),
+        "amount": money(sum((line["amount"] for line in by_type.values()), Decimal("0"))),
+    }
+    unaided = unaided_on_register(school, register, today, taken, received)
+    unaided_types: dict[str, int] = {}
+    for line in unaided:
+        unaided_types[line.aid_type] = unaided_types.get(line.aid_type, 0) + 1
+    data["unaided"] = {
+        "children": len({line.student_id for line in unaided}),
+        "by_aid_type": [
+            {"key": key, "label": aid_labels.get(key, key), "value": n}
+            for key, n in sorted(unaided_types.items())
+        ],
+        "url": _url("reports:unaided", school=school.pk),
+    }
     data["tiles"].append(
         _tile(
             "aid",
             _("Aid paid this school year (yuan)"),
-            money(figures_["amount"]),
+            money(amount),
             _url("subsidies:index"),
             figure=("aid", "amount"),
         )
@@ -485,11 +670,44 @@ def case_counts(cases, period) -> dict[str, int]:
     )
 
 
+def _count(queryset):
+    """COUNT(*) of a queryset as a scalar subquery (several figures of unrelated tables in one query)."""
+    return Coalesce(
+        Subquery(queryset.order_by().annotate(c=Func(F("pk"), function="COUNT")).values("c")[:1]), 0
+    )
+
+
 def school_dropout(user, school, data) -> None:
+    """Open dropout cases, those open more than 30 days, those whose persuasion visit is due (no visit in
+    30 days: the case list's "overdue" filter), and the school year's meals, in one query."""
     period = figures.running_period()
-    counts = case_counts(DropoutCase.objects.visible_to(user).filter(school=school), period)
+    cases = DropoutCase.objects.visible_to(user).filter(school=school)
+    visits_due = dropout_selectors.visits_due(cases, period.today).values("pk")
+    meals = figures.meals_served(MealRecord.objects.visible_to(user).filter(pilot__school=school), period)
+    counts = (
+        School.objects.filter(pk=school.pk)
+        .values(
+            open=_count(figures.open_cases(cases, period)),
+            overdue=_count(
+                cases.filter(pk__in=dropout_selectors.open_longer_than(cases, period.today).values("pk"))
+            ),
+            visits_due=_count(cases.filter(pk__in=visits_due)),
+            meals=Coalesce(
+                Subquery(meals.order_by().annotate(s=Func(F("meals"), function="SUM")).values("s")[:1]),
+                0,
+            ),
+        )
+        .get()
+    )
     open_count, overdue = counts["open"], counts["overdue"]
-    data["dropout"] = {"open": open_count, "overdue": overdue}
+    data["meals_year"] = counts["meals"]
+    data["dropout"] = {
+        "open": open_count,
+        "overdue": overdue,
+        "visits_due": counts["visits_due"],
+        "open_url": _url("dropout:case_list", status="open", school=school.pk),
+        "visits_due_url": _url("dropout:case_list", status="open", overdue="true", school=school.pk),
+    }
     data["tiles"].append(
         _tile(
             "dropout_open",
@@ -508,31 +726,67 @@ def school_dropout(user, school, data) -> None:
                 "url": _url("dropout:case_list", status="open", open_too_long="true", school=school.pk),
             }
         )
+    if counts["visits_due"]:
+        data["actions"].append(
+            {
+                "label": _("Dropout cases due a persuasion visit (none in 30 days)"),
+                "count": counts["visits_due"],
+                "url": data["dropout"]["visits_due_url"],
+            }
+        )
 
 
 def school_nutrition(user, school, data) -> None:
+    """The school's nutrition pilot of the running term, in one query: its meals, money received, entitled
+    and spent with the reconciliation flags (the conditions of the pilot list's flag filter), the school
+    days without a meal entry or without 陪餐, and the failed food-safety checks that no later passed check
+    of the same kind has followed up."""
     today = timezone.localdate()
-    period = figures.running_period(today)
-    # The school's pilot of the current term, with that term and its holidays (one query).
-    pilot = (
+    failed_checks = (
+        SafetyCheck.objects.filter(pilot=OuterRef("pk"), passed=False, day__lte=today)
+        .filter(
+            ~Exists(
+                SafetyCheck.objects.filter(
+                    pilot=OuterRef("pilot"), kind=OuterRef("kind"), passed=True, day__gt=OuterRef("day")
+                )
+            )
+        )
+        .order_by("day", "pk")
+        .values(json=JSONObject(id="pk", day="day", kind="kind", follow_up="follow_up"))
+    )
+    pilots = (
         PilotSchool.objects.visible_to(user)
         .filter(school=school, term__in=current_nutrition_terms(today).values("pk")[:1])
         .select_related("term")
         .with_accompanied_days(today)
-        .annotate(holidays=ArraySubquery(TermHoliday.objects.filter(term=OuterRef("term")).values("day")))
-        .first()
     )
-    # The meals of the school year and of the pilot's term (one query).
-    in_year = figures.meals_served(MealRecord.objects.visible_to(user).filter(pilot__school=school), period)
-    meals = MealRecord.objects.visible_to(user).aggregate(
-        year=Sum("meals", filter=Q(pk__in=in_year.values("pk")), default=0),
-        term=Sum("meals", filter=Q(pilot=pilot), default=0),
+    pilots = nutrition_selectors.with_entitlement(pilots).annotate(
+        food_spent=F("total_spent") - F("total_forbidden"),
+        **{
+            f"flag_{flag}": ExpressionWrapper(
+                nutrition_selectors.flag_condition(flag), output_field=BooleanField()
+            )
+            for flag in nutrition_selectors.FLAGS
+        },
     )
+    pilot = pilots.annotate(
+        holidays=ArraySubquery(TermHoliday.objects.filter(term=OuterRef("term")).values("day")),
+        meal_days=ArraySubquery(
+            MealRecord.objects.filter(pilot=OuterRef("pk"), meals__gt=0).order_by().values("day").distinct()
+        ),
+        accompanied_on=ArraySubquery(
+            AccompaniedMeal.objects.filter(pilot=OuterRef("pk"), day__lte=today)
+            .order_by()
+            .values("day")
+            .distinct()
+        ),
+        failed_checks=ArraySubquery(failed_checks),
+    ).first()
     data["tiles"].append(
         _tile(
             "meals",
             _("Meals served this school year"),
-            meals["year"],
+            data.pop("meals_year"),
             _url("nutrition:index"),
             figure=("nutrition", "meals"),
         )
@@ -541,20 +795,63 @@ def school_nutrition(user, school, data) -> None:
         data["nutrition"] = None
         return
     term = pilot.term
-    school_days = len(nutrition_rules.school_days(term, pilot.holidays, until=today))
-    gaps = max(0, school_days - pilot.accompanied_days)
+    days = nutrition_rules.school_days(term, pilot.holidays, until=today)
+    no_meals = [day for day in days if day not in set(pilot.meal_days)]
+    no_companion = [day for day in days if day not in set(pilot.accompanied_on)]
+    gaps = max(0, len(days) - pilot.accompanied_days)
+    labels = nutrition_flag_labels()
+    kinds = dict(SafetyCheck.Kind.choices)
+    pilot_url = reverse("nutrition:pilot_detail", args=[pilot.pk])
     data["nutrition"] = {
         "term": str(term),
-        "meals": meals["term"],
-        "school_days": school_days,
+        "term_name": term_name(term.school_year, term.season),
+        "pilot": pilot.pk,
+        "url": pilot_url,
+        "meals": pilot.compulsory_meals + pilot.preschool_meals,
+        "school_days": len(days),
         "accompanied_gaps": gaps,
+        "received": money(pilot.total_received),
+        "entitled": money(pilot.entitled),
+        "spent": money(pilot.total_spent),
+        "balance": money(pilot.total_received - pilot.total_spent),
+        "flags": [
+            {
+                "key": flag,
+                "label": labels[flag],
+                "url": _url("nutrition:index", term=term.pk, school=school.pk, flag=flag),
+            }
+            for flag in nutrition_selectors.FLAGS
+            if getattr(pilot, f"flag_{flag}")
+        ],
+        "days_without_meals": [day.isoformat() for day in no_meals],
+        "days_without_companion": [day.isoformat() for day in no_companion],
+        "failed_checks": [
+            {
+                **check,
+                "kind_label": str(kinds.get(check["kind"], check["kind"])),
+                "url": f"{pilot_url}#checks",
+            }
+            for check in pilot.failed_checks
+        ],
     }
     if gaps:
         data["actions"].append(
             {
                 "label": _("Record the principal's accompanied meals"),
                 "count": gaps,
-                "url": _url("nutrition:index"),
+                "url": pilot_url,
+            }
+        )
+    if no_meals:
+        data["actions"].append(
+            {"label": _("School days without a meal entry"), "count": len(no_meals), "url": pilot_url}
+        )
+    if pilot.failed_checks:
+        data["actions"].append(
+            {
+                "label": _("Failed food-safety checks not yet followed by a passed check"),
+                "count": len(pilot.failed_checks),
+                "url": f"{pilot_url}#checks",
             }
         )
 

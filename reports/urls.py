@@ -6,6 +6,7 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("unaided/", views.unaided, name="unaided"),
     path("dashboard.json", views.dashboard_json, name="dashboard_json"),
     path("yearend/", views.snapshot_list, name="snapshot_list"),
     path("yearend/rebuild/", views.snapshot_rebuild, name="snapshot_rebuild"),

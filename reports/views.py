@@ -21,6 +21,7 @@ from portal.params import parse_int
 from reports import excel, selectors, services, yearend
 from reports.forms import PopulationForm, PublishForm, RebuildForm
 from reports.models import AgePopulation, SnapshotPublication, YearEndSnapshot
+from students.models import Stage, Student
 
 
 @login_required
@@ -31,6 +32,35 @@ def home(request):
     context = {"scope": scope_of(request.user)}
     context.update(selectors.home_context(request.user))
     return render(request, "portal/home.html", context)
+
+
+@scoped_login_required
+@require_GET
+def unaided(request):
+    """The children of a school (the principal's own; `?school=` for the township and the bureau) that the
+    eligibility rule grants an aid this term without a payment of it: the rows the home page counts."""
+    level, school = selectors.resolve(request.user, school_id=request.GET.get("school"))
+    if level != selectors.SCHOOL:
+        raise Http404
+    term, lines = selectors.school_unaided(request.user, school)
+    names = dict(
+        Student.objects.visible_to(request.user)
+        .filter(pk__in=[line.student_id for line in lines])
+        .values_list("pk", "name")
+    )
+    stages = dict(Stage.choices)
+    rows = [
+        {
+            "student_id": line.student_id,
+            "name": names.get(line.student_id, "—"),
+            "stage": stages.get(line.decision.state.stage),
+            "grade": line.decision.state.grade,
+            "aid": line.decision.policy.get_aid_type_display(),
+            "reason": line.decision.reason,
+        }
+        for line in lines
+    ]
+    return render(request, "reports/unaided.html", {"school": school, "term": term, "rows": rows})
 
 
 def county_required(view):

@@ -80,6 +80,16 @@ def facts_on(student_ids: Iterable[int], on: date, *, categories: bool = True) -
     states = _states(ids, on)
     schools = School.objects.in_bulk({s["school_id"] for s in states.values()})
     dated = categories_on(ids, on) if categories else {}
+    return facts_from_spells(states, schools, dated)
+
+
+def facts_from_spells(
+    states: dict[int, dict], schools: dict[int, School], dated: dict[int, Iterable[str]]
+) -> dict[int, StudentFacts]:
+    """The facts of students whose register spells on the day the caller has already read (student id ->
+    the spell's `DECIDING` columns; `Enrollment.objects.on(day)`), with their schools and their categories
+    valid that day: a page that reads the register anyway (the principal's home page) decides eligibility
+    without reading it twice."""
     return {
         pk: StudentFacts(
             student_id=pk,

@@ -394,3 +394,58 @@ def batch_letters(batch: DisbursementBatch, visible) -> list[dict]:
 
 def student_letters(student, school_year: int, term: str, visible) -> list[dict]:
     return letters(visible.filter(student=student, school_year=school_year, term=term))
+
+
+# --- Eligible, not aided (the principal's home page) -------------------------------------------------------
+
+
+@dataclass
+class Unaided:
+    """A child the eligibility rule grants an aid this term who has no payment of it (nor of an aid of the same
+    exclusion group) this term: 应助尽助 asks why."""
+
+    student_id: int
+    decision: Any
+
+    @property
+    def aid_type(self) -> str:
+        return self.decision.aid_type
+
+
+def eligible_unaided(
+    states: dict[int, dict],
+    schools: dict,
+    categories: dict[int, set[str]],
+    on: date,
+    *,
+    taken: dict[int, set[str]],
+    received: dict[int, dict[str, int]],
+    policies: list[AidPolicy] | None = None,
+    groups: list[AidExclusionGroup] | None = None,
+) -> list[Unaided]:
+    """Each aid the eligibility rule (`eligibility.eligible_aids`, on the students' facts on `on`) grants
+    a student, with an amount to pay, that the term does not aid: no payment of it (paid, pending, at the bank or failed; `taken`, by
+    student: the aid types of the term's payments that are not held) nor of another aid of one of its
+    exclusion groups. `states` are the students' register spells on `on` (`facts.facts_from_spells`);
+    `received`: student -> aid type -> earlier terms aided (duration limits). No query when `policies` and
+    `groups` are given."""
+    policies = eligibility.policies_on(on) if policies is None else policies
+    groups = list(AidExclusionGroup.objects.all()) if groups is None else groups
+    partners: dict[str, set[str]] = defaultdict(set)
+    for group in groups:
+        for aid_type in group.aid_types:
+            partners[aid_type] |= set(group.aid_types)
+    found = []
+    for pk, state in sorted(facts.facts_from_spells(states, schools, categories).items()):
+        if state.status != Student.Status.ENROLLED:
+            continue
+        has = taken.get(pk, set())
+        for decision in eligibility.eligible_aids(
+            Student(pk=pk), on, policies=policies, facts=state, terms_received=received.get(pk, {})
+        ):
+            if not decision.payable or not decision.amount_per_term:
+                continue  # an amount nobody has set (a universal waiver): no batch can pay it
+            if decision.aid_type in has or partners[decision.aid_type] & has:
+                continue
+            found.append(Unaided(student_id=pk, decision=decision))
+    return found
