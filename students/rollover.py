@@ -393,13 +393,28 @@ def rollover_apply(*, school_year: int, by, fingerprint: str = "", today: date |
 @rollover_service
 def rollover_undo(*, school_year: int, by) -> Rollover:
     """Give back the register and the Student rows as they were before the roll-over of `school_year`, as long
-    as nothing of the new year has changed since."""
+    as nothing of the new year has changed since and no principal has confirmed a school's list."""
     _lock()
     rollover = Rollover.objects.applied().filter(school_year=school_year).first()
     if rollover is None:
         raise ValidationError(
             _("The school year %(year)s has not been rolled over: there is nothing to undo.")
             % {"year": school_year}
+        )
+    # A principal's word that the new list is right stands: what it confirms is not undone under it (the
+    # bureau corrects single records instead).
+    confirmed = list(
+        rollover.confirmations.select_related("school")
+        .order_by("school__code")
+        .values_list("school__name", flat=True)[:4]
+    )
+    if confirmed:
+        raise ValidationError(
+            _(
+                "Principals have confirmed their school's list of %(year)s (%(schools)s): the roll-over can no "
+                "longer be undone; correct the records that are wrong one by one."
+            )
+            % {"year": school_year, "schools": "、".join(confirmed[:3]) + ("…" if len(confirmed) > 3 else "")}
         )
     start = first_day(school_year)
     opened = Enrollment.objects.filter(rollover=rollover)

@@ -226,6 +226,27 @@ def test_undo_is_refused_once_the_new_year_has_changed(county, bureau, change):
     assert done.status == "applied"
 
 
+def test_undo_is_refused_once_a_principal_has_confirmed_the_schools_list(
+    county, bureau, principal_a, school_a
+):
+    """A principal's word that the new list is right stands: the roll-over it confirms is not undone under it
+    (the bureau corrects single records instead)."""
+    StudentFactory(school=school_a, grade=2, enrolled_on=date(2024, 9, 1))
+    done = apply(bureau)
+    rollover.rollover_confirm(school_year=YEAR, school=school_a, by=principal_a)
+    with nothing_written(), pytest.raises(ValidationError) as refused:
+        rollover.rollover_undo(school_year=YEAR, by=bureau)
+    assert "确认" in refused.value.messages[0] and school_a.name in refused.value.messages[0]
+    done.refresh_from_db()
+    assert done.status == "applied"
+
+
+def test_undo_before_any_confirmation_still_goes_through(county, bureau, school_a):
+    StudentFactory(school=school_a, grade=2, enrolled_on=date(2024, 9, 1))
+    apply(bureau)
+    assert rollover.rollover_undo(school_year=YEAR, by=bureau).status == "undone"
+
+
 def test_undo_of_a_year_never_rolled_over_is_refused(county, bureau):
     with nothing_written(), pytest.raises(ValidationError):
         rollover.rollover_undo(school_year=YEAR, by=bureau)

@@ -219,6 +219,22 @@ def test_the_bureau_page_undoes(bureau_client, bureau, pupils, year):
     assert on(date(year, 9, 1), pupils) == [(2, "enrolled"), (6, "enrolled"), (4, "enrolled")]
 
 
+def test_undo_after_a_confirmation_is_refused_through_the_api_and_the_page(
+    bureau, bureau_client, principal_a, pupils, year, school_a
+):
+    assert api_for(bureau).post(URL, {"school_year": year, "apply": True}, format="json").status_code == 201
+    confirmed = api_for(principal_a).post(
+        URL + "confirm/", {"school_year": year, "school": school_a.pk}, format="json"
+    )
+    assert confirmed.status_code == 201
+    with nothing_written():
+        refused = api_for(bureau).post(URL + "undo/", {"school_year": year}, format="json")
+    assert refused.status_code == 400 and "确认" in refused.json()["detail"][0]
+    with nothing_written():
+        page = bureau_client.post(reverse("students:rollover_undo", args=[year]), follow=True)
+    assert "确认" in page.content.decode() and Rollover.objects.get().status == "applied"
+
+
 def test_a_closed_year_page_says_why(bureau_client, pupils, year):
     html = bureau_client.get(reverse("students:rollover"), {"year": year - 1}).content.decode()
     assert 'id="rollover-refusal"' in html and "已结束" in html and 'id="rollover-apply"' not in html
