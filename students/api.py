@@ -13,9 +13,16 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from portal.access import can_reveal_personal, can_roll_over, is_bureau_staff
-from portal.api import LoggedRetrieveMixin, call_service, service_errors
+from portal.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    LoggedRetrieveMixin,
+    call_service,
+    service_errors,
+)
 from portal.audit import log_access
 from portal.models import AccessLog
 from students import rollover, services
@@ -530,6 +537,7 @@ class RolloverSerializer(serializers.ModelSerializer):
             "school_year",
             "status",
             "status_display",
+            "message",
             "applied_at",
             "undone_at",
             "rolled",
@@ -583,12 +591,27 @@ class RolloverViewSet(viewsets.GenericViewSet):
         """Every roll-over applied (and undone), newest first."""
         return Response(RolloverSerializer(self.get_queryset(), many=True).data)
 
+    @extend_schema(responses={200: RolloverSerializer, **READ_ERRORS})
+    def retrieve(self, request, pk=None):
+        """One roll-over: follow a large apply here until `status` is `applied` (or `failed`, with `message`)."""
+        return Response(RolloverSerializer(self.get_object()).data)
+
     @extend_schema(
         request=RolloverRequestSerializer,
-        responses={200: RolloverPreviewSerializer, 201: RolloverDetailSerializer},
+        responses={
+            200: RolloverPreviewSerializer,
+            201: RolloverDetailSerializer,
+            202: OpenApiResponse(
+                RolloverDetailSerializer,
+                description="A large county: applied by a task. `status` is `applying`; follow "
+                "`GET /api/students/rollover/{id}/` (the Location header) until `applied` or `failed`.",
+            ),
+            **WRITE_ERRORS,
+        },
     )
     def create(self, request):
-        """Preview (`apply: false`, 200) or apply (`apply: true`, 201) the roll-over of a school year."""
+        """Preview (`apply: false`, 200) or apply (`apply: true`: 201 written, or 202 being written by a task)
+        the roll-over of a school year."""
         self._bureau_only(request)
         params = RolloverRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -603,6 +626,13 @@ class RolloverViewSet(viewsets.GenericViewSet):
             fingerprint=data.get("fingerprint", ""),
             by=request.user,
         )
+        if applied.status == Rollover.Status.APPLYING:
+            follow = reverse("rollover-detail", args=[applied.pk], request=request)
+            return Response(
+                RolloverDetailSerializer(applied).data,
+                status=status.HTTP_202_ACCEPTED,
+                headers={"Location": follow},
+            )
         return Response(RolloverDetailSerializer(applied).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RolloverYearSerializer, responses=RolloverDetailSerializer)

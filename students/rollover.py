@@ -22,8 +22,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -252,6 +253,10 @@ def check_open(school_year: int, *, today: date | None = None, planning: bool = 
     would stand in the Student rows months before it holds). A preview may look at next September's too.
     """
     current = school_year_of(_today(today))
+    if Rollover.objects.filter(school_year=school_year, status=Rollover.Status.APPLYING).exists():
+        raise ValidationError(
+            _("The roll-over of %(year)s is being applied: wait until it is done.") % {"year": school_year}
+        )
     applied = Rollover.objects.applied().aggregate(
         last=Max("school_year"), this=Count("pk", filter=Q(school_year=school_year))
     )
@@ -371,7 +376,12 @@ rollover_service = service(
 
 @rollover_service
 def rollover_apply(*, school_year: int, by, fingerprint: str = "", today: date | None = None) -> Rollover:
-    """Open `school_year`'s register on 1 September: one transaction, or nothing."""
+    """Open `school_year`'s register on 1 September: one transaction, or nothing.
+
+    A county of more than `ROLLOVER_ASYNC_THRESHOLD_STUDENTS` children is written by a Celery task
+    (`students.tasks.apply_rollover`): the Rollover is returned `applying` (a second apply is refused until it
+    ends: the constraint one_rollover_per_year counts it) and becomes `applied`, or `failed` with its reason
+    and nothing written."""
     _lock()
     check_open(school_year, today=today)
     steps = plan(school_year)
@@ -380,14 +390,57 @@ def rollover_apply(*, school_year: int, by, fingerprint: str = "", today: date |
         raise ValidationError(
             _("The register has changed since the preview was made: look at the new preview and apply again.")
         )
-    rollover = Rollover.objects.create(school_year=school_year, applied_by=by)
+    rolled = [step for step in steps if step.outcome != DECISION]
+    rollover = Rollover.objects.create(
+        school_year=school_year,
+        applied_by=by,
+        status=Rollover.Status.APPLYING,
+        summary={**summary, "rolled": len(rolled)},
+    )
+    if len(rolled) > settings.ROLLOVER_ASYNC_THRESHOLD_STUDENTS:
+        from students.tasks import apply_rollover
+
+        transaction.on_commit(lambda: apply_rollover.delay(rollover.pk))
+        return rollover
+    return _finish(rollover, steps, summary)
+
+
+def _finish(rollover: Rollover, steps: list[Step], summary: dict) -> Rollover:
     rolled = [step for step in steps if step.outcome != DECISION]
     _write(rollover, rolled)
     # Every spell written after this one is a change of the new year: undo stops there.
     last_spell = Enrollment.objects.aggregate(last=Max("pk"))["last"] or 0
     rollover.summary = {**summary, "rolled": len(rolled), "last_spell_id": last_spell}
-    rollover.save(update_fields=["summary"])
+    rollover.status = Rollover.Status.APPLIED
+    rollover.save(update_fields=["summary", "status"])
     return rollover
+
+
+@rollover_service
+def rollover_run(*, rollover_id: int, by) -> Rollover:
+    """The task's part of a large apply: write the roll-over the request accepted, if the register is still
+    the one it previewed (else refused: nothing written, the Rollover is marked failed by the task)."""
+    _lock()
+    rollover = Rollover.objects.select_for_update().get(pk=rollover_id)
+    if rollover.status != Rollover.Status.APPLYING:
+        return rollover
+    steps = plan(rollover.school_year)
+    summary = summarise(rollover.school_year, steps)
+    if summary["fingerprint"] != rollover.summary.get("fingerprint"):
+        raise ValidationError(
+            _(
+                "The register changed between the apply and its run (a record was changed or a roll "
+                "imported): nothing was rolled over. Look at the new preview and apply again."
+            )
+        )
+    return _finish(rollover, steps, summary)
+
+
+def rollover_fail(rollover_id: int, message: str) -> None:
+    """Mark a roll-over the task could not write as failed (its transaction wrote nothing)."""
+    Rollover.objects.filter(pk=rollover_id, status=Rollover.Status.APPLYING).update(
+        status=Rollover.Status.FAILED, message=message[:2000]
+    )
 
 
 @rollover_service

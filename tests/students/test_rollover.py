@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from students import register, rollover
+from students import register, rollover, tasks
 from students.models import Enrollment, Rollover, RolloverConfirmation, School, Stage, Student
 from tests.factories import SchoolFactory, StudentFactory, move_on
 from tests.refusals import nothing_written
@@ -179,6 +179,61 @@ def test_a_stale_preview_is_refused(county, bureau):
     StudentFactory(school=county.primary, grade=3, enrolled_on=date(2024, 9, 1))
     with nothing_written(), pytest.raises(ValidationError, match="预览"):
         apply(bureau, fingerprint=fingerprint)
+
+
+# --- A large county: applied by a Celery task (students.tasks.apply_rollover) --------------------------------
+
+
+@pytest.fixture
+def large(settings):
+    """Every county is "large": the apply is handed to the task (eager in tests, run at commit)."""
+    settings.ROLLOVER_ASYNC_THRESHOLD_STUDENTS = 0
+
+
+def test_a_large_county_is_applied_by_a_task_after_the_request(
+    county, bureau, large, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        accepted = apply(bureau)
+    assert accepted.status == Rollover.Status.APPLYING and len(queued) == 1
+    assert [g[1] for g in grades_on(FIRST, county.up)] == [1, 1]  # nothing written yet: the task writes it
+    queued[0]()
+    accepted.refresh_from_db()
+    assert (accepted.status, accepted.summary["rolled"]) == (Rollover.Status.APPLIED, 9)
+    assert [g[1] for g in grades_on(FIRST, county.up)] == [2, 2]
+    # ... and it is undone like any other.
+    assert rollover.rollover_undo(school_year=YEAR, by=bureau).status == Rollover.Status.UNDONE
+
+
+def test_a_second_apply_while_the_task_runs_is_refused(
+    county, bureau, large, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks():
+        apply(bureau)
+    with nothing_written(), pytest.raises(ValidationError, match="正在"):
+        apply(bureau)
+    # Two at the same moment: the constraint counts a roll-over being applied as one of the year.
+    with nothing_written(), pytest.raises(IntegrityError), transaction.atomic():
+        Rollover.objects.create(school_year=YEAR, status=Rollover.Status.APPLYING)
+
+
+def test_a_task_that_finds_the_register_changed_fails_and_writes_nothing(
+    county, bureau, large, django_capture_on_commit_callbacks
+):
+    spells, rows = register_rows(), student_rows()
+    with django_capture_on_commit_callbacks():
+        accepted = apply(bureau)
+    late = enrolled(school=county.primary, grade=3)
+    assert tasks.apply_rollover(accepted.pk) == Rollover.Status.FAILED
+    accepted.refresh_from_db()
+    assert accepted.status == Rollover.Status.FAILED and "预览" in accepted.message
+    assert [r for r in register_rows() if r["student_id"] != late.pk] == spells
+    assert [r for r in student_rows() if r["id"] != late.pk] == rows
+    # The year can be applied again (a failed attempt is no roll-over of the year).
+    with django_capture_on_commit_callbacks(execute=True):
+        again = apply(bureau)
+    again.refresh_from_db()
+    assert again.status == Rollover.Status.APPLIED
 
 
 def test_undo_gives_back_the_register_and_the_rows_exactly(county, bureau):
