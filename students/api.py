@@ -17,6 +17,8 @@ from rest_framework.reverse import reverse
 
 from portal.access import can_reveal_personal, can_roll_over, is_bureau_staff
 from portal.api import (
+    DETAIL_WRITE_ERRORS,
+    ERROR_400,
     READ_ERRORS,
     WRITE_ERRORS,
     LoggedRetrieveMixin,
@@ -249,8 +251,10 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
             202: OpenApiResponse(
                 ImportJobSerializer, description="A large roll: applied by a task; poll the job."
             ),
+            **DETAIL_WRITE_ERRORS,
             400: OpenApiResponse(
-                description="The job is not a roll waiting in preview, or its year has closed."
+                ERROR_400.response,
+                description="The job is not a roll waiting in preview, or its year has closed.",
             ),
         },
     )
@@ -330,7 +334,9 @@ class MissingFromRollViewSet(viewsets.ReadOnlyModelViewSet):
             qs = MissingFromRoll.objects.editable_by(self.request.user)
         return qs.select_related("student", "school").order_by("school__code", "stage", "grade", "pk")
 
-    @extend_schema(request=MissingResolveSerializer, responses={200: MissingFromRollSerializer})
+    @extend_schema(
+        request=MissingResolveSerializer, responses={200: MissingFromRollSerializer, **DETAIL_WRITE_ERRORS}
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         serializer = MissingResolveSerializer(data=request.data)
@@ -416,7 +422,10 @@ class StudentViewSet(
             202: OpenApiResponse(
                 ImportJobSerializer, description="A large roll: checked by a task; poll the job."
             ),
-            400: OpenApiResponse(description="A school year closed to this kind of roll, or a bad field."),
+            **WRITE_ERRORS,
+            400: OpenApiResponse(
+                ERROR_400.response, description="A school year closed to this kind of roll, or a bad field."
+            ),
         },
     )
     @action(detail=False, methods=["post"], url_path="roll-import", parser_classes=[MultiPartParser])
@@ -635,7 +644,7 @@ class RolloverViewSet(viewsets.GenericViewSet):
             )
         return Response(RolloverDetailSerializer(applied).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=RolloverYearSerializer, responses=RolloverDetailSerializer)
+    @extend_schema(request=RolloverYearSerializer, responses={200: RolloverDetailSerializer, **WRITE_ERRORS})
     @action(detail=False, methods=["post"])
     def undo(self, request):
         """Undo a school year's roll-over, until the first change of the new year."""
@@ -647,7 +656,10 @@ class RolloverViewSet(viewsets.GenericViewSet):
         )
         return Response(RolloverDetailSerializer(undone).data)
 
-    @extend_schema(request=RolloverConfirmRequestSerializer, responses={201: RolloverConfirmationSerializer})
+    @extend_schema(
+        request=RolloverConfirmRequestSerializer,
+        responses={201: RolloverConfirmationSerializer, **DETAIL_WRITE_ERRORS},
+    )
     @action(detail=False, methods=["post"])
     def confirm(self, request):
         """A principal confirms the school's list after the roll-over (another school: 404)."""
