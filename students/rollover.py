@@ -253,13 +253,16 @@ def check_open(school_year: int, *, today: date | None = None, planning: bool = 
     would stand in the Student rows months before it holds). A preview may look at next September's too.
     """
     current = school_year_of(_today(today))
-    if Rollover.objects.filter(school_year=school_year, status=Rollover.Status.APPLYING).exists():
+    applying, applied_ = Rollover.Status.APPLYING, Rollover.Status.APPLIED
+    applied = Rollover.objects.filter(status__in=(applying, applied_)).aggregate(
+        last=Max("school_year", filter=Q(status=applied_)),
+        this=Count("pk", filter=Q(school_year=school_year, status=applied_)),
+        running=Count("pk", filter=Q(school_year=school_year, status=applying)),
+    )
+    if applied["running"]:
         raise ValidationError(
             _("The roll-over of %(year)s is being applied: wait until it is done.") % {"year": school_year}
         )
-    applied = Rollover.objects.applied().aggregate(
-        last=Max("school_year"), this=Count("pk", filter=Q(school_year=school_year))
-    )
     if applied["this"]:
         raise ValidationError(
             _("The school year %(year)s has already been rolled over.") % {"year": school_year}
