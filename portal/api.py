@@ -8,12 +8,41 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.audit import log_access
 from portal.models import AccessLog
+
+# --- The error bodies, as the OpenAPI schema documents them (every endpoint that refuses lists its own) ------
+
+_MESSAGES = {"type": "array", "items": {"type": "string"}}
+_DETAIL = {
+    "type": "object",
+    "properties": {"detail": {"type": "string", "description": "The message, in the user's language."}},
+    "required": ["detail"],
+}
+ERROR_400 = OpenApiResponse(
+    response={
+        "type": "object",
+        "description": "The refusal: `detail` holds the messages not tied to one field; every other key is a "
+        "request field with its messages. Nothing was written.",
+        "properties": {"detail": _MESSAGES},
+        "additionalProperties": _MESSAGES,
+    },
+    description="Bad input or a rule refused the request (the messages say which and why); nothing written.",
+)
+ERROR_403 = OpenApiResponse(
+    response=_DETAIL, description="Not signed in, or the role may not do this (`detail` says which)."
+)
+ERROR_404 = OpenApiResponse(response=_DETAIL, description="No such record, or it is outside the user's area.")
+ERROR_409 = OpenApiResponse(response=_DETAIL, description="The record is not in a state that allows it.")
+# The 4xx of an endpoint that writes, and of one that reads a record.
+WRITE_ERRORS = {400: ERROR_400, 403: ERROR_403}
+READ_ERRORS = {403: ERROR_403, 404: ERROR_404}
+DETAIL_WRITE_ERRORS = {400: ERROR_400, 403: ERROR_403, 404: ERROR_404}
 
 
 @contextmanager

@@ -265,6 +265,9 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=160_000)
 IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=5_000_000)
 # Uploads above this size (about 2,000 rows of the student template) run as a Celery task with progress.
 IMPORT_ASYNC_THRESHOLD_BYTES = env.int("IMPORT_ASYNC_THRESHOLD_BYTES", default=100 * 1024)
+# A roll-over of more children than this is applied by a Celery task (a Ningdu-size county's ~100,000
+# children take about 30 s); a small county's is written in the request.
+ROLLOVER_ASYNC_THRESHOLD_STUDENTS = env.int("ROLLOVER_ASYNC_THRESHOLD_STUDENTS", default=5_000)
 # A month of meals above this size (about 1,000 rows: more than a township's month) runs as a Celery task
 # with progress; a school's month (~60 rows, 4 KB) is checked and written in the request.
 MEAL_IMPORT_ASYNC_THRESHOLD_BYTES = env.int("MEAL_IMPORT_ASYNC_THRESHOLD_BYTES", default=20 * 1024)

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from portal.access import RolePermission, is_bureau_staff, scope_of
-from portal.api import call_service
+from portal.api import DETAIL_WRITE_ERRORS, ERROR_409, READ_ERRORS, WRITE_ERRORS, call_service
+from portal.excel import XLSX_CONTENT_TYPE
 from portal.params import query_year
 from reports import excel, services, yearend
 from reports.models import PUBLISHED, AgePopulation, SnapshotPublication, YearEndSnapshot
@@ -202,6 +204,15 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
             return Response({"detail": _("No report has been built for this year yet.")}, status=404)
         return Response(CurrentSerializer(snapshot, context={"request": request}).data)
 
+    @extend_schema(
+        responses={
+            (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY,
+            **READ_ERRORS,
+            409: OpenApiResponse(
+                ERROR_409.response, description="The report is still being built or failed."
+            ),
+        }
+    )
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         snapshot = self.get_object()
@@ -214,7 +225,7 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=PublishSerializer,
-        responses={201: PublicationSerializer},
+        responses={201: PublicationSerializer, **DETAIL_WRITE_ERRORS},
         description="Publish a ready snapshot as its year's report (定稿), bureau staff only. Replacing a version "
         "published before needs a reason and is logged. 400 for a snapshot still building or failed, the "
         "version already published, or a replacement without a reason; 403 for any other role.",
@@ -229,7 +240,7 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(PublicationSerializer(publication).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=RebuildSerializer, responses={202: SnapshotSerializer})
+    @extend_schema(request=RebuildSerializer, responses={202: SnapshotSerializer, **WRITE_ERRORS})
     @action(detail=False, methods=["post"])
     def rebuild(self, request):
         """Start a rebuild (bureau staff): {"year": 2022, "basis": "school"}; poll the returned snapshot."""
@@ -278,7 +289,7 @@ class PopulationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=PopulationSerializer,
-        responses={201: PopulationSerializer},
+        responses={201: PopulationSerializer, **WRITE_ERRORS},
         description="Set the county's population of an age group for a school year (bureau staff).",
     )
     def create(self, request, *args, **kwargs):

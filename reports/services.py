@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from portal.access import is_bureau_staff
 from portal.services import service
+from portal.text import required_text
 from reports import yearend
 from reports.models import AgePopulation, SnapshotPublication, YearEndSnapshot
 from reports.tasks import rebuild_yearend
@@ -82,7 +83,7 @@ def snapshot_publish(*, snapshot: YearEndSnapshot, reason: str = "", by) -> Snap
         raise ValidationError(_("This report is still being built: publish it once it is ready."))
     if snapshot.status != YearEndSnapshot.Status.READY:
         raise ValidationError(_("This build failed: only a complete report can be published."))
-    reason = (reason or "").strip()
+    reason = required_text(reason)
     latest = SnapshotPublication.objects.latest_of(
         year=snapshot.year, basis=snapshot.basis, county_code=snapshot.county_code
     )
@@ -223,13 +224,20 @@ def nightly_years(today=None) -> list[tuple[int, str]]:
 # --- Age-group populations (the denominators of the gross enrolment rates) -----------------------------
 
 
+# The smallest population of an age group (three years of births) a county can have: China's smallest
+# counties have some ten thousand people and several hundred children in such a band. Below this the figure
+# is a slip or was typed in 万/千 (1.2万 -> 1 or 12), and a rate over it would be nonsense.
+MIN_POPULATION = 100
+
+
 @service(
     allowed=is_bureau_staff,
     refusal=gettext_lazy("Only bureau staff enter the populations of the age groups."),
 )
 def population_set(*, school_year: int, band: str, population: int, note: str = "", by) -> AgePopulation:
     """Enter (or correct) the county's population of an age group for a school year. The history keeps every
-    earlier figure. A population of 0 is refused: a rate over no children is not a rate."""
+    earlier figure. A population of 0 is refused: a rate over no children is not a rate; below
+    `MIN_POPULATION` it is no county's age group."""
     errors = {}
     if band not in AgePopulation.Band.values:
         errors["band"] = [_("Choose the age group: 3–5 or 15–17.")]
@@ -243,6 +251,15 @@ def population_set(*, school_year: int, band: str, population: int, note: str = 
                 "Enter the number of children of the age group, above 0: a rate over a population of 0 "
                 "cannot be computed. Leave the year without a figure if it is not known."
             )
+        ]
+    elif population < MIN_POPULATION:
+        errors["population"] = [
+            _(
+                "%(n)s children is not the population of a county's age group (three years of births are "
+                "at least %(min)s children even in the smallest county): enter the number of children, not "
+                "a figure in 万 or 千."
+            )
+            % {"n": population, "min": MIN_POPULATION}
         ]
     if errors:
         raise ValidationError(errors)

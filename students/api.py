@@ -13,9 +13,18 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from portal.access import can_reveal_personal, can_roll_over, is_bureau_staff
-from portal.api import LoggedRetrieveMixin, call_service, service_errors
+from portal.api import (
+    DETAIL_WRITE_ERRORS,
+    ERROR_400,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    LoggedRetrieveMixin,
+    call_service,
+    service_errors,
+)
 from portal.audit import log_access
 from portal.models import AccessLog
 from students import rollover, services
@@ -242,8 +251,10 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
             202: OpenApiResponse(
                 ImportJobSerializer, description="A large roll: applied by a task; poll the job."
             ),
+            **DETAIL_WRITE_ERRORS,
             400: OpenApiResponse(
-                description="The job is not a roll waiting in preview, or its year has closed."
+                ERROR_400.response,
+                description="The job is not a roll waiting in preview, or its year has closed.",
             ),
         },
     )
@@ -323,7 +334,9 @@ class MissingFromRollViewSet(viewsets.ReadOnlyModelViewSet):
             qs = MissingFromRoll.objects.editable_by(self.request.user)
         return qs.select_related("student", "school").order_by("school__code", "stage", "grade", "pk")
 
-    @extend_schema(request=MissingResolveSerializer, responses={200: MissingFromRollSerializer})
+    @extend_schema(
+        request=MissingResolveSerializer, responses={200: MissingFromRollSerializer, **DETAIL_WRITE_ERRORS}
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         serializer = MissingResolveSerializer(data=request.data)
@@ -409,7 +422,10 @@ class StudentViewSet(
             202: OpenApiResponse(
                 ImportJobSerializer, description="A large roll: checked by a task; poll the job."
             ),
-            400: OpenApiResponse(description="A school year closed to this kind of roll, or a bad field."),
+            **WRITE_ERRORS,
+            400: OpenApiResponse(
+                ERROR_400.response, description="A school year closed to this kind of roll, or a bad field."
+            ),
         },
     )
     @action(detail=False, methods=["post"], url_path="roll-import", parser_classes=[MultiPartParser])
@@ -530,6 +546,7 @@ class RolloverSerializer(serializers.ModelSerializer):
             "school_year",
             "status",
             "status_display",
+            "message",
             "applied_at",
             "undone_at",
             "rolled",
@@ -583,12 +600,27 @@ class RolloverViewSet(viewsets.GenericViewSet):
         """Every roll-over applied (and undone), newest first."""
         return Response(RolloverSerializer(self.get_queryset(), many=True).data)
 
+    @extend_schema(responses={200: RolloverSerializer, **READ_ERRORS})
+    def retrieve(self, request, pk=None):
+        """One roll-over: follow a large apply here until `status` is `applied` (or `failed`, with `message`)."""
+        return Response(RolloverSerializer(self.get_object()).data)
+
     @extend_schema(
         request=RolloverRequestSerializer,
-        responses={200: RolloverPreviewSerializer, 201: RolloverDetailSerializer},
+        responses={
+            200: RolloverPreviewSerializer,
+            201: RolloverDetailSerializer,
+            202: OpenApiResponse(
+                RolloverDetailSerializer,
+                description="A large county: applied by a task. `status` is `applying`; follow "
+                "`GET /api/students/rollover/{id}/` (the Location header) until `applied` or `failed`.",
+            ),
+            **WRITE_ERRORS,
+        },
     )
     def create(self, request):
-        """Preview (`apply: false`, 200) or apply (`apply: true`, 201) the roll-over of a school year."""
+        """Preview (`apply: false`, 200) or apply (`apply: true`: 201 written, or 202 being written by a task)
+        the roll-over of a school year."""
         self._bureau_only(request)
         params = RolloverRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -603,9 +635,16 @@ class RolloverViewSet(viewsets.GenericViewSet):
             fingerprint=data.get("fingerprint", ""),
             by=request.user,
         )
+        if applied.status == Rollover.Status.APPLYING:
+            follow = reverse("rollover-detail", args=[applied.pk], request=request)
+            return Response(
+                RolloverDetailSerializer(applied).data,
+                status=status.HTTP_202_ACCEPTED,
+                headers={"Location": follow},
+            )
         return Response(RolloverDetailSerializer(applied).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=RolloverYearSerializer, responses=RolloverDetailSerializer)
+    @extend_schema(request=RolloverYearSerializer, responses={200: RolloverDetailSerializer, **WRITE_ERRORS})
     @action(detail=False, methods=["post"])
     def undo(self, request):
         """Undo a school year's roll-over, until the first change of the new year."""
@@ -617,7 +656,10 @@ class RolloverViewSet(viewsets.GenericViewSet):
         )
         return Response(RolloverDetailSerializer(undone).data)
 
-    @extend_schema(request=RolloverConfirmRequestSerializer, responses={201: RolloverConfirmationSerializer})
+    @extend_schema(
+        request=RolloverConfirmRequestSerializer,
+        responses={201: RolloverConfirmationSerializer, **DETAIL_WRITE_ERRORS},
+    )
     @action(detail=False, methods=["post"])
     def confirm(self, request):
         """A principal confirms the school's list after the roll-over (another school: 404)."""

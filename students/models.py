@@ -703,10 +703,13 @@ class RolloverQuerySet(ScopedQuerySet):
 
 class Rollover(models.Model):
     """The autumn roll-over (升级/毕业) that opened a school year's register: who applied it, when; undone
-    until the first change of the new year (students.rollover)."""
+    until the first change of the new year (students.rollover). A county's roll-over is written by a Celery
+    task: `applying` until it is done (`applied`), or `failed` with the reason (nothing written)."""
 
     class Status(models.TextChoices):
+        APPLYING = "applying", _("Being applied")
         APPLIED = "applied", _("Applied")
+        FAILED = "failed", pgettext_lazy("roll-over status", "Failed")
         UNDONE = "undone", _("Undone")
 
     school_year = models.PositiveSmallIntegerField(_("school year"), validators=SCHOOL_YEAR_VALIDATORS)
@@ -717,6 +720,7 @@ class Rollover(models.Model):
     )
     applied_at = models.DateTimeField(_("applied at"), auto_now_add=True)
     undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    message = models.TextField(_("message"), blank=True, help_text=_("Why applying it failed."))
 
     objects = RolloverQuerySet.as_manager()
 
@@ -727,7 +731,7 @@ class Rollover(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["school_year"],
-                condition=Q(status="applied"),
+                condition=Q(status__in=["applied", "applying"]),
                 name="one_rollover_per_year",
                 violation_error_message=_("This school year has already been rolled over."),
             ),

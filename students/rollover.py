@@ -22,8 +22,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -252,9 +253,16 @@ def check_open(school_year: int, *, today: date | None = None, planning: bool = 
     would stand in the Student rows months before it holds). A preview may look at next September's too.
     """
     current = school_year_of(_today(today))
-    applied = Rollover.objects.applied().aggregate(
-        last=Max("school_year"), this=Count("pk", filter=Q(school_year=school_year))
+    applying, applied_ = Rollover.Status.APPLYING, Rollover.Status.APPLIED
+    applied = Rollover.objects.filter(status__in=(applying, applied_)).aggregate(
+        last=Max("school_year", filter=Q(status=applied_)),
+        this=Count("pk", filter=Q(school_year=school_year, status=applied_)),
+        running=Count("pk", filter=Q(school_year=school_year, status=applying)),
     )
+    if applied["running"]:
+        raise ValidationError(
+            _("The roll-over of %(year)s is being applied: wait until it is done.") % {"year": school_year}
+        )
     if applied["this"]:
         raise ValidationError(
             _("The school year %(year)s has already been rolled over.") % {"year": school_year}
@@ -371,7 +379,12 @@ rollover_service = service(
 
 @rollover_service
 def rollover_apply(*, school_year: int, by, fingerprint: str = "", today: date | None = None) -> Rollover:
-    """Open `school_year`'s register on 1 September: one transaction, or nothing."""
+    """Open `school_year`'s register on 1 September: one transaction, or nothing.
+
+    A county of more than `ROLLOVER_ASYNC_THRESHOLD_STUDENTS` children is written by a Celery task
+    (`students.tasks.apply_rollover`): the Rollover is returned `applying` (a second apply is refused until it
+    ends: the constraint one_rollover_per_year counts it) and becomes `applied`, or `failed` with its reason
+    and nothing written."""
     _lock()
     check_open(school_year, today=today)
     steps = plan(school_year)
@@ -380,26 +393,84 @@ def rollover_apply(*, school_year: int, by, fingerprint: str = "", today: date |
         raise ValidationError(
             _("The register has changed since the preview was made: look at the new preview and apply again.")
         )
-    rollover = Rollover.objects.create(school_year=school_year, applied_by=by)
+    rolled = [step for step in steps if step.outcome != DECISION]
+    rollover = Rollover.objects.create(
+        school_year=school_year,
+        applied_by=by,
+        status=Rollover.Status.APPLYING,
+        summary={**summary, "rolled": len(rolled)},
+    )
+    if len(rolled) > settings.ROLLOVER_ASYNC_THRESHOLD_STUDENTS:
+        from students.tasks import apply_rollover
+
+        transaction.on_commit(lambda: apply_rollover.delay(rollover.pk))
+        return rollover
+    return _finish(rollover, steps, summary)
+
+
+def _finish(rollover: Rollover, steps: list[Step], summary: dict) -> Rollover:
     rolled = [step for step in steps if step.outcome != DECISION]
     _write(rollover, rolled)
     # Every spell written after this one is a change of the new year: undo stops there.
     last_spell = Enrollment.objects.aggregate(last=Max("pk"))["last"] or 0
     rollover.summary = {**summary, "rolled": len(rolled), "last_spell_id": last_spell}
-    rollover.save(update_fields=["summary"])
+    rollover.status = Rollover.Status.APPLIED
+    rollover.save(update_fields=["summary", "status"])
     return rollover
+
+
+@rollover_service
+def rollover_run(*, rollover_id: int, by) -> Rollover:
+    """The task's part of a large apply: write the roll-over the request accepted, if the register is still
+    the one it previewed (else refused: nothing written, the Rollover is marked failed by the task)."""
+    _lock()
+    rollover = Rollover.objects.select_for_update().get(pk=rollover_id)
+    if rollover.status != Rollover.Status.APPLYING:
+        return rollover
+    steps = plan(rollover.school_year)
+    summary = summarise(rollover.school_year, steps)
+    if summary["fingerprint"] != rollover.summary.get("fingerprint"):
+        raise ValidationError(
+            _(
+                "The register changed between the apply and its run (a record was changed or a roll "
+                "imported): nothing was rolled over. Look at the new preview and apply again."
+            )
+        )
+    return _finish(rollover, steps, summary)
+
+
+def rollover_fail(rollover_id: int, message: str) -> None:
+    """Mark a roll-over the task could not write as failed (its transaction wrote nothing)."""
+    Rollover.objects.filter(pk=rollover_id, status=Rollover.Status.APPLYING).update(
+        status=Rollover.Status.FAILED, message=message[:2000]
+    )
 
 
 @rollover_service
 def rollover_undo(*, school_year: int, by) -> Rollover:
     """Give back the register and the Student rows as they were before the roll-over of `school_year`, as long
-    as nothing of the new year has changed since."""
+    as nothing of the new year has changed since and no principal has confirmed a school's list."""
     _lock()
     rollover = Rollover.objects.applied().filter(school_year=school_year).first()
     if rollover is None:
         raise ValidationError(
             _("The school year %(year)s has not been rolled over: there is nothing to undo.")
             % {"year": school_year}
+        )
+    # A principal's word that the new list is right stands: what it confirms is not undone under it (the
+    # bureau corrects single records instead).
+    confirmed = list(
+        rollover.confirmations.select_related("school")
+        .order_by("school__code")
+        .values_list("school__name", flat=True)[:4]
+    )
+    if confirmed:
+        raise ValidationError(
+            _(
+                "Principals have confirmed their school's list of %(year)s (%(schools)s): the roll-over can no "
+                "longer be undone; correct the records that are wrong one by one."
+            )
+            % {"year": school_year, "schools": "、".join(confirmed[:3]) + ("…" if len(confirmed) > 3 else "")}
         )
     start = first_day(school_year)
     opened = Enrollment.objects.filter(rollover=rollover)

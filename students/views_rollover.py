@@ -38,12 +38,19 @@ def rollover_index(request):
     applied = next(
         (r for r in history if r.school_year == year and r.status == Rollover.Status.APPLIED), None
     )
+    running = next(
+        (r for r in history if r.school_year == year and r.status == Rollover.Status.APPLYING), None
+    )
+    # The year's latest attempt, if the task refused it (and nothing came after it).
+    latest = next((r for r in history if r.school_year == year), None)
+    failed = latest if latest is not None and latest.status == Rollover.Status.FAILED else None
     preview, refusal = None, []
-    if applied is None:
+    if applied is None and running is None:
         try:
             preview = rollover.preview(school_year=year)
         except ValidationError as exc:
             refusal = exc.messages
+    schools = rollover.schools_to_confirm(applied) if applied else []
     context = {
         "year": year,
         "years": [year - 1, year, year + 1],
@@ -52,7 +59,10 @@ def rollover_index(request):
         "preview": preview,
         "refusal": refusal,
         "form": RolloverApplyForm(initial={"fingerprint": preview["fingerprint"]}) if preview else None,
-        "schools": rollover.schools_to_confirm(applied) if applied else [],
+        "running": running,
+        "failed": failed,
+        "schools": schools,
+        "confirmed": any(confirmation for _school, confirmation in schools),
         "history": history[:10],
     }
     return render(request, "students/rollover.html", context)
@@ -72,11 +82,20 @@ def rollover_apply(request, year: int):
     except ValidationError as exc:
         flash_errors(request, exc)
     else:
-        messages.success(
-            request,
-            _("The school year %(year)s is open: %(n)s students were rolled over.")
-            % {"year": year, "n": done.summary["rolled"]},
-        )
+        if done.status == Rollover.Status.APPLYING:
+            messages.info(
+                request,
+                _(
+                    "The roll-over of %(year)s is being applied (%(n)s students): this page shows its result when it is done."
+                )
+                % {"year": year, "n": done.summary["rolled"]},
+            )
+        else:
+            messages.success(
+                request,
+                _("The school year %(year)s is open: %(n)s students were rolled over.")
+                % {"year": year, "n": done.summary["rolled"]},
+            )
     return _back(year)
 
 

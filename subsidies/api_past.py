@@ -12,7 +12,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from portal.access import is_bureau_staff
-from portal.api import call_service
+from portal.api import WRITE_ERRORS, call_service
 from portal.audit import log_access
 from portal.excel import XLSX_CONTENT_TYPE
 from portal.models import AccessLog
@@ -81,7 +81,9 @@ class PastPaymentImportViewSet(viewsets.ReadOnlyModelViewSet):
         # Bureau only, as the page: the queryset's own scope (PastPaymentImportQuerySet.scope_requires).
         return PastPaymentImport.objects.visible_to(self.request.user).select_related("imported_by")
 
-    @extend_schema(request=PastPaymentsFileSerializer, responses=PastPaymentsPreviewSerializer)
+    @extend_schema(
+        request=PastPaymentsFileSerializer, responses={200: PastPaymentsPreviewSerializer, **WRITE_ERRORS}
+    )
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def preview(self, request):
         """What the file would record, per term and aid, and every row it refuses with the reason."""
@@ -101,7 +103,7 @@ class PastPaymentImportViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=PastPaymentsFileSerializer,
-        responses={201: PastPaymentImportSerializer},
+        responses={201: PastPaymentImportSerializer, **WRITE_ERRORS},
         description="Records every payment of the file in its term's imported batch (paid, on the file's date). "
         "A refused row refuses the whole file: 400 with every refused row (`detail`), nothing written.",
     )

@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -27,7 +27,7 @@ from openpyxl import Workbook
 
 from portal.excel import ExcelError, cell_text, read_numbered_rows, write_sheet
 from students import id_numbers
-from students.models import Enrollment, Student
+from students.models import Enrollment, Stage, Student
 from subsidies.models import (
     FEN,
     LOAN_AID_TYPES,
@@ -36,6 +36,7 @@ from subsidies.models import (
     DisbursementBatch,
     PayeeKind,
     Payment,
+    PolicyStage,
     Term,
     term_end,
     term_label,
@@ -178,17 +179,24 @@ def _school_year(text: str) -> int | None:
     return first if 2000 <= first <= 2100 else None
 
 
+# An amount as the export writes it: ASCII digits, thousands commas in groups of three if any (the export's
+# text cells read 1,250.00), a point with one or two decimals. Nothing else Python's Decimal would also take:
+# 1_000, full-width digits (１０００), 1e3, +250, NaN, inf.
+AMOUNT = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?", re.ASCII)
+
+
 def _amount(value: Any) -> Decimal | None:
     """The amount exactly as the cell holds it, in yuan with at most two decimals (to the fen); None if it
-    is not a positive amount."""
+    is not a positive amount written as a plain decimal number."""
     if isinstance(value, bool):
         return None
     text = repr(value) if isinstance(value, float) else cell_text(value)
-    try:
-        amount = Decimal(text.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", text) else text)
-    except (InvalidOperation, ValueError):
+    if isinstance(value, float) and text.endswith(".0"):
+        text = text[:-2]
+    if not AMOUNT.fullmatch(text):
         return None
-    if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT or amount != amount.quantize(FEN):
+    amount = Decimal(text.replace(",", ""))
+    if amount <= 0 or amount > MAX_AMOUNT:
         return None
     return amount.quantize(FEN)
 
@@ -248,6 +256,8 @@ class _Known:
         self.in_file: dict[tuple, int] = {}
         self._exclusive: dict[str, dict] = {}
         self._payees: dict[tuple, str] = {}
+        # (aid, stage, valid_from, valid_to) of every row of the policy table: which stages an aid reaches.
+        self.policies = list(AidPolicy.objects.values_list("aid_type", "stage", "valid_from", "valid_to"))
 
     def spell_in_term(self, student: Student, school_year: int, term: str) -> Enrollment | None:
         """The child's spell on the roll during the term: the one on its first day, else the first one after."""
@@ -258,6 +268,18 @@ class _Known:
             if s.valid_from <= end and (s.valid_to is None or s.valid_to >= start)
         ]
         return during[0] if during else None
+
+    def stages(self, aid_type: str, school_year: int, term: str) -> set[str]:
+        """The stages the policy table gives the aid to during the term; where the table does not reach back
+        to the term (rows from 2022 on, a 2021 file), the stages of its rows of any date."""
+        start, end = term_start(school_year, term), term_end(school_year, term)
+        rows = [row for row in self.policies if row[0] == aid_type]
+        during = {
+            stage
+            for _aid, stage, valid_from, valid_to in rows
+            if valid_from <= end and (valid_to is None or valid_to >= start)
+        }
+        return during or {stage for _aid, stage, _from, _to in rows}
 
     def exclusive(self, aid_type: str) -> dict:
         if aid_type not in self._exclusive:
@@ -334,7 +356,10 @@ def _row(number: int, row, cell, names, known: _Known, today: date) -> PastPayme
     amount = _amount(amount_cell)
     if amount is None:
         reasons.append(
-            _("the amount “%(amount)s” is not a positive amount in yuan with at most two decimals (fen).")
+            _(
+                "the amount “%(amount)s” is not a positive amount in yuan written as a plain number: digits "
+                "0-9, at most two decimals, thousands commas allowed (1,250.00)."
+            )
             % {"amount": cell_text(amount_cell) or "—"}
         )
     paid_cell = cell(row, "paid_on")
@@ -365,6 +390,22 @@ def _row(number: int, row, cell, names, known: _Known, today: date) -> PastPayme
             % {"name": student.name, "term": label}
         )
     aid_label = AidType(aid_type).label
+    stages = known.stages(aid_type, school_year, term)
+    if spell is not None and spell.stage not in stages:
+        reasons.append(
+            _(
+                "%(name)s was on the roll as a pupil of %(stage)s in the %(term)s, and %(aid)s is not an aid of "
+                "that stage (the policy table gives it to %(stages)s)."
+            )
+            % {
+                "name": student.name,
+                "stage": Stage(spell.stage).label,
+                "term": label,
+                "aid": aid_label,
+                "stages": "、".join(str(PolicyStage(s).label) for s in PolicyStage.values if s in stages)
+                or "—",
+            }
+        )
     key = (student.pk, aid_type, school_year, term)
     if key in known.in_file:
         reasons.append(

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from portal.access import can_write_in_scope
 from portal.services import bureau_service, service
+from portal.text import required_text
 from students.models import Student
 from subsidies import eligibility
 from subsidies.facts import facts_on
@@ -53,18 +54,8 @@ ASYNC_DRAW_ABOVE = 20_000
 
 # --- Checks of what a clerk types ---------------------------------------------------------------------
 
-# Characters that show nothing: a reason made of them (or of spaces) is no reason.
-_INVISIBLE = dict.fromkeys(
-    map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e")
-)
-
-
-def clean_reason(text: str | None) -> str:
-    """The reason as given, spaces around it removed; "" if nothing visible is left (spaces, zero-width
-    characters and the like only)."""
-    text = (text or "").strip()
-    visible = "".join(ch for ch in text.translate(_INVISIBLE) if not ch.isspace())
-    return text if visible else ""
+# A reason of spaces or zero-width characters is no reason (portal.text, shared with every app).
+clean_reason = required_text
 
 
 def check_paid_on(batch: DisbursementBatch, paid_on: date | None) -> None:

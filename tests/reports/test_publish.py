@@ -176,6 +176,41 @@ def test_the_official_reads_the_year_page_without_a_publish_form(county, bureau,
     assert "publish-form" not in detail
 
 
+INVISIBLE_REASONS = ["\u200b", " \u200c\u200d ", "\ufeff", "\u3000\u3000", "\u200b\u3000\ufeff\n\t"]
+
+
+@pytest.mark.parametrize("reason", INVISIBLE_REASONS, ids=["zwsp", "zwnj-zwj", "bom", "ideographic", "mixed"])
+def test_a_republication_reason_of_invisible_characters_is_no_reason(
+    county, bureau, bureau_client, school_a, reason
+):
+    first = built_snapshot(county.year, bureau)
+    services.snapshot_publish(snapshot=first, reason="首次定稿", by=bureau)
+    _new_pupil(school_a)
+    second = built_snapshot(county.year, bureau)
+    with nothing_written(first, second), pytest.raises(ValidationError) as refused:
+        services.snapshot_publish(snapshot=second, reason=reason, by=bureau)
+    assert "说明" in refused.value.message_dict["reason"][0]
+    with nothing_written(first, second):
+        response = bureau_client.post(
+            f"{API}{second.pk}/publish/", {"reason": reason}, content_type="application/json"
+        )
+    assert response.status_code == 400 and "reason" in response.json()
+    with nothing_written(first, second):
+        page = bureau_client.post(
+            reverse("reports:snapshot_publish", args=[second.pk]), {"reason": reason}, follow=True
+        )
+    assert "说明" in page.content.decode()
+
+
+def test_a_republication_reason_is_kept_as_written_without_its_surrounding_blanks(county, bureau, school_a):
+    first = built_snapshot(county.year, bureau)
+    services.snapshot_publish(snapshot=first, reason="首次定稿", by=bureau)
+    _new_pupil(school_a)
+    second = built_snapshot(county.year, bureau)
+    publication = services.snapshot_publish(snapshot=second, reason="\u3000补录一名学生\u200b ", by=bureau)
+    assert publication.reason == "补录一名学生"
+
+
 def test_replacing_the_published_version_needs_a_reason_and_is_logged(
     county, bureau, bureau_client, school_a
 ):

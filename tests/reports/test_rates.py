@@ -206,10 +206,10 @@ def test_gross_rates_without_a_population_are_missing_never_100_percent(register
 
 
 def test_gross_rates_over_the_population_the_bureau_entered(register_2024, bureau):
-    services.population_set(school_year=YEAR, band="3-5", population=4, note="统计年鉴 2024", by=bureau)
+    services.population_set(school_year=YEAR, band="3-5", population=300, note="统计年鉴 2024", by=bureau)
     gross = rates.gross_enrolment(period())
-    assert gross["preschool"]["population"] == 4
-    assert gross["preschool"]["rate"] == "0.7500"
+    assert gross["preschool"]["population"] == 300
+    assert gross["preschool"]["rate"] == "0.0100"
     assert (gross["preschool"]["source"], gross["preschool"]["source_detail"]) == ("entered", "统计年鉴 2024")
     assert "missing" not in gross["preschool"]
     assert gross["senior_stage"]["rate"] is None  # another age group: still no population
@@ -249,8 +249,8 @@ def test_gross_rate_over_the_household_register_list_when_it_covers_the_ages(reg
     # The list holds no 3- or 4-year-olds: it says nothing of preschool children and is not used.
     assert rates.gross_enrolment(period())["preschool"]["missing"] == rates.NO_POPULATION
     # A figure the bureau entered comes first.
-    services.population_set(school_year=YEAR, band="15-17", population=8, by=bureau)
-    assert rates.gross_enrolment(period())["senior_stage"]["rate"] == "0.2500"
+    services.population_set(school_year=YEAR, band="15-17", population=200, by=bureau)
+    assert rates.gross_enrolment(period())["senior_stage"]["rate"] == "0.0100"
 
 
 # --- Populations: entered, corrected, refused -----------------------------------------------------------
@@ -261,6 +261,26 @@ def test_a_population_of_0_is_refused_and_nothing_written(bureau):
         services.population_set(school_year=YEAR, band="3-5", population=0, by=bureau)
     assert "population" in refused.value.message_dict
     assert "0" in refused.value.message_dict["population"][0]
+
+
+@pytest.mark.parametrize("population", [1, 9, 10, 99])
+def test_a_population_too_small_for_a_county_age_group_is_refused(bureau, bureau_client, population):
+    """Three years of a county's births are hundreds of children even in the smallest county: a figure below
+    100 is a typing slip or a figure in 万/千, and the rate over it would be nonsense."""
+    with nothing_written(), pytest.raises(ValidationError) as refused:
+        services.population_set(school_year=YEAR, band="3-5", population=population, by=bureau)
+    assert "100" in refused.value.message_dict["population"][0]
+    with nothing_written():
+        response = bureau_client.post(
+            POPULATIONS,
+            {"school_year": YEAR, "band": "3-5", "population": population},
+            content_type="application/json",
+        )
+    assert response.status_code == 400 and "100" in response.json()["population"][0]
+
+
+def test_the_smallest_sensible_population_is_accepted(bureau):
+    assert services.population_set(school_year=YEAR, band="3-5", population=100, by=bureau).population == 100
 
 
 def test_a_correction_replaces_the_figure_and_the_history_keeps_the_first(bureau):
@@ -331,7 +351,7 @@ def test_snapshot_and_workbook_print_the_rates_and_the_missing_population(
     cohort, register_2024, bureau, bureau_client
 ):
     open_case(cohort["case"], date(2025, 5, 20))
-    services.population_set(school_year=YEAR, band="3-5", population=4, note="统计年鉴", by=bureau)
+    services.population_set(school_year=YEAR, band="3-5", population=300, note="统计年鉴", by=bureau)
     snapshot = built_snapshot(YEAR, bureau)
     section = snapshot.figures["sections"]["rates"]
     retention = {r["key"]: r for r in section["tables"]["cohorts"]["rows"]}
@@ -339,7 +359,7 @@ def test_snapshot_and_workbook_print_the_rates_and_the_missing_population(
     gross = {r["key"]: r for r in section["tables"]["gross"]["rows"]}
     assert gross["senior_stage"]["rate"] is None and gross["senior_stage"]["population"] is None
     assert gross["senior_stage"]["missing"] == rates.NO_POPULATION
-    assert section["total"]["preschool_gross"] == "0.7500"
+    assert section["total"]["preschool_gross"] == "0.0100"
     assert section["total"]["senior_stage_gross"] is None
 
     workbook = read_workbook(bureau_client.get(reverse("reports:snapshot_download", args=[snapshot.pk])))
@@ -352,14 +372,14 @@ def test_snapshot_and_workbook_print_the_rates_and_the_missing_population(
     )
     assert ws.cell(row=row_index, column=11).number_format == PERCENT_FORMAT
     preschool = line(ws, "学前教育毛入园率（3–5岁）")
-    assert preschool[1:3] == [3, 4] and preschool[3] == pytest.approx(0.75)
+    assert preschool[1:3] == [3, 300] and preschool[3] == pytest.approx(0.01)
     assert preschool[4] == "教育局录入（统计年鉴）"
     senior = line(ws, "高中阶段毛入学率（15–17岁）")
     assert senior[1:4] == [2, "缺人口数据", "缺人口数据"]
 
     cover = [row[0] for row in workbook["基本情况"].iter_rows(values_only=True) if row and row[0]]
     assert (
-        "巩固率：小学 70.0%，初中 无入学队列，九年义务教育 无入学队列；学前教育毛入园率 75.0%，高中阶段毛入学率 缺人口数据。"
+        "巩固率：小学 70.0%，初中 无入学队列，九年义务教育 无入学队列；学前教育毛入园率 1.0%，高中阶段毛入学率 缺人口数据。"
         in cover
     )
 

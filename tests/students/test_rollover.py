@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from students import register, rollover
+from students import register, rollover, tasks
 from students.models import Enrollment, Rollover, RolloverConfirmation, School, Stage, Student
 from tests.factories import SchoolFactory, StudentFactory, move_on
 from tests.refusals import nothing_written
@@ -181,6 +181,61 @@ def test_a_stale_preview_is_refused(county, bureau):
         apply(bureau, fingerprint=fingerprint)
 
 
+# --- A large county: applied by a Celery task (students.tasks.apply_rollover) --------------------------------
+
+
+@pytest.fixture
+def large(settings):
+    """Every county is "large": the apply is handed to the task (eager in tests, run at commit)."""
+    settings.ROLLOVER_ASYNC_THRESHOLD_STUDENTS = 0
+
+
+def test_a_large_county_is_applied_by_a_task_after_the_request(
+    county, bureau, large, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        accepted = apply(bureau)
+    assert accepted.status == Rollover.Status.APPLYING and len(queued) == 1
+    assert [g[1] for g in grades_on(FIRST, county.up)] == [1, 1]  # nothing written yet: the task writes it
+    queued[0]()
+    accepted.refresh_from_db()
+    assert (accepted.status, accepted.summary["rolled"]) == (Rollover.Status.APPLIED, 9)
+    assert [g[1] for g in grades_on(FIRST, county.up)] == [2, 2]
+    # ... and it is undone like any other.
+    assert rollover.rollover_undo(school_year=YEAR, by=bureau).status == Rollover.Status.UNDONE
+
+
+def test_a_second_apply_while_the_task_runs_is_refused(
+    county, bureau, large, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks():
+        apply(bureau)
+    with nothing_written(), pytest.raises(ValidationError, match="正在"):
+        apply(bureau)
+    # Two at the same moment: the constraint counts a roll-over being applied as one of the year.
+    with nothing_written(), pytest.raises(IntegrityError), transaction.atomic():
+        Rollover.objects.create(school_year=YEAR, status=Rollover.Status.APPLYING)
+
+
+def test_a_task_that_finds_the_register_changed_fails_and_writes_nothing(
+    county, bureau, large, django_capture_on_commit_callbacks
+):
+    spells, rows = register_rows(), student_rows()
+    with django_capture_on_commit_callbacks():
+        accepted = apply(bureau)
+    late = enrolled(school=county.primary, grade=3)
+    assert tasks.apply_rollover(accepted.pk) == Rollover.Status.FAILED
+    accepted.refresh_from_db()
+    assert accepted.status == Rollover.Status.FAILED and "预览" in accepted.message
+    assert [r for r in register_rows() if r["student_id"] != late.pk] == spells
+    assert [r for r in student_rows() if r["id"] != late.pk] == rows
+    # The year can be applied again (a failed attempt is no roll-over of the year).
+    with django_capture_on_commit_callbacks(execute=True):
+        again = apply(bureau)
+    again.refresh_from_db()
+    assert again.status == Rollover.Status.APPLIED
+
+
 def test_undo_gives_back_the_register_and_the_rows_exactly(county, bureau):
     spells, rows = register_rows(), student_rows()
     apply(bureau)
@@ -224,6 +279,27 @@ def test_undo_is_refused_once_the_new_year_has_changed(county, bureau, change):
         rollover.rollover_undo(school_year=YEAR, by=bureau)
     done.refresh_from_db()
     assert done.status == "applied"
+
+
+def test_undo_is_refused_once_a_principal_has_confirmed_the_schools_list(
+    county, bureau, principal_a, school_a
+):
+    """A principal's word that the new list is right stands: the roll-over it confirms is not undone under it
+    (the bureau corrects single records instead)."""
+    StudentFactory(school=school_a, grade=2, enrolled_on=date(2024, 9, 1))
+    done = apply(bureau)
+    rollover.rollover_confirm(school_year=YEAR, school=school_a, by=principal_a)
+    with nothing_written(), pytest.raises(ValidationError) as refused:
+        rollover.rollover_undo(school_year=YEAR, by=bureau)
+    assert "确认" in refused.value.messages[0] and school_a.name in refused.value.messages[0]
+    done.refresh_from_db()
+    assert done.status == "applied"
+
+
+def test_undo_before_any_confirmation_still_goes_through(county, bureau, school_a):
+    StudentFactory(school=school_a, grade=2, enrolled_on=date(2024, 9, 1))
+    apply(bureau)
+    assert rollover.rollover_undo(school_year=YEAR, by=bureau).status == "undone"
 
 
 def test_undo_of_a_year_never_rolled_over_is_refused(county, bureau):

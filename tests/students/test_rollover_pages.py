@@ -219,6 +219,74 @@ def test_the_bureau_page_undoes(bureau_client, bureau, pupils, year):
     assert on(date(year, 9, 1), pupils) == [(2, "enrolled"), (6, "enrolled"), (4, "enrolled")]
 
 
+def test_undo_after_a_confirmation_is_refused_through_the_api_and_the_page(
+    bureau, bureau_client, principal_a, pupils, year, school_a
+):
+    assert api_for(bureau).post(URL, {"school_year": year, "apply": True}, format="json").status_code == 201
+    confirmed = api_for(principal_a).post(
+        URL + "confirm/", {"school_year": year, "school": school_a.pk}, format="json"
+    )
+    assert confirmed.status_code == 201
+    with nothing_written():
+        refused = api_for(bureau).post(URL + "undo/", {"school_year": year}, format="json")
+    assert refused.status_code == 400 and "确认" in refused.json()["detail"][0]
+    with nothing_written():
+        page = bureau_client.post(reverse("students:rollover_undo", args=[year]), follow=True)
+    assert "确认" in page.content.decode() and Rollover.objects.get().status == "applied"
+
+
+def test_a_large_county_through_the_api_on_the_real_celery_worker(
+    celery_worker_real, settings, bureau, pupils, year
+):
+    """The apply answers 202 with the roll-over to follow (Location); the worker writes it."""
+    import time
+
+    settings.ROLLOVER_ASYNC_THRESHOLD_STUDENTS = 1
+    client = api_for(bureau)
+    accepted = client.post(URL, {"school_year": year, "apply": True}, format="json")
+    assert accepted.status_code == 202, accepted.content
+    body = accepted.json()
+    assert body["status"] in ("applying", "applied") and body["rolled"] == 3
+    follow = accepted["Location"]
+    assert follow.endswith(f"{URL}{body['id']}/")
+    deadline = time.monotonic() + 60
+    while (state := client.get(follow).json())["status"] == "applying" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (state["status"], state["message"]) == ("applied", "")
+    assert on(date(year, 9, 1), pupils) == [(3, "enrolled"), (6, "graduated"), (5, "enrolled")]
+
+
+def test_the_page_shows_a_running_roll_over_then_its_failure(
+    settings, bureau, bureau_client, pupils, year, school_a, django_capture_on_commit_callbacks
+):
+    settings.ROLLOVER_ASYNC_THRESHOLD_STUDENTS = 0
+    with django_capture_on_commit_callbacks():
+        response = bureau_client.post(
+            reverse("students:rollover_apply", args=[year]), {"confirm": "on"}, follow=True
+        )
+    html = response.content.decode()
+    assert (
+        'id="rollover-running"' in html
+        and 'http-equiv="refresh"' in html
+        and 'id="rollover-apply"' not in html
+    )
+    # A pupil recorded before the task ran: the task refuses, and the page says why.
+    StudentFactory(school=school_a, grade=1, enrolled_on=date(year - 1, 9, 1))
+    from students import tasks
+
+    tasks.apply_rollover(Rollover.objects.get().pk)
+    html = bureau_client.get(reverse("students:rollover"), {"year": year}).content.decode()
+    assert 'id="rollover-failed"' in html and "预览" in html and 'id="rollover-running"' not in html
+    assert 'id="rollover-apply"' in html  # a new preview to apply
+
+
+def test_the_api_follows_a_roll_over_by_its_id(bureau, official, pupils, year):
+    applied = api_for(bureau).post(URL, {"school_year": year, "apply": True}, format="json").json()
+    state = api_for(official).get(f"{URL}{applied['id']}/")
+    assert state.status_code == 200 and state.json()["status"] == "applied"
+    assert api_for(official).get(f"{URL}999999/").status_code == 404
+
+
 def test_a_closed_year_page_says_why(bureau_client, pupils, year):
     html = bureau_client.get(reverse("students:rollover"), {"year": year - 1}).content.decode()
     assert 'id="rollover-refusal"' in html and "已结束" in html and 'id="rollover-apply"' not in html

@@ -204,6 +204,68 @@ def test_an_amount_that_is_not_positive_money_to_the_fen_is_refused(county_2022,
     assert "第 2 行" in message and "金额" in message
 
 
+@pytest.mark.parametrize(
+    "amount",
+    [
+        "1_000",
+        "１０００",
+        "1,000.5.3",
+        "NaN",
+        "inf",
+        "-Infinity",
+        float("inf"),
+        "-250",
+        "250.001",
+        "250.000",
+        "1e3",
+        "+250",
+        "25,0",
+        "0x10",
+        "2５0",
+        "250.",
+        ".5",
+    ],
+)
+def test_an_amount_that_is_not_a_plain_decimal_number_is_refused(county_2022, bureau, amount):
+    """Only ASCII digits, an optional point with one or two decimals, and thousands commas in groups of
+    three: what the national system's export writes (a number cell, or text like 1,250.00)."""
+    (message,) = refused([row(county_2022["ming"], amount=amount)], bureau)
+    assert "第 2 行" in message and "金额" in message
+
+
+@pytest.mark.parametrize(
+    ("amount", "recorded"),
+    [
+        (1250, "1250.00"),
+        ("1,250.50", "1250.50"),
+        (625.5, "625.50"),
+        ("250", "250.00"),
+        ("12,345,678", "12345678.00"),
+    ],
+)
+def test_plain_amounts_and_thousands_commas_are_read(county_2022, bureau, amount, recorded):
+    do_import([row(county_2022["ming"], amount=amount)], bureau)
+    assert Payment.objects.get().amount == Decimal(recorded)
+
+
+def test_an_aid_whose_policy_does_not_reach_the_childs_stage_that_year_is_refused(county_2022, bureau):
+    """张小明 was on the 2022 roll as a primary pupil: a 国家助学金 (senior high, vocational) or a 学前 aid
+    for him is refused, naming the row, the aid and the stage; 李小红 (junior) gets no 学前 aid either."""
+    c = county_2022
+    messages = refused(
+        [
+            row(c["ming"]),
+            row(c["ming"], aid="国家助学金", amount=1000),
+            row(c["hong"], aid="学前生活费补助", amount=500),
+        ],
+        bureau,
+    )
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("第 3 行") and "国家助学金" in messages[0] and "小学" in messages[0]
+    assert messages[1].startswith("第 4 行") and "初中" in messages[1]
+    assert not Payment.objects.exists()
+
+
 def test_a_payment_already_recorded_is_refused(county_2022, bureau):
     c = county_2022
     do_import([row(c["ming"])], bureau)
