@@ -13,12 +13,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
-from dropout_control import matching, services
+from dropout_control import matching, rules, services
 from dropout_control.models import DropoutCase, HouseholdRegisterUpload, ReturnWatch, TeamMember
 from dropout_control.services.common import confirmable_from, watch_months
 from portal.models import User
-from students import id_numbers
-from students.models import School, Stage, Student, StudentCategory, Township
+from students import id_numbers, register
+from students.models import Enrollment, School, Stage, Student, StudentCategory, Township, school_year_of
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = "子涵欣怡梓轩浩然雨桐一诺宇轩依诺俊杰思彤佳怡"
@@ -40,7 +40,8 @@ def _child_number(rng: random.Random, today: date, taken: set[str]) -> str:
 
 
 def seed(*, rng: random.Random, stdout, scale: str) -> None:
-    if DropoutCase.objects.exists():
+    # Past years' cases (during_year) are found before last school year began; the running ones after.
+    if DropoutCase.objects.filter(found_on__gte=date(school_year_of() - 1, 9, 1)).exists():
         stdout.write("dropout control: cases exist, left alone")
         return
     by = User.objects.filter(role=User.Role.BUREAU, is_active=True).order_by("pk").first()
@@ -230,3 +231,86 @@ def _seed_register(*, rng: random.Random, by, today: date, taken: set[str]) -> N
         )
     parsed, _problems = matching.parse_rows([["身份证号", "姓名", "乡镇", "村"], *rows], as_of=today)
     matching.household_register_store(parsed=parsed, file_name="户籍名单（演示）.xlsx", as_of=today, by=by)
+
+
+# --- Past years (called by seed_demo with the register's years, in order) -----------------------------------
+
+# School years in which a few junior pupils dropped out; the first of each year's three came back within
+# weeks, the second after the winter holiday, the third never did (an open case: lost to the 巩固率).
+PAST_DROPOUT_YEARS = (2022, 2023, 2024)
+
+
+def during_year(*, rng: random.Random, school_year: int, by) -> dict:
+    """Dropouts of a school year that has ended, recorded as they happened: the child's register status
+    becomes 辍学 on the day found (the register's trigger, dated), the case is opened by the bureau, and a
+    child who returned is back on the register from the day of the return, watched, and the case closed."""
+    # Only years before last year: the running demo (seed) opens this year's and last year's cases.
+    if school_year not in PAST_DROPOUT_YEARS or school_year >= school_year_of() - 1:
+        return {}
+    found = date(school_year, 11, rng.randint(2, 20))
+    # The junior pupils who entered junior grade 1 in 2022, whichever grade they are in this year.
+    candidates = list(
+        Student.objects.filter(
+            pk__in=Enrollment.objects.on(found)
+            .enrolled()
+            .filter(stage=Stage.JUNIOR, grade=school_year - PAST_DROPOUT_YEARS[0] + 1)
+            .values("student_id"),
+            home_township__isnull=False,
+        )
+        .select_related("school", "home_township")
+        .order_by("pk")
+    )
+    candidates = [s for s in candidates if rules.is_compulsory_age(s.birth_date, found)]
+    pupils = rng.sample(candidates, min(3, len(candidates)))
+    today = timezone.localdate()
+    for n, student in enumerate(pupils):
+        student.status = Student.Status.DROPPED_OUT
+        with register.effective(found, source="dropout"):
+            student.save(update_fields=["status", "updated_at"])
+        case = services.case_open(
+            by=by,
+            student=student,
+            found_on=found,
+            found_by=DropoutCase.FoundBy.SCHOOL_REPORT,
+            reason=rng.choice(REASONS),
+        )
+        services.case_set_team(
+            case=case,
+            members={
+                role: (_name(rng), f"13{rng.randint(100000000, 999999999)}")
+                for role in TeamMember.Role.values
+            },
+            by=by,
+        )
+        services.case_add_visit(
+            case=case,
+            visited_on=found + timedelta(days=7),
+            visitors="乡镇干部、村干部、班主任",
+            result="家长同意返校" if n < 2 else "孩子在外务工，已电话联系",
+            next_step="再次上门核实",
+            next_on=found + timedelta(days=21),
+            by=by,
+        )
+        if n == 2:
+            continue
+        returned_on = found + timedelta(days=rng.randint(15, 30) if n == 0 else rng.randint(100, 110))
+        watch = services.case_return(
+            case=case, school=student.school, on=returned_on, stage=student.stage, grade=student.grade, by=by
+        )
+        # As entered on its day (the watch's months are confirmed by the clock from the day it was recorded).
+        watch.created_at = timezone.make_aware(datetime.combine(returned_on, time(9)))
+        ReturnWatch.objects.filter(pk=watch.pk).update(created_at=watch.created_at)
+        for month in watch_months(watch):
+            if confirmable_from(watch, month) <= today:
+                services.watch_confirm_month(case=case, month=month, by=by)
+        if watch.watch_until <= today:
+            request = services.case_close_request(
+                case=case,
+                outcome=DropoutCase.Outcome.RETURNED,
+                outcome_school=watch.school,
+                on=watch.watch_until,
+                proof="复学登记表（班主任、校长签字）",
+                by=by,
+            )
+            services.case_close_confirm(request=request, by=by)
+    return {"dropouts": len(pupils), "returned": max(0, len(pupils) - 1)}

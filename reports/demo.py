@@ -1,4 +1,5 @@
-"""Demo data: the year-end report of the demo county's 2022-2023 school year and of the running school year,
+"""Demo data: the year-end report of the demo county's 2022-2023 school year, of 2024-2025 (published, with a
+later draft beside it) and of the running school year,
 built from the other areas' demo records, with a preschool population for each year (so that the demo shows
 a 毛入园率 beside a 高中阶段毛入学率 that reads "缺人口数据"). Idempotent: a year that already has a ready report
 is left alone."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from portal.models import User
 from reports import rates, services
 from reports.models import AgePopulation, YearEndSnapshot
 from reports.periods import Period
@@ -14,18 +16,37 @@ from reports.selectors import current_school_year
 from students.models import County
 
 DEMO_YEAR = 2022  # the year of the papers (Ningdu 2022) and of the nutrition demo term
+# The year the bureau published (定稿): officials download that version; the preschool population came in only
+# afterwards, so a rebuild (a draft with the 毛入园率) stands beside it with its differences listed.
+PUBLISHED_YEAR = 2024
+
+
+def _build(year: int) -> YearEndSnapshot:
+    # Built here, not through the Celery task, so that the demo is complete when the command returns.
+    snapshot = YearEndSnapshot.objects.create(
+        county_code=settings.HOME_COUNTY_CODE, year=year, basis=YearEndSnapshot.Basis.SCHOOL
+    )
+    return services.snapshot_build(snapshot_id=snapshot.pk)
 
 
 def seed(*, rng, stdout, scale) -> None:
-    for year in sorted({DEMO_YEAR, current_school_year()}):
+    by = User.objects.filter(role=User.Role.BUREAU, is_active=True).order_by("pk").first()
+    years = {DEMO_YEAR, current_school_year()}
+    if by is not None and current_school_year() > PUBLISHED_YEAR:
+        years.add(PUBLISHED_YEAR)
+    for year in sorted(years):
         if YearEndSnapshot.objects.current(year=year, basis=YearEndSnapshot.Basis.SCHOOL) is not None:
             continue
+        if year == PUBLISHED_YEAR:
+            snapshot = _build(year)
+            services.snapshot_publish(snapshot=snapshot, by=by)
+            stdout.write(f"year-end report {snapshot.period_label}: published (定稿)")
+            _demo_population(year)
+            draft = _build(year)
+            stdout.write(f"year-end report {draft.period_label}: a draft beside it, with the population")
+            continue
         _demo_population(year)
-        # Built here, not through the Celery task, so that the demo is complete when the command returns.
-        snapshot = YearEndSnapshot.objects.create(
-            county_code=settings.HOME_COUNTY_CODE, year=year, basis=YearEndSnapshot.Basis.SCHOOL
-        )
-        snapshot = services.snapshot_build(snapshot_id=snapshot.pk)
+        snapshot = _build(year)
         stdout.write(
             f"year-end report {snapshot.period_label}: {snapshot.get_status_display()} in {snapshot.seconds:.1f}s"
         )

@@ -11,11 +11,15 @@ import random
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from portal import demo as portal_demo
+from portal.models import User
 from students import demo as registry
-from students.models import school_year_of
+from students.models import Rollover, School, Student, school_year_of
 
+# What happens during a past school year in another area (called in order with the register's years).
+YEAR_HOOKS = ["dropout_control.demo"]
 AREA_DEMOS = ["subsidies.demo", "dropout_control.demo", "nutrition.demo", "reports.demo"]
 
 
@@ -31,24 +35,57 @@ class Command(BaseCommand):
         parser.add_argument("--scale", choices=["demo", "ningdu"], default="demo")
         parser.add_argument("--seed", type=int, default=2022)
 
+    def _build_past(self, *, rng: random.Random, fresh: bool) -> None:
+        """Each school year since the first roll, in order: opened by the roll-over and the admissions of 1
+        September, then (a year that has ended) what happened in it. Each year in one transaction; a year
+        already opened is left alone, so that a second run adds nothing."""
+        by = User.objects.get(username="bureau")
+        done = set(Rollover.objects.applied().values_list("school_year", flat=True))
+        current = current_school_year()
+        for school_year in range(registry.FIRST_YEAR, current + 1):
+            opening = school_year > registry.FIRST_YEAR and school_year not in done
+            if not opening and not (school_year == registry.FIRST_YEAR and fresh):
+                continue
+            began = time.monotonic()
+            with transaction.atomic():
+                line = registry.open_year(rng=rng, school_year=school_year, by=by) if opening else {}
+                if school_year < current:
+                    line.update(registry.year_moves(rng=rng, school_year=school_year, by=by))
+                    for module_name in YEAR_HOOKS:
+                        line.update(
+                            importlib.import_module(module_name).during_year(
+                                rng=rng, school_year=school_year, by=by
+                            )
+                        )
+            line["seconds"] = round(time.monotonic() - began, 1)
+            self.stdout.write(f"school year {school_year}: " + ", ".join(f"{k} {v}" for k, v in line.items()))
+
     def handle(self, *args, students=None, scale="demo", seed=2022, **options):
         started = time.monotonic()
         rng = random.Random(seed)
         ningdu = scale == "ningdu"
         count = students if students is not None else (145_057 if ningdu else 3000)
         schools = registry.build_registry(rng=rng, school_scale=5 if ningdu else 1)
-        created = registry.build_students(rng=rng, schools=schools, count=count)
-        # The papers' year (2022) and the running school year, so that today's dashboards have teachers too.
-        for school_year in sorted({2022, current_school_year()}):
-            registry.build_teacher_counts(rng=rng, schools=schools, school_year=school_year)
         portal_demo.build_users()
-        self.stdout.write(f"registry: {len(schools)} schools, {created} new students ({count} wanted)")
+        created = registry.first_roll(rng=rng, schools=schools, count=count)
+        self.stdout.write(
+            f"registry: {len(schools)} schools, first roll of {registry.FIRST_YEAR}: {created} new students"
+        )
+        self._build_past(rng=rng, fresh=created > 0)
+        schools = list(School.objects.all())
+        for school_year in range(registry.FIRST_YEAR, current_school_year() + 1):
+            registry.build_teacher_counts(rng=rng, schools=schools, school_year=school_year)
         for module_name in AREA_DEMOS:
             try:
                 module = importlib.import_module(module_name)
             except ModuleNotFoundError:
                 continue
+            began = time.monotonic()
             module.seed(rng=rng, stdout=self.stdout, scale=scale)
+            self.stdout.write(f"  ({module_name}: {time.monotonic() - began:.1f}s)")
+        self.stdout.write(
+            f"today: {Student.objects.enrolled().count()} students enrolled, {Student.objects.count()} on record"
+        )
         self.stdout.write(self.style.SUCCESS(f"demo county ready in {time.monotonic() - started:.1f}s"))
         self.stdout.write("demo logins (password: %s):" % portal_demo.demo_password())
         for username, _role, full_name in portal_demo.DEMO_USERS:
