@@ -149,6 +149,5 @@ def rollover_mine(request):
     latest = Rollover.objects.applied().order_by("-school_year").first()
     if latest is None:
         return render(request, "students/rollover_school.html", {"rollover": None})
-    return redirect(
-        "students:rollover_school", year=latest.school_year, school_pk=scope_of(request.user).school_id
-    )
+    # Rendered here, not redirected: the menu's link opens the page itself (its form posts to the school's URL).
+    return rollover_school(request, latest.school_year, scope_of(request.user).school_id)
