@@ -48,13 +48,13 @@ from students.models import (
     school_year_of,
 )
 from subsidies import selectors as subsidies_selectors
-from subsidies.models import Payment, term_of
+from subsidies.models import Payment, SocialAidGrant, UniversityAid, term_of
 
 COUNTY, TOWNSHIP, SCHOOL = "county", "township", "school"
 # How long dashboard figures are reused before they are counted again (the page says "as of HH:MM").
 CACHE_SECONDS = 5 * 60
 # Bump when the shape of the figures changes, so that a deployment never serves the old shape.
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 def current_school_year(today=None) -> int:
@@ -475,6 +475,55 @@ def school_aid(user, school, data) -> None:
         )
 
 
+def school_social_aid(user, school, data) -> None:
+    """Social aid given this school year to the school's children (the snapshot's `social_amount`, apart from
+    student aid)."""
+    grants = figures.social_aid(
+        SocialAidGrant.objects.visible_to(user).filter(school=school), figures.running_period()
+    )
+    amount = grants.aggregate(amount=Sum("amount", default=Decimal("0")))["amount"]
+    data["tiles"].append(
+        _tile(
+            "social_aid",
+            _("Social aid this school year (yuan)"),
+            money(amount),
+            _url("subsidies:social_aid"),
+            figure=("aid", "social_amount"),
+        )
+    )
+
+
+def area_university_and_social_aid(user, township, data) -> None:
+    """Aid to the area's university students and social aid given this school year (the snapshot's
+    `university_amount` and `social_amount`, each apart from student aid). One query each."""
+    period = figures.running_period()
+    aid = UniversityAid.objects.visible_to(user)
+    grants = SocialAidGrant.objects.visible_to(user)
+    if township is not None:
+        aid = aid.filter(student__home_township=township)
+        grants = grants.filter(township=township)
+    university = figures.university_aid(aid, period).aggregate(amount=Sum("amount", default=Decimal("0")))
+    social = figures.social_aid(grants, period).aggregate(amount=Sum("amount", default=Decimal("0")))
+    data["tiles"].append(
+        _tile(
+            "university_aid",
+            _("Aid to university students this school year (yuan)"),
+            money(university["amount"]),
+            _url("subsidies:university_students"),
+            figure=("aid", "university_amount"),
+        )
+    )
+    data["tiles"].append(
+        _tile(
+            "social_aid",
+            _("Social aid this school year (yuan)"),
+            money(social["amount"]),
+            _url("subsidies:social_aid"),
+            figure=("aid", "social_amount"),
+        )
+    )
+
+
 def case_counts(cases, period) -> dict[str, int]:
     """Open cases (the figure `open_cases`) and those open too long (`open_longer_than`), in one query."""
     return cases.aggregate(
@@ -683,5 +732,5 @@ def county_rates(user, township, data) -> None:
     data["tiles"].append(tile)
 
 
-SCHOOL_EXTRAS: list = [school_aid, school_dropout, school_nutrition]
-AREA_EXTRAS: list = [area_red_lights, county_rates]
+SCHOOL_EXTRAS: list = [school_aid, school_social_aid, school_dropout, school_nutrition]
+AREA_EXTRAS: list = [area_red_lights, area_university_and_social_aid, county_rates]
