@@ -56,7 +56,9 @@ def test_jianshi_2019_university_and_social_aid_are_printed_exactly_and_apart(
 ):
     """Jianshi 2019: 新生路费 17 万元 / 292 人; 社会力量捐款 80 万元 / 6,409 人次; 滋蕙计划 38.8 万元 / 194 人;
     泛海助学 136.5 万元 / 273 人; none of it in the aid total."""
-    students = _roster(bureau, township_a, 150, year=2019) + _roster(bureau, township_b, 142, year=2019, start=150)
+    students = _roster(bureau, township_a, 150, year=2019) + _roster(
+        bureau, township_b, 142, year=2019, start=150
+    )
     assert len(students) == 292
     for k, student in enumerate(students):
         services.university_aid_add(
