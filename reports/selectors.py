@@ -448,11 +448,13 @@ def school_aid(user, school, data) -> None:
     payments = Payment.objects.visible_to(user).filter(school=school)
     school_year, term = current_aid_term()
     aid = figures.student_aid(payments, period).values("pk")
-    # One query: the year's aid paid and this term's failed transfers.
+    # One query: the year's aid paid, this term's failed transfers, and the social aid given to the school's
+    # children (apart from aid).
     figures_ = payments.aggregate(
         person_times=Count("pk", filter=Q(pk__in=aid)),
         amount=Sum("amount", filter=Q(pk__in=aid), default=Decimal("0")),
         failed=Count("pk", filter=Q(school_year=school_year, term=term, status=Payment.Status.FAILED)),
+        **university_and_social_sums(user, school=school),
     )
     failed = figures_["failed"]
     data["aid"] = {"person_times": figures_["person_times"], "amount": money(figures_["amount"])}
@@ -465,6 +467,7 @@ def school_aid(user, school, data) -> None:
             figure=("aid", "amount"),
         )
     )
+    university_and_social_tiles(data, figures_)
     if failed:
         data["actions"].append(
             {
@@ -475,49 +478,54 @@ def school_aid(user, school, data) -> None:
         )
 
 
-def school_social_aid(user, school, data) -> None:
-    """Social aid given this school year to the school's children (the snapshot's `social_amount`, apart from
-    student aid)."""
-    grants = figures.social_aid(
-        SocialAidGrant.objects.visible_to(user).filter(school=school), figures.running_period()
-    )
-    amount = grants.aggregate(amount=Sum("amount", default=Decimal("0")))["amount"]
-    data["tiles"].append(
-        _tile(
-            "social_aid",
-            _("Social aid this school year (yuan)"),
-            money(amount),
-            _url("subsidies:social_aid"),
-            figure=("aid", "social_amount"),
-        )
+class _Beside(Subquery):
+    """A figure of another table read in the same query as an aggregate (the pages keep to 10 queries): an
+    uncorrelated subquery, a constant of the aggregate's one row, so PostgreSQL takes it beside the sums."""
+
+    contains_aggregate = True
+
+
+def _sum_of(records):
+    return _Beside(
+        records.order_by().annotate(one=Value(1)).values("one").annotate(total=Sum("amount")).values("total")
     )
 
 
-def area_university_and_social_aid(user, township, data) -> None:
-    """Aid to the area's university students and social aid given this school year (the snapshot's
-    `university_amount` and `social_amount`, each apart from student aid). One query each."""
+def university_and_social_sums(user, *, township=None, school=None) -> dict:
+    """The running school year's aid to university students and social aid of a unit (the snapshot's
+    `university_amount` and `social_amount`, each apart from student aid), as expressions to read beside
+    another aggregate. A school has no university students."""
     period = figures.running_period()
-    aid = UniversityAid.objects.visible_to(user)
     grants = SocialAidGrant.objects.visible_to(user)
-    if township is not None:
-        aid = aid.filter(student__home_township=township)
-        grants = grants.filter(township=township)
-    university = figures.university_aid(aid, period).aggregate(amount=Sum("amount", default=Decimal("0")))
-    social = figures.social_aid(grants, period).aggregate(amount=Sum("amount", default=Decimal("0")))
-    data["tiles"].append(
-        _tile(
-            "university_aid",
-            _("Aid to university students this school year (yuan)"),
-            money(university["amount"]),
-            _url("subsidies:university_students"),
-            figure=("aid", "university_amount"),
+    sums = {}
+    if school is not None:
+        grants = grants.filter(school=school)
+    else:
+        aid = UniversityAid.objects.visible_to(user)
+        if township is not None:
+            aid = aid.filter(student__home_township=township)
+            grants = grants.filter(township=township)
+        sums["university_amount"] = _sum_of(figures.university_aid(aid, period))
+    sums["social_amount"] = _sum_of(figures.social_aid(grants, period))
+    return sums
+
+
+def university_and_social_tiles(data, values: dict) -> None:
+    if "university_amount" in values:
+        data["tiles"].append(
+            _tile(
+                "university_aid",
+                _("Aid to university students this school year (yuan)"),
+                money(values["university_amount"]),
+                _url("subsidies:university_students"),
+                figure=("aid", "university_amount"),
+            )
         )
-    )
     data["tiles"].append(
         _tile(
             "social_aid",
             _("Social aid this school year (yuan)"),
-            money(social["amount"]),
+            money(values["social_amount"]),
             _url("subsidies:social_aid"),
             figure=("aid", "social_amount"),
         )
@@ -640,8 +648,11 @@ def area_red_lights(user, township, data) -> None:
     open_count, overdue = counts["open"], counts["overdue"]
     # Every batch header is visible to every role, so the approved batches holding a payment of the user's
     # awaiting payment are those payments' distinct batches (`batches_awaiting_payment`).
+    # The same query reads the aid to university students and social aid (their own tiles).
     unpaid = subsidies_selectors.awaiting_payment(payments).aggregate(
-        amount=Sum("amount", default=Decimal("0")), batches=Count("batch", distinct=True)
+        amount=Sum("amount", default=Decimal("0")),
+        batches=Count("batch", distinct=True),
+        **university_and_social_sums(user, township=township),
     )
     pilot_counts = nutrition_selectors.flag_counts(
         figures.pilot_schools(pilots, period), schools=Count("pk"), term=Max("term_id")
@@ -666,6 +677,7 @@ def area_red_lights(user, township, data) -> None:
             figure=("nutrition", "pilot_schools"),
         )
     )
+    university_and_social_tiles(data, unpaid)
     lights = [
         (
             "dropout_overdue",
@@ -732,5 +744,5 @@ def county_rates(user, township, data) -> None:
     data["tiles"].append(tile)
 
 
-SCHOOL_EXTRAS: list = [school_aid, school_social_aid, school_dropout, school_nutrition]
-AREA_EXTRAS: list = [area_red_lights, area_university_and_social_aid, county_rates]
+SCHOOL_EXTRAS: list = [school_aid, school_dropout, school_nutrition]
+AREA_EXTRAS: list = [area_red_lights, county_rates]
