@@ -71,6 +71,8 @@ class UniversityAidSerializer(serializers.ModelSerializer):
     id_number = serializers.CharField(
         write_only=True, max_length=20, help_text="The university student's ID number (on the roster)."
     )
+    # The roster's row (not a student of the register).
+    university_student = serializers.PrimaryKeyRelatedField(source="student", read_only=True)
     student_name = serializers.CharField(source="student.name", read_only=True)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
 
@@ -79,7 +81,7 @@ class UniversityAidSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "id_number",
-            "student",
+            "university_student",
             "student_name",
             "kind",
             "school_year",
@@ -87,7 +89,6 @@ class UniversityAidSerializer(serializers.ModelSerializer):
             "paid_on",
             "note",
         ]
-        read_only_fields = ["student"]
         validators: list = []
 
 
