@@ -162,6 +162,30 @@ def nutrition_plan_aid(payments, period: Period):
     return paid_payments(payments, period).filter(aid_type__in=NUTRITION_AID_TYPES)
 
 
+# --- University students and social aid (their own lines, never added to student aid) ----------------------
+#
+# Both are dated grants read by their own date within the period (up to the reference date), so a past year
+# rebuilt later counts what was paid in it. University students are on no school's roll; social aid is the
+# donors' money, not the government's (Jianshi 2019 prints 2644.2375 万元 of aid and, apart, 社会资助 80 万元,
+# 滋蕙计划 38.8 万元, 泛海助学 136.5 万元).
+
+
+def _dated(records, field: str, period: Period):
+    if period.is_future:
+        return records.none()
+    return records.filter(**{f"{field}__gte": period.start, f"{field}__lte": period.reference})
+
+
+def university_aid(aid, period: Period):
+    """Grants to the county's university students (新生入学路费, 大学生学费资助, other) paid in the period."""
+    return _dated(aid, "paid_on", period)
+
+
+def social_aid(grants, period: Period):
+    """Social-aid grants (donors' and charities' programmes) made in the period."""
+    return _dated(grants, "granted_on", period)
+
+
 # --- Nutrition plan --------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,10 @@ from subsidies.models import (
     LookupLog,
     OutOfCountyStudent,
     Payment,
+    SocialAidGrant,
+    SocialAidProgramme,
+    UniversityAid,
+    UniversityStudent,
 )
 
 
@@ -119,3 +123,45 @@ class BankFileAdmin(ScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(UniversityStudent)
+class UniversityStudentAdmin(ScopedAdmin):
+    list_display = ["name", "masked_id_number", "university", "enrolment_year", "home_township", "category"]
+    list_filter = ["enrolment_year", "category"]
+    search_fields = ["name", "university"]
+    exclude = ["id_number"]
+
+    def has_add_permission(self, request):
+        # Added on the page or through the API (university_student_add checks the roll and the roster).
+        return False
+
+
+class ReadOnlyGrantAdmin(ScopedAdmin):
+    """Grants are recorded on the pages or through the API, whose services refuse duplicates and bad amounts."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UniversityAid)
+class UniversityAidAdmin(ReadOnlyGrantAdmin):
+    list_display = ["student", "kind", "school_year", "amount", "paid_on"]
+    list_filter = ["kind", "school_year"]
+    list_select_related = ["student"]
+
+
+@admin.register(SocialAidProgramme)
+class SocialAidProgrammeAdmin(ScopedAdmin):
+    list_display = ["name", "donor", "target"]
+    search_fields = ["name", "donor"]
+
+
+@admin.register(SocialAidGrant)
+class SocialAidGrantAdmin(ReadOnlyGrantAdmin):
+    list_display = ["programme", "recipient_name", "school", "township", "amount", "granted_on"]
+    list_filter = ["programme"]
+    list_select_related = ["programme", "student", "university_student", "school", "township"]

@@ -1,5 +1,5 @@
 from portal.routers import Router
-from subsidies import api, api_past
+from subsidies import api, api_past, api_university
 
 router = Router()
 router.register("policies", api.PolicyViewSet, basename="aid-policy")
@@ -13,5 +13,13 @@ router.register("matching-runs", api.MatchRunViewSet, basename="aid-matching-run
 router.register("out-of-county", api.OutOfCountyViewSet, basename="aid-out-of-county")
 router.register("loans", api.LoanViewSet, basename="aid-loan")
 router.register("past-payment-imports", api_past.PastPaymentImportViewSet, basename="aid-past-payment-import")
+router.register(
+    "university-students", api_university.UniversityStudentViewSet, basename="aid-university-student"
+)
+router.register("university-aid", api_university.UniversityAidViewSet, basename="aid-university-aid")
+router.register(
+    "social-aid-programmes", api_university.SocialProgrammeViewSet, basename="aid-social-programme"
+)
+router.register("social-aid-grants", api_university.SocialGrantViewSet, basename="aid-social-grant")
 
 urlpatterns = router.urls

@@ -34,7 +34,11 @@ from subsidies.models import (
     OutOfCountyStudent,
     PayeeKind,
     Payment,
+    SocialAidGrant,
+    SocialAidProgramme,
     Term,
+    UniversityAid,
+    UniversityStudent,
     mask_account,
     term_of,
     term_start,
@@ -96,10 +100,12 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
     _fail_a_few(rng)
     loans = _loans(rng, by, count=60 if scale == "demo" else 6568)
     ledger = _out_of_county(rng, by, count=30 if scale == "demo" else 1587)
+    university = _university_and_social(rng, count=30 if scale == "demo" else 292)
     paid = Payment.objects.paid().in_year(2022)
     stdout.write(
         f"subsidies: {made} new batches, {paid.count()} payments paid in 2022 ({paid.total()} yuan), "
-        f"{accounts} bank accounts, {loans} loans, {ledger} out-of-county lines"
+        f"{accounts} bank accounts, {loans} loans, {ledger} out-of-county lines, "
+        f"{university} university students with travel grants"
     )
 
 
@@ -487,6 +493,60 @@ def _loans(rng: random.Random, by, *, count: int) -> int:
         )
     CreditLoan.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
     return len(rows)
+
+
+def _university_and_social(rng: random.Random, *, count: int) -> int:
+    """University students of 2022 with their freshman travel grant, and two social programmes' grants to
+    some of them (as the services would record them)."""
+    if UniversityStudent.objects.exists():
+        return 0
+    townships = list(Township.objects.all())
+    if not townships:
+        return 0
+    students = UniversityStudent.objects.bulk_create(
+        [
+            UniversityStudent(
+                id_number=id_numbers.make(
+                    settings.HOME_COUNTY_CODE,
+                    date(2004, rng.randint(1, 12), rng.randint(1, 28)),
+                    (n * 2 + 501) % 1000,
+                ),
+                name=f"新生{n + 1:04d}",
+                university=rng.choice(UNIVERSITIES),
+                enrolment_year=2022,
+                home_township=rng.choice(townships),
+                category=rng.choice(["poverty_alleviated", "dibao", ""]),
+            )
+            for n in range(count)
+        ],
+        ignore_conflicts=True,
+    )
+    students = list(UniversityStudent.objects.order_by("pk"))
+    UniversityAid.objects.bulk_create(
+        UniversityAid(
+            student=s,
+            kind=UniversityAid.Kind.FRESHMAN_TRAVEL,
+            school_year=2022,
+            amount=Decimal("500.00"),
+            paid_on=date(2022, 9, 20),
+        )
+        for s in students
+    )
+    programmes = [
+        SocialAidProgramme.objects.create(name="滋蕙计划", donor="滋蕙基金会", target="家庭困难大学新生"),
+        SocialAidProgramme.objects.create(name="泛海助学", donor="泛海公益基金会", target="脱贫户大学新生"),
+    ]
+    SocialAidGrant.objects.bulk_create(
+        SocialAidGrant(
+            programme=programmes[n % 2],
+            university_student=s,
+            township_id=s.home_township_id,
+            amount=Decimal("2000.00") if n % 2 == 0 else Decimal("5000.00"),
+            granted_on=date(2022, 10, 10),
+        )
+        for n, s in enumerate(students[: max(1, len(students) // 3)])
+    )
+    return len(students)
 
 
 def _out_of_county(rng: random.Random, by, *, count: int) -> int:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import DateInput
 from students import id_numbers
-from students.models import StudentCategory, school_year_of
+from students.models import StudentCategory, Township, school_year_of
 from subsidies.models import (
     AidPolicy,
     AidQuota,
@@ -17,7 +17,10 @@ from subsidies.models import (
     CreditLoan,
     MatchRun,
     OutOfCountyStudent,
+    SocialAidProgramme,
     Term,
+    UniversityAid,
+    UniversityStudent,
 )
 from subsidies.services import POLICY_FIELDS
 
@@ -192,3 +195,61 @@ class LoanForm(forms.ModelForm):
 class LookupForm(forms.Form):
     id_number = forms.CharField(label=_("Student's ID number"), max_length=20)
     name = forms.CharField(label=_("Student's name"), max_length=50)
+
+
+# --- University students and social aid (issue 14) --------------------------------------------------------
+
+
+class UniversityStudentForm(forms.ModelForm):
+    form_name = forms.CharField(widget=forms.HiddenInput, initial="student")
+
+    class Meta:
+        model = UniversityStudent
+        fields = ["id_number", "name", "university", "enrolment_year", "home_township", "category", "note"]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["home_township"].queryset = Township.objects.visible_to(user).order_by("code")
+
+    def _post_clean(self):
+        # The ID number and the roster's uniqueness are checked by university_student_add, with its messages.
+        pass
+
+
+class UniversityAidForm(forms.Form):
+    form_name = forms.CharField(widget=forms.HiddenInput, initial="aid")
+    id_number = forms.CharField(label=_("ID number"), max_length=20)
+    kind = forms.ChoiceField(label=_("Aid"), choices=UniversityAid.Kind.choices)
+    school_year = forms.IntegerField(label=_("School year"), initial=school_year_of)
+    amount = forms.DecimalField(label=_("Amount (yuan)"), max_digits=14, decimal_places=2)
+    paid_on = forms.DateField(label=_("Paid on"), widget=DateInput())
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class SocialProgrammeForm(forms.ModelForm):
+    form_name = forms.CharField(widget=forms.HiddenInput, initial="programme")
+
+    class Meta:
+        model = SocialAidProgramme
+        fields = ["name", "donor", "target", "note"]
+
+    def _post_clean(self):
+        # Uniqueness is checked by social_programme_add, with its message.
+        pass
+
+
+class SocialGrantForm(forms.Form):
+    form_name = forms.CharField(widget=forms.HiddenInput, initial="grant")
+    programme = forms.ModelChoiceField(label=_("Programme"), queryset=SocialAidProgramme.objects.none())
+    id_number = forms.CharField(
+        label=_("Student's ID number"),
+        max_length=20,
+        help_text=_("A child on a school's roll on the grant's date, or a university student of the roster."),
+    )
+    amount = forms.DecimalField(label=_("Amount (yuan)"), max_digits=14, decimal_places=2)
+    granted_on = forms.DateField(label=_("Granted on"), widget=DateInput())
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["programme"].queryset = SocialAidProgramme.objects.visible_to(user)

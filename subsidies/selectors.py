@@ -385,6 +385,28 @@ def loan_totals(loans) -> list[dict]:
     )
 
 
+def university_aid_totals(aid) -> list[dict]:
+    """Aid to university students by school year and kind: grants, students and amount."""
+    return list(
+        aid.values("school_year", "kind")
+        .annotate(n=Count("pk"), students=Count("student", distinct=True), amount=Sum("amount"))
+        .order_by("-school_year", "kind")
+    )
+
+
+def social_aid_totals(grants) -> list[dict]:
+    """Social aid by programme: grants (人次), students (人) and amount."""
+    return list(
+        grants.values("programme_id", "programme__name", "programme__donor")
+        .annotate(
+            n=Count("pk"),
+            students=Count("student", distinct=True) + Count("university_student", distinct=True),
+            amount=Sum("amount"),
+        )
+        .order_by("programme__name")
+    )
+
+
 def batch_letters(batch: DisbursementBatch, visible) -> list[dict]:
     """The letters of a batch's students for its term (every aid of the term, not this batch's only), over
     `visible` (the user's payments)."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from subsidies.views import batches, ledger, letters, loans, lookup, matching, past, policies
+from subsidies.views import batches, ledger, letters, loans, lookup, matching, past, policies, university
 
 app_name = "subsidies"
 
@@ -46,5 +46,7 @@ urlpatterns = [
     path("past-payments/", past.past_payments_page, name="past_payments"),
     path("past-payments/template/", past.past_payments_template, name="past_payments_template"),
     path("loans/", loans.loan_list, name="loan_list"),
+    path("university-students/", university.university_students, name="university_students"),
+    path("social-aid/", university.social_aid, name="social_aid"),
     path("lookup/", lookup.lookup, name="lookup"),
 ]

@@ -24,7 +24,16 @@ from django.utils.translation import gettext_lazy as _
 
 from dropout_control.models import DropoutCase
 from nutrition.models import PilotSchool, Purchase
-from reports.yearend.aid import AID_SECTION, LOANS_SECTION, TUITION_SECTION, aid_payments, loans_of
+from reports.yearend.aid import (
+    AID_SECTION,
+    LOANS_SECTION,
+    TUITION_SECTION,
+    aid_payments,
+    loans_of,
+    social_aid_of,
+    university_aid_kinds,
+    university_aid_of,
+)
 from reports.yearend.base import (  # noqa: F401 - the package's public names
     INT,
     MONEY,
@@ -145,6 +154,8 @@ def sources(period: Period) -> dict[str, int]:
         ).count(),
         "payments": aid_payments(period).count(),
         "loans": loans_of(period).count(),
+        "university_aid": university_aid_of(period).count(),
+        "social_aid": social_aid_of(period).count(),
         "out_of_county": OutOfCountyStudent.objects.filter(school_year=period.school_year).count(),
         "dropout_cases": DropoutCase.objects.filter(township__county__code=county).count(),
         "pilot_schools": PilotSchool.objects.filter(school__township__county__code=county).count(),
@@ -163,6 +174,8 @@ def source_labels() -> dict[str, str]:
         "teacher_counts": _("School teacher headcounts"),
         "payments": _("Aid payments paid"),
         "loans": _("Credit-loan contracts"),
+        "university_aid": _("University students' aid grants"),
+        "social_aid": _("Social aid grants"),
         "out_of_county": _("Out-of-county ledger lines"),
         "dropout_cases": _("Dropout cases"),
         "pilot_schools": _("Nutrition pilot schools (all terms)"),
@@ -238,6 +251,7 @@ def summary_lines(figures: dict) -> list[str]:
                 _("Nutrition-plan payments (apart from aid): %(times)s person-times, %(wan)s (10,000 yuan).")
                 % {"times": total["nutrition_person_times"], "wan": wan(total["nutrition_amount"])}
             )
+        lines += _university_and_social_lines(sections_["aid"]["tables"])
     if "loans" in sections_:
         total = sections_["loans"]["total"]
         lines.append(
@@ -302,6 +316,38 @@ def summary_lines(figures: dict) -> list[str]:
                 "nine_year": shown(total["nine_year_retention"], NO_COHORT),
                 "preschool": shown(total["preschool_gross"], NO_POPULATION),
                 "senior": shown(total["senior_stage_gross"], NO_POPULATION),
+            }
+        )
+    return lines
+
+
+def _university_and_social_lines(tables: dict) -> list[str]:
+    """The papers' sentences on university students' aid (新生入学路费 17 万元, 292 人) and on each social-aid
+    programme (滋蕙计划 38.8 万元, 194 人), each apart from student aid."""
+    lines = []
+    kinds = university_aid_kinds()
+    for row in (tables.get("university_aid") or {}).get("rows", []):
+        if row["person_times"]:
+            lines.append(
+                _("University students, %(aid)s: %(wan)s (10,000 yuan), %(students)s students.")
+                % {
+                    "aid": kinds.get(row["key"], row["key"]),
+                    "wan": wan(row["amount"]),
+                    "students": row["students"],
+                }
+            )
+    for row in (tables.get("social_aid") or {}).get("rows", []):
+        lines.append(
+            _(
+                "Social aid, %(programme)s (%(donor)s): %(wan)s (10,000 yuan), %(times)s person-times, "
+                "%(students)s students."
+            )
+            % {
+                "programme": row["key"],
+                "donor": row["donor"],
+                "wan": wan(row["amount"]),
+                "times": row["person_times"],
+                "students": row["recipients"],
             }
         )
     return lines

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from reports import figures
 from reports.yearend.base import (
     MONEY,
+    TEXT,
     Builder,
     Measure,
     Period,
@@ -19,7 +20,7 @@ from reports.yearend.base import (
     stages,
 )
 from students.models import Stage, StudentCategory
-from subsidies.models import AidType, CreditLoan, Payment
+from subsidies.models import AidType, CreditLoan, Payment, SocialAidGrant, UniversityAid
 
 Category = StudentCategory.Category
 
@@ -96,7 +97,98 @@ def aid_section(period: Period) -> dict:
         "nutrition_amount": nutrition["amount"] or Decimal("0"),
     }
     _money_breakdowns(b, payments)
+    _university_aid(b, period)
+    _social_aid(b, period)
     return b.as_dict()
+
+
+def university_aid_of(period: Period):
+    """Grants paid in the period to university students registered in the county (by home township)."""
+    aid = UniversityAid.objects.filter(student__home_township__county__code=period.county_code)
+    return figures.university_aid(aid, period)
+
+
+def social_aid_of(period: Period):
+    """Social-aid grants made in the period to the county's students (at its schools, or university students
+    of its townships)."""
+    grants = SocialAidGrant.objects.filter(township__county__code=period.county_code)
+    return figures.social_aid(grants, period)
+
+
+def _university_aid(b: Builder, period: Period) -> None:
+    """University students' aid by kind (Jianshi 2019: 新生入学路费 17 万元 / 292 人): person-times, students
+    (人) and amount. Not student aid: its own table and its own totals, at no school (they are on no roll)."""
+    aid = university_aid_of(period)
+    measures = {
+        "person_times": Count("pk"),
+        "students": Count("student", distinct=True),
+        "amount": Sum("amount"),
+    }
+    by_kind = grouped(aid, "kind", **measures)
+    b.table(
+        "university_aid",
+        [{"key": kind, **by_kind.get(kind, {})} for kind in UniversityAid.Kind.values],
+        measures=UNIVERSITY_M,
+    )
+    total = aid.aggregate(**measures)
+    # A student with two kinds of aid is one student.
+    b.tables["university_aid"]["total"]["students"] = total["students"]
+    b.total |= {
+        "university_person_times": total["person_times"],
+        "university_students": total["students"],
+        "university_amount": total["amount"] or Decimal("0"),
+    }
+    for key, values in grouped(
+        aid, "student__home_township_id", university_person_times=Count("pk"), university_amount=Sum("amount")
+    ).items():
+        b.breakdown("township", key, values)
+    if total["person_times"]:
+        b.breakdown(
+            "school",
+            None,
+            {"university_person_times": total["person_times"], "university_amount": total["amount"]},
+        )
+
+
+def _social_aid(b: Builder, period: Period) -> None:
+    """Social aid by programme, each on its own line as the papers print them (Jianshi 2019: donations 80 万元 /
+    6,409 人次; 滋蕙计划 38.8 万元 / 194 人; 泛海助学 136.5 万元 / 273 人): person-times, students (人) and
+    amount, with the programme's donor and target as they were at build time. Never added to student aid."""
+    grants = social_aid_of(period)
+    recipients = Count("student", distinct=True) + Count("university_student", distinct=True)
+    rows = (
+        grants.values("programme__name", "programme__donor", "programme__target")
+        .annotate(person_times=Count("pk"), recipients=recipients, amount=Sum("amount"))
+        .order_by("programme__name")
+    )
+    b.table(
+        "social_aid",
+        [
+            {
+                "key": row["programme__name"],
+                "donor": row["programme__donor"],
+                "target": row["programme__target"],
+                "person_times": row["person_times"],
+                "recipients": row["recipients"],
+                "amount": row["amount"],
+            }
+            for row in rows
+        ],
+        measures=SOCIAL_M,
+    )
+    total = grants.aggregate(person_times=Count("pk"), recipients=recipients, amount=Sum("amount"))
+    # A student aided by two programmes is one student.
+    b.tables["social_aid"]["total"]["recipients"] = total["recipients"]
+    b.total |= {
+        "social_person_times": total["person_times"],
+        "social_recipients": total["recipients"],
+        "social_amount": total["amount"] or Decimal("0"),
+    }
+    for level, group in (("township", "township_id"), ("school", "school_id")):
+        for key, values in grouped(
+            grants, group, social_person_times=Count("pk"), social_amount=Sum("amount")
+        ).items():
+            b.breakdown(level, key, values)
 
 
 def tuition_section(period: Period) -> dict:
@@ -151,6 +243,18 @@ def loans_section(period: Period) -> dict:
 
 
 AID_M = (Measure("person_times", _("Person-times")), Measure("amount", _("Amount"), MONEY))
+UNIVERSITY_M = (
+    Measure("person_times", _("Person-times")),
+    Measure("students", _("Students aided (persons)")),
+    Measure("amount", _("Amount"), MONEY),
+)
+SOCIAL_M = (
+    Measure("donor", _("Donor"), TEXT),
+    Measure("target", _("Stage or target"), TEXT),
+    Measure("person_times", _("Person-times")),
+    Measure("recipients", _("Students aided (persons)")),
+    Measure("amount", _("Amount"), MONEY),
+)
 LOANS_M = (Measure("contracts", _("Contracts")), Measure("amount", _("Loan amount"), MONEY))
 
 
@@ -188,6 +292,15 @@ def nutrition_plan_lines() -> dict[str, str]:
     return {"nutrition_plan": _("Nutrition-plan payments (not counted as student aid)")}
 
 
+def university_aid_kinds() -> dict[str, str]:
+    return dict(UniversityAid.Kind.choices)
+
+
+def social_programmes() -> dict[str, str]:
+    # Rows are keyed by the programme's name as it was at build time.
+    return {}
+
+
 def loan_lines() -> dict[str, str]:
     return {
         "all": _("All contracts"),
@@ -213,6 +326,20 @@ AID_SECTION = Section(
             totals=False,
         ),
         Table(
+            "university_aid",
+            _("Aid to university students (its own line, not counted as student aid)"),
+            _("Aid"),
+            university_aid_kinds,
+            UNIVERSITY_M,
+        ),
+        Table(
+            "social_aid",
+            _("Social aid by programme (its own line, not counted as student aid)"),
+            _("Programme"),
+            social_programmes,
+            SOCIAL_M,
+        ),
+        Table(
             "not_yet_paid",
             _("Aid drawn but not received (not counted above)"),
             _("State"),
@@ -223,7 +350,9 @@ AID_SECTION = Section(
     (Measure("person_times", _("Aid person-times")), Measure("amount", _("Aid amount"), MONEY)),
     note=_(
         "Payments paid (not pending, at the bank or failed) for the terms of the period; one payment to one "
-        "student is one person-time. Nutrition-plan payments are printed on their own line, not as aid."
+        "student is one person-time. Nutrition-plan payments are printed on their own line, not as aid. "
+        "University students' aid and social aid (donors' programmes) are counted by their paid date in the "
+        "period, each in its own table, never in the aid totals; their Students column counts each student once."
     ),
 )
 

@@ -1,6 +1,6 @@
 """Student aid models, one module per sub-area: the policy table and quotas (`policies`), term batches,
 payments and bank accounts (`batches`), the bank's files and result formats (`bank`), data matching (`matching`), the out-of-county ledger (`ledger`),
-credit loans (`loans`), the public lookup log (`lookup`) and the national aid system's files of past payments
+credit loans (`loans`), university students and their aid (`university`), social aid (`social`), the public lookup log (`lookup`) and the national aid system's files of past payments
 (`past`). Shared vocabulary is in `common`.
 
 Django finds the models through this package; the rest of the code imports them from here.
@@ -36,6 +36,8 @@ from subsidies.models.lookup import LookupLog
 from subsidies.models.matching import MatchResult, MatchRun
 from subsidies.models.past import PastPaymentImport
 from subsidies.models.policies import AidExclusionGroup, AidPolicy, AidQuota
+from subsidies.models.social import SocialAidGrant, SocialAidProgramme
+from subsidies.models.university import UniversityAid, UniversityStudent
 
 __all__ = [
     "FEN",
@@ -63,7 +65,11 @@ __all__ = [
     "Payment",
     "PaymentQuerySet",
     "PolicyStage",
+    "SocialAidGrant",
+    "SocialAidProgramme",
     "Term",
+    "UniversityAid",
+    "UniversityStudent",
     "term_end",
     "term_label",
     "mask_account",

@@ -1,5 +1,5 @@
 """Writes of the aid area, one module per sub-area: `policies` (policy table, quotas), `batches` (term batches,
-payments, bank accounts), `loans`, `ledger` (out of county), `past` (past payments imported from the national aid system). The bank's files are in `subsidies.bank`, data
+payments, bank accounts), `loans`, `ledger` (out of county), `past` (past payments imported from the national aid system), `university` (the university students' roster and aid), `social` (social aid). The bank's files are in `subsidies.bank`, data
 matching in `subsidies.matching`; reads in `subsidies.selectors`.
 
 Every write is a `portal.services.service`: the capability is checked, the body is one transaction and the
@@ -27,6 +27,8 @@ from subsidies.services.ledger import out_of_county_add, out_of_county_follow_up
 from subsidies.services.loans import loan_create
 from subsidies.services.past import past_payments_import
 from subsidies.services.policies import POLICY_FIELDS, policy_create, policy_update, quota_set
+from subsidies.services.social import social_grant_add, social_programme_add
+from subsidies.services.university import university_aid_add, university_student_add
 
 __all__ = [
     "ASYNC_DRAW_ABOVE",
@@ -53,4 +55,8 @@ __all__ = [
     "quota_set",
     "record_event",
     "settle_batch",
+    "social_grant_add",
+    "social_programme_add",
+    "university_aid_add",
+    "university_student_add",
 ]

@@ -26,6 +26,8 @@ SERVICE_MODULES = (
     "subsidies.services.loans",
     "subsidies.services.past",
     "subsidies.services.policies",
+    "subsidies.services.social",
+    "subsidies.services.university",
     "subsidies.bank",
     "subsidies.matching",
 )

@@ -34,6 +34,13 @@ def test_aid_person_times_and_amounts_by_stage_and_type(county, areas):
         "amount": str(sum(p.amount for p in paid)),
         "nutrition_person_times": 0,
         "nutrition_amount": "0.00",
+        # University students' aid and social aid: their own figures, none recorded here.
+        "university_person_times": 0,
+        "university_students": 0,
+        "university_amount": "0.00",
+        "social_person_times": 0,
+        "social_recipients": 0,
+        "social_amount": "0.00",
     }
     assert (aid["total"]["person_times"], aid["total"]["amount"]) == (5, "2766.58")
     by_stage = rows(aid, "by_stage")

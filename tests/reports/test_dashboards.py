@@ -103,6 +103,8 @@ def test_bureau_sees_the_county_with_charts_and_the_latest_snapshot(
         "poor": 7,
         "dropout_open": 0,
         "pilot_schools": 0,
+        "university_aid": "0.00",
+        "social_aid": "0.00",
         "retention": None,  # nobody entered grade 1 on the register nine years ago: no rate, not 100%
     }
     assert data["charts"]["by_area"]["labels"] == ["甲镇", "乙镇"]

@@ -23,7 +23,7 @@ def _snapshot_value(figures: dict, level: str, unit_id, section: str, key: str):
     data = figures["sections"][section]
     if level == "county":
         return data["total"].get(key)
-    return data[f"by_{level}"].get(str(unit_id), {}).get(key) or (0 if key != "amount" else "0.00")
+    return data[f"by_{level}"].get(str(unit_id), {}).get(key) or ("0.00" if key.endswith("amount") else 0)
 
 
 def _open_case(key, township, school=None, *, found_on, student=None):
