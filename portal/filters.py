@@ -29,3 +29,8 @@ class PortalFilterSet(django_filters.FilterSet):
                 filter_.extra["widget"] = AllYesNoSelect
             elif isinstance(filter_, django_filters.ChoiceFilter | django_filters.ModelChoiceFilter):
                 filter_.extra["empty_label"] = ALL
+            else:
+                continue
+            # A form field built before (the API's schema, an earlier request) was copied with the filter:
+            # built again, with the label above.
+            filter_.__dict__.pop("_field", None)

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import OrderBy
 from django.http import QueryDict
 
@@ -29,7 +29,9 @@ from portal.params import parse_int
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 # The parameters the list itself owns; every other one in the query string is a filter.
-LIST_PARAMS = ("sort", "size", "page")
+LIST_PARAMS = ("sort", "size", "page", "after", "before")
+# A page reached by "next" or "previous" on a keyset list carries the row it starts after (or ends before).
+CURSOR_PARAMS = ("page", "after", "before")
 # How many page numbers the pager shows either side of the current one.
 PAGER_SPREAD = 2
 
@@ -62,6 +64,7 @@ class Listing:
     size: int
     params: QueryDict
     sorts: Sequence[str] = field(default_factory=tuple)
+    keyset: bool = False
 
     @property
     def sort_param(self) -> str:
@@ -82,11 +85,26 @@ class Listing:
     def sort_url(self, key: str) -> str:
         """The column's link: ascending first; the current column's link turns the order round."""
         descending = key == self.sort and not self.descending
-        return "?" + self.query(sort=f"-{key}" if descending else key, page=None)
+        return "?" + self.query(sort=f"-{key}" if descending else key, page=None, after=None, before=None)
 
     @property
     def query_without_page(self) -> str:
-        return self.query(page=None)
+        return self.query(page=None, after=None, before=None)
+
+    @property
+    def next_url(self) -> str:
+        """The next page: on a keyset list, the rows after this page's last one (no OFFSET however deep)."""
+        number = self.page.next_page_number()
+        if self.keyset and self.page.object_list:
+            return "?" + self.query(page=number, after=self.page.object_list[-1].pk, before=None)
+        return self.page_prefix + str(number)
+
+    @property
+    def previous_url(self) -> str:
+        number = self.page.previous_page_number()
+        if self.keyset and self.page.object_list and number > 1:
+            return "?" + self.query(page=number, before=self.page.object_list[0].pk, after=None)
+        return self.page_prefix + str(number)
 
     @property
     def page_prefix(self) -> str:
@@ -96,7 +114,7 @@ class Listing:
 
     def hidden_params(self, *, keep: Sequence[str] = ()) -> list[tuple[str, str]]:
         """The parameters a GET form on the page (jump to page, page size) must carry along, except its own."""
-        own = {"page", "size"} - set(keep)
+        own = {*CURSOR_PARAMS, "size"} - set(keep)
         return [(name, value) for name, values in self.params.lists() if name not in own for value in values]
 
     @property
@@ -155,18 +173,86 @@ def listing(
     params: QueryDict | None = None,
     paginator_class: type[Paginator] = Paginator,
     per_page: int = DEFAULT_PAGE_SIZE,
+    keyset: bool = False,
 ) -> Listing:
     """Sort `queryset` as the request asks (within `sorts`), cut the page, and describe it for the template.
 
     `sorts` maps each sortable column's key to the fields (or `F(...).asc(nulls_last=True)` expressions) it
-    orders by; `default` is the key (with "-" for descending) of the list's usual order.
+    orders by; `default` is the key (with "-" for descending) of the list's usual order. `keyset` pages the
+    list by its sort values rather than by OFFSET (`_keyset_page`), for the lists too long for OFFSET.
     """
     params = request.GET if params is None else params
     key, descending = read_sort(params, sorts, default)
     size = read_size(params, per_page)
     ordered = queryset.order_by(*ordering(sorts, key, descending))
-    page = paginator_class(ordered, size).get_page(params.get("page"))
-    return Listing(page=page, sort=key, descending=descending, size=size, params=params, sorts=tuple(sorts))
+    paginator = paginator_class(ordered, size)
+    if keyset:
+        page = _keyset_page(params, queryset, paginator, [*sorts[key], "pk"], descending)
+    else:
+        page = paginator.get_page(params.get("page"))
+    return Listing(
+        page=page,
+        sort=key,
+        descending=descending,
+        size=size,
+        params=params,
+        sorts=tuple(sorts),
+        keyset=keyset,
+    )
+
+
+def _beyond(fields: Sequence[str], ascending: Sequence[bool], values: Sequence) -> Q:
+    """Rows after `values` in the order of `fields`: (a, b, c) > (x, y, z), each field in its own direction.
+
+    The first field's bound is repeated on its own (a >= x) so that PostgreSQL can start an index scan there.
+    """
+    first = Q(**{f"{fields[0]}__{'gte' if ascending[0] else 'lte'}": values[0]})
+    after = Q()
+    for i, (name, up) in enumerate(zip(fields, ascending, strict=True)):
+        step = Q(**{f"{name}__{'gt' if up else 'lt'}": values[i]})
+        for earlier, value in zip(fields[:i], values[:i], strict=True):
+            step &= Q(**{earlier: value})
+        after |= step
+    return first & after
+
+
+def _keyset_page(
+    params, queryset: QuerySet, paginator: Paginator, terms: Sequence[str], descending: bool
+) -> Page:
+    """A page of a large list without a deep OFFSET (issue 19).
+
+    "Next" and "previous" carry the id of the row the page starts after (`after=`) or ends before
+    (`before=`): the page is the rows beyond that row's sort values, found through the index, at any depth.
+    The id is looked up in the user's own (scoped) list: an id from elsewhere is ignored. A page number
+    typed or clicked is counted from the nearer end: the last pages are read backwards, so only the middle of
+    a long list pays an OFFSET. The number a cursor page shows is the one its link carried.
+    """
+    if any(not isinstance(term, str) for term in terms):
+        raise ValueError("keyset pages sort by plain fields")
+    fields = [term.lstrip("-") for term in terms]
+    ascending = [term.startswith("-") == descending for term in terms]
+    forward = ordering({"k": terms[:-1]}, "k", descending)
+    backward = ordering({"k": terms[:-1]}, "k", not descending)
+    size = paginator.per_page
+    last = paginator.num_pages
+    number = min(max(parse_int(params.get("page")) or 1, 1), last)
+    for name, reverse in (("after", False), ("before", True)):
+        pk = parse_int(params.get(name))
+        values = queryset.filter(pk=pk).values_list(*fields).first() if pk else None
+        if values is not None:
+            if reverse:
+                beyond = _beyond(fields, [not up for up in ascending], values)
+                rows = list(queryset.filter(beyond).order_by(*backward)[:size])[::-1]
+            else:
+                rows = list(queryset.filter(_beyond(fields, ascending, values)).order_by(*forward)[:size])
+            return Page(rows, number, paginator)
+    start = (number - 1) * size
+    end = min(start + size, paginator.count)
+    if number > (last + 1) // 2:  # nearer the end: read backwards from it
+        rows = list(queryset.order_by(*backward)[paginator.count - end : paginator.count - start])[::-1]
+    else:
+        rows = list(queryset.order_by(*forward)[start:end])
+    return Page(rows, number, paginator)
 
 
 def context(result: Listing, **extra) -> dict:

@@ -40,4 +40,3 @@ def query_int(params, name: str, *, low: int = 1, high: int = MAX_ID) -> int | N
 
 def query_year(params, name: str = "year") -> int | None:
     return query_int(params, name, low=YEARS[0], high=YEARS[1])
-

@@ -261,3 +261,60 @@ def test_the_principal_pages_through_their_school_only(client_of):
 
     assert seen == set(Student.objects.visible_to(principal).values_list("pk", flat=True))
     assert set(Student.objects.filter(pk__in=seen).values_list("school", flat=True)) == {principal.school_id}
+
+
+# --- Keyset pages of the student list ------------------------------------------------------------------
+
+
+def _expected(school, *order) -> list[int]:
+    from students.models import Student
+
+    return list(Student.objects.filter(school=school).order_by(*order).values_list("pk", flat=True))
+
+
+def _link(page: str, rel: str) -> str | None:
+    found = re.search(rf'rel="{rel}" href="([^"]+)"', page)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("", ("school__code", "stage", "grade", "name", "pk")),
+        ("name", ("name", "pk")),
+        ("-grade", ("-grade", "-stage", "-name", "-pk")),
+    ],
+)
+def test_student_list_next_and_previous_walk_by_keyset_in_the_lists_order(
+    bureau_client, school_a, sort, order
+):
+    for i in range(45):
+        StudentFactory(school=school_a, name=["甲", "乙", "丙"][i % 3], grade=1 + i % 6)
+    url = reverse("students:student_list")
+    expected = _expected(school_a, *order)
+    params = f"?school={school_a.pk}&size=20" + (f"&sort={sort}" if sort else "")
+    forward, target = [], params
+    while target:
+        response = bureau_client.get(url + target)
+        forward += _rows(response)
+        target = _link(response.content.decode(), "next")
+        if target:
+            assert "after=" in target and "page=" in target  # the row to start after, and the number shown
+    assert forward == expected
+    backward, target = [], params + "&page=3"  # the last page: read backwards from the end
+    while target:
+        response = bureau_client.get(url + target)
+        backward = _rows(response) + backward
+        target = _link(response.content.decode(), "prev")
+    assert backward == expected
+    assert _rows(bureau_client.get(url + params + "&page=2")) == expected[20:40]
+
+
+def test_a_keyset_cursor_outside_the_users_list_is_ignored(principal_a_client, school_a, school_b):
+    mine = StudentFactory.create_batch(3, school=school_a)
+    other = StudentFactory(school=school_b)
+    response = principal_a_client.get(reverse("students:student_list"), {"after": other.pk, "sort": "name"})
+    assert response.status_code == 200
+    assert set(_rows(response)) == {s.pk for s in mine}
+    garbage = principal_a_client.get(reverse("students:student_list"), {"after": "1 OR 1=1", "page": "x"})
+    assert set(_rows(garbage)) == {s.pk for s in mine}
