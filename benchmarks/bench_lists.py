@@ -2,7 +2,8 @@
 
 The county's largest list (145,057 students in Ningdu) as a bureau clerk opens it: the first page, the middle
 page and the last page, for the usual order and for a sort by name, with 50 rows a page; each the median
-server time of `--repeat` requests (test client, no network), and its SQL query count.
+server time of `--repeat` requests (test client, no network), and its SQL query count; and the page the
+middle page's "next" link opens (a keyset cursor since issue 19, an OFFSET before).
 
     .venv/bin/python benchmarks/bench_lists.py            # DATABASE_URL: a seeded county (run_all.py seeds)
 """
@@ -12,8 +13,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
+import sys
+from pathlib import Path
 
-from benchmarks.common import emit, setup_django, timer
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import emit, setup_django, timer  # noqa: E402
 
 # (figure name, query string without the page)
 ORDERS = [("usual", ""), ("by_name", "sort=name"), ("by_name_desc", "sort=-name")]
@@ -36,8 +41,21 @@ def run(*, repeat: int = 3) -> dict[str, float]:
     emit("lists.student_list.pages", pages, "pages")
     results = {}
     for label, query in ORDERS:
-        for where, number in (("first", 1), ("middle", max(1, pages // 2)), ("last", pages)):
-            target = f"{url}?{query}&page={number}" if query else f"{url}?page={number}"
+        middle = f"{url}?{query}&page={max(1, pages // 2)}" if query else f"{url}?page={max(1, pages // 2)}"
+        targets = [
+            ("first", f"{url}?{query}" if query else url),
+            ("middle", middle),
+            ("last", f"{url}?{query}&page={pages}" if query else f"{url}?page={pages}"),
+        ]
+        # "Next" from the middle page: the link the page offers (a keyset cursor where the list has one).
+        listing = client.get(middle).context.get("listing")
+        if listing is not None and listing.page.has_next():
+            targets.append(("next_from_middle", url + listing.next_url))
+        elif listing is None and pages > 1:  # a page without portal.lists: its next page by number
+            targets.append(
+                ("next_from_middle", middle.replace(f"page={pages // 2}", f"page={pages // 2 + 1}"))
+            )
+        for where, target in targets:
             with CaptureQueriesContext(connection) as captured:
                 response = client.get(target)
             queries = len(captured.captured_queries)

@@ -83,6 +83,12 @@ ABSENCE_SORTS = {
     "school": ["student__school__code", "student__name"],
     "since": ["since"],
 }
+CLOSING_SORTS = {
+    "name": ["case__name"],
+    "township": ["case__township__code", "case__name"],
+    "asked": ["requested_at"],
+    "outcome": ["outcome", "requested_at"],
+}
 CARE_SORTS = {
     "school": ["school__code", "grade", "name"],
     "name": ["name"],
@@ -395,8 +401,12 @@ def closing_reject(request, pk: int):
 @scoped_login_required
 def closing_list(request):
     """Closing requests waiting for the bureau (销号申请)."""
+    result = lists.listing(
+        request, selectors.pending_closings(request.user), sorts=CLOSING_SORTS, default="asked"
+    )
     context = {
-        "closings": selectors.pending_closings(request.user)[:200],
+        **lists.context(result),
+        "closings": result.page,
         "can_confirm_closing": can_confirm_case_closing(request.user),
     }
     return render(request, "dropout_control/closing_list.html", context)

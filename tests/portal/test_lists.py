@@ -21,7 +21,7 @@ from nutrition import views as nutrition_views
 from portal import lists
 from portal import views as portal_views
 from students import views as student_views
-from subsidies.views import batches, ledger, loans
+from subsidies.views import batches, ledger, loans, policies
 from tests.factories import SchoolFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db
@@ -188,6 +188,8 @@ LIST_PAGES = [
     ("dropout:care_roster", dropout_views.CARE_SORTS),
     ("nutrition:index", nutrition_views.PILOT_SORTS),
     ("access_log", portal_views.ACCESS_LOG_SORTS),
+    ("subsidies:policy_list", policies.POLICY_SORTS),
+    ("dropout:closing_list", dropout_views.CLOSING_SORTS),
 ]
 
 
