@@ -687,9 +687,7 @@ def suspect_list(request):
     suspects = SuspectedDropout.objects.visible_to(request.user).select_related(
         "township", "case", "row__upload"
     )
-    data = request.GET.copy()
-    if not set(data) - set(lists.LIST_PARAMS):  # the page as the menu opens it: what is still to decide
-        data["status"] = SuspectedDropout.Status.PENDING
+    data = lists.with_default(request.GET, status=SuspectedDropout.Status.PENDING)  # still to decide
     filterset = SuspectFilter(data, queryset=suspects, request=request)
     result = lists.listing(request, filterset.qs, sorts=SUSPECT_SORTS, default="township")
     context = {

@@ -30,6 +30,20 @@ PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 # The parameters the list itself owns; every other one in the query string is a filter.
 LIST_PARAMS = ("sort", "size", "page", "after", "before")
+# Sent by every list's filter form: the list was filtered by hand, so a list that opens on a default filter
+# (the pending ones, say) leaves out what the form left open ("全部" submits nothing).
+FILTERED = "filtered"
+
+
+def with_default(params: QueryDict, **defaults) -> QueryDict:
+    """The list's filters, with `defaults` for those the user has not chosen (unless the form was used)."""
+    data = params.copy()
+    if FILTERED not in data:
+        for name, value in defaults.items():
+            data.setdefault(name, value)
+    return data
+
+
 # A page reached by "next" or "previous" on a keyset list carries the row it starts after (or ends before).
 CURSOR_PARAMS = ("page", "after", "before")
 # How many page numbers the pager shows either side of the current one.

@@ -361,9 +361,7 @@ def missing_list(request):
     missing = MissingFromRoll.objects.visible_to(request.user).select_related(
         "student", "school", "resolved_by"
     )
-    data = request.GET.copy()
-    if not set(data) - set(lists.LIST_PARAMS):  # the page as the menu opens it: what is still to do
-        data["status"] = MissingFromRoll.Status.PENDING
+    data = lists.with_default(request.GET, status=MissingFromRoll.Status.PENDING)  # what is still to do
     filterset = MissingFromRollFilter(data, queryset=missing, request=request)
     result = lists.listing(request, filterset.qs, sorts=MISSING_SORTS, default="school")
     context = lists.context(

@@ -320,3 +320,27 @@ def test_a_keyset_cursor_outside_the_users_list_is_ignored(principal_a_client, s
     assert set(_rows(response)) == {s.pk for s in mine}
     garbage = principal_a_client.get(reverse("students:student_list"), {"after": "1 OR 1=1", "page": "x"})
     assert set(_rows(garbage)) == {s.pk for s in mine}
+
+
+@pytest.mark.parametrize(
+    ("name", "model_path"),
+    [
+        ("dropout:suspect_list", "dropout_control.models.SuspectedDropout"),
+        ("students:missing_list", "students.models.MissingFromRoll"),
+    ],
+)
+def test_a_list_opening_on_pending_shows_all_once_the_form_leaves_status_open(client_of, name, model_path):
+    from django.utils.module_loading import import_string
+
+    from portal.models import User
+
+    model = import_string(model_path)
+    visible = model.objects.visible_to(User.objects.get(username="bureau"))
+    client = client_of("bureau")
+    opened = client.get(reverse(name), {"sort": "name", "size": 100})
+    assert {row.status for row in opened.context["page"].object_list} <= {"pending"}
+    assert opened.context["page"].paginator.count == visible.filter(status="pending").count()
+    # "全部" posts an empty status: the redirect drops it, the form's marker keeps the list unfiltered.
+    searched = client.post(reverse("search"), {"_next": reverse(name), "filtered": "1", "status": ""})
+    everything = client.get(searched["Location"])
+    assert everything.context["page"].paginator.count == visible.count()
