@@ -173,9 +173,9 @@ def ordering(sorts: Mapping[str, Sequence[Order]], key: str, descending: bool) -
     return [_flipped(term) if descending else _as_order_by(term) for term in terms]
 
 
-def read_size(params: Mapping[str, str], default: int = DEFAULT_PAGE_SIZE) -> int:
+def read_size(params: Mapping[str, str], default: int | None = None) -> int:
     size = parse_int(params.get("size"))
-    return size if size in PAGE_SIZES else default
+    return size if size in PAGE_SIZES else (default or DEFAULT_PAGE_SIZE)
 
 
 def listing(
@@ -186,7 +186,7 @@ def listing(
     default: str,
     params: QueryDict | None = None,
     paginator_class: type[Paginator] = Paginator,
-    per_page: int = DEFAULT_PAGE_SIZE,
+    per_page: int | None = None,
     keyset: bool = False,
 ) -> Listing:
     """Sort `queryset` as the request asks (within `sorts`), cut the page, and describe it for the template.
