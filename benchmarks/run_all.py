@@ -27,7 +27,7 @@ from benchmarks import bench_queries  # noqa: E402
 from benchmarks.common import ROOT, SCALES, bench_environment, emit, mb, note  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-ALL = ["yearend", "export", "import", "register", "meals", "queries", "load"]
+ALL = ["yearend", "export", "import", "register", "meals", "queries", "lists", "load"]
 
 
 def _with_database(url: str, name: str) -> str:
@@ -153,6 +153,8 @@ def main() -> int:
         )
         ok &= run_script("bench_queries.py", ["--label", "county"], database_url=county, figures=figures)
         bench_queries.summarise(bench_queries.parse(figures, "small"), bench_queries.parse(figures, "county"))
+    if "lists" in wanted:
+        ok &= run_script("bench_lists.py", [], database_url=county, figures=figures)
     if "load" in wanted:
         ok &= run_script(
             "bench_load.py",

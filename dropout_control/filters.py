@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from dropout_control import selectors
 from dropout_control.models import CareRecord, DropoutCase, LongAbsence, SuspectedDropout
 from dropout_control.rules import VISIT_OVERDUE_DAYS
+from portal.filters import PortalFilterSet
 from students.filters import search_by_name_or_id
 from students.models import School, Township
 
@@ -26,7 +27,7 @@ def _schools(request):
     return School.objects.visible_to(request.user) if request else School.objects.none()
 
 
-class CaseFilter(django_filters.FilterSet):
+class CaseFilter(PortalFilterSet):
     q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=DropoutCase.Status.choices)
     stage = django_filters.ChoiceFilter(
@@ -82,7 +83,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=too_long) if value else queryset.exclude(pk__in=too_long)
 
 
-class SuspectFilter(django_filters.FilterSet):
+class SuspectFilter(PortalFilterSet):
     q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=SuspectedDropout.Status.choices)
     township = django_filters.ModelChoiceFilter(label=_("Township"), queryset=_townships)
@@ -101,7 +102,7 @@ class SuspectFilter(django_filters.FilterSet):
         return queryset.filter(Q(row__upload=value) | Q(last_seen=value))
 
 
-class LongAbsenceFilter(django_filters.FilterSet):
+class LongAbsenceFilter(PortalFilterSet):
     school = django_filters.ModelChoiceFilter(
         label=_("School"), queryset=_schools, field_name="student__school"
     )
@@ -114,7 +115,7 @@ class LongAbsenceFilter(django_filters.FilterSet):
         fields = ["school", "current"]
 
 
-class CareRecordFilter(django_filters.FilterSet):
+class CareRecordFilter(PortalFilterSet):
     school = django_filters.ModelChoiceFilter(
         label=_("School"), queryset=_schools, field_name="student__school"
     )

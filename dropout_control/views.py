@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,6 +44,7 @@ from dropout_control.models import (
     WatchPolicy,
 )
 from dropout_control.services.common import watch_months
+from portal import lists
 from portal.access import (
     can_confirm_case_closing,
     can_file_zero_report,
@@ -59,11 +59,41 @@ from portal.excel import workbook_response
 from portal.forms import ConfirmPasswordForm, add_service_errors, flash_errors
 from portal.history import history_for
 from portal.models import AccessLog
-from portal.params import query_without_page
 from students import id_numbers
 from students.models import School, Student, Township
 
-PAGE_SIZE = 50
+CASE_SORTS = {
+    "name": ["name"],
+    "township": ["township__code", "village", "name"],
+    "village": ["village", "name"],
+    "school": [F("school__code").asc(nulls_last=True), "name"],
+    "found_on": ["found_on"],
+    "reason": ["reason", "-found_on"],
+    "last_visit": [F("last_visit").asc(nulls_first=True), "-found_on"],
+    "status": ["status", "watching", "outcome", "-found_on"],
+}
+SUSPECT_SORTS = {
+    "name": ["name"],
+    "township": ["-is_poverty_family", "township__code", "village", "name"],
+    "village": ["village", "name"],
+    "status": ["status", "township__code", "name"],
+}
+ABSENCE_SORTS = {
+    "name": ["student__name"],
+    "school": ["student__school__code", "student__name"],
+    "since": ["since"],
+}
+CLOSING_SORTS = {
+    "name": ["case__name"],
+    "township": ["case__township__code", "case__name"],
+    "asked": ["requested_at"],
+    "outcome": ["outcome", "requested_at"],
+}
+CARE_SORTS = {
+    "school": ["school__code", "grade", "name"],
+    "name": ["name"],
+    "grade": ["grade", "school__code", "name"],
+}
 
 
 @scoped_login_required
@@ -94,13 +124,8 @@ def case_list(request):
         .annotate(last_visit=Max("visits__visited_on"))
     )
     filterset = CaseFilter(request.GET, queryset=cases, request=request)
-    page = Paginator(filterset.qs.order_by("-found_on", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {
-        "filter": filterset,
-        "page": page,
-        "query": query_without_page(request),
-        "can_write": scope_of(request.user).writable,
-    }
+    result = lists.listing(request, filterset.qs, sorts=CASE_SORTS, default="-found_on")
+    context = lists.context(result, filter=filterset, can_write=scope_of(request.user).writable)
     return render(request, "dropout_control/case_list.html", context)
 
 
@@ -376,8 +401,12 @@ def closing_reject(request, pk: int):
 @scoped_login_required
 def closing_list(request):
     """Closing requests waiting for the bureau (销号申请)."""
+    result = lists.listing(
+        request, selectors.pending_closings(request.user), sorts=CLOSING_SORTS, default="asked"
+    )
     context = {
-        "closings": selectors.pending_closings(request.user)[:200],
+        **lists.context(result),
+        "closings": result.page,
         "can_confirm_closing": can_confirm_case_closing(request.user),
     }
     return render(request, "dropout_control/closing_list.html", context)
@@ -658,16 +687,11 @@ def suspect_list(request):
     suspects = SuspectedDropout.objects.visible_to(request.user).select_related(
         "township", "case", "row__upload"
     )
-    data = request.GET.copy()
-    data.setdefault("status", SuspectedDropout.Status.PENDING)
+    data = lists.with_default(request.GET, status=SuspectedDropout.Status.PENDING)  # still to decide
     filterset = SuspectFilter(data, queryset=suspects, request=request)
-    page = Paginator(
-        filterset.qs.order_by("-is_poverty_family", "township__code", "village", "name", "pk"), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    result = lists.listing(request, filterset.qs, sorts=SUSPECT_SORTS, default="township")
     context = {
-        "filter": filterset,
-        "page": page,
-        "query": query_without_page(request),
+        **lists.context(result, filter=filterset),
         "can_write": scope_of(request.user).writable,
         # One pair of forms per row: no ids (they would repeat); each control sits in its <label>.
         "confirm_form": ConfirmForm(auto_id=False),
@@ -749,17 +773,12 @@ def absence_list(request):
                 else:
                     messages.success(request, _("The long absence was recorded."))
                     return redirect("dropout:absence_list")
-    absences = (
-        LongAbsence.objects.visible_to(request.user)
-        .current()
-        .select_related("student__school")
-        .order_by("since", "pk")
-    )
-    page = Paginator(absences, PAGE_SIZE).get_page(request.GET.get("page"))
+    absences = LongAbsence.objects.visible_to(request.user).current().select_related("student__school")
+    result = lists.listing(request, absences, sorts=ABSENCE_SORTS, default="since")
     return render(
         request,
         "dropout_control/absence_list.html",
-        {"form": form, "page": page, "can_write": scope_of(request.user).writable},
+        lists.context(result, form=form, can_write=scope_of(request.user).writable),
     )
 
 
@@ -781,7 +800,10 @@ def care_roster(request):
     """Page the plain roster first, then count care records for that page only; the paginator's count is
     the roster's total (no second count)."""
     today = timezone.localdate()
-    page = Paginator(selectors.care_roster(request.user, today), PAGE_SIZE).get_page(request.GET.get("page"))
+    result = lists.listing(
+        request, selectors.care_roster(request.user, today), sorts=CARE_SORTS, default="school"
+    )
+    page = result.page
     page.object_list = selectors.care_roster_rows(page.object_list, today)
     for student in page.object_list:
         student.care_flags = sorted({c.get_category_display() for c in student.care_categories})
@@ -790,7 +812,7 @@ def care_roster(request):
     )
     totals = {"children": page.paginator.count}
     return render(
-        request, "dropout_control/care_roster.html", {"page": page, "totals": totals, "visits": visits}
+        request, "dropout_control/care_roster.html", lists.context(result, totals=totals, visits=visits)
     )
 
 

@@ -17,6 +17,7 @@ from nutrition.models import (
     Purchase,
     SafetyCheck,
 )
+from portal.filters import PortalFilterSet
 from students.models import School, Township
 
 
@@ -32,7 +33,7 @@ def _pilots(request):
     return PilotSchool.objects.visible_to(request.user) if request else PilotSchool.objects.none()
 
 
-class PilotFilter(django_filters.FilterSet):
+class PilotFilter(PortalFilterSet):
     term = django_filters.ModelChoiceFilter(label=_("Term"), queryset=NutritionTerm.objects.all())
     township = django_filters.ModelChoiceFilter(
         label=_("Township"), queryset=_townships, field_name="school__township"
@@ -61,7 +62,7 @@ class PilotFilter(django_filters.FilterSet):
         return selectors.flagged(queryset, value)
 
 
-class PilotRowFilter(django_filters.FilterSet):
+class PilotRowFilter(PortalFilterSet):
     """Rows of pilot schools: by term, school and township, and a date range on `date_field`."""
 
     date_field = "day"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,14 +16,23 @@ from nutrition import forms, importing, rules, services
 from nutrition.filters import PilotFilter
 from nutrition.models import MealImport, NutritionTerm, PilotSchool, Purchase, TermHoliday
 from nutrition.selectors import county_figures
+from portal import lists
 from portal.access import can_record_nutrition, is_bureau_staff
 from portal.decorators import bureau_required, scoped_login_required
 from portal.forms import add_service_errors, flash_errors
 from portal.history import history_for
-from portal.params import parse_int, query_without_page
+from portal.params import parse_int
 from students.models import Stage
 
-PAGE_SIZE = 50
+PILOT_SORTS = {
+    "school": ["school__code"],
+    "township": ["school__township__code", "school__code"],
+    "supply": ["supply_mode", "school__code"],
+    "received": ["total_received", "school__code"],
+    "spent": ["total_spent", "school__code"],
+    # The column counts the days *without* one: ascending is the most days with one first.
+    "accompanied": ["-accompanied_days", "school__code"],
+}
 
 
 def _terms_and_current(request) -> tuple[list[NutritionTerm], NutritionTerm | None]:
@@ -65,19 +73,19 @@ def index(request):
     )
     school_days = len(rules.school_days(term, term.holiday_days, until=today)) if term else 0
     filterset = PilotFilter(request.GET, queryset=pilots, request=request)
-    listing = filterset.qs.with_accompanied_days(today).order_by("school__township__code", "school__code")
-    page = Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page"))
+    result = lists.listing(
+        request, filterset.qs.with_accompanied_days(today), sorts=PILOT_SORTS, default="township"
+    )
+    page = result.page
     rows = [(pilot, rules.reconcile(pilot), school_days - pilot.accompanied_days) for pilot in page]
     context = {
         "term": term,
         "term_running": term is not None and term.contains(today),
         "today": today,
         "terms": terms,
-        "filter": filterset,
-        "page": page,
+        **lists.context(result, filter=filterset),
         "rows": rows,
         "school_days": school_days,
-        "query": query_without_page(request),
         "total": rules.reconcile_all(pilots) if term else None,
         "figures": county_figures(term, request.user) if term else None,
         "can_record": can_record_nutrition(request.user),

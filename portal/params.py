@@ -40,10 +40,3 @@ def query_int(params, name: str, *, low: int = 1, high: int = MAX_ID) -> int | N
 
 def query_year(params, name: str = "year") -> int | None:
     return query_int(params, name, low=YEARS[0], high=YEARS[1])
-
-
-def query_without_page(request) -> str:
-    """The list's query string without its page number: what the pager's links add `page=` to."""
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()

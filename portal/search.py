@@ -79,7 +79,12 @@ def search_redirect(request):
         target, allowed_hosts={request.get_host()}
     ):
         return HttpResponseBadRequest("bad _next")
-    params = request.POST.copy()
+    return redirect_with_filters(request, target, request.POST)
+
+
+def redirect_with_filters(request, target: str, posted: QueryDict):
+    """To the list `target` with the posted filters in its query string (ID numbers as tokens), from page 1."""
+    params = posted.copy()
     for name in ("csrfmiddlewaretoken", "_next", "page"):
         params.pop(name, None)
     params, _replaced = _tokenised(request, params)

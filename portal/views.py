@@ -4,7 +4,6 @@ import django_filters
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -13,11 +12,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal import lists
 from portal.access import can_read_access_log
 from portal.api import call_service
 from portal.audit import log_access
+from portal.filters import PortalFilterSet
 from portal.models import AccessLog
-from portal.params import query_without_page
 from portal.security import needs_verification, verify_code
 from portal.tokens import token_issue
 
@@ -84,7 +84,7 @@ class ObtainToken(APIView):
         return Response({"token": key, "expiry_hours": settings.API_TOKEN_HOURS})
 
 
-class AccessLogFilter(django_filters.FilterSet):
+class AccessLogFilter(PortalFilterSet):
     username = django_filters.CharFilter(label=_("User name"), lookup_expr="icontains")
     action = django_filters.ChoiceFilter(label=_("Action"), choices=AccessLog.Action.choices)
     since = django_filters.DateFilter(label=_("From"), field_name="at", lookup_expr="date__gte")
@@ -101,15 +101,14 @@ class AccessLogFilter(django_filters.FilterSet):
         return queryset.filter(object_type=object_type, object_id=object_id)
 
 
+ACCESS_LOG_SORTS = {"at": ["at"], "user": ["username", "at"], "action": ["action", "at"]}
+
+
 @login_required
 def access_log(request):
     """Read-only: the portal offers no way to change or delete an entry."""
     if not can_read_access_log(request.user):
         raise PermissionDenied
     filterset = AccessLogFilter(request.GET, queryset=AccessLog.objects.all())
-    page = Paginator(filterset.qs, 100).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "portal/access_log.html",
-        {"filter": filterset, "page": page, "query": query_without_page(request)},
-    )
+    result = lists.listing(request, filterset.qs, sorts=ACCESS_LOG_SORTS, default="-at", per_page=100)
+    return render(request, "portal/access_log.html", lists.context(result, filter=filterset))

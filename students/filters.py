@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.access import can_reveal_personal
+from portal.filters import PortalFilterSet
 from portal.search import search_value
 from students import id_numbers
 from students.models import MissingFromRoll, School, Stage, Student, StudentCategory, Township
@@ -38,7 +39,7 @@ def _schools(request):
     return School.objects.visible_to(request.user) if request else School.objects.none()
 
 
-class SchoolFilter(django_filters.FilterSet):
+class SchoolFilter(PortalFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     township = django_filters.ModelChoiceFilter(label=_("Township"), queryset=_townships)
     school_type = django_filters.ChoiceFilter(label=_("School type"), choices=School.Type.choices)
@@ -53,7 +54,7 @@ class SchoolFilter(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(code__iexact=value))
 
 
-class StudentFilter(django_filters.FilterSet):
+class StudentFilter(PortalFilterSet):
     q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
     township = django_filters.ModelChoiceFilter(
         label=_("Township"), queryset=_townships, field_name="school__township"
@@ -80,7 +81,7 @@ class StudentFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=matching)
 
 
-class MissingFromRollFilter(django_filters.FilterSet):
+class MissingFromRollFilter(PortalFilterSet):
     school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=MissingFromRoll.Status.choices)
     is_compulsory = django_filters.BooleanFilter(label=_("Compulsory age"))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal import lists
 from portal.access import can_import_students, can_reveal_personal, is_bureau_staff, scope_of
 from portal.audit import log_access
 from portal.decorators import scoped_login_required
@@ -20,7 +19,7 @@ from portal.forms import ConfirmPasswordForm, add_service_errors, flash_errors
 from portal.history import history_for
 from portal.models import AccessLog
 from portal.pagination import CachedCountPaginator
-from portal.params import query_without_page
+from portal.search import redirect_with_filters
 from students import importing, services
 from students.filters import MissingFromRollFilter, SchoolFilter, StudentFilter
 from students.forms import (
@@ -34,6 +33,34 @@ from students.forms import (
 from students.models import ImportJob, MissingFromRoll, School, Stage, Student
 
 PAGE_SIZE = 50
+
+SCHOOL_SORTS = {
+    "code": ["code"],
+    "name": ["name"],
+    "township": ["township__code", "code"],
+    "type": ["school_type", "code"],
+    "ownership": ["ownership", "code"],
+    "rural": ["is_rural", "code"],
+    "students": ["student_count"],
+}
+# The student list's columns: the county's longest list (145,057 in Ningdu) is paged by keyset
+# (portal.lists._keyset_page), so that its deep pages cost what its first does.
+STUDENT_SORTS = {
+    "name": ["name"],
+    "sex": ["sex", "name"],
+    "school": ["school__code", "stage", "grade", "name"],
+    "stage": ["stage", "grade", "name"],
+    "grade": ["grade", "stage", "name"],
+    "boarding": ["is_boarding", "name"],
+    "status": ["status", "name"],
+}
+MISSING_SORTS = {
+    "name": ["student__name"],
+    "school": ["-is_compulsory", "school__code", "stage", "grade", "student__name"],
+    "grade": ["stage", "grade", "student__name"],
+    "year": ["school_year", "roll_date"],
+    "status": ["status", "student__name"],
+}
 
 
 @scoped_login_required
@@ -55,11 +82,10 @@ def school_list(request):
                 0,
             )
         )
-        .order_by("township__code", "code")
     )
     filterset = SchoolFilter(request.GET, queryset=schools, request=request)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "students/school_list.html", {"filter": filterset, "page": page})
+    result = lists.listing(request, filterset.qs, sorts=SCHOOL_SORTS, default="township")
+    return render(request, "students/school_list.html", lists.context(result, filter=filterset))
 
 
 @scoped_login_required
@@ -83,45 +109,32 @@ def school_detail(request, pk: int):
     return render(request, "students/school_detail.html", context)
 
 
-FILTER_SESSION_KEY = "student_filter"
-
-
-def _student_filter_params(request) -> QueryDict:
-    """The list's filters: from the link's query string, or else the search form last posted.
-
-    The search form is posted, not sent as a query string, so that an ID number typed into it never
-    appears in a URL, the browser history or a server log line.
-    """
-    if set(request.GET) - {"page"}:
-        return request.GET
-    params = QueryDict(mutable=True)
-    params.update(request.session.get(FILTER_SESSION_KEY, {}))
-    return params
-
-
 @scoped_login_required
 @require_http_methods(["GET", "POST"])
 def student_list(request):
+    """The registry's students. The search form is posted (through `/search/`, or here), so that an ID number
+    typed into it never appears in a URL: the filters come back in the query string, the number as a token."""
     if request.method == "POST":
-        fields = StudentFilter.base_filters
-        request.session[FILTER_SESSION_KEY] = {k: v for k, v in request.POST.items() if k in fields and v}
-        return redirect("students:student_list")
-    params = _student_filter_params(request)
+        return redirect_with_filters(request, request.path, request.POST)
     students = Student.objects.visible_to(request.user).select_related("school")
-    filterset = StudentFilter(params, queryset=students, request=request)
-    page = CachedCountPaginator(
-        filterset.qs.order_by("school__code", "stage", "grade", "name", "pk"), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    filterset = StudentFilter(request.GET, queryset=students, request=request)
+    result = lists.listing(
+        request,
+        filterset.qs,
+        sorts=STUDENT_SORTS,
+        default="school",
+        paginator_class=CachedCountPaginator,
+        keyset=True,
+    )
     return render(
         request,
         "students/student_list.html",
-        {
-            "filter": filterset,
-            "page": page,
-            "query": query_without_page(request),
-            "can_write": scope_of(request.user).writable,
-            "can_import": can_import_students(request.user),
-        },
+        lists.context(
+            result,
+            filter=filterset,
+            can_write=scope_of(request.user).writable,
+            can_import=can_import_students(request.user),
+        ),
     )
 
 
@@ -282,7 +295,7 @@ def student_export(request):
     file of children's ID numbers is the most sensitive thing the portal hands out.
     """
     students = Student.objects.visible_to(request.user)
-    filterset = StudentFilter(_student_filter_params(request), queryset=students, request=request)
+    filterset = StudentFilter(request.GET, queryset=students, request=request)
     full_ids = False
     if request.method == "POST":
         if not scope_of(request.user).writable:
@@ -348,20 +361,15 @@ def missing_list(request):
     missing = MissingFromRoll.objects.visible_to(request.user).select_related(
         "student", "school", "resolved_by"
     )
-    data = request.GET.copy()
-    data.setdefault("status", MissingFromRoll.Status.PENDING)
+    data = lists.with_default(request.GET, status=MissingFromRoll.Status.PENDING)  # what is still to do
     filterset = MissingFromRollFilter(data, queryset=missing, request=request)
-    page = Paginator(
-        filterset.qs.order_by("-is_compulsory", "school__code", "stage", "grade", "student__name", "pk"),
-        PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
-    context = {
-        "filter": filterset,
-        "page": page,
-        "query": query_without_page(request),
-        "can_write": scope_of(request.user).writable,
-        "resolve_form": MissingResolveForm(auto_id=False),
-    }
+    result = lists.listing(request, filterset.qs, sorts=MISSING_SORTS, default="school")
+    context = lists.context(
+        result,
+        filter=filterset,
+        can_write=scope_of(request.user).writable,
+        resolve_form=MissingResolveForm(auto_id=False),
+    )
     return render(request, "students/missing_list.html", context)
 
 

@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.filters import PortalFilterSet
 from students.filters import search_by_name_or_id
 from students.models import School, Stage, Township
 from subsidies import selectors
@@ -30,7 +31,7 @@ def _schools(request):
     return School.objects.visible_to(request.user) if request else School.objects.none()
 
 
-class PolicyFilter(django_filters.FilterSet):
+class PolicyFilter(PortalFilterSet):
     aid_type = django_filters.ChoiceFilter(label=_("Aid type"), choices=AidType.choices)
     stage = django_filters.ChoiceFilter(label=_("Stage"), choices=PolicyStage.choices)
     valid_on = django_filters.DateFilter(label=_("Valid on"), method="filter_valid_on")
@@ -43,7 +44,7 @@ class PolicyFilter(django_filters.FilterSet):
         return queryset.valid_on(value)
 
 
-class BatchFilter(django_filters.FilterSet):
+class BatchFilter(PortalFilterSet):
     school_year = django_filters.NumberFilter(label=_("School year"))
     term = django_filters.ChoiceFilter(label=_("Term"), choices=Term.choices)
     aid_type = django_filters.ChoiceFilter(label=_("Aid type"), choices=AidType.choices)
@@ -79,7 +80,7 @@ class BatchFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=awaiting) if value else queryset.exclude(pk__in=awaiting)
 
 
-class PaymentFilter(django_filters.FilterSet):
+class PaymentFilter(PortalFilterSet):
     q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
     batch = django_filters.NumberFilter(label=_("Batch"))
     township = django_filters.ModelChoiceFilter(
@@ -114,7 +115,7 @@ class PaymentFilter(django_filters.FilterSet):
         )
 
 
-class MatchResultFilter(django_filters.FilterSet):
+class MatchResultFilter(PortalFilterSet):
     kind = django_filters.ChoiceFilter(label=_("Result"), choices=MatchResult.Kind.choices)
 
     class Meta:
@@ -122,7 +123,7 @@ class MatchResultFilter(django_filters.FilterSet):
         fields = ["kind"]
 
 
-class OutOfCountyFilter(django_filters.FilterSet):
+class OutOfCountyFilter(PortalFilterSet):
     destination_county_code = django_filters.CharFilter(label=_("Destination county code"))
     school_year = django_filters.NumberFilter(label=_("School year"))
     follow_up = django_filters.ChoiceFilter(label=_("Follow-up"), choices=OutOfCountyStudent.FollowUp.choices)
@@ -132,7 +133,7 @@ class OutOfCountyFilter(django_filters.FilterSet):
         fields = ["destination_county_code", "school_year", "follow_up"]
 
 
-class LoanFilter(django_filters.FilterSet):
+class LoanFilter(PortalFilterSet):
     school_year = django_filters.NumberFilter(label=_("School year"))
     q = django_filters.CharFilter(label=_("Name or university"), method="search")
 

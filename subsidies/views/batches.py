@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal import lists
 from portal.access import is_bureau_staff, scope_of
 from portal.audit import log_access
 from portal.decorators import bureau_required, scoped_login_required
@@ -16,7 +16,6 @@ from portal.excel import workbook_response
 from portal.forms import ConfirmPasswordForm, flash_errors
 from portal.history import history_for
 from portal.models import AccessLog
-from portal.params import query_without_page
 from students.models import Student
 from subsidies import bank, selectors, services
 from subsidies.filters import (
@@ -39,7 +38,21 @@ from subsidies.models import (
     Payment,
 )
 from subsidies.models.batches import attach_totals, totals_by_batch
-from subsidies.views.common import PAGE_SIZE, visible_batch
+from subsidies.views.common import visible_batch
+
+BATCH_SORTS = {
+    "aid_type": ["aid_type", "-school_year", "term"],
+    "term": ["-school_year", "term", "aid_type"],
+    "status": ["status", "-school_year", "term", "aid_type"],
+    "eligibility": ["eligibility_date"],
+}
+PAYMENT_SORTS = {
+    "student": ["student__name"],
+    "school": ["school__code", "student__name"],
+    "stage": ["stage", "school__code", "student__name"],
+    "amount": ["amount", "student__name"],
+    "status": ["status", "school__code", "student__name"],
+}
 
 # --- Batches ------------------------------------------------------------------------------------------
 
@@ -48,9 +61,10 @@ from subsidies.views.common import PAGE_SIZE, visible_batch
 def index(request):
     """The batches, each with the person-times and amount the user may see: drawn, and paid apart."""
     visible = Payment.objects.visible_to(request.user)
-    batches = DisbursementBatch.objects.visible_to(request.user).order_by("-school_year", "term", "aid_type")
+    batches = DisbursementBatch.objects.visible_to(request.user)
     filterset = BatchFilter(request.GET, queryset=batches, request=request)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    result = lists.listing(request, filterset.qs, sorts=BATCH_SORTS, default="term")
+    page = result.page
     # One pass over the payments of the listed batches gives each row's figures and the totals above them.
     by_batch = totals_by_batch(visible, filterset.qs)
     attach_totals(page, by_batch)
@@ -64,13 +78,12 @@ def index(request):
     return render(
         request,
         "subsidies/index.html",
-        {
-            "filter": filterset,
-            "page": page,
-            "totals": totals,
-            "generate_form": GenerateForm() if is_bureau_staff(request.user) else None,
-            "query": query_without_page(request),
-        },
+        lists.context(
+            result,
+            filter=filterset,
+            totals=totals,
+            generate_form=GenerateForm() if is_bureau_staff(request.user) else None,
+        ),
     )
 
 
@@ -108,17 +121,13 @@ def batch_detail(request, pk: int):
     filterset = PaymentFilter(
         request.GET, queryset=payments.select_related("student", "school"), request=request
     )
-    listed = filterset.qs.annotate(has_account=selectors.has_account()).order_by(
-        "school__code", "student__name", "pk"
-    )
-    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    listed = filterset.qs.annotate(has_account=selectors.has_account())
+    result = lists.listing(request, listed, sorts=PAYMENT_SORTS, default="school")
     is_bureau = is_bureau_staff(request.user)
     no_account = bank.without_account(bank.due_payments(batch).filter(pk__in=payments.values("pk")))
     context = {
         "batch": batch,
-        "filter": filterset,
-        "page": page,
-        "query": query_without_page(request),
+        **lists.context(result, filter=filterset),
         "totals": selectors.payment_totals(payments),
         "reconciliation": selectors.reconciliation(payments),
         "bank_files": selectors.bank_files(batch) if is_bureau else [],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,12 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal import lists
 from portal.access import can_keep_out_of_county_ledger, is_bureau_staff
 from portal.audit import log_access
 from portal.decorators import bureau_required, scoped_login_required
 from portal.forms import flash_errors
 from portal.models import AccessLog
-from portal.params import query_without_page
 from subsidies import services
 from subsidies.filters import (
     OutOfCountyFilter,
@@ -29,7 +28,14 @@ from subsidies.forms import (
 from subsidies.models import (
     OutOfCountyStudent,
 )
-from subsidies.views.common import PAGE_SIZE
+
+LEDGER_SORTS = {
+    "name": ["name"],
+    "home": ["home_township__code", "name"],
+    "destination": ["destination_county_code", "name"],
+    "stage": ["stage", "name"],
+    "follow_up": ["follow_up", "destination_county_code", "name"],
+}
 
 # --- Out-of-county ledger -----------------------------------------------------------------------------
 
@@ -52,7 +58,7 @@ def out_of_county(request):
                 return redirect("subsidies:out_of_county")
     lines = OutOfCountyStudent.objects.visible_to(request.user).select_related("home_township")
     filterset = OutOfCountyFilter(request.GET, queryset=lines, request=request)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    result = lists.listing(request, filterset.qs, sorts=LEDGER_SORTS, default="destination")
     destinations = (
         filterset.qs.values("destination_county_code", "destination_county", "school_year")
         .annotate(n=Count("pk"), pending=Count("pk", filter=Q(follow_up="pending")))
@@ -62,12 +68,10 @@ def out_of_county(request):
         request,
         "subsidies/out_of_county.html",
         {
-            "filter": filterset,
-            "page": page,
+            **lists.context(result, filter=filterset),
             "destinations": destinations,
             "form": form,
             "follow_up_form": FollowUpForm(),
-            "query": query_without_page(request),
             "is_bureau": is_bureau_staff(request.user),
         },
     )

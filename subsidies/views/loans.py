@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from portal import lists
 from portal.access import is_bureau_staff
 from portal.decorators import scoped_login_required
 from portal.forms import add_service_errors
-from portal.params import query_without_page
 from subsidies import selectors, services
 from subsidies.filters import (
     LoanFilter,
@@ -23,9 +22,18 @@ from subsidies.forms import (
 from subsidies.models import (
     CreditLoan,
 )
-from subsidies.views.common import PAGE_SIZE
 
 # --- Credit loans -------------------------------------------------------------------------------------
+
+
+LOAN_SORTS = {
+    "name": ["name"],
+    "university": ["university", "name"],
+    "year": ["-school_year", "name"],
+    "contract": ["contract_date", "name"],
+    "amount": ["amount", "name"],
+    "top_up": ["top_up", "name"],
+}
 
 
 @scoped_login_required
@@ -45,15 +53,9 @@ def loan_list(request):
                 return redirect("subsidies:loan_list")
     loans = CreditLoan.objects.visible_to(request.user).select_related("home_township")
     filterset = LoanFilter(request.GET, queryset=loans, request=request)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    result = lists.listing(request, filterset.qs, sorts=LOAN_SORTS, default="year")
     return render(
         request,
         "subsidies/loan_list.html",
-        {
-            "filter": filterset,
-            "page": page,
-            "totals": selectors.loan_totals(loans),
-            "form": form,
-            "query": query_without_page(request),
-        },
+        lists.context(result, filter=filterset, totals=selectors.loan_totals(loans), form=form),
     )

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal import lists
 from portal.access import can_run_data_matching
 from portal.audit import log_access
 from portal.decorators import capability_required
 from portal.excel import workbook_response
 from portal.forms import add_service_errors, flash_errors
 from portal.models import AccessLog
-from portal.params import query_without_page
 from subsidies import matching
 from subsidies.filters import (
     MatchResultFilter,
@@ -28,9 +27,17 @@ from subsidies.forms import (
 from subsidies.models import (
     MatchRun,
 )
-from subsidies.views.common import PAGE_SIZE
 
 # --- Data matching ------------------------------------------------------------------------------------
+
+
+MATCH_SORTS = {
+    "result": ["kind", "row_number"],
+    "row": ["row_number"],
+    "name": ["name"],
+    "school": ["student__school__code", "name"],
+    "aid": ["aid_type", "name"],
+}
 
 
 @capability_required(can_run_data_matching)
@@ -54,17 +61,15 @@ def match_list(request):
 def match_detail(request, pk: int):
     run = get_object_or_404(MatchRun.objects.visible_to(request.user), pk=pk)
     filterset = MatchResultFilter(request.GET, queryset=run.results.select_related("student__school"))
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    result = lists.listing(request, filterset.qs, sorts=MATCH_SORTS, default="result")
     counts = dict(run.results.values_list("kind").annotate(n=Count("pk")))
     return render(
         request,
         "subsidies/match_detail.html",
         {
             "run": run,
-            "filter": filterset,
-            "page": page,
+            **lists.context(result, filter=filterset),
             "counts": counts,
-            "query": query_without_page(request),
             "apply_form": MatchApplyForm(),
         },
     )

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from portal import lists
 from portal.access import is_bureau_staff
 from portal.decorators import bureau_required, scoped_login_required
 from portal.forms import add_service_errors, flash_errors
@@ -30,16 +31,25 @@ from subsidies.models import (
 # --- Policies and quotas ------------------------------------------------------------------------------
 
 
+POLICY_SORTS = {
+    "stage": ["stage", "aid_type", "tier", "valid_from"],
+    "aid_type": ["aid_type", "stage", "tier", "valid_from"],
+    "standard": ["amount", "stage", "aid_type"],
+    "valid": ["valid_from", "stage", "aid_type"],
+}
+
+
 @scoped_login_required
 def policy_list(request):
     policies = AidPolicy.objects.visible_to(request.user).annotate(paid_count=Count("payments"))
     filterset = PolicyFilter(request.GET, queryset=policies, request=request)
+    result = lists.listing(request, filterset.qs, sorts=POLICY_SORTS, default="stage", per_page=100)
     return render(
         request,
         "subsidies/policy_list.html",
         {
-            "filter": filterset,
-            "policies": filterset.qs,
+            **lists.context(result, filter=filterset),
+            "policies": result.page,
             "groups": AidExclusionGroup.objects.visible_to(request.user),
             "can_edit": is_bureau_staff(request.user),
         },

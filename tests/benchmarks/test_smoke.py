@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from benchmarks import bench_export, bench_import, bench_queries, bench_seed, bench_yearend
+from benchmarks import bench_export, bench_import, bench_lists, bench_queries, bench_seed, bench_yearend
 from benchmarks.common import LINE
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +105,12 @@ def test_meals_import_prints_a_month_of_the_pilots_and_leaves_the_county_as_it_w
     } <= out.keys()
     after = (MealRecord.objects.count(), PilotSchool.objects.count(), MealImport.objects.count())
     assert after == before  # rolled back
+
+
+def test_lists_prints_the_student_list_pages(tiny_county, db, capsys):
+    bench_lists.run(repeat=1)
+    out = figures(capsys.readouterr().out)
+    assert out["lists.student_list.pages"][0] >= 1
+    assert "lists.student_list.usual.last.server_time" in out
+    assert "lists.student_list.by_name_desc.first.queries" in out
+    assert not any(name.endswith(".status") for name in out)

@@ -54,7 +54,7 @@ def test_bureau_generates_approves_and_sees_totals(page, sign_in, bureau, needy_
     page.click("#generate-form button[type=submit]")
     page.wait_for_selector("text=已生成批次：3 名学生")
     assert page.inner_text("#batch-count") == "3"
-    assert page.inner_text("#batch-amount") == "1500.00"
+    assert page.inner_text("#batch-amount") == "1,500.00"
     totals = page.inner_text("#totals-township")
     assert "甲镇" in totals and "乙镇" in totals
     page.click("#approve-form button[type=submit]")
@@ -62,7 +62,7 @@ def test_bureau_generates_approves_and_sees_totals(page, sign_in, bureau, needy_
     assert page.inner_text("#batch-status") == "已审批"
     assert "审批" in page.inner_text("#steps")
     page.click("text=发放批次")
-    assert "1500.00" in page.inner_text("#batches")
+    assert "1,500.00" in page.inner_text("#batches")
 
 
 def test_principal_sees_only_own_part_and_cannot_approve(page, login, bureau, principal_a, needy_boarders):

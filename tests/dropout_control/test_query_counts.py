@@ -272,7 +272,7 @@ def test_care_roster_counts_care_records_only_for_the_page(
 ):
     """Annotating the whole roster (every flagged child's care records) is what made it slow: the care-record
     count is computed over the page's ids only, and the roster's total is counted once."""
-    monkeypatch.setattr("dropout_control.views.PAGE_SIZE", 2)
+    monkeypatch.setattr("portal.lists.DEFAULT_PAGE_SIZE", 2)
     rows = Rows({"by": bureau, "school": school_a})
     rows.roster(5)
     bureau_client.get(reverse("dropout:index"))

@@ -99,7 +99,7 @@ def test_batch_page_shows_the_reconciliation(bureau_client, junior_batch):
     body = bureau_client.get(reverse("subsidies:batch_detail", args=[junior_batch.pk])).content.decode()
     table = body.split('id="reconciliation"')[1].split("</table>")[0]
     for key, amount in (
-        ("drawn", "1250.00"),
+        ("drawn", "1,250.00"),
         ("paid", "312.50"),
         ("failed", "312.50"),
         ("pending", "312.50"),

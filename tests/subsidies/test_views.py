@@ -41,14 +41,14 @@ def paid_batch(batch, bureau):
 def test_index_is_chinese_and_shows_totals(bureau_client, batch):
     body = bureau_client.get(reverse("subsidies:index")).content.decode()
     assert "寄宿生生活补助" in body
-    assert "1500.00" in body
+    assert "1,500.00" in body
     assert "人次" in body
 
 
 def test_principal_index_counts_only_own_school(principal_a_client, batch):
     body = principal_a_client.get(reverse("subsidies:index")).content.decode()
-    assert "1000.00" in body
-    assert "1500.00" not in body
+    assert "1,000.00" in body
+    assert "1,500.00" not in body
     assert 'id="generate-form"' not in body
 
 
@@ -206,7 +206,7 @@ def test_quota_page_shows_allocated_drawn_remaining(bureau_client, batch):
         {"aid_type": "boarder_allowance", "school_year": 2022, "term": "autumn", "amount": "1200"},
     )
     body = bureau_client.get(reverse("subsidies:quota_list")).content.decode()
-    assert "1200.00" in body and "1500.00" in body and "-300.00" in body
+    assert "1,200.00" in body and "1,500.00" in body and "-300.00" in body
     detail = bureau_client.get(reverse("subsidies:batch_detail", args=[batch.pk])).content.decode()
     assert "超出" in detail
 
