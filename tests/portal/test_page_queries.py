@@ -61,7 +61,9 @@ def test_the_demo_county_has_rows_on_the_pages(client_of):
     from students.models import Student
     from subsidies.models import Payment
 
-    assert Student.objects.filter(status=Student.Status.ENROLLED).count() >= 300  # the first roll, grown since
+    assert (
+        Student.objects.filter(status=Student.Status.ENROLLED).count() >= 300
+    )  # the first roll, grown since
     assert Payment.objects.count() > 100
     assert DropoutCase.objects.exists() and PilotSchool.objects.exists()
     assert YearEndSnapshot.objects.filter(status=YearEndSnapshot.Status.READY).exists()
