@@ -136,6 +136,13 @@ def case_return(
         errors["on"] = early
     elif on > today():
         errors["on"] = [_("The return cannot be dated in the future.")]
+    else:
+        # The return writes the register from its date: a school year that has ended changes only through
+        # that year's roll (students.register), so the return is dated in the running one.
+        try:
+            register.check_effective(on, today=today())
+        except ValidationError as refused:
+            errors.update(refused.message_dict)
     if not school.is_active or not set(school.stages) & set(RETURN_STAGES):
         errors["school"] = [_("Choose a school in operation that teaches compulsory education.")]
     elif not School.objects.editable_by(by).filter(pk=school.pk).exists():

@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from rest_framework.test import APIClient
 
 from dropout_control.models import DropoutCase, SuspectedDropout
+from tests.dropout_control.conftest import RETURNED
 from tests.dropout_control.factories import HOME_TEACHING, close_case, open_case
 from tests.factories import StudentFactory, make_id_number
 from tests.refusals import nothing_written
@@ -163,7 +164,7 @@ def test_principal_cannot_read_or_change_another_schools_case(principal_a, princ
             f"{url}return/",
             {
                 "school": school_b.pk,
-                "on": "2025-03-10",
+                "on": RETURNED.isoformat(),
                 "stage": "primary",
                 "grade": 3,
                 "late_reason": "补录",

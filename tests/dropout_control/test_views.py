@@ -12,6 +12,7 @@ from openpyxl import Workbook, load_workbook
 
 from dropout_control import selectors, services
 from dropout_control.models import DropoutCase, SuspectedDropout
+from tests.dropout_control.conftest import RETURNED
 from tests.dropout_control.factories import open_case
 from tests.factories import CategoryFactory, StudentFactory, make_id_number
 from tests.refusals import nothing_written
@@ -105,7 +106,7 @@ def test_principal_cannot_post_to_another_schools_case(
             "case_return",
             {
                 "school": school_b.pk,
-                "on": "2025-03-06",
+                "on": RETURNED.isoformat(),
                 "stage": "primary",
                 "grade": "3",
                 "late_reason": "补录",
