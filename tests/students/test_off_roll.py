@@ -105,6 +105,7 @@ def test_the_household_comparison_suspects_a_child_off_the_roll(bureau, school_a
     row = HouseholdRegisterRow.objects.get(upload=upload)
     assert row.finding == HouseholdRegisterRow.Finding.NOT_ENROLLED
     assert row.student_id == child.pk
+    assert row.note == f"不在本学年学籍名册：最后见于2022–2023学年{school_a.name}的学籍名册。"
     # The nightly clearing of suspects now on a roll leaves the child suspected.
     assert suspects_resolve_enrolled() == 0
     assert SuspectedDropout.objects.pending().filter(id_number=child.id_number).exists()
