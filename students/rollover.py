@@ -11,8 +11,9 @@ and a child whose record already changed on or after 1 September.
 The roll-over writes the register itself (`register.unsynced()`): each rolled child's spell is closed on
 31 August and a spell from 1 September is opened that names the `Rollover`, and the Student row is set to that
 spell's state. A child known from the past year's roll only (off the roll: that year's spell ends on 31 August
-and nothing follows it) is rolled on from that spell and enrolled again. The Student row's `updated_at` is left alone on purpose: it then says "changed by a person
-after the roll-over", which is what undo asks (and undo gives back the rows exactly as they were).
+and nothing follows it) is rolled on from that spell and enrolled again. The Student row's `updated_at` is left
+alone on purpose: it then says "changed by a person after the roll-over", which is what undo asks (and undo
+gives back the rows exactly as they were).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -166,12 +167,16 @@ def plan(school_year: int) -> list[Step]:
             "followed",
         )
     )
-    closed = set(School.objects.exclude(pk__in=School.objects.open_on(start)).values_list("pk", flat=True))
-    teaches_junior = {
-        pk
-        for pk, school_type in School.objects.values_list("pk", "school_type")
-        if Stage.JUNIOR in School.TYPE_STAGES[school_type]
-    }
+    # The schools in one query: which are closed on 1 September, which teach junior middle.
+    schools = School.objects.annotate(
+        open_then=ExpressionWrapper(Q(pk__in=School.objects.open_on(start)), output_field=BooleanField())
+    ).values_list("pk", "school_type", "open_then")
+    closed, teaches_junior = set(), set()
+    for pk, school_type, open_then in schools:
+        if not open_then:
+            closed.add(pk)
+        if Stage.JUNIOR in School.TYPE_STAGES[school_type]:
+            teaches_junior.add(pk)
     return [_step(spell, eve=eve, closed=closed, teaches_junior=teaches_junior) for spell in spells]
 
 
@@ -336,7 +341,8 @@ _ROWS_FORWARD = """
 # ... and, on undo, of the spell it closed (a child the roll-over took from off the roll is off it again).
 _ROWS_BACK = f"""
     UPDATE students_student s SET stage = p.stage, grade = p.grade,
-           status = CASE WHEN n.source = '{SOURCE_AFTER_PAST_ROLL}' THEN '{Student.Status.OFF_ROLL.value}' ELSE p.status END
+           status = CASE WHEN n.source = '{SOURCE_AFTER_PAST_ROLL}' THEN '{Student.Status.OFF_ROLL.value}'
+                         ELSE p.status END
       FROM students_enrollment p
       JOIN students_enrollment n ON n.student_id = p.student_id AND n.rollover_id = %s
      WHERE p.valid_to = %s AND s.id = p.student_id

@@ -50,3 +50,28 @@ def short_watch(db):
     from tests.dropout_control.factories import bureau_user
 
     return services.watch_policy_set(months=WATCH_MONTHS, by=bureau_user())
+
+
+def api_for(user):
+    """An API client signed in as `user` (the second factor is the web pages' business)."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def case_a(school_a):
+    """An open case of a child at school A."""
+    from tests.dropout_control.factories import open_case
+
+    return open_case(township=school_a.township, school=school_a, name="甲案")
+
+
+@pytest.fixture
+def case_b(school_b):
+    """An open case of a child at school B."""
+    from tests.dropout_control.factories import open_case
+
+    return open_case(township=school_b.township, school=school_b, name="乙案")

@@ -8,27 +8,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from rest_framework.test import APIClient
 
 from dropout_control.models import ClosingRequest, DropoutCase, ReturnWatch, ZeroReport
-from tests.dropout_control.conftest import MONTHS, RETURNED, WATCH_END, whole_watch_ran
+from tests.dropout_control.conftest import MONTHS, RETURNED, WATCH_END, api_for, whole_watch_ran
 from tests.dropout_control.factories import open_case, recorded_on_the_day, return_and_watch
 from tests.refusals import nothing_written
 
 FOUND = date(2025, 3, 3)
 # Returns are dated in the running school year, watched two months (tests/dropout_control/conftest.py).
 pytestmark = pytest.mark.usefixtures("short_watch")
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-@pytest.fixture
-def case_a(school_a):
-    return open_case(township=school_a.township, school=school_a, name="甲案")
 
 
 HOME_TEACHING_REQUEST = {

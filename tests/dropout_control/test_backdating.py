@@ -14,12 +14,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from dropout_control import services
 from dropout_control.models import DropoutCase, ReturnWatch
 from dropout_control.services.common import BACKDATE_LIMIT_DAYS, first_of_month, watch_months
-from tests.dropout_control.conftest import WATCH_MONTHS, YEAR_START, whole_watch_ran
+from tests.dropout_control.conftest import WATCH_MONTHS, YEAR_START, api_for, whole_watch_ran
 from tests.dropout_control.factories import open_case
 from tests.factories import make_id_number
 from tests.refusals import nothing_written
@@ -27,12 +26,6 @@ from tests.refusals import nothing_written
 
 def today():
     return timezone.localdate()
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def long_ago(days: int = 200):

@@ -17,17 +17,6 @@ from tests.dropout_control.factories import open_case
 from tests.factories import CategoryFactory, StudentFactory, make_id_number
 from tests.refusals import nothing_written
 
-
-@pytest.fixture
-def case_a(school_a):
-    return open_case(township=school_a.township, school=school_a, name="甲案")
-
-
-@pytest.fixture
-def case_b(school_b):
-    return open_case(township=school_b.township, school=school_b, name="乙案")
-
-
 PAGES = ["index", "case_list", "ledger", "register", "suspect_list", "absence_list", "care_roster"]
 
 
