@@ -56,3 +56,31 @@ def test_the_api_says_in_chinese_when_to_date_the_return(township_officer, schoo
     message = response.json()["on"][0]
     assert "已结束的学年" in message and YEAR_START.isoformat() in message
     assert today() >= YEAR_START
+
+
+def test_a_caller_building_past_years_names_the_day_it_records_on(bureau, school_a):
+    """The demo builds its past years as they happened: a return recorded "then" is on that year's register."""
+    then = YEAR_START - timedelta(days=200)
+    case = open_case(township=school_a.township, school=school_a, found_on=then - timedelta(days=20))
+    watch = services.case_return(
+        case=case,
+        school=school_a,
+        on=then,
+        stage="primary",
+        grade=3,
+        by=bureau,
+        today=then + timedelta(days=1),
+    )
+    assert Enrollment.objects.on(then).get(student=watch.student).status == Student.Status.ENROLLED
+    # A day after the county's today is no day to record on.
+    later = open_case(township=school_a.township, school=school_a, found_on=today())
+    with nothing_written(later), pytest.raises(ValidationError):
+        services.case_return(
+            case=later,
+            school=school_a,
+            on=today() + timedelta(days=1),
+            stage="primary",
+            grade=3,
+            by=bureau,
+            today=today() + timedelta(days=5),
+        )
