@@ -14,11 +14,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from dropout_control import matching, rules, services
-from dropout_control.models import DropoutCase, HouseholdRegisterUpload, ReturnWatch, TeamMember
+from dropout_control.models import DropoutCase, HouseholdRegisterUpload, ReturnWatch, TeamMember, WatchPolicy
 from dropout_control.services.common import confirmable_from, watch_months
 from portal.models import User
 from students import id_numbers, register
 from students.models import Enrollment, School, Stage, Student, StudentCategory, Township, school_year_of
+
+DEMO_WATCH_MONTHS = 2
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = "子涵欣怡梓轩浩然雨桐一诺宇轩依诺俊杰思彤佳怡"
@@ -144,7 +146,11 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
                 by=by,
             )
     # A third of the others returned: on the register again, watched, each month confirmed; those whose watch
-    # has run are closed at the township's request, the last one's request awaits the bureau.
+    # has run are closed at the township's request, the last one's request awaits the bureau. The demo county
+    # watches two months (a term by default), so that a return of the running school year has run its watch
+    # by late autumn.
+    if not WatchPolicy.objects.exists():
+        services.watch_policy_set(months=DEMO_WATCH_MONTHS, by=by)
     # (Registered children found longest ago: the demo's register keeps its size, and some watches have run.)
     pupil_cases = sorted(
         (case for case in cases[: total - home_teaching] if case.student_id is not None),
@@ -182,7 +188,11 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
 
 
 def _return(case: DropoutCase, *, rng: random.Random, today: date, school: School, by) -> ReturnWatch:
-    returned_on = min(today, case.found_on + timedelta(days=rng.randint(10, 30)))
+    # A return writes the register: dated in the running school year (an ended year's register changes only
+    # through its roll), the cases found last year back on its first day.
+    returned_on = max(
+        date(school_year_of(today), 9, 1), min(today, case.found_on + timedelta(days=rng.randint(10, 30)))
+    )
     stage = Stage.PRIMARY if Stage.PRIMARY in school.stages else Stage.JUNIOR
     watch = services.case_return(
         case=case, school=school, on=returned_on, stage=stage, grade=rng.randint(1, 3), by=by
@@ -295,7 +305,13 @@ def during_year(*, rng: random.Random, school_year: int, by) -> dict:
             continue
         returned_on = found + timedelta(days=rng.randint(15, 30) if n == 0 else rng.randint(100, 110))
         watch = services.case_return(
-            case=case, school=student.school, on=returned_on, stage=student.stage, grade=student.grade, by=by
+            case=case,
+            school=student.school,
+            on=returned_on,
+            stage=student.stage,
+            grade=student.grade,
+            by=by,
+            today=returned_on,  # recorded on its day, in the school year being built
         )
         # As entered on its day (the watch's months are confirmed by the clock from the day it was recorded).
         watch.created_at = timezone.make_aware(datetime.combine(returned_on, time(9)))

@@ -45,7 +45,7 @@ from portal.access import can_reveal_personal, can_run_data_matching
 from portal.excel import ExcelError, cell_text, read_rows, write_sheet
 from portal.services import service
 from students import id_numbers
-from students.models import Student, StudentCategory, Township
+from students.models import Enrollment, Student, StudentCategory, Township, school_year_of
 
 # The out-of-county ledger is kept by the aid office (subsidies) and names the county where the child
 # studies and the letter sent there: the comparison's rule crosses into it because a child it accounts for is
@@ -360,6 +360,16 @@ def compare(upload: HouseholdRegisterUpload, parsed: list[ParsedRow]):
             "id_number", flat=True
         )
     )
+    # Children the registry knows from a past year's roll only: not enrolled, the row says where they were last.
+    last_roll = {
+        number: (school_year_of(valid_to), school)
+        for number, valid_to, school in Enrollment.objects.filter(
+            student__id_number__in=numbers, student__status=Student.Status.OFF_ROLL, valid_to__isnull=False
+        )
+        .order_by("student_id", "-valid_from")
+        .distinct("student_id")
+        .values_list("student__id_number", "valid_to", "school__name")
+    }
     absent = set(
         LongAbsence.objects.current()
         .filter(student__id_number__in=numbers)
@@ -421,6 +431,12 @@ def compare(upload: HouseholdRegisterUpload, parsed: list[ParsedRow]):
             note = _ledger_note(out_of_county[p.id_number])
         else:
             finding = Finding.NOT_ENROLLED
+            if p.id_number in last_roll:
+                year, school = last_roll[p.id_number]
+                note = _("Not on this school year's roll: last on the %(year)s roll at %(school)s.") % {
+                    "year": f"{year}–{year + 1}",
+                    "school": school,
+                }
         decision = cleared.get(p.id_number)
         if (
             finding in SUSPECT_FINDINGS

@@ -33,6 +33,11 @@ class StudentForm(forms.ModelForm):
         self.fields["birth_date"].required = False
         self.fields["household_county_code"].required = False
         self.fields["birth_date"].help_text = _("Leave empty to take it from the ID number.")
+        if self.instance.status != Student.Status.OFF_ROLL:
+            # Given by the rolls only (students.services refuses it): offered only to keep a child's own.
+            self.fields["status"].choices = [
+                c for c in self.fields["status"].choices if c[0] != Student.Status.OFF_ROLL
+            ]
         if self.instance.pk:
             # The form shows the number masked: the whole number is shown only through the logged reveal.
             # Left as it is, the number stays; typed anew, the new number is checked and saved.

@@ -353,7 +353,14 @@ class TeacherCount(models.Model):
 # from D on (a back-dated transfer moves the roll-over's spell too, which keeps its grade). Writers that build the register
 # themselves (the roll-over, a past year's roll) switch the trigger off for their transaction
 # (`students.register.unsynced()`) and write spells directly.
+#
+# A child whose latest spell ended before today (known only from a past year's roll) has the status "not on this
+# school year's roll" (`Student.Status.OFF_ROLL`): the past roll gives it, and a later roll, the full roll or the
+# roll-over lifts it by putting the child on a later year's register. The register has no spell of that status:
+# it is the absence of a spell, so a change to such a child's row opens none, and a row set to it closes the
+# child's spell on the effective date.
 
+OFF_ROLL = "off_roll"  # Student.Status.OFF_ROLL, for the triggers (the class is defined below)
 REGISTER_COLUMNS = ("school_id", "stage", "grade", "is_boarding", "is_agricultural_major", "status")
 _COLUMNS = ", ".join(REGISTER_COLUMNS)
 # The change's effective date: the transaction's setting, else today in the county's time zone.
@@ -375,7 +382,7 @@ REGISTER_ON_INSERT = f"""
            coalesce(nullif(current_setting('portal.register_on', true), '')::date, n.enrolled_on,
                     (now() AT TIME ZONE '{settings.TIME_ZONE}')::date),
            NULL, {_SOURCE.format(default="new")}, now()
-    FROM new_values n;
+    FROM new_values n WHERE n.status <> '{OFF_ROLL}';
     RETURN NULL;
 """
 # The changed columns take the new value; the others keep the spell's own (a spell after a back-dated change,
@@ -386,6 +393,9 @@ _TAKE = ", ".join(
 REGISTER_ON_UPDATE = f"""
     {_SKIP}
     effective := {_EFFECTIVE};
+    -- A child off the roll has no spell from the effective date on.
+    DELETE FROM students_enrollment e USING {_CHANGED}
+     WHERE e.student_id = n.id AND e.valid_from >= effective AND n.status = '{OFF_ROLL}';
     -- Spells that begin on or after the effective date take the change.
     UPDATE students_enrollment e SET ({_COLUMNS}) = ({_TAKE.format(spell="e")}), recorded_at = now()
       FROM {_CHANGED}
@@ -402,13 +412,14 @@ REGISTER_ON_UPDATE = f"""
     INSERT INTO students_enrollment (student_id, {_COLUMNS}, valid_from, valid_to, source, recorded_at)
     SELECT h.student_id, {_TAKE.format(spell="h")}, effective, h.old_to,
            {_SOURCE.format(default="change")}, now()
-      FROM head h JOIN {_CHANGED} ON n.id = h.student_id;
+      FROM head h JOIN {_CHANGED} ON n.id = h.student_id
+     WHERE n.status <> '{OFF_ROLL}';
     -- A student with no spell on or after the effective date (the last one closed before it) gets one.
     INSERT INTO students_enrollment (student_id, {_COLUMNS}, valid_from, valid_to, source, recorded_at)
     SELECT n.id, {", ".join("n." + c for c in REGISTER_COLUMNS)}, effective, NULL,
            {_SOURCE.format(default="change")}, now()
       FROM {_CHANGED}
-     WHERE NOT EXISTS (SELECT 1 FROM students_enrollment e
+     WHERE n.status <> '{OFF_ROLL}' AND NOT EXISTS (SELECT 1 FROM students_enrollment e
                         WHERE e.student_id = n.id AND (e.valid_to IS NULL OR e.valid_to >= effective));
     RETURN NULL;
 """
@@ -442,6 +453,10 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
         SUSPENDED = "suspended", pgettext_lazy("student status", "Suspended")
         DROPPED_OUT = "dropped_out", _("Dropped out")
         DECEASED = "deceased", _("Deceased")
+        # Known from a past year's roll only (or whose latest spell on the register is such a year's): no spell
+        # covers today, so the child is counted nowhere today. Given and lifted by the rolls and the roll-over
+        # (students.roll, students.rollover), never chosen by a clerk; the register holds no spell of it.
+        OFF_ROLL = "off_roll", _("Not on this school year's roll")
 
     # Unique through the constraint below, not `unique=True`: on PostgreSQL a unique CharField also gets a
     # second, `varchar_pattern_ops` index for LIKE 'prefix%' queries, which nothing asks of an ID number (a

@@ -73,10 +73,11 @@ def check_effective(on: date, *, field: str = "on", today: date | None = None) -
             {
                 field: [
                     _(
-                        "%(on)s falls in a school year that has ended: its register changes only through that "
-                        "year's roll import."
+                        "%(on)s falls in a school year that has ended: date it on or after %(start)s, the first "
+                        "day of this school year. An ended year's register changes only through that year's "
+                        "roll import."
                     )
-                    % {"on": on.isoformat()}
+                    % {"on": on.isoformat(), "start": start.isoformat()}
                 ]
             }
         )

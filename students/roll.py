@@ -11,7 +11,9 @@ roll who is missing. Applying checks the file again against the register as it i
   date whom the roll does not list given a `MissingFromRoll` to resolve. Nobody is deleted or guessed at.
 - a past roll with the trigger off (`register.unsynced`): each row's spell for that year (1 September to
   31 August, or from the row's 变动日期) carved into what the register said, children unknown so far created,
-  and the Student row following a row that is the child's latest known state.
+  and the Student row following a row that is the child's latest known state, with the status "not on this
+  school year's roll" (`Student.Status.OFF_ROLL`: no spell covers today). The roll-over of the next year, or
+  the full roll, puts such a child back on the register and enrolls them.
 
 Which years are open: a full roll for the current school year only (its date from 1 September to today); a
 past roll for a year that has ended and is not before `FIRST_YEAR`.
@@ -570,7 +572,9 @@ def _write_past(cursor, job: ImportJob) -> list[dict]:
     joined = f"{staging.TABLE} s JOIN {ROLL_TABLE} r ON r.row_no = s.row_no"
     with register.unsynced():
         known = staging.match_students(cursor)
-        # Children unknown so far, as the row shows them (their latest known state), from the row's first day.
+        # Children unknown so far, as the row shows them (their latest known state), from the row's first day:
+        # not on the roll of the running year (no spell covers today) until a later roll or the roll-over
+        # puts them on it.
         cursor.execute(
             f"""
             WITH created AS (
@@ -590,7 +594,7 @@ def _write_past(cursor, job: ImportJob) -> list[dict]:
             )
             SELECT s.row_no, created.id FROM created JOIN {staging.TABLE} s ON s.id_number = created.id_number
             """,
-            [Student.Status.ENROLLED],
+            [Student.Status.OFF_ROLL],
         )
         created = cursor.fetchall()
         staging.match_students(cursor)
@@ -662,7 +666,8 @@ def _write_past(cursor, job: ImportJob) -> list[dict]:
             """,
             [source],
         )
-        # A known child whose latest spell is now this year's: the Student row is that state.
+        # A known child whose latest spell is now this year's: the Student row is that state, off the roll of the
+        # running year (the year has ended, and no later spell puts the child on a later register).
         cursor.execute(
             f"""
             UPDATE students_student st
@@ -675,6 +680,6 @@ def _write_past(cursor, job: ImportJob) -> list[dict]:
               AND NOT EXISTS (SELECT 1 FROM students_enrollment e WHERE e.student_id = st.id AND e.valid_from > r.end_on)
               AND (st.school_id, st.stage, st.grade, st.status) IS DISTINCT FROM (sc.id, s.stage, s.grade, %s)
             """,
-            [Student.Status.ENROLLED, Student.Status.ENROLLED],
+            [Student.Status.OFF_ROLL, Student.Status.OFF_ROLL],
         )
     return _outcome(created, known, _changed_rows(job))

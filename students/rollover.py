@@ -10,8 +10,10 @@ and a child whose record already changed on or after 1 September.
 
 The roll-over writes the register itself (`register.unsynced()`): each rolled child's spell is closed on
 31 August and a spell from 1 September is opened that names the `Rollover`, and the Student row is set to that
-spell's state. The Student row's `updated_at` is left alone on purpose: it then says "changed by a person
-after the roll-over", which is what undo asks (and undo gives back the rows exactly as they were).
+spell's state. A child known from the past year's roll only (off the roll: that year's spell ends on 31 August
+and nothing follows it) is rolled on from that spell and enrolled again. The Student row's `updated_at` is left
+alone on purpose: it then says "changed by a person after the roll-over", which is what undo asks (and undo
+gives back the rows exactly as they were).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -46,6 +48,9 @@ from students.models import (
 )
 
 SOURCE = "rollover"
+# The source of a spell the roll-over opened for a child known from the past year's roll only (off the roll
+# until then): undo leaves that year's spell ending on 31 August and the child off the roll again.
+SOURCE_AFTER_PAST_ROLL = "rollover after past roll"
 
 # What a roll-over does with one child.
 MOVES_UP = "moves_up"  # grade + 1 in the same stage and school
@@ -91,9 +96,11 @@ class Step:
     new_grade: int = 0
     new_status: str = ""
     reason: str = ""
+    # The spell already ended on 31 August (a past year's roll) and the child was off the roll.
+    off_roll: bool = False
 
 
-def _step(spell: dict, *, closed: set[int], teaches_junior: set[int]) -> Step:
+def _step(spell: dict, *, eve: date, closed: set[int], teaches_junior: set[int]) -> Step:
     base = {
         k: spell[k]
         for k in ("student_id", "school_id", "stage", "grade", "is_boarding", "is_agricultural_major")
@@ -104,7 +111,10 @@ def _step(spell: dict, *, closed: set[int], teaches_junior: set[int]) -> Step:
         return Step(**base, outcome=DECISION, reason=reason)
 
     last = STAGE_GRADES[spell["stage"]]
-    if spell["valid_to"] is not None:
+    # A spell ending on 31 August with nothing after it is a past year's roll: the child is rolled on from it.
+    # One ending later, or followed by another, was changed in the new year.
+    base["off_roll"] = spell["valid_to"] == eve and not spell["followed"]
+    if spell["valid_to"] is not None and not base["off_roll"]:
         return decide("changed")
     if spell["status"] == Student.Status.SUSPENDED:
         return decide("suspended")
@@ -138,9 +148,12 @@ def _step(spell: dict, *, closed: set[int], teaches_junior: set[int]) -> Step:
 def plan(school_year: int) -> list[Step]:
     """What the roll-over of `school_year` does with every child enrolled (or suspended) on 31 August."""
     start = first_day(school_year)
+    eve = start - timedelta(days=1)
+    later = Enrollment.objects.filter(student_id=OuterRef("student_id"), valid_from__gt=eve)
     spells = (
-        Enrollment.objects.on(start - timedelta(days=1))
+        Enrollment.objects.on(eve)
         .filter(status__in=(Student.Status.ENROLLED, Student.Status.SUSPENDED))
+        .annotate(followed=Exists(later))
         .order_by("school_id", "stage", "grade", "student_id")
         .values(
             "pk",
@@ -152,15 +165,20 @@ def plan(school_year: int) -> list[Step]:
             "valid_to",
             "is_boarding",
             "is_agricultural_major",
+            "followed",
         )
     )
-    closed = set(School.objects.exclude(pk__in=School.objects.open_on(start)).values_list("pk", flat=True))
-    teaches_junior = {
-        pk
-        for pk, school_type in School.objects.values_list("pk", "school_type")
-        if Stage.JUNIOR in School.TYPE_STAGES[school_type]
-    }
-    return [_step(spell, closed=closed, teaches_junior=teaches_junior) for spell in spells]
+    # The schools in one query: which are closed on 1 September, which teach junior middle.
+    schools = School.objects.annotate(
+        open_then=ExpressionWrapper(Q(pk__in=School.objects.open_on(start)), output_field=BooleanField())
+    ).values_list("pk", "school_type", "open_then")
+    closed, teaches_junior = set(), set()
+    for pk, school_type, open_then in schools:
+        if not open_then:
+            closed.add(pk)
+        if Stage.JUNIOR in School.TYPE_STAGES[school_type]:
+            teaches_junior.add(pk)
+    return [_step(spell, eve=eve, closed=closed, teaches_junior=teaches_junior) for spell in spells]
 
 
 def summarise(school_year: int, steps: list[Step]) -> dict:
@@ -318,18 +336,21 @@ _OPEN = """
     INSERT INTO students_enrollment (student_id, school_id, stage, grade, is_boarding, is_agricultural_major,
                                      status, valid_from, valid_to, source, rollover_id, recorded_at)
     SELECT e.student_id, e.school_id, u.stage, u.grade, e.is_boarding, e.is_agricultural_major,
-           u.status, %s, NULL, %s, %s, %s
-      FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[]) AS u(spell, stage, grade, status)
+           u.status, %s, NULL, CASE WHEN u.off_roll THEN %s ELSE %s END, %s, %s
+      FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[], %s::boolean[])
+           AS u(spell, stage, grade, status, off_roll)
       JOIN students_enrollment e ON e.id = u.spell
 """
-# The Student row takes the state of the spell the roll-over opened.
+# The Student row takes the state of the spell the roll-over opened (a child off the roll is on it again).
 _ROWS_FORWARD = """
     UPDATE students_student s SET stage = e.stage, grade = e.grade, status = e.status
       FROM students_enrollment e WHERE e.rollover_id = %s AND e.student_id = s.id
 """
-# ... and, on undo, of the spell it closed.
-_ROWS_BACK = """
-    UPDATE students_student s SET stage = p.stage, grade = p.grade, status = p.status
+# ... and, on undo, of the spell it closed (a child the roll-over took from off the roll is off it again).
+_ROWS_BACK = f"""
+    UPDATE students_student s SET stage = p.stage, grade = p.grade,
+           status = CASE WHEN n.source = '{SOURCE_AFTER_PAST_ROLL}' THEN '{Student.Status.OFF_ROLL.value}'
+                         ELSE p.status END
       FROM students_enrollment p
       JOIN students_enrollment n ON n.student_id = p.student_id AND n.rollover_id = %s
      WHERE p.valid_to = %s AND s.id = p.student_id
@@ -344,6 +365,7 @@ def _write(rollover: Rollover, rolled: list[Step]) -> None:
             _OPEN,
             [
                 start,
+                SOURCE_AFTER_PAST_ROLL,
                 SOURCE,
                 rollover.pk,
                 rollover.applied_at,
@@ -351,6 +373,7 @@ def _write(rollover: Rollover, rolled: list[Step]) -> None:
                 [step.new_stage for step in rolled],
                 [step.new_grade for step in rolled],
                 [step.new_status for step in rolled],
+                [step.off_roll for step in rolled],
             ],
         )
         cursor.execute(_ROWS_FORWARD, [rollover.pk])
@@ -360,9 +383,11 @@ def _write_back(rollover: Rollover) -> None:
     eve = first_day(rollover.school_year) - timedelta(days=1)
     with connection.cursor() as cursor, register.unsynced():
         cursor.execute(_ROWS_BACK, [rollover.pk, eve])
+        # The spells it closed are open again; a past year's spell it rolled on from keeps its end.
         cursor.execute(
-            "SELECT coalesce(array_agg(student_id), '{}') FROM students_enrollment WHERE rollover_id = %s",
-            [rollover.pk],
+            "SELECT coalesce(array_agg(student_id), '{}') FROM students_enrollment "
+            "WHERE rollover_id = %s AND source <> %s",
+            [rollover.pk, SOURCE_AFTER_PAST_ROLL],
         )
         students = cursor.fetchone()[0]
         cursor.execute("DELETE FROM students_enrollment WHERE rollover_id = %s", [rollover.pk])

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dropout_control.models import DropoutCase, LongAbsence, ReturnWatch, WatchConfirmation, WatchPolicy
+from dropout_control.services import common
 from dropout_control.services.common import (
     add_months,
     backdating_errors,
@@ -113,14 +114,18 @@ def case_return(
     stage: str = "",
     grade: int | None = None,
     late_reason: str = "",
+    today: date | None = None,
 ) -> ReturnWatch:
     """The child is back at school: on the register there, and watched from that day (劝返复学).
 
-    A return dated more than BACKDATE_LIMIT_DAYS ago needs `late_reason` from a school or township.
+    A return dated more than BACKDATE_LIMIT_DAYS ago needs `late_reason` from a school or township. It is dated
+    in the running school year of `today`: the county's today, unless a caller building past years as they
+    happened (the demo) names another; the API and the pages never do.
     """
+    now = min(today or common.today(), common.today())
     check_case(case, by)
     case = locked(case)
-    on = on or today()
+    on = on or now
     if not case.is_open:
         raise ValidationError(_("The case is closed: reopen it before recording a return."))
     running = ReturnWatch.objects.watching().filter(case=case).first()
@@ -134,8 +139,15 @@ def case_return(
         errors["on"] = [_("The return cannot be dated before the case was found.")]
     elif early := before_current_opening(case, on):
         errors["on"] = early
-    elif on > today():
+    elif on > now:
         errors["on"] = [_("The return cannot be dated in the future.")]
+    else:
+        # The return writes the register from its date: a school year that has ended changes only through
+        # that year's roll (students.register), so the return is dated in the running one.
+        try:
+            register.check_effective(on, today=now)
+        except ValidationError as refused:
+            errors.update(refused.message_dict)
     if not school.is_active or not set(school.stages) & set(RETURN_STAGES):
         errors["school"] = [_("Choose a school in operation that teaches compulsory education.")]
     elif not School.objects.editable_by(by).filter(pk=school.pk).exists():

@@ -1,14 +1,17 @@
 """Dropout control in a real browser: a case walks found → returned → watched → closed with the right roles."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dropout_control.models import DropoutCase
+from dropout_control import services
+from dropout_control.models import DropoutCase, ReturnWatch
+from dropout_control.services.common import add_months
 from tests.conftest import PASSWORD
-from tests.dropout_control.factories import recorded_on_the_day
+from tests.dropout_control.conftest import MONTHS, WATCH_MONTHS, YEAR_START, whole_watch_ran
 from tests.factories import make_id_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -52,11 +55,14 @@ def sign_in(page, login, user):
         page.wait_for_url(lambda url: "/accounts/2fa/" not in url)
 
 
+@whole_watch_ran
 def test_case_from_found_to_returned_watched_and_closed(
     page, login, township_officer, principal_a, bureau, school_a
 ):
     """Issue 18's walk: the township opens and visits, records the return; the school confirms each month of
-    the watch; the township asks for the closing with the proof; the bureau confirms it."""
+    the watch; the township asks for the closing with the proof; the bureau confirms it. The return is dated on
+    the running school year's first day (a return writes the register), watched two months."""
+    services.watch_policy_set(months=WATCH_MONTHS, by=bureau)
     number = make_id_number(date(2014, 5, 1))
     sign_in(page, login, township_officer)
     page.goto("/dropout/")
@@ -84,7 +90,7 @@ def test_case_from_found_to_returned_watched_and_closed(
 
     # Returned: on the register at school A, watched.
     page.select_option("#return-form [name=school]", str(school_a.pk))
-    page.fill("#return-form [name=on]", "2025-03-10")
+    page.fill("#return-form [name=on]", YEAR_START.isoformat())
     page.select_option("#return-form [name=stage]", "primary")
     page.fill("#return-form [name=grade]", "3")
     page.fill("#return-form [name=late_reason]", "复学证明补交")
@@ -92,15 +98,16 @@ def test_case_from_found_to_returned_watched_and_closed(
     page.wait_for_selector("text=已登记复学")
     assert "已复学，观察中" in page.locator("#case-status").inner_text()
     case.refresh_from_db()
-    # The watch as if recorded the day of the return (the months of a late entry come due one a month).
-    recorded_on_the_day(case.watches.get())
+    # The watch as if recorded a month ago, still late after the return (the months of a late entry come due
+    # one a month from the recording).
+    ReturnWatch.objects.filter(case=case).update(created_at=timezone.now() - timedelta(days=32))
     assert case.student.school == school_a and case.student.status == "enrolled"
 
     # Watched: the school confirms each month from its list of watched children.
     page.context.clear_cookies()
     sign_in(page, login, principal_a)
     page.goto("/dropout/watches/")
-    for month in ("2025-03", "2025-04", "2025-05", "2025-06", "2025-07"):
+    for month in [m.strftime("%Y-%m") for m in MONTHS]:
         page.click(f"#watch-list button:has-text('{month} 在校')")
         page.wait_for_selector("text=已确认该月在校")
     assert "已全部确认" in page.locator("#watch-list").inner_text()
@@ -110,7 +117,7 @@ def test_case_from_found_to_returned_watched_and_closed(
     sign_in(page, login, township_officer)
     page.goto(f"/dropout/cases/{case.pk}/")
     page.select_option("#closing-request-form [name=outcome]", "returned")
-    page.fill("#closing-request-form [name=on]", "2025-08-10")
+    page.fill("#closing-request-form [name=on]", add_months(YEAR_START, WATCH_MONTHS).isoformat())
     page.fill("#closing-request-form [name=proof]", "复学登记表（班主任签字）")
     page.click("#closing-request-form button[type=submit]")
     page.wait_for_selector("text=已提交销号申请")
@@ -134,7 +141,7 @@ def test_case_from_found_to_returned_watched_and_closed(
         "closed",
         "returned",
         school_a.pk,
-        date(2025, 8, 10),
+        add_months(YEAR_START, WATCH_MONTHS),
     )
     assert "变更记录" in page.content()
 

@@ -10,27 +10,12 @@ from openpyxl import Workbook
 from rest_framework.test import APIClient
 
 from dropout_control.models import DropoutCase, SuspectedDropout
+from tests.dropout_control.conftest import RETURNED, api_for
 from tests.dropout_control.factories import HOME_TEACHING, close_case, open_case
 from tests.factories import StudentFactory, make_id_number
 from tests.refusals import nothing_written
 
 FOUND = date(2025, 3, 3)
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-@pytest.fixture
-def case_a(school_a):
-    return open_case(township=school_a.township, school=school_a, name="甲案")
-
-
-@pytest.fixture
-def case_b(school_b):
-    return open_case(township=school_b.township, school=school_b, name="乙案")
 
 
 def new_case(township, **overrides) -> dict:
@@ -163,7 +148,7 @@ def test_principal_cannot_read_or_change_another_schools_case(principal_a, princ
             f"{url}return/",
             {
                 "school": school_b.pk,
-                "on": "2025-03-10",
+                "on": RETURNED.isoformat(),
                 "stage": "primary",
                 "grade": 3,
                 "late_reason": "补录",

@@ -8,24 +8,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from rest_framework.test import APIClient
 
 from dropout_control.models import ClosingRequest, DropoutCase, ReturnWatch, ZeroReport
+from tests.dropout_control.conftest import MONTHS, RETURNED, WATCH_END, api_for, whole_watch_ran
 from tests.dropout_control.factories import open_case, recorded_on_the_day, return_and_watch
 from tests.refusals import nothing_written
 
 FOUND = date(2025, 3, 3)
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-@pytest.fixture
-def case_a(school_a):
-    return open_case(township=school_a.township, school=school_a, name="甲案")
+# Returns are dated in the running school year, watched two months (tests/dropout_control/conftest.py).
+pytestmark = pytest.mark.usefixtures("short_watch")
 
 
 HOME_TEACHING_REQUEST = {
@@ -42,9 +33,10 @@ HOME_TEACHING_REQUEST = {
 # --- the four refusals of the issue ---------------------------------------------------------------
 
 
+@whole_watch_ran
 def test_closing_without_the_bureaus_confirmation_is_refused(township_officer, case_a, school_a):
-    return_and_watch(case_a, school=school_a, on=date(2025, 3, 10))
-    body = {"outcome": "returned", "outcome_school": school_a.pk, "on": "2025-08-10"}
+    return_and_watch(case_a, school=school_a, on=RETURNED)
+    body = {"outcome": "returned", "outcome_school": school_a.pk, "on": WATCH_END.isoformat()}
     with nothing_written(case_a):
         response = api_for(township_officer).post(
             f"/api/dropout/cases/{case_a.pk}/close/", body, format="json"
@@ -93,12 +85,19 @@ def test_confirmation_for_a_child_not_in_a_watch_is_refused(principal_a, case_a)
 # --- the walk, found → returned → watched → closed, with the right roles ---------------------------
 
 
+@whole_watch_ran
 def test_walk_found_returned_watched_closed(township_officer, principal_a, bureau, case_a, school_a):
     officer, principal, clerk = api_for(township_officer), api_for(principal_a), api_for(bureau)
     url = f"/api/dropout/cases/{case_a.pk}/"
     response = officer.post(
         f"{url}return/",
-        {"school": school_a.pk, "on": "2025-03-10", "stage": "primary", "grade": 3, "late_reason": "补录"},
+        {
+            "school": school_a.pk,
+            "on": RETURNED.isoformat(),
+            "stage": "primary",
+            "grade": 3,
+            "late_reason": "补录",
+        },
         format="json",
     )
     assert response.status_code == 200, response.content
@@ -106,16 +105,17 @@ def test_walk_found_returned_watched_closed(township_officer, principal_a, burea
     assert (body["case_stage"], body["status"], body["watches"][0]["watch_until"]) == (
         "watched",
         "open",
-        "2025-08-10",
+        WATCH_END.isoformat(),
     )
     assert body["student"] is not None
     recorded_on_the_day(ReturnWatch.objects.get(case=case_a))  # confirmed month by month since
-    for month in ("2025-03-01", "2025-04-01", "2025-05-01", "2025-06-01", "2025-07-15"):
+    # Each month on its first day, the last one in the middle of the month.
+    for month in [m.isoformat() for m in MONTHS[:-1]] + [MONTHS[-1].replace(day=15).isoformat()]:
         response = principal.post(f"{url}confirmations/", {"month": month, "attended": True}, format="json")
         assert response.status_code == 201, response.content
     response = officer.post(
         f"{url}closing-request/",
-        {"outcome": "returned", "on": "2025-08-10", "proof": "复学登记表"},
+        {"outcome": "returned", "on": WATCH_END.isoformat(), "proof": "复学登记表"},
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -135,9 +135,9 @@ def test_walk_found_returned_watched_closed(township_officer, principal_a, burea
         "closed",
         "closed",
         "returned",
-        "2025-08-10",
+        WATCH_END.isoformat(),
     )
-    assert [p["closed_on"] for p in body["periods"]] == ["2025-08-10"]
+    assert [p["closed_on"] for p in body["periods"]] == [WATCH_END.isoformat()]
     assert ClosingRequest.objects.get().status == "confirmed"
 
 
@@ -157,7 +157,7 @@ def test_bureau_sends_a_closing_back(principal_a, bureau, case_a):
 
 def test_case_stage_filter(bureau, case_a, school_a, township_a):
     other = open_case(township=township_a, name="乙案")
-    return_and_watch(other, school=school_a, on=date(2025, 3, 10), confirm=False)
+    return_and_watch(other, school=school_a, on=RETURNED, confirm=False)
     client = api_for(bureau)
     names = {
         s: [r["name"] for r in client.get("/api/dropout/cases/", {"stage": s}).json()["results"]]
@@ -248,7 +248,13 @@ def test_new_actions_are_in_the_openapi_schema(bureau):
 def test_a_principal_cannot_return_a_child_onto_another_schools_register(principal_a, case_a, school_b):
     """An attacker moved his own school's cases onto another school's register (and then filed zero reports
     for months his school had a case). A return writes the register: only to a school the user works for."""
-    body = {"school": school_b.pk, "on": "2025-03-20", "stage": "primary", "grade": 3, "late_reason": "补录"}
+    body = {
+        "school": school_b.pk,
+        "on": RETURNED.isoformat(),
+        "stage": "primary",
+        "grade": 3,
+        "late_reason": "补录",
+    }
     with nothing_written(case_a):
         response = api_for(principal_a).post(f"/api/dropout/cases/{case_a.pk}/return/", body, format="json")
     assert response.status_code == 400
@@ -301,8 +307,8 @@ def test_the_school_the_child_returned_to_confirms_not_the_home_township(
 ):
     """The child lives in the officer's township and returned to a school of another township."""
     case = open_case(township=township_a, name="跨乡复学")
-    return_and_watch(case, school=school_b, on=date(2025, 3, 10), by=bureau, confirm=False)
-    body = {"month": "2025-03-01", "attended": True}
+    return_and_watch(case, school=school_b, on=RETURNED, by=bureau, confirm=False)
+    body = {"month": MONTHS[0].isoformat(), "attended": True}
     url = f"/api/dropout/cases/{case.pk}/confirmations/"
     with nothing_written(case):
         response = api_for(township_officer).post(url, body, format="json")

@@ -22,16 +22,23 @@ from dropout_control.models import (
 from dropout_control.selectors import home_teaching_monitor
 from dropout_control.services.common import add_months
 from students.models import Stage, Student, Transfer
+from tests.dropout_control.conftest import (
+    FOUND,
+    MONTHS,
+    RETURNED,
+    WATCH_END,
+    WATCH_MONTHS,
+    today,
+    whole_watch_ran,
+)
 from tests.dropout_control.factories import HOME_TEACHING, open_case, recorded_on_the_day, return_and_watch
 from tests.factories import SchoolFactory, StudentFactory
 from tests.refusals import nothing_written
 
 Outcome = DropoutCase.Outcome
-FOUND = date(2025, 3, 3)
-RETURNED = date(2025, 3, 10)
-# A term by default: watched from 10 March to 10 August 2025, March to July confirmed.
-WATCH_END = date(2025, 8, 10)
-MONTHS = [date(2025, m, 1) for m in range(3, 8)]
+# Found last school year, returned ten days into the running one and watched two months (tests/dropout_control/
+# conftest.py): the return is on the register of the running year, and the watch can have run by the real clock.
+pytestmark = [pytest.mark.usefixtures("short_watch"), whole_watch_ran]
 
 
 def messages(exc) -> str:
@@ -73,7 +80,7 @@ def test_return_creates_the_childs_place_on_the_register(township_a, school_a, t
 
 def test_return_reactivates_the_old_record_at_the_school_returned_to(school_a, school_b, bureau):
     student = StudentFactory(school=school_b, status=Student.Status.SUSPENDED, grade=5)
-    services.long_absence_mark(student=student, since=date(2025, 2, 1), by=bureau)
+    services.long_absence_mark(student=student, since=FOUND - timedelta(days=30), by=bureau)
     case = services.case_open(
         by=bureau, student=student, found_on=FOUND, found_by="school_report", reason="other"
     )
@@ -101,9 +108,7 @@ def test_without_the_return_the_child_is_flagged_again_with_it_not(township_a, s
     buffer = io.BytesIO()
     wb.save(buffer)
     buffer.seek(0)
-    upload = matching.household_register_upload(
-        file=buffer, file_name="x.xlsx", as_of=date(2025, 9, 1), by=bureau
-    )
+    upload = matching.household_register_upload(file=buffer, file_name="x.xlsx", as_of=today(), by=bureau)
     assert upload.suspect_count == 0
     assert HouseholdRegisterRow.objects.get().finding == HouseholdRegisterRow.Finding.ENROLLED
 
@@ -128,18 +133,18 @@ def test_return_before_found_in_the_future_or_to_a_kindergarten_is_refused(towns
 
 
 def test_the_watch_lasts_as_long_as_the_county_says(township_a, school_a, bureau):
-    services.watch_policy_set(months=2, by=bureau)
+    services.watch_policy_set(months=3, by=bureau)
     watch = return_and_watch(open_case(township=township_a), school=school_a, on=RETURNED, confirm=False)
-    assert watch.watch_until == date(2025, 5, 10)
+    assert watch.watch_until == add_months(RETURNED, 3)
     services.watch_policy_set(months=6, by=bureau)
     watch.refresh_from_db()
-    assert watch.watch_until == date(2025, 5, 10)  # a running watch keeps its length
+    assert watch.watch_until == add_months(RETURNED, 3)  # a running watch keeps its length
 
 
 def test_only_the_bureau_sets_the_watch_period(township_officer):
     with nothing_written(), pytest.raises(PermissionDenied):
         services.watch_policy_set(months=3, by=township_officer)
-    assert WatchPolicy.current_months() == 5
+    assert WatchPolicy.current_months() == WATCH_MONTHS
 
 
 # --- the watch: monthly confirmations, raised again ----------------------------------------------------
@@ -155,28 +160,26 @@ def test_school_confirms_each_month_of_the_watch(township_a, school_a, principal
     watch = case.watches.get()
     assert list(watch.confirmations.values_list("month", flat=True)) == MONTHS
     with nothing_written(), pytest.raises(ValidationError) as exc:
-        services.watch_confirm_month(case=case, month=date(2025, 4, 1), by=principal_a)
+        services.watch_confirm_month(case=case, month=MONTHS[1], by=principal_a)
     assert "month" in exc.value.message_dict
     with nothing_written(), pytest.raises(ValidationError):  # after the watch's months
-        services.watch_confirm_month(case=case, month=date(2025, 8, 1), by=principal_a)
+        services.watch_confirm_month(case=case, month=add_months(MONTHS[-1], 1), by=principal_a)
 
 
 def test_confirmation_for_a_child_not_in_a_watch_is_refused(township_a, school_a, bureau):
     case = open_case(township=township_a)
     with nothing_written(case), pytest.raises(ValidationError) as exc:
-        services.watch_confirm_month(case=case, month=date(2025, 3, 1), by=bureau)
+        services.watch_confirm_month(case=case, month=MONTHS[0], by=bureau)
     assert "观察期" in messages(exc) or "watch period" in messages(exc)
 
 
 def test_a_month_not_attended_raises_the_same_case(township_a, school_a, bureau):
     case = open_case(township=township_a)
     return_and_watch(case, school=school_a, on=RETURNED, confirm=False)
-    services.watch_confirm_month(case=case, month=date(2025, 3, 1), by=bureau)
+    services.watch_confirm_month(case=case, month=MONTHS[0], by=bureau)
     with nothing_written(case), pytest.raises(ValidationError):  # not attended needs a word on why
-        services.watch_confirm_month(case=case, month=date(2025, 4, 1), attended=False, by=bureau)
-    services.watch_confirm_month(
-        case=case, month=date(2025, 4, 1), attended=False, note="又外出打工", by=bureau
-    )
+        services.watch_confirm_month(case=case, month=MONTHS[1], attended=False, by=bureau)
+    services.watch_confirm_month(case=case, month=MONTHS[1], attended=False, note="又外出打工", by=bureau)
     watch = case.watches.get()
     assert watch.status == ReturnWatch.Status.RAISED and "又外出打工" in watch.end_reason
     case.refresh_from_db()
@@ -188,9 +191,9 @@ def test_a_month_not_attended_raises_the_same_case(township_a, school_a, bureau)
 def test_a_new_long_absence_raises_the_case_rather_than_opening_one(township_a, school_a, principal_a):
     case = open_case(township=township_a, school=school_a)
     watch = return_and_watch(case, school=school_a, on=RETURNED, confirm=False)
-    services.long_absence_mark(student=watch.student, since=date(2025, 4, 20), by=principal_a)
+    services.long_absence_mark(student=watch.student, since=RETURNED + timedelta(days=40), by=principal_a)
     watch.refresh_from_db()
-    assert (watch.status, watch.ended_on) == (ReturnWatch.Status.RAISED, date(2025, 4, 20))
+    assert (watch.status, watch.ended_on) == (ReturnWatch.Status.RAISED, RETURNED + timedelta(days=40))
     assert DropoutCase.objects.count() == 1
 
 
@@ -201,13 +204,13 @@ def test_a_month_left_unconfirmed_raises_the_case_at_the_nightly_check(township_
     # Recorded today for a past return: the school has the grace period from today for the first month, and
     # the next months come due one a month from the recording (the watch runs in real time).
     assert services.watches_check(on=recorded + timedelta(days=10)) == 0
-    services.watch_confirm_month(case=case, month=date(2025, 3, 1), by=bureau)
+    services.watch_confirm_month(case=case, month=MONTHS[0], by=bureau)
     assert services.watches_check(on=recorded + timedelta(days=11)) == 0
     next_due = add_months(recorded, 1) - timedelta(days=1)
     assert services.watches_check(on=next_due + timedelta(days=10)) == 0
     assert services.watches_check(on=next_due + timedelta(days=11)) == 1
     watch.refresh_from_db()
-    assert watch.status == ReturnWatch.Status.RAISED and "2025-04" in watch.end_reason
+    assert watch.status == ReturnWatch.Status.RAISED and MONTHS[1].isoformat()[:7] in watch.end_reason
 
 
 def test_the_nightly_check_leaves_a_watch_that_is_up_to_date(township_a, school_a):
@@ -277,9 +280,9 @@ def test_returned_case_closes_only_after_a_full_confirmed_watch(township_a, scho
         services.watch_confirm_month(case=case, month=month, by=bureau)
     with nothing_written(case), pytest.raises(ValidationError) as exc:
         services.case_close_request(
-            case=case, outcome=Outcome.RETURNED, on=date(2025, 8, 1), proof="x", by=bureau
+            case=case, outcome=Outcome.RETURNED, on=WATCH_END - timedelta(days=9), proof="x", by=bureau
         )
-    assert "2025-08-10" in messages(exc) and "2025-07" in messages(exc)
+    assert WATCH_END.isoformat() in messages(exc) and MONTHS[-1].isoformat()[:7] in messages(exc)
     services.watch_confirm_month(case=case, month=MONTHS[-1], by=bureau)
     assert services.case_close_request(
         case=case, outcome=Outcome.RETURNED, on=WATCH_END, proof="x", by=bureau
@@ -292,7 +295,7 @@ def test_a_raised_watch_stops_a_pending_closing(township_a, school_a, township_o
     request = services.case_close_request(
         case=case, outcome=Outcome.RETURNED, on=WATCH_END, proof="复学登记表", by=township_officer
     )
-    services.long_absence_mark(student=watch.student, since=date(2025, 9, 1), by=bureau)
+    services.long_absence_mark(student=watch.student, since=today(), by=bureau)
     with nothing_written(case, request), pytest.raises(ValidationError):
         services.case_close_confirm(request=request, by=bureau)
 
@@ -454,7 +457,7 @@ def test_a_return_starts_a_new_enrolment_spell(school_a, school_b, bureau, same_
     """A child still on the roll as enrolled (long absent) keeps no old enrolment date after the return (issue
     18, outside attack): the return is the start of the new spell, at the same school or another."""
     student = StudentFactory(school=school_b, status=Student.Status.ENROLLED, enrolled_on=date(2019, 9, 1))
-    services.long_absence_mark(student=student, since=date(2025, 2, 1), by=bureau)
+    services.long_absence_mark(student=student, since=FOUND - timedelta(days=30), by=bureau)
     case = services.case_open(
         by=bureau, student=student, found_on=FOUND, found_by="school_report", reason="other"
     )

@@ -12,8 +12,11 @@ from openpyxl import load_workbook
 
 from dropout_control import services
 from dropout_control.ledger import PROVINCE_HEADERS
+from dropout_control.models import WatchPolicy
+from dropout_control.services.common import add_months
 from portal.models import AccessLog
 from tests.conftest import PASSWORD
+from tests.dropout_control.conftest import RETURNED
 from tests.dropout_control.factories import open_case
 from tests.factories import StudentFactory
 
@@ -116,11 +119,11 @@ def test_watched_state_in_the_ledger(bureau_client, bureau, ledger_case, school_
     services.case_return(
         case=ledger_case,
         school=school_a,
-        on=date(2025, 3, 20),
+        on=RETURNED,
         by=bureau,
     )
-    rows = _detail(bureau_client.get(reverse("dropout:ledger_export"), {"month": "2025-03"}))
-    assert "2025-08-20" in rows[1][15]
+    rows = _detail(bureau_client.get(reverse("dropout:ledger_export"), {"month": RETURNED.strftime("%Y-%m")}))
+    assert add_months(RETURNED, WatchPolicy.DEFAULT_MONTHS).isoformat() in rows[1][15]
 
 
 @pytest.mark.parametrize("view", ["ledger_export", "ledger_print"])

@@ -12,20 +12,10 @@ from openpyxl import Workbook, load_workbook
 
 from dropout_control import selectors, services
 from dropout_control.models import DropoutCase, SuspectedDropout
+from tests.dropout_control.conftest import RETURNED
 from tests.dropout_control.factories import open_case
 from tests.factories import CategoryFactory, StudentFactory, make_id_number
 from tests.refusals import nothing_written
-
-
-@pytest.fixture
-def case_a(school_a):
-    return open_case(township=school_a.township, school=school_a, name="甲案")
-
-
-@pytest.fixture
-def case_b(school_b):
-    return open_case(township=school_b.township, school=school_b, name="乙案")
-
 
 PAGES = ["index", "case_list", "ledger", "register", "suspect_list", "absence_list", "care_roster"]
 
@@ -105,7 +95,7 @@ def test_principal_cannot_post_to_another_schools_case(
             "case_return",
             {
                 "school": school_b.pk,
-                "on": "2025-03-06",
+                "on": RETURNED.isoformat(),
                 "stage": "primary",
                 "grade": "3",
                 "late_reason": "补录",

@@ -12,7 +12,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from dropout_control import services
 from dropout_control.models import ZeroReport
@@ -20,6 +19,7 @@ from dropout_control.selectors import zero_report_status
 from dropout_control.services.common import add_months, first_of_month
 from portal.models import User
 from students.models import School
+from tests.dropout_control.conftest import api_for
 from tests.dropout_control.factories import open_case
 from tests.factories import SchoolFactory, UserFactory
 from tests.refusals import nothing_written
@@ -27,12 +27,6 @@ from tests.refusals import nothing_written
 
 def this_month():
     return first_of_month(timezone.localdate())
-
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def test_opening_a_case_withdraws_the_schools_zero_report_of_the_month(principal_a, school_a, bureau):
