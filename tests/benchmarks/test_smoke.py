@@ -23,7 +23,7 @@ def tiny_county(django_db_setup, django_db_blocker):
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            call_command("seed_demo", scale="demo", students=40, stdout=StringIO())
+            call_command("seed_demo", scale="demo", students=40, past=False, stdout=StringIO())
             yield
         finally:
             transaction.set_rollback(True)

@@ -97,6 +97,7 @@ def test_parent_looks_up_aid_by_id_number_without_logging_in(page, bureau, needy
 
 def test_bureau_previews_and_records_past_payments(page, sign_in, bureau, school_a, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    pengshui.load(AidPolicy)  # flushed tables: the rule book says which stages an aid reaches
     ming = roll_student(school_a, name="张小明", spells=[(date(2022, 9, 1), None, 1, ENROLLED)])
     late = roll_student(school_a, name="赵丽", spells=[(date(2024, 9, 1), None, 1, ENROLLED)])
     assert Student.objects.count() == 2

@@ -47,6 +47,7 @@ def school_ids_of(user) -> set[int]:
 def test_no_list_shows_a_row_outside_the_users_scope(demo_county, role):
     user = User.objects.get(username=role)
     students = set(Student.objects.visible_to(user).values_list("pk", flat=True))
+    own = school_ids_of(user)
     # A township officer also follows the children who live in the township but study elsewhere.
     schools = school_ids_of(user) | set(
         Student.objects.filter(pk__in=students).values_list("school_id", flat=True)
@@ -65,6 +66,11 @@ def test_no_list_shows_a_row_outside_the_users_scope(demo_county, role):
                 assert row["school"] in schools, f"{role} sees school {row['school']} in {path}"
                 checked += 1
             if isinstance(row.get("student"), int):
-                assert row["student"] in students, f"{role} sees student {row['student']} in {path}"
+                # A record of one of the user's own schools stays visible after its child moved on (a payment
+                # made there last year to a child who has since changed school): its history is the school's.
+                own_record = row.get("school") in own
+                assert own_record or row["student"] in students, (
+                    f"{role} sees student {row['student']} in {path}"
+                )
                 checked += 1
     assert checked >= 10  # the walk really met rows that name schools and students
