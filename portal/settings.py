@@ -317,6 +317,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation documents its 400/403/404 with the error bodies (portal.api.document_errors).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.api.document_errors"],
     # One schema name per choice set that several serializers share (keeps `check --deploy` clean).
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "students.models.Stage",

@@ -8,15 +8,26 @@ invisible characters around it.
 
 from __future__ import annotations
 
-# Characters that show nothing and that str.isspace() does not know as space.
-INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"
-_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
+import unicodedata
+
+# Letters and symbols that draw nothing (fillers and the blank braille pattern), beside the categories below.
+BLANK_LOOKING = "\u115f\u1160\u3164\uffa0\u2800"
+# Control and format characters (zero-width space and joiners, bidi controls, byte-order mark, tags ...),
+# unassigned and private-use code points, separators, and combining marks standing alone show nothing.
+HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"}
+
+
+def _shows(ch: str) -> bool:
+    return ch not in BLANK_LOOKING and unicodedata.category(ch) not in HIDDEN_CATEGORIES
 
 
 def required_text(text: str | None) -> str:
     """The text without the blanks and invisible characters around it; "" if nothing visible is left."""
     text = text or ""
-    while (trimmed := text.strip().strip(INVISIBLE)) != text:
-        text = trimmed
-    visible = "".join(ch for ch in text.translate(_INVISIBLE) if not ch.isspace())
-    return text if visible else ""
+    shown = [i for i, ch in enumerate(text) if _shows(ch)]
+    if not shown:
+        return ""
+    end = shown[-1] + 1
+    while end < len(text) and unicodedata.category(text[end]) in ("Mn", "Me"):  # an accent on the last letter
+        end += 1
+    return text[shown[0] : end]

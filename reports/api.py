@@ -14,7 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from portal.access import RolePermission, is_bureau_staff, scope_of
-from portal.api import DETAIL_WRITE_ERRORS, ERROR_409, READ_ERRORS, WRITE_ERRORS, call_service
+from portal.api import DETAIL_WRITE_ERRORS, ERROR_404, ERROR_409, READ_ERRORS, WRITE_ERRORS, call_service
 from portal.excel import XLSX_CONTENT_TYPE
 from portal.params import query_year
 from reports import excel, services, yearend
@@ -188,7 +188,12 @@ class SnapshotViewSet(viewsets.ReadOnlyModelViewSet):
             ),
             OpenApiParameter("basis", str, enum=YearEndSnapshot.Basis.values, description="school (default)"),
         ],
-        responses=CurrentSerializer,
+        responses={
+            200: CurrentSerializer,
+            404: OpenApiResponse(
+                ERROR_404.response, description="No report has been built for this year yet."
+            ),
+        },
     )
     @action(detail=False, methods=["get"])
     def current(self, request):

@@ -249,6 +249,25 @@ class School(models.Model):
         opened_on: date | None, closed_on: date | None, *, school_pk: int | None = None
     ) -> dict[str, list]:
         """What is wrong with a school's opening and closing dates (the form's and the API's check)."""
+        # A school opens before its first pupil: an opening date after pupils were on its register would drop
+        # them from the school list of those years (and move the reports already built for them).
+        if school_pk is not None and opened_on is not None:
+            first = (
+                Enrollment.objects.filter(school_id=school_pk, valid_from__lt=opened_on)
+                .order_by("valid_from")
+                .values_list("valid_from", flat=True)
+                .first()
+            )
+            if first is not None:
+                return {
+                    "opened_on": [
+                        _(
+                            "Pupils were on this school's register from %(first)s: the school opened on that day "
+                            "or before."
+                        )
+                        % {"first": first.isoformat()}
+                    ]
+                }
         if closed_on is None:
             return {}
         if closed_on > timezone.localdate():

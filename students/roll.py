@@ -39,7 +39,7 @@ from portal.excel import cell_text, read_rows
 from students import id_numbers, importing, register
 from students import import_staging as staging
 from students.importing import STAGE_LABEL, ImportRefused, RowResult
-from students.models import ImportJob, MissingFromRoll, Student, school_year_of
+from students.models import ImportJob, MissingFromRoll, Rollover, Student, school_year_of
 
 YEAR_COLUMN = "学年"
 REASON_COLUMN = "变动原因"
@@ -106,6 +106,24 @@ def check_year(*, kind: str, school_year: int, roll_date: date | None, today: da
                 {
                     "school_year": _("The portal keeps no register before the %(year)s school year.")
                     % {"year": year_label(FIRST_YEAR)}
+                }
+            )
+        # A past roll is for a year the portal never kept. A year the portal opened (its roll-over) or took a
+        # full roll for is what its register said then: rewriting it would move that year's reports.
+        if (
+            Rollover.objects.applied().filter(school_year=school_year).exists()
+            or ImportJob.objects.filter(
+                kind=ImportJob.Kind.FULL_ROLL, school_year=school_year, status=ImportJob.Status.DONE
+            ).exists()
+        ):
+            raise ValidationError(
+                {
+                    "school_year": _(
+                        "The portal kept the %(year)s school year itself (its roll-over or its full roll): its "
+                        "register is not replaced by a past year's roll, which is for the years before the portal "
+                        "was used."
+                    )
+                    % {"year": year_label(school_year)}
                 }
             )
     else:

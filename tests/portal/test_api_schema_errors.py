@@ -22,6 +22,13 @@ OPERATIONS = {
     ("/api/reports/snapshots/{id}/download/", "get"): {"403", "404", "409"},
     ("/api/reports/snapshots/rebuild/", "post"): {"400", "403"},
     ("/api/reports/populations/", "post"): {"400", "403"},
+    # Found by an outside attack: reads answer 400/403/404 too (portal.api.document_errors documents them).
+    ("/api/reports/snapshots/current/", "get"): {"400", "403", "404"},
+    ("/api/reports/snapshots/", "get"): {"403"},
+    ("/api/reports/snapshots/{id}/", "get"): {"403", "404"},
+    ("/api/subsidies/past-payment-imports/{id}/file/", "get"): {"403", "404"},
+    ("/api/students/rollover/confirmations/", "get"): {"400", "403"},
+    ("/api/imports/{id}/", "get"): {"403", "404"},
 }
 
 

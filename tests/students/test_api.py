@@ -226,3 +226,25 @@ def test_the_database_keeps_in_operation_and_the_closing_date_together(school_a)
 
     with pytest.raises(IntegrityError), transaction.atomic():
         School.objects.filter(pk=school_a.pk).update(is_active=False)
+
+
+def test_an_opening_date_after_pupils_were_on_the_register_is_refused(bureau, school_a):
+    """Outside attack: setting a school's opening date after its pupils' spells dropped the school (and its
+    pupils, aid and meals) from the school list of past years and moved their rebuilt reports."""
+    from tests.factories import StudentFactory
+
+    StudentFactory(school=school_a, enrolled_on=timezone.localdate().replace(year=2022, month=9, day=1))
+    first = school_a.enrollments.order_by("valid_from").values_list("valid_from", flat=True).first()
+    with nothing_written(school_a):
+        response = api_for(bureau).patch(
+            f"/api/schools/{school_a.pk}/",
+            {"opened_on": (first + timedelta(days=1)).isoformat()},
+            format="json",
+        )
+    assert response.status_code == 400
+    assert first.isoformat() in str(response.json()["opened_on"])
+    # On the first pupil's day or before is an opening the register agrees with.
+    response = api_for(bureau).patch(
+        f"/api/schools/{school_a.pk}/", {"opened_on": first.isoformat()}, format="json"
+    )
+    assert response.status_code == 200, response.json()

@@ -443,3 +443,23 @@ def test_a_past_roll_is_not_compared_with_a_spell_that_carries_todays_grade_back
     assert job.status == ImportJob.Status.DONE, job.errors
     assert Enrollment.objects.on(date(2022, 10, 1)).get(student=child).grade == 2
     assert Enrollment.objects.on(timezone.localdate()).get(student=child).grade == 5
+
+
+def test_a_past_roll_of_a_year_the_portal_kept_is_refused(bureau, school_a):
+    """Outside attack: a past roll rewrote a school year the portal had opened by its roll-over, moving that
+    year's rebuilt report. A past roll is for the years before the portal was used."""
+    from students.models import Rollover
+
+    child = StudentFactory(school=school_a, enrolled_on=date(YEAR - 1, 9, 1))
+    with pytest.raises(
+        ValidationError
+    ):  # this year is refused anyway; last year is not kept by the portal yet
+        past_roll(bureau, [of(child, year=YEAR)], YEAR)
+    Rollover.objects.create(school_year=YEAR - 1, status=Rollover.Status.APPLIED, applied_by=bureau)
+    with pytest.raises(ValidationError) as refused, nothing_written(child):
+        past_roll(bureau, [of(child, year=YEAR - 1)], YEAR - 1)
+    assert "school_year" in refused.value.message_dict
+    job = past_roll(
+        bureau, [of(child, year=YEAR - 2)], YEAR - 2
+    )  # a year before the portal's first roll-over
+    assert job.status == ImportJob.Status.PREVIEW
