@@ -372,7 +372,12 @@ def _by_school(workbook, figures: dict, stamp: str) -> None:
         ws.append(
             [
                 _cell(ws, school["code"]),
-                _cell(ws, school["name"]),
+                _cell(
+                    ws,
+                    _("%(name)s (not on the year's school list)") % {"name": school["name"]}
+                    if school.get("not_on_list")
+                    else school["name"],
+                ),
                 _cell(ws, townships.get(school["township_id"], "")),
                 _cell(ws, str(types.get(school["type"], school["type"]))),
                 *_headline_cells(ws, pairs),

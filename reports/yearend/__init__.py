@@ -138,6 +138,31 @@ def build_figures(
         figures["sections"][section.key] = section.compute(period)
         if progress is not None:
             progress(int(done * 95 / len(all_sections)))
+    # A record of a school not on the year's list (aid paid at a school before its recorded opening) still
+    # counts in the totals: the school is listed too, so that the school lines add up to the total line.
+    listed = {str(s["id"]) for s in figures["schools"]}
+    others = {
+        key
+        for section in figures["sections"].values()
+        if isinstance(section, dict)
+        for key in (section.get("by_school") or {})
+        if key not in listed and key != UNASSIGNED
+    }
+    if others:
+        for s in (
+            county_schools(period).filter(pk__in=[int(k) for k in others if k.isdigit()]).order_by("code")
+        ):
+            figures["schools"].append(
+                {
+                    "id": s.pk,
+                    "code": s.code,
+                    "name": s.name,
+                    "township_id": s.township_id,
+                    "type": s.school_type,
+                    "active": False,
+                    "not_on_list": True,
+                }
+            )
     figures["sources"] = sources(period)
     figures["has_data"] = has_data(figures)
     return figures

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from portal.services import bureau_service
+from portal.text import required_text
 from students.models import Enrollment, Student
 from subsidies.models import SocialAidGrant, SocialAidProgramme, UniversityStudent
 from subsidies.services.university import check_amount, check_past_date, whole_id_number
@@ -14,11 +15,11 @@ from subsidies.services.university import check_amount, check_past_date, whole_i
 
 @bureau_service
 def social_programme_add(*, by, name, donor, target="", note="") -> SocialAidProgramme:
-    name = (name or "").strip()
+    name = required_text(name)
     if SocialAidProgramme.objects.filter(name=name).exists():
         raise ValidationError({"name": [_("A programme of this name is already recorded.")]})
     programme = SocialAidProgramme(
-        name=name, donor=(donor or "").strip(), target=target or "", note=note or ""
+        name=name, donor=required_text(donor), target=target or "", note=note or ""
     )
     programme.full_clean()
     try:

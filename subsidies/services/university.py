@@ -11,9 +11,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.services import bureau_service
+from portal.text import required_text
 from students import id_numbers
-from students.models import Student
+from students.models import Student, school_year_of
 from subsidies.models import FEN, UniversityAid, UniversityStudent
+
+# The youngest age at which a county's child enters university (in the calendar year of enrolment).
+UNIVERSITY_MIN_AGE = 15
 
 
 def whole_id_number(raw) -> str:
@@ -64,9 +68,31 @@ def university_student_add(
                 ]
             }
         )
+    current = school_year_of(timezone.localdate())
+    if enrolment_year is None or enrolment_year > current:
+        raise ValidationError(
+            {
+                "enrolment_year": [
+                    _("The year of enrolment cannot be after the running school year (%(year)s).")
+                    % {"year": current}
+                ]
+            }
+        )
+    born = id_numbers.parse(number).birth_date
+    if born is not None and enrolment_year - born.year < UNIVERSITY_MIN_AGE:
+        raise ValidationError(
+            {
+                "id_number": [
+                    _(
+                        "By this ID number the student was born in %(year)s: too young to enter university in %(enrolled)s."
+                    )
+                    % {"year": born.year, "enrolled": enrolment_year}
+                ]
+            }
+        )
     student = UniversityStudent(
         id_number=number,
-        name=(name or "").strip(),
+        name=required_text(name),
         university=(university or "").strip(),
         enrolment_year=enrolment_year,
         home_township=home_township,
@@ -97,6 +123,29 @@ def university_aid_add(*, by, id_number, kind, school_year, amount, paid_on, not
         )
     amount = check_amount(amount)
     check_past_date(paid_on, "paid_on")
+    if school_year is None or school_year < student.enrolment_year:
+        raise ValidationError(
+            {
+                "school_year": [
+                    _("Aid is for a school year of the student's studies, from %(year)s-%(next)s on.")
+                    % {"year": student.enrolment_year, "next": student.enrolment_year + 1}
+                ]
+            }
+        )
+    # The freshman travel grant is paid in the summer before the student leaves for university (from June of
+    # the year of enrolment); other aid within its school year.
+    opens = date(school_year, 6, 1) if kind == UniversityAid.Kind.FRESHMAN_TRAVEL else date(school_year, 9, 1)
+    if not opens <= paid_on <= date(school_year + 1, 8, 31):
+        raise ValidationError(
+            {
+                "paid_on": [
+                    _(
+                        "The payment date falls outside the %(year)s-%(next)s school year (1 September to 31 August)."
+                    )
+                    % {"year": school_year, "next": school_year + 1}
+                ]
+            }
+        )
     if kind == UniversityAid.Kind.FRESHMAN_TRAVEL and school_year != student.enrolment_year:
         raise ValidationError(
             {

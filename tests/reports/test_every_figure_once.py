@@ -277,3 +277,27 @@ def test_primary_schools_counted_with_teaching_points_as_the_papers_do(
     ws = workbook["分类型学校数"]
     assert line(ws, "小学（含教学点）")[1] == 3
     assert line(ws, "  其中：教学点")[1] == 1
+
+
+def test_aid_paid_at_a_school_not_on_the_years_list_is_on_a_school_line(county, areas, bureau, bureau_client):
+    """Outside attack: aid recorded at a school that opened after the report's date was in the total and on no
+    line of 按学校. The school is listed, marked as not on the year's list, and the lines add up again."""
+    from students.models import School
+    from subsidies.models import Payment
+    from tests.factories import SchoolFactory
+
+    later = SchoolFactory(
+        township=county.schools[0].township,
+        school_type=School.Type.PRIMARY,
+        name="后开办小学",
+        opened_on=date(county.year + 1, 9, 1),
+    )
+    paid = next(p for p in areas.payments if p.status == Payment.Status.PAID)
+    Payment.objects.filter(pk=paid.pk).update(school=later)
+    snapshot = built_snapshot(county.year, bureau)
+    workbook = read_workbook(bureau_client.get(reverse("reports:snapshot_download", args=[snapshot.pk])))
+    rows = rows_of(workbook["按学校"])
+    header, body, total = rows[2], rows[3:-1], rows[-1]
+    assert any(str(r[1]).startswith("后开办小学") and "不在当年学校名单" in str(r[1]) for r in body)
+    amount = next(i for i, h in enumerate(header) if "资助金额" in str(h))
+    assert sum(Decimal(str(r[amount] or 0)) for r in body) == Decimal(str(total[amount])) > 0

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -142,7 +143,13 @@ def test_duplicate_negative_future_and_off_year_grants_are_refused(bureau_client
         ({**body, "kind": "tuition", "amount": "-5.00"}, "大于零"),
         ({**body, "kind": "tuition", "amount": "0.00"}, "大于零"),
         ({**body, "kind": "tuition", "paid_on": str(today + timedelta(days=1))}, "今天之后"),
-        ({**body, "id_number": _number(1), "school_year": YEAR - 1}, "入学当年"),
+        ({**body, "id_number": _number(1), "school_year": YEAR - 1}, "就读期间"),
+        # Outside attack: the payment date in another school year than the aid's (a grant four years early).
+        (
+            {**body, "id_number": _number(1), "kind": "tuition", "paid_on": f"{YEAR - 4}-10-01"},
+            "发放日期不在",
+        ),
+        ({**body, "id_number": _number(1), "kind": "tuition", "school_year": YEAR + 70}, "发放日期不在"),
         ({**body, "id_number": _number(9)}, "请先登记"),
     ]
     for refused, words in cases:
@@ -283,3 +290,33 @@ def test_the_pages_record_with_the_forms_and_show_the_refusals(bureau_client, to
     page = bureau_client.get(url).content.decode()
     assert id_numbers.mask(roster[0].id_number) in page and roster[0].id_number not in page
     assert UniversityStudent.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        # Outside attack: a 7-year-old, a year of enrolment to come, a name that shows nothing.
+        ({"id_number": id_numbers.make("360730", date(YEAR - 7, 5, 1), 41)}, "id_number", "年龄过小"),
+        ({"enrolment_year": YEAR + 73}, "enrolment_year", "不能晚于本学年"),
+        ({"name": "\u200b"}, "name", ""),
+    ],
+)
+def test_an_implausible_university_student_is_refused(bureau_client, township_a, change, field, words):
+    body = {
+        "id_number": _number(6),
+        "name": "李大学",
+        "university": "武汉大学",
+        "enrolment_year": YEAR,
+        "home_township": township_a.pk,
+        **change,
+    }
+    with nothing_written():
+        response = _post(bureau_client, STUDENTS, body)
+    assert response.status_code == 400, response.json()
+    assert words in str(response.json()[field])
+
+
+def test_a_programme_named_with_nothing_visible_is_refused(bureau):
+    with nothing_written(), pytest.raises(ValidationError) as refused:
+        services.social_programme_add(by=bureau, name="\u200b", donor="\u200b")
+    assert "name" in refused.value.message_dict
