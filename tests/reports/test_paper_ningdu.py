@@ -2,11 +2,11 @@
 add up to its summary figures, and the year-end workbook (calendar year 2022) read back with openpyxl prints
 them in the paper's units.
 
-At full value: the 406 schools by type, the 7,563 teachers, the 4849.83825 万元 of aid, the 6,568 loan
-contracts and their 6974.223 万元, the 224 nutrition pilot schools (198 + 26), their 37,808 pupils (24,680 +
-13,128), the 217 canteen schools and 25,526 pupils (96.9 %, 67.5 %), the 2845.1573 万元 of central funds used
-and the 145 children taught at home (autumn 2022). Scaled 1 in 100 (`tests/reports/papers.py`): the students
-on the register by stage (145,057) and the aid person-times (75,125), which are payments to them.
+Every figure at the paper's full value: the 406 schools by type, the 145,057 students on the register by
+stage, the 7,563 teachers, the 75,125 aid person-times and their 4849.83825 万元, the 6,568 loan contracts and
+their 6974.223 万元, the 224 nutrition pilot schools (198 + 26), their 37,808 pupils (24,680 + 13,128), the 217
+canteen schools and 25,526 pupils (96.9 %, 67.5 %), the 2845.1573 万元 of central funds used and the 145
+children taught at home (autumn 2022).
 
 Not checked here (see reports/README.md): the funds used since 2012 (5.26 亿元) and the figures the portal
 keeps no records of (teachers recruited, training, construction)."""
@@ -82,9 +82,9 @@ def ningdu(bureau):
         Stage.SENIOR: schools[T.SENIOR_HIGH][0],
         Stage.VOCATIONAL: schools[T.VOCATIONAL][0],
     }
-    children = papers.students(at, {s: papers.scaled(n) for s, n in STUDENTS.items()}, household="360730")
+    children = papers.students(at, STUDENTS, household="360730")
     # Aid of autumn 2022: one payment to each of the first children of every stage.
-    paid = [c for group in children.values() for c in group][: papers.scaled(AID_TIMES)]
+    paid = [c for group in children.values() for c in group][:AID_TIMES]
     papers.pay(
         paid, aid_type=AidType.NATIONAL_GRANT, school_year=2022, term="autumn", total=AID_YUAN, by=bureau
     )
@@ -149,19 +149,19 @@ def test_ningdu_paper_figures_in_the_workbook(workbook):
     assert line(ws, "合计")[1] == 406
     assert line(ws, "小学（含教学点）")[1] == 223 and line(ws, "  其中：教学点")[1] == 143
 
-    # 在校在园学生 145057 人 (scaled 1 in 100)
+    # 在校在园学生 145057 人
     ws = workbook["分学段学生数"]
     for stage, n in STUDENTS.items():
-        assert line(ws, papers.STAGE_LABELS[stage])[1] == papers.scaled(n), stage
-    assert line(ws, "合计")[1] == sum(papers.scaled(n) for n in STUDENTS.values())
+        assert line(ws, papers.STAGE_LABELS[stage])[1] == n, stage
+    assert line(ws, "合计")[1] == sum(STUDENTS.values()) == 145057
 
     # 教师 7563 人
     assert line(workbook["教师数"], "合计")[1] == 7563
 
-    # 资助 75125 人次 (scaled), 4849.83825 万元
+    # 资助 75125 人次, 4849.83825 万元
     ws = workbook["学生资助"]
     total = line(ws, "合计")  # the first table's: aid by stage
-    assert total[1] == papers.scaled(AID_TIMES)
+    assert total[1] == AID_TIMES == 75125
     assert Decimal(str(total[2])) == AID_YUAN and wan(total[3]) == Decimal("4849.83825")
     assert ws.cell(
         row=[r[0] for r in ws.iter_rows(values_only=True)].index("合计") + 1, column=4
