@@ -89,7 +89,8 @@ def teachers_section(period: Period) -> dict:
             {
                 "key": t,
                 "teachers": by_type.get(t, {}).get("teachers") or 0,
-                "on_staff": by_type.get(t, {}).get("on_staff") or 0,
+                # Blank (None) where no school of the type has said how many are 在编: not zero.
+                "on_staff": by_type.get(t, {}).get("on_staff"),
             }
             for t in School.Type.values
         ],
@@ -97,7 +98,9 @@ def teachers_section(period: Period) -> dict:
     )
     b.total = {
         "teachers": sum(v["teachers"] or 0 for v in by_type.values()),
-        "on_staff": sum(v["on_staff"] or 0 for v in by_type.values()),
+        "on_staff": sum(v["on_staff"] for v in by_type.values() if v["on_staff"] is not None)
+        if any(v["on_staff"] is not None for v in by_type.values())
+        else None,
     }
     for level, group in (("township", "school__township_id"), ("school", "school_id")):
         for key, values in grouped(counts, group, **figures.teacher_sums()).items():
@@ -210,7 +213,10 @@ SCHOOLS_TYPE_M = (
     Measure("private", _("of which private")),
 )
 STUDENTS_M = (Measure("students", _("Students")), Measure("boarders", _("Boarders")))
-TEACHERS_M = (Measure("teachers", _("Teachers")), Measure("on_staff", _("of which on the establishment")))
+TEACHERS_M = (
+    Measure("teachers", _("Teachers")),
+    Measure("on_staff", _("of which on the establishment"), optional=True),
+)
 POOR_M = (Measure("students", _("Students")),)
 RETENTION_M = (
     Measure("entry_year", _("Entered grade 1 in school year"), TEXT),

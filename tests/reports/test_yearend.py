@@ -76,6 +76,8 @@ def test_teachers_are_the_headcounts_of_the_school_year(county, school_a):
     assert teachers["total"]["teachers"] == sum(county.teachers.values()) == 188
     assert teachers["by_school"][str(school_a.pk)]["teachers"] == 30
     assert rows(teachers, "by_type")["primary"]["teachers"] == 51
+    # No school has said how many are 在编: blank, not zero (outside attack on issue 14).
+    assert teachers["total"]["on_staff"] is None and rows(teachers, "by_type")["primary"]["on_staff"] is None
 
 
 def test_registered_poor_split_like_jianshi(county):
