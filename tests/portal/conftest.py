@@ -1,35 +1,32 @@
-"""Fixtures of the page tests: the demo county, built once per module, and a client per demo user."""
+"""Fixtures of the page tests: the demo county, built once per test session, and a client per demo user."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.management import call_command
-from django.db import transaction
-from django.test import TestCase
+from django.db import connection
 
-from subsidies import pengshui
-from subsidies.models import AidExclusionGroup, AidPolicy
+from tests import demo_database as demo_db
 from tests.conftest import _client_for
 
 
-@pytest.fixture(scope="module")
-def demo_county(django_db_setup, django_db_blocker):
-    """The demo county, built once in a transaction that is rolled back after the module's tests."""
+@pytest.fixture(scope="session")
+def demo_database(django_db_setup, django_db_blocker):
+    """The name of the database that holds the demo county, seeded once per test session."""
     with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            # The aid rule book a migrated database holds (the test database is flushed between test kinds),
-            # so that the demo draws its aid batches; their tasks run on commit: here, in the transaction.
-            pengshui.load(AidPolicy, AidExclusionGroup)
-            with TestCase.captureOnCommitCallbacks(execute=True):
-                call_command("seed_demo", students=300, stdout=io.StringIO())
-            yield
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+        return demo_db.build(connection.settings_dict["NAME"])
+
+
+@pytest.fixture(scope="module")
+def demo_county(demo_database, django_db_blocker):
+    """The module's tests run on the demo county (each in a transaction rolled back at its end)."""
+    pointed = demo_db.pointed_at(demo_database)
+    with django_db_blocker.unblock():
+        pointed.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            pointed.__exit__(None, None, None)
 
 
 @pytest.fixture

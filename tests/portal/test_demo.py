@@ -14,12 +14,13 @@ from portal.models import User
 from reports.models import YearEndSnapshot
 from students import demo as registry
 from students.models import Enrollment, Rollover, School, Student, school_year_of
+from tests import demo_database
 
 
-def test_seed_demo_is_idempotent_and_covers_every_school_type(db, capsys):
-    call_command("seed_demo", students=400)
+def test_seed_demo_is_idempotent_and_covers_every_school_type(demo_county, db, capsys):
+    """The session's demo county (tests/demo_database.py) was seeded once; seeding it again adds nothing."""
     counts = (Student.objects.count(), Enrollment.objects.count(), Rollover.objects.count())
-    call_command("seed_demo", students=400)
+    call_command("seed_demo", students=demo_database.DEMO_STUDENTS)
     assert (Student.objects.count(), Enrollment.objects.count(), Rollover.objects.count()) == counts
     assert set(School.objects.values_list("school_type", flat=True)) == set(School.Type.values)
     assert set(User.objects.values_list("username", flat=True)) >= {

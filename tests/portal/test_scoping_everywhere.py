@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.management import call_command
 from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
@@ -25,11 +24,6 @@ LIST_PATHS = sorted(
     )["paths"].items()
     if "get" in operations and "{" not in path
 )
-
-
-@pytest.fixture
-def demo_county(db):
-    call_command("seed_demo", students=600, verbosity=0)
 
 
 def rows(payload):

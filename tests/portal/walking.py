@@ -3,6 +3,7 @@ for words a Chinese reader should not meet (issue 15). Used by tests/portal/test
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import deque
 from html.parser import HTMLParser
@@ -76,6 +77,23 @@ class _Page(HTMLParser):
             self.texts.append(data.strip())
 
 
+@functools.cache
+def number_fields() -> frozenset[str]:
+    """The Chinese names of the fields whose values are numbers (年级, 金额 …), not a relation's id."""
+    from django.apps import apps
+    from django.db import models
+    from django.utils import translation
+
+    numbers = (models.IntegerField, models.DecimalField, models.FloatField)
+    with translation.override("zh-hans"):
+        return frozenset(
+            str(field.verbose_name)
+            for model in apps.get_models()
+            for field in model._meta.get_fields()
+            if isinstance(field, numbers) and not field.is_relation and hasattr(field, "verbose_name")
+        )
+
+
 def page_problems(html: str, *, raw_values: set[str], allowed: set[str] = frozenset()) -> list[str]:
     """The words on one page that are not Chinese: raw choice values, English, an id where a name belongs;
     and date inputs whose value a browser cannot show.
@@ -85,13 +103,15 @@ def page_problems(html: str, *, raw_values: set[str], allowed: set[str] = frozen
     page = _Page()
     page.feed(html)
     found = []
-    for text in page.texts:
+    for index, text in enumerate(page.texts):
         for word in ENGLISH_WORD.findall(text):
             if word in ALLOWED_WORDS or word in allowed or word.isupper():
                 continue
             kind = "raw value" if word in raw_values else "English"
             found.append(f"{kind} {word!r} in {text[:80]!r}")
-        if ID_IN_CHANGE.search(text):
+        # A change line reads "<b>label</b>: old → new": numbers are right where the field is a number.
+        label = page.texts[index - 1] if index else ""
+        if ID_IN_CHANGE.search(text) and label not in number_fields():
             found.append(f"id instead of a name in {text[:80]!r}")
     found += [f"date input not in ISO form: {bad}" for bad in page.bad_dates]
     return found
