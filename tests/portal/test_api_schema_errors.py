@@ -32,11 +32,17 @@ OPERATIONS = {
 }
 
 
+_SERVED: list[dict] = []
+
+
 @pytest.fixture
 def schema(bureau_client):
-    response = bureau_client.get("/api/schema/?format=json")
-    assert response.status_code == 200
-    return response.json()
+    """The schema as served to bureau staff, generated once for the module (it does not depend on rows)."""
+    if not _SERVED:
+        response = bureau_client.get("/api/schema/?format=json")
+        assert response.status_code == 200
+        _SERVED.append(response.json())
+    return _SERVED[0]
 
 
 def _schema_of(response: dict, schema: dict) -> dict:
