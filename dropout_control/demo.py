@@ -184,7 +184,102 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
             )
     _seed_care(rng=rng, by=by, today=today)
     _seed_register(rng=rng, by=by, today=today, taken=taken)
-    stdout.write(f"dropout control: {len(cases)} cases ({home_teaching} 送教上门)")
+    local = _seed_demo_scopes(rng=rng, by=by, today=today, taken=taken)
+    stdout.write(f"dropout control: {len(cases) + local} cases ({home_teaching} 送教上门)")
+
+
+def _demo_scopes() -> tuple[Township | None, School | None]:
+    """The township officer's township and the principal's school of the demo logins (portal/demo.py)."""
+    township = User.objects.filter(role=User.Role.TOWNSHIP, township__isnull=False).order_by("pk").first()
+    principal = User.objects.filter(role=User.Role.PRINCIPAL, school__isnull=False).order_by("pk").first()
+    return (
+        township.township if township else None,
+        principal.school if principal else None,
+    )
+
+
+def _seed_demo_scopes(*, rng: random.Random, by, today: date, taken: set[str]) -> int:
+    """Work for the township officer and the principal, whatever the random cases above hit (issue 15: the
+    officer's 梅江镇 had no case). At the principal's school: a pupil back at school whose month waits to be
+    confirmed, and a child not on the roll, both with a visit due; in the officer's township a child found
+    by the survey a month ago, not visited yet. Returns the number of cases opened."""
+    township, school = _demo_scopes()
+    if township is None or school is None:
+        return 0
+    pupil = (
+        Student.objects.filter(
+            school=school,
+            stage__in=[Stage.PRIMARY, Stage.JUNIOR],
+            status=Student.Status.ENROLLED,
+            birth_date__gt=today - timedelta(days=15 * 365),
+            birth_date__lt=today - timedelta(days=7 * 365),
+        )
+        .exclude(id_number__in=DropoutCase.objects.values("id_number"))  # no child twice
+        .order_by("pk")
+        .first()
+    )
+    found_on = today - timedelta(days=50)
+    cases = [
+        services.case_open(
+            by=by,
+            id_number=_child_number(rng, today, taken),
+            name=_name(rng),
+            township=school.township,
+            village=rng.choice(VILLAGES),
+            school=school,
+            found_on=found_on,
+            found_by=DropoutCase.FoundBy.DATA_COMPARISON,
+            reason=rng.choice(REASONS),
+        )
+    ]
+    if pupil is not None:
+        cases.append(
+            services.case_open(
+                by=by,
+                student=pupil,
+                found_on=found_on,
+                found_by=DropoutCase.FoundBy.SCHOOL_REPORT,
+                reason=rng.choice(REASONS),
+            )
+        )
+    for case in cases:
+        visited_on = found_on + timedelta(days=3)
+        services.case_add_visit(
+            case=case,
+            visited_on=visited_on,
+            visitors="乡镇干部、村干部、班主任",
+            result="家长思想有顾虑，需再次上门",
+            next_step="再次上门核实",
+            next_on=visited_on + timedelta(days=14),  # passed, and none since: a visit is due
+            by=by,
+        )
+    if pupil is not None:
+        # Back at school this school year, no month confirmed yet: the school's watch list has work.
+        returned_on = max(date(school_year_of(today), 9, 1), today - timedelta(days=20))
+        watch = services.case_return(
+            case=cases[-1], school=school, on=returned_on, stage=pupil.stage, grade=pupil.grade, by=by
+        )
+        ReturnWatch.objects.filter(pk=watch.pk).update(
+            created_at=timezone.make_aware(datetime.combine(returned_on, time(9)))
+        )
+    local_school = (
+        School.objects.filter(township=township, school_type__in=[School.Type.PRIMARY, School.Type.JUNIOR])
+        .exclude(pk=school.pk)
+        .order_by("code")
+        .first()
+    ) or school
+    services.case_open(
+        by=by,
+        id_number=_child_number(rng, today, taken),
+        name=_name(rng),
+        township=township,
+        village=rng.choice(VILLAGES),
+        school=local_school,
+        found_on=today - timedelta(days=35),
+        found_by=DropoutCase.FoundBy.TOWNSHIP_SURVEY,
+        reason=rng.choice(REASONS),
+    )
+    return len(cases) + 1
 
 
 def _return(case: DropoutCase, *, rng: random.Random, today: date, school: School, by) -> ReturnWatch:

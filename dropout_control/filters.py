@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from dropout_control import selectors
-from dropout_control.models import CareRecord, DropoutCase, LongAbsence, SuspectedDropout
+from dropout_control.models import CareRecord, DropoutCase, LongAbsence, ReturnWatch, SuspectedDropout
 from dropout_control.rules import VISIT_OVERDUE_DAYS
 from portal.filters import PortalFilterSet
 from students.filters import search_by_name_or_id
@@ -100,6 +100,23 @@ class SuspectFilter(PortalFilterSet):
     def filter_upload(self, queryset, name, value):
         # Listed by the upload: found by it, or found earlier and still pending when it named the child again.
         return queryset.filter(Q(row__upload=value) | Q(last_seen=value))
+
+
+class WatchFilter(PortalFilterSet):
+    q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
+    township = django_filters.ModelChoiceFilter(
+        label=_("Township"), queryset=_townships, field_name="case__township"
+    )
+    school = django_filters.ModelChoiceFilter(label=_("School returned to"), queryset=_schools)
+
+    class Meta:
+        model = ReturnWatch
+        fields = ["q", "township", "school"]
+
+    def search(self, queryset, name, value):
+        return search_by_name_or_id(
+            self.request, queryset, value, id_field="student__id_number", name_field="case__name"
+        )
 
 
 class LongAbsenceFilter(PortalFilterSet):

@@ -18,6 +18,7 @@ from dropout_control.models import (
     DropoutCase,
     ReturnWatch,
     SuspectedDropout,
+    WatchConfirmation,
     ZeroReport,
 )
 from dropout_control.rules import VISIT_OVERDUE_DAYS, ZERO_REPORT_TYPES
@@ -325,22 +326,21 @@ def pending_closings(user):
     )
 
 
-def watches_due(user, today: date | None = None):
-    """Running watches the user sees, with the months still to confirm up to this one (the school's list)."""
+def watches(user):
+    """Running watches the user sees (the watch list's rows, before sorting and paging)."""
+    return ReturnWatch.objects.visible_to(user).watching().select_related("case", "school")
+
+
+def with_months_due(page, today: date | None = None) -> list[ReturnWatch]:
+    """The watches of a page with the months still to confirm up to this one: one query for all of them."""
     today = today or timezone.localdate()
-    watches = (
-        ReturnWatch.objects.visible_to(user)
-        .watching()
-        .select_related("case", "school")
-        .prefetch_related("confirmations")
-        .order_by("watch_until", "pk")
-    )
-    result = []
-    for watch in watches:
-        confirmed = {c.month for c in watch.confirmations.all()}
-        watch.months_due = [m for m in watch_months(watch) if m <= today and m not in confirmed]
-        result.append(watch)
-    return result
+    rows = list(page)
+    confirmed: dict[int, set[date]] = {watch.pk: set() for watch in rows}
+    for watch_id, month in WatchConfirmation.objects.filter(watch__in=rows).values_list("watch_id", "month"):
+        confirmed[watch_id].add(month)
+    for watch in rows:
+        watch.months_due = [m for m in watch_months(watch) if m <= today and m not in confirmed[watch.pk]]
+    return rows
 
 
 @dataclass

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from dropout_control import ledger as ledger_module
 from dropout_control import matching, selectors, services
-from dropout_control.filters import CaseFilter, SuspectFilter
+from dropout_control.filters import CaseFilter, SuspectFilter, WatchFilter
 from dropout_control.forms import (
     CareRecordForm,
     CaseEditForm,
@@ -88,6 +88,12 @@ CLOSING_SORTS = {
     "township": ["case__township__code", "case__name"],
     "asked": ["requested_at"],
     "outcome": ["outcome", "requested_at"],
+}
+WATCH_SORTS = {
+    "name": ["case__name"],
+    "school": ["school__code", "case__name"],
+    "returned_on": ["returned_on"],
+    "watch_until": ["watch_until"],
 }
 CARE_SORTS = {
     "school": ["school__code", "grade", "name"],
@@ -415,11 +421,16 @@ def closing_list(request):
 @scoped_login_required
 def watch_list(request):
     """Children watched after their return, with the months the school still has to confirm."""
-    context = {
-        "watches": selectors.watches_due(request.user),
-        "can_write": scope_of(request.user).writable,
-        "confirm_month_form": ConfirmMonthForm(),
-    }
+    filterset = WatchFilter(request.GET, queryset=selectors.watches(request.user), request=request)
+    result = lists.listing(request, filterset.qs, sorts=WATCH_SORTS, default="watch_until")
+    result.page.object_list = selectors.with_months_due(result.page.object_list)
+    context = lists.context(
+        result,
+        filter=filterset,
+        watches=result.page.object_list,
+        can_write=scope_of(request.user).writable,
+        confirm_month_form=ConfirmMonthForm(),
+    )
     return render(request, "dropout_control/watch_list.html", context)
 
 

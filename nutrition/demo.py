@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from nutrition import rules
 from nutrition.models import (
@@ -26,6 +26,7 @@ from nutrition.models import (
     SafetyCheck,
     TermHoliday,
 )
+from portal.models import User
 from students.models import School, Stage, Student
 
 TERM_START, TERM_END = date(2022, 9, 1), date(2023, 1, 13)
@@ -55,8 +56,14 @@ SPLIT = [
 
 
 def _pilots(term: NutritionTerm) -> list[PilotSchool]:
+    # The rural schools, and the demo principal's school (in the county seat) so that the principal and the
+    # township officer of the demo logins have a pilot school to try the pages on (issue 15).
+    principal = User.objects.filter(role=User.Role.PRINCIPAL, school__isnull=False).order_by("pk").first()
     schools = list(
-        School.objects.active().filter(is_rural=True, school_type__in=PILOT_TYPES).order_by("code")
+        School.objects.active()
+        .filter(Q(is_rural=True) | Q(pk=principal.school_id if principal else None))
+        .filter(school_type__in=PILOT_TYPES)
+        .order_by("code")
     )
     counts = defaultdict(dict)
     for school_id, stage, n in (

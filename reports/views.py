@@ -8,20 +8,31 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal import lists
 from portal.access import is_bureau_staff, scope_of
 from portal.decorators import scoped_login_required
 from portal.forms import flash_errors
 from portal.history import history_for
 from portal.params import parse_int
 from reports import excel, selectors, services, yearend
+from reports.filters import SnapshotFilter
 from reports.forms import PopulationForm, PublishForm, RebuildForm
 from reports.models import AgePopulation, SnapshotPublication, YearEndSnapshot
 from students.models import Stage, Student
+
+SNAPSHOT_SORTS = {
+    "period": ["year", "basis"],
+    "status": ["status"],
+    "started_at": ["started_at"],
+    "finished_at": [F("finished_at").asc(nulls_last=True)],
+    "seconds": [F("seconds").asc(nulls_last=True)],
+}
 
 
 @login_required
@@ -114,10 +125,13 @@ def snapshot_list(request):
         YearEndSnapshot.objects.visible_to(request.user)
         .with_publication()
         .select_related("built_by")
-        .defer("figures")[:50]
+        .defer("figures")
     )
+    filterset = SnapshotFilter(request.GET, queryset=snapshots, request=request)
+    result = lists.listing(request, filterset.qs, sorts=SNAPSHOT_SORTS, default="-started_at")
     form = RebuildForm() if is_bureau_staff(request.user) else None
-    return render(request, "reports/snapshot_list.html", {"snapshots": snapshots, "form": form})
+    context = lists.context(result, filter=filterset, snapshots=result.page, form=form)
+    return render(request, "reports/snapshot_list.html", context)
 
 
 @county_required

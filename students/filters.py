@@ -11,7 +11,7 @@ from portal.access import can_reveal_personal
 from portal.filters import PortalFilterSet
 from portal.search import search_value
 from students import id_numbers
-from students.models import MissingFromRoll, School, Stage, Student, StudentCategory, Township
+from students.models import ImportJob, MissingFromRoll, School, Stage, Student, StudentCategory, Township
 
 
 def search_by_name_or_id(request, queryset, value: str, *, id_field="id_number", name_field="name"):
@@ -90,3 +90,18 @@ class MissingFromRollFilter(PortalFilterSet):
     class Meta:
         model = MissingFromRoll
         fields = ["school", "status", "is_compulsory", "school_year"]
+
+
+class ImportJobFilter(PortalFilterSet):
+    kind = django_filters.ChoiceFilter(label=_("Kind of file"), choices=ImportJob.Kind.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=ImportJob.Status.choices)
+    created_from = django_filters.DateFilter(
+        label=_("Uploaded from"), field_name="created_at", lookup_expr="date__gte"
+    )
+    created_to = django_filters.DateFilter(
+        label=_("Uploaded until"), field_name="created_at", lookup_expr="date__lte"
+    )
+
+    class Meta:
+        model = ImportJob
+        fields = ["kind", "status", "created_from", "created_to"]

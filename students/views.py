@@ -21,7 +21,7 @@ from portal.models import AccessLog
 from portal.pagination import CachedCountPaginator
 from portal.search import redirect_with_filters
 from students import importing, services
-from students.filters import MissingFromRollFilter, SchoolFilter, StudentFilter
+from students.filters import ImportJobFilter, MissingFromRollFilter, SchoolFilter, StudentFilter
 from students.forms import (
     CategoryForm,
     ImportForm,
@@ -53,6 +53,14 @@ STUDENT_SORTS = {
     "grade": ["grade", "stage", "name"],
     "boarding": ["is_boarding", "name"],
     "status": ["status", "name"],
+}
+# An import's row-by-row JSON (up to 160,000 rows): for its own page, not the list of imports.
+JOB_DETAILS = ("preview", "errors", "duplicates", "results")
+IMPORT_SORTS = {
+    "created_at": ["created_at"],
+    "filename": ["filename"],
+    "kind": ["kind", "-created_at"],
+    "status": ["status", "-created_at"],
 }
 MISSING_SORTS = {
     "name": ["student__name"],
@@ -243,8 +251,11 @@ def student_import(request):
         job = services.import_start(upload=form.cleaned_data["file"], by=request.user)
         log_access(request, AccessLog.Action.IMPORT, job, detail=job.filename)
         return redirect("students:import_detail", pk=job.pk)
-    jobs = ImportJob.objects.visible_to(request.user).select_related("uploaded_by")[:10]
-    return render(request, "students/import_form.html", {"form": form, "jobs": jobs})
+    jobs = ImportJob.objects.visible_to(request.user).select_related("uploaded_by").defer(*JOB_DETAILS)
+    filterset = ImportJobFilter(request.GET, queryset=jobs, request=request)
+    result = lists.listing(request, filterset.qs, sorts=IMPORT_SORTS, default="-created_at")
+    context = lists.context(result, filter=filterset, form=form, jobs=result.page)
+    return render(request, "students/import_form.html", context)
 
 
 @scoped_login_required

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.filters import PortalFilterSet
 from students.filters import search_by_name_or_id
-from students.models import School, Stage, Township
+from students.models import School, Stage, StudentCategory, Township
 from subsidies import selectors
 from subsidies.models import (
     AidPolicy,
@@ -19,7 +19,10 @@ from subsidies.models import (
     OutOfCountyStudent,
     Payment,
     PolicyStage,
+    SocialAidGrant,
+    SocialAidProgramme,
     Term,
+    UniversityStudent,
 )
 
 
@@ -143,3 +146,52 @@ class LoanFilter(PortalFilterSet):
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(university__icontains=value))
+
+
+class PastBatchFilter(PortalFilterSet):
+    """The imported batches of past payments."""
+
+    school_year = django_filters.NumberFilter(label=_("School year"))
+    term = django_filters.ChoiceFilter(label=_("Term"), choices=Term.choices)
+    aid_type = django_filters.ChoiceFilter(label=_("Aid type"), choices=AidType.choices)
+
+    class Meta:
+        model = DisbursementBatch
+        fields = ["school_year", "term", "aid_type"]
+
+
+class UniversityStudentFilter(PortalFilterSet):
+    q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
+    home_township = django_filters.ModelChoiceFilter(label=_("Home township"), queryset=_townships)
+    enrolment_year = django_filters.NumberFilter(label=_("Year of enrolment"))
+    category = django_filters.ChoiceFilter(
+        label=_("Family category"), choices=StudentCategory.Category.choices
+    )
+
+    class Meta:
+        model = UniversityStudent
+        fields = ["q", "home_township", "enrolment_year", "category"]
+
+    def search(self, queryset, name, value):
+        return search_by_name_or_id(self.request, queryset, value)
+
+
+def _programmes(request):
+    return (
+        SocialAidProgramme.objects.visible_to(request.user) if request else SocialAidProgramme.objects.none()
+    )
+
+
+class SocialGrantFilter(PortalFilterSet):
+    programme = django_filters.ModelChoiceFilter(label=_("Programme"), queryset=_programmes)
+    township = django_filters.ModelChoiceFilter(label=_("Township"), queryset=_townships)
+    granted_from = django_filters.DateFilter(
+        label=_("Granted from"), field_name="granted_on", lookup_expr="gte"
+    )
+    granted_to = django_filters.DateFilter(
+        label=_("Granted until"), field_name="granted_on", lookup_expr="lte"
+    )
+
+    class Meta:
+        model = SocialAidGrant
+        fields = ["programme", "township", "granted_from", "granted_to"]

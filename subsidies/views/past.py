@@ -20,11 +20,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from portal import lists
 from portal.access import is_bureau_staff
 from portal.decorators import capability_required
 from portal.excel import workbook_response
 from portal.forms import add_service_errors
 from subsidies import past_payments, services
+from subsidies.filters import PastBatchFilter
 from subsidies.forms import PastPaymentsForm
 from subsidies.models import DisbursementBatch, PastPaymentImport, Payment
 
@@ -32,6 +34,13 @@ PREVIEWS = "past_payments/previews"
 SALT = "subsidies.past_payments.preview"
 # A preview is recorded the same day or previewed again.
 PREVIEW_SECONDS = 24 * 3600
+# The imported batches, one per term and aid type.
+PAST_BATCH_SORTS = {
+    "term": ["-school_year", "term", "aid_type"],
+    "aid_type": ["aid_type", "-school_year", "term"],
+}
+# The files recorded, newest first (a county imports its past once: a handful of files).
+RECENT_IMPORTS = 20
 
 
 def _stored_preview(token: str, user) -> tuple[str, str] | None:
@@ -97,25 +106,27 @@ def past_payments_page(request):
                 token = signing.dumps(
                     {"name": name, "filename": upload.name[:200], "user": request.user.pk}, salt=SALT
                 )
-    imports = PastPaymentImport.objects.visible_to(request.user).select_related("imported_by")[:50]
-    batches = (
-        DisbursementBatch.objects.filter(kind=DisbursementBatch.Kind.IMPORTED)
-        .with_totals(Payment.objects.visible_to(request.user))
-        .order_by("-school_year", "term", "aid_type")
-    )
-    return render(
+    imports = PastPaymentImport.objects.visible_to(request.user).select_related("imported_by")
+    batches = DisbursementBatch.objects.visible_to(request.user).filter(kind=DisbursementBatch.Kind.IMPORTED)
+    filterset = PastBatchFilter(request.GET, queryset=batches, request=request)
+    result = lists.listing(
         request,
-        "subsidies/past_payments.html",
-        {
-            "form": form,
-            "check": check,
-            "token": token,
-            "refusals": refusals,
-            "imports": imports,
-            "batches": batches,
-            "columns": list(past_payments.COLUMNS.values()),
-        },
+        filterset.qs.with_totals(Payment.objects.visible_to(request.user)),
+        sorts=PAST_BATCH_SORTS,
+        default="term",
     )
+    context = lists.context(
+        result,
+        filter=filterset,
+        form=form,
+        check=check,
+        token=token,
+        refusals=refusals,
+        imports=imports.order_by("-imported_at", "-pk")[:RECENT_IMPORTS],
+        batches=result.page,
+        columns=list(past_payments.COLUMNS.values()),
+    )
+    return render(request, "subsidies/past_payments.html", context)
 
 
 @capability_required(is_bureau_staff)

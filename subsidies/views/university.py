@@ -6,18 +6,33 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from portal import lists
 from portal.access import is_bureau_staff
 from portal.decorators import scoped_login_required
 from portal.forms import add_service_errors
 from subsidies import selectors, services
+from subsidies.filters import SocialGrantFilter, UniversityStudentFilter
 from subsidies.forms import SocialGrantForm, SocialProgrammeForm, UniversityAidForm, UniversityStudentForm
 from subsidies.models import SocialAidGrant, SocialAidProgramme, UniversityAid, UniversityStudent
 from subsidies.views.common import PAGE_SIZE
+
+UNIVERSITY_SORTS = {
+    "name": ["name"],
+    "university": ["university", "name"],
+    "enrolment_year": ["enrolment_year", "name"],
+    "township": ["home_township__code", "name"],
+    "category": ["category", "name"],
+}
+GRANT_SORTS = {
+    "programme": ["programme__name", "-granted_on"],
+    "township": ["township__code", "-granted_on"],
+    "granted_on": ["granted_on"],
+    "amount": ["amount", "-granted_on"],
+}
 
 
 def _post(request, forms: dict, actions: dict, done: str, target: str):
@@ -66,18 +81,19 @@ def university_students(request):
         if done is not None:
             return done
     roster = UniversityStudent.objects.visible_to(request.user).select_related("home_township")
+    filterset = UniversityStudentFilter(request.GET, queryset=roster, request=request)
+    result = lists.listing(request, filterset.qs, sorts=UNIVERSITY_SORTS, default="name")
     aid = UniversityAid.objects.visible_to(request.user).select_related("student")
-    return render(
-        request,
-        "subsidies/university_students.html",
-        {
-            "roster": Paginator(roster, PAGE_SIZE).get_page(request.GET.get("page")),
-            "aid": aid[:PAGE_SIZE],
-            "totals": selectors.university_aid_totals(aid),
-            "kinds": dict(UniversityAid.Kind.choices),
-            "forms": forms,
-        },
+    context = lists.context(
+        result,
+        filter=filterset,
+        roster=result.page,
+        aid=aid.order_by("-paid_on", "-pk")[:PAGE_SIZE],
+        totals=selectors.university_aid_totals(aid),
+        kinds=dict(UniversityAid.Kind.choices),
+        forms=forms,
     )
+    return render(request, "subsidies/university_students.html", context)
 
 
 @scoped_login_required
@@ -108,13 +124,14 @@ def social_aid(request):
     grants = SocialAidGrant.objects.visible_to(request.user).select_related(
         "programme", "student", "university_student", "school", "township"
     )
-    return render(
-        request,
-        "subsidies/social_aid.html",
-        {
-            "programmes": SocialAidProgramme.objects.visible_to(request.user),
-            "totals": selectors.social_aid_totals(grants),
-            "grants": Paginator(grants, PAGE_SIZE).get_page(request.GET.get("page")),
-            "forms": forms,
-        },
+    filterset = SocialGrantFilter(request.GET, queryset=grants, request=request)
+    result = lists.listing(request, filterset.qs, sorts=GRANT_SORTS, default="-granted_on")
+    context = lists.context(
+        result,
+        filter=filterset,
+        programmes=SocialAidProgramme.objects.visible_to(request.user),
+        totals=selectors.social_aid_totals(grants),
+        grants=result.page,
+        forms=forms,
     )
+    return render(request, "subsidies/social_aid.html", context)

@@ -20,8 +20,9 @@ from dropout_control import views as dropout_views
 from nutrition import views as nutrition_views
 from portal import lists
 from portal import views as portal_views
+from reports import views as report_views
 from students import views as student_views
-from subsidies.views import batches, ledger, loans, policies
+from subsidies.views import batches, ledger, loans, past, policies, university
 from tests.factories import SchoolFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +191,12 @@ LIST_PAGES = [
     ("access_log", portal_views.ACCESS_LOG_SORTS),
     ("subsidies:policy_list", policies.POLICY_SORTS),
     ("dropout:closing_list", dropout_views.CLOSING_SORTS),
+    ("dropout:watch_list", dropout_views.WATCH_SORTS),
+    ("reports:snapshot_list", report_views.SNAPSHOT_SORTS),
+    ("subsidies:past_payments", past.PAST_BATCH_SORTS),
+    ("subsidies:university_students", university.UNIVERSITY_SORTS),
+    ("subsidies:social_aid", university.GRANT_SORTS),
+    ("students:student_import", student_views.IMPORT_SORTS),
 ]
 
 

@@ -21,7 +21,13 @@ from students.models import Rollover, School, Student, school_year_of
 
 # What happens during a past school year in another area (called in order with the register's years).
 YEAR_HOOKS = ["dropout_control.demo"]
-AREA_DEMOS = ["subsidies.demo", "dropout_control.demo", "nutrition.demo", "reports.demo"]
+AREA_DEMOS = [
+    "subsidies.demo",
+    "dropout_control.demo",
+    "nutrition.demo",
+    "reports.demo",
+    "students.demo_imports",
+]
 
 
 def current_school_year() -> int:
