@@ -116,8 +116,12 @@ def snapshot_list(request):
         .select_related("built_by")
         .defer("figures")[:50]
     )
+    snapshots = list(snapshots)
     form = RebuildForm() if is_bureau_staff(request.user) else None
-    return render(request, "reports/snapshot_list.html", {"snapshots": snapshots, "form": form})
+    # While a rebuild runs the page refreshes itself, so that its progress moves (no script needed).
+    building = any(s.status == YearEndSnapshot.Status.BUILDING for s in snapshots)
+    context = {"snapshots": snapshots, "form": form, "building": building}
+    return render(request, "reports/snapshot_list.html", context)
 
 
 @county_required
