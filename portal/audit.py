@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from portal.access import can_reveal_personal
 from portal.models import AccessLog
 from students.id_numbers import mask
 
@@ -226,8 +227,6 @@ def readable(entries, *, viewer) -> list[ReadableEntry]:
     user: `select_related("user")`). A record's name is its own `str` (a child: name and masked ID number);
     for a viewer without the reveal right (portal.access.can_reveal_personal) a child is named by the
     masked number only. A record deleted since reads as its type and id."""
-    from portal.access import can_reveal_personal  # access imports models that import this module's users
-
     entries = list(entries)
     wanted: dict[str, set[str]] = defaultdict(set)
     for e in entries:

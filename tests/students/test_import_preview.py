@@ -127,3 +127,14 @@ def test_official_cannot_confirm_an_import(official, bureau, school_a):
     client.force_authenticate(official)
     assert client.post(f"/api/imports/{job.pk}/apply/", {}).status_code == 403
     assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.PREVIEW
+
+
+def test_an_official_sees_the_preview_but_no_confirm_button(official_client, bureau, school_a):
+    student = StudentFactory(school=school_a, grade=3, stage="primary")
+    job = services.import_start(upload=upload(_moving_file(student, school_a)), by=bureau)
+    page = official_client.get(reverse("students:import_detail", args=[job.pk]))
+    if page.status_code == 200:
+        body = page.content.decode()
+        assert 'id="import-preview"' in body and 'id="import-confirm"' not in body
+    assert official_client.post(reverse("students:import_apply", args=[job.pk])).status_code in (403, 404)
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.PREVIEW
