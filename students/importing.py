@@ -552,6 +552,10 @@ def changes_of(cursor, *, total: int, today: date) -> Changes:
             return STAGE_LABEL.get(value, value)
         if field == "is_boarding":
             return "是" if value == "true" else "否"
+        if field == "guardian_phone" and len(value) >= 8:
+            # Kept on the job and in its results file, which county readers (officials too) open: a phone
+            # number is shown as 138****0000, enough for the importer to recognise the change.
+            return value[:3] + "*" * (len(value) - 7) + value[-4:]
         return value
 
     changed = []

@@ -138,3 +138,12 @@ def test_an_official_sees_the_preview_but_no_confirm_button(official_client, bur
         assert 'id="import-preview"' in body and 'id="import-confirm"' not in body
     assert official_client.post(reverse("students:import_apply", args=[job.pk])).status_code in (403, 404)
     assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.PREVIEW
+
+
+def test_a_changed_guardian_phone_is_masked_in_the_preview(bureau, school_a):
+    student = StudentFactory(
+        school=school_a, grade=3, stage="primary", name="王小二", guardian_phone="13800001234"
+    )
+    content = xlsx([[*row(school_a, number=student.id_number, name="王小二", grade=3)[:11], "13900005678"]])
+    job = services.import_start(upload=upload(content), by=bureau)
+    assert job.preview["changed"][0]["changes"] == [["监护人电话", "138****1234", "139****5678"]]
