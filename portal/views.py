@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from portal import lists
 from portal.access import can_read_access_log
 from portal.api import call_service
-from portal.audit import log_access
+from portal.audit import log_access, readable
 from portal.filters import PortalFilterSet
 from portal.models import AccessLog
 from portal.security import needs_verification, verify_code
@@ -109,6 +109,7 @@ def access_log(request):
     """Read-only: the portal offers no way to change or delete an entry."""
     if not can_read_access_log(request.user):
         raise PermissionDenied
-    filterset = AccessLogFilter(request.GET, queryset=AccessLog.objects.all())
+    filterset = AccessLogFilter(request.GET, queryset=AccessLog.objects.select_related("user"))
     result = lists.listing(request, filterset.qs, sorts=ACCESS_LOG_SORTS, default="-at", per_page=100)
-    return render(request, "portal/access_log.html", lists.context(result, filter=filterset))
+    entries = readable(result.page, viewer=request.user)
+    return render(request, "portal/access_log.html", lists.context(result, filter=filterset, entries=entries))

@@ -56,6 +56,8 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "status",
             "status_display",
             "progress",
+            "steps_done",
+            "steps_total",
             "started_at",
             "finished_at",
             "seconds",

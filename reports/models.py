@@ -97,6 +97,9 @@ class YearEndSnapshot(models.Model):
     basis = models.CharField(_("basis"), max_length=8, choices=Basis.choices, default=Basis.SCHOOL)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.BUILDING)
     progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    # The build's steps (one per section of the summary), for "step 5 of 12" beside the percentage.
+    steps_done = models.PositiveSmallIntegerField(_("steps done"), default=0)
+    steps_total = models.PositiveSmallIntegerField(_("steps in all"), default=0)
     figures = models.JSONField(_("figures"), default=dict, blank=True)
     # When the records were read: figures reflect the data as it stood at this moment.
     data_cutoff = models.DateTimeField(_("data cut-off"), null=True, blank=True)

@@ -199,11 +199,14 @@ def _progress_writer(snapshot_id: int):
     read-only and would show nothing to the page polling the progress until the end."""
     progress_connection = connections.create_connection(DEFAULT_DB_ALIAS)
 
-    def write(percent: int) -> None:
+    def write(done: int, total: int) -> None:
+        # The sections are 95% of the work; the last 5% (publishing the figures) shows as 100% when ready.
+        percent = min(99, int(done * 95 / total)) if total else 0
         with progress_connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE reports_yearendsnapshot SET progress = %s WHERE id = %s AND status = %s",
-                [min(99, percent), snapshot_id, YearEndSnapshot.Status.BUILDING],
+                "UPDATE reports_yearendsnapshot SET progress = %s, steps_done = %s, steps_total = %s "
+                "WHERE id = %s AND status = %s",
+                [percent, done, total, snapshot_id, YearEndSnapshot.Status.BUILDING],
             )
 
     return write, progress_connection

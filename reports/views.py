@@ -130,7 +130,9 @@ def snapshot_list(request):
     filterset = SnapshotFilter(request.GET, queryset=snapshots, request=request)
     result = lists.listing(request, filterset.qs, sorts=SNAPSHOT_SORTS, default="-started_at")
     form = RebuildForm() if is_bureau_staff(request.user) else None
-    context = lists.context(result, filter=filterset, snapshots=result.page, form=form)
+    # While a rebuild runs the page refreshes itself, so that its progress moves (no script needed).
+    building = any(s.status == YearEndSnapshot.Status.BUILDING for s in result.page)
+    context = lists.context(result, filter=filterset, snapshots=result.page, form=form, building=building)
     return render(request, "reports/snapshot_list.html", context)
 
 

@@ -15,7 +15,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from portal.access import can_reveal_personal, can_roll_over, is_bureau_staff
+from portal.access import can_import_students, can_reveal_personal, can_roll_over, is_bureau_staff
 from portal.api import (
     DETAIL_WRITE_ERRORS,
     ERROR_400,
@@ -234,35 +234,59 @@ class ImportJobSerializer(serializers.ModelSerializer):
         ]
 
 
+class ImportConfirmSerializer(serializers.Serializer):
+    fingerprint = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="A student import: the `preview.fingerprint` the caller was shown; refused (400) if the "
+        "preview changed since.",
+    )
+
+
 class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
     """Student imports and school-year rolls. A roll waits in `preview` (what applying it would do: `preview`
     holds the counts and the first entries of the new, changed and missing children) until applied."""
 
     serializer_class = ImportJobSerializer
-    write_allowed = staticmethod(is_bureau_staff)
+    # A principal confirms their own student import; applying a roll is the bureau's (the services decide).
+    write_allowed = staticmethod(can_import_students)
 
     def get_queryset(self):
         return ImportJob.objects.visible_to(self.request.user).order_by("-created_at")
 
     @extend_schema(
-        request=None,
+        request=ImportConfirmSerializer,
         responses={
             200: ImportJobSerializer,
             202: OpenApiResponse(
-                ImportJobSerializer, description="A large roll: applied by a task; poll the job."
+                ImportJobSerializer, description="A large roll or import: applied by a task; poll the job."
             ),
             **DETAIL_WRITE_ERRORS,
             400: OpenApiResponse(
                 ERROR_400.response,
-                description="The job is not a roll waiting in preview, or its year has closed.",
+                description="The job is not waiting in preview, its year has closed, or `fingerprint` is not "
+                "the preview's.",
             ),
         },
     )
     @action(detail=True, methods=["post"])
     def apply(self, request, pk=None):
-        """Apply a previewed roll: it is checked again against the register as it is now, then written (all or
-        nothing; `status` done, or rejected with `errors`)."""
-        job = call_service(services.roll_import_apply, job=self.get_object(), by=request.user)
+        """Apply a previewed roll, or confirm a student import waiting in `preview` (it would change students
+        already registered: `preview.changed` lists each change, old and new). The file is checked again
+        against the register as it is now, then written (all or nothing; `status` done, or rejected with
+        `message`: a student import whose students changed since the preview is refused)."""
+        job = self.get_object()
+        if job.kind == ImportJob.Kind.STUDENTS:
+            confirm = ImportConfirmSerializer(data=request.data)
+            confirm.is_valid(raise_exception=True)
+            job = call_service(
+                services.import_confirm,
+                job=job,
+                by=request.user,
+                fingerprint=confirm.validated_data.get("fingerprint"),
+            )
+        else:
+            job = call_service(services.roll_import_apply, job=job, by=request.user)
         job.refresh_from_db()
         code = status.HTTP_200_OK if job.is_finished else status.HTTP_202_ACCEPTED
         return Response(ImportJobSerializer(job, context={"request": request}).data, status=code)

@@ -174,6 +174,72 @@ def match_students(cursor) -> list[tuple[int, int]]:
     return sorted(cursor.fetchall())
 
 
+# The register's values a row would overwrite, and the file's, as text in the same order (UPDATE's SET list;
+# a blank optional cell keeps the register's value, so it is no change).
+_OLD_TEXT = """ARRAY[st.name, st.stage, st.grade::text, st.household_county_code, st.is_boarding::text,
+    st.home_township_id::text, st.village, st.guardian_name, st.guardian_phone, st.school_id::text]::text[]"""
+_NEW_TEXT = """ARRAY[s.name, s.stage, s.grade::text, s.household_county_code, COALESCE(s.is_boarding, st.is_boarding)::text,
+    COALESCE(s.home_township_id, st.home_township_id)::text, COALESCE(s.village, st.village),
+    COALESCE(s.guardian_name, st.guardian_name), COALESCE(s.guardian_phone, st.guardian_phone), sc.id::text]::text[]"""
+CHANGE_FIELDS = (
+    "name",
+    "stage",
+    "grade",
+    "household_county_code",
+    "is_boarding",
+    "home_township_id",
+    "village",
+    "guardian_name",
+    "guardian_phone",
+    "school_id",
+)
+# The categories current for a known student on %(on)s (sorted, so that two reads of the same state are equal).
+_CURRENT_CATEGORIES = """ARRAY(
+    SELECT DISTINCT cur.category::text FROM students_studentcategory cur
+    WHERE cur.student_id = s.student_id AND cur.valid_from <= %(on)s AND (cur.valid_to IS NULL OR cur.valid_to >= %(on)s)
+    ORDER BY 1)"""
+
+
+def changes(cursor, *, on: date) -> list[tuple]:
+    """The known students (`match_students` first) whose row would change them: a value of theirs, or a
+    category the row opens. One tuple each, by row: (row, student id, ID number, old values, new values,
+    current categories, categories added); the values as text in CHANGE_FIELDS' order."""
+    cursor.execute(
+        f"""
+        WITH known AS (
+            SELECT s.row_no, s.student_id, s.id_number, {_OLD_TEXT} AS old, {_NEW_TEXT} AS new,
+                   {_CURRENT_CATEGORIES} AS current_categories,
+                   ARRAY(SELECT DISTINCT c FROM unnest(s.categories) AS c ORDER BY c) AS listed
+            FROM {TABLE} s
+            JOIN students_student st ON st.id = s.student_id
+            JOIN students_school sc ON sc.code = s.school_code
+        )
+        SELECT row_no, student_id, id_number, old, new, current_categories,
+               ARRAY(SELECT c FROM unnest(listed) AS c WHERE c <> ALL(current_categories) ORDER BY c)
+        FROM known
+        WHERE old IS DISTINCT FROM new OR NOT listed <@ current_categories
+        ORDER BY row_no
+        """,
+        {"on": on},
+    )
+    return cursor.fetchall()
+
+
+def fingerprint(cursor, *, on: date) -> str:
+    """A digest of what the register holds now for every student the file names (and which rows name none):
+    equal at the preview and at the confirmation only if none of them changed in between."""
+    cursor.execute(
+        f"""
+        SELECT md5(coalesce(string_agg(
+            concat_ws('|', s.row_no, st.id, {_OLD_TEXT}::text, {_CURRENT_CATEGORIES}::text), E'\\n'
+            ORDER BY s.row_no), ''))
+        FROM {TABLE} s LEFT JOIN students_student st ON st.id = s.student_id
+        """,
+        {"on": on},
+    )
+    return cursor.fetchone()[0]
+
+
 def record_transfers(cursor, *, on: date, by_id: int | None, reason: str) -> None:
     """A transfer for every known student the file puts at another school (before the move is written)."""
     cursor.execute(

@@ -494,46 +494,148 @@ def _possible_duplicates(cursor, *, bad_rows: list[int], user) -> list[dict]:
     return found
 
 
-def write(validation: Validation, *, user, today: date | None = None) -> list[dict]:
+# What the preview and the results file call each value a row changes: the template's own column words.
+CHANGE_LABELS = {
+    "name": "姓名",
+    "school_id": "学校",
+    "stage": "学段",
+    "grade": "年级",
+    "household_county_code": "户籍地",
+    "is_boarding": "是否寄宿",
+    "home_township_id": "居住乡镇",
+    "village": "村（社区）",
+    "guardian_name": "监护人",
+    "guardian_phone": "监护人电话",
+    "categories": "困难类型",
+}
+PREVIEW_LIMIT = 500  # changed students kept on the job for the page (the counts are always whole)
+
+
+@dataclass
+class Changes:
+    """What writing a checked file would do to the students it already names (`staging.match_students`)."""
+
+    known: list[tuple[int, int]]  # (row, student id) of every row naming a registered student
+    changed: list[dict]  # per changed row: row, student, masked ID number, name, changes [[label, old, new]]
+    fingerprint: str  # the register's state of those students (staging.fingerprint)
+    rows: int  # the file's rows
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "new": self.rows - len(self.known),
+            "changed": len(self.changed),
+            "unchanged": len(self.known) - len(self.changed),
+        }
+
+
+def changes_of(cursor, *, total: int, today: date) -> Changes:
+    """Each known student the staged file would change, field by field (old → new), in the words of the
+    page: school and township names, the template's stage and category words, 是/否."""
+    known = staging.match_students(cursor)
+    found = staging.changes(cursor, on=today) if known else []
+    school_ids, township_ids = set(), set()
+    for _row, _student, _number, old, new, _current, _added in found:
+        school_ids.update(int(v) for v in (old[-1], new[-1]) if v)
+        township_ids.update(int(v) for v in (old[5], new[5]) if v)
+    schools = dict(School.objects.filter(pk__in=school_ids).values_list("pk", "name"))
+    townships = dict(Township.objects.filter(pk__in=township_ids).values_list("pk", "name"))
+
+    def shown(field: str, value: str | None) -> str:
+        if value in (None, ""):
+            return "—"
+        if field == "school_id":
+            return schools.get(int(value), value)
+        if field == "home_township_id":
+            return townships.get(int(value), value)
+        if field == "stage":
+            return STAGE_LABEL.get(value, value)
+        if field == "is_boarding":
+            return "是" if value == "true" else "否"
+        if field == "guardian_phone" and len(value) >= 8:
+            # Kept on the job and in its results file, which county readers (officials too) open: a phone
+            # number is shown as 138****0000, enough for the importer to recognise the change.
+            return value[:3] + "*" * (len(value) - 7) + value[-4:]
+        return value
+
+    changed = []
+    for row, student, number, old, new, current, added in found:
+        what = [
+            [CHANGE_LABELS[field], shown(field, was), shown(field, now)]
+            for field, was, now in zip(staging.CHANGE_FIELDS, old, new, strict=True)
+            if was != now
+        ]
+        if added:
+            words = [CATEGORY_LABEL.get(c, c) for c in current]
+            what.append(
+                [
+                    CHANGE_LABELS["categories"],
+                    "、".join(words) or "—",
+                    "、".join(words + [CATEGORY_LABEL.get(c, c) for c in added]),
+                ]
+            )
+        changed.append(
+            {"row": row, "student": student, "id": id_numbers.mask(number), "name": new[0], "changes": what}
+        )
+    return Changes(
+        known=known, changed=changed, fingerprint=staging.fingerprint(cursor, on=today), rows=total
+    )
+
+
+def write(validation: Validation, changes: Changes, *, user, today: date | None = None) -> list[dict]:
     """Write a clean validation's staged rows in one transaction; returns per-row results.
 
-    New ID numbers are created, known ones updated where a value differs (a change of school is recorded as
-    a transfer first), and the listed categories opened.
+    New ID numbers are created, the known students of `changes` (`changes_of`, on this connection) updated
+    where a value differs (a change of school is recorded as a transfer first), and the listed categories
+    opened. An updated row's result keeps what it changed, old and new, for the results file.
     """
     today = today or timezone.localdate()
     source = "Excel 导入"
     with transaction.atomic(), connection.cursor() as cursor:
         staging.use_memory_for_sorts(cursor)
-        known = staging.match_students(cursor)
-        updated = set()
-        if known:
+        if changes.known:
             staging.record_transfers(cursor, on=today, by_id=user.pk, reason=source)
-            updated = set(staging.update_students(cursor))
+            staging.update_students(cursor)
             staging.open_categories(cursor, on=today, source=source)
         created = staging.create_students(
             cursor, enrolled_on=today, status=Student.Status.ENROLLED, source=source
         )
+    changed = {c["row"]: c["changes"] for c in changes.changed}
     outcome = [{"row": row, "student": pk, "action": "created"} for row, pk in created]
     outcome += [
-        {"row": row, "student": pk, "action": "updated" if row in updated else "unchanged"}
-        for row, pk in known
+        {"row": row, "student": pk, "action": "updated", "changes": changed[row]}
+        if row in changed
+        else {"row": row, "student": pk, "action": "unchanged"}
+        for row, pk in changes.known
     ]
     outcome.sort(key=lambda o: o["row"])
     return outcome
 
 
 def run(job: ImportJob) -> ImportJob:
-    """Validate and, if every row is right, write. Progress is saved as it goes (outside the write)."""
+    """Validate and, if every row is right, write; a file that would change students already registered
+    stops at a preview (status PREVIEW, the file kept) until `confirm`. Progress is saved as it goes."""
+    return _in_staging(job, confirming=False)
+
+
+def confirm(job: ImportJob) -> ImportJob:
+    """Write a previewed import (students.services.import_confirm set it WRITING): the file is checked again,
+    and refused if a student it changes is no longer as the preview showed them."""
+    return _in_staging(job, confirming=True)
+
+
+def _in_staging(job: ImportJob, *, confirming: bool) -> ImportJob:
     started = time.monotonic()
     try:
-        return _run(job, started)
+        return _run(job, started, confirming=confirming)
     finally:
         with connection.cursor() as cursor:
             staging.drop(cursor)
 
 
-def _run(job: ImportJob, started: float) -> ImportJob:
+def _run(job: ImportJob, started: float, *, confirming: bool) -> ImportJob:
     user = job.uploaded_by
+    today = timezone.localdate()
 
     def progress(done: int) -> None:
         ImportJob.objects.filter(pk=job.pk).update(processed_rows=done)
@@ -542,9 +644,13 @@ def _run(job: ImportJob, started: float) -> ImportJob:
         with job.file.open("rb") as handle:
             rows = read_rows(handle)
         job.total_rows = max(0, len(rows) - 1)
-        job.status = ImportJob.Status.VALIDATING
-        job.save(update_fields=["total_rows", "status"])
-        validation = validate(rows, user=user, on_progress=progress)
+        if not confirming:
+            job.status = ImportJob.Status.VALIDATING
+            job.save(update_fields=["total_rows", "status"])
+        validation = validate(rows, user=user, on_progress=progress, today=today)
+        if not validation.bad_rows:
+            with connection.cursor() as cursor:
+                changes = changes_of(cursor, total=validation.total, today=today)
     except (ImportRefused, ValueError) as exc:
         return _finish(job, started, status=ImportJob.Status.REJECTED, message=str(exc))
     except DatabaseError as exc:
@@ -575,10 +681,38 @@ def _run(job: ImportJob, started: float) -> ImportJob:
             )
             % {"bad": len(bad), "total": validation.total},
         )
+    if confirming and changes.fingerprint != job.preview.get("fingerprint"):
+        return _finish(
+            job,
+            started,
+            status=ImportJob.Status.REJECTED,
+            message=_(
+                "Students in this file were changed in the register after the preview, so the preview no longer "
+                "shows what the import would do; nothing was written. Upload the file again to see the changes "
+                "as they are now."
+            ),
+        )
+    if changes.changed and not confirming:
+        job.preview = {
+            "counts": changes.counts,
+            "changed": changes.changed[:PREVIEW_LIMIT],
+            "fingerprint": changes.fingerprint,
+        }
+        return _finish(
+            job,
+            started,
+            status=ImportJob.Status.PREVIEW,
+            message=_(
+                "Checked, nothing written yet: %(new)s new, %(changed)s students already registered would change, "
+                "%(unchanged)s unchanged. Check the changes below and confirm to write them."
+            )
+            % changes.counts,
+            keep_file=True,
+        )
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.WRITING, processed_rows=job.total_rows)
     try:
         with pghistory.context(user=user.pk, import_job=job.pk):
-            outcome = write(validation, user=user)
+            outcome = write(validation, changes, user=user, today=today)
     except Exception as exc:
         return _finish(
             job,
@@ -599,15 +733,18 @@ def _run(job: ImportJob, started: float) -> ImportJob:
     )
 
 
-def _finish(job: ImportJob, started: float, *, status: str, message: str) -> ImportJob:
+def _finish(
+    job: ImportJob, started: float, *, status: str, message: str, keep_file: bool = False
+) -> ImportJob:
     job.status = status
     job.message = message
     job.processed_rows = job.total_rows
-    job.finished_at = timezone.now()
     job.seconds = round(time.monotonic() - started, 3)
-    # The upload holds whole ID numbers and is needed only to run the import: it goes when the import
-    # ends, whatever the outcome (SECURITY.md, retention of uploads).
-    job.file.delete(save=False)
+    if not keep_file:
+        # The upload holds whole ID numbers and is needed only to run the import: it goes when the import
+        # ends, whatever the outcome (SECURITY.md, retention of uploads). A preview keeps it for `confirm`.
+        job.finished_at = timezone.now()
+        job.file.delete(save=False)
     job.save()
     return job
 
@@ -622,6 +759,11 @@ def errors_workbook(job: ImportJob) -> Workbook:
         widths=[8, 22, 12, 80],
     )
     return wb
+
+
+def change_text(changes: list[list[str]]) -> str:
+    """An updated row's changes in one cell: "年级：3 → 4；学校：甲小学 → 乙小学"."""
+    return "；".join(f"{label}：{old} → {new}" for label, old, new in changes)
 
 
 def results_workbook(job: ImportJob) -> Workbook:
@@ -644,9 +786,15 @@ def results_workbook(job: ImportJob) -> Workbook:
                 s.name,
                 STAGE_LABEL.get(s.stage, s.stage),
                 s.grade,
+                change_text(o.get("changes", [])),
             )
         )
-    write_sheet(ws, ["行号", "处理", "身份证号", "姓名", "学段", "年级"], rows, widths=[8, 8, 22, 12, 8, 6])
+    write_sheet(
+        ws,
+        ["行号", "处理", "身份证号", "姓名", "学段", "年级", "修改（原值 → 新值）"],
+        rows,
+        widths=[8, 8, 22, 12, 8, 6, 80],
+    )
     return wb
 
 

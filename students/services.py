@@ -175,7 +175,11 @@ def import_files_purge(*, now: datetime | None = None) -> int:
             lapsed = job.status == ImportJob.Status.PREVIEW
             job.status = ImportJob.Status.FAILED
             job.message = (
-                _("The roll was not applied in time; nothing was imported. Upload it again.")
+                (
+                    _("The import was not confirmed in time; nothing was imported. Upload it again.")
+                    if job.kind == ImportJob.Kind.STUDENTS
+                    else _("The roll was not applied in time; nothing was imported. Upload it again.")
+                )
                 if lapsed
                 else _("The import stopped before it finished; nothing was imported. Upload the file again.")
             )
@@ -220,6 +224,37 @@ def import_start(*, upload, by) -> ImportJob:
         transaction.on_commit(lambda: import_students.delay(job.pk))
         return job
     return importing.run(job)
+
+
+@service(
+    allowed=can_import_students,
+    refusal=gettext_lazy("Only bureau staff and principals may import students."),
+)
+def import_confirm(*, job: ImportJob, by, fingerprint: str | None = None) -> ImportJob:
+    """Write a student import waiting at its preview (it would change students already registered).
+
+    The file is checked again and refused if any student it names changed since the preview (`fingerprint`,
+    when given, must be the preview's: a caller confirms what it was shown). In this request when small, as a
+    Celery task when large."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.kind != ImportJob.Kind.STUDENTS or job.status != ImportJob.Status.PREVIEW:
+        raise ValidationError(_("Only a checked import waiting for confirmation can be confirmed."))
+    if not ImportJob.objects.visible_to(by).filter(pk=job.pk).exists():
+        raise PermissionDenied(_("You may not confirm another user's import."))
+    if fingerprint is not None and fingerprint != job.preview.get("fingerprint"):
+        raise ValidationError(
+            {
+                "fingerprint": [
+                    _("This is not the preview of this import: reload the import and check it again.")
+                ]
+            }
+        )
+    job.status = ImportJob.Status.WRITING
+    job.save(update_fields=["status"])
+    if job.file.size > settings.IMPORT_ASYNC_THRESHOLD_BYTES:
+        transaction.on_commit(lambda: apply_roll.delay(job.pk))
+        return job
+    return importing.confirm(job)
 
 
 roll_service = service(

@@ -19,13 +19,15 @@ def import_students(job_id: int) -> str:
 
 @shared_task(acks_late=True)
 def apply_roll(job_id: int) -> str:
-    """Write a previewed roll (students.services.roll_import_apply set it WRITING). Idempotent: a finished
-    job is left as it is."""
+    """Write a previewed roll or student import (students.services.roll_import_apply or import_confirm set it
+    WRITING). Idempotent: a finished job is left as it is."""
     from students import roll
 
     job = ImportJob.objects.select_related("uploaded_by").get(pk=job_id)
     if job.status != ImportJob.Status.WRITING:
         return job.status
+    if job.kind == ImportJob.Kind.STUDENTS:
+        return importing.confirm(job).status
     return roll.apply(job).status
 
 

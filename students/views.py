@@ -360,7 +360,10 @@ def roll_import(request):
 def import_apply(request, pk: int):
     job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
     try:
-        services.roll_import_apply(job=job, by=request.user)
+        if job.kind == ImportJob.Kind.STUDENTS:
+            services.import_confirm(job=job, by=request.user, fingerprint=request.POST.get("fingerprint", ""))
+        else:
+            services.roll_import_apply(job=job, by=request.user)
     except ValidationError as exc:
         flash_errors(request, exc)
     return redirect("students:import_detail", pk=pk)

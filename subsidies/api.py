@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -17,7 +17,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from portal.access import can_keep_out_of_county_ledger, can_run_data_matching, is_bureau_staff
-from portal.api import LoggedRetrieveMixin, call_service
+from portal.api import DETAIL_WRITE_ERRORS, ERROR_400, LoggedRetrieveMixin, call_service
 from portal.audit import log_access
 from portal.excel import XLSX_CONTENT_TYPE, workbook_response
 from portal.models import AccessLog
@@ -225,6 +225,15 @@ class ReasonSerializer(serializers.Serializer):
 
 class ApproveSerializer(serializers.Serializer):
     allow_over_quota = serializers.BooleanField(default=False)
+    expected_count = serializers.IntegerField(
+        min_value=0,
+        help_text="The batch's `person_times` the caller checked: refused (400) if the batch no longer has it.",
+    )
+    expected_amount = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        help_text="The batch's `amount` the caller checked: refused (400) if the batch no longer has it.",
+    )
 
 
 class PaidSerializer(serializers.Serializer):
@@ -368,9 +377,22 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def _student(self, request, pk: int) -> Student:
         return get_object_or_404(Student.objects.visible_to(request.user), pk=pk)
 
-    @extend_schema(request=ApproveSerializer, responses=BatchSerializer)
+    @extend_schema(
+        request=ApproveSerializer,
+        responses={
+            200: BatchSerializer,
+            **DETAIL_WRITE_ERRORS,
+            400: OpenApiResponse(
+                ERROR_400.response,
+                description="The batch changed since the caller read it (its count or amount is not the "
+                "expected one), it is paid, it is empty, or it exceeds the quota.",
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
+        """审批通过: approve a draft batch, stating the number of payments and the amount approved (`person_times`
+        and `amount` as read from the batch); nothing is approved if the batch no longer has them."""
         batch = self.get_object()
         params = ApproveSerializer(data=request.data)
         params.is_valid(raise_exception=True)

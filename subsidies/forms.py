@@ -75,6 +75,9 @@ class AddStudentForm(ReasonForm):
 
 class ApproveForm(forms.Form):
     allow_over_quota = forms.BooleanField(label=_("Approve above the quota"), required=False)
+    # The figures the clerk was shown: the approval is refused if the batch no longer has them.
+    expected_count = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    expected_amount = forms.DecimalField(widget=forms.HiddenInput, max_digits=14, decimal_places=2)
 
 
 class PaidForm(forms.Form):

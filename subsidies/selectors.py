@@ -318,6 +318,13 @@ def reconciliation(payments) -> Reconciliation:
     )
 
 
+def approval_figures(batch: DisbursementBatch) -> tuple[int, Decimal]:
+    """What approving a batch approves: its payable payments, how many and how much (the figures a clerk
+    confirms, and the API's `expected_count` / `expected_amount` are checked against)."""
+    totals = batch.payments.payable().aggregate(n=Count("pk"), amount=Sum("amount", default=ZERO))
+    return totals["n"], totals["amount"]
+
+
 def bank_files(batch: DisbursementBatch):
     """The batch's bank files, each with its number of payments, amount and how many came back paid/failed."""
     lines = "lines__outcome"

@@ -89,9 +89,11 @@ def build_figures(
     year: int,
     basis: str,
     today: date | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """All sections of the year-end summary for a county and a school or calendar year."""
+    """All sections of the year-end summary for a county and a school or calendar year.
+
+    `progress(done, total)` is called before the first section and after each one."""
     period = Period.of(county_code=county_code, year=year, basis=basis, today=today)
     townships = Township.objects.filter(county__code=county_code).order_by("code")
     # The schools that had opened by the reference date (a school founded later is not in this year's
@@ -134,10 +136,12 @@ def build_figures(
         "sections": {},
     }
     all_sections = sections()
+    if progress is not None:
+        progress(0, len(all_sections))
     for done, section in enumerate(all_sections, start=1):
         figures["sections"][section.key] = section.compute(period)
         if progress is not None:
-            progress(int(done * 95 / len(all_sections)))
+            progress(done, len(all_sections))
     # A record of a school not on the year's list (aid paid at a school before its recorded opening) still
     # counts in the totals: the school is listed too, so that the school lines add up to the total line.
     listed = {str(s["id"]) for s in figures["schools"]}

@@ -13,6 +13,7 @@ transfer (`batch_mark_paid`). A batch is paid when every payment that counts in 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -39,6 +40,7 @@ from subsidies.models import (
     term_start,
 )
 from subsidies.selectors import (
+    approval_figures,
     draw,
     draw_candidates,
     group_taken,
@@ -318,15 +320,35 @@ def batch_remove_student(*, batch: DisbursementBatch, student: Student, reason: 
 
 @bureau_service
 def batch_approve(
-    *, batch: DisbursementBatch, by, on: date | None = None, allow_over_quota: bool = False
+    *,
+    batch: DisbursementBatch,
+    by,
+    on: date | None = None,
+    allow_over_quota: bool = False,
+    expected_count: int | None = None,
+    expected_amount: Decimal | None = None,
 ) -> DisbursementBatch:
     """Approve a draft. Approving twice is harmless. Eligibility is checked again: a student whose category
-    lapsed since the draw is held (not paid), with the reason."""
+    lapsed since the draw is held (not paid), with the reason.
+
+    `expected_count` and `expected_amount`: the figures the clerk was shown and confirmed (the page's
+    confirmation, the API's request); if the batch no longer has them (a student added or removed since),
+    nothing is approved, so that nobody approves a batch that changed under them."""
     batch = _lock(batch)
     if batch.status == Status.APPROVED:
         return batch
     if batch.status == Status.PAID:
         raise ValidationError(_("This batch is already paid; it cannot be approved again."))
+    if expected_count is not None or expected_amount is not None:
+        count, amount = approval_figures(batch)
+        if (expected_count, expected_amount) != (count, amount):
+            raise ValidationError(
+                _(
+                    "The batch changed since you checked it: it now holds %(count)s students, ¥%(amount)s in "
+                    "all. Nothing was approved; check the batch again and confirm these figures."
+                )
+                % {"count": count, "amount": f"{amount:,.2f}"}
+            )
     payments = list(batch.payments.select_related("student__school"))
     if not payments:
         raise ValidationError(_("The batch has no students; there is nothing to approve."))

@@ -124,13 +124,19 @@ def batch_detail(request, pk: int):
     listed = filterset.qs.annotate(has_account=selectors.has_account())
     result = lists.listing(request, listed, sorts=PAYMENT_SORTS, default="school")
     is_bureau = is_bureau_staff(request.user)
+    bank_files = list(selectors.bank_files(batch)) if is_bureau else []
+    downloaded = request.GET.get("downloaded", "")
+    downloaded = next((f for f in bank_files if str(f.number) == downloaded), None)
     no_account = bank.without_account(bank.due_payments(batch).filter(pk__in=payments.values("pk")))
     context = {
         "batch": batch,
         **lists.context(result, filter=filterset),
         "totals": selectors.payment_totals(payments),
         "reconciliation": selectors.reconciliation(payments),
-        "bank_files": selectors.bank_files(batch) if is_bureau else [],
+        "bank_files": bank_files,
+        # After a bank file's download (the confirm page's script comes back here): what the file held.
+        "downloaded": downloaded,
+        "bank_file_name": bank_file_name(batch),
         # Family payments that cannot go in a bank file: listed, with a warning, before the file is made.
         "no_account": no_account[:200],
         "no_account_count": no_account.count(),
@@ -149,7 +155,6 @@ def batch_detail(request, pk: int):
         "is_bureau": is_bureau,
         "can_review": batch.status == DisbursementBatch.Status.DRAFT and scope_of(request.user).writable,
         "add_form": AddStudentForm(),
-        "approve_form": ApproveForm(),
         "paid_form": PaidForm(),
         "paid_by_hand_form": PaidByHandForm(),
         "result_form": ResultUploadForm(),
@@ -175,25 +180,41 @@ def batch_draw(request, pk: int):
 
 
 @bureau_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def batch_approve(request, pk: int):
+    """审批通过: the page states how many students and how much it approves and asks; the POST carries those
+    figures back, and the approval is refused if the batch no longer has them."""
     batch = visible_batch(request, pk)
-    form = ApproveForm(request.POST)
-    form.is_valid()
-    try:
-        batch = services.batch_approve(
-            batch=batch, by=request.user, allow_over_quota=form.cleaned_data.get("allow_over_quota", False)
-        )
-    except ValidationError as exc:
-        flash_errors(request, exc)
-    else:
+    if batch.status != DisbursementBatch.Status.DRAFT:
+        return redirect("subsidies:batch_detail", pk=pk)
+    if request.method == "POST":
+        form = ApproveForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Confirm the number of students and the amount before approving."))
+            return redirect("subsidies:batch_approve", pk=pk)
+        try:
+            batch = services.batch_approve(batch=batch, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            flash_errors(request, exc)
+            return redirect("subsidies:batch_approve", pk=pk)
         held = batch.payments.filter(status=Payment.Status.HELD).count()
         messages.success(request, _("The batch was approved."))
         if held:
             messages.warning(
                 request, _("%(n)s students no longer qualify and are held, not paid.") % {"n": held}
             )
-    return redirect("subsidies:batch_detail", pk=pk)
+        return redirect("subsidies:batch_detail", pk=pk)
+    count, amount = selectors.approval_figures(batch)
+    context = {
+        "batch": batch,
+        "count": count,
+        "amount": amount,
+        "form": ApproveForm(initial={"expected_count": count, "expected_amount": amount}),
+        "quota": selectors.quota_status(
+            aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term
+        ),
+    }
+    return render(request, "subsidies/batch_approve_confirm.html", context)
 
 
 @bureau_required
@@ -342,7 +363,16 @@ def batch_bank_file(request, pk: int):
         return redirect("subsidies:batch_detail", pk=pk)
     detail = f"bank payroll file, batch {batch.pk}" + (f", file {number} again" if number else "")
     log_access(request, AccessLog.Action.EXPORT, batch, detail=detail)
-    return workbook_response(workbook, f"代发_{batch}.xlsx")
+    response = workbook_response(workbook, bank_file_name(batch))
+    # The page's script (static/js/portal.js) waits for this cookie to know the download arrived: it then
+    # clears the password and opens the batch page, which says what the file held (?downloaded=<number>).
+    made = number or batch.bank_files.order_by("-number").values_list("number", flat=True).first()
+    response.set_cookie(f"bank-file-{batch.pk}", str(made), max_age=120, samesite="Strict")
+    return response
+
+
+def bank_file_name(batch: DisbursementBatch) -> str:
+    return f"代发_{batch}.xlsx"
 
 
 @bureau_required

@@ -57,7 +57,9 @@ def test_bureau_generates_approves_and_sees_totals(page, sign_in, bureau, needy_
     assert page.inner_text("#batch-amount") == "1,500.00"
     totals = page.inner_text("#totals-township")
     assert "甲镇" in totals and "乙镇" in totals
-    page.click("#approve-form button[type=submit]")
+    page.click("#approve-form a")
+    assert "审批通过 3 人，共 ¥1,500.00" in page.inner_text("#approve-figures")
+    page.click("#approve-confirm-form button[type=submit]")
     page.wait_for_selector("text=批次已审批")
     assert page.inner_text("#batch-status") == "已审批"
     assert "审批" in page.inner_text("#steps")

@@ -144,8 +144,11 @@ def test_the_build_reads_one_consistent_state_and_reports_progress_as_it_goes(
 
     def probe(period):
         with other.cursor() as cursor:
-            cursor.execute("SELECT progress FROM reports_yearendsnapshot WHERE id = %s", [snapshot.pk])
-            seen_progress.append(cursor.fetchone()[0])
+            cursor.execute(
+                "SELECT progress, steps_done, steps_total FROM reports_yearendsnapshot WHERE id = %s",
+                [snapshot.pk],
+            )
+            seen_progress.append(cursor.fetchone())
             if len(seen_progress) == 1:
                 id_number = make_id_number()
                 cursor.execute(
@@ -168,4 +171,7 @@ def test_the_build_reads_one_consistent_state_and_reports_progress_as_it_goes(
     assert built.status == "ready"
     assert built.figures["sections"]["students"]["total"]["students"] == 11  # not the one added meanwhile
     assert Student.objects.filter(name="插班生").exists()
-    assert seen_progress[0] == 0 and seen_progress[1] > 0
+    steps = len(real_sections) + 2
+    assert (
+        seen_progress[0] == (0, 0, steps) and seen_progress[1][0] > 0 and seen_progress[1][1:] == (4, steps)
+    )

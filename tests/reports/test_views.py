@@ -111,3 +111,22 @@ def test_drill_down_of_an_unknown_section_or_township_is_404(county, bureau, bur
 def test_anonymous_is_sent_to_login(client):
     response = client.get(reverse("reports:index"))
     assert response.status_code == 302 and "/accounts/login/" in response.url
+
+
+def test_building_snapshot_shows_its_steps_on_the_page_the_list_and_the_api(
+    bureau, bureau_client, client_for
+):
+    snapshot = YearEndSnapshot.objects.create(
+        county_code="360730", year=2022, basis="school", progress=47, steps_done=6, steps_total=12
+    )
+    page = bureau_client.get(reverse("reports:snapshot_detail", args=[snapshot.pk])).content.decode()
+    assert "第 6 / 12 步" in page and '<progress max="100" value="47">' in page
+    listing = bureau_client.get(reverse("reports:snapshot_list")).content.decode()
+    assert "第 6 / 12 步" in listing and 'http-equiv="refresh"' in listing
+    data = client_for(bureau).get(f"/api/reports/snapshots/{snapshot.pk}/").json()
+    assert (data["progress"], data["steps_done"], data["steps_total"]) == (47, 6, 12)
+
+
+def test_the_list_does_not_refresh_when_nothing_is_building(county, bureau, bureau_client):
+    built_snapshot(county.year, bureau)
+    assert 'http-equiv="refresh"' not in bureau_client.get(reverse("reports:snapshot_list")).content.decode()

@@ -27,6 +27,13 @@ def import_rows(rows, by):
     return services.import_start(upload=upload(xlsx(rows)), by=by)
 
 
+def import_and_confirm(rows, by):
+    """An import that changes registered students waits at its preview: confirmed here, as the clerk would."""
+    job = import_rows(rows, by)
+    assert job.status == "preview", job.message
+    return services.import_confirm(job=job, by=by)
+
+
 def events_of(model, job):
     return model.objects.filter(pgh_context__metadata__import_job=job.pk)
 
@@ -39,7 +46,7 @@ def test_history_records_every_created_and_updated_row_with_the_import_as_contex
         row(school_a, number=known.id_number, name=known.name, grade=3),  # updated
         row(school_a, number=same.id_number, name=same.name, grade=3),  # unchanged: no history row
     ]
-    job = import_rows(rows, bureau)
+    job = import_and_confirm(rows, bureau)
     assert (job.status, job.created_count, job.updated_count, job.unchanged_count) == ("done", 3, 1, 1)
     students = events_of(StudentEvent, job)
     assert students.filter(pgh_label="insert").count() == 3
@@ -53,7 +60,7 @@ def test_history_records_every_created_and_updated_row_with_the_import_as_contex
 def test_transfer_goes_through_the_set_based_write(bureau, school_a, township_a):
     other = SchoolFactory(township=township_a)
     student = StudentFactory(school=school_a, grade=2, guardian_name="张大山", village="上坪村")
-    job = import_rows([row(other, number=student.id_number, name=student.name, grade=2)], bureau)
+    job = import_and_confirm([row(other, number=student.id_number, name=student.name, grade=2)], bureau)
     assert (job.status, job.updated_count) == ("done", 1)
     transfer = Transfer.objects.get(student=student)
     assert (transfer.from_school, transfer.to_school, transfer.on, transfer.by) == (
@@ -66,7 +73,14 @@ def test_transfer_goes_through_the_set_based_write(bureau, school_a, township_a)
     student.refresh_from_db()
     # The move is written; blank optional cells leave what the register holds.
     assert (student.school, student.guardian_name, student.village) == (other, "张大山", "上坪村")
-    assert job.results == [{"row": 2, "student": student.pk, "action": "updated"}]
+    assert job.results == [
+        {
+            "row": 2,
+            "student": student.pk,
+            "action": "updated",
+            "changes": [["学校", school_a.name, other.name]],
+        }
+    ]
     update = events_of(StudentEvent, job).get(pgh_label="update")
     assert update.school_id == other.pk
 
@@ -133,7 +147,7 @@ def test_principal_is_refused_another_school_with_its_name(principal_a, school_a
 def test_current_category_is_not_opened_again_and_a_new_one_is(bureau, school_a):
     student = StudentFactory(school=school_a)
     CategoryFactory(student=student, category="dibao", valid_from=date(2020, 1, 1))
-    job = import_rows(
+    job = import_and_confirm(
         [row(school_a, number=student.id_number, name=student.name, categories="低保、孤儿")], bureau
     )
     assert job.status == "done"

@@ -84,6 +84,8 @@ def test_reimport_updates_by_id_number_and_records_a_transfer(bureau, school_a, 
     student = StudentFactory(school=school_a, grade=2)
     content = xlsx([row(other, number=student.id_number, name=student.name, grade=3)])
     job = services.import_start(upload=upload(content), by=bureau)
+    assert job.status == ImportJob.Status.PREVIEW  # a change to a registered student waits for confirmation
+    job = services.import_confirm(job=job, by=bureau)
     assert job.updated_count == 1
     student.refresh_from_db()
     assert (student.school, student.grade) == (other, 3)
@@ -130,6 +132,7 @@ def test_a_bad_row_leaves_the_students_a_good_row_would_change_as_they_were(bure
     assert job.status == ImportJob.Status.REJECTED
     assert [e["row"] for e in job.errors] == [4]
     fixed = services.import_start(upload=upload(xlsx(rows[:2])), by=bureau)  # the same file without it
+    fixed = services.import_confirm(job=fixed, by=bureau)
     assert fixed.status == ImportJob.Status.DONE
     known.refresh_from_db()
     assert (known.school, known.name) == (school_b, "王二")

@@ -136,15 +136,19 @@ def test_bureau_generates_and_approves_through_the_api(bureau_client, bureau, ma
     assert response.status_code == 201, response.content
     pk = response.json()["id"]
     assert response.json()["amount"] == "312.50"
+    # 审批通过 states what it approves: the batch's person-times and amount as the clerk read them.
+    figures = {"expected_count": response.json()["person_times"], "expected_amount": "312.50"}
     assert (
-        bureau_client.post(f"{API}/batches/{pk}/approve/", {}, content_type="application/json").json()[
+        bureau_client.post(f"{API}/batches/{pk}/approve/", figures, content_type="application/json").json()[
             "status"
         ]
         == "approved"
     )
     # A double submission of the same approval is harmless.
     assert (
-        bureau_client.post(f"{API}/batches/{pk}/approve/", {}, content_type="application/json").status_code
+        bureau_client.post(
+            f"{API}/batches/{pk}/approve/", figures, content_type="application/json"
+        ).status_code
         == 200
     )
     # Marking the batch paid does not pay a family: only the bank's result does (issue 12).

@@ -53,8 +53,13 @@ def test_one_batch_through_the_bank_reconciles_everywhere(
     )
     assert response.status_code == 201, response.content
     batch_id = response.json()["id"]
+    figures = {
+        "expected_count": response.json()["person_times"],
+        "expected_amount": response.json()["amount"],
+    }
     assert (
-        api.post(f"{API}/batches/{batch_id}/approve/", {}, content_type="application/json").status_code == 200
+        api.post(f"{API}/batches/{batch_id}/approve/", figures, content_type="application/json").status_code
+        == 200
     )
     payment = {p.student.name: p for p in Payment.objects.filter(batch_id=batch_id).select_related("student")}
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from portal.models import AccessLog
 from students.models import Stage
-from subsidies import services
+from subsidies import selectors, services
 from subsidies.models import AidType, BankAccount, DisbursementBatch, LookupLog, OutOfCountyStudent, Payment
 from tests.factories import make_id_number
 from tests.refusals import nothing_written
@@ -85,8 +85,12 @@ def test_bureau_generates_and_approves_through_the_pages(bureau_client, make_stu
     )
     batch = DisbursementBatch.objects.get()
     assert response["Location"] == reverse("subsidies:batch_detail", args=[batch.pk])
-    bureau_client.post(reverse("subsidies:batch_approve", args=[batch.pk]))
-    bureau_client.post(reverse("subsidies:batch_approve", args=[batch.pk]))
+    url = reverse("subsidies:batch_approve", args=[batch.pk])
+    count, amount = selectors.approval_figures(batch)
+    figures = {"expected_count": count, "expected_amount": amount}
+    assert f"审批通过 {count} 人，共 ¥{amount:,.2f}" in bureau_client.get(url).content.decode()
+    bureau_client.post(url, figures)
+    bureau_client.post(url, figures)
     batch.refresh_from_db()
     assert batch.status == "approved"
     assert batch.steps.filter(action="approved").count() == 1
@@ -94,7 +98,11 @@ def test_bureau_generates_and_approves_through_the_pages(bureau_client, make_stu
 
 def test_approving_an_empty_batch_shows_the_message(bureau_client, bureau):
     batch = services.batch_generate(aid_type=AidType.FREE_LUNCH, school_year=2022, term="autumn", by=bureau)
-    response = bureau_client.post(reverse("subsidies:batch_approve", args=[batch.pk]), follow=True)
+    response = bureau_client.post(
+        reverse("subsidies:batch_approve", args=[batch.pk]),
+        {"expected_count": 0, "expected_amount": "0.00"},
+        follow=True,
+    )
     assert "没有学生" in response.content.decode()
     batch.refresh_from_db()
     assert batch.status == "draft"
