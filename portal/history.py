@@ -36,7 +36,7 @@ class Change:
 
 
 # Whole numbers are shown only through the logged reveal, never in a diff: masked for everyone.
-MASKED_FIELDS = frozenset({"id_number", "national_student_number", "account_number"})
+MASKED_FIELDS = frozenset({"id_number", "national_student_number", "account_number", "holder_id_number"})
 # With the masked number these rebuild the whole one: shown only to a viewer with the reveal right.
 PERSONAL_FIELDS = frozenset({"birth_date", "household_county_code"})
 

@@ -13,6 +13,7 @@ from subsidies.models import (
     AidQuota,
     AidType,
     BankAccount,
+    BankPayrollLayout,
     BankResultFormat,
     CreditLoan,
     MatchRun,
@@ -108,6 +109,24 @@ class ResultUploadForm(forms.Form):
             self.fields["result_format"].empty_label = BankResultFormat.objects.default().name
 
 
+class PayrollLayoutChoiceForm(forms.Form):
+    layout = forms.ModelChoiceField(
+        label=_("Bank payroll layout"),
+        queryset=BankPayrollLayout.objects.all(),
+        required=False,
+        empty_label=None,
+        help_text=_("The bank's columns and card format (set up per bank by the bureau)."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = BankPayrollLayout.objects.filter(is_default=True).first()
+        if default is not None:
+            self.fields["layout"].initial = default.pk
+        else:
+            self.fields["layout"].empty_label = BankPayrollLayout.objects.default().bank
+
+
 class QuotaForm(forms.ModelForm):
     class Meta:
         model = AidQuota
@@ -121,7 +140,7 @@ class QuotaForm(forms.ModelForm):
 class BankAccountForm(forms.ModelForm):
     class Meta:
         model = BankAccount
-        fields = ["holder_name", "relation", "bank_name", "account_number"]
+        fields = ["holder_name", "relation", "holder_id_number", "bank_name", "account_number"]
 
 
 class MatchUploadForm(forms.ModelForm):
