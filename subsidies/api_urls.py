@@ -1,5 +1,5 @@
 from portal.routers import Router
-from subsidies import api, api_past, api_university
+from subsidies import api, api_national, api_past, api_university
 
 router = Router()
 router.register("policies", api.PolicyViewSet, basename="aid-policy")
@@ -13,6 +13,7 @@ router.register("bank-payroll-layouts", api.BankPayrollLayoutViewSet, basename="
 router.register("matching-runs", api.MatchRunViewSet, basename="aid-matching-run")
 router.register("out-of-county", api.OutOfCountyViewSet, basename="aid-out-of-county")
 router.register("loans", api.LoanViewSet, basename="aid-loan")
+router.register("national-aid", api_national.NationalAidViewSet, basename="aid-national")
 router.register("past-payment-imports", api_past.PastPaymentImportViewSet, basename="aid-past-payment-import")
 router.register(
     "university-students", api_university.UniversityStudentViewSet, basename="aid-university-student"

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import DateInput
 from students import id_numbers
-from students.models import StudentCategory, Township, school_year_of
+from students.models import SCHOOL_YEAR_VALIDATORS, StudentCategory, Township, school_year_of
 from subsidies.models import (
     AidPolicy,
     AidQuota,
@@ -272,3 +272,14 @@ class SocialGrantForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["programme"].queryset = SocialAidProgramme.objects.visible_to(user)
+
+
+class NationalAidExportForm(forms.Form):
+    school_year = forms.IntegerField(
+        label=_("School year"), validators=SCHOOL_YEAR_VALIDATORS, help_text=_("2022 for 2022-2023.")
+    )
+    term = forms.ChoiceField(label=_("Term"), choices=Term.choices)
+
+
+class NationalAidReconcileForm(forms.Form):
+    file = forms.FileField(label=_("The national aid system's export (.xlsx)"))
