@@ -27,6 +27,9 @@ NOT_PAGES = {
     "aid-out-of-county-letter-sent",
     "rollover-undo",
     "rollover-confirm",
+    # POST-only actions: they read an uploaded file.
+    "aid-national-reconcile",
+    "aid-national-reconcile-xlsx",
 }
 PAGES = [(name, url) for name, url in list_urls() if name not in NOT_PAGES]
 
