@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 
+from students import national_numbers
 from students.id_numbers import mask
 
 
@@ -35,7 +36,7 @@ class Change:
 
 
 # Whole numbers are shown only through the logged reveal, never in a diff: masked for everyone.
-MASKED_FIELDS = frozenset({"id_number", "account_number"})
+MASKED_FIELDS = frozenset({"id_number", "national_student_number", "account_number", "holder_id_number"})
 # With the masked number these rebuild the whole one: shown only to a viewer with the reveal right.
 PERSONAL_FIELDS = frozenset({"birth_date", "household_county_code"})
 
@@ -43,6 +44,8 @@ PERSONAL_FIELDS = frozenset({"birth_date", "household_county_code"})
 def _shown(name: str, value, personal: bool):
     if value in (None, ""):
         return value
+    if name == "national_student_number":
+        return national_numbers.mask(str(value))
     if name in MASKED_FIELDS:
         return mask(str(value))
     if name in PERSONAL_FIELDS and not personal:

@@ -105,6 +105,13 @@ class StudentSerializer(serializers.ModelSerializer):
 
     id_number = serializers.CharField(write_only=True, max_length=18)
     id_number_masked = serializers.CharField(source="masked_id_number", read_only=True)
+    # 全国学籍号 holds the ID number (G + ID number): written whole, read masked like it.
+    national_student_number = serializers.CharField(
+        write_only=True, max_length=19, required=False, allow_blank=True
+    )
+    national_student_number_masked = serializers.CharField(
+        source="masked_national_student_number", read_only=True
+    )
     birth_date = serializers.DateField(write_only=True, required=False)
     household_county_code = serializers.CharField(write_only=True, required=False, max_length=6)
     birth_year = serializers.IntegerField(source="birth_date.year", read_only=True)
@@ -117,6 +124,8 @@ class StudentSerializer(serializers.ModelSerializer):
             "id",
             "id_number",
             "id_number_masked",
+            "national_student_number",
+            "national_student_number_masked",
             "name",
             "sex",
             "birth_date",
@@ -155,9 +164,10 @@ class StudentDetailSerializer(StudentSerializer):
     birth_date = serializers.SerializerMethodField()
     household_county_code = serializers.SerializerMethodField()
     id_number_full = serializers.SerializerMethodField()
+    national_student_number_full = serializers.SerializerMethodField()
 
     class Meta(StudentSerializer.Meta):
-        fields = [*StudentSerializer.Meta.fields, "id_number_full"]
+        fields = [*StudentSerializer.Meta.fields, "id_number_full", "national_student_number_full"]
 
     def _may_reveal(self, obj: Student) -> bool:
         request = self.context.get("request")
@@ -180,6 +190,12 @@ class StudentDetailSerializer(StudentSerializer):
         if request is None or request.query_params.get("reveal") != "id" or not self._may_reveal(obj):
             return None
         return obj.id_number
+
+    def get_national_student_number_full(self, obj: Student) -> str | None:
+        """With the whole ID number (`?reveal=id`): it holds it."""
+        if self.get_id_number_full(obj) is None:
+            return None
+        return obj.national_student_number
 
 
 class ImportJobSerializer(serializers.ModelSerializer):

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import DateInput
-from students import id_numbers
+from students import id_numbers, national_numbers
 from students.models import (
     ImportJob,
     MissingFromRoll,
@@ -48,11 +48,28 @@ class StudentForm(forms.ModelForm):
                 help_text=_("Shown masked. Leave it to keep the number, or type the whole new number."),
             )
             self.initial["id_number"] = self.instance.masked_id_number
+            if self.instance.national_student_number:
+                # It holds the ID number: masked the same way, kept unless typed anew.
+                self.fields["national_student_number"] = forms.CharField(
+                    label=self.fields["national_student_number"].label,
+                    max_length=19,
+                    required=False,
+                    help_text=_(
+                        "Shown masked. Leave it to keep the number, type the whole new number, or clear it."
+                    ),
+                )
+                self.initial["national_student_number"] = self.instance.masked_national_student_number
 
     def clean_id_number(self) -> str:
         value = id_numbers.normalize(self.cleaned_data.get("id_number"))
         if self.instance.pk and value in ("", self.instance.masked_id_number):
             return self.instance.id_number
+        return value
+
+    def clean_national_student_number(self) -> str:
+        value = national_numbers.normalize(self.cleaned_data.get("national_student_number"))
+        if self.instance.pk and value and value == self.instance.masked_national_student_number:
+            return self.instance.national_student_number
         return value
 
 

@@ -22,6 +22,7 @@ TABLE = "pg_temp.student_import_rows"
 COLUMNS = (
     ("row_no", "integer NOT NULL"),
     ("id_number", "text"),
+    ("national_student_number", "text"),
     ("name", "text"),
     ("sex", "text"),
     ("birth_date", "date"),
@@ -38,7 +39,8 @@ COLUMNS = (
     # The row passed every check made in Python (the SQL checks come after the COPY).
     ("ok", "boolean NOT NULL"),
 )
-# Filled by `match_students` when the write starts: the student the row's ID number names, and their school.
+# Filled by `match_students`: the student the row names (by national student number first, then by ID
+# number), and their school.
 MATCH_COLUMNS = (("student_id", "integer"), ("current_school_id", "integer"))
 
 
@@ -75,27 +77,46 @@ def use_memory_for_sorts(cursor) -> None:
     cursor.execute("SET LOCAL work_mem = '64MB'")
 
 
+# The student each row names: by its national student number first, then by its ID number. The number's
+# partial unique index serves the first join only when the query repeats its condition (<> '').
+_MATCHED = f"""
+    SELECT s.row_no, COALESCE(bn.id, bi.id) AS student_id, COALESCE(bn.school_id, bi.school_id) AS school_id,
+           bn.id IS NOT NULL AND bi.id IS NOT NULL AND bn.id <> bi.id AS two_students
+    FROM {TABLE} s
+    LEFT JOIN students_student bn
+           ON bn.national_student_number = s.national_student_number AND bn.national_student_number <> ''
+    LEFT JOIN students_student bi ON bi.id_number = s.id_number
+"""
+
+
 def problems(cursor, *, writable_school_ids: list[int] | None, allowed_stages: list[str]) -> list[tuple]:
     """The rows that break a rule needing the other rows or the register, one tuple each, by row:
 
     (row, first row with the same ID number or None, school code unknown, school not writable by the
-    importer, school name, school type, stage not taught at the school, ID number already at a school the
-    importer may not write). `writable_school_ids`: None when the importer may write every school (then
-    neither of those two rules can be broken). `allowed_stages` holds "school_type:stage" pairs.
+    importer, school name, school type, stage not taught at the school, student named already at a school the
+    importer may not write, first row with the same national student number or None, first row naming the
+    same student or None, national student number and ID number naming two different students).
+    `writable_school_ids`: None when the importer may write every school (then neither of those two rules
+    can be broken). `allowed_stages` holds "school_type:stage" pairs.
     """
     if writable_school_ids is None:
         writable = "false AS school_not_writable"
         taken = "false AS taken_elsewhere"
-        students = ""
     else:
         writable = "sc.id IS NOT NULL AND sc.id NOT IN (SELECT unnest(%(writable)s::integer[])) AS school_not_writable"
-        taken = "st.id IS NOT NULL AND st.school_id NOT IN (SELECT unnest(%(writable)s::integer[])) AS taken_elsewhere"
-        students = "LEFT JOIN students_student st ON st.id_number = s.id_number"
+        taken = "m.student_id IS NOT NULL AND m.school_id NOT IN (SELECT unnest(%(writable)s::integer[])) AS taken_elsewhere"
     cursor.execute(
         f"""
         WITH repeated AS (
             SELECT id_number, min(row_no) AS first_row FROM {TABLE}
             WHERE id_number IS NOT NULL GROUP BY id_number HAVING count(*) > 1
+        ), matched AS MATERIALIZED ({_MATCHED}
+        ), repeated_number AS (
+            SELECT national_student_number, min(row_no) AS first_row FROM {TABLE}
+            WHERE national_student_number IS NOT NULL GROUP BY national_student_number HAVING count(*) > 1
+        ), repeated_student AS (
+            SELECT student_id, min(row_no) AS first_row FROM matched
+            WHERE student_id IS NOT NULL GROUP BY student_id HAVING count(*) > 1
         ), checked AS (
             SELECT s.row_no,
                    NULLIF(r.first_row, s.row_no) AS first_row,
@@ -105,14 +126,20 @@ def problems(cursor, *, writable_school_ids: list[int] | None, allowed_stages: l
                    sc.school_type,
                    sc.id IS NOT NULL AND s.stage IS NOT NULL
                        AND sc.school_type || ':' || s.stage <> ALL(%(allowed)s::text[]) AS wrong_stage,
-                   {taken}
+                   {taken},
+                   NULLIF(rn.first_row, s.row_no) AS first_number_row,
+                   NULLIF(rs.first_row, s.row_no) AS first_student_row,
+                   m.two_students
             FROM {TABLE} s
+            JOIN matched m ON m.row_no = s.row_no
             LEFT JOIN repeated r ON r.id_number = s.id_number
+            LEFT JOIN repeated_number rn ON rn.national_student_number = s.national_student_number
+            LEFT JOIN repeated_student rs ON rs.student_id = m.student_id
             LEFT JOIN students_school sc ON sc.code = s.school_code
-            {students}
         )
         SELECT * FROM checked
         WHERE first_row IS NOT NULL OR unknown_school OR school_not_writable OR wrong_stage OR taken_elsewhere
+           OR first_number_row IS NOT NULL OR first_student_row IS NOT NULL OR two_students
         ORDER BY row_no
         """,
         {"writable": writable_school_ids, "allowed": allowed_stages},
@@ -161,17 +188,18 @@ def same_name_and_birth(cursor, *, bad_rows: list[int], visible: tuple[str, list
 
 
 def match_students(cursor) -> list[tuple[int, int]]:
-    """Note in each row the student its ID number already names (and their school); returns (row, student
-    id) of those rows, by row."""
+    """Note in each row the student it names (by national student number first, then by ID number) and their
+    school; returns (row, student id) of those rows, by row. Run again after students were created."""
     cursor.execute(
         f"""
-        UPDATE {TABLE} s SET student_id = st.id, current_school_id = st.school_id
-        FROM students_student st WHERE st.id_number = s.id_number
-        RETURNING s.row_no, st.id
+        UPDATE {TABLE} s SET student_id = m.student_id, current_school_id = m.school_id
+        FROM ({_MATCHED}) m
+        WHERE m.row_no = s.row_no
         """,
         [],
     )
-    return sorted(cursor.fetchall())
+    cursor.execute(f"SELECT row_no, student_id FROM {TABLE} WHERE student_id IS NOT NULL ORDER BY row_no")
+    return cursor.fetchall()
 
 
 # The register's values a row would overwrite, and the file's, as text in the same order (UPDATE's SET list;
@@ -254,8 +282,10 @@ def record_transfers(cursor, *, on: date, by_id: int | None, reason: str) -> Non
     )
 
 
-# A blank optional cell never erases what the register holds (COALESCE with the current value).
-_NEW_VALUES = """s.name, s.stage, s.grade, s.household_county_code, COALESCE(s.is_boarding, st.is_boarding),
+# A blank optional cell never erases what the register holds (COALESCE with the current value). A row matched
+# by its national student number brings the child's ID number (corrected), and so the sex and birth date.
+_NEW_VALUES = """s.id_number, s.sex, s.birth_date, COALESCE(s.national_student_number, st.national_student_number),
+    s.name, s.stage, s.grade, s.household_county_code, COALESCE(s.is_boarding, st.is_boarding),
     COALESCE(s.home_township_id, st.home_township_id), COALESCE(s.village, st.village),
     COALESCE(s.guardian_name, st.guardian_name), COALESCE(s.guardian_phone, st.guardian_phone), sc.id"""
 
@@ -265,13 +295,14 @@ def update_students(cursor) -> list[int]:
     cursor.execute(
         f"""
         UPDATE students_student st
-        SET (name, stage, grade, household_county_code, is_boarding, home_township_id, village, guardian_name,
-             guardian_phone, school_id) = ({_NEW_VALUES}),
+        SET (id_number, sex, birth_date, national_student_number, name, stage, grade, household_county_code,
+             is_boarding, home_township_id, village, guardian_name, guardian_phone, school_id) = ({_NEW_VALUES}),
             updated_at = now()
         FROM {TABLE} s JOIN students_school sc ON sc.code = s.school_code
         WHERE st.id = s.student_id
-          AND (st.name, st.stage, st.grade, st.household_county_code, st.is_boarding, st.home_township_id,
-               st.village, st.guardian_name, st.guardian_phone, st.school_id) IS DISTINCT FROM ({_NEW_VALUES})
+          AND (st.id_number, st.sex, st.birth_date, st.national_student_number, st.name, st.stage, st.grade,
+               st.household_county_code, st.is_boarding, st.home_township_id, st.village, st.guardian_name,
+               st.guardian_phone, st.school_id) IS DISTINCT FROM ({_NEW_VALUES})
         RETURNING s.row_no
         """,
         [],
@@ -305,11 +336,11 @@ def create_students(cursor, *, enrolled_on: date, status: str, source: str) -> l
         f"""
         WITH created AS (
             INSERT INTO students_student (
-                id_number, name, sex, birth_date, school_id, stage, grade, household_county_code, is_boarding,
+                id_number, national_student_number, name, sex, birth_date, school_id, stage, grade, household_county_code, is_boarding,
                 home_township_id, village, guardian_name, guardian_phone, status, enrolled_on, created_at,
                 updated_at
             )
-            SELECT s.id_number, s.name, s.sex, s.birth_date, sc.id, s.stage, s.grade, s.household_county_code,
+            SELECT s.id_number, COALESCE(s.national_student_number, ''), s.name, s.sex, s.birth_date, sc.id, s.stage, s.grade, s.household_county_code,
                    COALESCE(s.is_boarding, false), s.home_township_id, COALESCE(s.village, ''),
                    COALESCE(s.guardian_name, ''), COALESCE(s.guardian_phone, ''), %(status)s, %(on)s, now(), now()
             FROM {TABLE} s JOIN students_school sc ON sc.code = s.school_code

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from portal.excel import cell_text, read_rows, safe_cell, write_sheet
-from students import id_numbers
+from students import id_numbers, national_numbers
 from students import import_staging as staging
 from students.models import (
     STAGE_GRADES,
@@ -48,6 +48,8 @@ COLUMNS = [
     ("村（社区）", "village", False),
     ("监护人", "guardian_name", False),
     ("监护人电话", "guardian_phone", False),
+    # Last, so that files made before it still read the same.
+    ("全国学籍号", "national_student_number", False),
 ]
 STAGE_NAMES = {
     "学前": Stage.PRESCHOOL,
@@ -157,14 +159,21 @@ def template_workbook() -> Workbook:
         "上坪村",
         "张大山",
         "13800000000",
+        "G" + id_numbers.make("360730", date(2014, 3, 15), 12),
     ]
-    write_sheet(ws, [c[0] for c in COLUMNS], [example], widths=[22, 10, 14, 8, 6, 10, 8, 20, 12, 12, 10, 14])
+    write_sheet(
+        ws, [c[0] for c in COLUMNS], [example], widths=[22, 10, 14, 8, 6, 10, 8, 20, 12, 12, 10, 14, 22]
+    )
     notes = wb.create_sheet("填写说明")
     write_sheet(
         notes,
         ["列", "说明"],
         [
             ("身份证号", "18 位居民身份证号，末位可为 X；出生日期和性别由身份证号自动得出"),
+            (
+                "全国学籍号",
+                "19 位：G 加身份证号，或学籍系统给的 J、L 开头的号码；可留空。导入先按学籍号、再按身份证号找已有学生",
+            ),
             ("学校代码", "本县学校的 11 位代码，如 36070102001（见“学校”页面）；校长只能导入本校学生"),
             ("学段", "学前、小学、初中、高中、中职、特教之一，须与学校类型相符"),
             ("年级", "学段内的年级，从 1 开始"),
@@ -200,6 +209,7 @@ def map_header(header: list[Any]) -> dict[str, int]:
 # Order of a row's messages (the order the clerk reads them in, whichever check found them).
 (
     ORDER_ID,
+    ORDER_NATIONAL_NUMBER,
     ORDER_REPEATED,
     ORDER_NAME,
     ORDER_SCHOOL,
@@ -210,7 +220,7 @@ def map_header(header: list[Any]) -> dict[str, int]:
     ORDER_CATEGORY,
     ORDER_TOWNSHIP,
     ORDER_TAKEN,
-) = range(11)
+) = range(12)
 COPY_ROWS = 10_000  # rows checked and COPY'd at a time (bounds the CSV buffer; progress between batches)
 
 
@@ -242,6 +252,8 @@ def validate(rows: list[list[Any]], *, user, on_progress=None, today: date | Non
             _check_in_database(cursor, rows, positions, problems, user=user)
             bad = sorted(problems)
             duplicates = _possible_duplicates(cursor, bad_rows=bad, user=user)
+        # The student each row names, for the roll's checks and previews (the write matches again).
+        staging.match_students(cursor)
     bad_rows = []
     for number in bad:
         raw = rows[number - 1]
@@ -286,6 +298,7 @@ def _row_check(positions: dict[str, int], *, today: date):
     p_id, p_name, p_school, p_stage, p_grade = (
         positions[k] for k in ("id_number", "name", "school", "stage", "grade")
     )
+    p_national = positions["national_student_number"]
     p_household, p_boarding, p_categories, p_township = (
         positions[k] for k in ("household_county_code", "is_boarding", "categories", "home_township")
     )
@@ -367,6 +380,13 @@ def _row_check(positions: dict[str, int], *, today: date):
             parsed = id_numbers.parse(id_number, today=today)
         except ValidationError as exc:
             found.extend((ORDER_ID, message) for message in exc.messages)
+        national_number = national_numbers.normalize(text(raw[p_national]))
+        if national_number:
+            try:
+                national_numbers.parse(national_number)
+            except ValidationError as exc:
+                found.extend((ORDER_NATIONAL_NUMBER, message) for message in exc.messages)
+                national_number = ""
         name = text(raw[p_name])
         if not name:
             found.append((ORDER_NAME, _("The name is empty.")))
@@ -398,6 +418,7 @@ def _row_check(positions: dict[str, int], *, today: date):
         return (
             number,
             id_number or None,
+            national_number or None,
             name or None,
             parsed and parsed.sex,
             parsed and parsed.birth_date,
@@ -432,6 +453,9 @@ def _check_in_database(cursor, rows, positions, problems, *, user) -> None:
         school_type,
         wrong_stage,
         taken,
+        first_number_row,
+        first_student_row,
+        two_students,
     ) in staging.problems(cursor, writable_school_ids=writable, allowed_stages=allowed):
         raw = rows[number - 1]
         found = problems[number]
@@ -440,6 +464,32 @@ def _check_in_database(cursor, rows, positions, problems, *, user) -> None:
                 (
                     ORDER_REPEATED,
                     _("The same ID number is already on row %(row)s of this file.") % {"row": first},
+                )
+            )
+        if first_number_row is not None:
+            found.append(
+                (
+                    ORDER_REPEATED,
+                    _("The same national student number is already on row %(row)s of this file.")
+                    % {"row": first_number_row},
+                )
+            )
+        elif first_student_row is not None and first is None:
+            found.append(
+                (
+                    ORDER_REPEATED,
+                    _("Row %(row)s of this file already names the same student.")
+                    % {"row": first_student_row},
+                )
+            )
+        if two_students:
+            found.append(
+                (
+                    ORDER_NATIONAL_NUMBER,
+                    _(
+                        "The national student number belongs to another student than the ID number: check both, "
+                        "or ask the bureau."
+                    ),
                 )
             )
         if unknown:
@@ -827,6 +877,7 @@ def export_workbook(students, *, full_ids: bool) -> Workbook:
                 s.village,
                 s.guardian_name,
                 s.guardian_phone,
+                s.national_student_number if full_ids else s.masked_national_student_number,
             ]
         )
     return wb

@@ -14,7 +14,7 @@ from django.utils.translation import pgettext_lazy
 
 from portal.access import NO_SCOPE, ScopedQuerySet, scope_of
 from portal.tracking import track_changes
-from students import id_numbers
+from students import id_numbers, national_numbers
 
 division_code_validator = RegexValidator(r"^\d{6}$", _("A division code has exactly 6 digits."))
 
@@ -482,6 +482,18 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
     # search matches a whole number only: students.filters.search_by_name_or_id), and which every import
     # paid for on each row written (issue 19).
     id_number = models.CharField(_("ID number"), max_length=18, validators=[id_numbers.validate_id_number])
+    # 全国学籍号: G + the ID number (or J/L + 18 digits; students.national_numbers). Empty until known; unique
+    # when set (the constraint below), and the imports match a row on it before the ID number. It holds the
+    # ID number, so it is masked wherever the ID number is.
+    national_student_number = models.CharField(
+        _("national student number"),
+        max_length=19,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[national_numbers.validate_national_student_number],
+        help_text=_("全国学籍号: G followed by the ID number, or the J or L number the register gave."),
+    )
     name = models.CharField(_("name of the student"), max_length=50)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
@@ -549,6 +561,13 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
             models.CheckConstraint(name="student_grade_positive", condition=Q(grade__gte=1)),
             # One student per ID number: the import's matching and the look-ups by number use its index.
             models.UniqueConstraint(fields=["id_number"], name="student_id_number_unique"),
+            # One student per national student number, when known; the imports match on its index first.
+            models.UniqueConstraint(
+                fields=["national_student_number"],
+                condition=~Q(national_student_number=""),
+                name="student_national_number_unique",
+                violation_error_message=_("This national student number is already on another student."),
+            ),
         ]
         triggers = [
             # The register (Enrollment) follows every insert and change, whatever writes the row; see above.
@@ -575,6 +594,10 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
         return f"{self.name}（{self.masked_id_number}）"
 
     @property
+    def masked_national_student_number(self) -> str:
+        return national_numbers.mask(self.national_student_number)
+
+    @property
     def is_in_county(self) -> bool:
         return self.household_county_code == settings.HOME_COUNTY_CODE
 
@@ -590,6 +613,7 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
             self.birth_date = self.birth_date or parsed.birth_date
             self.sex = self.sex or parsed.sex
             self.household_county_code = self.household_county_code or parsed.division_code
+        self.national_student_number = national_numbers.normalize(self.national_student_number)
         super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:

@@ -214,11 +214,10 @@ def _backwards(cursor, *, past: bool) -> list[tuple]:
     cursor.execute(
         f"""
         WITH x AS (
-            SELECT s.row_no, st.id AS student_id, s.stage, s.grade, r.start_on, r.end_on
+            SELECT s.row_no, s.student_id, s.stage, s.grade, r.start_on, r.end_on
             FROM {staging.TABLE} s
             JOIN {ROLL_TABLE} r ON r.row_no = s.row_no
-            JOIN students_student st ON st.id_number = s.id_number
-            WHERE s.ok AND s.stage IS NOT NULL AND s.grade IS NOT NULL AND r.reason IS NULL
+            WHERE s.student_id IS NOT NULL AND s.ok AND s.stage IS NOT NULL AND s.grade IS NOT NULL AND r.reason IS NULL
         )
         SELECT x.row_no, b.stage, b.grade, x.stage, x.grade, a.stage, a.grade
         FROM x
@@ -331,7 +330,7 @@ def _missing(cursor, on: date) -> list[tuple]:
         JOIN students_student st ON st.id = e.student_id
         JOIN students_school sc ON sc.id = e.school_id
         WHERE e.valid_from <= %(on)s AND (e.valid_to IS NULL OR e.valid_to >= %(on)s) AND e.status = 'enrolled'
-          AND NOT EXISTS (SELECT 1 FROM {staging.TABLE} s WHERE s.id_number = st.id_number)
+          AND NOT EXISTS (SELECT 1 FROM {staging.TABLE} s WHERE s.student_id = st.id)
         ORDER BY sc.code, e.stage, e.grade, st.name, st.id
         """,
         {"on": on},
@@ -547,7 +546,7 @@ def _write_full(cursor, job: ImportJob) -> list[dict]:
                'pending', '', '', now()
         FROM students_enrollment e JOIN students_student st ON st.id = e.student_id
         WHERE e.valid_from <= %(on)s AND (e.valid_to IS NULL OR e.valid_to >= %(on)s) AND e.status = 'enrolled'
-          AND NOT EXISTS (SELECT 1 FROM {staging.TABLE} s WHERE s.id_number = st.id_number)
+          AND NOT EXISTS (SELECT 1 FROM {staging.TABLE} s WHERE s.student_id = st.id)
           AND NOT EXISTS (
               SELECT 1 FROM students_missingfromroll m WHERE m.student_id = e.student_id AND m.status = 'pending'
           )
@@ -560,8 +559,8 @@ def _write_full(cursor, job: ImportJob) -> list[dict]:
         f"""
         UPDATE students_missingfromroll m
         SET status = 'resolved', reason = %s, resolved_on = %s, note = %s
-        FROM {staging.TABLE} s JOIN students_student st ON st.id_number = s.id_number
-        WHERE m.student_id = st.id AND m.status = 'pending'
+        FROM {staging.TABLE} s
+        WHERE m.student_id = s.student_id AND m.status = 'pending'
         """,
         [MissingFromRoll.Reason.ON_LATER_ROLL, on, job.filename[:300]],
     )
@@ -597,12 +596,12 @@ def _write_past(cursor, job: ImportJob) -> list[dict]:
             f"""
             WITH created AS (
                 INSERT INTO students_student (
-                    id_number, name, sex, birth_date, school_id, stage, grade, household_county_code,
-                    is_boarding, home_township_id, village, guardian_name, guardian_phone, status, enrolled_on,
+                    id_number, national_student_number, name, sex, birth_date, school_id, stage, grade,
+                    household_county_code, is_boarding, home_township_id, village, guardian_name, guardian_phone, status, enrolled_on,
                     created_at, updated_at
                 )
-                SELECT s.id_number, s.name, s.sex, s.birth_date, sc.id, s.stage, s.grade,
-                       s.household_county_code, COALESCE(s.is_boarding, false), s.home_township_id,
+                SELECT s.id_number, COALESCE(s.national_student_number, ''), s.name, s.sex, s.birth_date, sc.id,
+                       s.stage, s.grade, s.household_county_code, COALESCE(s.is_boarding, false), s.home_township_id,
                        COALESCE(s.village, ''), COALESCE(s.guardian_name, ''), COALESCE(s.guardian_phone, ''),
                        %s, r.start_on, now(), now()
                 FROM {joined} JOIN students_school sc ON sc.code = s.school_code

@@ -30,6 +30,7 @@ from students.tasks import apply_roll, import_students
 
 STUDENT_FIELDS = (
     "id_number",
+    "national_student_number",
     "name",
     "sex",
     "birth_date",

@@ -6,6 +6,7 @@ from subsidies.models import (
     AidQuota,
     BankAccount,
     BankFile,
+    BankPayrollLayout,
     BankResultFormat,
     CreditLoan,
     DisbursementBatch,
@@ -106,6 +107,13 @@ class BankResultFormatAdmin(ScopedAdmin):
     """Each bank's result file: column titles and the exact values (or codes) for paid and failed."""
 
     list_display = ["name", "status_column", "success_values", "failure_values", "is_default"]
+
+
+@admin.register(BankPayrollLayout)
+class BankPayrollLayoutAdmin(ScopedAdmin):
+    """Each bank's 代发 payroll file: columns in order with their titles, and the card format."""
+
+    list_display = ["bank", "card_format", "sheet_title", "is_default"]
 
 
 @admin.register(BankFile)

@@ -30,6 +30,7 @@ from subsidies.models import (
     AidPolicy,
     AidQuota,
     BankAccount,
+    BankPayrollLayout,
     BankResultFormat,
     BatchEvent,
     CreditLoan,
@@ -39,6 +40,7 @@ from subsidies.models import (
     OutOfCountyStudent,
     Payment,
 )
+from subsidies.models.bank import PAYROLL_FIELDS
 from subsidies.models.batches import attach_totals, totals_by_batch
 
 # --- Policies -----------------------------------------------------------------------------------------
@@ -273,6 +275,15 @@ class BankFileRequestSerializer(serializers.Serializer):
         min_value=1,
         help_text="Leave out to make the next file; give a file's number to download it again as it was made.",
     )
+    layout = serializers.PrimaryKeyRelatedField(
+        queryset=BankPayrollLayout.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=(
+            "The bank's payroll layout (/api/subsidies/bank-payroll-layouts/) for a new file; the default one if "
+            "left out. A file downloaded again keeps the layout it was made in."
+        ),
+    )
 
 
 class BankResultsRequestSerializer(serializers.Serializer):
@@ -476,7 +487,12 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise ValidationError({"password": [_("The password is wrong.")]})
         number = params.validated_data.get("number")
         if number is None:
-            workbook = call_service(bank.payroll_workbook, batch=batch, by=request.user)
+            workbook = call_service(
+                bank.payroll_workbook,
+                batch=batch,
+                by=request.user,
+                layout=params.validated_data.get("layout"),
+            )
         else:
             workbook = call_service(bank.bank_file_workbook, batch=batch, number=number)
         detail = f"bank payroll file, batch {batch.pk}" + (f", file {number} again" if number else "")
@@ -706,6 +722,57 @@ class BankResultFormatViewSet(
         )
 
 
+# --- Bank payroll layouts -----------------------------------------------------------------------------
+
+
+class BankPayrollLayoutSerializer(serializers.ModelSerializer):
+    columns = serializers.ListField(
+        child=serializers.ListField(
+            child=serializers.CharField(allow_blank=True), min_length=2, max_length=2
+        ),
+        help_text=(
+            "The file's columns in order, each [what it holds, its title]. What a column may hold: "
+            + ", ".join(PAYROLL_FIELDS)
+            + ". holder_name, account_number, amount and reference are required."
+        ),
+    )
+
+    class Meta:
+        model = BankPayrollLayout
+        fields = ["id", *bank.LAYOUT_FIELDS]
+        # bank.payroll_layout_create/update check the columns, with the clerk's messages.
+        validators: list = []
+
+
+class BankPayrollLayoutViewSet(
+    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """How each bank wants its 代发 payroll file: its columns in order with their titles (the holder's ID
+    number among them), and its card format (bank card or the 惠民惠农财政补贴 一卡通). One layout per bank.
+    Every signed-in user reads them; bureau staff keep them."""
+
+    serializer_class = BankPayrollLayoutSerializer
+    write_allowed = staticmethod(is_bureau_staff)
+
+    def get_queryset(self):
+        if self.action in ("update", "partial_update"):
+            return BankPayrollLayout.objects.editable_by(self.request.user)
+        return BankPayrollLayout.objects.visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = call_service(
+            bank.payroll_layout_create, by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = call_service(
+            bank.payroll_layout_update,
+            layout=serializer.instance,
+            by=self.request.user,
+            **serializer.validated_data,
+        )
+
+
 # --- Bank accounts ------------------------------------------------------------------------------------
 
 
@@ -714,6 +781,7 @@ class BankAccountSerializer(serializers.ModelSerializer):
 
     account_number = serializers.CharField(write_only=True, max_length=32)
     account_masked = serializers.CharField(source="masked_number", read_only=True)
+    holder_id_number = serializers.CharField(write_only=True, max_length=18, required=False, allow_blank=True)
 
     class Meta:
         model = BankAccount
@@ -722,6 +790,7 @@ class BankAccountSerializer(serializers.ModelSerializer):
             "student",
             "holder_name",
             "relation",
+            "holder_id_number",
             "bank_name",
             "account_number",
             "account_masked",

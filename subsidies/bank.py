@@ -37,6 +37,7 @@ from subsidies.models import (
     BankAccount,
     BankFile,
     BankFileLine,
+    BankPayrollLayout,
     BankResultFormat,
     BatchEvent,
     DisbursementBatch,
@@ -44,6 +45,7 @@ from subsidies.models import (
     Payment,
     mask_account,
 )
+from subsidies.models.bank import STANDARD_LAYOUT
 from subsidies.services.batches import (
     check_paid_on,
     clean_reason,
@@ -68,9 +70,12 @@ def without_account(payments):
 
 
 @bureau_service
-def payroll_workbook(*, batch: DisbursementBatch, by) -> Workbook:
-    """A new bank file of the batch's due family payments with an account; they are marked sent."""
+def payroll_workbook(*, batch: DisbursementBatch, by, layout: BankPayrollLayout | None = None) -> Workbook:
+    """A new bank file of the batch's due family payments with an account; they are marked sent. In the
+    bank's layout (`layout`; the county's default one unless told)."""
     batch = DisbursementBatch.objects.select_for_update().get(pk=batch.pk)
+    if layout is None:
+        layout = BankPayrollLayout.objects.default()
     refuse_imported(batch)
     if batch.status == DisbursementBatch.Status.DRAFT:
         raise ValidationError(_("The batch must be approved before the bank file is made."))
@@ -89,7 +94,9 @@ def payroll_workbook(*, batch: DisbursementBatch, by) -> Workbook:
             else _("No payment is due to the bank: every family payment is sent, paid or held.")
         )
     number = (batch.bank_files.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-    bank_file = BankFile.objects.create(batch=batch, number=number, made_by=by)
+    bank_file = BankFile.objects.create(
+        batch=batch, number=number, made_by=by, layout=layout if layout.pk else None
+    )
     made = BankFileLine.objects.bulk_create(
         BankFileLine(
             bank_file=bank_file,
@@ -101,7 +108,7 @@ def payroll_workbook(*, batch: DisbursementBatch, by) -> Workbook:
         for p in sending
     )
     Payment.objects.filter(pk__in=[p.pk for p in sending]).update(status=Payment.Status.SENT)
-    wb = _payroll(batch, made)
+    wb = _payroll(batch, made, layout)
     if missing:
         sheet = wb.create_sheet(_("No account"))
         write_sheet(
@@ -119,43 +126,65 @@ def payroll_workbook(*, batch: DisbursementBatch, by) -> Workbook:
     return wb
 
 
-def _payroll(batch: DisbursementBatch, lines: list[BankFileLine]) -> Workbook:
-    """The payroll sheet the bank reads: one row per line (payment, account), its reference naming the line
-    (P00000123-2: payment and file number), so that the bank's answer is tied to this file."""
+# Columns whose digits must stay text: a spreadsheet would round 18 or 19 digits to a float.
+_TEXT_COLUMNS = {"account_number", "holder_id_number", "student_id_number", "reference"}
+_WIDTHS = {"seq": 6, "account_number": 26, "holder_id_number": 22, "student_id_number": 22, "remark": 36}
+
+
+def holder_id_number(account: BankAccount, student) -> str | None:
+    """The account holder's ID number for the bank: the one recorded, or the child's when the child holds
+    the account (relation 本人, or the child's own name); None (an empty cell) when unknown."""
+    if account.holder_id_number:
+        return account.holder_id_number
+    if (
+        account.relation.strip() in ("本人", "学生本人", "self")
+        or account.holder_name.strip() == student.name
+    ):
+        return student.id_number
+    return None
+
+
+def _payroll(batch: DisbursementBatch, lines: list[BankFileLine], layout: BankPayrollLayout) -> Workbook:
+    """The payroll sheet the bank reads, in the bank's layout: one row per line (payment, account), its
+    reference naming the line (P00000123-2: payment and file number), so that the bank's answer is tied to
+    this file."""
+    one_card = layout.card_format == BankPayrollLayout.CardFormat.ONE_CARD
+    aid = batch.get_aid_type_display()
+
+    def value(key: str, n: int, line: BankFileLine):
+        account, student = line.account, line.payment.student
+        return {
+            "seq": lambda: n,
+            "holder_name": lambda: account.holder_name,
+            "holder_id_number": lambda: holder_id_number(account, student),
+            "account_number": lambda: account.account_number,
+            "bank_name": lambda: account.bank_name,
+            "amount": lambda: line.amount,
+            "reference": lambda: line.reference,
+            "remark": lambda: f"{student.name} {aid} {batch.term_label}",
+            "student_name": lambda: student.name,
+            "student_id_number": lambda: student.id_number,
+            "school": lambda: line.payment.school.name,
+            "card_type": lambda: "一卡通" if one_card else "银行卡",
+            "subsidy_item": lambda: f"惠民惠农财政补贴：{aid}" if one_card else aid,
+        }[key]()
+
+    keys = [key for key, _title in layout.columns]
     wb = Workbook()
     ws = wb.active
-    ws.title = _("Payroll")
-    rows = [
-        [
-            n,
-            line.account.holder_name,
-            line.account.account_number,
-            line.account.bank_name,
-            line.amount,
-            line.reference,
-            f"{line.payment.student.name} {batch.get_aid_type_display()} {batch.term_label}",
-        ]
-        for n, line in enumerate(lines, start=1)
-    ]
+    ws.title = layout.sheet_title or "代发"
     write_sheet(
         ws,
-        [
-            _("No."),
-            _("Account holder"),
-            _("Account number"),
-            _("Bank"),
-            _("Amount"),
-            _("Reference"),
-            _("Remark"),
-        ],
-        rows,
-        widths=[6, 12, 26, 18, 12, 12, 36],
-        formats={4: MONEY_FORMAT},
+        [title for _key, title in layout.columns],
+        [[value(key, n, line) for key in keys] for n, line in enumerate(lines, start=1)],
+        widths=[_WIDTHS.get(key, 14) for key in keys],
+        formats={i: MONEY_FORMAT for i, key in enumerate(keys) if key == "amount"},
     )
-    # Account numbers are text: a spreadsheet would round 19 digits to a float.
-    for row in ws.iter_rows(min_row=2, min_col=3, max_col=3):
-        for cell in row:
-            cell.number_format = "@"
+    for i, key in enumerate(keys, start=1):
+        if key in _TEXT_COLUMNS:
+            for row in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                for cell in row:
+                    cell.number_format = "@"
     return wb
 
 
@@ -166,7 +195,11 @@ def bank_file_workbook(*, batch: DisbursementBatch, number: int) -> Workbook:
     bank_file = batch.bank_files.filter(number=number).first()
     if bank_file is None:
         raise ValidationError(_("This batch has no bank file %(number)s.") % {"number": number})
-    lines = list(bank_file.lines.select_related("bank_file", "payment__student", "account").order_by("pk"))
+    lines = list(
+        bank_file.lines.select_related(
+            "bank_file", "payment__student", "payment__school", "account"
+        ).order_by("pk")
+    )
     if any(line.outcome != BankFileLine.Outcome.SENT for line in lines):
         raise ValidationError(
             _(
@@ -175,7 +208,7 @@ def bank_file_workbook(*, batch: DisbursementBatch, number: int) -> Workbook:
             )
             % {"number": number}
         )
-    return _payroll(batch, lines)
+    return _payroll(batch, lines, bank_file.layout or BankPayrollLayout(**STANDARD_LAYOUT))
 
 
 @dataclass
@@ -407,3 +440,30 @@ def result_format_update(*, result_format: BankResultFormat, by, **fields) -> Ba
         if key in FORMAT_FIELDS:
             setattr(fmt, key, value)
     return _save_format(fmt)
+
+
+LAYOUT_FIELDS = ("bank", "columns", "card_format", "sheet_title", "is_default", "note")
+
+
+def _save_layout(layout: BankPayrollLayout) -> BankPayrollLayout:
+    layout.full_clean()
+    if layout.is_default:
+        # One default: the new one replaces the old.
+        BankPayrollLayout.objects.filter(is_default=True).exclude(pk=layout.pk).update(is_default=False)
+    layout.save()
+    return layout
+
+
+@bureau_service
+def payroll_layout_create(*, by, **fields) -> BankPayrollLayout:
+    """A bank's payroll layout: its columns in order with their titles, and its card format."""
+    return _save_layout(BankPayrollLayout(**{k: v for k, v in fields.items() if k in LAYOUT_FIELDS}))
+
+
+@bureau_service
+def payroll_layout_update(*, layout: BankPayrollLayout, by, **fields) -> BankPayrollLayout:
+    layout = BankPayrollLayout.objects.select_for_update().get(pk=layout.pk)
+    for key, value in fields.items():
+        if key in LAYOUT_FIELDS:
+            setattr(layout, key, value)
+    return _save_layout(layout)

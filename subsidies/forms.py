@@ -7,12 +7,13 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import DateInput
 from students import id_numbers
-from students.models import StudentCategory, Township, school_year_of
+from students.models import SCHOOL_YEAR_VALIDATORS, StudentCategory, Township, school_year_of
 from subsidies.models import (
     AidPolicy,
     AidQuota,
     AidType,
     BankAccount,
+    BankPayrollLayout,
     BankResultFormat,
     CreditLoan,
     MatchRun,
@@ -111,6 +112,24 @@ class ResultUploadForm(forms.Form):
             self.fields["result_format"].empty_label = BankResultFormat.objects.default().name
 
 
+class PayrollLayoutChoiceForm(forms.Form):
+    layout = forms.ModelChoiceField(
+        label=_("Bank payroll layout"),
+        queryset=BankPayrollLayout.objects.all(),
+        required=False,
+        empty_label=None,
+        help_text=_("The bank's columns and card format (set up per bank by the bureau)."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = BankPayrollLayout.objects.filter(is_default=True).first()
+        if default is not None:
+            self.fields["layout"].initial = default.pk
+        else:
+            self.fields["layout"].empty_label = BankPayrollLayout.objects.default().bank
+
+
 class QuotaForm(forms.ModelForm):
     class Meta:
         model = AidQuota
@@ -124,7 +143,7 @@ class QuotaForm(forms.ModelForm):
 class BankAccountForm(forms.ModelForm):
     class Meta:
         model = BankAccount
-        fields = ["holder_name", "relation", "bank_name", "account_number"]
+        fields = ["holder_name", "relation", "holder_id_number", "bank_name", "account_number"]
 
 
 class MatchUploadForm(forms.ModelForm):
@@ -256,3 +275,14 @@ class SocialGrantForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["programme"].queryset = SocialAidProgramme.objects.visible_to(user)
+
+
+class NationalAidExportForm(forms.Form):
+    school_year = forms.IntegerField(
+        label=_("School year"), validators=SCHOOL_YEAR_VALIDATORS, help_text=_("2022 for 2022-2023.")
+    )
+    term = forms.ChoiceField(label=_("Term"), choices=Term.choices)
+
+
+class NationalAidReconcileForm(forms.Form):
+    file = forms.FileField(label=_("The national aid system's export (.xlsx)"))

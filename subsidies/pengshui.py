@@ -333,6 +333,35 @@ def _key(row: dict) -> dict:
     return {k: row[k] for k in ("aid_type", "stage", "tier", "grade_min", "valid_from")}
 
 
+# Not in Pengshui's table: the 雨露计划 (Yulu Plan) of the rural-revitalisation bureau, national since 2021:
+# 3,000 yuan a year (1,500 a term) to each secondary vocational student of a 脱贫户 or a monitored household,
+# paid to the family. Not loaded by a migration yet: the row changes what every vocational 脱贫户 and monitored
+# child qualifies for (and tests/subsidies/test_eligibility.py, written for Pengshui's table, lists their aids
+# without it). A county adds it on the policy page, or with `load_rows(AidPolicy, YULU_PLAN_ROWS)`. Its list
+# is matched like the other departments' lists (MatchRun.Source.YULU_PLAN).
+YULU_PLAN_ROWS = [
+    _row(
+        "yulu_plan",
+        "vocational",
+        "3000.00",
+        categories=[PA, "unstable", "marginal", "sudden_hardship"],
+        valid_from=date(2021, 1, 1),
+        source="国家乡村振兴局 雨露计划（中职、高职学生每生每年 3000 元）",
+        note="乡村振兴部门发放；按学期各 1500 元，直接发放到家庭",
+    )
+]
+
+
+def load_rows(policy_model, rows: list[dict]) -> int:
+    created = 0
+    for row in rows:
+        _, made = policy_model.objects.get_or_create(
+            **_key(row), defaults={k: v for k, v in row.items() if k not in _key(row)}
+        )
+        created += made
+    return created
+
+
 def load(policy_model, group_model=None) -> int:
     """Insert the rows (and groups) that are missing (idempotent); takes the models so that the data
     migrations can use it."""

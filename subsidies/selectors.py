@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils.translation import gettext as _
 
-from students.models import Enrollment, Student
+from students.models import Enrollment, Student, StudentCategory
 from subsidies import eligibility, facts
 from subsidies.models import (
     FEN,
@@ -478,3 +478,25 @@ def eligible_unaided(
                 continue
             found.append(Unaided(student_id=pk, decision=decision))
     return found
+
+
+def identified_students(school_year: int, students=None) -> dict[int, list[str]]:
+    """The identified students (家庭经济困难学生) of a school year: student id -> their difficulty categories
+    that held at some time in the year (1 September to 31 August), sorted.
+
+    Until the school's own identification (issue 17, 申请 → 民主评议 → 公示 → level) is recorded, the list is the
+    students whom another department's list places in a difficulty category, which count as identified
+    automatically. The identification's confirmed list is to be added here, so that every reader (the
+    national aid system's export, the reconciliation) gets the one list. `students`: a queryset to narrow to
+    (the reader's `visible_to`).
+    """
+    start, end = date(school_year, 9, 1), date(school_year + 1, 8, 31)
+    rows = StudentCategory.objects.filter(
+        category__in=StudentCategory.DIFFICULTY, valid_from__lte=end
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
+    if students is not None:
+        rows = rows.filter(student__in=students)
+    found: dict[int, set[str]] = defaultdict(set)
+    for student_id, category in rows.values_list("student_id", "category"):
+        found[student_id].add(category)
+    return {pk: sorted(categories) for pk, categories in found.items()}

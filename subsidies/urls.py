@@ -1,6 +1,17 @@
 from django.urls import path
 
-from subsidies.views import batches, ledger, letters, loans, lookup, matching, past, policies, university
+from subsidies.views import (
+    batches,
+    ledger,
+    letters,
+    loans,
+    lookup,
+    matching,
+    national,
+    past,
+    policies,
+    university,
+)
 
 app_name = "subsidies"
 
@@ -44,6 +55,7 @@ urlpatterns = [
         name="out_of_county_letter",
     ),
     path("past-payments/", past.past_payments_page, name="past_payments"),
+    path("national-aid/", national.national_aid_page, name="national_aid"),
     path("past-payments/template/", past.past_payments_template, name="past_payments_template"),
     path("loans/", loans.loan_list, name="loan_list"),
     path("university-students/", university.university_students, name="university_students"),

@@ -6,7 +6,7 @@ credit loans (`loans`), university students and their aid (`university`), social
 Django finds the models through this package; the rest of the code imports them from here.
 """
 
-from subsidies.models.bank import BankFile, BankFileLine, BankResultFormat
+from subsidies.models.bank import BankFile, BankFileLine, BankPayrollLayout, BankResultFormat
 from subsidies.models.batches import (
     BankAccount,
     BatchEvent,
@@ -50,6 +50,7 @@ __all__ = [
     "BankAccount",
     "BankFile",
     "BankFileLine",
+    "BankPayrollLayout",
     "BankResultFormat",
     "BatchEvent",
     "BatchEventQuerySet",

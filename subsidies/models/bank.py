@@ -145,6 +145,135 @@ class BankResultFormat(models.Model):
         return None
 
 
+class BankPayrollLayoutQuerySet(ScopedQuerySet):
+    # Reference data every signed-in user may read; bureau staff keep it.
+    scope_county_wide = True
+
+    def default(self) -> BankPayrollLayout:
+        """The county's default layout; the standard one (unsaved) while the county has set none."""
+        return self.filter(is_default=True).first() or BankPayrollLayout(**STANDARD_LAYOUT)
+
+
+# What a payroll column may hold: key -> what it is (the layout names the column's title itself).
+PAYROLL_FIELDS = {
+    "seq": _("Line number"),
+    "holder_name": _("Account holder"),
+    "holder_id_number": _("Account holder's ID number (the child's when the holder is the child)"),
+    "account_number": _("Account or card number"),
+    "bank_name": _("Bank"),
+    "amount": _("Amount"),
+    "reference": _("Reference (read back from the bank's result file)"),
+    "remark": _("Remark: student, aid and term"),
+    "student_name": _("Student"),
+    "student_id_number": _("Student's ID number"),
+    "school": _("School"),
+    "card_type": _("Card type (bank card or 一卡通)"),
+    "subsidy_item": _("Subsidy item (the aid; 惠民惠农财政补贴 on a 一卡通)"),
+}
+# Without these the bank cannot pay a line, or its answer cannot be read back.
+PAYROLL_REQUIRED = ("holder_name", "account_number", "amount", "reference")
+# Today's payroll file, plus the ID number column banks require for 代发 (last: the older columns keep their
+# places). The default while the county has set none.
+STANDARD_LAYOUT = {
+    "bank": "标准格式",
+    "columns": [
+        ["seq", "序号"],
+        ["holder_name", "户名"],
+        ["account_number", "账号"],
+        ["bank_name", "开户银行"],
+        ["amount", "金额"],
+        ["reference", "参考号"],
+        ["remark", "备注"],
+        ["holder_id_number", "身份证号"],
+    ],
+    "card_format": "bank_card",
+    "sheet_title": "代发",
+    "is_default": True,
+    "note": "",
+}
+
+
+@track_changes()
+class BankPayrollLayout(models.Model):
+    """How one bank wants its 代发 payroll file: which columns, in which order, under which titles, and the
+    card the money goes to (a bank card, or the 惠民惠农财政补贴 一卡通). One layout per bank."""
+
+    class CardFormat(models.TextChoices):
+        BANK_CARD = "bank_card", _("Bank card")
+        ONE_CARD = "one_card", _("一卡通 (惠民惠农财政补贴)")
+
+    bank = models.CharField(_("bank"), max_length=60, unique=True)
+    columns = models.JSONField(
+        _("columns"),
+        help_text=_(
+            'The file\'s columns in order, each [what it holds, its title], e.g. [["holder_name", "户名"], '
+            '["holder_id_number", "身份证号"], ["account_number", "卡号"], ["amount", "金额"], '
+            '["reference", "参考号"]].'
+        ),
+    )
+    card_format = models.CharField(
+        _("card format"), max_length=12, choices=CardFormat.choices, default=CardFormat.BANK_CARD
+    )
+    sheet_title = models.CharField(_("sheet title"), max_length=31, default="代发")
+    is_default = models.BooleanField(_("default layout"), default=False)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = BankPayrollLayoutQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("bank payroll layout")
+        verbose_name_plural = _("bank payroll layouts")
+        ordering = ["-is_default", "bank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_bank_payroll_layout"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.bank
+
+    def clean(self):
+        columns = self.columns
+        if not isinstance(columns, list) or not all(
+            isinstance(c, list | tuple) and len(c) == 2 and all(isinstance(x, str) for x in c)
+            for c in columns
+        ):
+            raise ValidationError(
+                {"columns": _("Give the columns as a list of [what it holds, its title] pairs.")}
+            )
+        self.columns = [[key.strip(), title.strip()] for key, title in columns]
+        unknown = sorted({key for key, _title in self.columns if key not in PAYROLL_FIELDS})
+        if unknown:
+            raise ValidationError(
+                {
+                    "columns": _("Unknown column contents: %(keys)s. Use: %(known)s.")
+                    % {"keys": "、".join(unknown), "known": "、".join(PAYROLL_FIELDS)}
+                }
+            )
+        missing = [key for key in PAYROLL_REQUIRED if key not in {k for k, _t in self.columns}]
+        if missing:
+            raise ValidationError(
+                {
+                    "columns": _("The bank needs these columns: %(keys)s.")
+                    % {"keys": "、".join(str(PAYROLL_FIELDS[k]) for k in missing)}
+                }
+            )
+        titles = [title for _key, title in self.columns]
+        if any(not title for title in titles):
+            raise ValidationError({"columns": _("Every column needs a title.")})
+        doubled = sorted({t for t in titles if titles.count(t) > 1})
+        keys = [key for key, _title in self.columns]
+        doubled_keys = sorted({k for k in keys if keys.count(k) > 1})
+        if doubled or doubled_keys:
+            raise ValidationError(
+                {
+                    "columns": _("A column is given twice: %(titles)s.")
+                    % {"titles": "、".join(doubled + doubled_keys)}
+                }
+            )
+
+
 @track_changes()
 class BankFile(models.Model):
     """One payroll file made for the bank: its payments are its lines."""
@@ -156,6 +285,15 @@ class BankFile(models.Model):
     )
     made_at = models.DateTimeField(_("made at"), auto_now_add=True)
     payments = models.ManyToManyField(Payment, through="BankFileLine", related_name="bank_files")
+    # The layout the file was made in (None: the standard one), so that a download again is the same file.
+    layout = models.ForeignKey(
+        BankPayrollLayout,
+        verbose_name=_("bank payroll layout"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("bank file")

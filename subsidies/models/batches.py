@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.access import ScopedQuerySet
 from portal.tracking import track_changes
+from students import id_numbers
 from students.models import SCHOOL_YEAR_VALIDATORS, School, Stage, Student
 from subsidies.models.common import MONEY, AidType, Category, PayeeKind, Term, term_label
 
@@ -406,6 +407,17 @@ class BankAccount(models.Model):
         _("account number"),
         max_length=32,
         validators=[RegexValidator(r"^\d{12,30}$", _("An account number has 12 to 30 digits."))],
+    )
+    # The bank's 代发 checks the holder's name, account and ID number together. Empty: the holder is the child
+    # (relation 本人, or the child's name), whose ID number the payroll file then gives (subsidies.bank).
+    holder_id_number = models.CharField(
+        _("account holder's ID number"),
+        max_length=18,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[id_numbers.validate_id_number],
+        help_text=_("Needed by the bank when the holder is not the student."),
     )
     is_active = models.BooleanField(_("in use"), default=True)
 

@@ -34,6 +34,8 @@ class AidType(models.TextChoices):
     MISC_FEE_WAIVER = "misc_fee_waiver", _("Miscellaneous fee waiver")
     STUDY_MATERIALS = "study_materials", _("Free study materials")
     EXERCISE_BOOKS = "exercise_books", _("Free exercise books")
+    # The rural-revitalisation bureau's grant to vocational students of 脱贫户 and monitored households.
+    YULU_PLAN = "yulu_plan", _("Yulu Plan")
     # Loan caps: policy rows read by the loan register (never drawn into a batch).
     CREDIT_LOAN = "credit_loan", _("Credit student loan cap")
     LOAN_TOP_UP = "loan_top_up", _("Municipal loan top-up cap")

@@ -35,6 +35,9 @@ class MatchRun(models.Model):
         RURAL_REVITALISATION = "rural", _("Rural revitalisation bureau")
         CIVIL_AFFAIRS = "civil", _("Civil affairs bureau")
         DISABLED_FEDERATION = "disabled", _("Disabled persons' federation")
+        # The rural-revitalisation bureau's list of the 雨露计划's students: it confirms their households'
+        # category (脱贫户 or monitored), and finds who was not paid the plan's grant.
+        YULU_PLAN = "yulu", _("Yulu Plan list (rural revitalisation bureau)")
 
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     category = models.CharField(_("category confirmed by the list"), max_length=24, choices=Category.choices)

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from portal.access import can_write_in_scope
 from portal.services import bureau_service, service
 from portal.text import required_text
+from students import id_numbers
 from students.models import Student
 from subsidies import eligibility
 from subsidies.facts import facts_on
@@ -585,7 +586,14 @@ def payment_mark_paid(*, payment: Payment, reason: str, bank_reference: str, pai
 
 @service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change this student's aid."))
 def bank_account_set(
-    *, student: Student, holder_name: str, bank_name: str, account_number: str, by, relation: str = ""
+    *,
+    student: Student,
+    holder_name: str,
+    bank_name: str,
+    account_number: str,
+    by,
+    relation: str = "",
+    holder_id_number: str = "",
 ) -> BankAccount:
     """The student's account from now on; the previous one is kept, no longer in use."""
     _check_student_scope(student, by)
@@ -595,6 +603,7 @@ def bank_account_set(
         bank_name=bank_name.strip(),
         account_number=account_number.replace(" ", ""),
         relation=relation.strip(),
+        holder_id_number=id_numbers.normalize(holder_id_number),
     )
     account.full_clean(exclude=["student"])
     BankAccount.objects.filter(student=student, is_active=True).update(is_active=False)

@@ -28,6 +28,7 @@ from subsidies.forms import (
     GenerateForm,
     PaidByHandForm,
     PaidForm,
+    PayrollLayoutChoiceForm,
     ReasonForm,
     ResultUploadForm,
 )
@@ -340,13 +341,15 @@ def batch_bank_file(request, pk: int):
     number = request.POST.get("number") or request.GET.get("number") or ""
     number = int(number) if number.isdigit() else None
     form = ConfirmPasswordForm(request.POST or None, request=request)
-    if request.method != "POST" or not form.is_valid():
+    layout_form = PayrollLayoutChoiceForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid() or not layout_form.is_valid():
         due = bank.due_payments(batch)
         return render(
             request,
             "subsidies/bank_file_confirm.html",
             {
                 "form": form,
+                "layout_form": layout_form,
                 "batch": batch,
                 "number": number,
                 "due": due.count(),
@@ -355,7 +358,9 @@ def batch_bank_file(request, pk: int):
         )
     try:
         if number is None:
-            workbook = bank.payroll_workbook(batch=batch, by=request.user)
+            workbook = bank.payroll_workbook(
+                batch=batch, by=request.user, layout=layout_form.cleaned_data.get("layout")
+            )
         else:
             workbook = bank.bank_file_workbook(batch=batch, number=number)
     except ValidationError as exc:

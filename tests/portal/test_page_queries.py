@@ -28,6 +28,9 @@ NOT_PAGES = {
     "aid-out-of-county-letter-sent",
     "rollover-undo",
     "rollover-confirm",
+    # POST-only actions: they read an uploaded file.
+    "aid-national-reconcile",
+    "aid-national-reconcile-xlsx",
 }
 # Lists on a page that `list_urls` leaves out for its name (an upload form above the list of uploads).
 LISTS_BESIDE_A_FORM = ["students:student_import"]

@@ -44,8 +44,19 @@ def xlsx(rows) -> SimpleUploadedFile:
     return SimpleUploadedFile("学籍.xlsx", buffer.getvalue())
 
 
-def line(school: School, *, number: str, name="王小二", stage="小学", grade=3, year="", reason="", on=""):
-    return [number, name, school.code, stage, grade, "", "否", "", "", "", "", "", year, reason, on]
+def line(
+    school: School,
+    *,
+    number: str,
+    name="王小二",
+    stage="小学",
+    grade=3,
+    year="",
+    reason="",
+    on="",
+    national="",
+):
+    return [number, name, school.code, stage, grade, "", "否", "", "", "", "", "", national, year, reason, on]
 
 
 def of(student: Student, school: School | None = None, *, grade=None, stage="小学", **extra):

@@ -1,0 +1,355 @@
+"""The national student-aid system (全国学生资助管理信息系统): what the county reports to it each term, and
+reconciling what it holds with what the portal paid.
+
+Out (`export_workbook`): the identified students of the school year (sheet 困难学生) and the term's paid
+payments (sheet 资助发放), one row each, in the columns below. The system's own import template is not
+public; these are the columns a county's 资助中心 keeps for it (the student identified by 身份证件号 and
+学籍号, the school, the aid by its name and the amount to the fen). Whole ID numbers: the system needs them,
+so the export is for bureau staff and logged.
+
+Back (`reconcile`): the system's export in the same columns (a sheet 资助发放, and 困难学生 if given) is read
+and compared with the portal: payments reported there and not paid here, paid here and not reported there,
+amounts that differ; students identified on one side only. A header that is not the template's is refused
+with the missing and unknown columns named; a row that cannot be read refuses the file with its row number.
+Nothing is written: the differences are listed (page, API, .xlsx).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.utils import translation
+from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
+
+from portal.excel import MONEY_FORMAT, cell_text, write_sheet
+from students import id_numbers
+from students.importing import CATEGORY_LABEL, STAGE_LABEL
+from students.models import Student
+from subsidies.models import Payment, Term, term_label
+from subsidies.past_payments import TERMS, _amount, _day, _school_year, aid_names
+from subsidies.selectors import identified_students
+
+PAYMENTS_SHEET = "资助发放"
+STUDENTS_SHEET = "困难学生"
+PAYMENT_COLUMNS = {
+    "school": "学校名称",
+    "national_student_number": "学籍号",
+    "name": "姓名",
+    "id_number": "身份证件号",
+    "stage": "学段",
+    "grade": "年级",
+    "aid": "资助项目",
+    "school_year": "学年",
+    "term": "学期",
+    "amount": "资助金额",
+    "paid_on": "发放日期",
+}
+STUDENT_COLUMNS = {
+    "school": "学校名称",
+    "national_student_number": "学籍号",
+    "name": "姓名",
+    "id_number": "身份证件号",
+    "stage": "学段",
+    "grade": "年级",
+    "school_year": "学年",
+    "basis": "认定依据",
+}
+TERM_WORD = {Term.AUTUMN: "秋季学期", Term.SPRING: "春季学期"}
+
+
+def _year(school_year: int) -> str:
+    return f"{school_year}-{school_year + 1}"
+
+
+def _aid_label(aid_type: str) -> str:
+    from subsidies.models import AidType
+
+    with translation.override("zh-hans"):
+        return str(AidType(aid_type).label)
+
+
+def export_workbook(*, school_year: int, term: str, payments, students) -> Workbook:
+    """The identified students of `school_year` among `students` and the paid `payments` of the term (both
+    already scoped to the reader), in the national system's columns."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = STUDENTS_SHEET
+    identified = identified_students(school_year, students)
+    rows = []
+    chosen = (
+        students.filter(pk__in=list(identified))
+        .select_related("school")
+        .order_by("school__code", "name", "pk")
+    )
+    for s in chosen:
+        rows.append(
+            [
+                s.school.name,
+                s.national_student_number,
+                s.name,
+                s.id_number,
+                STAGE_LABEL.get(s.stage, s.stage),
+                s.grade,
+                _year(school_year),
+                "、".join(CATEGORY_LABEL[c] for c in identified[s.pk]),
+            ]
+        )
+    write_sheet(ws, list(STUDENT_COLUMNS.values()), rows, widths=[20, 22, 10, 22, 6, 6, 12, 24])
+    paid = (
+        payments.filter(school_year=school_year, term=term, status=Payment.Status.PAID)
+        .select_related("student", "school")
+        .order_by("school__code", "student__name", "aid_type", "pk")
+    )
+    ws = wb.create_sheet(PAYMENTS_SHEET)
+    write_sheet(
+        ws,
+        list(PAYMENT_COLUMNS.values()),
+        [
+            [
+                p.school.name,
+                p.student.national_student_number,
+                p.student.name,
+                p.student.id_number,
+                STAGE_LABEL.get(p.stage, p.stage),
+                p.student.grade,
+                _aid_label(p.aid_type),
+                _year(p.school_year),
+                TERM_WORD[p.term],
+                p.amount,
+                p.paid_on,
+            ]
+            for p in paid
+        ],
+        widths=[20, 22, 10, 22, 6, 6, 18, 12, 10, 12, 12],
+        formats={9: MONEY_FORMAT},
+    )
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row[1:4]:
+                cell.number_format = "@"
+    return wb
+
+
+# --- Reconciliation ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Difference:
+    kind: str  # one of KINDS
+    id_number: str
+    name: str
+    aid: str = ""
+    term: str = ""
+    reported: Decimal | None = None
+    paid: Decimal | None = None
+
+    @property
+    def masked_id_number(self) -> str:
+        return id_numbers.mask(self.id_number)
+
+    @property
+    def kind_display(self) -> str:
+        return KINDS[self.kind]
+
+
+KINDS = {
+    "reported_not_paid": "系统有、平台未发放",
+    "paid_not_reported": "平台已发放、系统无",
+    "amount_differs": "金额不符",
+    "identified_there_only": "系统认定、平台无",
+    "identified_here_only": "平台认定、系统无",
+}
+
+
+@dataclass
+class Reconciliation:
+    terms: list[str] = field(default_factory=list)
+    reported: int = 0
+    paid: int = 0
+    matched: int = 0
+    differences: list[Difference] = field(default_factory=list)
+
+
+def _header(sheet_name: str, header: list[str], columns: dict[str, str]) -> dict[str, int]:
+    """The template's columns in the header: refused, naming the missing and unknown ones, unless the header
+    is exactly the template's (in any order) and no column is given twice."""
+    titles = [h.strip() for h in header if h.strip()]
+    expected = list(columns.values())
+    missing = [t for t in expected if t not in titles]
+    unknown = [t for t in titles if t not in expected]
+    doubled = sorted({t for t in titles if titles.count(t) > 1})
+    errors = []
+    if missing:
+        errors.append(
+            _("Sheet %(sheet)s lacks the columns: %(columns)s.")
+            % {"sheet": sheet_name, "columns": "、".join(missing)}
+        )
+    if unknown:
+        errors.append(
+            _("Sheet %(sheet)s has columns the template does not: %(columns)s.")
+            % {"sheet": sheet_name, "columns": "、".join(unknown)}
+        )
+    if doubled:
+        errors.append(
+            _("Sheet %(sheet)s has a column twice: %(columns)s.")
+            % {"sheet": sheet_name, "columns": "、".join(doubled)}
+        )
+    if errors:
+        raise ValidationError(errors)
+    positions = {text.strip(): i for i, text in enumerate(header)}
+    return {key: positions[title] for key, title in columns.items()}
+
+
+def _rows(sheet) -> list[list[Any]]:
+    return [list(r) for r in sheet.iter_rows(values_only=True) if any(c not in (None, "") for c in r)]
+
+
+def _read(upload: IO[bytes]):
+    try:
+        wb = load_workbook(upload, read_only=True, data_only=True)
+    except Exception as exc:  # not an .xlsx: openpyxl raises several kinds
+        raise ValidationError(_("The file is not an Excel workbook (.xlsx).")) from exc
+    if PAYMENTS_SHEET not in wb.sheetnames:
+        raise ValidationError(
+            _(
+                "The file has no sheet %(sheet)s: use the national aid system's export in the template's layout."
+            )
+            % {"sheet": PAYMENTS_SHEET}
+        )
+    return wb
+
+
+def reconcile(upload: IO[bytes], *, payments, students) -> Reconciliation:
+    """Compare the national system's export with the portal's paid `payments` of the same terms and its
+    identified `students` (both scoped to the reader). Raises ValidationError for a file that cannot be read."""
+    wb = _read(upload)
+    rows = _rows(wb[PAYMENTS_SHEET])
+    if not rows:
+        raise ValidationError(_("The sheet %(sheet)s is empty.") % {"sheet": PAYMENTS_SHEET})
+    at = _header(PAYMENTS_SHEET, [cell_text(c) for c in rows[0]], PAYMENT_COLUMNS)
+    names = aid_names()
+    reported: dict[tuple, Decimal] = defaultdict(Decimal)
+    who: dict[str, str] = {}
+    errors = []
+    for number, raw in enumerate(rows[1:], start=2):
+
+        def cell(key, raw=raw):
+            return raw[at[key]] if at[key] < len(raw) else None
+
+        problems = []
+        number_id = id_numbers.whole(cell("id_number"))
+        if number_id is None:
+            problems.append(_("the ID number is not a valid ID number"))
+        aid = names.get(cell_text(cell("aid")))
+        if aid is None:
+            problems.append(_("unknown aid “%(aid)s”") % {"aid": cell_text(cell("aid"))})
+        year = _school_year(cell_text(cell("school_year")))
+        if year is None:
+            problems.append(_("the school year is not like 2022-2023"))
+        term = TERMS.get(cell_text(cell("term")))
+        if term is None:
+            problems.append(_("the term must be 秋季学期 or 春季学期"))
+        amount = _amount(cell("amount"))
+        if amount is None:
+            problems.append(_("the amount is not a positive amount to the fen"))
+        if cell("paid_on") not in (None, "") and _day(cell("paid_on")) is None:
+            problems.append(_("the payment date is not a date"))
+        if problems:
+            errors.append(_("Row %(row)s: %(problems)s.") % {"row": number, "problems": "；".join(problems)})
+            continue
+        reported[(number_id, aid, year, term)] += amount
+        who[number_id] = cell_text(cell("name"))
+    if errors:
+        raise ValidationError(errors)
+    terms = sorted({(year, term) for _id, _aid, year, term in reported})
+    result = Reconciliation(terms=[term_label(y, t) for y, t in terms], reported=len(reported))
+    paid: dict[tuple, Decimal] = defaultdict(Decimal)
+    term_filter = [payments.filter(school_year=y, term=t) for y, t in terms]
+    for query in term_filter:
+        for id_number, name, aid, year, term, amount in query.filter(status=Payment.Status.PAID).values_list(
+            "student__id_number", "student__name", "aid_type", "school_year", "term", "amount"
+        ):
+            paid[(id_number, aid, year, term)] += amount
+            who.setdefault(id_number, name)
+    result.paid = len(paid)
+    for key in sorted(set(reported) | set(paid)):
+        id_number, aid, year, term = key
+        there, here = reported.get(key), paid.get(key)
+        if there is not None and here is not None and there == here:
+            result.matched += 1
+            continue
+        kind = (
+            "amount_differs"
+            if there is not None and here is not None
+            else ("reported_not_paid" if here is None else "paid_not_reported")
+        )
+        result.differences.append(
+            Difference(
+                kind, id_number, who.get(id_number, ""), _aid_label(aid), term_label(year, term), there, here
+            )
+        )
+    if STUDENTS_SHEET in wb.sheetnames:
+        _reconcile_identified(wb[STUDENTS_SHEET], students, result)
+    return result
+
+
+def _reconcile_identified(sheet, students, result: Reconciliation) -> None:
+    rows = _rows(sheet)
+    if not rows:
+        return
+    at = _header(STUDENTS_SHEET, [cell_text(c) for c in rows[0]], STUDENT_COLUMNS)
+    there: dict[int, dict[str, str]] = defaultdict(dict)
+    errors = []
+    for number, raw in enumerate(rows[1:], start=2):
+        number_id = id_numbers.whole(raw[at["id_number"]] if at["id_number"] < len(raw) else None)
+        year = _school_year(cell_text(raw[at["school_year"]] if at["school_year"] < len(raw) else ""))
+        if number_id is None or year is None:
+            errors.append(
+                _("Sheet %(sheet)s, row %(row)s: the ID number or the school year cannot be read.")
+                % {"sheet": STUDENTS_SHEET, "row": number}
+            )
+            continue
+        there[year][number_id] = cell_text(raw[at["name"]] if at["name"] < len(raw) else "")
+    if errors:
+        raise ValidationError(errors)
+    for year, listed in sorted(there.items()):
+        ids = identified_students(year, students)
+        here = dict(Student.objects.filter(pk__in=list(ids)).values_list("id_number", "name"))
+        label = _year(year)
+        for id_number in sorted(set(listed) - set(here)):
+            result.differences.append(
+                Difference("identified_there_only", id_number, listed[id_number], term=label)
+            )
+        for id_number in sorted(set(here) - set(listed)):
+            result.differences.append(
+                Difference("identified_here_only", id_number, here[id_number], term=label)
+            )
+
+
+def differences_workbook(result: Reconciliation, *, full_ids: bool) -> Workbook:
+    wb = Workbook()
+    write_sheet(
+        wb.active,
+        ["差异", "身份证件号", "姓名", "资助项目", "学期（学年）", "系统金额", "平台已发金额"],
+        [
+            [
+                KINDS[d.kind],
+                d.id_number if full_ids else d.masked_id_number,
+                d.name,
+                d.aid,
+                d.term,
+                d.reported,
+                d.paid,
+            ]
+            for d in result.differences
+        ],
+        title=_("National aid system against the portal: %(n)s differences") % {"n": len(result.differences)},
+        widths=[18, 22, 10, 18, 22, 12, 12],
+        formats={5: MONEY_FORMAT, 6: MONEY_FORMAT},
+    )
+    return wb
