@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.filters import PortalFilterSet
 from students.filters import search_by_name_or_id
@@ -151,7 +152,9 @@ class IdentificationFilter(PortalFilterSet):
     school_year = django_filters.NumberFilter(label=_("School year"))
     school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Identification.Status.choices)
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Identification.Kind.choices)
+    kind = django_filters.ChoiceFilter(
+        label=pgettext_lazy("identification", "Kind"), choices=Identification.Kind.choices
+    )
 
     class Meta:
         model = Identification

@@ -4,6 +4,7 @@ from datetime import date
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.forms import DateInput
 from students import id_numbers
@@ -275,7 +276,9 @@ class IdentificationApplyForm(forms.Form):
 
     id_number = forms.CharField(label=_("Student's ID number"), max_length=20)
     school_year = forms.IntegerField(label=_("School year"), min_value=2000, max_value=2100)
-    kind = forms.ChoiceField(label=_("Kind"), choices=Identification.Kind.choices)
+    kind = forms.ChoiceField(
+        label=pgettext_lazy("identification", "Kind"), choices=Identification.Kind.choices
+    )
     effective_from = forms.DateField(
         label=_("Effective from"),
         widget=DateInput(),
@@ -322,7 +325,7 @@ class IdentificationReviewForm(forms.Form):
 class IdentificationDecideForm(forms.Form):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="decide")
     level = forms.ChoiceField(label=_("School's level"), choices=IdentificationLevel.choices)
-    decided_on = forms.DateField(label=_("Decided on"), widget=DateInput())
+    decided_on = forms.DateField(label=pgettext_lazy("identification", "Decided on"), widget=DateInput())
 
 
 class IdentificationObjectionForm(forms.Form):
@@ -335,10 +338,10 @@ class IdentificationResolveForm(forms.Form):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="resolve")
     objection = forms.IntegerField(widget=forms.HiddenInput)
     outcome = forms.ChoiceField(
-        label=_("Outcome"),
+        label=pgettext_lazy("objection", "Outcome"),
         choices=IdentificationObjection.RESOLVED_CHOICES,
     )
-    finding = forms.CharField(label=_("Finding"), max_length=500)
+    finding = forms.CharField(label=pgettext_lazy("objection", "Finding"), max_length=500)
     resolved_on = forms.DateField(label=_("Resolved on"), widget=DateInput())
 
 

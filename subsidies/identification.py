@@ -8,6 +8,7 @@ workbook print the same columns (`PUBLICITY_COLUMNS`).
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 
 from portal.excel import write_sheet
@@ -15,7 +16,14 @@ from subsidies.models import IdentificationLevel
 
 
 def publicity_columns() -> list[str]:
-    return [_("No."), _("Name"), _("Grade"), _("Proposed level"), _("Kind"), _("Publicity period")]
+    return [
+        _("No."),
+        _("Name"),
+        _("Grade"),
+        _("Proposed level"),
+        pgettext("identification", "Kind"),
+        _("Publicity period"),
+    ]
 
 
 def publicity_rows(identifications) -> list[list]:

@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.access import ScopedQuerySet
 from portal.tracking import track_changes
@@ -94,7 +95,7 @@ class Identification(models.Model):
         IN_YEAR = "in_year", _("In-year change")
 
     class Status(models.TextChoices):
-        APPLIED = "applied", _("Applied")
+        APPLIED = "applied", pgettext_lazy("identification", "Applied")
         REVIEWED = "reviewed", _("Reviewed by the class group")
         DECIDED = "decided", _("Level decided by the school")
         CONFIRMED = "confirmed", _("Confirmed by the county")
@@ -112,7 +113,9 @@ class Identification(models.Model):
     # The school that runs it (the child's school when the family applied): whose principal, whose township.
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+", verbose_name=_("school"))
     school_year = models.PositiveSmallIntegerField(_("school year"), validators=SCHOOL_YEAR_VALIDATORS)
-    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.ANNUAL)
+    kind = models.CharField(
+        pgettext_lazy("identification", "kind"), max_length=8, choices=Kind.choices, default=Kind.ANNUAL
+    )
     effective_from = models.DateField(_("effective from"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.APPLIED)
     # 申请表: the family's situation. Never on the 公示 nor in a list.
@@ -143,7 +146,7 @@ class Identification(models.Model):
     school_level = models.CharField(
         _("school's level"), max_length=12, choices=IdentificationLevel.choices, blank=True
     )
-    decided_on = models.DateField(_("decided on"), null=True, blank=True)
+    decided_on = models.DateField(pgettext_lazy("identification", "decided on"), null=True, blank=True)
     confirmed_level = models.CharField(
         _("confirmed level"), max_length=12, choices=IdentificationLevel.choices, blank=True
     )
@@ -201,9 +204,9 @@ class IdentificationObjection(models.Model):
     """An objection raised during the 公示, and what the school found."""
 
     class Outcome(models.TextChoices):
-        OPEN = "open", _("Open")
-        UPHELD = "upheld", _("Upheld")
-        DISMISSED = "dismissed", _("Dismissed")
+        OPEN = "open", pgettext_lazy("objection", "Open")
+        UPHELD = "upheld", pgettext_lazy("objection", "Upheld")
+        DISMISSED = "dismissed", pgettext_lazy("objection", "Dismissed")
 
     # What an objection's outcome may be set to.
     RESOLVED_CHOICES = [
@@ -216,8 +219,10 @@ class IdentificationObjection(models.Model):
     )
     raised_on = models.DateField(_("raised on"))
     content = models.TextField(_("objection"), max_length=2000)
-    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
-    outcome_note = models.CharField(_("finding"), max_length=500, blank=True)
+    outcome = models.CharField(
+        pgettext_lazy("objection", "outcome"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN
+    )
+    outcome_note = models.CharField(pgettext_lazy("objection", "finding"), max_length=500, blank=True)
     resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
 
     objects = IdentificationObjectionQuerySet.as_manager()
