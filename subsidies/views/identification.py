@@ -69,12 +69,15 @@ def identification_list(request):
     data = request.POST if request.method == "POST" else None
     name = data.get("form_name") if data else None
     apply_form = (
-        IdentificationApplyForm(data if name == "apply" else None)
+        # Own ids: the filter form above has fields of the same names.
+        IdentificationApplyForm(data if name == "apply" else None, auto_id="apply_%s")
         if can_run_identification(request.user)
         else None
     )
     round_form = (
-        IdentificationRoundForm(data if name == "round" else None, initial={"school_year": school_year_of()})
+        IdentificationRoundForm(
+            data if name == "round" else None, initial={"school_year": school_year_of()}, auto_id="round_%s"
+        )
         if can_confirm_identification(request.user)
         else None
     )
@@ -178,8 +181,8 @@ def identification_detail(request, pk: int):
                 "review": IdentificationReviewForm() if run else None,
                 "decide": IdentificationDecideForm() if run else None,
                 "objection": IdentificationObjectionForm() if run else None,
-                "resolve": IdentificationResolveForm() if run else None,
-                "confirm": IdentificationConfirmForm()
+                "resolve": IdentificationResolveForm(auto_id="resolve_%s") if run else None,
+                "confirm": IdentificationConfirmForm(auto_id="confirm_%s")
                 if can_confirm_identification(request.user)
                 and identification.status == Identification.Status.DECIDED
                 else None,

@@ -21,7 +21,7 @@ from nutrition import views as nutrition_views
 from portal import lists
 from portal import views as portal_views
 from students import views as student_views
-from subsidies.views import batches, ledger, loans, policies
+from subsidies.views import batches, identification, ledger, loans, policies
 from tests.factories import SchoolFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +190,8 @@ LIST_PAGES = [
     ("access_log", portal_views.ACCESS_LOG_SORTS),
     ("subsidies:policy_list", policies.POLICY_SORTS),
     ("dropout:closing_list", dropout_views.CLOSING_SORTS),
+    ("subsidies:identification_list", identification.IDENTIFICATION_SORTS),
+    ("subsidies:identified_list", identification.IDENTIFIED_SORTS),
 ]
 
 

@@ -27,6 +27,7 @@ NOT_PAGES = {
     "aid-out-of-county-letter-sent",
     "rollover-undo",
     "rollover-confirm",
+    "aid-identification-publicise",
 }
 PAGES = [(name, url) for name, url in list_urls() if name not in NOT_PAGES]
 
