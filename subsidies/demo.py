@@ -86,6 +86,8 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
         {p.aid_type for p in AidPolicy.objects.exclude(stage__in=["higher", "postgraduate"])}
         - set(LOAN_AID_TYPES)
     )
+    # Before the running term is drawn: a confirmed level is a fact of its eligibility (the national grant).
+    identified = _identifications(by, count=30 if scale == "demo" else 300)
     made = 0
     # In order: the autumn draw counts the terms paid in spring (duration limits).
     running = running_term()
@@ -103,7 +105,6 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
     loans = _loans(rng, by, count=60 if scale == "demo" else 6568)
     ledger = _out_of_county(rng, by, count=30 if scale == "demo" else 1587)
     university = _university_and_social(rng, count=30 if scale == "demo" else 292)
-    identified = _identifications(by, count=30 if scale == "demo" else 300)
     paid = Payment.objects.paid().in_year(2022)
     stdout.write(
         f"subsidies: {made} new batches, {paid.count()} payments paid in 2022 ({paid.total()} yuan), "

@@ -20,6 +20,7 @@ from portal.audit import log_access
 from portal.decorators import scoped_login_required
 from portal.excel import workbook_response
 from portal.forms import add_service_errors, flash_errors
+from portal.history import history_for
 from portal.models import AccessLog
 from portal.params import parse_int
 from students.models import School, school_year_of
@@ -168,14 +169,18 @@ def identification_detail(request, pk: int):
         return redirect("subsidies:identification_detail", pk=pk)
     log_access(request, AccessLog.Action.VIEW_RECORD, identification.student, detail="identification")
     run = can_run_identification(request.user) and identification.status != Identification.Status.CONFIRMED
+    objections = list(identification.objections.all())
+    # Every step in the change history; its diffs carry the family's reasons: the working roles only.
+    reveal = can_reveal_personal(request.user)
     return render(
         request,
         "subsidies/identification_detail.html",
         {
             "i": identification,
             # The family's reasons may name an illness or a disability: not for the read-only roles.
-            "show_reasons": can_reveal_personal(request.user),
-            "objections": identification.objections.all(),
+            "show_reasons": reveal,
+            "objections": objections,
+            "history": history_for(identification, *objections) if reveal else None,
             "publicity_days": publicity_days_of(identification.school_year),
             "forms": {
                 "review": IdentificationReviewForm() if run else None,
