@@ -51,7 +51,6 @@ IDENTIFICATION_SORTS = {
     "school": ["school__name", "student__name"],
     "year": ["-school_year", "school__name", "student__name"],
     "status": ["status", "student__name"],
-    "applied": ["applied_on"],
 }
 IDENTIFIED_SORTS = {
     "name": ["name"],
