@@ -173,6 +173,20 @@ def can_file_zero_report(user) -> bool:
     return scope.writable and not scope.county
 
 
+def can_run_identification(user) -> bool:
+    """Needy-student identification (家庭经济困难学生认定): a principal runs their school's (the application, the
+    class review, the 公示, objections, the school's level); bureau staff may do it for any school. Township
+    officers read their township's."""
+    scope = scope_of(user)
+    return scope.writable and (scope.county or scope.school_id is not None)
+
+
+def can_confirm_identification(user) -> bool:
+    """The county's review and confirmation of the schools' levels, and the 公示 period it sets: the bureau's."""
+    scope = scope_of(user)
+    return scope.county and scope.writable
+
+
 def can_read_access_log(user) -> bool:
     """Bureau administrators: bureau staff with the staff flag (they also reach the admin site)."""
     return (

@@ -13,6 +13,7 @@ ITEMS = [
     ("students:school_list", _("Schools"), None),
     ("students:student_list", _("Students"), None),
     ("subsidies:index", _("Student aid"), None),
+    ("subsidies:identification_list", _("Needy-student identification"), None),
     ("dropout:index", _("Dropout control"), None),
     ("nutrition:index", _("Nutrition plan"), None),
     ("reports:index", _("Reports"), None),

@@ -10,6 +10,8 @@ from subsidies.models import (
     BankResultFormat,
     CreditLoan,
     DisbursementBatch,
+    Identification,
+    IdentificationRound,
     LookupLog,
     OutOfCountyStudent,
     Payment,
@@ -173,3 +175,30 @@ class SocialAidGrantAdmin(ReadOnlyGrantAdmin):
     list_display = ["programme", "recipient_name", "school", "township", "amount", "granted_on"]
     list_filter = ["programme"]
     list_select_related = ["programme", "student", "university_student", "school", "township"]
+
+
+class ReadOnlyIdentificationAdmin(ScopedAdmin):
+    """Identification moves step by step through its services (the pages and the API), which refuse what the
+    policy forbids: the admin only reads it."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Identification)
+class IdentificationAdmin(ReadOnlyIdentificationAdmin):
+    list_display = ["student", "school", "school_year", "kind", "status", "school_level", "confirmed_level"]
+    list_filter = ["school_year", "status", "kind"]
+    list_select_related = ["student", "school"]
+    exclude = ["hardship_reasons"]
+
+
+@admin.register(IdentificationRound)
+class IdentificationRoundAdmin(ReadOnlyIdentificationAdmin):
+    list_display = ["school_year", "publicity_days", "note"]

@@ -1,5 +1,5 @@
 from portal.routers import Router
-from subsidies import api, api_national, api_past, api_university
+from subsidies import api, api_identification, api_national, api_past, api_university
 
 router = Router()
 router.register("policies", api.PolicyViewSet, basename="aid-policy")
@@ -23,5 +23,12 @@ router.register(
     "social-aid-programmes", api_university.SocialProgrammeViewSet, basename="aid-social-programme"
 )
 router.register("social-aid-grants", api_university.SocialGrantViewSet, basename="aid-social-grant")
+
+router.register("identifications", api_identification.IdentificationViewSet, basename="aid-identification")
+router.register(
+    "identification-rounds",
+    api_identification.IdentificationRoundViewSet,
+    basename="aid-identification-round",
+)
 
 urlpatterns = router.urls

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from portal.models import User
 from students import id_numbers
-from students.models import Stage, Student, StudentCategory, Township
+from students.models import School, Stage, Student, StudentCategory, Township, school_year_of
 from subsidies import eligibility, selectors, services
 from subsidies.facts import facts_on
 from subsidies.models import (
@@ -31,6 +31,8 @@ from subsidies.models import (
     BatchEvent,
     CreditLoan,
     DisbursementBatch,
+    Identification,
+    IdentificationLevel,
     OutOfCountyStudent,
     PayeeKind,
     Payment,
@@ -84,6 +86,8 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
         {p.aid_type for p in AidPolicy.objects.exclude(stage__in=["higher", "postgraduate"])}
         - set(LOAN_AID_TYPES)
     )
+    # Before the running term is drawn: a confirmed level is a fact of its eligibility (the national grant).
+    identified = _identifications(by, count=30 if scale == "demo" else 300)
     made = 0
     # In order: the autumn draw counts the terms paid in spring (duration limits).
     running = running_term()
@@ -105,7 +109,7 @@ def seed(*, rng: random.Random, stdout, scale: str) -> None:
     stdout.write(
         f"subsidies: {made} new batches, {paid.count()} payments paid in 2022 ({paid.total()} yuan), "
         f"{accounts} bank accounts, {loans} loans, {ledger} out-of-county lines, "
-        f"{university} university students with travel grants"
+        f"{university} university students with travel grants, {identified} identifications"
     )
 
 
@@ -572,3 +576,78 @@ def _out_of_county(rng: random.Random, by, *, count: int) -> int:
         )
     OutOfCountyStudent.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
     return len(rows)
+
+
+def _identifications(by, *, count: int) -> int:
+    """A school year of needy-student identification (issue 17), at every step: the principal's school and
+    the senior and vocational students, through the services. The running school year once its 公示 is over
+    (late September), else the last one."""
+    if Identification.objects.exists():
+        return 0
+    today = timezone.localdate()
+    year = school_year_of(today)
+    if today < date(year, 9, 25):
+        year -= 1
+    principal = User.objects.filter(role=User.Role.PRINCIPAL, school__isnull=False).order_by("pk").first()
+    enrolled = Student.objects.filter(status=Student.Status.ENROLLED).order_by("pk")
+    students = list(enrolled.filter(school_id=getattr(principal, "school_id", None))[: count // 3])
+    students += list(
+        enrolled.filter(stage__in=[Stage.SENIOR, Stage.VOCATIONAL]).exclude(pk__in=[s.pk for s in students])[
+            : count - len(students)
+        ]
+    )
+    levels = list(IdentificationLevel.values)
+    made, reviewed_schools = [], set()
+    for n, student in enumerate(students):
+        made.append(
+            services.identification_apply(
+                by=by,
+                student=student,
+                school_year=year,
+                applied_on=date(year, 9, 3),
+                family_members=3 + n % 4,
+                family_income=Decimal(8000 + 1500 * (n % 7)),
+                hardship_reasons="家庭主要劳动力务工收入不稳定",
+                guardian_name=f"{student.name[:1]}家长",
+                guardian_declared=True,
+            )
+        )
+        if n % 5 == 0:
+            continue  # applied, not yet reviewed
+        services.identification_review(
+            by=by,
+            identification=made[-1],
+            members="班主任、任课教师代表、家长代表、学生代表",
+            result=levels[n % 3],
+            reviewed_on=date(year, 9, 8),
+        )
+        reviewed_schools.add(student.school_id)
+    for school_id in reviewed_schools:
+        services.identification_publicise(
+            by=by,
+            school=School.objects.get(pk=school_id),
+            school_year=year,
+            starts_on=date(year, 9, 10),
+            ends_on=date(year, 9, 16),
+        )
+    for n, found in enumerate(made):
+        if n % 5 in (0, 1):
+            continue  # applied, or reviewed and publicised
+        found.refresh_from_db()
+        if n % 5 == 4:
+            objection = services.identification_objection_add(
+                by=by, identification=found, raised_on=date(year, 9, 12), content="群众反映家中经营商铺"
+            )
+            services.identification_objection_resolve(
+                by=by,
+                objection=objection,
+                outcome="dismissed",
+                finding="经核实商铺已转让",
+                resolved_on=date(year, 9, 15),
+            )
+        services.identification_decide(
+            by=by, identification=found, level=levels[n % 3], decided_on=date(year, 9, 18)
+        )
+        if n % 5 in (3, 4):
+            services.identification_confirm(by=by, identification=found)
+    return len(made)

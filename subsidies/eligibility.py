@@ -1,7 +1,8 @@
 """The eligibility rule: which aid a student qualifies for on a date, how much per term, and why (or why not).
 
 The rules are data (AidPolicy rows); this module only reads them. It uses the student's facts on the date
-(school, stage, grade, boarding, status, major and categories: subsidies.facts) and the policy rows valid on
+(school, stage, grade, boarding, status, major, categories and the confirmed level of needy-student
+identification: subsidies.facts) and the policy rows valid on
 the date, so the same question asked about last year gets last year's answer. Callers that decide for many
 students at once pass the policies, facts and terms already received, so that one batch costs a handful of
 queries.
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from students.models import Student, StudentCategory
 from subsidies.facts import StudentFacts, facts_on
-from subsidies.models import FEN, AidPolicy, PayeeKind
+from subsidies.models import FEN, AidPolicy, IdentificationLevel, PayeeKind
 
 
 class Code:
@@ -53,12 +54,18 @@ def _categories_label(values: Iterable[str]) -> str:
     return "、".join(_category_label(c) for c in values)
 
 
+def _levels_label(values: Iterable[str]) -> str:
+    return "、".join(str(IdentificationLevel(v).label) for v in values)
+
+
 @dataclass
 class Decision:
     policy: AidPolicy
     eligible: bool
     code: str
     category: str = ""
+    # The confirmed identification level the student qualified by (when no category of the row applied).
+    level: str = ""
     # None: qualifies, but the amount is not known yet (see `unknown` in facts); never paid as a guess.
     amount_per_term: Decimal | None = field(default_factory=lambda: Decimal("0.00"))
     payee: str = ""
@@ -99,6 +106,15 @@ class Decision:
             return _("Qualifies under “%(rule)s”, but it cannot be paid yet: %(why)s.") % p
         if code == Code.MATCHED:
             p |= {"amount": self.amount_per_term, "payee": PayeeKind(self.payee).label}
+            if self.level:
+                p["level"] = IdentificationLevel(self.level).label
+                return (
+                    _(
+                        "Qualifies as identified “%(level)s” (confirmed by the county) under “%(rule)s”: "
+                        "%(amount)s yuan this term, paid to %(payee)s."
+                    )
+                    % p
+                )
             if self.category:
                 p["category"] = _category_label(self.category)
                 return (
@@ -132,6 +148,23 @@ class Decision:
             return _("Excluded from “%(rule)s” as %(category)s.") % p
         if code == Code.NO_CATEGORY:
             p["categories"] = _categories_label(self.policy.categories)
+            if self.policy.levels:
+                p["levels"] = _levels_label(self.policy.levels)
+                if not self.policy.categories:
+                    return (
+                        _(
+                            "“%(rule)s” is for students identified as %(levels)s; the student has no such "
+                            "confirmed level on this date."
+                        )
+                        % p
+                    )
+                return (
+                    _(
+                        "None of the categories of “%(rule)s” applies on this date (%(categories)s), nor a "
+                        "confirmed identification as %(levels)s."
+                    )
+                    % p
+                )
             return _("None of the categories of “%(rule)s” applies on this date (%(categories)s).") % p
         if code == Code.DURATION:
             p |= {"received": f["received"], "max": self.policy.max_terms}
@@ -189,10 +222,13 @@ def _check_row(
     excluded = next((c for c in policy.excluded_categories if c in categories), None)
     if excluded:
         return refused(Code.EXCLUDED, category=excluded)
-    matched = ""
-    if policy.categories:
+    matched = level = ""
+    if policy.categories or policy.levels:
         matched = next((c for c in policy.categories if c in categories), "")
-        if not matched:
+        # A category of another department's list comes first; else the school's identified level.
+        if not matched and facts.level in policy.levels:
+            level = facts.level
+        if not matched and not level:
             return refused(Code.NO_CATEGORY)
     received = terms_received.get(policy.aid_type, 0)
     if policy.max_terms is not None and received >= policy.max_terms:
@@ -203,6 +239,7 @@ def _check_row(
         eligible=True,
         code=Code.MATCHED,
         category=matched,
+        level=level,
         amount_per_term=amount,
         payee=_payee(policy, facts),
         facts={"unknown": unknown} if unknown else {},

@@ -12,6 +12,10 @@ enrolled later) is taken as first registered, as this function has always taken 
 reference date; a student with no spell at all (none is written only by a writer that keeps the register
 itself and has not yet) as the current row.
 
+The level of needy-student identification (家庭经济困难学生认定, issue 17) is a fact of the date too: the county's
+confirmed level of the identification of the date's school year in force on the date (the latest one effective
+on or before it: an in-year change takes effect from its date).
+
 `facts_on` is the one place that answers "what was this student on date D"; nothing else reads the register
 for eligibility.
 """
@@ -23,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from students.models import Enrollment, School, Student, StudentCategory
+from students.models import Enrollment, School, Student, StudentCategory, school_year_of
 
 # The register columns (Enrollment's, and the Student row's) that decide aid.
 DECIDING = ("school_id", "stage", "grade", "is_boarding", "status", "is_agricultural_major")
@@ -39,6 +43,8 @@ class StudentFacts:
     status: str
     is_agricultural_major: bool = False
     categories: set[str] = field(default_factory=set)
+    # The confirmed identification level on the date (IdentificationLevel), or "".
+    level: str = ""
 
 
 def _states(student_ids: list[int], on: date) -> dict[int, dict]:
@@ -72,6 +78,22 @@ def categories_on(student_ids: Iterable[int], on: date) -> dict[int, set[str]]:
     return found
 
 
+def levels_on(student_ids: Iterable[int], on: date) -> dict[int, str]:
+    """Student id -> the confirmed identification level in force on `on` (students without one are absent)."""
+    from subsidies.models import Identification
+
+    rows = (
+        Identification.objects.filter(
+            student_id__in=student_ids, school_year=school_year_of(on), effective_from__lte=on
+        )
+        .confirmed()
+        .order_by("student_id", "-effective_from")
+        .distinct("student_id")
+        .values_list("student_id", "confirmed_level")
+    )
+    return dict(rows)
+
+
 def facts_on(student_ids: Iterable[int], on: date, *, categories: bool = True) -> dict[int, StudentFacts]:
     """Student id -> their facts on `on`, for every id given that the registry has."""
     ids = list(dict.fromkeys(student_ids))
@@ -80,11 +102,14 @@ def facts_on(student_ids: Iterable[int], on: date, *, categories: bool = True) -
     states = _states(ids, on)
     schools = School.objects.in_bulk({s["school_id"] for s in states.values()})
     dated = categories_on(ids, on) if categories else {}
-    return facts_from_spells(states, schools, dated)
+    return facts_from_spells(states, schools, dated, levels_on(ids, on))
 
 
 def facts_from_spells(
-    states: dict[int, dict], schools: dict[int, School], dated: dict[int, Iterable[str]]
+    states: dict[int, dict],
+    schools: dict[int, School],
+    dated: dict[int, Iterable[str]],
+    levels: dict[int, str] | None = None,
 ) -> dict[int, StudentFacts]:
     """The facts of students whose register spells on the day the caller has already read (student id ->
     the spell's `DECIDING` columns; `Enrollment.objects.on(day)`), with their schools and their categories
@@ -100,6 +125,7 @@ def facts_from_spells(
             status=state["status"],
             is_agricultural_major=state["is_agricultural_major"],
             categories=set(dated.get(pk, ())),
+            level=(levels or {}).get(pk, ""),
         )
         for pk, state in states.items()
     }

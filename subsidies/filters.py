@@ -5,16 +5,18 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.filters import PortalFilterSet
 from students.filters import search_by_name_or_id
-from students.models import School, Stage, StudentCategory, Township
+from students.models import School, Stage, Student, StudentCategory, Township
 from subsidies import selectors
 from subsidies.models import (
     AidPolicy,
     AidType,
     CreditLoan,
     DisbursementBatch,
+    Identification,
     MatchResult,
     OutOfCountyStudent,
     Payment,
@@ -195,3 +197,40 @@ class SocialGrantFilter(PortalFilterSet):
     class Meta:
         model = SocialAidGrant
         fields = ["programme", "township", "granted_from", "granted_to"]
+class IdentificationFilter(PortalFilterSet):
+    q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
+    school_year = django_filters.NumberFilter(label=_("School year"))
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Identification.Status.choices)
+    kind = django_filters.ChoiceFilter(
+        label=pgettext_lazy("identification", "Kind"), choices=Identification.Kind.choices
+    )
+
+    class Meta:
+        model = Identification
+        fields = ["q", "school_year", "school", "status", "kind"]
+
+    def search(self, queryset, name, value):
+        return search_by_name_or_id(
+            self.request, queryset, value, id_field="student__id_number", name_field="student__name"
+        )
+
+
+class IdentifiedFilter(PortalFilterSet):
+    """The identified students of a school year (a Student queryset of `selectors.identified_students`)."""
+
+    # The year is the selector's (the view reads it); here so that the filter form keeps it.
+    school_year = django_filters.NumberFilter(label=_("School year"), method="keep")
+    q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=_schools)
+    stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices)
+
+    class Meta:
+        model = Student
+        fields = ["school_year", "q", "school", "stage"]
+
+    def keep(self, queryset, name, value):
+        return queryset
+
+    def search(self, queryset, name, value):
+        return search_by_name_or_id(self.request, queryset, value, id_field="id_number", name_field="name")

@@ -4,10 +4,11 @@ from datetime import date
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.forms import DateInput
 from students import id_numbers
-from students.models import SCHOOL_YEAR_VALIDATORS, StudentCategory, Township, school_year_of
+from students.models import SCHOOL_YEAR_VALIDATORS, School, Student, StudentCategory, Township, school_year_of
 from subsidies.models import (
     AidPolicy,
     AidQuota,
@@ -16,6 +17,9 @@ from subsidies.models import (
     BankPayrollLayout,
     BankResultFormat,
     CreditLoan,
+    Identification,
+    IdentificationLevel,
+    IdentificationObjection,
     MatchRun,
     OutOfCountyStudent,
     SocialAidProgramme,
@@ -33,6 +37,13 @@ class PolicyForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text=_("Empty means every student of the stage."),
+    )
+    levels = forms.MultipleChoiceField(
+        label=_("Qualifying identified levels"),
+        choices=IdentificationLevel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Students the school identified at one of these levels, confirmed by the county."),
     )
     excluded_categories = forms.MultipleChoiceField(
         label=_("Excluded categories"),
@@ -286,3 +297,107 @@ class NationalAidExportForm(forms.Form):
 
 class NationalAidReconcileForm(forms.Form):
     file = forms.FileField(label=_("The national aid system's export (.xlsx)"))
+# --- Needy-student identification (issue 17) ----------------------------------------------------------------
+
+
+class IdentificationApplyForm(forms.Form):
+    """The family's application (申请表), entered by the school. The student is found by ID number; the
+    service refuses a child who is not of the user's school (with one message whether or not the number is
+    on the county's register, so that the form reveals nothing)."""
+
+    id_number = forms.CharField(label=_("Student's ID number"), max_length=20)
+    school_year = forms.IntegerField(label=_("School year"), min_value=2000, max_value=2100)
+    kind = forms.ChoiceField(
+        label=pgettext_lazy("identification", "Kind"), choices=Identification.Kind.choices
+    )
+    effective_from = forms.DateField(
+        label=_("Effective from"),
+        widget=DateInput(),
+        required=False,
+        help_text=_("An in-year change only (a sudden hardship): the day it takes effect."),
+    )
+    applied_on = forms.DateField(label=_("Applied on"), widget=DateInput())
+    family_members = forms.IntegerField(label=_("Family members"), min_value=1, max_value=30)
+    family_income = forms.DecimalField(
+        label=_("Family income last year (yuan)"), max_digits=14, decimal_places=2, min_value=0
+    )
+    hardship_reasons = forms.CharField(label=_("Hardship reasons"), max_length=2000, widget=forms.Textarea)
+    guardian_name = forms.CharField(label=_("Guardian"), max_length=50)
+    guardian_declared = forms.BooleanField(
+        label=_("The guardian signed the declaration (承诺书)"), required=False
+    )
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school_year"].initial = school_year_of()
+        self.fields["applied_on"].initial = date.today
+
+    def service_fields(self) -> dict:
+        data = dict(self.cleaned_data)
+        number = id_numbers.normalize(data.pop("id_number"))
+        data["student"] = Student.objects.filter(id_number=number).first()
+        return data
+
+
+class IdentificationReviewForm(forms.Form):
+    form_name = forms.CharField(widget=forms.HiddenInput, initial="review")
+    members = forms.CharField(
+        label=_("Review group members"),
+        max_length=300,
+        help_text=_(
+            "The class review group (民主评议): the head teacher, teachers and parents' or pupils' members."
+        ),
+    )
+    result = forms.ChoiceField(label=_("Review result"), choices=Identification.ReviewResult.choices)
+    reviewed_on = forms.DateField(label=_("Reviewed on"), widget=DateInput())
+
+
+class IdentificationDecideForm(forms.Form):
+    form_name = forms.CharField(widget=forms.HiddenInput, initial="decide")
+    level = forms.ChoiceField(label=_("School's level"), choices=IdentificationLevel.choices)
+    decided_on = forms.DateField(label=pgettext_lazy("identification", "Decided on"), widget=DateInput())
+
+
+class IdentificationObjectionForm(forms.Form):
+    form_name = forms.CharField(widget=forms.HiddenInput, initial="objection")
+    raised_on = forms.DateField(label=_("Raised on"), widget=DateInput())
+    content = forms.CharField(label=_("Objection"), max_length=2000, widget=forms.Textarea)
+
+
+class IdentificationResolveForm(forms.Form):
+    form_name = forms.CharField(widget=forms.HiddenInput, initial="resolve")
+    objection = forms.IntegerField(widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(
+        label=pgettext_lazy("objection", "Outcome"),
+        choices=IdentificationObjection.RESOLVED_CHOICES,
+    )
+    finding = forms.CharField(label=pgettext_lazy("objection", "Finding"), max_length=500)
+    resolved_on = forms.DateField(label=_("Resolved on"), widget=DateInput())
+
+
+class IdentificationConfirmForm(forms.Form):
+    form_name = forms.CharField(widget=forms.HiddenInput, initial="confirm")
+    level = forms.ChoiceField(
+        label=_("Confirmed level"),
+        choices=[("", _("The school's level")), *IdentificationLevel.choices],
+        required=False,
+    )
+
+
+class IdentificationPublicityForm(forms.Form):
+    school = forms.ModelChoiceField(label=_("School"), queryset=School.objects.none())
+    school_year = forms.IntegerField(label=_("School year"), min_value=2000, max_value=2100)
+    starts_on = forms.DateField(label=_("公示 from"), widget=DateInput())
+    ends_on = forms.DateField(label=_("公示 to"), widget=DateInput())
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = School.objects.editable_by(user).order_by("name")
+
+
+class IdentificationRoundForm(forms.Form):
+    form_name = forms.CharField(widget=forms.HiddenInput, initial="round")
+    school_year = forms.IntegerField(label=_("School year"), min_value=2000, max_value=2100)
+    publicity_days = forms.IntegerField(label=_("Publicity days at least"), min_value=1, max_value=60)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)

@@ -73,19 +73,25 @@ def _aid_label(aid_type: str) -> str:
         return str(AidType(aid_type).label)
 
 
+def _grounds(student) -> str:
+    """Why a student is identified: the county-confirmed level, and the other departments' lists."""
+    from subsidies.models import IdentificationLevel
+
+    grounds = [CATEGORY_LABEL[c] for c in student.identified_categories or ()]
+    if student.identified_level:
+        with translation.override("zh-hans"):
+            grounds.insert(0, str(IdentificationLevel(student.identified_level).label))
+    return "、".join(grounds)
+
+
 def export_workbook(*, school_year: int, term: str, payments, students) -> Workbook:
     """The identified students of `school_year` among `students` and the paid `payments` of the term (both
     already scoped to the reader), in the national system's columns."""
     wb = Workbook()
     ws = wb.active
     ws.title = STUDENTS_SHEET
-    identified = identified_students(school_year, students)
     rows = []
-    chosen = (
-        students.filter(pk__in=list(identified))
-        .select_related("school")
-        .order_by("school__code", "name", "pk")
-    )
+    chosen = identified_students(school_year, students=students).order_by("school__code", "name", "pk")
     for s in chosen:
         rows.append(
             [
@@ -96,7 +102,7 @@ def export_workbook(*, school_year: int, term: str, payments, students) -> Workb
                 STAGE_LABEL.get(s.stage, s.stage),
                 s.grade,
                 _year(school_year),
-                "、".join(CATEGORY_LABEL[c] for c in identified[s.pk]),
+                _grounds(s),
             ]
         )
     write_sheet(ws, list(STUDENT_COLUMNS.values()), rows, widths=[20, 22, 10, 22, 6, 6, 12, 24])
@@ -318,8 +324,7 @@ def _reconcile_identified(sheet, students, result: Reconciliation) -> None:
     if errors:
         raise ValidationError(errors)
     for year, listed in sorted(there.items()):
-        ids = identified_students(year, students)
-        here = dict(Student.objects.filter(pk__in=list(ids)).values_list("id_number", "name"))
+        here = dict(identified_students(year, students=students).values_list("id_number", "name"))
         label = _year(year)
         for id_number in sorted(set(listed) - set(here)):
             result.differences.append(

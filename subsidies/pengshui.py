@@ -6,7 +6,8 @@ amount (None): the county enters the fee it approved before any batch can draw t
 silent on how a rule applies (special-education pupils, the tier of an agricultural major, the loan top-up
 after the 2023 cap change) the row is the county's own setting and its note says so. The national-grant
 tiers are assigned by category (tier 1: the categories the paper names; tier 2: the other difficulty
-students); the bureau edits them like any row.
+students) and by the level of the school's needy-student identification (`LEVELS`, issue 17); the bureau edits
+them like any row.
 
 Plain data, no model imports: the data migrations read it.
 """
@@ -329,6 +330,37 @@ GROUPS = [
 ]
 
 
+# The national grant's tiers by the level of needy-student identification (家庭经济困难学生认定, issue 17). The
+# paper names two standards and no level; as the categories it names for the upper standard are those the
+# national guidance identifies first as especially difficult, the county sets 特别困难 to the upper standard
+# (3,000) and 困难 / 一般困难 to the lower one (senior high 1,000, vocational 2,000). Kept apart from ROWS: the
+# first migrations load ROWS into a table without the `levels` column.
+SPECIAL_LEVEL, DIFFICULT_LEVEL, GENERAL_LEVEL = "special", "difficult", "general"
+LEVELS = {
+    ("national_grant", "senior", 1): [SPECIAL_LEVEL],
+    ("national_grant", "senior", 2): [DIFFICULT_LEVEL, GENERAL_LEVEL],
+    ("national_grant", "vocational", 1): [SPECIAL_LEVEL],
+    ("national_grant", "vocational", 2): [DIFFICULT_LEVEL, GENERAL_LEVEL],
+}
+LEVELS_NOTE = "；认定等级：特别困难按一档，困难、一般困难按二档（县级设定，可在政策表修改）"
+
+
+def set_levels(policy_model) -> int:
+    """Give the national grant's rows of this table their identification levels, where a row has none yet
+    (a level the county set is left as it is). Idempotent."""
+    done = 0
+    for (aid_type, stage, tier), levels in LEVELS.items():
+        for policy in policy_model.objects.filter(
+            aid_type=aid_type, stage=stage, tier=tier, valid_from=VALID_FROM, levels=[]
+        ):
+            policy.levels = levels
+            if LEVELS_NOTE not in policy.note:
+                policy.note = (policy.note + LEVELS_NOTE)[:300]
+            policy.save(update_fields=["levels", "note"])
+            done += 1
+    return done
+
+
 def _key(row: dict) -> dict:
     return {k: row[k] for k in ("aid_type", "stage", "tier", "grade_min", "valid_from")}
 
@@ -376,6 +408,8 @@ def load(policy_model, group_model=None) -> int:
             group_model.objects.get_or_create(
                 code=group["code"], defaults={k: v for k, v in group.items() if k != "code"}
             )
+    if any(f.name == "levels" for f in policy_model._meta.get_fields()):
+        set_levels(policy_model)
     return created
 
 

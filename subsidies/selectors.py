@@ -1,5 +1,6 @@
 """Reads of the aid area: quota status, who a draw would take, payment and loan totals, a batch's
-reconciliation with the bank, the parents' notices (告知书) (no writes)."""
+reconciliation with the bank, the parents' notices (告知书), the identified needy students of a school year
+(no writes)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from students.models import Enrollment, Student, StudentCategory
@@ -22,8 +24,10 @@ from subsidies.models import (
     AidType,
     BankAccount,
     DisbursementBatch,
+    Identification,
     PayeeKind,
     Payment,
+    school_year_bounds,
     term_label,
 )
 
@@ -480,23 +484,47 @@ def eligible_unaided(
     return found
 
 
-def identified_students(school_year: int, students=None) -> dict[int, list[str]]:
-    """The identified students (家庭经济困难学生) of a school year: student id -> their difficulty categories
-    that held at some time in the year (1 September to 31 August), sorted.
+# --- Needy-student identification (issue 17) ----------------------------------------------------------------
 
-    Until the school's own identification (issue 17, 申请 → 民主评议 → 公示 → level) is recorded, the list is the
-    students whom another department's list places in a difficulty category, which count as identified
-    automatically. The identification's confirmed list is to be added here, so that every reader (the
-    national aid system's export, the reconciliation) gets the one list. `students`: a queryset to narrow to
-    (the reader's `visible_to`).
-    """
-    start, end = date(school_year, 9, 1), date(school_year + 1, 8, 31)
-    rows = StudentCategory.objects.filter(
-        category__in=StudentCategory.DIFFICULTY, valid_from__lte=end
-    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
-    if students is not None:
-        rows = rows.filter(student__in=students)
-    found: dict[int, set[str]] = defaultdict(set)
-    for student_id, category in rows.values_list("student_id", "category"):
-        found[student_id].add(category)
-    return {pk: sorted(categories) for pk, categories in found.items()}
+
+def identified_students(school_year: int, *, user=None, students=None):
+    """The one list of a school year's identified needy students, both routes together: the students the
+    county confirmed after the school's identification (`identified_level`, the latest level of the year,
+    `identified_from`), and the students a family-difficulty category of another department's list covers
+    during the year (`identified_categories`, with the lists named in `category_sources`). A student on both
+    routes is one row. Scoped by the student's visibility to `user`, or to `students` (a queryset the reader
+    already scoped: the national aid system's export); a queryset, so a page sorts and cuts it."""
+    first, last = school_year_bounds(school_year)
+    confirmed = (
+        Identification.objects.filter(student=OuterRef("pk"), school_year=school_year)
+        .confirmed()
+        .order_by("-effective_from")
+    )
+    dated = StudentCategory.objects.filter(
+        student=OuterRef("pk"), category__in=StudentCategory.DIFFICULTY, valid_from__lte=last
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first))
+    return (
+        (students if students is not None else Student.objects.visible_to(user))
+        .annotate(
+            identified_level=Subquery(confirmed.values("confirmed_level")[:1]),
+            identified_from=Subquery(confirmed.values("effective_from")[:1]),
+            identified_categories=ArraySubquery(dated.order_by("category").values("category").distinct()),
+            category_sources=ArraySubquery(
+                dated.exclude(source="").order_by("source").values("source").distinct()
+            ),
+        )
+        .filter(Q(Exists(confirmed)) | Q(Exists(dated)))
+        .select_related("school")
+    )
+
+
+def publicity_list(school_year: int, school, *, user):
+    """The school's 公示 of the year: the identifications on it, with nothing sensitive (the page and the
+    workbook print the name, grade and level only: no ID number, no reason)."""
+    return (
+        Identification.objects.visible_to(user)
+        .filter(school=school, school_year=school_year, publicity_from__isnull=False)
+        .exclude(status=Identification.Status.NOT_IDENTIFIED)
+        .select_related("student")
+        .order_by("student__grade", "student__name", "pk")
+    )

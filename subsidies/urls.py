@@ -2,6 +2,7 @@ from django.urls import path
 
 from subsidies.views import (
     batches,
+    identification,
     ledger,
     letters,
     loans,
@@ -61,4 +62,10 @@ urlpatterns = [
     path("university-students/", university.university_students, name="university_students"),
     path("social-aid/", university.social_aid, name="social_aid"),
     path("lookup/", lookup.lookup, name="lookup"),
+    path("identifications/", identification.identification_list, name="identification_list"),
+    path("identifications/<int:pk>/", identification.identification_detail, name="identification_detail"),
+    path(
+        "identifications/publicity/", identification.identification_publicity, name="identification_publicity"
+    ),
+    path("identifications/identified/", identification.identified_list, name="identified_list"),
 ]

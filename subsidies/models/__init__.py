@@ -1,6 +1,6 @@
 """Student aid models, one module per sub-area: the policy table and quotas (`policies`), term batches,
 payments and bank accounts (`batches`), the bank's files and result formats (`bank`), data matching (`matching`), the out-of-county ledger (`ledger`),
-credit loans (`loans`), university students and their aid (`university`), social aid (`social`), the public lookup log (`lookup`) and the national aid system's files of past payments
+credit loans (`loans`), university students and their aid (`university`), social aid (`social`), the public lookup log (`lookup`), needy-student identification (`identification`) and the national aid system's files of past payments
 (`past`). Shared vocabulary is in `common`.
 
 Django finds the models through this package; the rest of the code imports them from here.
@@ -22,6 +22,7 @@ from subsidies.models.common import (
     LOAN_AID_TYPES,
     MONEY,
     AidType,
+    IdentificationLevel,
     PayeeKind,
     PolicyStage,
     Term,
@@ -29,6 +30,13 @@ from subsidies.models.common import (
     term_label,
     term_of,
     term_start,
+)
+from subsidies.models.identification import (
+    Identification,
+    IdentificationObjection,
+    IdentificationRound,
+    publicity_days_of,
+    school_year_bounds,
 )
 from subsidies.models.ledger import OutOfCountyStudent
 from subsidies.models.loans import CreditLoan
@@ -57,6 +65,10 @@ __all__ = [
     "BatchQuerySet",
     "CreditLoan",
     "DisbursementBatch",
+    "Identification",
+    "IdentificationLevel",
+    "IdentificationObjection",
+    "IdentificationRound",
     "LookupLog",
     "MatchResult",
     "MatchRun",
@@ -71,6 +83,8 @@ __all__ = [
     "Term",
     "UniversityAid",
     "UniversityStudent",
+    "publicity_days_of",
+    "school_year_bounds",
     "term_end",
     "term_label",
     "mask_account",

@@ -59,6 +59,14 @@ class PolicyStage(models.TextChoices):
     POSTGRADUATE = "postgraduate", _("Postgraduate")
 
 
+class IdentificationLevel(models.TextChoices):
+    """The school's level of a family's financial difficulty (家庭经济困难学生认定), confirmed by the county."""
+
+    SPECIAL = "special", _("Especially difficult")
+    DIFFICULT = "difficult", _("Difficult")
+    GENERAL = "general", _("Generally difficult")
+
+
 class Term(models.TextChoices):
     AUTUMN = "autumn", _("Autumn term")
     SPRING = "spring", _("Spring term")

@@ -21,7 +21,16 @@ from portal.access import ScopedQuerySet
 from portal.tracking import track_changes
 from students.models import SCHOOL_YEAR_VALIDATORS
 from subsidies.models.batches import Payment
-from subsidies.models.common import FEN, MONEY, AidType, Category, PolicyStage, Term, term_label
+from subsidies.models.common import (
+    FEN,
+    MONEY,
+    AidType,
+    Category,
+    IdentificationLevel,
+    PolicyStage,
+    Term,
+    term_label,
+)
 
 
 class AidPolicyQuerySet(ScopedQuerySet):
@@ -69,6 +78,16 @@ class AidPolicy(models.Model):
         default=list,
         blank=True,
         help_text=_("A student with any of these categories does not qualify under this row."),
+    )
+    levels = ArrayField(
+        models.CharField(max_length=12, choices=IdentificationLevel.choices),
+        verbose_name=_("qualifying identified levels"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "A student the school identified at one of these levels (confirmed by the county) qualifies as "
+            "well; with no categories and no levels, every student does."
+        ),
     )
     boarding = models.CharField(
         _("boarding condition"), max_length=12, choices=Boarding.choices, default="any"
@@ -186,6 +205,10 @@ class AidPolicy(models.Model):
     @property
     def category_labels(self) -> list[str]:
         return [str(Category(c).label) for c in self.categories]
+
+    @property
+    def level_labels(self) -> list[str]:
+        return [str(IdentificationLevel(v).label) for v in self.levels]
 
     @property
     def excluded_labels(self) -> list[str]:

@@ -1,5 +1,5 @@
 """Writes of the aid area, one module per sub-area: `policies` (policy table, quotas), `batches` (term batches,
-payments, bank accounts), `loans`, `ledger` (out of county), `past` (past payments imported from the national aid system), `university` (the university students' roster and aid), `social` (social aid). The bank's files are in `subsidies.bank`, data
+payments, bank accounts), `loans`, `ledger` (out of county), `past` (past payments imported from the national aid system), `university` (the university students' roster and aid), `social` (social aid), `identification` (needy-student identification). The bank's files are in `subsidies.bank`, data
 matching in `subsidies.matching`; reads in `subsidies.selectors`.
 
 Every write is a `portal.services.service`: the capability is checked, the body is one transaction and the
@@ -23,6 +23,16 @@ from subsidies.services.batches import (
     record_event,
     settle_batch,
 )
+from subsidies.services.identification import (
+    identification_apply,
+    identification_confirm,
+    identification_decide,
+    identification_objection_add,
+    identification_objection_resolve,
+    identification_publicise,
+    identification_review,
+    identification_round_set,
+)
 from subsidies.services.ledger import out_of_county_add, out_of_county_follow_up, out_of_county_letters_sent
 from subsidies.services.loans import loan_create
 from subsidies.services.past import past_payments_import
@@ -41,6 +51,14 @@ __all__ = [
     "batch_generate",
     "batch_mark_paid",
     "batch_remove_student",
+    "identification_apply",
+    "identification_confirm",
+    "identification_decide",
+    "identification_objection_add",
+    "identification_objection_resolve",
+    "identification_publicise",
+    "identification_review",
+    "identification_round_set",
     "loan_create",
     "out_of_county_add",
     "out_of_county_follow_up",

@@ -26,6 +26,7 @@ POLICY_FIELDS = (
     "stage",
     "tier",
     "categories",
+    "levels",
     "excluded_categories",
     "boarding",
     "rural_only",

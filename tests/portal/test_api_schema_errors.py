@@ -29,6 +29,15 @@ OPERATIONS = {
     ("/api/subsidies/past-payment-imports/{id}/file/", "get"): {"403", "404"},
     ("/api/students/rollover/confirmations/", "get"): {"400", "403"},
     ("/api/imports/{id}/", "get"): {"403", "404"},
+    # Issue 17: needy-student identification.
+    ("/api/subsidies/identifications/", "post"): {"400", "403"},
+    ("/api/subsidies/identifications/{id}/review/", "post"): {"400", "403", "404"},
+    ("/api/subsidies/identifications/{id}/decide/", "post"): {"400", "403", "404"},
+    ("/api/subsidies/identifications/{id}/objections/", "post"): {"400", "403", "404"},
+    ("/api/subsidies/identifications/{id}/resolve-objection/", "post"): {"400", "403", "404"},
+    ("/api/subsidies/identifications/{id}/confirm/", "post"): {"400", "403", "404"},
+    ("/api/subsidies/identifications/publicise/", "post"): {"400", "403"},
+    ("/api/subsidies/identifications/identified/", "get"): {"400", "403"},
 }
 
 

@@ -22,7 +22,7 @@ from portal import lists
 from portal import views as portal_views
 from reports import views as report_views
 from students import views as student_views
-from subsidies.views import batches, ledger, loans, past, policies, university
+from subsidies.views import batches, identification, ledger, loans, past, policies, university
 from tests.factories import SchoolFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +197,8 @@ LIST_PAGES = [
     ("subsidies:university_students", university.UNIVERSITY_SORTS),
     ("subsidies:social_aid", university.GRANT_SORTS),
     ("students:student_import", student_views.IMPORT_SORTS),
+    ("subsidies:identification_list", identification.IDENTIFICATION_SORTS),
+    ("subsidies:identified_list", identification.IDENTIFIED_SORTS),
 ]
 
 

@@ -31,6 +31,7 @@ NOT_PAGES = {
     # POST-only actions: they read an uploaded file.
     "aid-national-reconcile",
     "aid-national-reconcile-xlsx",
+    "aid-identification-publicise",
 }
 # Lists on a page that `list_urls` leaves out for its name (an upload form above the list of uploads).
 LISTS_BESIDE_A_FORM = ["students:student_import"]

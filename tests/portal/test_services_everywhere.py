@@ -28,6 +28,7 @@ SERVICE_MODULES = (
     "subsidies.services.policies",
     "subsidies.services.social",
     "subsidies.services.university",
+    "subsidies.services.identification",
     "subsidies.bank",
     "subsidies.matching",
 )

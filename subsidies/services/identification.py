@@ -1,0 +1,323 @@
+"""Writes of needy-student identification (家庭经济困难学生认定, issue 17): the school runs each step of a
+family's identification, the county sets the 公示 period and confirms the level.
+
+Each step refuses what the policy forbids, with the clerk's message, and writes nothing then: an application
+for a child not of the user's school, a level before the class review group (民主评议) has assessed, a 公示
+shorter than the county's period, a confirmation while an objection is open or before the 公示 has ended.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from portal.access import can_confirm_identification, can_run_identification
+from portal.services import bureau_service, service
+from portal.text import required_text
+from students.models import School, Student
+from subsidies.models import (
+    Identification,
+    IdentificationLevel,
+    IdentificationObjection,
+    IdentificationRound,
+    publicity_days_of,
+    school_year_bounds,
+)
+
+Status = Identification.Status
+
+run_identification = service(
+    allowed=can_run_identification,
+    refusal=gettext_lazy("Only a school's principal (or bureau staff) runs its identification."),
+)
+confirm_identification = service(
+    allowed=can_confirm_identification, refusal=gettext_lazy("Only bureau staff confirm identifications.")
+)
+
+
+def _not_future(day: date | None, field: str) -> date:
+    if day is None:
+        raise ValidationError({field: [_("Give the date.")]})
+    if day > timezone.localdate():
+        raise ValidationError({field: [_("The date is in the future.")]})
+    return day
+
+
+def _editable(identification: Identification, by) -> Identification:
+    """The identification, locked, if the user may change it; a refusal otherwise (a row outside the user's
+    scope never reaches a service through the pages or the API: they answer 404 first)."""
+    found = Identification.objects.editable_by(by).select_for_update().filter(pk=identification.pk).first()
+    if found is None:
+        raise ValidationError(_("This identification is not of your school."))
+    if found.status == Status.CONFIRMED:
+        raise ValidationError(
+            _(
+                "The county has confirmed this identification: it no longer changes. A change during the "
+                "year is a new in-year identification, effective from its date."
+            )
+        )
+    return found
+
+
+@run_identification
+def identification_apply(
+    *,
+    by,
+    student: Student,
+    school_year: int,
+    applied_on: date,
+    family_members: int,
+    family_income,
+    hardship_reasons: str,
+    guardian_name: str,
+    guardian_declared: bool,
+    kind: str = Identification.Kind.ANNUAL,
+    effective_from: date | None = None,
+    note: str = "",
+) -> Identification:
+    """A family's application (申请表) for a school year: annual (effective from 1 September), or an in-year
+    change (a sudden hardship) effective from its date within the year."""
+    mine = Student.objects.editable_by(by).filter(pk=getattr(student, "pk", None)).first()
+    if mine is None:
+        raise ValidationError(
+            {"student": [_("This student is not at your school: only the student's own school applies.")]}
+        )
+    first, last = school_year_bounds(school_year)
+    _not_future(applied_on, "applied_on")
+    if kind == Identification.Kind.ANNUAL:
+        effective_from = first
+    elif effective_from is None or not first <= effective_from <= last:
+        raise ValidationError(
+            {
+                "effective_from": [
+                    _("An in-year change takes effect on a date of its school year (%(first)s to %(last)s).")
+                    % {"first": first, "last": last}
+                ]
+            }
+        )
+    if not guardian_declared:
+        raise ValidationError(
+            {
+                "guardian_declared": [
+                    _("The guardian's declaration is part of the application: have it signed.")
+                ]
+            }
+        )
+    try:
+        income = Decimal(str(family_income))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationError({"family_income": [_("Give the family's income in yuan.")]}) from exc
+    if not income.is_finite() or income < 0 or income != income.quantize(Decimal("0.01")):
+        raise ValidationError({"family_income": [_("Give the family's income in yuan, to the fen.")]})
+    reasons = required_text(hardship_reasons)
+    if not reasons:
+        raise ValidationError({"hardship_reasons": [_("Say why the family is in difficulty.")]})
+    guardian = required_text(guardian_name)
+    if not guardian:
+        raise ValidationError({"guardian_name": [_("Name the guardian.")]})
+    if (
+        kind == Identification.Kind.ANNUAL
+        and mine.identifications.filter(school_year=school_year, kind=Identification.Kind.ANNUAL).exists()
+    ):
+        raise ValidationError(
+            _("This student already has this school year's identification: a change is an in-year one.")
+        )
+    identification = Identification(
+        student=mine,
+        school_id=mine.school_id,
+        school_year=school_year,
+        kind=kind,
+        effective_from=effective_from,
+        applied_on=applied_on,
+        family_members=family_members,
+        family_income=income,
+        hardship_reasons=reasons,
+        guardian_name=guardian,
+        guardian_declared=True,
+        note=note or "",
+    )
+    identification.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            identification.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("This student already has an identification of this school year from this date.")
+        ) from exc
+    return identification
+
+
+@run_identification
+def identification_review(
+    *, by, identification: Identification, members: str, result: str, reviewed_on: date
+) -> Identification:
+    """The class review group's assessment (民主评议): its members and its result."""
+    found = _editable(identification, by)
+    if found.status not in (Status.APPLIED, Status.REVIEWED, Status.NOT_IDENTIFIED):
+        raise ValidationError(_("The school has decided the level: the review can no longer change."))
+    members = required_text(members)
+    if not members:
+        raise ValidationError({"members": [_("Name the members of the review group.")]})
+    if result not in Identification.ReviewResult.values:
+        raise ValidationError({"result": [_("Choose the review group's result.")]})
+    _not_future(reviewed_on, "reviewed_on")
+    if reviewed_on < found.applied_on:
+        raise ValidationError({"reviewed_on": [_("The review cannot come before the application.")]})
+    found.review_members = members
+    found.review_result = result
+    found.reviewed_on = reviewed_on
+    found.status = (
+        Status.NOT_IDENTIFIED if result == Identification.ReviewResult.NOT_DIFFICULT else Status.REVIEWED
+    )
+    found.save()
+    return found
+
+
+@run_identification
+def identification_publicise(*, by, school: School, school_year: int, starts_on: date, ends_on: date) -> int:
+    """The school's 公示 of its reviewed identifications of the year (those the review found in difficulty and
+    the county has not confirmed yet), for at least the county's period. Returns how many are on it."""
+    if starts_on is None or ends_on is None:
+        raise ValidationError(_("Give the first and the last day of the 公示."))
+    if ends_on < starts_on:
+        raise ValidationError({"ends_on": [_("The last day is before the first.")]})
+    days = (ends_on - starts_on).days + 1
+    least = publicity_days_of(school_year)
+    if days < least:
+        raise ValidationError(
+            {
+                "ends_on": [
+                    _(
+                        "The 公示 must last at least %(least)s days (the county's setting for this school "
+                        "year); this one lasts %(days)s."
+                    )
+                    % {"least": least, "days": days}
+                ]
+            }
+        )
+    rows = Identification.objects.editable_by(by).filter(
+        school=school, school_year=school_year, status__in=[Status.REVIEWED, Status.DECIDED]
+    )
+    ids = list(rows.select_for_update().values_list("pk", flat=True))
+    if not ids:
+        raise ValidationError(
+            _(
+                "No identification of this school and year is ready for the 公示: the class review comes first."
+            )
+        )
+    Identification.objects.filter(pk__in=ids).update(publicity_from=starts_on, publicity_to=ends_on)
+    return len(ids)
+
+
+@run_identification
+def identification_objection_add(
+    *, by, identification: Identification, raised_on: date, content: str
+) -> IdentificationObjection:
+    found = _editable(identification, by)
+    if found.publicity_from is None:
+        raise ValidationError(
+            _("This identification has not been publicised: objections come during the 公示.")
+        )
+    content = required_text(content)
+    if not content:
+        raise ValidationError({"content": [_("Say what the objection is.")]})
+    _not_future(raised_on, "raised_on")
+    objection = IdentificationObjection(identification=found, raised_on=raised_on, content=content)
+    objection.full_clean()
+    objection.save()
+    return objection
+
+
+@run_identification
+def identification_objection_resolve(
+    *, by, objection: IdentificationObjection, outcome: str, finding: str, resolved_on: date
+) -> IdentificationObjection:
+    found = (
+        IdentificationObjection.objects.editable_by(by).select_for_update().filter(pk=objection.pk).first()
+    )
+    if found is None:
+        raise ValidationError(_("This objection is not of your school."))
+    _editable(found.identification, by)
+    if found.outcome != IdentificationObjection.Outcome.OPEN:
+        raise ValidationError(_("This objection's outcome is already recorded."))
+    if outcome not in (IdentificationObjection.Outcome.UPHELD, IdentificationObjection.Outcome.DISMISSED):
+        raise ValidationError({"outcome": [_("Choose the outcome: upheld or dismissed.")]})
+    finding = required_text(finding)
+    if not finding:
+        raise ValidationError({"finding": [_("Say what the school found.")]})
+    _not_future(resolved_on, "resolved_on")
+    if resolved_on < found.raised_on:
+        raise ValidationError({"resolved_on": [_("The outcome cannot come before the objection.")]})
+    found.outcome, found.outcome_note, found.resolved_on = outcome, finding, resolved_on
+    found.save()
+    return found
+
+
+@run_identification
+def identification_decide(
+    *, by, identification: Identification, level: str, decided_on: date
+) -> Identification:
+    """The school's level (特别困难 / 困难 / 一般困难), once the class review group has assessed."""
+    found = _editable(identification, by)
+    if found.reviewed_on is None or not found.review_members:
+        raise ValidationError(
+            _(
+                "The class review group (民主评议) has not assessed this application: record its members and "
+                "result before deciding a level."
+            )
+        )
+    if found.review_result == Identification.ReviewResult.NOT_DIFFICULT:
+        raise ValidationError(
+            _("The review group found the family not in difficulty: record a new review before a level.")
+        )
+    if level not in IdentificationLevel.values:
+        raise ValidationError({"level": [_("Choose a level.")]})
+    _not_future(decided_on, "decided_on")
+    found.school_level, found.decided_on, found.status = level, decided_on, Status.DECIDED
+    found.save()
+    return found
+
+
+@confirm_identification
+def identification_confirm(*, by, identification: Identification, level: str = "") -> Identification:
+    """The county's review and confirmation of the school's level (or of the level the county sets instead)."""
+    found = _editable(identification, by)
+    if found.status != Status.DECIDED:
+        raise ValidationError(_("The school has not decided a level: there is nothing to confirm yet."))
+    today = timezone.localdate()
+    if found.publicity_from is None:
+        raise ValidationError(_("The school has not publicised this identification (公示) yet."))
+    if found.publicity_to >= today:
+        raise ValidationError(
+            _("The 公示 runs until %(day)s: confirm once it has ended.") % {"day": found.publicity_to}
+        )
+    if found.objections.open().exists():
+        raise ValidationError(
+            _("An objection to this identification is still open: the school records its outcome first.")
+        )
+    level = level or found.school_level
+    if level not in IdentificationLevel.values:
+        raise ValidationError({"level": [_("Choose a level.")]})
+    found.confirmed_level, found.confirmed_on, found.status = level, today, Status.CONFIRMED
+    found.save()
+    return found
+
+
+@bureau_service
+def identification_round_set(
+    *, by, school_year: int, publicity_days: int, note: str = ""
+) -> IdentificationRound:
+    """The county's setting of a school year's identification: the 公示's least number of days."""
+    found = IdentificationRound.objects.select_for_update().filter(school_year=school_year).first()
+    setting = found or IdentificationRound(school_year=school_year)
+    setting.publicity_days = publicity_days
+    setting.note = note or ""
+    setting.full_clean(validate_unique=False)
+    setting.save()
+    return setting
