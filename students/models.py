@@ -684,6 +684,7 @@ class Enrollment(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="enrollments",
+        db_index=False,  # enrollment_rollover_idx, partial: most spells come from no roll-over
         help_text=_("The roll-over that opened this spell (so that it can be undone)."),
     )
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
@@ -699,6 +700,10 @@ class Enrollment(models.Model):
             # The register on a date, by school (reports, dashboards).
             models.Index(fields=["school", "valid_from", "valid_to"], name="enrollment_school_idx"),
             models.Index(fields=["valid_from", "valid_to"], name="enrollment_dates_idx"),
+            # A roll-over's spells (its undo); the spells of imports and changes, most of them, are not indexed.
+            models.Index(
+                fields=["rollover"], name="enrollment_rollover_idx", condition=Q(rollover__isnull=False)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
