@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from portal.excel import cell_text, read_rows, safe_cell, write_sheet
-from students import id_numbers
+from students import id_numbers, register
 from students import import_staging as staging
 from students.models import (
     STAGE_GRADES,
@@ -502,7 +502,8 @@ def write(validation: Validation, *, user, today: date | None = None) -> list[di
     """
     today = today or timezone.localdate()
     source = "Excel 导入"
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor, register.effective(today, source="import"):
+        # The register trigger opens and splits the spells (students.register) on the day of the transfers.
         staging.use_memory_for_sorts(cursor)
         known = staging.match_students(cursor)
         updated = set()

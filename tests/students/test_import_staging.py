@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from students import services
 from students.models import (
@@ -198,14 +199,15 @@ def test_transfer_by_import_closes_the_spell_at_the_old_school_and_opens_one_at_
         [row(other, number=student.id_number, name=student.name, grade=2), row(school_a, name="新生")], bureau
     )
     assert (job.status, job.created_count, job.updated_count) == ("done", 1, 1)
-    today = date.today()
+    today = timezone.localdate()
     spells = list(
         Enrollment.objects.filter(student=student)
         .order_by("valid_from")
-        .values_list("school_id", "valid_from", "valid_to")
+        .values_list("school_id", "valid_from", "valid_to", "source")
     )
-    assert spells == [(school_a.pk, date(2024, 9, 1), today - timedelta(days=1)), (other.pk, today, None)]
+    assert spells[0][:3] == (school_a.pk, date(2024, 9, 1), today - timedelta(days=1))
+    assert spells[1] == (other.pk, today, None, "import")
     new = Student.objects.get(name="新生")
     assert list(
-        Enrollment.objects.filter(student=new).values_list("school_id", "valid_from", "valid_to")
-    ) == [(school_a.pk, today, None)]
+        Enrollment.objects.filter(student=new).values_list("school_id", "valid_from", "valid_to", "source")
+    ) == [(school_a.pk, today, None, "import")]
