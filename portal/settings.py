@@ -395,4 +395,10 @@ import pghistory  # noqa: E402
 # which made a 150,000-row import spend 85% of its time in history triggers. The events each model keeps
 # are declared with portal.tracking.track_changes.
 PGHISTORY_LEVEL = pghistory.Statement
+# History is read by record (`pgh_obj`, portal/history.py) and joined to its context, never by the school,
+# township or student an event row names: those copied foreign keys carry no index (each would be one more
+# index insertion for every row a bulk write records; issue 19). The record and the context keep theirs.
+PGHISTORY_FOREIGN_KEY_FIELD = pghistory.ForeignKey(db_index=False)
+PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(db_index=True)
+PGHISTORY_CONTEXT_FIELD = pghistory.ContextForeignKey(db_index=True)
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="portal-demo-2026")

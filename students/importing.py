@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from portal.excel import cell_text, read_rows, safe_cell, write_sheet
-from students import id_numbers, national_numbers
+from students import id_numbers, national_numbers, register
 from students import import_staging as staging
 from students.models import (
     STAGE_GRADES,
@@ -641,7 +641,8 @@ def write(validation: Validation, changes: Changes, *, user, today: date | None 
     """
     today = today or timezone.localdate()
     source = "Excel 导入"
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor, register.effective(today, source="import"):
+        # The register trigger opens and splits the spells (students.register) on the day of the transfers.
         staging.use_memory_for_sorts(cursor)
         if changes.known:
             staging.record_transfers(cursor, on=today, by_id=user.pk, reason=source)

@@ -497,8 +497,9 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
     name = models.CharField(_("name of the student"), max_length=50)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
+    # No index of its own: student_school_stage_idx (school, stage, grade) serves every lookup by school.
     school = models.ForeignKey(
-        School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="students"
+        School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="students", db_index=False
     )
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
     grade = models.PositiveSmallIntegerField(
@@ -679,11 +680,16 @@ class EnrollmentQuerySet(ScopedQuerySet):
 class Enrollment(models.Model):
     """One spell of a student on the register: where and how they were from `valid_from` to `valid_to`."""
 
+    # No single-column indexes: enrollment_student_idx and enrollment_school_idx begin with these columns.
     student = models.ForeignKey(
-        Student, verbose_name=_("student"), on_delete=models.CASCADE, related_name="enrollments"
+        Student,
+        verbose_name=_("student"),
+        on_delete=models.CASCADE,
+        related_name="enrollments",
+        db_index=False,
     )
     school = models.ForeignKey(
-        School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="enrollments"
+        School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="enrollments", db_index=False
     )
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
     grade = models.PositiveSmallIntegerField(_("grade"))
@@ -702,6 +708,7 @@ class Enrollment(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="enrollments",
+        db_index=False,  # enrollment_rollover_idx, partial: most spells come from no roll-over
         help_text=_("The roll-over that opened this spell (so that it can be undone)."),
     )
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
@@ -717,6 +724,10 @@ class Enrollment(models.Model):
             # The register on a date, by school (reports, dashboards).
             models.Index(fields=["school", "valid_from", "valid_to"], name="enrollment_school_idx"),
             models.Index(fields=["valid_from", "valid_to"], name="enrollment_dates_idx"),
+            # A roll-over's spells (its undo); the spells of imports and changes, most of them, are not indexed.
+            models.Index(
+                fields=["rollover"], name="enrollment_rollover_idx", condition=Q(rollover__isnull=False)
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from students import services
 from students.models import (
@@ -196,3 +197,31 @@ def test_the_runtime_role_may_stage_and_write_an_import(runtime, bureau, school_
         job = import_rows([row(school_a, name="赵六", categories="低保")], bureau)
         assert (job.status, job.created_count) == ("done", 1), job.message
         assert events_of(StudentEvent, job).filter(pgh_label="insert").count() == 1
+
+
+def test_transfer_by_import_closes_the_spell_at_the_old_school_and_opens_one_at_the_new(
+    bureau, school_a, township_a
+):
+    from datetime import timedelta
+
+    from students.models import Enrollment
+
+    other = SchoolFactory(township=township_a)
+    student = StudentFactory(school=school_a, grade=2)
+    Enrollment.objects.filter(student=student).update(valid_from=date(2024, 9, 1))
+    job = import_rows(
+        [row(other, number=student.id_number, name=student.name, grade=2), row(school_a, name="新生")], bureau
+    )
+    assert (job.status, job.created_count, job.updated_count) == ("done", 1, 1)
+    today = timezone.localdate()
+    spells = list(
+        Enrollment.objects.filter(student=student)
+        .order_by("valid_from")
+        .values_list("school_id", "valid_from", "valid_to", "source")
+    )
+    assert spells[0][:3] == (school_a.pk, date(2024, 9, 1), today - timedelta(days=1))
+    assert spells[1] == (other.pk, today, None, "import")
+    new = Student.objects.get(name="新生")
+    assert list(
+        Enrollment.objects.filter(student=new).values_list("school_id", "valid_from", "valid_to", "source")
+    ) == [(school_a.pk, today, None, "import")]
