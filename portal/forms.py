@@ -22,7 +22,9 @@ class DateInput(forms.DateInput):
 # "1_000", full-width "１０００", "1000.0" and " +1000", which a clerk never means as a count and a checker
 # never sees as one.
 PLAIN_DIGITS = re.compile(r"[0-9]{1,10}", re.ASCII)
-NOT_PLAIN_DIGITS = _("Enter the number in plain digits 0-9: no decimal point, separator, sign or full-width digits.")
+NOT_PLAIN_DIGITS = _(
+    "Enter the number in plain digits 0-9: no decimal point, separator, sign or full-width digits."
+)
 
 
 class WholeNumberField(forms.IntegerField):

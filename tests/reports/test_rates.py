@@ -352,7 +352,9 @@ NOT_PLAIN_COUNTS = ["1_000", "１０００", "1000.0", "+1000", "1e3", "1,000"]
 def test_a_population_not_in_plain_digits_is_refused_on_the_page(bureau_client, typed):
     url = reverse("reports:populations")
     with nothing_written():
-        refused = bureau_client.post(url, {"school_year": YEAR, "band": "3-5", "population": typed}, follow=True)
+        refused = bureau_client.post(
+            url, {"school_year": YEAR, "band": "3-5", "population": typed}, follow=True
+        )
     assert "0-9" in refused.content.decode()
     assert not AgePopulation.objects.exists()
 
