@@ -26,7 +26,7 @@ from nutrition.models import (
     SafetyCheck,
     TermHoliday,
 )
-from students.models import School, Stage, Student
+from students.models import Enrollment, School, Stage
 
 TERM_START, TERM_END = date(2022, 9, 1), date(2023, 1, 13)
 HOLIDAYS = [
@@ -55,12 +55,15 @@ SPLIT = [
 
 
 def _pilots(term: NutritionTerm) -> list[PilotSchool]:
+    # The pilot as it was at the term's start: the schools open then and their pupils on that day's register
+    # (today's rows would count children who joined since and miss those who have left).
     schools = list(
-        School.objects.active().filter(is_rural=True, school_type__in=PILOT_TYPES).order_by("code")
+        School.objects.open_on(TERM_START).filter(is_rural=True, school_type__in=PILOT_TYPES).order_by("code")
     )
     counts = defaultdict(dict)
     for school_id, stage, n in (
-        Student.objects.enrolled()
+        Enrollment.objects.on(TERM_START)
+        .enrolled()
         .filter(school__in=schools, stage__in=(Stage.PRIMARY, Stage.JUNIOR))
         .values_list("school_id", "stage")
         .annotate(n=Count("pk"))
