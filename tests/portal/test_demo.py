@@ -14,9 +14,13 @@ from portal.models import User
 from reports.models import YearEndSnapshot
 from students import demo as registry
 from students.models import Enrollment, Rollover, School, Student, school_year_of
+from subsidies import pengshui
+from subsidies.models import AidExclusionGroup, AidPolicy
 
 
 def test_seed_demo_is_idempotent_and_covers_every_school_type(db, capsys):
+    # The data migrations load the aid table; a transactional test elsewhere may have flushed it since.
+    pengshui.load(AidPolicy, AidExclusionGroup)
     call_command("seed_demo", students=400)
     counts = (Student.objects.count(), Enrollment.objects.count(), Rollover.objects.count())
     call_command("seed_demo", students=400)
