@@ -27,7 +27,7 @@ from nutrition.models import (
     TermHoliday,
 )
 from portal.models import User
-from students.models import School, Stage, Student
+from students.models import Enrollment, School, Stage
 
 TERM_START, TERM_END = date(2022, 9, 1), date(2023, 1, 13)
 HOLIDAYS = [
@@ -56,18 +56,21 @@ SPLIT = [
 
 
 def _pilots(term: NutritionTerm) -> list[PilotSchool]:
-    # The rural schools, and the demo principal's school (in the county seat) so that the principal and the
-    # township officer of the demo logins have a pilot school to try the pages on (issue 15).
+    # The pilot as it was at the term's start: the schools open then and their pupils on that day's register
+    # (today's rows would count children who joined since and miss those who have left). The rural schools,
+    # and the demo principal's school (in the county seat) so that the principal and the township officer of
+    # the demo logins have a pilot school to try the pages on (issue 15).
     principal = User.objects.filter(role=User.Role.PRINCIPAL, school__isnull=False).order_by("pk").first()
     schools = list(
-        School.objects.active()
+        School.objects.open_on(TERM_START)
         .filter(Q(is_rural=True) | Q(pk=principal.school_id if principal else None))
         .filter(school_type__in=PILOT_TYPES)
         .order_by("code")
     )
     counts = defaultdict(dict)
     for school_id, stage, n in (
-        Student.objects.enrolled()
+        Enrollment.objects.on(TERM_START)
+        .enrolled()
         .filter(school__in=schools, stage__in=(Stage.PRIMARY, Stage.JUNIOR))
         .values_list("school_id", "stage")
         .annotate(n=Count("pk"))

@@ -9,11 +9,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.audit import log_access
+from portal.forms import NOT_PLAIN_DIGITS, PLAIN_DIGITS
 from portal.models import AccessLog
 
 # --- The error bodies, as the OpenAPI schema documents them (every endpoint that refuses lists its own) ------
@@ -43,6 +45,20 @@ ERROR_409 = OpenApiResponse(response=_DETAIL, description="The record is not in 
 WRITE_ERRORS = {400: ERROR_400, 403: ERROR_403}
 READ_ERRORS = {403: ERROR_403, 404: ERROR_404}
 DETAIL_WRITE_ERRORS = {400: ERROR_400, 403: ERROR_403, 404: ERROR_404}
+
+
+class WholeNumberField(serializers.IntegerField):
+    """A count: a JSON integer or a string of plain ASCII digits. DRF's IntegerField also takes 1000.0,
+    "1000.0", "1_000" and full-width "１０００" (it calls int()); a count written so is refused."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            raise ValidationError(str(NOT_PLAIN_DIGITS), code="invalid")
+        if isinstance(data, str):
+            if not PLAIN_DIGITS.fullmatch(data.strip()):
+                raise ValidationError(str(NOT_PLAIN_DIGITS), code="invalid")
+            data = int(data.strip())
+        return super().to_internal_value(data)
 
 
 @contextmanager

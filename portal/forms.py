@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -14,6 +16,27 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+# A count a clerk types: plain ASCII digits. Python's int() (and so Django's and DRF's IntegerField) also takes
+# "1_000", full-width "１０００", "1000.0" and " +1000", which a clerk never means as a count and a checker
+# never sees as one.
+PLAIN_DIGITS = re.compile(r"[0-9]{1,10}", re.ASCII)
+NOT_PLAIN_DIGITS = _(
+    "Enter the number in plain digits 0-9: no decimal point, separator, sign or full-width digits."
+)
+
+
+class WholeNumberField(forms.IntegerField):
+    """An IntegerField that takes only plain ASCII digits (surrounding spaces aside)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not PLAIN_DIGITS.fullmatch(text):
+            raise ValidationError(NOT_PLAIN_DIGITS, code="invalid")
+        return int(text)
 
 
 class ConfirmPasswordForm(forms.Form):

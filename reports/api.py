@@ -14,7 +14,15 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from portal.access import RolePermission, is_bureau_staff, scope_of
-from portal.api import DETAIL_WRITE_ERRORS, ERROR_404, ERROR_409, READ_ERRORS, WRITE_ERRORS, call_service
+from portal.api import (
+    DETAIL_WRITE_ERRORS,
+    ERROR_404,
+    ERROR_409,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    WholeNumberField,
+    call_service,
+)
 from portal.excel import XLSX_CONTENT_TYPE
 from portal.params import query_year
 from reports import excel, services, yearend
@@ -264,6 +272,13 @@ class PopulationSerializer(serializers.ModelSerializer):
     county_code = serializers.CharField(source="county.code", read_only=True)
     band_display = serializers.CharField(source="get_band_display", read_only=True)
     entered_by = serializers.CharField(source="entered_by.username", read_only=True, default=None)
+    school_year = WholeNumberField(
+        min_value=services.MIN_YEAR,
+        max_value=services.MAX_YEAR,
+        help_text="The year the school year starts (2024 for 2024-2025), in plain digits.",
+    )
+    # Plain digits only: 1000.0, "1_000" and full-width "１０００" are refused (DRF's IntegerField takes them).
+    population = WholeNumberField(min_value=0, help_text="Children of the age group; at least 100.")
 
     class Meta:
         model = AgePopulation

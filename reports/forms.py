@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.forms import WholeNumberField
 from reports.models import AgePopulation, YearEndSnapshot
 from reports.services import MAX_YEAR, MIN_YEAR
 from students.models import school_year_of
@@ -28,7 +29,7 @@ class PublishForm(forms.Form):
 
 
 class PopulationForm(forms.Form):
-    school_year = forms.IntegerField(
+    school_year = WholeNumberField(
         label=_("School year"),
         min_value=MIN_YEAR,
         max_value=MAX_YEAR,
@@ -36,7 +37,7 @@ class PopulationForm(forms.Form):
     )
     band = forms.ChoiceField(label=_("Age group"), choices=AgePopulation.Band.choices)
     # 0 passes the form: the service refuses it with the reason.
-    population = forms.IntegerField(label=_("Population"), min_value=0)
+    population = WholeNumberField(label=_("Population"), min_value=0)
     note = forms.CharField(label=_("Source of the figure"), max_length=200, required=False)
 
     def __init__(self, *args, **kwargs):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from dropout_control.models import DropoutCase, HouseholdRegisterRow, HouseholdRegisterUpload
@@ -92,15 +92,12 @@ def entry_year(period: Period, cohort: Cohort) -> int:
     return school_year_of(period.reference) - (cohort.years - 1)
 
 
-def cohort_entries(period: Period, cohort: Cohort) -> dict[int, tuple[int, int]]:
-    """{student id: (school id, township id)} of the children who entered grade 1 of the cohort's stage at a
-    school of the county in its entry year: their first grade-1 spell on the register (在读) began in that
-    school year. A child repeating grade 1 belongs to the year they first entered; a child who joined in a
-    later grade is in no cohort of this stage."""
+def _entries(period: Period, cohort: Cohort):
+    """The queryset of the cohort's first grade-1 spells (one per child), or None before its entry year."""
     year = entry_year(period, cohort)
     start, end = date(year, 9, 1), date(year + 1, 8, 31)
     if period.is_future or start > period.reference:
-        return {}
+        return None
     grade_one = Enrollment.objects.filter(
         stage=cohort.stage,
         grade=1,
@@ -108,14 +105,26 @@ def cohort_entries(period: Period, cohort: Cohort) -> dict[int, tuple[int, int]]
         school__township__county__code=period.county_code,
     )
     earlier = grade_one.filter(student_id=OuterRef("student_id"), valid_from__lt=start)
-    rows = (
+    return (
         grade_one.filter(valid_from__gte=start, valid_from__lte=end)
         .exclude(Exists(earlier))
         .order_by("student_id", "valid_from")
         .distinct("student_id")
-        .values_list("student_id", "school_id", "school__township_id")
     )
-    return {student: (school, township) for student, school, township in rows}
+
+
+def cohort_entries(period: Period, cohort: Cohort) -> dict[int, tuple[int, int]]:
+    """{student id: (school id, township id)} of the children who entered grade 1 of the cohort's stage at a
+    school of the county in its entry year: their first grade-1 spell on the register (在读) began in that
+    school year. A child repeating grade 1 belongs to the year they first entered; a child who joined in a
+    later grade is in no cohort of this stage."""
+    rows = _entries(period, cohort)
+    if rows is None:
+        return {}
+    return {
+        student: (school, township)
+        for student, school, township in rows.values_list("student_id", "school_id", "school__township_id")
+    }
 
 
 def _outcome(cohort: Cohort, spell: tuple[str, str] | None, open_case: bool) -> str:
@@ -149,27 +158,31 @@ def retention_line(counts: Counter) -> dict:
 
 def retention(period: Period, *, only: tuple[str, ...] | None = None) -> dict[str, dict]:
     """Each cohort's retention (or those named in `only`): {"entry_year": y, "total": line, "by_township":
-    {id: line}, "by_school": {id: line}}. One query a cohort, and two more."""
+    {id: line}, "by_school": {id: line}}. One query a cohort."""
     cohorts = [c for c in COHORTS if only is None or c.key in only]
-    entries = {c.key: cohort_entries(period, c) for c in cohorts}
-    students = set().union(*(e.keys() for e in entries.values()))
-    spells = {
-        student: (status, stage)
-        for student, status, stage in Enrollment.objects.on(period.reference)
-        .filter(student_id__in=students)
-        .values_list("student_id", "status", "stage")
-    }
+    # Each child's spell on the reference date and open case are read in the cohort's own query (a dashboard
+    # reads one cohort within its page's query budget).
+    then = Enrollment.objects.on(period.reference).filter(student_id=OuterRef("student_id"))
     cases = DropoutCase.objects.filter(township__county__code=period.county_code)
-    open_cases = set(
-        figures.out_of_school_students(cases, period)
-        .filter(student_id__in=students)
-        .values_list("student_id", flat=True)
-    )
+    open_case = figures.out_of_school_students(cases, period).filter(student_id=OuterRef("student_id"))
+    entries = {}
+    for cohort in cohorts:
+        rows = _entries(period, cohort)
+        entries[cohort.key] = (
+            []
+            if rows is None
+            else rows.annotate(
+                then_status=Subquery(then.values("status")[:1]),
+                then_stage=Subquery(then.values("stage")[:1]),
+                open_case=Exists(open_case),
+            ).values_list("school_id", "school__township_id", "then_status", "then_stage", "open_case")
+        )
     out = {}
     for cohort in cohorts:
         total, by_township, by_school = Counter(), {}, {}
-        for student, (school, township) in entries[cohort.key].items():
-            outcome = _outcome(cohort, spells.get(student), student in open_cases)
+        for school, township, status, stage, has_case in entries[cohort.key]:
+            spell = (status, stage) if status is not None else None
+            outcome = _outcome(cohort, spell, has_case)
             total[outcome] += 1
             by_township.setdefault(township, Counter())[outcome] += 1
             by_school.setdefault(school, Counter())[outcome] += 1

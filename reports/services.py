@@ -22,7 +22,8 @@ from reports.models import AgePopulation, SnapshotPublication, YearEndSnapshot
 from reports.tasks import rebuild_yearend
 from students.models import County, school_year_of
 
-# A build that has not finished in this long died with its worker: it no longer blocks a new one.
+# A build no worker has picked up in this long was lost with its task: it no longer blocks a new one. (A build
+# a worker picked up is known dead at once, by its advisory lock: _expire_stale.)
 STALE_AFTER = timedelta(hours=2)
 MIN_YEAR, MAX_YEAR = 2000, 2100
 # Namespace of the PostgreSQL advisory locks taken while a snapshot is built (the second key is its id).
@@ -116,13 +117,32 @@ def snapshot_publish(*, snapshot: YearEndSnapshot, reason: str = "", by) -> Snap
 
 
 def _expire_stale(*, county_code: str, year: int, basis: str) -> None:
-    YearEndSnapshot.objects.filter(
-        county_code=county_code,
-        year=year,
-        basis=basis,
-        status=YearEndSnapshot.Status.BUILDING,
-        started_at__lt=timezone.now() - STALE_AFTER,
-    ).update(status=YearEndSnapshot.Status.FAILED, error=_("The build did not finish in time."))
+    """Fail the year's build that can no longer finish, so that it stops blocking a new one: one whose worker
+    picked it up (progress above 0) and no longer holds its advisory lock (a session lock: PostgreSQL frees it
+    the moment the worker's connection ends, however the worker died), or one older than STALE_AFTER (a task
+    lost before any worker picked it up)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE reports_yearendsnapshot s SET status = %(failed)s, error = %(error)s, finished_at = now()
+            WHERE s.county_code = %(county)s AND s.year = %(year)s AND s.basis = %(basis)s
+              AND s.status = %(building)s
+              AND (s.started_at < %(stale)s OR (s.progress > 0 AND NOT EXISTS (
+                  SELECT 1 FROM pg_locks l
+                  WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %(namespace)s::oid
+                    AND l.objid = s.id::oid AND l.objsubid = 2)))
+            """,
+            {
+                "failed": YearEndSnapshot.Status.FAILED,
+                "building": YearEndSnapshot.Status.BUILDING,
+                "error": str(_("The build stopped before it finished (its worker ended): rebuild it.")),
+                "county": county_code,
+                "year": year,
+                "basis": basis,
+                "stale": timezone.now() - STALE_AFTER,
+                "namespace": LOCK_NAMESPACE,
+            },
+        )
 
 
 def snapshot_build(*, snapshot_id: int) -> YearEndSnapshot:
@@ -143,6 +163,8 @@ def snapshot_build(*, snapshot_id: int) -> YearEndSnapshot:
         if locked:
             _unlock(snapshot_id)
         return snapshot
+    # Picked up: from now on the advisory lock says whether this build is alive (_expire_stale).
+    YearEndSnapshot.objects.filter(pk=snapshot_id, progress=0).update(progress=1)
     progress, progress_connection = _progress_writer(snapshot_id)
     try:
         started = time.monotonic()
@@ -204,8 +226,8 @@ def _progress_writer(snapshot_id: int):
         percent = min(99, int(done * 95 / total)) if total else 0
         with progress_connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE reports_yearendsnapshot SET progress = %s, steps_done = %s, steps_total = %s "
-                "WHERE id = %s AND status = %s",
+                "UPDATE reports_yearendsnapshot SET progress = GREATEST(progress, %s), steps_done = %s, "
+                "steps_total = %s WHERE id = %s AND status = %s",
                 [percent, done, total, snapshot_id, YearEndSnapshot.Status.BUILDING],
             )
 

@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin
 
 from portal.admin import ScopedAdmin
+from students import services
 from students.models import County, ImportJob, School, Student, StudentCategory, TeacherCount, Township
 
 
@@ -43,12 +45,42 @@ class TeacherCountAdmin(ScopedAdmin):
 
 
 class CategoryInline(admin.TabularInline):
+    """Read here only: a category is dated, and is added or ended on the student's page (services.category_add),
+    which keeps the spells of a kind from overlapping."""
+
     model = StudentCategory
     extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class StudentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Student
+        # What the services write: nothing the admin saves bypasses them.
+        fields = services.STUDENT_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        was = Student.objects.get(pk=self.instance.pk).status if self.instance.pk else None
+        services.check_status_by_hand(cleaned.get("status"), was=was)
+        return cleaned
 
 
 @admin.register(Student)
 class StudentAdmin(ScopedAdmin):
+    """Students are written through the same services as the pages and the API: a new child is on the register
+    from the running school year at the earliest (an old enrolment date does not rewrite past registers), a
+    change of school is a transfer, and "not on this school year's roll" is the rolls' to set."""
+
+    form = StudentAdminForm
     # The list shows the masked number; the full one is on the change form, for writing roles.
     list_display = ("name", "masked_id_number", "school", "stage", "grade", "status")
     list_filter = ("stage", "status", "is_boarding")
@@ -56,6 +88,22 @@ class StudentAdmin(ScopedAdmin):
     search_fields = ("name", "=id_number")
     raw_id_fields = ("school", "home_township")
     inlines = [CategoryInline]
+
+    def save_model(self, request, obj, form, change):
+        fields = {
+            name: form.cleaned_data[name] for name in services.STUDENT_FIELDS if name in form.cleaned_data
+        }
+        if not change:
+            created = services.student_create(by=request.user, **fields)
+            obj.pk = created.pk
+            return
+        # The service reads the row as it was (the form has already set the new values on `obj`).
+        before = Student.objects.get(pk=obj.pk)
+        services.student_update(
+            student=before,
+            by=request.user,
+            **{name: fields[name] for name in form.changed_data if name in fields},
+        )
 
 
 @admin.register(ImportJob)

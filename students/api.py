@@ -7,7 +7,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -573,11 +573,30 @@ class RolloverPreviewSerializer(serializers.Serializer):
 
 
 class RolloverSerializer(serializers.ModelSerializer):
-    """A roll-over as every role may read it: the year, its state and its totals."""
+    """A roll-over as every role may read it: the year, its state and its totals. The totals are the county's
+    for bureau staff and officials, and those of the user's own schools for a township officer or a principal
+    (who confirms the school's list: `confirm/`, `confirmations/`)."""
 
     status_display = serializers.CharField(source="get_status_display", read_only=True)
-    totals = RolloverTotalsSerializer(source="summary.totals", read_only=True)
-    rolled = serializers.IntegerField(source="summary.rolled", read_only=True)
+    totals = serializers.SerializerMethodField(
+        help_text="The county's counts, or those of the user's schools (township officers, principals)."
+    )
+    rolled = serializers.SerializerMethodField(
+        help_text="Children rolled over, in the same scope as `totals`."
+    )
+
+    def _counts(self, obj) -> dict:
+        seen = self.context.setdefault("counts_seen", {})
+        if obj.pk not in seen:
+            seen[obj.pk] = rollover.counts_seen_by(obj, self.context["request"].user)
+        return seen[obj.pk]
+
+    @extend_schema_field(RolloverTotalsSerializer)
+    def get_totals(self, obj) -> dict:
+        return self._counts(obj)["totals"]
+
+    def get_rolled(self, obj) -> int:
+        return self._counts(obj)["rolled"]
 
     class Meta:
         model = Rollover
@@ -638,12 +657,14 @@ class RolloverViewSet(viewsets.GenericViewSet):
     @extend_schema(responses=RolloverSerializer(many=True))
     def list(self, request):
         """Every roll-over applied (and undone), newest first."""
-        return Response(RolloverSerializer(self.get_queryset(), many=True).data)
+        return Response(
+            RolloverSerializer(self.get_queryset(), many=True, context=self.get_serializer_context()).data
+        )
 
     @extend_schema(responses={200: RolloverSerializer, **READ_ERRORS})
     def retrieve(self, request, pk=None):
         """One roll-over: follow a large apply here until `status` is `applied` (or `failed`, with `message`)."""
-        return Response(RolloverSerializer(self.get_object()).data)
+        return Response(RolloverSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
     @extend_schema(
         request=RolloverRequestSerializer,
@@ -678,11 +699,14 @@ class RolloverViewSet(viewsets.GenericViewSet):
         if applied.status == Rollover.Status.APPLYING:
             follow = reverse("rollover-detail", args=[applied.pk], request=request)
             return Response(
-                RolloverDetailSerializer(applied).data,
+                RolloverDetailSerializer(applied, context=self.get_serializer_context()).data,
                 status=status.HTTP_202_ACCEPTED,
                 headers={"Location": follow},
             )
-        return Response(RolloverDetailSerializer(applied).data, status=status.HTTP_201_CREATED)
+        return Response(
+            RolloverDetailSerializer(applied, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(request=RolloverYearSerializer, responses={200: RolloverDetailSerializer, **WRITE_ERRORS})
     @action(detail=False, methods=["post"])
@@ -694,7 +718,7 @@ class RolloverViewSet(viewsets.GenericViewSet):
         undone = call_service(
             rollover.rollover_undo, school_year=params.validated_data["school_year"], by=request.user
         )
-        return Response(RolloverDetailSerializer(undone).data)
+        return Response(RolloverDetailSerializer(undone, context=self.get_serializer_context()).data)
 
     @extend_schema(
         request=RolloverConfirmRequestSerializer,

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 
 from students import id_numbers, register
@@ -327,15 +327,45 @@ NEXT_STAGE = {
 
 
 def first_roll(*, rng: random.Random, schools: list[School], count: int) -> int:
-    """The county's first roll, entered in September FIRST_YEAR (the register starts that day)."""
+    """The county's first roll, entered in September FIRST_YEAR (the register starts that day), and the
+    earlier years of its primary and junior pupils (`_earlier_rolls`)."""
     open_then = [s for s in schools if _open_on(s, date(FIRST_YEAR, 9, 1))]
-    return build_students(
+    created = build_students(
         rng=rng,
         schools=open_then,
         count=count,
         school_year=FIRST_YEAR,
         register_from=date(FIRST_YEAR, 9, 1),
     )
+    if created:
+        _earlier_rolls()
+    return created
+
+
+def _earlier_rolls() -> None:
+    """The past years' rolls a county imports with its first (students.roll's past roll): each primary and
+    junior pupil of the first roll on the register of every earlier school year of the stage, a grade lower
+    each year back to grade 1, at the same school (where it ran then). The retention rates of the reports need
+    them: 2024-2025's primary cohort entered grade 1 in 2019 and its nine-year cohort in 2016. Written as a
+    past roll writes its spells (set-based, the source "roll <year>"), in one statement: seeding stays fast."""
+    first = date(FIRST_YEAR, 9, 1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO students_enrollment (student_id, school_id, stage, grade, is_boarding,
+                is_agricultural_major, status, valid_from, valid_to, source, recorded_at)
+            SELECT e.student_id, e.school_id, e.stage, k.grade, e.is_boarding, false, e.status,
+                   make_date(y.year, 9, 1), make_date(y.year + 1, 8, 31), 'roll ' || y.year, now()
+            FROM students_enrollment e
+            JOIN students_school sc ON sc.id = e.school_id
+            CROSS JOIN LATERAL generate_series(1, e.grade - 1) AS k(grade)
+            CROSS JOIN LATERAL (SELECT %(year)s - e.grade + k.grade AS year) y
+            WHERE e.valid_from = %(first)s AND e.stage IN ('primary', 'junior') AND e.status = 'enrolled'
+              AND (sc.opened_on IS NULL OR sc.opened_on <= make_date(y.year, 9, 1))
+            ORDER BY e.student_id, k.grade
+            """,
+            {"year": FIRST_YEAR, "first": first},
+        )
 
 
 def _open_on(school: School, day: date) -> bool:

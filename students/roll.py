@@ -34,6 +34,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.excel import cell_text, read_rows
 from students import id_numbers, importing, register
@@ -57,6 +58,14 @@ _RANK = (
 )
 _YEAR = re.compile(r"^(\d{4})(?:\s*[-–—至/]\s*(\d{4}))?\s*(?:学年(?:度)?)?$")
 ROLL_KINDS = (ImportJob.Kind.FULL_ROLL, ImportJob.Kind.PAST_ROLL)
+# What the preview says changed for a child on the register (its `what` codes), as the page shows it.
+CHANGES = {
+    "returned": gettext_lazy("Back on the roll"),
+    "unknown": gettext_lazy("Not on the register on that date"),
+    "school": gettext_lazy("Changed school"),
+    "stage": gettext_lazy("Changed stage"),
+    "grade": gettext_lazy("Changed grade"),
+}
 
 
 def year_label(year: int) -> str:
@@ -303,17 +312,23 @@ def check(rows: list[list[Any]], job: ImportJob, cursor) -> importing.Validation
 
 
 def _register_view(cursor) -> list[tuple]:
-    """Each staged row with the register's spell of its child on the row's first day."""
+    """Each staged row with the register's latest spell of its child that began by the row's first day, and
+    whether that spell still covers the day (False: the child was off the register then, e.g. a past roll's
+    child on no roll since, `Student.Status.OFF_ROLL`)."""
     staging.match_students(cursor)
     cursor.execute(
         f"""
         SELECT s.row_no, s.student_id, s.id_number, s.name, sc.id, sc.name, s.stage, s.grade,
-               e.school_id, esc.name, e.stage, e.grade, e.status
+               e.school_id, esc.name, e.stage, e.grade, e.status,
+               e.valid_to IS NULL OR e.valid_to >= r.start_on
         FROM {staging.TABLE} s
         JOIN {ROLL_TABLE} r ON r.row_no = s.row_no
         JOIN students_school sc ON sc.code = s.school_code
-        LEFT JOIN students_enrollment e ON e.student_id = s.student_id
-             AND e.valid_from <= r.start_on AND (e.valid_to IS NULL OR e.valid_to >= r.start_on)
+        LEFT JOIN LATERAL (
+            SELECT * FROM students_enrollment e
+            WHERE e.student_id = s.student_id AND e.valid_from <= r.start_on
+            ORDER BY e.valid_from DESC LIMIT 1
+        ) e ON true
         LEFT JOIN students_school esc ON esc.id = e.school_id
         ORDER BY s.row_no
         """
@@ -368,6 +383,7 @@ def preview_of(cursor, job: ImportJob) -> dict:
         was_stage,
         was_grade,
         was_status,
+        covers,
     ) in _register_view(cursor):
         entry = {
             "row": row,
@@ -379,12 +395,20 @@ def preview_of(cursor, job: ImportJob) -> dict:
             keep("new", entry)
             continue
         what = []
-        if was_status != Student.Status.ENROLLED:
-            what.append("returned" if was_status else "unknown")
-        if was_school_id is not None and was_school_id != school_id:
-            what.append("school")
-        if was_stage is not None and (was_stage, was_grade) != (stage, grade):
-            what.append("stage" if was_stage != stage else "grade")
+        if was_status is None:
+            what.append("unknown")
+        elif not covers:
+            # Off the register on that date (on no roll since an earlier year's): back on the roll. Its school
+            # and grade then are no change of this year's, so only "returned" is said.
+            what.append("returned")
+            was_status = Student.Status.OFF_ROLL
+        else:
+            if was_status != Student.Status.ENROLLED:
+                what.append("returned")
+            if was_school_id != school_id:
+                what.append("school")
+            if (was_stage, was_grade) != (stage, grade):
+                what.append("stage" if was_stage != stage else "grade")
         if not what:
             counts["unchanged"] += 1
             continue

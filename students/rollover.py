@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.access import can_confirm_school_list, can_roll_over
+from portal.access import can_confirm_school_list, can_roll_over, scope_of
 from portal.services import service
 from students import register
 from students.models import (
@@ -533,6 +533,20 @@ def school_list(rollover: Rollover, school: School):
         .select_related("student")
         .order_by("stage", "grade", "student__name", "student_id")
     )
+
+
+def counts_seen_by(rollover: Rollover, user) -> dict:
+    """The roll-over's counts as `user` may read them: the county's for bureau staff and officials; for a
+    township officer or a principal, those of the schools in their scope only (the stored summary holds every
+    school's row). `rolled` is the children moved (up, on or out), as the summary's own."""
+    if scope_of(user).county:
+        return {"totals": rollover.summary.get("totals", {}), "rolled": rollover.summary.get("rolled", 0)}
+    mine = set(School.objects.visible_to(user).values_list("pk", flat=True))
+    totals: Counter = Counter(dict.fromkeys((MOVES_UP, CONTINUES, GRADUATES, "expected", "decisions"), 0))
+    for row in rollover.summary.get("schools", []):
+        if row["school"] in mine:
+            totals.update({key: row[key] for key in totals})
+    return {"totals": dict(totals), "rolled": totals[MOVES_UP] + totals[CONTINUES] + totals[GRADUATES]}
 
 
 def schools_to_confirm(rollover: Rollover):

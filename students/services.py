@@ -61,7 +61,7 @@ def _check_school(*, school: School, by) -> None:
         raise PermissionDenied(_("You may not change records of this school."))
 
 
-def _check_status_by_hand(status: str | None, *, was: str | None = None) -> None:
+def check_status_by_hand(status: str | None, *, was: str | None = None) -> None:
     """The status “not on this school year's roll” is what the rolls say of a child, not a clerk's choice."""
     if status == Student.Status.OFF_ROLL and was != Student.Status.OFF_ROLL:
         raise ValidationError(
@@ -78,7 +78,7 @@ def _check_status_by_hand(status: str | None, *, was: str | None = None) -> None
 
 @service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change records of this school."))
 def student_create(*, by, **fields: Any) -> Student:
-    _check_status_by_hand(fields.get("status"))
+    check_status_by_hand(fields.get("status"))
     student = Student(**{k: v for k, v in fields.items() if k in STUDENT_FIELDS})
     _check_school(school=student.school, by=by)
     student.full_clean()
@@ -99,7 +99,7 @@ def student_update(*, student: Student, by, **fields: Any) -> Student:
     if not Student.objects.editable_by(by).filter(pk=student.pk).exists():
         raise PermissionDenied(_("You may not change this student."))
     if "status" in fields:
-        _check_status_by_hand(fields["status"], was=Student.objects.get(pk=student.pk).status)
+        check_status_by_hand(fields["status"], was=Student.objects.get(pk=student.pk).status)
     new_school = fields.pop("school", None)
     for key, value in fields.items():
         if key in STUDENT_FIELDS:

@@ -20,7 +20,7 @@ from portal.history import history_for
 from portal.models import AccessLog
 from portal.pagination import CachedCountPaginator
 from portal.search import redirect_with_filters
-from students import importing, services
+from students import importing, roll, services
 from students.filters import ImportJobFilter, MissingFromRollFilter, SchoolFilter, StudentFilter
 from students.forms import (
     CategoryForm,
@@ -280,7 +280,13 @@ def import_detail(request, pk: int):
         }
         for d in job.duplicates
     ]
-    return render(request, "students/import_detail.html", {"job": job, "duplicates": duplicates})
+    changed = [
+        {**e, "changes": [roll.CHANGES.get(code, code) for code in e.get("what", [])]}
+        for e in (job.preview or {}).get("changed", [])
+    ]
+    return render(
+        request, "students/import_detail.html", {"job": job, "duplicates": duplicates, "changed": changed}
+    )
 
 
 @scoped_login_required

@@ -34,7 +34,7 @@ def _back(year: int):
 def rollover_index(request):
     year = _year(request)
     # One a year: the history is short, and the year's applied roll-over is found in it (no query of its own).
-    history = list(Rollover.objects.select_related("applied_by")[:50])
+    history = list(Rollover.objects.visible_to(request.user).select_related("applied_by")[:50])
     applied = next(
         (r for r in history if r.school_year == year and r.status == Rollover.Status.APPLIED), None
     )

@@ -197,6 +197,8 @@ class SocialGrantFilter(PortalFilterSet):
     class Meta:
         model = SocialAidGrant
         fields = ["programme", "township", "granted_from", "granted_to"]
+
+
 class IdentificationFilter(PortalFilterSet):
     q = django_filters.CharFilter(label=_("Name or ID number"), method="search")
     school_year = django_filters.NumberFilter(label=_("School year"))

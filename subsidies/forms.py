@@ -297,6 +297,8 @@ class NationalAidExportForm(forms.Form):
 
 class NationalAidReconcileForm(forms.Form):
     file = forms.FileField(label=_("The national aid system's export (.xlsx)"))
+
+
 # --- Needy-student identification (issue 17) ----------------------------------------------------------------
 
 

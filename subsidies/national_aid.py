@@ -29,7 +29,6 @@ from openpyxl import Workbook, load_workbook
 from portal.excel import MONEY_FORMAT, cell_text, write_sheet
 from students import id_numbers
 from students.importing import CATEGORY_LABEL, STAGE_LABEL
-from students.models import Student
 from subsidies.models import Payment, Term, term_label
 from subsidies.past_payments import TERMS, _amount, _day, _school_year, aid_names
 from subsidies.selectors import identified_students

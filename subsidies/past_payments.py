@@ -55,8 +55,10 @@ COLUMNS = {
     "paid_on": "发放日期",
 }
 TERMS = {"秋季": Term.AUTUMN, "秋季学期": Term.AUTUMN, "春季": Term.SPRING, "春季学期": Term.SPRING}
-# 2022, 2022-2023, 2022—2023学年, 2022至2023
-SCHOOL_YEAR = re.compile(r"(\d{4})(?:\s*[-—–~～至/]\s*(\d{4}))?\s*(?:学年)?")
+# 2022-2023, 2022—2023学年, 2022至2023: both years, as the national export writes them. A bare year is refused:
+# "2023" is 2022-2023 to whoever counts the spring term's calendar year and 2023-2024 to whoever counts autumn's.
+SCHOOL_YEAR = re.compile(r"([0-9]{4})\s*[-—–~～至/]\s*([0-9]{4})\s*(?:学年)?", re.ASCII)
+BARE_YEAR = re.compile(r"[0-9]{4}\s*(?:学年)?", re.ASCII)
 DAY = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 # Who is paid, by the policy table's row for the aid and stage (a school-if-meals aid went to the school).
 PAYEES = {
@@ -174,7 +176,7 @@ def _school_year(text: str) -> int | None:
     if match is None:
         return None
     first = int(match.group(1))
-    if match.group(2) is not None and int(match.group(2)) != first + 1:
+    if int(match.group(2)) != first + 1:
         return None
     return first if 2000 <= first <= 2100 else None
 
@@ -344,7 +346,20 @@ def _row(number: int, row, cell, names, known: _Known, today: date) -> PastPayme
         reasons.append(_("unknown aid “%(aid)s”.") % {"aid": aid_text or "—"})
     year_text = cell_text(cell(row, "school_year"))
     school_year = _school_year(year_text)
-    if school_year is None:
+    if school_year is None and BARE_YEAR.fullmatch(year_text.strip()):
+        year = int(year_text.strip()[:4])
+        reasons.append(
+            _(
+                "the school year “%(year)s” is one year only: it could be %(before)s or %(after)s. Write both "
+                "years, as the national export does (%(after)s)."
+            )
+            % {
+                "year": year_text,
+                "before": f"{year - 1}-{year}",
+                "after": f"{year}-{year + 1}",
+            }
+        )
+    elif school_year is None:
         reasons.append(
             _("the school year “%(year)s” is not one (write it as 2022-2023).") % {"year": year_text or "—"}
         )

@@ -43,10 +43,10 @@ def _the_demo_county_has_a_past():
         range(registry.FIRST_YEAR + 1, current + 1)
     )
     assert set(rollovers.values_list("applied_by__username", flat=True)) == {"bureau"}
-    # No spell written by hand: each comes from the first roll, a roll-over or a dated change of a Student row.
+    # No spell written by hand: each comes from the first roll (with the earlier years' rolls of its primary and
+    # junior pupils), a roll-over or a dated change of a Student row.
     sources = set(Enrollment.objects.values_list("source", flat=True))
-    assert sources <= {
-        f"roll {registry.FIRST_YEAR}",
+    assert sources <= {f"roll {y}" for y in range(registry.FIRST_YEAR - 8, registry.FIRST_YEAR + 1)} | {
         "rollover",
         "transfer",
         "transfer out",
@@ -86,6 +86,11 @@ def _the_demo_county_has_a_past():
     assert published is not None
     draft = YearEndSnapshot.objects.draft_beside(published)
     assert draft is not None and draft.figures["sections"]["rates"] != published.figures["sections"]["rates"]
+    # Its aid is paid by the real rules, and every cohort of its rates is on the register (the earlier years'
+    # rolls of the first roll's pupils: primary entered 2019, nine-year 2016).
+    assert Decimal(published.figures["sections"]["aid"]["total"]["amount"]) > 0
+    cohorts = {r["key"]: r for r in published.figures["sections"]["rates"]["tables"]["cohorts"]["rows"]}
+    assert all(cohorts[key]["cohort"] > 0 for key in ("primary", "junior", "nine_year")), cohorts
     # Its students are the 2024 register's, not today's.
     reference = date(2025, 8, 31)
     students_2024 = published.figures["sections"]["students"]["total"]["students"]

@@ -344,6 +344,46 @@ def test_populations_page(bureau_client, official_client, principal_a_client):
     assert principal_a_client.get(url).status_code == 403
 
 
+# What int() takes and a clerk never means as a count: separators, full-width digits, a decimal point, a sign.
+NOT_PLAIN_COUNTS = ["1_000", "１０００", "1000.0", "+1000", "1e3", "1,000"]
+
+
+@pytest.mark.parametrize("typed", NOT_PLAIN_COUNTS)
+def test_a_population_not_in_plain_digits_is_refused_on_the_page(bureau_client, typed):
+    url = reverse("reports:populations")
+    with nothing_written():
+        refused = bureau_client.post(
+            url, {"school_year": YEAR, "band": "3-5", "population": typed}, follow=True
+        )
+    assert "0-9" in refused.content.decode()
+    assert not AgePopulation.objects.exists()
+
+
+@pytest.mark.parametrize("typed", [*NOT_PLAIN_COUNTS, 1000.0, True, [1000]])
+def test_a_population_not_in_plain_digits_is_refused_by_the_api(bureau_client, typed):
+    body = {"school_year": YEAR, "band": "3-5", "population": typed}
+    with nothing_written():
+        refused = bureau_client.post(POPULATIONS, body, content_type="application/json")
+    assert refused.status_code == 400 and "0-9" in refused.json()["population"][0]
+
+
+@pytest.mark.parametrize("year", ["２０２４", "2024.0", 2024.0, "2_024"])
+def test_a_school_year_not_in_plain_digits_is_refused(bureau_client, year):
+    body = {"school_year": year, "band": "3-5", "population": 1000}
+    with nothing_written():
+        refused = bureau_client.post(POPULATIONS, body, content_type="application/json")
+    assert refused.status_code == 400 and "school_year" in refused.json()
+    with nothing_written():
+        bureau_client.post(reverse("reports:populations"), body)
+
+
+def test_a_population_in_plain_digits_with_spaces_around_is_accepted(bureau_client):
+    body = {"school_year": " 2024", "band": "3-5", "population": " 1000 "}
+    assert bureau_client.post(POPULATIONS, body, content_type="application/json").status_code == 201
+    assert bureau_client.post(reverse("reports:populations"), body).status_code == 302
+    assert AgePopulation.objects.get().population == 1000
+
+
 # --- Through the year-end build: snapshot and workbook --------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 
 from reports import services, yearend
@@ -66,6 +66,37 @@ def test_a_stale_build_no_longer_blocks_a_new_one(bureau):
     fresh = services.snapshot_request(year=2022, basis="school", by=bureau)
     stale.refresh_from_db()
     assert stale.status == YearEndSnapshot.Status.FAILED and fresh.status == YearEndSnapshot.Status.BUILDING
+
+
+def test_a_build_whose_worker_died_no_longer_blocks_a_new_one(bureau):
+    """Picked up by a worker (progress above 0) and its advisory lock held by no one: the worker is gone (its
+    connection ended), so the build is failed at once, not after STALE_AFTER."""
+    lost = YearEndSnapshot.objects.create(county_code="360730", year=2022, basis="school", progress=37)
+    fresh = services.snapshot_request(year=2022, basis="school", by=bureau)
+    lost.refresh_from_db()
+    assert lost.status == YearEndSnapshot.Status.FAILED and "重新生成" in lost.error
+    assert fresh.status == YearEndSnapshot.Status.BUILDING
+
+
+def test_a_build_a_live_worker_holds_still_blocks_a_new_one(bureau):
+    running = YearEndSnapshot.objects.create(county_code="360730", year=2022, basis="school", progress=37)
+    worker = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with worker.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [services.LOCK_NAMESPACE, running.pk])
+        with nothing_written(), pytest.raises(ValidationError, match="正在生成中"):
+            services.snapshot_request(year=2022, basis="school", by=bureau)
+        running.refresh_from_db()
+        assert running.status == YearEndSnapshot.Status.BUILDING
+    finally:
+        worker.close()
+
+
+def test_a_build_marks_itself_picked_up(county, bureau):
+    snapshot = services.snapshot_request(year=county.year, basis="school", by=bureau)
+    assert snapshot.progress == 0  # queued: only STALE_AFTER expires it
+    built = services.snapshot_build(snapshot_id=snapshot.pk)
+    assert built.status == YearEndSnapshot.Status.READY and built.progress == 100
 
 
 def test_readers_see_the_old_snapshot_until_the_new_one_is_complete(county, bureau, monkeypatch):

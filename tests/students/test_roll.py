@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
 
@@ -259,6 +260,45 @@ def test_a_child_on_the_roll_again_after_dropping_out_is_enrolled_from_the_rolls
     assert job.preview["changed"][0]["what"] == ["returned"]
     assert Student.objects.get(pk=child.pk).status == Student.Status.ENROLLED
     assert Enrollment.objects.on(ROLL_DATE).get(student=child).status == Student.Status.ENROLLED
+
+
+def test_a_child_off_the_roll_who_reappears_is_shown_returned_and_put_back_on_the_register(bureau, school_a):
+    """A child of a past roll two years ago, on no roll since (Student.Status.OFF_ROLL), is on this year's full
+    roll: the preview says 回到名册 with the register's last entry, not an unknown child; applying enrolls the
+    child from the roll's date and leaves the past year's entry as it was."""
+    number = make_id_number(date(YEAR - 9, 5, 1))
+    past = services.roll_import_apply(
+        job=past_roll(
+            bureau, [line(school_a, number=number, name="回来了", grade=2, year=str(YEAR - 2))], YEAR - 2
+        ),
+        by=bureau,
+    )
+    assert past.status == ImportJob.Status.DONE, past.message
+    child = Student.objects.get(id_number=number)
+    assert child.status == Student.Status.OFF_ROLL
+    job = full_roll(bureau, [line(school_a, number=number, name="回来了", grade=4)])
+    assert job.status == ImportJob.Status.PREVIEW, job.message
+    (entry,) = job.preview["changed"]
+    assert entry["what"] == ["returned"] and entry["student"] == child.pk
+    assert school_a.name in entry["from"] and "2" in entry["from"]
+    page = services.roll_import_apply(job=job, by=bureau)
+    assert page.status == ImportJob.Status.DONE, page.message
+    child.refresh_from_db()
+    assert (child.status, child.grade) == (Student.Status.ENROLLED, 4)
+    spell = Enrollment.objects.on(ROLL_DATE).get(student=child)
+    assert (spell.status, spell.school_id, spell.grade) == (Student.Status.ENROLLED, school_a.pk, 4)
+    then = Enrollment.objects.on(date(YEAR - 2, 10, 1)).get(student=child)
+    assert (then.status, then.grade, then.valid_to) == (Student.Status.ENROLLED, 2, date(YEAR - 1, 8, 31))
+    assert not Enrollment.objects.on(date(YEAR - 1, 10, 1)).filter(student=child).exists()
+
+
+def test_the_preview_page_names_what_changed(bureau, bureau_client, school_a):
+    child = StudentFactory(
+        school=school_a, enrolled_on=date(YEAR - 2, 9, 1), status=Student.Status.DROPPED_OUT
+    )
+    job = full_roll(bureau, [of(child)])
+    page = bureau_client.get(reverse("students:import_detail", args=[job.pk])).content.decode()
+    assert "回到名册" in page
 
 
 # --- Refusals ------------------------------------------------------------------------------------------------

@@ -128,6 +128,29 @@ def test_only_bureau_staff_preview_apply_or_undo_through_the_api(request, role, 
         assert response.status_code == 403, (url, body, response.status_code)
 
 
+def test_the_list_gives_each_role_the_counts_of_its_own_schools(
+    bureau, official, township_officer, principal_a, principal_b, pupils, year
+):
+    """A principal or a township officer reads which years were opened, with their own schools' counts only:
+    not the county's (school_a: grade 2 moves up, grade 6 graduates; school_b: grade 4 moves up)."""
+    api_for(bureau).post(URL, {"school_year": year, "apply": True}, format="json")
+    county = {"moves_up": 2, "continues": 0, "graduates": 1, "expected": 1, "decisions": 0}
+    school_a = {"moves_up": 1, "continues": 0, "graduates": 1, "expected": 1, "decisions": 0}
+    school_b = {"moves_up": 1, "continues": 0, "graduates": 0, "expected": 0, "decisions": 0}
+    for user, totals, rolled in (
+        (bureau, county, 3),
+        (official, county, 3),
+        (township_officer, school_a, 2),
+        (principal_a, school_a, 2),
+        (principal_b, school_b, 1),
+    ):
+        client = api_for(user)
+        (listed,) = client.get(URL).json()
+        assert (listed["totals"], listed["rolled"]) == (totals, rolled), user.username
+        one = client.get(f"{URL}{listed['id']}/").json()
+        assert (one["totals"], one["rolled"]) == (totals, rolled), user.username
+
+
 def test_api_undo_gives_back_the_old_year_and_is_refused_after_a_change(bureau, pupils, year):
     client = api_for(bureau)
     client.post(URL, {"school_year": year, "apply": True}, format="json")

@@ -180,6 +180,8 @@ def test_principals_cannot_open_the_page(principal_a_client):
 
 def test_identified_students_come_from_the_difficulty_categories(paid, school_a):
     other = StudentFactory(school=school_a)
-    found = set(selectors.identified_students(2022, students=Student.objects.all()).values_list("pk", flat=True))
+    found = set(
+        selectors.identified_students(2022, students=Student.objects.all()).values_list("pk", flat=True)
+    )
     assert {s.pk for s in paid} <= found
     assert other.pk not in found

@@ -312,6 +312,22 @@ def test_a_bad_year_term_or_date_is_refused(county_2022, bureau, cells, words):
     assert "第 2 行" in message and words in message
 
 
+@pytest.mark.parametrize("year", ["2022", 2022, "2022学年", "２０２２-２０２３"])
+def test_a_school_year_that_is_not_both_years_in_plain_digits_is_refused(county_2022, bureau, year):
+    (message,) = refused([row(county_2022["ming"], year=year)], bureau)
+    assert "第 2 行" in message and "2022-2023" in message
+
+
+def test_a_bare_year_is_refused_naming_both_school_years_it_could_be(county_2022, bureau):
+    (message,) = refused([row(county_2022["ming"], year="2022")], bureau)
+    assert "2021-2022" in message and "2022-2023" in message
+
+
+@pytest.mark.parametrize("year", ["2022-2023", "2022—2023学年", "2022 至 2023", "2022/2023"])
+def test_the_school_year_as_the_national_export_writes_it_is_read(county_2022, bureau, year):
+    assert past_payments.check(xlsx([row(county_2022["ming"], year=year)])).refused == []
+
+
 def test_a_name_that_is_not_the_registers_is_refused(county_2022, bureau):
     c = county_2022
     bad = row(c["ming"])
