@@ -108,12 +108,15 @@ def cohort_entries(period: Period, cohort: Cohort) -> dict[int, tuple[int, int]]
         school__township__county__code=period.county_code,
     )
     earlier = grade_one.filter(student_id=OuterRef("student_id"), valid_from__lt=start)
+    # The township: the entry school's on the reference date, as every figure's breakdown by township.
     rows = (
-        grade_one.filter(valid_from__gte=start, valid_from__lte=end)
+        figures.schools_as_of(
+            grade_one.filter(valid_from__gte=start, valid_from__lte=end), period, figures.TOWNSHIP
+        )
         .exclude(Exists(earlier))
         .order_by("student_id", "valid_from")
         .distinct("student_id")
-        .values_list("student_id", "school_id", "school__township_id")
+        .values_list("student_id", "school_id", figures.TOWNSHIP)
     )
     return {student: (school, township) for student, school, township in rows}
 
