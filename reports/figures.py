@@ -86,12 +86,14 @@ SCHOOL_TYPE = "school_type_then"
 OWNERSHIP = "ownership_then"
 RURAL = "is_rural_then"
 TOWNSHIP_CODE = "township_code_then"  # to list schools in their township's order
+TOWNSHIP_NAME = "township_name_then"
 _SCHOOL_FIELDS = {
     TOWNSHIP: "township_id",
     SCHOOL_TYPE: "school_type",
     OWNERSHIP: "ownership",
     RURAL: "is_rural",
     TOWNSHIP_CODE: "township__code",
+    TOWNSHIP_NAME: "township__name",
 }
 
 
