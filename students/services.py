@@ -79,8 +79,7 @@ def _check_status_by_hand(status: str | None, *, was: str | None = None) -> None
 
 # --- Schools through time ---------------------------------------------------------------------------------
 
-# A school's attributes that reports group by: changing one is dated (SchoolSpell), the past keeps the old value.
-DATED_SCHOOL_FIELDS = ("township", "school_type", "ownership", "is_rural")
+# A school's township, type, ownership and rural flag are dated (SchoolSpell): the past keeps the old value.
 
 
 def school_effective_errors(*, school: School | None, on: date, field: str = "effective_on") -> dict:
