@@ -51,27 +51,30 @@ def count_covered(*, school: School, preschool_plan: bool) -> dict[str, int]:
 PILOT_STAGES = (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR)
 
 
-def stage_of_school(stage: str) -> Q:
+def stage_of_school(stage: str, school_type: str = "school__school_type") -> Q:
     """Which pilot schools count on a stage's line: kindergartens on preschool's (the 农村普惠园 plan),
     schools with a junior section on junior's, every other school on primary's, so the lines add up to all
-    pilot schools."""
+    pilot schools. `school_type`: the field holding the school's type (the year-end report's: the type on
+    its reference date)."""
     if stage == Stage.PRESCHOOL:
-        return Q(school__school_type=School.Type.KINDERGARTEN)
+        return Q(**{school_type: School.Type.KINDERGARTEN})
     if stage == Stage.JUNIOR:
-        return Q(school__school_type__in=JUNIOR_TYPES)
-    return ~Q(school__school_type=School.Type.KINDERGARTEN) & ~Q(school__school_type__in=JUNIOR_TYPES)
+        return Q(**{f"{school_type}__in": JUNIOR_TYPES})
+    return ~Q(**{school_type: School.Type.KINDERGARTEN}) & ~Q(**{f"{school_type}__in": JUNIOR_TYPES})
 
 
 CANTEEN = Q(supply_mode=PilotSchool.SupplyMode.CANTEEN)
 
 
-def pilot_figures(pilots) -> dict[str, dict[str, int]]:
+def pilot_figures(pilots, school_type: str = "school__school_type") -> dict[str, dict[str, int]]:
     """Pilot schools and pupils per stage line, all and with canteen supply, and their totals (key "all"),
     in one query: the year-end report's nutrition sheet and the plan's own page count with it."""
     aggregates = {}
     for stage in PILOT_STAGES:
-        aggregates[f"{stage}_schools"] = Count("pk", filter=stage_of_school(stage))
-        aggregates[f"{stage}_canteen_schools"] = Count("pk", filter=stage_of_school(stage) & CANTEEN)
+        aggregates[f"{stage}_schools"] = Count("pk", filter=stage_of_school(stage, school_type))
+        aggregates[f"{stage}_canteen_schools"] = Count(
+            "pk", filter=stage_of_school(stage, school_type) & CANTEEN
+        )
         field = {Stage.PRESCHOOL: "covered_preschool", Stage.PRIMARY: "covered_primary"}.get(
             stage, "covered_junior"
         )

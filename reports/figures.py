@@ -22,7 +22,7 @@ from django.db.models import Case, Count, Q, Sum, Value, When
 from dropout_control.models import CasePeriod, DropoutCase, HomeTeachingVisit
 from nutrition.models import NutritionTerm
 from reports.periods import Period, terms_q
-from students.models import School, StudentCategory, school_year_of
+from students.models import School, StudentCategory, school_as_of, school_year_of
 from subsidies.models import AidType, Payment
 
 POOR = StudentCategory.Category.POVERTY_ALLEVIATED
@@ -74,17 +74,61 @@ def teacher_counts(counts, period: Period):
     return counts.filter(school_year=period.school_year)
 
 
+# --- Schools as they were on the reference date -----------------------------------------------------------
+#
+# A school's township, type, ownership and rural flag are dated (`students.models.SchoolSpell`): a township
+# merger or a school changing type or ownership leaves the years before as they were. Every figure grouped or
+# filtered by them reads them here, as of the period's reference date (a dashboard's: today, the open spell),
+# never from today's School row (`school__township_id`).
+
+TOWNSHIP = "township_then"
+SCHOOL_TYPE = "school_type_then"
+OWNERSHIP = "ownership_then"
+RURAL = "is_rural_then"
+TOWNSHIP_CODE = "township_code_then"  # to list schools in their township's order
+TOWNSHIP_NAME = "township_name_then"
+_SCHOOL_FIELDS = {
+    TOWNSHIP: "township_id",
+    SCHOOL_TYPE: "school_type",
+    OWNERSHIP: "ownership",
+    RURAL: "is_rural",
+    TOWNSHIP_CODE: "township__code",
+    TOWNSHIP_NAME: "township__name",
+}
+
+
+def schools_as_of(rows, period: Period, *attributes: str, school: str = "school"):
+    """`rows` with their school's attributes (`TOWNSHIP`, `SCHOOL_TYPE`, `OWNERSHIP`, `RURAL`; all by default)
+    on the reference date, annotated under those names. `school`: the path to the school from the rows
+    ("school", "pilot__school"; "pk" for School rows)."""
+    return rows.annotate(
+        **{
+            name: school_as_of(period.reference, _SCHOOL_FIELDS[name], school)
+            for name in attributes or _SCHOOL_FIELDS
+        }
+    )
+
+
+def by_township_and_school(rows, period: Period, school: str = "school") -> tuple:
+    """The two breakdowns of a figure: (level, rows, the field to group by), by the township of the rows'
+    school on the reference date and by the school."""
+    return (
+        ("township", schools_as_of(rows, period, TOWNSHIP, school=school), TOWNSHIP),
+        ("school", rows, f"{school}_id"),
+    )
+
+
 # --- Schools and teachers, as the papers split them --------------------------------------------------------
 
 
 def school_counts() -> dict:
-    """How `active_schools` are counted, as aggregates for `.aggregate()` / `.annotate()`: every school, and
-    the public (公办) and private (民办) ones (the papers' "幼儿园 70 所（含公办 9 所）"). Ownership is the
-    school's as recorded now, as its type is."""
+    """How `active_schools` (with their `OWNERSHIP` of `schools_as_of`) are counted, as aggregates for
+    `.aggregate()` / `.annotate()`: every school, and the public (公办) and private (民办) ones (the papers'
+    "幼儿园 70 所（含公办 9 所）"), by their ownership on the reference date."""
     return {
         "schools": Count("pk"),
-        "public": Count("pk", filter=Q(ownership=School.Ownership.PUBLIC)),
-        "private": Count("pk", filter=Q(ownership=School.Ownership.PRIVATE)),
+        "public": Count("pk", filter=Q(**{OWNERSHIP: School.Ownership.PUBLIC})),
+        "private": Count("pk", filter=Q(**{OWNERSHIP: School.Ownership.PRIVATE})),
     }
 
 

@@ -105,8 +105,11 @@ def _entries(period: Period, cohort: Cohort):
         school__township__county__code=period.county_code,
     )
     earlier = grade_one.filter(student_id=OuterRef("student_id"), valid_from__lt=start)
+    # The township: the entry school's on the reference date, as every figure's breakdown by township.
     return (
-        grade_one.filter(valid_from__gte=start, valid_from__lte=end)
+        figures.schools_as_of(
+            grade_one.filter(valid_from__gte=start, valid_from__lte=end), period, figures.TOWNSHIP
+        )
         .exclude(Exists(earlier))
         .order_by("student_id", "valid_from")
         .distinct("student_id")
@@ -123,7 +126,7 @@ def cohort_entries(period: Period, cohort: Cohort) -> dict[int, tuple[int, int]]
         return {}
     return {
         student: (school, township)
-        for student, school, township in rows.values_list("student_id", "school_id", "school__township_id")
+        for student, school, township in rows.values_list("student_id", "school_id", figures.TOWNSHIP)
     }
 
 
@@ -175,7 +178,7 @@ def retention(period: Period, *, only: tuple[str, ...] | None = None) -> dict[st
                 then_status=Subquery(then.values("status")[:1]),
                 then_stage=Subquery(then.values("stage")[:1]),
                 open_case=Exists(open_case),
-            ).values_list("school_id", "school__township_id", "then_status", "then_stage", "open_case")
+            ).values_list("school_id", figures.TOWNSHIP, "then_status", "then_stage", "open_case")
         )
     out = {}
     for cohort in cohorts:

@@ -339,17 +339,17 @@ def area_dashboard(user, township: Township | None) -> dict:
     # One query for the students (by area and stage) and one for the schools (by type, with the open ones
     # and their teachers): the tiles, the charts and the home page's tables are sums of these rows.
     poor = figures.poor_students(students, period).values("pk")
+    register = figures.register_students(students, period)
     if township is None:
-        area_id, area_label, area_order = (
-            "school__township_id",
-            "school__township__name",
-            "school__township__code",
+        # By the township of each school on the reference date (today: the open spell).
+        register = figures.schools_as_of(
+            register, period, figures.TOWNSHIP, figures.TOWNSHIP_NAME, figures.TOWNSHIP_CODE
         )
+        area_id, area_label, area_order = figures.TOWNSHIP, figures.TOWNSHIP_NAME, figures.TOWNSHIP_CODE
     else:
         area_id, area_label, area_order = "school_id", "school__name", "school__code"
     rows = list(
-        figures.register_students(students, period)
-        .values(area_id, area_label, "stage")
+        register.values(area_id, area_label, area_order, "stage")
         .annotate(n=Count("pk"), poor=Count("pk", filter=Q(pk__in=poor)))
         .order_by(area_order, "stage")
     )
@@ -454,12 +454,15 @@ def schools_by_type(user, schools, period) -> list[dict]:
         .values("total")
     )
     active = figures.active_schools(schools, period).values("pk")
-    return list(
-        schools.annotate(headcount=Coalesce(Subquery(teachers), 0))
-        .values("school_type")
+    # Each school's type on the reference date (today's for the running year: the open spell).
+    rows = (
+        figures.schools_as_of(schools, period, figures.SCHOOL_TYPE, school="pk")
+        .annotate(headcount=Coalesce(Subquery(teachers), 0))
+        .values(figures.SCHOOL_TYPE)
         .annotate(all=Count("pk"), n=Count("pk", filter=Q(pk__in=active)), teachers=Sum("headcount"))
-        .order_by("school_type")
+        .order_by(figures.SCHOOL_TYPE)
     )
+    return [{"school_type": row.pop(figures.SCHOOL_TYPE), **row} for row in rows]
 
 
 def _snapshots(user) -> tuple[dict | None, dict]:

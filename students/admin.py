@@ -14,7 +14,9 @@ class CountyAdmin(ScopedAdmin):
 
 @admin.register(Township)
 class TownshipAdmin(ScopedAdmin):
-    list_display = ("code", "name", "county")
+    list_display = ("code", "name", "county", "closed_on", "merged_into")
+    # Merging a township moves its schools on a date: the merge page does it (students.services).
+    readonly_fields = ("closed_on", "merged_into")
     list_select_related = ("county",)
 
 
@@ -35,6 +37,13 @@ class SchoolAdmin(ScopedAdmin):
     search_fields = ("code", "name")
     # A school is closed by recording its closing date (School.clean keeps "in operation" in step).
     readonly_fields = ("is_active",)
+
+    def save_model(self, request, obj, form, change):
+        # A change of township, type, ownership or rural flag takes effect today (the API and the township
+        # merger take another date): the school's spells keep the years before.
+        from students import services
+
+        services.save_school(obj)
 
 
 @admin.register(TeacherCount)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -44,7 +45,22 @@ from students.models import (
 class TownshipSerializer(serializers.ModelSerializer):
     class Meta:
         model = Township
-        fields = ["id", "code", "name", "county"]
+        fields = ["id", "code", "name", "county", "closed_on", "merged_into"]
+        read_only_fields = ["closed_on", "merged_into"]
+
+
+class TownshipMergeSerializer(serializers.Serializer):
+    into = serializers.PrimaryKeyRelatedField(
+        queryset=Township.objects.all(), help_text="The township that takes over the schools."
+    )
+    on = serializers.DateField(
+        help_text="The first day the schools belong to `into` (乡镇合并 effective date)."
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None:
+            self.fields["into"].queryset = Township.objects.visible_to(user)
 
 
 class SchoolSerializer(serializers.ModelSerializer):
@@ -73,9 +89,18 @@ class SchoolSerializer(serializers.ModelSerializer):
             "opened_on",
             "closed_on",
             "is_active",
+            "effective_on",
         ]
         # Closing a school is recording its closing date; "in operation" follows from it.
         read_only_fields = ["is_active"]
+
+    # A change of township, type, ownership or rural flag is dated: the years before keep the old value.
+    effective_on = serializers.DateField(
+        write_only=True,
+        required=False,
+        help_text="The day a change of township, school type, ownership or rural flag takes effect (default: "
+        "today); reports of the days before keep the old value.",
+    )
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -83,10 +108,24 @@ class SchoolSerializer(serializers.ModelSerializer):
         opened_on = attrs.get("opened_on", instance.opened_on if instance else None)
         closed_on = attrs.get("closed_on", instance.closed_on if instance else None)
         errors = School.dates_errors(opened_on, closed_on, school_pk=instance.pk if instance else None)
+        if instance is not None and "effective_on" in attrs:
+            errors = errors or services.school_effective_errors(school=instance, on=attrs["effective_on"])
         if errors:
             raise serializers.ValidationError(errors)
         attrs["is_active"] = closed_on is None
         return attrs
+
+    def create(self, validated_data):
+        validated_data.pop("effective_on", None)  # a new school's attributes hold from its beginning
+        return super().create(validated_data)
+
+    def update(self, instance, validated_data):
+        on = validated_data.pop("effective_on", None)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        with transaction.atomic(), service_errors():
+            services.save_school(instance, on=on)
+        return instance
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -397,6 +436,25 @@ class TownshipViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return Township.objects.visible_to(self.request.user).order_by("code")
+
+    @extend_schema(
+        request=TownshipMergeSerializer,
+        responses={
+            200: OpenApiResponse(TownshipSerializer, description="The merged township, closed on `on`."),
+            **DETAIL_WRITE_ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        """乡镇合并 (bureau staff): from `on`, every school of this township belongs to `into`; this township is
+        closed that day and stays in the reports of the years before."""
+        township = self.get_object()
+        serializer = TownshipMergeSerializer(data=request.data, user=request.user)
+        serializer.is_valid(raise_exception=True)
+        township = call_service(
+            services.township_merge, township=township, by=request.user, **serializer.validated_data
+        )
+        return Response(TownshipSerializer(township, context=self.get_serializer_context()).data)
 
 
 class SchoolViewSet(viewsets.ModelViewSet):

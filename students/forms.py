@@ -145,3 +145,25 @@ class MissingResolveForm(forms.Form):
     )
     on = forms.DateField(label=_("Effective on"), widget=DateInput())
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class TownshipMergeForm(forms.Form):
+    """乡镇合并: the township merged, the one that takes its schools, and from when."""
+
+    township = forms.ModelChoiceField(label=_("Township merged"), queryset=Township.objects.none())
+    into = forms.ModelChoiceField(label=_("Merged into"), queryset=Township.objects.none())
+    on = forms.DateField(
+        label=_("Effective from"),
+        widget=DateInput(),
+        help_text=_(
+            "The first day the schools belong to the other township. Reports of the days before keep them in "
+            "the township merged."
+        ),
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        open_townships = Township.objects.visible_to(user).filter(closed_on__isnull=True).order_by("code")
+        self.fields["township"].queryset = open_townships
+        self.fields["into"].queryset = open_townships
+        self.fields["on"].initial = timezone.localdate()

@@ -90,6 +90,22 @@ class Township(models.Model):
     )
     code = models.CharField(_("code"), max_length=12, unique=True)
     name = models.CharField(_("name"), max_length=50)
+    # A township merged into another (乡镇合并) stays, for the reports of the years before: its schools moved
+    # to the other township on `closed_on` (students.services.merge_township).
+    closed_on = models.DateField(
+        pgettext_lazy("township", "closed on"),
+        null=True,
+        blank=True,
+        help_text=_("The first day the township no longer has schools of its own (merged into another)."),
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_from",
+    )
 
     objects = TownshipQuerySet.as_manager()
 
@@ -100,6 +116,69 @@ class Township(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The school list through time (SchoolSpell): a school's township, type, ownership and rural flag as they were
+# on each day, kept by the database from the School row whatever writes it, as the register is kept from the
+# Student row (see `REGISTER_COLUMNS` below). A new school's first spell holds from the beginning (no
+# `valid_from`); a change is effective on the day the writing transaction names (`students.register.effective`,
+# the same setting as the register's), else today: the spell running that day is split there and the spells
+# from that day on take the changed columns. Reports read a school's attributes as of their reference date
+# (`school_as_of`), never today's row, so that a township merger or a school changing type leaves past
+# years' figures as they were.
+SCHOOL_SPELL_COLUMNS = ("township_id", "school_type", "ownership", "is_rural")
+_SCHOOL_COLUMNS = ", ".join(SCHOOL_SPELL_COLUMNS)
+_SCHOOL_CHANGED = (
+    "new_values n JOIN old_values o ON o.id = n.id AND "
+    f"({', '.join('n.' + c for c in SCHOOL_SPELL_COLUMNS)}) IS DISTINCT FROM "
+    f"({', '.join('o.' + c for c in SCHOOL_SPELL_COLUMNS)})"
+)
+_SCHOOL_TAKE = ", ".join(
+    f"CASE WHEN n.{c} IS DISTINCT FROM o.{c} THEN n.{c} ELSE {{spell}}.{c} END" for c in SCHOOL_SPELL_COLUMNS
+)
+SCHOOL_SPELL_ON_INSERT = f"""
+    INSERT INTO students_schoolspell (school_id, {_SCHOOL_COLUMNS}, valid_from, valid_to, recorded_at)
+    SELECT n.id, {", ".join("n." + c for c in SCHOOL_SPELL_COLUMNS)}, NULL, NULL, now() FROM new_values n;
+    RETURN NULL;
+"""
+SCHOOL_SPELL_ON_UPDATE = f"""
+    effective := coalesce(nullif(current_setting('portal.register_on', true), '')::date,
+                          (now() AT TIME ZONE '{settings.TIME_ZONE}')::date);
+    -- Spells that begin on or after the effective date take the change.
+    UPDATE students_schoolspell s SET ({_SCHOOL_COLUMNS}) = ({_SCHOOL_TAKE.format(spell="s")}),
+           recorded_at = now()
+      FROM {_SCHOOL_CHANGED}
+     WHERE s.school_id = n.id AND s.valid_from >= effective;
+    -- The spell running on the effective date is split there: its head keeps its values, its tail takes the
+    -- change.
+    WITH running AS (
+        SELECT s.id, s.valid_to AS old_to FROM students_schoolspell s JOIN {_SCHOOL_CHANGED} ON s.school_id = n.id
+         WHERE (s.valid_from IS NULL OR s.valid_from < effective) AND (s.valid_to IS NULL OR s.valid_to >= effective)
+    ), head AS (
+        UPDATE students_schoolspell s SET valid_to = effective - 1 FROM running r WHERE s.id = r.id
+        RETURNING s.school_id, {_SCHOOL_COLUMNS}, r.old_to
+    )
+    INSERT INTO students_schoolspell (school_id, {_SCHOOL_COLUMNS}, valid_from, valid_to, recorded_at)
+    SELECT h.school_id, {_SCHOOL_TAKE.format(spell="h")}, effective, h.old_to, now()
+      FROM head h JOIN {_SCHOOL_CHANGED} ON n.id = h.school_id;
+    -- A school with no spell on or after the effective date gets one.
+    INSERT INTO students_schoolspell (school_id, {_SCHOOL_COLUMNS}, valid_from, valid_to, recorded_at)
+    SELECT n.id, {", ".join("n." + c for c in SCHOOL_SPELL_COLUMNS)}, effective, NULL, now()
+      FROM {_SCHOOL_CHANGED}
+     WHERE NOT EXISTS (SELECT 1 FROM students_schoolspell s
+                        WHERE s.school_id = n.id AND (s.valid_to IS NULL OR s.valid_to >= effective));
+    RETURN NULL;
+"""
+SCHOOL_SPELL_NO_OVERLAP = """
+    IF EXISTS (
+        SELECT 1 FROM new_values n JOIN students_schoolspell s ON s.school_id = n.school_id AND s.id <> n.id
+         WHERE coalesce(s.valid_from, '-infinity'::date) <= coalesce(n.valid_to, 'infinity'::date)
+           AND coalesce(n.valid_from, '-infinity'::date) <= coalesce(s.valid_to, 'infinity'::date)
+    ) THEN
+        RAISE EXCEPTION 'two spells of a school overlap' USING ERRCODE = 'exclusion_violation';
+    END IF;
+    RETURN NULL;
+"""
 
 
 class SchoolQuerySet(ScopedQuerySet):
@@ -236,6 +315,26 @@ class School(models.Model):
                 violation_error_message=_("A school closes after the day it opened."),
             ),
         ]
+        triggers = [
+            # The school's spells (SchoolSpell) follow every insert and change, whatever writes the row.
+            pgtrigger.Trigger(
+                name="school_spell_insert",
+                operation=pgtrigger.Insert,
+                when=pgtrigger.After,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(new="new_values"),
+                func=pgtrigger.Func(SCHOOL_SPELL_ON_INSERT),
+            ),
+            pgtrigger.Trigger(
+                name="school_spell_update",
+                operation=pgtrigger.Update,
+                when=pgtrigger.After,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(old="old_values", new="new_values"),
+                declare=[("effective", "date")],
+                func=pgtrigger.Func(SCHOOL_SPELL_ON_UPDATE),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -295,6 +394,88 @@ class School(models.Model):
             raise ValidationError(errors)
         # Closing a school is recording its closing date; "in operation" follows from it.
         self.is_active = self.closed_on is None
+
+
+class SchoolSpellQuerySet(ScopedQuerySet):
+    scope_school = "school"
+    scope_townships = ("school__township",)
+
+    def on(self, day: date):
+        """Each school's spell that held on `day` (one per school)."""
+        return self.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=day)).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gte=day)
+        )
+
+
+@track_changes()
+class SchoolSpell(models.Model):
+    """A school's township, type, ownership and rural flag from `valid_from` to `valid_to` (see
+    `SCHOOL_SPELL_COLUMNS`): written by the database from the School row, read by `school_as_of`."""
+
+    school = models.ForeignKey(
+        School, verbose_name=_("school"), on_delete=models.CASCADE, related_name="spells"
+    )
+    township = models.ForeignKey(
+        Township, verbose_name=_("township"), on_delete=models.PROTECT, related_name="+"
+    )
+    school_type = models.CharField(_("school type"), max_length=24, choices=School.Type.choices)
+    ownership = models.CharField(_("ownership"), max_length=8, choices=School.Ownership.choices)
+    is_rural = models.BooleanField(_("rural"))
+    valid_from = models.DateField(
+        pgettext_lazy("register", "from"), null=True, blank=True, help_text=_("Empty: since records began.")
+    )
+    valid_to = models.DateField(
+        pgettext_lazy("register", "to"), null=True, blank=True, help_text=_("Empty while it still holds.")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    objects = SchoolSpellQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("school attributes spell")
+        verbose_name_plural = _("school attributes through time")
+        ordering = ["school_id", F("valid_from").asc(nulls_first=True)]
+        indexes = [models.Index(fields=["school", "valid_from", "valid_to"], name="school_spell_school_idx")]
+        constraints = [
+            models.CheckConstraint(
+                name="school_spell_dates_in_order",
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_to__isnull=True)
+                | Q(valid_to__gte=F("valid_from")),
+            ),
+        ]
+        triggers = [
+            # At most one spell of a school on any day (as the register's spells: no btree_gist).
+            pgtrigger.Trigger(
+                name="school_spell_no_overlap_insert",
+                operation=pgtrigger.Insert,
+                when=pgtrigger.After,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(new="new_values"),
+                func=pgtrigger.Func(SCHOOL_SPELL_NO_OVERLAP),
+            ),
+            pgtrigger.Trigger(
+                name="school_spell_no_overlap_update",
+                operation=pgtrigger.Update,
+                when=pgtrigger.After,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(old="old_values", new="new_values"),
+                func=pgtrigger.Func(SCHOOL_SPELL_NO_OVERLAP),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id} {self.township_id} {self.school_type} {self.valid_from or ''}–{self.valid_to or ''}"
+
+
+def school_as_of(day: date, field: str, school: str = "school"):
+    """An expression for `field` (township_id, school_type, ownership, is_rural) of the school at `school`
+    (a path from the queried model: "school", "pilot__school"; "pk" on School itself) as it was on `day`: the
+    one way reports and dashboards group or filter by a school's attributes for a period."""
+    from django.db.models import OuterRef, Subquery
+
+    spell = SchoolSpell.objects.filter(school=OuterRef(school)).on(day).values(field)[:1]
+    return Subquery(spell)
 
 
 class TeacherCountQuerySet(ScopedQuerySet):

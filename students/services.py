@@ -21,8 +21,10 @@ from students.models import (
     ImportJob,
     MissingFromRoll,
     School,
+    SchoolSpell,
     Student,
     StudentCategory,
+    Township,
     Transfer,
     school_year_of,
 )
@@ -74,6 +76,89 @@ def check_status_by_hand(status: str | None, *, was: str | None = None) -> None:
                 ]
             }
         )
+
+
+# --- Schools through time ---------------------------------------------------------------------------------
+
+# A school's township, type, ownership and rural flag are dated (SchoolSpell): the past keeps the old value.
+
+
+def school_effective_errors(*, school: School | None, on: date, field: str = "effective_on") -> dict:
+    """What is wrong with the date a change of a school's township, type, ownership or rural flag takes effect:
+    not after the running school year (a change to come is recorded in the year it happens), and not before
+    the school's latest spell began (a change under a later one would rewrite it)."""
+    today = timezone.localdate()
+    year_end = date(school_year_of(today) + 1, 8, 31)
+    if on > year_end:
+        return {
+            field: [
+                _("The change takes effect by %(end)s, the last day of this school year: record it then.")
+                % {"end": year_end.isoformat()}
+            ]
+        }
+    if school is not None and school.pk is not None:
+        last = (
+            SchoolSpell.objects.filter(school=school, valid_from__isnull=False)
+            .order_by("-valid_from")
+            .values_list("valid_from", flat=True)
+            .first()
+        )
+        if last is not None and on < last:
+            return {
+                field: [
+                    _(
+                        "This school's township, type or ownership last changed on %(last)s: a change takes "
+                        "effect on or after that day."
+                    )
+                    % {"last": last.isoformat()}
+                ]
+            }
+    return {}
+
+
+def save_school(school: School, *, on: date | None = None) -> School:
+    """Save a school whose township, type, ownership or rural flag may have changed, the change taking effect
+    on `on` (today by default): the database dates the school's spells from it. Call inside a transaction."""
+    on = on or timezone.localdate()
+    errors = school_effective_errors(school=school, on=on)
+    if errors:
+        raise ValidationError(errors)
+    with register.effective(on, source="school"):
+        school.save()
+    return school
+
+
+@service(allowed=is_bureau_staff, refusal=gettext_lazy("Only education bureau staff may merge townships."))
+def township_merge(*, township: Township, into: Township, on: date, by) -> Township:
+    """乡镇合并: from `on`, every school of `township` belongs to `into`; `township` is closed on that day and
+    stays, with its schools' past spells, in the reports of the years before."""
+    visible = Township.objects.visible_to(by)
+    if not visible.filter(pk=township.pk).exists() or not visible.filter(pk=into.pk).exists():
+        raise PermissionDenied(_("You may not change records of this township."))
+    township = Township.objects.select_for_update().get(pk=township.pk)
+    if township.pk == into.pk:
+        raise ValidationError({"into": [_("A township cannot be merged into itself.")]})
+    if township.county_id != into.county_id:
+        raise ValidationError({"into": [_("Both townships must be in the same county.")]})
+    if township.closed_on is not None:
+        raise ValidationError(
+            {"township": [_("This township was already merged on %(on)s.") % {"on": township.closed_on}]}
+        )
+    if into.closed_on is not None:
+        raise ValidationError({"into": [_("That township has itself been merged into another.")]})
+    schools = list(School.objects.select_for_update().filter(township=township).order_by("code"))
+    errors = school_effective_errors(school=None, on=on, field="on")
+    for school in schools:
+        errors = errors or school_effective_errors(school=school, on=on, field="on")
+    if errors:
+        raise ValidationError(errors)
+    for school in schools:
+        school.township = into
+        save_school(school, on=on)
+    township.closed_on = on
+    township.merged_into = into
+    township.save(update_fields=["closed_on", "merged_into"])
+    return township
 
 
 @service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change records of this school."))

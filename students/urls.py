@@ -7,6 +7,7 @@ app_name = "students"
 urlpatterns = [
     path("schools/", views.school_list, name="school_list"),
     path("schools/<int:pk>/", views.school_detail, name="school_detail"),
+    path("townships/merge/", views.township_merge, name="township_merge"),
     path("students/", views.student_list, name="student_list"),
     path("students/new/", views.student_create, name="student_create"),
     path("students/<int:pk>/", views.student_detail, name="student_detail"),

@@ -28,9 +28,10 @@ from students.forms import (
     MissingResolveForm,
     RollImportForm,
     StudentForm,
+    TownshipMergeForm,
     TransferForm,
 )
-from students.models import ImportJob, MissingFromRoll, School, Stage, Student
+from students.models import ImportJob, MissingFromRoll, School, Stage, Student, Township
 
 PAGE_SIZE = 50
 
@@ -359,6 +360,36 @@ def roll_import(request):
         .select_related("uploaded_by")[:10]
     )
     return render(request, "students/roll_import.html", {"form": form, "jobs": jobs})
+
+
+@scoped_login_required
+@require_http_methods(["GET", "POST"])
+def township_merge(request):
+    """乡镇合并 (bureau staff): a township's schools move to another from a date; the township is closed then
+    and stays in the reports of the years before."""
+    if not is_bureau_staff(request.user):
+        raise PermissionDenied
+    form = TownshipMergeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            township = services.township_merge(by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(township)s is merged into %(into)s from %(on)s.")
+                % {"township": township.name, "into": township.merged_into.name, "on": township.closed_on},
+            )
+            return redirect("students:school_list")
+    merged = (
+        Township.objects.visible_to(request.user)
+        .filter(closed_on__isnull=False)
+        .select_related("merged_into")
+    )
+    return render(
+        request, "students/township_merge.html", {"form": form, "merged": merged.order_by("-closed_on")}
+    )
 
 
 @scoped_login_required

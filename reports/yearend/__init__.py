@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dropout_control.models import DropoutCase
 from nutrition.models import PilotSchool, Purchase
+from reports import figures as figures_of
 from reports.yearend.aid import (
     AID_SECTION,
     LOANS_SECTION,
@@ -99,15 +100,20 @@ def build_figures(
     # The schools that had opened by the reference date (a school founded later is not in this year's
     # report); "active" is whether it was open on that date.
     schools = (
-        county_schools(period)
-        .opened_by(period.reference)
+        figures_of.schools_as_of(
+            county_schools(period).opened_by(period.reference),
+            period,
+            figures_of.TOWNSHIP,
+            figures_of.SCHOOL_TYPE,
+            figures_of.TOWNSHIP_CODE,
+            school="pk",
+        )
         .annotate(
             open_then=ExpressionWrapper(
                 Q(closed_on__isnull=True) | Q(closed_on__gt=period.reference), output_field=BooleanField()
             )
         )
-        .select_related("township")
-        .order_by("township__code", "code")
+        .order_by(figures_of.TOWNSHIP_CODE, "code")
     )
     county = County.objects.filter(code=county_code).first()
     figures: dict = {
@@ -127,8 +133,9 @@ def build_figures(
                 "id": s.pk,
                 "code": s.code,
                 "name": s.name,
-                "township_id": s.township_id,
-                "type": s.school_type,
+                # Their township and type on the reference date: a township merged since keeps its schools.
+                "township_id": getattr(s, figures_of.TOWNSHIP),
+                "type": getattr(s, figures_of.SCHOOL_TYPE),
                 "active": s.open_then,
             }
             for s in schools
@@ -153,16 +160,20 @@ def build_figures(
         if key not in listed and key != UNASSIGNED
     }
     if others:
-        for s in (
-            county_schools(period).filter(pk__in=[int(k) for k in others if k.isdigit()]).order_by("code")
+        for s in figures_of.schools_as_of(
+            county_schools(period).filter(pk__in=[int(k) for k in others if k.isdigit()]).order_by("code"),
+            period,
+            figures_of.TOWNSHIP,
+            figures_of.SCHOOL_TYPE,
+            school="pk",
         ):
             figures["schools"].append(
                 {
                     "id": s.pk,
                     "code": s.code,
                     "name": s.name,
-                    "township_id": s.township_id,
-                    "type": s.school_type,
+                    "township_id": getattr(s, figures_of.TOWNSHIP),
+                    "type": getattr(s, figures_of.SCHOOL_TYPE),
                     "active": False,
                     "not_on_list": True,
                 }

@@ -37,9 +37,9 @@ def aid_payments(period: Period):
     return figures.student_aid(county_payments(period), period)
 
 
-def _money_breakdowns(b: Builder, payments) -> None:
-    for level, group in (("township", "school__township_id"), ("school", "school_id")):
-        for key, values in grouped(payments, group, person_times=Count("pk"), amount=Sum("amount")).items():
+def _money_breakdowns(b: Builder, payments, period: Period) -> None:
+    for level, rows, group in figures.by_township_and_school(payments, period):
+        for key, values in grouped(rows, group, person_times=Count("pk"), amount=Sum("amount")).items():
             b.breakdown(level, key, values)
 
 
@@ -96,7 +96,7 @@ def aid_section(period: Period) -> dict:
         "nutrition_person_times": nutrition["person_times"],
         "nutrition_amount": nutrition["amount"] or Decimal("0"),
     }
-    _money_breakdowns(b, payments)
+    _money_breakdowns(b, payments, period)
     _university_aid(b, period)
     _social_aid(b, period)
     return b.as_dict()
@@ -200,7 +200,7 @@ def tuition_section(period: Period) -> dict:
     b.table("by_stage", [{"key": s, **by_stage.get(s, {})} for s in Stage.values], measures=AID_M)
     total = payments.aggregate(person_times=Count("pk"), amount=Sum("amount"))
     b.total = {"person_times": total["person_times"], "amount": total["amount"] or Decimal("0")}
-    _money_breakdowns(b, payments)
+    _money_breakdowns(b, payments, period)
     return b.as_dict()
 
 

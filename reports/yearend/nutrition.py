@@ -25,7 +25,7 @@ def nutrition_section(period: Period) -> dict:
     b = Builder()
     in_county = Q(school__township__county__code=period.county_code)
     pilots = figures.pilot_schools(PilotSchool.objects.filter(in_county), period)
-    f = pilot_figures(pilots)
+    f = pilot_figures(figures.schools_as_of(pilots, period, figures.SCHOOL_TYPE), figures.SCHOOL_TYPE)
     b.table("pilots", [{"key": stage, **f[stage]} for stage in PILOT_STAGES], measures=PILOTS_M)
     everyone = f["all"]
     shares = [
@@ -70,13 +70,14 @@ def nutrition_section(period: Period) -> dict:
         "pupils": Sum(fed, default=0),
         "canteen_pupils": Sum(fed, default=0, filter=CANTEEN),
     }
-    for level, group in (("township", "school__township_id"), ("school", "school_id")):
-        for key, values in grouped(pilots, group, **pilot_measures).items():
-            b.breakdown(level, key, values)
-        for key, values in grouped(used, f"pilot__{group}", funds_used=Sum("amount")).items():
-            b.breakdown(level, key, values)
-        for key, values in grouped(meals, f"pilot__{group}", meals=Sum("meals")).items():
-            b.breakdown(level, key, values)
+    for rows, school, measures in (
+        (pilots, "school", pilot_measures),
+        (used, "pilot__school", {"funds_used": Sum("amount")}),
+        (meals, "pilot__school", {"meals": Sum("meals")}),
+    ):
+        for level, grouped_rows, group in figures.by_township_and_school(rows, period, school=school):
+            for key, values in grouped(grouped_rows, group, **measures).items():
+                b.breakdown(level, key, values)
     return b.as_dict()
 
 

@@ -33,8 +33,10 @@ def schools_section(period: Period) -> dict:
     """Schools by each of the eleven types (Ningdu 2022: 406 in all), each split public / private (Jianshi
     2019: 幼儿园 70 所，含公办 9 所)."""
     b = Builder()
-    schools = figures.active_schools(county_schools(period), period)
-    split = grouped(schools, "school_type", **figures.school_counts())
+    schools = figures.schools_as_of(
+        figures.active_schools(county_schools(period), period), period, school="pk"
+    )
+    split = grouped(schools, figures.SCHOOL_TYPE, **figures.school_counts())
     counts = {k: v["schools"] for k, v in split.items()}
     b.table(
         "by_type",
@@ -53,7 +55,9 @@ def schools_section(period: Period) -> dict:
         totals=False,
     )
     b.total = {"schools": sum(counts.values())}
-    for township_id, by_type in grouped2(schools, "township_id", "school_type", "n", Count("pk")).items():
+    for township_id, by_type in grouped2(
+        schools, figures.TOWNSHIP, figures.SCHOOL_TYPE, "n", Count("pk")
+    ).items():
         b.breakdown("township", township_id, {"schools": sum(by_type.values())})
     for school_id in schools.values_list("pk", flat=True):
         b.breakdown("school", school_id, {"schools": 1})
@@ -69,8 +73,8 @@ def students_section(period: Period) -> dict:
     )
     b.table("by_stage", [{"key": s, **by_stage.get(s, {})} for s in Stage.values], measures=STUDENTS_M)
     b.total = {"students": sum(v["students"] for v in by_stage.values())}
-    for level, group in (("township", "school__township_id"), ("school", "school_id")):
-        for key, per_stage in grouped2(students, group, "stage", "n", Count("pk")).items():
+    for level, rows, group in figures.by_township_and_school(students, period):
+        for key, per_stage in grouped2(rows, group, "stage", "n", Count("pk")).items():
             b.breakdown(level, key, {"students": sum(per_stage.values()), **per_stage})
     return b.as_dict()
 
@@ -79,10 +83,15 @@ def teachers_section(period: Period) -> dict:
     """Teachers (Ningdu 7,563) from each school's headcount for the school year, and of them those on the
     establishment (Jianshi 在编 3,632)."""
     b = Builder()
-    counts = figures.teacher_counts(
-        TeacherCount.objects.filter(school__township__county__code=period.county_code), period
+    counts = figures.schools_as_of(
+        figures.teacher_counts(
+            TeacherCount.objects.filter(school__township__county__code=period.county_code), period
+        ),
+        period,
+        figures.TOWNSHIP,
+        figures.SCHOOL_TYPE,
     )
-    by_type = grouped(counts, "school__school_type", **figures.teacher_sums())
+    by_type = grouped(counts, figures.SCHOOL_TYPE, **figures.teacher_sums())
     b.table(
         "by_type",
         [
@@ -102,7 +111,7 @@ def teachers_section(period: Period) -> dict:
         if any(v["on_staff"] is not None for v in by_type.values())
         else None,
     }
-    for level, group in (("township", "school__township_id"), ("school", "school_id")):
+    for level, group in (("township", figures.TOWNSHIP), ("school", "school_id")):
         for key, values in grouped(counts, group, **figures.teacher_sums()).items():
             b.breakdown(level, key, values)
     return b.as_dict()
@@ -142,19 +151,19 @@ def poverty_section(period: Period) -> dict:
     poor = poor_students(period)
     # The household county is the child's, not the register's: it is read from the student.
     local = Q(student__household_county_code=here)
-    figures = poor.aggregate(
+    found = poor.aggregate(
         studying_here=Count("pk"),
         registered_elsewhere=Count("pk", filter=~local),
         registered_here_in_county=Count("pk", filter=local),
     )
     outside = out_of_county_poor(period)
-    registered_here = figures["registered_here_in_county"] + sum(outside.values())
+    registered_here = found["registered_here_in_county"] + sum(outside.values())
     letters = out_of_county_letters(period)
     lines = [
-        {"key": "studying_here", "students": figures["studying_here"]},
-        {"key": "registered_elsewhere", "students": figures["registered_elsewhere"]},
+        {"key": "studying_here", "students": found["studying_here"]},
+        {"key": "registered_elsewhere", "students": found["registered_elsewhere"]},
         {"key": "registered_here", "students": registered_here},
-        {"key": "registered_here_in_county", "students": figures["registered_here_in_county"]},
+        {"key": "registered_here_in_county", "students": found["registered_here_in_county"]},
         {"key": "out_in_prefecture", "students": outside["out_in_prefecture"]},
         {"key": "out_of_prefecture", "students": outside["out_of_prefecture"]},
         {"key": "letters_sent", "students": letters},
@@ -162,10 +171,10 @@ def poverty_section(period: Period) -> dict:
     b.table("split", lines, measures=POOR_M, totals=False)
     per_stage = grouped(poor, "stage", students=Count("pk"))
     b.table("by_stage", [{"key": s, **per_stage.get(s, {})} for s in Stage.values], measures=POOR_M)
-    b.total = {**figures, "registered_here": registered_here, **outside, "letters_sent": letters}
-    for level, group in (("township", "school__township_id"), ("school", "school_id")):
+    b.total = {**found, "registered_here": registered_here, **outside, "letters_sent": letters}
+    for level, rows, group in figures.by_township_and_school(poor, period):
         for key, values in grouped(
-            poor, group, studying_here=Count("pk"), registered_elsewhere=Count("pk", filter=~local)
+            rows, group, studying_here=Count("pk"), registered_elsewhere=Count("pk", filter=~local)
         ).items():
             b.breakdown(level, key, values)
     return b.as_dict()
