@@ -188,6 +188,7 @@ def bare_copy(path: str) -> float:
         village,
         guardian,
         phone,
+        *_national,
     ) in rows:
         parsed = id_numbers.parse(number)
         writer.writerow(

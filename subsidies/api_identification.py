@@ -301,7 +301,7 @@ class IdentificationRoundSerializer(serializers.ModelSerializer):
         model = IdentificationRound
         fields = ["id", "school_year", "publicity_days", "note"]
         validators: list = []
-        extra_kwargs = {"school_year": {"validators": []}}
+        extra_kwargs = {"school_year": {"validators": []}, "publicity_days": {"required": True}}
 
 
 @extend_schema_view(

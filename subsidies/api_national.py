@@ -38,7 +38,7 @@ class ReconcileRequestSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The national aid system's export (.xlsx). " + COLUMNS_HELP)
 
 
-class DifferenceSerializer(serializers.Serializer):
+class NationalDifferenceSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=list(national_aid.KINDS.items()))
     kind_display = serializers.CharField()
     id_number_masked = serializers.CharField(source="masked_id_number")
@@ -49,12 +49,12 @@ class DifferenceSerializer(serializers.Serializer):
     paid = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
 
 
-class ReconciliationSerializer(serializers.Serializer):
+class NationalReconciliationSerializer(serializers.Serializer):
     terms = serializers.ListField(child=serializers.CharField())
     reported = serializers.IntegerField(help_text="Payments (child, aid, term) in the file.")
     paid = serializers.IntegerField(help_text="Payments the portal paid in those terms.")
     matched = serializers.IntegerField()
-    differences = DifferenceSerializer(many=True)
+    differences = NationalDifferenceSerializer(many=True)
 
 
 class NationalAidViewSet(viewsets.ViewSet):
@@ -101,14 +101,14 @@ class NationalAidViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request={"multipart/form-data": ReconcileRequestSerializer},
-        responses={200: ReconciliationSerializer, **WRITE_ERRORS},
+        responses={200: NationalReconciliationSerializer, **WRITE_ERRORS},
         description="Reads the national system's export and lists every difference with the portal's paid "
         "payments of the same terms (and identified students, if the sheet 困难学生 is given). A header "
         "that is not the template's is refused (400) with the missing and unknown columns named.",
     )
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def reconcile(self, request):
-        return Response(ReconciliationSerializer(self._reconcile(request)).data)
+        return Response(NationalReconciliationSerializer(self._reconcile(request)).data)
 
     @extend_schema(
         request={"multipart/form-data": ReconcileRequestSerializer},

@@ -72,5 +72,8 @@ def token(bureau, student_a, student_b):
 def test_api_has_no_server_error_and_no_whole_id_in_lists(case, token):
     response = case.call(headers={"Authorization": f"Token {token}"})
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code}"
-    if case.method.upper() == "GET" and "{" not in case.path and response.status_code == 200:
+    # Lists are JSON; a file an export sends (the national aid system's, with whole ID numbers for bureau staff
+    # by design) is not a list.
+    json_list = any("json" in value for value in response.headers.get("content-type", []))
+    if case.method.upper() == "GET" and "{" not in case.path and response.status_code == 200 and json_list:
         assert not whole_id_numbers(response.text), f"whole ID number in {case.path}"

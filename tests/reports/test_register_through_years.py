@@ -47,7 +47,8 @@ def upload(rows, name="学籍.xlsx") -> SimpleUploadedFile:
 
 
 def roll_line(number, name, school: School, stage: str, grade: int, year: str = "") -> list:
-    return [number, name, school.code, stage, grade, "", "否", "", "", "", "", "", year, "", ""]
+    line = [number, name, school.code, stage, grade, "", "否", "", "", "", "", ""]
+    return line + [""] * (len(importing.COLUMNS) - len(line)) + [year, "", ""]
 
 
 @pytest.fixture

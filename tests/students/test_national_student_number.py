@@ -148,6 +148,9 @@ def test_import_matches_on_the_national_number_first_and_corrects_the_id_number(
     job = _import(
         [_with_number(row(school_a, number=corrected, name=student.name, grade=4), national)], bureau
     )
+    # It changes a registered student: shown first, written on confirmation (issue 15).
+    assert job.status == ImportJob.Status.PREVIEW, (job.message, job.errors)
+    job = services.import_confirm(job=job, by=bureau)
     assert job.status == ImportJob.Status.DONE, (job.message, job.errors)
     assert (job.created_count, job.updated_count) == (0, 1)
     student.refresh_from_db()
