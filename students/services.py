@@ -275,7 +275,7 @@ def student_update(*, student: Student, by, **fields: Any) -> Student:
         raise PermissionDenied(_("You may not change this student."))
     if "status" in fields:
         check_status_by_hand(fields["status"], was=Student.objects.get(pk=student.pk).status)
-    if "enrolled_on" in fields:
+    if "enrolled_on" in fields and fields["enrolled_on"] != student.enrolled_on:
         check_enrolled_on(fields["enrolled_on"])
     new_school = fields.pop("school", None)
     for key, value in fields.items():
