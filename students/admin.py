@@ -20,8 +20,27 @@ class TownshipAdmin(ScopedAdmin):
     list_select_related = ("county",)
 
 
+class SchoolAdminForm(forms.ModelForm):
+    """A change of township, type, ownership or rural flag takes effect today: refused here, as a form error,
+    when services.save_school would refuse it."""
+
+    class Meta:
+        model = School
+        fields = [f.name for f in School._meta.concrete_fields if f.editable and not f.primary_key]
+
+    def clean(self):
+        cleaned = super().clean()
+        stored = School.objects.filter(pk=self.instance.pk).first() if self.instance.pk else None
+        errors = services.school_change_errors(school=stored, new=cleaned)
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
+
 @admin.register(School)
 class SchoolAdmin(ScopedAdmin):
+    form = SchoolAdminForm
     list_display = (
         "code",
         "name",
@@ -80,6 +99,7 @@ class StudentAdminForm(forms.ModelForm):
         cleaned = super().clean()
         was = Student.objects.get(pk=self.instance.pk).status if self.instance.pk else None
         services.check_status_by_hand(cleaned.get("status"), was=was)
+        services.check_enrolled_on(cleaned.get("enrolled_on"))
         return cleaned
 
 

@@ -108,8 +108,10 @@ class SchoolSerializer(serializers.ModelSerializer):
         opened_on = attrs.get("opened_on", instance.opened_on if instance else None)
         closed_on = attrs.get("closed_on", instance.closed_on if instance else None)
         errors = School.dates_errors(opened_on, closed_on, school_pk=instance.pk if instance else None)
-        if instance is not None and "effective_on" in attrs:
-            errors = errors or services.school_effective_errors(school=instance, on=attrs["effective_on"])
+        # An edit that changes no dated attribute (a phone) is not checked against the school's last change.
+        errors = errors or services.school_change_errors(
+            school=instance, new=attrs, on=attrs.get("effective_on")
+        )
         if errors:
             raise serializers.ValidationError(errors)
         attrs["is_active"] = closed_on is None

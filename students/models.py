@@ -478,6 +478,24 @@ def school_as_of(day: date, field: str, school: str = "school"):
     return Subquery(spell)
 
 
+def school_name_as_of(day: date, school: str = "pk"):
+    """An expression for the name of the school at `school` as it was at the end of `day`, from the school's
+    history (a name is not dated otherwise): the last name recorded by then, else the first one recorded (the
+    school's row predates its history or was entered later), else its name now. A past year's rebuilt report
+    then keeps the names it was built with."""
+    from datetime import datetime, time, timedelta
+
+    from django.apps import apps
+    from django.db.models import OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    events = apps.get_model("students", "SchoolEvent").objects.filter(pgh_obj_id=OuterRef(school))
+    cutoff = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    then = events.filter(pgh_created_at__lt=cutoff).order_by("-pgh_created_at", "-pgh_id").values("name")[:1]
+    first = events.order_by("pgh_created_at", "pgh_id").values("name")[:1]
+    return Coalesce(Subquery(then), Subquery(first), F(f"{school}__name" if school != "pk" else "name"))
+
+
 class TeacherCountQuerySet(ScopedQuerySet):
     scope_school = "school"
     scope_townships = ("school__township",)

@@ -62,22 +62,30 @@ def check_effective(on: date, *, field: str = "on", today: date | None = None) -
     """Refuse a clerk's change dated outside the running school year: a school year that has ended is what its
     register said (rebuilt reports must not move), and its register changes only through that year's roll
     (students.roll); a date to come has not happened yet."""
-    from students.models import school_year_of
-
     today = today or timezone.localdate()
     if on > today:
         raise ValidationError({field: [_("The date cannot be in the future.")]})
+    errors = ended_year_errors(on, field=field, today=today)
+    if errors:
+        raise ValidationError(errors)
+
+
+def ended_year_errors(on: date, *, field: str = "on", today: date | None = None) -> dict:
+    """A change dated before the first day of the running school year would rewrite a year that has ended (its
+    rebuilt reports would move): the refusal, keyed by `field`, or nothing."""
+    from students.models import school_year_of
+
+    today = today or timezone.localdate()
     start = date(school_year_of(today), 9, 1)
     if on < start:
-        raise ValidationError(
-            {
-                field: [
-                    _(
-                        "%(on)s falls in a school year that has ended: date it on or after %(start)s, the first "
-                        "day of this school year. An ended year's register changes only through that year's "
-                        "roll import."
-                    )
-                    % {"on": on.isoformat(), "start": start.isoformat()}
-                ]
-            }
-        )
+        return {
+            field: [
+                _(
+                    "%(on)s falls in a school year that has ended: date it on or after %(start)s, the first "
+                    "day of this school year. An ended year's register changes only through that year's "
+                    "roll import."
+                )
+                % {"on": on.isoformat(), "start": start.isoformat()}
+            ]
+        }
+    return {}

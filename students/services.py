@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,10 +19,12 @@ from portal.access import can_import_students, can_write_in_scope, is_bureau_sta
 from portal.services import service
 from students import importing, register, roll
 from students.models import (
+    Enrollment,
     ImportJob,
     MissingFromRoll,
     School,
     SchoolSpell,
+    Stage,
     Student,
     StudentCategory,
     Township,
@@ -78,15 +81,74 @@ def check_status_by_hand(status: str | None, *, was: str | None = None) -> None:
         )
 
 
+def check_enrolled_on(enrolled_on: date | None) -> None:
+    """A child is recorded once enrolled: an enrolment date to come would put an enrolled child on no register."""
+    if enrolled_on is not None and enrolled_on > timezone.localdate():
+        raise ValidationError(
+            {
+                "enrolled_on": [
+                    _("The enrolment date cannot be in the future: record the child once enrolled.")
+                ]
+            }
+        )
+
+
 # --- Schools through time ---------------------------------------------------------------------------------
 
 # A school's township, type, ownership and rural flag are dated (SchoolSpell): the past keeps the old value.
 
 
-def school_effective_errors(*, school: School | None, on: date, field: str = "effective_on") -> dict:
-    """What is wrong with the date a change of a school's township, type, ownership or rural flag takes effect:
-    not after the running school year (a change to come is recorded in the year it happens), and not before
-    the school's latest spell began (a change under a later one would rewrite it)."""
+# The School fields a SchoolSpell dates (SCHOOL_SPELL_COLUMNS, by field name).
+SCHOOL_DATED_FIELDS = ("township", "school_type", "ownership", "is_rural")
+
+
+def school_change_errors(
+    *, school: School | None, new: dict, on: date | None = None, field: str = "effective_on"
+) -> dict:
+    """What is wrong with giving `school` (as stored; None for a new school) the values `new` (any of its fields),
+    a change of township, type, ownership or rural flag taking effect on `on` (today by default).
+
+    An edit that changes none of those is not dated and is not checked here. A changed one: not into a township
+    merged into another; not before the first day of the running school year (an ended year's reports must not
+    move: the rule of a student's change, register.ended_year_errors) nor after its last day; not before the
+    school's latest spell began (it would rewrite it); and a new type must teach the pupils on the register."""
+    township = new.get("township")
+    if school is None:
+        if township is not None and township.closed_on is not None:
+            return _merged_township_errors(township)
+        return {}
+    changed = {name for name in SCHOOL_DATED_FIELDS if name in new and new[name] != getattr(school, name)}
+    if not changed:
+        return {}
+    if "township" in changed and township is not None and township.closed_on is not None:
+        return _merged_township_errors(township)
+    on = on or timezone.localdate()
+    errors = school_date_errors(on, field=field)
+    if errors:
+        return errors
+    last = (
+        SchoolSpell.objects.filter(school=school, valid_from__isnull=False)
+        .order_by("-valid_from")
+        .values_list("valid_from", flat=True)
+        .first()
+    )
+    if last is not None and on < last:
+        return {
+            field: [
+                _(
+                    "This school's township, type or ownership last changed on %(last)s: a change takes "
+                    "effect on or after that day."
+                )
+                % {"last": last.isoformat()}
+            ]
+        }
+    if "school_type" in changed:
+        return _pupils_untaught_errors(school=school, school_type=new["school_type"], on=on)
+    return {}
+
+
+def school_date_errors(on: date, *, field: str = "effective_on") -> dict:
+    """A change of a school's dated attributes takes effect within the running school year."""
     today = timezone.localdate()
     year_end = date(school_year_of(today) + 1, 8, 31)
     if on > year_end:
@@ -96,31 +158,56 @@ def school_effective_errors(*, school: School | None, on: date, field: str = "ef
                 % {"end": year_end.isoformat()}
             ]
         }
-    if school is not None and school.pk is not None:
-        last = (
-            SchoolSpell.objects.filter(school=school, valid_from__isnull=False)
-            .order_by("-valid_from")
-            .values_list("valid_from", flat=True)
-            .first()
-        )
-        if last is not None and on < last:
-            return {
-                field: [
-                    _(
-                        "This school's township, type or ownership last changed on %(last)s: a change takes "
-                        "effect on or after that day."
-                    )
-                    % {"last": last.isoformat()}
-                ]
-            }
-    return {}
+    return register.ended_year_errors(on, field=field, today=today)
 
 
-def save_school(school: School, *, on: date | None = None) -> School:
+def _merged_township_errors(township: Township) -> dict:
+    return {
+        "township": [
+            _("%(township)s was merged into another township on %(on)s: choose the township it joined.")
+            % {"township": township.name, "on": township.closed_on.isoformat()}
+        ]
+    }
+
+
+def _pupils_untaught_errors(*, school: School, school_type: str, on: date) -> dict:
+    """A school cannot become a type that does not teach the pupils on its register from `on`."""
+    stages = School.TYPE_STAGES[school_type]
+    untaught = (
+        Enrollment.objects.during(on, date.max)
+        .enrolled()
+        .filter(school=school)
+        .exclude(stage__in=stages)
+        .values("stage")
+        .annotate(pupils=Count("student", distinct=True))
+        .order_by("stage")
+    )
+    if not untaught:
+        return {}
+    labels = dict(Stage.choices)
+    counts = "; ".join(
+        _("%(count)s %(stage)s pupils") % {"count": row["pupils"], "stage": labels[row["stage"]]}
+        for row in untaught
+    )
+    return {
+        "school_type": [
+            _(
+                "A %(type)s does not enrol the pupils on this school's register from %(on)s (%(counts)s): "
+                "transfer them or record why they left first."
+            )
+            % {"type": School.Type(school_type).label, "on": on.isoformat(), "counts": counts}
+        ]
+    }
+
+
+def save_school(school: School, *, on: date | None = None, field: str = "effective_on") -> School:
     """Save a school whose township, type, ownership or rural flag may have changed, the change taking effect
     on `on` (today by default): the database dates the school's spells from it. Call inside a transaction."""
     on = on or timezone.localdate()
-    errors = school_effective_errors(school=school, on=on)
+    stored = School.objects.select_for_update().filter(pk=school.pk).first() if school.pk else None
+    errors = school_change_errors(
+        school=stored, new={name: getattr(school, name) for name in SCHOOL_DATED_FIELDS}, on=on, field=field
+    )
     if errors:
         raise ValidationError(errors)
     with register.effective(on, source="school"):
@@ -144,17 +231,19 @@ def township_merge(*, township: Township, into: Township, on: date, by) -> Towns
         raise ValidationError(
             {"township": [_("This township was already merged on %(on)s.") % {"on": township.closed_on}]}
         )
+    # Read `into` again under a lock: a merger of it that committed meanwhile closed it.
+    into = Township.objects.select_for_update().get(pk=into.pk)
     if into.closed_on is not None:
         raise ValidationError({"into": [_("That township has itself been merged into another.")]})
     schools = list(School.objects.select_for_update().filter(township=township).order_by("code"))
-    errors = school_effective_errors(school=None, on=on, field="on")
+    errors = school_date_errors(on, field="on")
     for school in schools:
-        errors = errors or school_effective_errors(school=school, on=on, field="on")
+        errors = errors or school_change_errors(school=school, new={"township": into}, on=on, field="on")
     if errors:
         raise ValidationError(errors)
     for school in schools:
         school.township = into
-        save_school(school, on=on)
+        save_school(school, on=on, field="on")
     township.closed_on = on
     township.merged_into = into
     township.save(update_fields=["closed_on", "merged_into"])
@@ -164,6 +253,7 @@ def township_merge(*, township: Township, into: Township, on: date, by) -> Towns
 @service(allowed=can_write_in_scope, refusal=gettext_lazy("You may not change records of this school."))
 def student_create(*, by, **fields: Any) -> Student:
     check_status_by_hand(fields.get("status"))
+    check_enrolled_on(fields.get("enrolled_on"))
     student = Student(**{k: v for k, v in fields.items() if k in STUDENT_FIELDS})
     _check_school(school=student.school, by=by)
     student.full_clean()
@@ -185,6 +275,8 @@ def student_update(*, student: Student, by, **fields: Any) -> Student:
         raise PermissionDenied(_("You may not change this student."))
     if "status" in fields:
         check_status_by_hand(fields["status"], was=Student.objects.get(pk=student.pk).status)
+    if "enrolled_on" in fields and fields["enrolled_on"] != student.enrolled_on:
+        check_enrolled_on(fields["enrolled_on"])
     new_school = fields.pop("school", None)
     for key, value in fields.items():
         if key in STUDENT_FIELDS:
