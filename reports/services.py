@@ -253,6 +253,8 @@ def nightly_years(today=None) -> list[tuple[int, str]]:
 # counties have some ten thousand people and several hundred children in such a band. Below this the figure
 # is a slip or was typed in 万/千 (1.2万 -> 1 or 12), and a rate over it would be nonsense.
 MIN_POPULATION = 100
+# Three years of births in the largest county are far fewer; a bigger figure is a typing error (and would not fit).
+MAX_POPULATION = 5_000_000
 
 
 @service(
@@ -285,6 +287,11 @@ def population_set(*, school_year: int, band: str, population: int, note: str = 
                 "a figure in 万 or 千."
             )
             % {"n": population, "min": MIN_POPULATION}
+        ]
+    elif population > MAX_POPULATION:
+        errors["population"] = [
+            _("%(n)s children is more than any county's age group (at most %(max)s): check the figure.")
+            % {"n": population, "max": MAX_POPULATION}
         ]
     if errors:
         raise ValidationError(errors)
