@@ -90,6 +90,7 @@ class ApproveForm(forms.Form):
     # The figures the clerk was shown: the approval is refused if the batch no longer has them.
     expected_count = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     expected_amount = forms.DecimalField(widget=forms.HiddenInput, max_digits=14, decimal_places=2)
+    expected_fingerprint = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 
 class PaidForm(forms.Form):

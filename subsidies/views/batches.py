@@ -210,7 +210,13 @@ def batch_approve(request, pk: int):
         "batch": batch,
         "count": count,
         "amount": amount,
-        "form": ApproveForm(initial={"expected_count": count, "expected_amount": amount}),
+        "form": ApproveForm(
+            initial={
+                "expected_count": count,
+                "expected_amount": amount,
+                "expected_fingerprint": selectors.approval_fingerprint(batch),
+            }
+        ),
         "quota": selectors.quota_status(
             aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term
         ),
