@@ -519,7 +519,8 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             workbook = call_service(bank.bank_file_workbook, batch=batch, number=number)
         detail = f"bank payroll file, batch {batch.pk}" + (f", file {number} again" if number else "")
         log_access(request, AccessLog.Action.EXPORT, batch, detail=detail)
-        return workbook_response(workbook, f"代发_{batch}.xlsx")
+        made = number or batch.bank_files.order_by("-number").values_list("number", flat=True).first()
+        return workbook_response(workbook, selectors.bank_file_name(batch, made))
 
     @extend_schema(
         request={"multipart/form-data": BankResultsRequestSerializer},

@@ -339,6 +339,11 @@ def approval_fingerprint(batch: DisbursementBatch) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def bank_file_name(batch: DisbursementBatch, number: int | None) -> str:
+    """What a bank file downloads as: each file of a batch under its own name (代发_<batch>_第2号.xlsx)."""
+    return f"代发_{batch}_第{number}号.xlsx" if number else f"代发_{batch}.xlsx"
+
+
 def bank_files(batch: DisbursementBatch):
     """The batch's bank files, each with its number of payments, amount and how many came back paid/failed."""
     lines = "lines__outcome"

@@ -1,18 +1,29 @@
-"""Attack (issue 15): on the demo county (today: no nutrition term running; the last one ended 2023-01-13) the
-principal's home page lists "请登记校长陪餐 9" among 待办事项 — days of a term that closed years ago — and, unlike
-the nutrition page, never says that no term is running."""
+"""The principal's home page gives nutrition to-dos for the term running today only, never for a term that
+closed (the demo's 2022 autumn term ended 2023-01-13), and says so when no term runs (issue 15). The demo
+seeds the running term at the principal's school, so the principal has current work."""
 
 from __future__ import annotations
 
 import re
 
+from django.utils import timezone
+
+from nutrition.models import PilotSchool
 from tests.portal.conftest import client_of, demo_county, demo_database  # noqa: F401
 
 
-def test_the_principals_to_do_list_holds_no_task_of_a_term_long_closed(client_of):  # noqa: F811
+def test_the_principals_to_dos_are_of_the_running_term_only(client_of):  # noqa: F811
     page = client_of("principal").get("/").content.decode()
+    today = timezone.localdate()
+    pilots = [int(pk) for pk in re.findall(r'href="/nutrition/pilots/(\d+)/', page)]
+    assert pilots or "没有进行中的学期" in page
+    for pilot in PilotSchool.objects.filter(pk__in=pilots).select_related("term"):
+        assert pilot.term.start <= today <= pilot.term.end, pilot.term
+
+
+def test_a_principal_is_told_when_no_term_runs(principal_a_client):
+    # No nutrition term at all in this database: nothing runs today.
+    page = principal_a_client.get("/").content.decode()
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
-    todo = text.split("待办事项", 1)[1][:300]
-    # Expected: no 陪餐 to-do for the 2022 autumn term (ended 2023-01-13), or a note that no term is running.
-    # Actual: "请登记校长陪餐 9", linking to the 2022 pilot page.
-    assert "请登记校长陪餐" not in todo or "没有进行中的学期" in text, todo
+    assert "营养改善计划没有进行中的学期" in text
+    assert "请登记校长陪餐" not in text
