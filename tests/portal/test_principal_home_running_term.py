@@ -5,7 +5,9 @@ seeds the running term at the principal's school, so the principal has current w
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from nutrition.models import PilotSchool
@@ -22,7 +24,14 @@ def test_the_principals_to_dos_are_of_the_running_term_only(client_of):  # noqa:
 
 
 def test_a_principal_is_told_when_no_term_runs(principal_a_client):
-    # No nutrition term at all in this database: nothing runs today.
+    from nutrition.models import NutritionTerm
+
+    today = timezone.localdate()
+    # Nothing runs today: a running term (and its pilots) ended yesterday.
+    NutritionTerm.objects.filter(start__lte=today, end__gte=today).update(
+        start=today - timedelta(days=2), end=today - timedelta(days=1)
+    )
+    cache.clear()  # the home figures are cached
     page = principal_a_client.get("/").content.decode()
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     assert "营养改善计划没有进行中的学期" in text
