@@ -1,4 +1,5 @@
-"""Demo data: the autumn 2022 term for the demo county's rural primary, junior and nine-year schools.
+"""Demo data: the autumn 2022 term for the demo county's rural primary, junior and nine-year schools, and the
+term running today at the demo principal's school (`seed_running_term`).
 
 Idempotent (nothing is added once the term has pilot schools) and built with bulk inserts. The records obey
 the rules (meals within pupils covered, on school days only); a few schools carry the problems the
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from nutrition import rules
 from nutrition.models import (
@@ -96,11 +98,82 @@ def _pilots(term: NutritionTerm) -> list[PilotSchool]:
     return PilotSchool.objects.bulk_create(pilots)
 
 
+def running_term_bounds(today: date) -> tuple[int, str, date, date] | None:
+    """(school year, season, first and last school day) of the term running on `today` in the demo's
+    calendar (autumn 1 Sep - 15 Jan, spring 20 Feb - 10 Jul); None in the holidays between."""
+    year = today.year
+    if today >= date(year, 9, 1):
+        return year, NutritionTerm.Season.AUTUMN, date(year, 9, 1), date(year + 1, 1, 15)
+    if today <= date(year, 1, 15):
+        return year - 1, NutritionTerm.Season.AUTUMN, date(year - 1, 9, 1), date(year, 1, 15)
+    if date(year, 2, 20) <= today <= date(year, 7, 10):
+        return year - 1, NutritionTerm.Season.SPRING, date(year, 2, 20), date(year, 7, 10)
+    return None
+
+
+def seed_running_term(*, stdout, today: date | None = None) -> None:
+    """The term running today at the demo principal's school only (kept small): its meals and 陪餐 up to
+    yesterday, the last two school days' 陪餐 not yet recorded, and the first transfer of money, so that the
+    principal's home page has current work (issue 15). Nothing in the holidays, nothing if already there."""
+    today = today or timezone.localdate()
+    bounds = running_term_bounds(today)
+    principal = User.objects.filter(role=User.Role.PRINCIPAL, school__isnull=False).order_by("pk").first()
+    if bounds is None or principal is None:
+        return
+    school_year, season, start, end = bounds
+    if start.year == TERM_START.year and season == NutritionTerm.Season.AUTUMN:
+        return  # the 2022 term itself
+    term, _ = NutritionTerm.objects.get_or_create(
+        school_year=school_year, season=season, defaults={"start": start, "end": end}
+    )
+    if term.pilots.exists():
+        return
+    holidays = [date(start.year, 10, d) for d in range(1, 8)] if season == NutritionTerm.Season.AUTUMN else []
+    TermHoliday.objects.bulk_create(
+        [TermHoliday(term=term, day=day, reason="国庆节") for day in holidays], ignore_conflicts=True
+    )
+    school = principal.school
+    counts = dict(
+        Enrollment.objects.on(start)
+        .enrolled()
+        .filter(school=school, stage__in=(Stage.PRIMARY, Stage.JUNIOR))
+        .values_list("stage")
+        .annotate(n=Count("pk"))
+    )
+    pilot = PilotSchool.objects.create(
+        term=term,
+        school=school,
+        supply_mode=PilotSchool.SupplyMode.CANTEEN if school.has_canteen else PilotSchool.SupplyMode.CATERED,
+        planned_days=100,
+        covered_primary=counts.get(Stage.PRIMARY, 0),
+        covered_junior=counts.get(Stage.JUNIOR, 0),
+        covered_counted_on=start,
+    )
+    days = rules.school_days(term, holidays, until=today - timedelta(days=1))
+    meals = [
+        MealRecord(pilot=pilot, day=day, stage=stage, meals=covered)
+        for day in days
+        for stage, covered in ((Stage.PRIMARY, pilot.covered_primary), (Stage.JUNIOR, pilot.covered_junior))
+        if covered
+    ]
+    MealRecord.objects.bulk_create(meals, batch_size=5000)
+    person = school.principal_name or "校长"
+    AccompaniedMeal.objects.bulk_create(
+        [AccompaniedMeal(pilot=pilot, day=day, person=person, remark="") for day in days[:-2]]
+    )
+    served = sum(m.meals for m in meals)
+    amount = (served * pilot.daily_standard).quantize(rules.FEN)
+    if amount > 0:
+        FundReceipt.objects.create(pilot=pilot, received_on=start, amount=amount, document="宁教字营养")
+    stdout.write(f"nutrition: the running term {term}, {len(meals)} meal records at {school}")
+
+
 @transaction.atomic
 def seed(*, rng: random.Random, stdout, scale: str) -> None:
     term, _ = NutritionTerm.objects.get_or_create(
         school_year=2022, season=NutritionTerm.Season.AUTUMN, defaults={"start": TERM_START, "end": TERM_END}
     )
+    seed_running_term(stdout=stdout)
     if term.pilots.exists():
         stdout.write("nutrition: autumn 2022 term already seeded")
         return

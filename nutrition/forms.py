@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from nutrition.models import MEAL_STAGES, NutritionTerm, PilotSchool, Purchase, SafetyCheck
-from portal.forms import DateInput
+from portal.forms import ChooseLabelMixin, DateInput
 from students.models import School
 
 
@@ -16,13 +16,13 @@ def _today():
     return timezone.localdate()
 
 
-class MealForm(forms.Form):
+class MealForm(ChooseLabelMixin, forms.Form):
     day = forms.DateField(label=_("Date"), widget=DateInput(), initial=_today)
     stage = forms.ChoiceField(label=_("Stage"), choices=MEAL_STAGES, initial="primary")
     meals = forms.IntegerField(label=_("Meals served"), min_value=0)
 
 
-class AccompaniedForm(forms.Form):
+class AccompaniedForm(ChooseLabelMixin, forms.Form):
     day = forms.DateField(label=_("Date"), widget=DateInput(), initial=_today)
     person = forms.CharField(label=_("Who ate with the pupils"), max_length=50)
     remark = forms.CharField(
@@ -30,7 +30,7 @@ class AccompaniedForm(forms.Form):
     )
 
 
-class PurchaseForm(forms.Form):
+class PurchaseForm(ChooseLabelMixin, forms.Form):
     purchased_on = forms.DateField(label=_("Date"), widget=DateInput(), initial=_today)
     supplier = forms.CharField(label=_("Supplier"), max_length=100)
     category = forms.ChoiceField(label=_("Category"), choices=Purchase.Category.choices)
@@ -39,13 +39,13 @@ class PurchaseForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
-class ReceiptForm(forms.Form):
+class ReceiptForm(ChooseLabelMixin, forms.Form):
     received_on = forms.DateField(label=_("Received on"), widget=DateInput(), initial=_today)
     amount = forms.CharField(label=_("Amount (yuan)"), max_length=20)
     document = forms.CharField(label=_("Document number"), max_length=100, required=False)
 
 
-class SafetyCheckForm(forms.Form):
+class SafetyCheckForm(ChooseLabelMixin, forms.Form):
     kind = forms.ChoiceField(label=pgettext_lazy("safety check", "Kind"), choices=SafetyCheck.Kind.choices)
     day = forms.DateField(label=_("Date"), widget=DateInput(), initial=_today)
     checked_by = forms.CharField(label=_("Checked by"), max_length=50)
@@ -64,7 +64,7 @@ class SafetyCheckForm(forms.Form):
     )
 
 
-class MealImportForm(forms.Form):
+class MealImportForm(ChooseLabelMixin, forms.Form):
     term = forms.ModelChoiceField(label=_("Term"), queryset=NutritionTerm.objects.filter(is_closed=False))
     month = forms.DateField(
         label=_("Month"),
@@ -74,19 +74,19 @@ class MealImportForm(forms.Form):
     file = forms.FileField(label=_("Excel file (.xlsx)"))
 
 
-class TermForm(forms.ModelForm):
+class TermForm(ChooseLabelMixin, forms.ModelForm):
     class Meta:
         model = NutritionTerm
         fields = ["school_year", "season", "start", "end"]
         widgets = {"start": DateInput(), "end": DateInput()}
 
 
-class HolidayForm(forms.Form):
+class HolidayForm(ChooseLabelMixin, forms.Form):
     day = forms.DateField(label=_("Date"), widget=DateInput())
     reason = forms.CharField(label=_("Reason"), max_length=100, required=False)
 
 
-class EnrolForm(forms.Form):
+class EnrolForm(ChooseLabelMixin, forms.Form):
     school = forms.ModelChoiceField(label=_("School"), queryset=School.objects.none())
     supply_mode = forms.ChoiceField(label=_("Supply mode"), choices=PilotSchool.SupplyMode.choices)
     preschool_plan = forms.BooleanField(label=_("Preschool plan"), required=False)

@@ -13,6 +13,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
+from django.utils.translation import gettext, gettext_noop
 
 from portal.access import can_reveal_personal
 from portal.models import AccessLog
@@ -196,8 +197,41 @@ _DISPOSITION = re.compile(
 )
 
 
+# The details our own code writes (in English, as stored; old entries too), in the page's language. The first
+# whole match wins; a detail none matches (a file name, a path) is shown as it is.
+_DETAILS = [
+    (re.compile(p), msgid)
+    for p, msgid in (
+        (r"import errors", gettext_noop("import errors file")),
+        (r"import results", gettext_noop("import results file")),
+        (
+            r"bank payroll file, batch (?P<batch>\d+), file (?P<file>\d+) again",
+            gettext_noop("bank payroll file, batch %(batch)s, file %(file)s again"),
+        ),
+        (r"bank payroll file, batch (?P<batch>\d+)", gettext_noop("bank payroll file, batch %(batch)s")),
+        (r"students x(?P<count>\d+) masked", gettext_noop("%(count)s students, ID numbers masked")),
+        (r"students x(?P<count>\d+) full ID numbers", gettext_noop("%(count)s students, whole ID numbers")),
+        (r"edit form", gettext_noop("edit form")),
+        (r"aid received", gettext_noop("aid received")),
+        (r"care records", gettext_noop("care records")),
+        (r"identification", gettext_noop("identification")),
+        (r"data matching results, run (?P<run>\d+)", gettext_noop("data matching results, run %(run)s")),
+        (r"past payments file (?P<file>\d+)", gettext_noop("past payments file %(file)s")),
+        (r"password asked again", gettext_noop("password asked again")),
+        (r"set by an administrator", gettext_noop("set by an administrator")),
+        (r"first authenticator", gettext_noop("first authenticator")),
+        (r"replaced the authenticator", gettext_noop("replaced the authenticator")),
+    )
+]
+
+
 def readable_detail(text: str) -> str:
-    """ "/students/export/ attachment; filename*=utf-8''%E5%AD%A6..." → "/students/export/ 学生名单.xlsx"."""
+    """ "/students/export/ attachment; filename*=utf-8''%E5%AD%A6..." → "/students/export/ 学生名单.xlsx";
+    "import errors" → "导入错误文件" (`_DETAILS`)."""
+    for pattern, msgid in _DETAILS:
+        match = pattern.fullmatch(text)
+        if match:
+            return gettext(msgid) % match.groupdict()
 
     def name(match: re.Match) -> str:
         if match.group("encoded"):

@@ -18,6 +18,25 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+CHOOSE = _("Choose…")
+_DASHES = "---------"  # Django's empty choice (BLANK_CHOICE_DASH, ModelChoiceField.empty_label)
+
+
+class ChooseLabelMixin:
+    """A form whose selects offer "请选择…" rather than Django's "---------" as the empty choice."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.ModelChoiceField):
+                if field.empty_label == _DASHES:
+                    field.empty_label = CHOOSE
+            elif isinstance(field, forms.ChoiceField) and not callable(field.choices):
+                choices = list(field.choices)
+                if any(value == "" and label == _DASHES for value, label in choices):
+                    field.choices = [(v, CHOOSE if v == "" and lbl == _DASHES else lbl) for v, lbl in choices]
+
+
 # A count a clerk types: plain ASCII digits. Python's int() (and so Django's and DRF's IntegerField) also takes
 # "1_000", full-width "１０００", "1000.0" and " +1000", which a clerk never means as a count and a checker
 # never sees as one.

@@ -796,7 +796,8 @@ def school_dropout(user, school, data) -> None:
 
 
 def school_nutrition(user, school, data) -> None:
-    """The school's nutrition pilot of the running term, in one query: its meals, money received, entitled
+    """The school's nutrition pilot of the term running today (none: `nutrition_idle_on` is today when no term
+    runs), in one query: its meals, money received, entitled
     and spent with the reconciliation flags (the conditions of the pilot list's flag filter), the school
     days without a meal entry or without 陪餐, and the failed food-safety checks that no later passed check
     of the same kind has followed up."""
@@ -813,9 +814,10 @@ def school_nutrition(user, school, data) -> None:
         .order_by("day", "pk")
         .values(json=JSONObject(id="pk", day="day", kind="kind", follow_up="follow_up"))
     )
+    # The running term only: a term that ended (or is yet to begin) asks for no meals, 陪餐 or checks.
     pilots = (
         PilotSchool.objects.visible_to(user)
-        .filter(school=school, term__in=current_nutrition_terms(today).values("pk")[:1])
+        .filter(school=school, term__start__lte=today, term__end__gte=today)
         .select_related("term")
         .with_accompanied_days(today)
     )
@@ -852,6 +854,10 @@ def school_nutrition(user, school, data) -> None:
     )
     if pilot is None:
         data["nutrition"] = None
+        # As the nutrition page says it: nothing to record because no term runs (not because the school
+        # has no pilot this term).
+        running = NutritionTerm.objects.filter(start__lte=today, end__gte=today)
+        data["nutrition_idle_on"] = None if running.exists() else today.isoformat()
         return
     term = pilot.term
     days = nutrition_rules.school_days(term, pilot.holidays, until=today)

@@ -492,6 +492,26 @@ class StudentViewSet(
             qs = Student.objects.editable_by(self.request.user).select_related("school")
         return qs
 
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+        responses={
+            201: OpenApiResponse(
+                ImportJobSerializer,
+                description="Checked: `done` (written), `preview` (it changes registered students: nothing "
+                "written until `POST /api/imports/{id}/apply/`), or `rejected` with errors.",
+            ),
+            202: OpenApiResponse(
+                ImportJobSerializer, description="A large file: checked by a task; poll the job."
+            ),
+            **WRITE_ERRORS,
+        },
+    )
     @action(
         detail=False,
         methods=["post"],
@@ -500,7 +520,8 @@ class StudentViewSet(
         serializer_class=None,
     )
     def import_file(self, request):
-        """Upload an .xlsx student list (field `file`); returns the import job (poll /api/imports/<id>/)."""
+        """Upload an .xlsx student list (field `file`); returns the import job (poll /api/imports/<id>/).
+        201 once checked (as the roll import answers), 202 while a task still checks it."""
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": [_("Choose an .xlsx file to upload.")]})
@@ -510,7 +531,8 @@ class StudentViewSet(
             raise PermissionDenied(str(exc)) from exc
         job.refresh_from_db()
         log_access(request, AccessLog.Action.IMPORT, job, detail=job.filename)
-        code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
+        checked = job.is_finished or job.status == ImportJob.Status.PREVIEW
+        code = status.HTTP_201_CREATED if checked else status.HTTP_202_ACCEPTED
         return Response(ImportJobSerializer(job, context={"request": request}).data, status=code)
 
     @extend_schema(

@@ -202,13 +202,15 @@ def match_students(cursor) -> list[tuple[int, int]]:
     return cursor.fetchall()
 
 
-# The register's values a row would overwrite, and the file's, as text in the same order (UPDATE's SET list;
-# a blank optional cell keeps the register's value, so it is no change).
+# The register's values a row would overwrite, and the file's, as text in the same order (every column
+# `update_students` writes; a blank optional cell keeps the register's value, so it is no change).
 _OLD_TEXT = """ARRAY[st.name, st.stage, st.grade::text, st.household_county_code, st.is_boarding::text,
-    st.home_township_id::text, st.village, st.guardian_name, st.guardian_phone, st.school_id::text]::text[]"""
+    st.home_township_id::text, st.village, st.guardian_name, st.guardian_phone, st.school_id::text,
+    st.id_number, st.sex, st.birth_date::text, st.national_student_number]::text[]"""
 _NEW_TEXT = """ARRAY[s.name, s.stage, s.grade::text, s.household_county_code, COALESCE(s.is_boarding, st.is_boarding)::text,
     COALESCE(s.home_township_id, st.home_township_id)::text, COALESCE(s.village, st.village),
-    COALESCE(s.guardian_name, st.guardian_name), COALESCE(s.guardian_phone, st.guardian_phone), sc.id::text]::text[]"""
+    COALESCE(s.guardian_name, st.guardian_name), COALESCE(s.guardian_phone, st.guardian_phone), sc.id::text,
+    s.id_number, s.sex, s.birth_date::text, COALESCE(s.national_student_number, st.national_student_number)]::text[]"""
 CHANGE_FIELDS = (
     "name",
     "stage",
@@ -220,6 +222,12 @@ CHANGE_FIELDS = (
     "guardian_name",
     "guardian_phone",
     "school_id",
+    # A row matched by its national student number may correct the child's ID number (and so the sex and
+    # birth date), or bring a national student number: `update_students` writes those too.
+    "id_number",
+    "sex",
+    "birth_date",
+    "national_student_number",
 )
 # The categories current for a known student on %(on)s (sorted, so that two reads of the same state are equal).
 _CURRENT_CATEGORIES = """ARRAY(

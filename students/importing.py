@@ -557,7 +557,13 @@ CHANGE_LABELS = {
     "guardian_name": "监护人",
     "guardian_phone": "监护人电话",
     "categories": "困难类型",
+    "id_number": "身份证号",
+    "sex": "性别",
+    "birth_date": "出生日期",
+    "national_student_number": "全国学籍号",
 }
+_SCHOOL = staging.CHANGE_FIELDS.index("school_id")
+_TOWNSHIP = staging.CHANGE_FIELDS.index("home_township_id")
 PREVIEW_LIMIT = 500  # changed students kept on the job for the page (the counts are always whole)
 
 
@@ -586,8 +592,8 @@ def changes_of(cursor, *, total: int, today: date) -> Changes:
     found = staging.changes(cursor, on=today) if known else []
     school_ids, township_ids = set(), set()
     for _row, _student, _number, old, new, _current, _added in found:
-        school_ids.update(int(v) for v in (old[-1], new[-1]) if v)
-        township_ids.update(int(v) for v in (old[5], new[5]) if v)
+        school_ids.update(int(v) for v in (old[_SCHOOL], new[_SCHOOL]) if v)
+        township_ids.update(int(v) for v in (old[_TOWNSHIP], new[_TOWNSHIP]) if v)
     schools = dict(School.objects.filter(pk__in=school_ids).values_list("pk", "name"))
     townships = dict(Township.objects.filter(pk__in=township_ids).values_list("pk", "name"))
 
@@ -602,6 +608,12 @@ def changes_of(cursor, *, total: int, today: date) -> Changes:
             return STAGE_LABEL.get(value, value)
         if field == "is_boarding":
             return "是" if value == "true" else "否"
+        if field == "sex":
+            return {"M": "男", "F": "女"}.get(value, value)
+        if field in ("id_number", "national_student_number"):
+            # Kept on the job and its results file, which county readers open: masked (a G number holds the
+            # ID number); the sex and birth date beside it show what a corrected number changes.
+            return id_numbers.mask(value)
         if field == "guardian_phone" and len(value) >= 8:
             # Kept on the job and in its results file, which county readers (officials too) open: a phone
             # number is shown as 138****0000, enough for the importer to recognise the change.

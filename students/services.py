@@ -418,7 +418,11 @@ def import_confirm(*, job: ImportJob, by, fingerprint: str | None = None) -> Imp
     if job.kind != ImportJob.Kind.STUDENTS or job.status != ImportJob.Status.PREVIEW:
         raise ValidationError(_("Only a checked import waiting for confirmation can be confirmed."))
     if not ImportJob.objects.visible_to(by).filter(pk=job.pk).exists():
-        raise PermissionDenied(_("You may not confirm another user's import."))
+        # The rule: an import the user may see (ImportJob.visible_to): a principal their own, bureau staff any
+        # import of their area (a principal's preview too).
+        raise PermissionDenied(
+            _("You may confirm only your own imports; bureau staff may confirm any import of their area.")
+        )
     if fingerprint is not None and fingerprint != job.preview.get("fingerprint"):
         raise ValidationError(
             {

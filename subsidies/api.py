@@ -201,6 +201,19 @@ class BatchSerializer(serializers.ModelSerializer):
         return data
 
 
+class BatchDetailSerializer(BatchSerializer):
+    fingerprint = serializers.SerializerMethodField(
+        help_text="What approving approves (each payable payment, its student and amount) as a digest: send "
+        "it back as the approval's `expected_fingerprint`."
+    )
+
+    class Meta(BatchSerializer.Meta):
+        fields = [*BatchSerializer.Meta.fields, "fingerprint"]
+
+    def get_fingerprint(self, instance) -> str:
+        return selectors.approval_fingerprint(instance)
+
+
 class TotalsRowSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
@@ -235,6 +248,12 @@ class ApproveSerializer(serializers.Serializer):
         max_digits=14,
         decimal_places=2,
         help_text="The batch's `amount` the caller checked: refused (400) if the batch no longer has it.",
+    )
+    expected_fingerprint = serializers.CharField(
+        max_length=64,
+        required=False,
+        help_text="The batch's `fingerprint` (batch detail) the caller checked: refused (400) if a payment was "
+        "added, removed or replaced since, even with the same count and amount.",
     )
 
 
@@ -370,6 +389,9 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             attach_totals(page, totals_by_batch(Payment.objects.visible_to(self.request.user), page))
         return page
 
+    def get_serializer_class(self):
+        return BatchDetailSerializer if self.action == "retrieve" else BatchSerializer
+
     def get_permissions(self):
         # Principals and township officers review their part (add/remove); every other write is bureau's.
         self.write_allowed = None if self.action in ("add_student", "remove_student") else is_bureau_staff
@@ -497,7 +519,8 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             workbook = call_service(bank.bank_file_workbook, batch=batch, number=number)
         detail = f"bank payroll file, batch {batch.pk}" + (f", file {number} again" if number else "")
         log_access(request, AccessLog.Action.EXPORT, batch, detail=detail)
-        return workbook_response(workbook, f"代发_{batch}.xlsx")
+        made = number or batch.bank_files.order_by("-number").values_list("number", flat=True).first()
+        return workbook_response(workbook, selectors.bank_file_name(batch, made))
 
     @extend_schema(
         request={"multipart/form-data": BankResultsRequestSerializer},

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from portal.forms import DateInput
+from portal.forms import ChooseLabelMixin, DateInput
 from students import id_numbers
 from students.models import SCHOOL_YEAR_VALIDATORS, School, Student, StudentCategory, Township, school_year_of
 from subsidies.models import (
@@ -30,7 +30,7 @@ from subsidies.models import (
 from subsidies.services import POLICY_FIELDS
 
 
-class PolicyForm(forms.ModelForm):
+class PolicyForm(ChooseLabelMixin, forms.ModelForm):
     categories = forms.MultipleChoiceField(
         label=_("Qualifying categories"),
         choices=StudentCategory.Category.choices,
@@ -66,7 +66,7 @@ class PolicyForm(forms.ModelForm):
         pass
 
 
-class GenerateForm(forms.Form):
+class GenerateForm(ChooseLabelMixin, forms.Form):
     aid_type = forms.ChoiceField(label=_("Aid type"), choices=AidType.choices)
     school_year = forms.IntegerField(
         label=_("School year"), min_value=2000, max_value=2100, initial=school_year_of
@@ -74,7 +74,7 @@ class GenerateForm(forms.Form):
     term = forms.ChoiceField(label=_("Term"), choices=Term.choices)
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(ChooseLabelMixin, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
@@ -85,14 +85,15 @@ class AddStudentForm(ReasonForm):
         return id_numbers.parse(self.cleaned_data["id_number"]).value
 
 
-class ApproveForm(forms.Form):
+class ApproveForm(ChooseLabelMixin, forms.Form):
     allow_over_quota = forms.BooleanField(label=_("Approve above the quota"), required=False)
     # The figures the clerk was shown: the approval is refused if the batch no longer has them.
     expected_count = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     expected_amount = forms.DecimalField(widget=forms.HiddenInput, max_digits=14, decimal_places=2)
+    expected_fingerprint = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 
-class PaidForm(forms.Form):
+class PaidForm(ChooseLabelMixin, forms.Form):
     bank_reference = forms.CharField(label=_("Bank reference"), max_length=60)
     paid_on = forms.DateField(label=_("Paid on"), widget=DateInput(), initial=date.today)
 
@@ -101,7 +102,7 @@ class PaidByHandForm(PaidForm):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
-class ResultUploadForm(forms.Form):
+class ResultUploadForm(ChooseLabelMixin, forms.Form):
     file = forms.FileField(label=_("Bank result file (.xlsx)"))
     paid_on = forms.DateField(label=_("Paid on"), widget=DateInput(), initial=date.today)
     result_format = forms.ModelChoiceField(
@@ -123,7 +124,7 @@ class ResultUploadForm(forms.Form):
             self.fields["result_format"].empty_label = BankResultFormat.objects.default().name
 
 
-class PayrollLayoutChoiceForm(forms.Form):
+class PayrollLayoutChoiceForm(ChooseLabelMixin, forms.Form):
     layout = forms.ModelChoiceField(
         label=_("Bank payroll layout"),
         queryset=BankPayrollLayout.objects.all(),
@@ -141,7 +142,7 @@ class PayrollLayoutChoiceForm(forms.Form):
             self.fields["layout"].empty_label = BankPayrollLayout.objects.default().bank
 
 
-class QuotaForm(forms.ModelForm):
+class QuotaForm(ChooseLabelMixin, forms.ModelForm):
     class Meta:
         model = AidQuota
         fields = ["aid_type", "school_year", "term", "amount", "note"]
@@ -151,13 +152,13 @@ class QuotaForm(forms.ModelForm):
         pass
 
 
-class BankAccountForm(forms.ModelForm):
+class BankAccountForm(ChooseLabelMixin, forms.ModelForm):
     class Meta:
         model = BankAccount
         fields = ["holder_name", "relation", "holder_id_number", "bank_name", "account_number"]
 
 
-class MatchUploadForm(forms.ModelForm):
+class MatchUploadForm(ChooseLabelMixin, forms.ModelForm):
     file = forms.FileField(label=_("List (.xlsx, keyed by ID number)"))
 
     class Meta:
@@ -165,15 +166,15 @@ class MatchUploadForm(forms.ModelForm):
         fields = ["source", "category", "school_year", "term"]
 
 
-class PastPaymentsForm(forms.Form):
+class PastPaymentsForm(ChooseLabelMixin, forms.Form):
     file = forms.FileField(label=_("The national aid system's export (.xlsx)"))
 
 
-class MatchApplyForm(forms.Form):
+class MatchApplyForm(ChooseLabelMixin, forms.Form):
     valid_from = forms.DateField(label=_("Category valid from"), widget=DateInput(), initial=date.today)
 
 
-class OutOfCountyForm(forms.ModelForm):
+class OutOfCountyForm(ChooseLabelMixin, forms.ModelForm):
     class Meta:
         model = OutOfCountyStudent
         fields = [
@@ -190,11 +191,11 @@ class OutOfCountyForm(forms.ModelForm):
         ]
 
 
-class FollowUpForm(forms.Form):
+class FollowUpForm(ChooseLabelMixin, forms.Form):
     follow_up = forms.ChoiceField(label=_("Follow-up"), choices=OutOfCountyStudent.FollowUp.choices)
 
 
-class LoanForm(forms.ModelForm):
+class LoanForm(ChooseLabelMixin, forms.ModelForm):
     class Meta:
         model = CreditLoan
         fields = [
@@ -225,7 +226,7 @@ class LoanForm(forms.ModelForm):
         pass
 
 
-class LookupForm(forms.Form):
+class LookupForm(ChooseLabelMixin, forms.Form):
     id_number = forms.CharField(label=_("Student's ID number"), max_length=20)
     name = forms.CharField(label=_("Student's name"), max_length=50)
 
@@ -233,7 +234,7 @@ class LookupForm(forms.Form):
 # --- University students and social aid (issue 14) --------------------------------------------------------
 
 
-class UniversityStudentForm(forms.ModelForm):
+class UniversityStudentForm(ChooseLabelMixin, forms.ModelForm):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="student")
 
     class Meta:
@@ -249,7 +250,7 @@ class UniversityStudentForm(forms.ModelForm):
         pass
 
 
-class UniversityAidForm(forms.Form):
+class UniversityAidForm(ChooseLabelMixin, forms.Form):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="aid")
     id_number = forms.CharField(label=_("ID number"), max_length=20)
     kind = forms.ChoiceField(label=_("Aid"), choices=UniversityAid.Kind.choices)
@@ -259,7 +260,7 @@ class UniversityAidForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
 
-class SocialProgrammeForm(forms.ModelForm):
+class SocialProgrammeForm(ChooseLabelMixin, forms.ModelForm):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="programme")
 
     class Meta:
@@ -271,7 +272,7 @@ class SocialProgrammeForm(forms.ModelForm):
         pass
 
 
-class SocialGrantForm(forms.Form):
+class SocialGrantForm(ChooseLabelMixin, forms.Form):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="grant")
     programme = forms.ModelChoiceField(label=_("Programme"), queryset=SocialAidProgramme.objects.none())
     id_number = forms.CharField(
@@ -288,21 +289,21 @@ class SocialGrantForm(forms.Form):
         self.fields["programme"].queryset = SocialAidProgramme.objects.visible_to(user)
 
 
-class NationalAidExportForm(forms.Form):
+class NationalAidExportForm(ChooseLabelMixin, forms.Form):
     school_year = forms.IntegerField(
         label=_("School year"), validators=SCHOOL_YEAR_VALIDATORS, help_text=_("2022 for 2022-2023.")
     )
     term = forms.ChoiceField(label=_("Term"), choices=Term.choices)
 
 
-class NationalAidReconcileForm(forms.Form):
+class NationalAidReconcileForm(ChooseLabelMixin, forms.Form):
     file = forms.FileField(label=_("The national aid system's export (.xlsx)"))
 
 
 # --- Needy-student identification (issue 17) ----------------------------------------------------------------
 
 
-class IdentificationApplyForm(forms.Form):
+class IdentificationApplyForm(ChooseLabelMixin, forms.Form):
     """The family's application (申请表), entered by the school. The student is found by ID number; the
     service refuses a child who is not of the user's school (with one message whether or not the number is
     on the county's register, so that the form reveals nothing)."""
@@ -342,7 +343,7 @@ class IdentificationApplyForm(forms.Form):
         return data
 
 
-class IdentificationReviewForm(forms.Form):
+class IdentificationReviewForm(ChooseLabelMixin, forms.Form):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="review")
     members = forms.CharField(
         label=_("Review group members"),
@@ -355,19 +356,19 @@ class IdentificationReviewForm(forms.Form):
     reviewed_on = forms.DateField(label=_("Reviewed on"), widget=DateInput())
 
 
-class IdentificationDecideForm(forms.Form):
+class IdentificationDecideForm(ChooseLabelMixin, forms.Form):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="decide")
     level = forms.ChoiceField(label=_("School's level"), choices=IdentificationLevel.choices)
     decided_on = forms.DateField(label=pgettext_lazy("identification", "Decided on"), widget=DateInput())
 
 
-class IdentificationObjectionForm(forms.Form):
+class IdentificationObjectionForm(ChooseLabelMixin, forms.Form):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="objection")
     raised_on = forms.DateField(label=_("Raised on"), widget=DateInput())
     content = forms.CharField(label=_("Objection"), max_length=2000, widget=forms.Textarea)
 
 
-class IdentificationResolveForm(forms.Form):
+class IdentificationResolveForm(ChooseLabelMixin, forms.Form):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="resolve")
     objection = forms.IntegerField(widget=forms.HiddenInput)
     outcome = forms.ChoiceField(
@@ -378,7 +379,7 @@ class IdentificationResolveForm(forms.Form):
     resolved_on = forms.DateField(label=_("Resolved on"), widget=DateInput())
 
 
-class IdentificationConfirmForm(forms.Form):
+class IdentificationConfirmForm(ChooseLabelMixin, forms.Form):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="confirm")
     level = forms.ChoiceField(
         label=_("Confirmed level"),
@@ -387,7 +388,7 @@ class IdentificationConfirmForm(forms.Form):
     )
 
 
-class IdentificationPublicityForm(forms.Form):
+class IdentificationPublicityForm(ChooseLabelMixin, forms.Form):
     school = forms.ModelChoiceField(label=_("School"), queryset=School.objects.none())
     school_year = forms.IntegerField(label=_("School year"), min_value=2000, max_value=2100)
     starts_on = forms.DateField(label=_("公示 from"), widget=DateInput())
@@ -398,7 +399,7 @@ class IdentificationPublicityForm(forms.Form):
         self.fields["school"].queryset = School.objects.editable_by(user).order_by("name")
 
 
-class IdentificationRoundForm(forms.Form):
+class IdentificationRoundForm(ChooseLabelMixin, forms.Form):
     form_name = forms.CharField(widget=forms.HiddenInput, initial="round")
     school_year = forms.IntegerField(label=_("School year"), min_value=2000, max_value=2100)
     publicity_days = forms.IntegerField(label=_("Publicity days at least"), min_value=1, max_value=60)

@@ -4,6 +4,7 @@ reconciliation with the bank, the parents' notices (告知书), the identified n
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -327,6 +328,20 @@ def approval_figures(batch: DisbursementBatch) -> tuple[int, Decimal]:
     confirms, and the API's `expected_count` / `expected_amount` are checked against)."""
     totals = batch.payments.payable().aggregate(n=Count("pk"), amount=Sum("amount", default=ZERO))
     return totals["n"], totals["amount"]
+
+
+def approval_fingerprint(batch: DisbursementBatch) -> str:
+    """A digest of exactly what approving a batch approves: each payable payment, its student and amount.
+    Two students swapped for two others with the same amount keep `approval_figures` but not this; the
+    confirmation page carries it, the batch detail API returns it (`fingerprint`)."""
+    rows = batch.payments.payable().order_by("pk").values_list("pk", "student_id", "amount")
+    text = "\n".join(f"{pk}:{student}:{amount}" for pk, student, amount in rows)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def bank_file_name(batch: DisbursementBatch, number: int | None) -> str:
+    """What a bank file downloads as: each file of a batch under its own name (代发_<batch>_第2号.xlsx)."""
+    return f"代发_{batch}_第{number}号.xlsx" if number else f"代发_{batch}.xlsx"
 
 
 def bank_files(batch: DisbursementBatch):

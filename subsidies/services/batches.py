@@ -42,6 +42,7 @@ from subsidies.models import (
 )
 from subsidies.selectors import (
     approval_figures,
+    approval_fingerprint,
     draw,
     draw_candidates,
     group_taken,
@@ -328,13 +329,16 @@ def batch_approve(
     allow_over_quota: bool = False,
     expected_count: int | None = None,
     expected_amount: Decimal | None = None,
+    expected_fingerprint: str | None = None,
 ) -> DisbursementBatch:
     """Approve a draft. Approving twice is harmless. Eligibility is checked again: a student whose category
     lapsed since the draw is held (not paid), with the reason.
 
     `expected_count` and `expected_amount`: the figures the clerk was shown and confirmed (the page's
     confirmation, the API's request); if the batch no longer has them (a student added or removed since),
-    nothing is approved, so that nobody approves a batch that changed under them."""
+    nothing is approved, so that nobody approves a batch that changed under them. `expected_fingerprint`
+    (selectors.approval_fingerprint, as the clerk was shown it) also catches a child swapped for another with
+    the same figures."""
     batch = _lock(batch)
     if batch.status == Status.APPROVED:
         return batch
@@ -350,6 +354,13 @@ def batch_approve(
                 )
                 % {"count": count, "amount": f"{amount:,.2f}"}
             )
+    if expected_fingerprint is not None and expected_fingerprint != approval_fingerprint(batch):
+        raise ValidationError(
+            _(
+                "The batch's students changed since you checked it (a student was added, removed or "
+                "replaced). Nothing was approved; check the batch again before approving."
+            )
+        )
     payments = list(batch.payments.select_related("student__school"))
     if not payments:
         raise ValidationError(_("The batch has no students; there is nothing to approve."))

@@ -137,7 +137,7 @@ def batch_detail(request, pk: int):
         "bank_files": bank_files,
         # After a bank file's download (the confirm page's script comes back here): what the file held.
         "downloaded": downloaded,
-        "bank_file_name": bank_file_name(batch),
+        "bank_file_name": selectors.bank_file_name(batch, downloaded.number if downloaded else None),
         # Family payments that cannot go in a bank file: listed, with a warning, before the file is made.
         "no_account": no_account[:200],
         "no_account_count": no_account.count(),
@@ -210,7 +210,13 @@ def batch_approve(request, pk: int):
         "batch": batch,
         "count": count,
         "amount": amount,
-        "form": ApproveForm(initial={"expected_count": count, "expected_amount": amount}),
+        "form": ApproveForm(
+            initial={
+                "expected_count": count,
+                "expected_amount": amount,
+                "expected_fingerprint": selectors.approval_fingerprint(batch),
+            }
+        ),
         "quota": selectors.quota_status(
             aid_type=batch.aid_type, school_year=batch.school_year, term=batch.term
         ),
@@ -368,16 +374,12 @@ def batch_bank_file(request, pk: int):
         return redirect("subsidies:batch_detail", pk=pk)
     detail = f"bank payroll file, batch {batch.pk}" + (f", file {number} again" if number else "")
     log_access(request, AccessLog.Action.EXPORT, batch, detail=detail)
-    response = workbook_response(workbook, bank_file_name(batch))
+    made = number or batch.bank_files.order_by("-number").values_list("number", flat=True).first()
+    response = workbook_response(workbook, selectors.bank_file_name(batch, made))
     # The page's script (static/js/portal.js) waits for this cookie to know the download arrived: it then
     # clears the password and opens the batch page, which says what the file held (?downloaded=<number>).
-    made = number or batch.bank_files.order_by("-number").values_list("number", flat=True).first()
     response.set_cookie(f"bank-file-{batch.pk}", str(made), max_age=120, samesite="Strict")
     return response
-
-
-def bank_file_name(batch: DisbursementBatch) -> str:
-    return f"代发_{batch}.xlsx"
 
 
 @bureau_required

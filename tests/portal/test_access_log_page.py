@@ -44,7 +44,10 @@ def test_downloaded_file_names_are_decoded():
     detail = "/students/export/ attachment; filename*=utf-8''%E5%AD%A6%E7%94%9F%E5%90%8D%E5%8D%95.xlsx"
     assert readable_detail(detail) == "/students/export/ 学生名单.xlsx"
     assert readable_detail('/x/ attachment; filename="a.xlsx"') == "/x/ a.xlsx"
-    assert readable_detail("students x12 masked") == "students x12 masked"
+    assert readable_detail("students x12 masked") == "学生 12 人，身份证号已遮蔽"
+    assert (
+        readable_detail("bank payroll file, batch 3, file 2 again") == "代发文件，批次 3，第 2 号文件重新下载"
+    )
 
 
 def test_a_deleted_record_reads_as_its_kind_and_id(admin_client, bureau):

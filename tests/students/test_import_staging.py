@@ -209,11 +209,10 @@ def test_transfer_by_import_closes_the_spell_at_the_old_school_and_opens_one_at_
     other = SchoolFactory(township=township_a)
     student = StudentFactory(school=school_a, grade=2)
     Enrollment.objects.filter(student=student).update(valid_from=date(2024, 9, 1))
-    job = import_rows(
+    job = import_and_confirm(
         [row(other, number=student.id_number, name=student.name, grade=2), row(school_a, name="新生")], bureau
     )
-    job = services.import_confirm(job=job, by=bureau)  # a transfer is shown first, then written (issue 15)
-    assert (job.status, job.created_count, job.updated_count) == ("done", 1, 1)
+    assert (job.status, job.created_count, job.updated_count) == ("done", 1, 1), job.message
     today = timezone.localdate()
     spells = list(
         Enrollment.objects.filter(student=student)

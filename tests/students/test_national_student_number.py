@@ -148,7 +148,7 @@ def test_import_matches_on_the_national_number_first_and_corrects_the_id_number(
     job = _import(
         [_with_number(row(school_a, number=corrected, name=student.name, grade=4), national)], bureau
     )
-    # It changes a registered student: shown first, written on confirmation (issue 15).
+    # A changed ID number stops at the preview like any change of a registered student (issue 15).
     assert job.status == ImportJob.Status.PREVIEW, (job.message, job.errors)
     job = services.import_confirm(job=job, by=bureau)
     assert job.status == ImportJob.Status.DONE, (job.message, job.errors)
@@ -163,6 +163,8 @@ def test_import_records_a_new_number_on_a_student_found_by_id_number(bureau, sch
     student = StudentFactory(school=school_a, grade=3)
     number = "L360730201403151234"
     job = _import([_with_number(row(school_a, number=student.id_number, name=student.name), number)], bureau)
+    assert job.status == ImportJob.Status.PREVIEW, (job.message, job.errors)  # a change: previewed first
+    job = services.import_confirm(job=job, by=bureau)
     assert job.status == ImportJob.Status.DONE, (job.message, job.errors)
     student.refresh_from_db()
     assert student.national_student_number == number

@@ -46,7 +46,11 @@ def test_a_post_without_the_figures_approves_nothing(bureau_client, draft):
 def test_a_batch_that_changed_since_the_page_is_not_approved(
     bureau_client, bureau, draft, make_student, school_a
 ):
-    figures = {"expected_count": 3, "expected_amount": "1500.00"}
+    figures = {
+        "expected_count": 3,
+        "expected_amount": "1500.00",
+        "expected_fingerprint": selectors.approval_fingerprint(draft),
+    }
     extra = make_student(Stage.PRIMARY, categories=[PA], boarding=True, school=school_a, name="丁")
     services.batch_add_student(
         batch=draft, student=extra, by=bureau, reason="补录"
@@ -64,7 +68,11 @@ def test_the_page_approves_with_the_figures_it_stated(bureau_client, draft):
     assert (count, amount) == (3, Decimal("1500.00"))
     bureau_client.post(
         reverse("subsidies:batch_approve", args=[draft.pk]),
-        {"expected_count": count, "expected_amount": amount},
+        {
+            "expected_count": count,
+            "expected_amount": amount,
+            "expected_fingerprint": selectors.approval_fingerprint(draft),
+        },
     )
     draft.refresh_from_db()
     assert draft.status == DisbursementBatch.Status.APPROVED

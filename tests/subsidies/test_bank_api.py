@@ -49,6 +49,10 @@ def test_bank_file_through_the_api_is_the_xlsx(client_for, bureau, approved):
     assert [r[0] for r in wb["无账户"].iter_rows(min_row=2, values_only=True)] == ["丙无账户"]
     assert AccessLog.objects.filter(action=AccessLog.Action.EXPORT, object_id=str(approved.pk)).exists()
     assert approved.payments.filter(status="sent").count() == 2
+    # Each file of a batch downloads under its own name (issue 15).
+    assert "%E7%AC%AC1%E5%8F%B7.xlsx" in response["Content-Disposition"]  # 第1号.xlsx
+    again = api.post(url, {"password": PASSWORD, "number": 1}, content_type="application/json")
+    assert again.status_code == 200 and "%E7%AC%AC1%E5%8F%B7.xlsx" in again["Content-Disposition"]
 
 
 def test_bank_file_is_bureau_only_through_the_api(client_for, official, principal_a, approved):

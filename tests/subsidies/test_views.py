@@ -87,7 +87,11 @@ def test_bureau_generates_and_approves_through_the_pages(bureau_client, make_stu
     assert response["Location"] == reverse("subsidies:batch_detail", args=[batch.pk])
     url = reverse("subsidies:batch_approve", args=[batch.pk])
     count, amount = selectors.approval_figures(batch)
-    figures = {"expected_count": count, "expected_amount": amount}
+    figures = {
+        "expected_count": count,
+        "expected_amount": amount,
+        "expected_fingerprint": selectors.approval_fingerprint(batch),
+    }
     assert f"审批通过 {count} 人，共 ¥{amount:,.2f}" in bureau_client.get(url).content.decode()
     bureau_client.post(url, figures)
     bureau_client.post(url, figures)
@@ -100,7 +104,11 @@ def test_approving_an_empty_batch_shows_the_message(bureau_client, bureau):
     batch = services.batch_generate(aid_type=AidType.FREE_LUNCH, school_year=2022, term="autumn", by=bureau)
     response = bureau_client.post(
         reverse("subsidies:batch_approve", args=[batch.pk]),
-        {"expected_count": 0, "expected_amount": "0.00"},
+        {
+            "expected_count": 0,
+            "expected_amount": "0.00",
+            "expected_fingerprint": selectors.approval_fingerprint(batch),
+        },
         follow=True,
     )
     assert "没有学生" in response.content.decode()
