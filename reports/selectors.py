@@ -294,8 +294,9 @@ def taken_and_received(rows: list[dict], register: dict, school_year: int, term:
 
 
 def unaided_on_register(school: School, register: dict, on, taken: dict, received: dict) -> list:
-    """`subsidies.selectors.eligible_unaided` for the children on the school's register (two queries: the
-    rule book and the exclusion groups)."""
+    """`subsidies.selectors.eligible_unaided` for the children on the school's register (three queries: the
+    rule book, the exclusion groups and the confirmed identification levels on `on`, the same facts the
+    eligibility rule reads)."""
     return subsidies_selectors.eligible_unaided(
         {pk: {k: r[k] for k in facts_module.DECIDING} for pk, r in register.items()},
         {school.pk: school},
