@@ -328,6 +328,40 @@ def test_a_grant_due_by_level_and_not_paid_is_on_the_principals_unaided_list(
     assert "national_grant" not in {line.aid_type for line in paid}
 
 
+def test_the_principals_home_page_counts_a_grant_due_by_level_this_term(make_student, school_a, bureau):
+    """The same through the register the home page reads (`reports.selectors.school_unaided`, today): a
+    level the county confirmed this school year, by the model (the dates of the walk are the test's)."""
+    from django.utils import timezone
+
+    from reports.selectors import school_unaided
+    from students.models import school_year_of
+
+    today = timezone.localdate()
+    student = make_student(Stage.SENIOR, school=school_a)
+    _term, before = school_unaided(bureau, school_a)
+    assert (student.pk, "national_grant") not in {(line.student_id, line.aid_type) for line in before}
+    Identification.objects.create(
+        student=student,
+        school=school_a,
+        school_year=school_year_of(today),
+        effective_from=today,
+        kind=Identification.Kind.IN_YEAR,
+        status=Identification.Status.CONFIRMED,
+        applied_on=today,
+        family_members=4,
+        family_income=Decimal("12000.00"),
+        hardship_reasons="母亲重病",
+        guardian_name="张大山",
+        guardian_declared=True,
+        school_level=SPECIAL,
+        confirmed_level=SPECIAL,
+        confirmed_on=today,
+    )
+    _term, after = school_unaided(bureau, school_a)
+    grants = [line for line in after if (line.student_id, line.aid_type) == (student.pk, "national_grant")]
+    assert len(grants) == 1 and grants[0].decision.level == SPECIAL
+
+
 # --- One list of identified students ---------------------------------------------------------------------------
 
 
