@@ -236,8 +236,9 @@ def school_dashboard(user, school: School) -> dict:
 
 def school_register(user, school: School, period) -> list[dict]:
     """The school's register on the period's reference date (`is_now`) and on the first day of its school
-    year (`at_start`), one row per spell with the columns eligibility reads and the student's categories
-    valid on the reference date (one query)."""
+    year (`at_start`), one row per spell with the columns eligibility reads, the student's categories valid
+    on the reference date and their confirmed identification level then (`level`, "" or None without one;
+    `subsidies.facts.confirmed_levels`) (one query)."""
     spells = Enrollment.objects.visible_to(user).filter(school=school)
     now = figures.register_students(spells, period)
     then = figures.register_students(spells, replace(period, today=period.start))
@@ -253,8 +254,15 @@ def school_register(user, school: School, period) -> list[dict]:
             is_now=ExpressionWrapper(Q(pk__in=now.values("pk")), output_field=BooleanField()),
             at_start=ExpressionWrapper(Q(pk__in=then.values("pk")), output_field=BooleanField()),
             categories=ArraySubquery(categories),
+            # A fact of the child like the categories (the eligibility rule's): read whatever school
+            # identified them; only the level of a child on this register is read.
+            level=Subquery(
+                facts_module.confirmed_levels(period.reference)
+                .filter(student=OuterRef("student_id"))
+                .values("confirmed_level")[:1]
+            ),
         )
-        .values("student_id", "is_now", "at_start", "categories", *facts_module.DECIDING)
+        .values("student_id", "is_now", "at_start", "categories", "level", *facts_module.DECIDING)
     )
 
 
@@ -295,7 +303,8 @@ def taken_and_received(rows: list[dict], register: dict, school_year: int, term:
 
 def unaided_on_register(school: School, register: dict, on, taken: dict, received: dict) -> list:
     """`subsidies.selectors.eligible_unaided` for the children on the school's register (two queries: the
-    rule book and the exclusion groups)."""
+    rule book and the exclusion groups), with their categories and confirmed identification level as the
+    register read them (`school_register`: the facts the eligibility rule reads)."""
     return subsidies_selectors.eligible_unaided(
         {pk: {k: r[k] for k in facts_module.DECIDING} for pk, r in register.items()},
         {school.pk: school},
@@ -303,6 +312,7 @@ def unaided_on_register(school: School, register: dict, on, taken: dict, receive
         on,
         taken=taken,
         received=received,
+        levels={pk: r["level"] for pk, r in register.items() if r.get("level")},
     )
 
 

@@ -78,15 +78,24 @@ def categories_on(student_ids: Iterable[int], on: date) -> dict[int, set[str]]:
     return found
 
 
-def levels_on(student_ids: Iterable[int], on: date) -> dict[int, str]:
-    """Student id -> the confirmed identification level in force on `on` (students without one are absent)."""
+def confirmed_levels(on: date):
+    """The confirmed identifications in force on `on` (of the date's school year, effective on or before it),
+    latest first: a student's level on `on` is the first one's `confirmed_level`. `levels_on` reads it for
+    students, a page that reads the register anyway as a subquery of its query (`.filter(student=OuterRef(..))`)."""
     from subsidies.models import Identification
 
-    rows = (
-        Identification.objects.filter(
-            student_id__in=student_ids, school_year=school_year_of(on), effective_from__lte=on
-        )
+    return (
+        Identification.objects.filter(school_year=school_year_of(on), effective_from__lte=on)
         .confirmed()
+        .order_by("-effective_from")
+    )
+
+
+def levels_on(student_ids: Iterable[int], on: date) -> dict[int, str]:
+    """Student id -> the confirmed identification level in force on `on` (students without one are absent)."""
+    rows = (
+        confirmed_levels(on)
+        .filter(student_id__in=student_ids)
         .order_by("student_id", "-effective_from")
         .distinct("student_id")
         .values_list("student_id", "confirmed_level")

@@ -367,10 +367,9 @@ def _key(row: dict) -> dict:
 
 # Not in Pengshui's table: the 雨露计划 (Yulu Plan) of the rural-revitalisation bureau, national since 2021:
 # 3,000 yuan a year (1,500 a term) to each secondary vocational student of a 脱贫户 or a monitored household,
-# paid to the family. Not loaded by a migration yet: the row changes what every vocational 脱贫户 and monitored
-# child qualifies for (and tests/subsidies/test_eligibility.py, written for Pengshui's table, lists their aids
-# without it). A county adds it on the policy page, or with `load_rows(AidPolicy, YULU_PLAN_ROWS)`. Its list
-# is matched like the other departments' lists (MatchRun.Source.YULU_PLAN).
+# paid to the family. Loaded with the table (`load`; migration 0018 on a database that had the table
+# already): every vocational 脱贫户 and monitored child qualifies for it beside Pengshui's aids. Its list is
+# matched like the other departments' lists (MatchRun.Source.YULU_PLAN).
 YULU_PLAN_ROWS = [
     _row(
         "yulu_plan",
@@ -398,7 +397,7 @@ def load(policy_model, group_model=None) -> int:
     """Insert the rows (and groups) that are missing (idempotent); takes the models so that the data
     migrations can use it."""
     created = 0
-    for row in ROWS:
+    for row in ROWS + YULU_PLAN_ROWS:
         _, made = policy_model.objects.get_or_create(
             **_key(row), defaults={k: v for k, v in row.items() if k not in _key(row)}
         )

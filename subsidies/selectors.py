@@ -470,21 +470,25 @@ def eligible_unaided(
     received: dict[int, dict[str, int]],
     policies: list[AidPolicy] | None = None,
     groups: list[AidExclusionGroup] | None = None,
+    levels: dict[int, str] | None = None,
 ) -> list[Unaided]:
     """Each aid the eligibility rule (`eligibility.eligible_aids`, on the students' facts on `on`) grants
     a student, with an amount to pay, that the term does not aid: no payment of it (paid, pending, at the bank or failed; `taken`, by
     student: the aid types of the term's payments that are not held) nor of another aid of one of its
     exclusion groups. `states` are the students' register spells on `on` (`facts.facts_from_spells`);
-    `received`: student -> aid type -> earlier terms aided (duration limits). No query when `policies` and
-    `groups` are given."""
+    `received`: student -> aid type -> earlier terms aided (duration limits); `levels`: student -> the
+    confirmed identification level in force on `on` (`facts.levels_on`, read when not given: a national
+    grant due by level is as unaided as one due by category). No query when `policies`, `groups` and
+    `levels` are given."""
     policies = eligibility.policies_on(on) if policies is None else policies
     groups = list(AidExclusionGroup.objects.all()) if groups is None else groups
+    levels = facts.levels_on(list(states), on) if levels is None else levels
     partners: dict[str, set[str]] = defaultdict(set)
     for group in groups:
         for aid_type in group.aid_types:
             partners[aid_type] |= set(group.aid_types)
     found = []
-    for pk, state in sorted(facts.facts_from_spells(states, schools, categories).items()):
+    for pk, state in sorted(facts.facts_from_spells(states, schools, categories, levels).items()):
         if state.status != Student.Status.ENROLLED:
             continue
         has = taken.get(pk, set())

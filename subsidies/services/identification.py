@@ -182,7 +182,8 @@ def identification_review(
 @run_identification
 def identification_publicise(*, by, school: School, school_year: int, starts_on: date, ends_on: date) -> int:
     """The school's 公示 of its reviewed identifications of the year (those the review found in difficulty and
-    the county has not confirmed yet), for at least the county's period. Returns how many are on it."""
+    the county has not confirmed yet) not yet published, for at least the county's period: a row already
+    published keeps its dates. Returns how many are on it."""
     if starts_on is None or ends_on is None:
         raise ValidationError(_("Give the first and the last day of the 公示."))
     if ends_on < starts_on:
@@ -204,8 +205,17 @@ def identification_publicise(*, by, school: School, school_year: int, starts_on:
     rows = Identification.objects.editable_by(by).filter(
         school=school, school_year=school_year, status__in=[Status.REVIEWED, Status.DECIDED]
     )
-    ids = list(rows.select_for_update().values_list("pk", flat=True))
+    # A row whose 公示 has started keeps its dates: publishing again puts only the rows not yet published on
+    # the new 公示 (the period the county checks is the one the families and the class saw).
+    ids = list(rows.filter(publicity_from__isnull=True).select_for_update().values_list("pk", flat=True))
     if not ids:
+        if rows.filter(publicity_from__isnull=False).exists():
+            raise ValidationError(
+                _(
+                    "Every identification of this school and year ready for the 公示 is already on one: a "
+                    "公示 that has started keeps its dates. Only applications reviewed since are published."
+                )
+            )
         raise ValidationError(
             _(
                 "No identification of this school and year is ready for the 公示: the class review comes first."

@@ -43,7 +43,13 @@ def code_for(student, aid_type, on=ON) -> set[str]:
 
 
 def test_default_table_is_loaded(db):
-    assert AidPolicy.objects.count() == len(pengshui.ROWS)
+    # Pengshui's table and the 雨露计划 row (the rural-revitalisation bureau's, loaded with it).
+    assert (
+        AidPolicy.objects.count()
+        == len(pengshui.ROWS) + len(pengshui.YULU_PLAN_ROWS)
+        == len(pengshui.ROWS) + 1
+    )
+    assert AidPolicy.objects.filter(aid_type=AidType.YULU_PLAN, stage="vocational").count() == 1
     assert AidPolicy.objects.get(aid_type=AidType.BOARDER_ALLOWANCE, stage="junior").amount == Decimal(
         "1250.00"
     )
@@ -209,6 +215,15 @@ def test_every_vocational_student_has_tuition_waived(make_student):
     assert qualifies(make_student(Stage.VOCATIONAL, grade=3)) == {AidType.TUITION_WAIVER}
 
 
+def test_the_yulu_plan_is_for_vocational_children_of_poverty_alleviated_and_monitored_households(
+    make_student,
+):
+    assert AidType.YULU_PLAN in qualifies(make_student(Stage.VOCATIONAL, categories=[PA], grade=3))
+    assert AidType.YULU_PLAN in qualifies(make_student(Stage.VOCATIONAL, categories=[MARGINAL], grade=2))
+    assert AidType.YULU_PLAN not in qualifies(make_student(Stage.VOCATIONAL, categories=[DIBAO], grade=1))
+    assert AidType.YULU_PLAN not in qualifies(make_student(Stage.SENIOR, categories=[PA], grade=1))
+
+
 def test_vocational_needy_boarder_in_first_year(make_student):
     student = make_student(Stage.VOCATIONAL, categories=[PA], boarding=True, grade=1)
     assert qualifies(student) == {
@@ -216,9 +231,13 @@ def test_vocational_needy_boarder_in_first_year(make_student):
         AidType.ACCOMMODATION_WAIVER,
         AidType.TEXTBOOK_WAIVER,
         AidType.NATIONAL_GRANT,
+        AidType.YULU_PLAN,  # a vocational 脱贫户 child: the rural-revitalisation bureau's 雨露计划 as well
     }
-    # The fees are the county's to enter; the grant is known.
-    assert granted(student) == {AidType.NATIONAL_GRANT: (Decimal("1500.00"), PayeeKind.PERSON)}
+    # The fees are the county's to enter; the grant and the 雨露计划 (3,000 a year) are known.
+    assert granted(student) == {
+        AidType.NATIONAL_GRANT: (Decimal("1500.00"), PayeeKind.PERSON),
+        AidType.YULU_PLAN: (Decimal("1500.00"), PayeeKind.PERSON),
+    }
 
 
 def test_vocational_grant_only_in_years_one_and_two(make_student):

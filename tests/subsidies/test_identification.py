@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from students.models import Stage, StudentCategory
+from students.models import Enrollment, Stage, StudentCategory
 from subsidies import eligibility, selectors, services
 from subsidies.eligibility import Code
+from subsidies.facts import DECIDING
 from subsidies.models import Identification, IdentificationLevel, IdentificationRound
 from tests.factories import CategoryFactory
 from tests.refusals import nothing_written
@@ -138,6 +139,21 @@ def test_a_publicity_shorter_than_the_countys_period_is_refused(make_student, sc
         publicise(school_a, principal_a, starts_on=date(YEAR, 9, 10), ends_on=date(YEAR, 9, 15))
     assert "至少须持续 7 天" in str(refused.value) and "只有 6 天" in str(refused.value)
     assert publicise(school_a, principal_a, starts_on=date(YEAR, 9, 10), ends_on=date(YEAR, 9, 16)) == 1
+
+
+def test_publishing_again_keeps_the_dates_of_a_publicity_already_started(make_student, school_a, principal_a):
+    first = review(apply(make_student(Stage.SENIOR, school=school_a), principal_a), principal_a)
+    assert publicise(school_a, principal_a) == 1
+    later = review(apply(make_student(Stage.SENIOR, school=school_a), principal_a), principal_a)
+    assert publicise(school_a, principal_a, starts_on=date(YEAR, 9, 20), ends_on=date(YEAR, 9, 26)) == 1
+    first.refresh_from_db()
+    later.refresh_from_db()
+    assert (first.publicity_from, first.publicity_to) == (date(YEAR, 9, 10), date(YEAR, 9, 16))
+    assert (later.publicity_from, later.publicity_to) == (date(YEAR, 9, 20), date(YEAR, 9, 26))
+    # Nothing left to publish: refused, with a message saying why, and no date moves.
+    with nothing_written(first, later), pytest.raises(ValidationError) as refused:
+        publicise(school_a, principal_a, starts_on=date(YEAR, 10, 1), ends_on=date(YEAR, 10, 7))
+    assert "已在公示" in str(refused.value)
 
 
 def test_confirming_while_an_objection_is_open_is_refused(make_student, school_a, principal_a, bureau):
@@ -289,6 +305,61 @@ def test_an_in_year_change_outside_its_school_year_is_refused(make_student, scho
     student = make_student(Stage.SENIOR, school=school_a)
     with nothing_written(), pytest.raises(ValidationError):
         apply(student, principal_a, kind="in_year", effective_from=date(YEAR + 1, 9, 1))
+
+
+def test_a_grant_due_by_level_and_not_paid_is_on_the_principals_unaided_list(
+    make_student, school_a, principal_a, bureau
+):
+    """The home page's eligible-but-unaided list reads the confirmed level as the eligibility rule does."""
+    student = make_student(Stage.SENIOR, school=school_a)
+    identified(student, principal_a, bureau, level=SPECIAL)
+    states = {
+        row["student_id"]: row
+        for row in Enrollment.objects.filter(student=student).on(ON).values("student_id", *DECIDING)
+    }
+    lines = selectors.eligible_unaided(states, {school_a.pk: school_a}, {}, ON, taken={}, received={})
+    grants = [line for line in lines if line.aid_type == "national_grant"]
+    assert [(line.student_id, line.decision.level) for line in grants] == [(student.pk, SPECIAL)]
+    assert grants[0].decision.amount_per_term == Decimal("1500.00")
+    # Paid this term: off the list.
+    paid = selectors.eligible_unaided(
+        states, {school_a.pk: school_a}, {}, ON, taken={student.pk: {"national_grant"}}, received={}
+    )
+    assert "national_grant" not in {line.aid_type for line in paid}
+
+
+def test_the_principals_home_page_counts_a_grant_due_by_level_this_term(make_student, school_a, bureau):
+    """The same through the register the home page reads (`reports.selectors.school_unaided`, today): a
+    level the county confirmed this school year, by the model (the dates of the walk are the test's)."""
+    from django.utils import timezone
+
+    from reports.selectors import school_unaided
+    from students.models import school_year_of
+
+    today = timezone.localdate()
+    student = make_student(Stage.SENIOR, school=school_a)
+    _term, before = school_unaided(bureau, school_a)
+    assert (student.pk, "national_grant") not in {(line.student_id, line.aid_type) for line in before}
+    Identification.objects.create(
+        student=student,
+        school=school_a,
+        school_year=school_year_of(today),
+        effective_from=today,
+        kind=Identification.Kind.IN_YEAR,
+        status=Identification.Status.CONFIRMED,
+        applied_on=today,
+        family_members=4,
+        family_income=Decimal("12000.00"),
+        hardship_reasons="母亲重病",
+        guardian_name="张大山",
+        guardian_declared=True,
+        school_level=SPECIAL,
+        confirmed_level=SPECIAL,
+        confirmed_on=today,
+    )
+    _term, after = school_unaided(bureau, school_a)
+    grants = [line for line in after if (line.student_id, line.aid_type) == (student.pk, "national_grant")]
+    assert len(grants) == 1 and grants[0].decision.level == SPECIAL
 
 
 # --- One list of identified students ---------------------------------------------------------------------------

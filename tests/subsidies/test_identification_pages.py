@@ -230,6 +230,13 @@ def test_a_school_year_walks_through_the_api(make_student, school_a, principal_a
         {"school": school_a.pk, "school_year": YEAR, "starts_on": "2025-09-10", "ends_on": "2025-09-16"},
         content_type="application/json",
     ).json() == {"publicised": 1}
+    again = principal.post(
+        f"{API}publicise/",
+        {"school": school_a.pk, "school_year": YEAR, "starts_on": "2025-09-20", "ends_on": "2025-09-26"},
+        content_type="application/json",
+    )
+    assert again.status_code == 400 and "已在公示" in str(again.json())
+    assert Identification.objects.get(pk=pk).publicity_from == date(YEAR, 9, 10)
     objection = principal.post(
         f"{API}{pk}/objections/",
         {"raised_on": "2025-09-11", "content": "收入不实"},

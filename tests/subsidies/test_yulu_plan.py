@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from students.models import Stage
 from subsidies import eligibility, matching, pengshui, services
 from subsidies.models import AidPolicy, AidType, MatchResult, MatchRun, Payment, Term, term_start
@@ -17,9 +15,12 @@ from tests.subsidies.conftest import xlsx
 PA, MARGINAL = "poverty_alleviated", "marginal"
 
 
-@pytest.fixture(autouse=True)
-def _yulu_row(db):
-    pengshui.load_rows(AidPolicy, pengshui.YULU_PLAN_ROWS)
+def test_the_row_is_loaded_with_the_table(db):
+    """By the migrations (no county adds it by hand), once; loading the table again adds nothing."""
+    row = AidPolicy.objects.get(aid_type=AidType.YULU_PLAN)
+    assert (row.stage, row.amount, row.tier) == ("vocational", Decimal("3000.00"), 0)
+    assert pengshui.load_rows(AidPolicy, pengshui.YULU_PLAN_ROWS) == 0
+    assert pengshui.load(AidPolicy) == 0
 
 
 def _run(bureau, category, students):
