@@ -325,6 +325,7 @@ SPECTACULAR_SETTINGS = {
         "StudentStatusEnum": "students.models.Student.Status",
         "ImportJobStatusEnum": "students.models.ImportJob.Status",
         "ImportJobKindEnum": "students.models.ImportJob.Kind",
+        "BatchKindEnum": "subsidies.models.DisbursementBatch.Kind",
         "MissingFromRollReasonEnum": "students.models.MissingFromRoll.Reason",
         "StudentCategoryEnum": "students.models.StudentCategory.Category",
         "MealStageEnum": "nutrition.models.MEAL_STAGES",
