@@ -2,6 +2,11 @@
 script against it, and print every figure as `name value unit`.
 
     python benchmarks/run_all.py [--scale tiny|ningdu] [--only yearend,export,import,register,meals,queries,load]
+                                 [--baseline FILE] [--save FILE]
+
+The figures of an earlier run (`--baseline`, by default `benchmarks/baseline-<scale>.txt` when it exists: the
+`name value unit` lines that run printed) are printed beside the new ones at the end, with the change;
+`--save FILE` writes this run's figures so that they can become the next baseline.
 
 Databases: BENCH_DATABASE_URL if set; otherwise `portal_bench` (or `portal_bench_tiny`) on the server of
 DATABASE_URL, or on the project's embedded PostgreSQL when there is no DATABASE_URL. A second, small county
@@ -86,13 +91,17 @@ def run_script(script: str, args: list[str], *, database_url: str, figures: list
     return True
 
 
-def machine() -> None:
-    emit("machine.cpus", os.cpu_count() or 0, "cores")
+def machine(figures: list[str]) -> None:
     with open("/proc/meminfo") as f:
         total_kb = int(f.readline().split()[1])
-    emit("machine.memory", mb(total_kb * 1024) / 1024, "GB")
     load1, _load5, _load15 = os.getloadavg()
-    emit("machine.load_at_start", load1, "load")
+    for name, value, unit in (
+        ("machine.cpus", os.cpu_count() or 0, "cores"),
+        ("machine.memory", round(mb(total_kb * 1024) / 1024, 3), "GB"),
+        ("machine.load_at_start", round(load1, 3), "load"),
+    ):
+        emit(name, value, unit)
+        figures.append(f"{name} {value} {unit}")
     note(f"machine: {platform.node()} {platform.platform()} Python {platform.python_version()}")
     try:
         with open("/proc/cpuinfo") as f:
@@ -102,18 +111,53 @@ def machine() -> None:
         pass
 
 
+def read_figures(path: Path) -> dict[str, tuple[float, str]]:
+    """`name value unit` lines of a saved run (other lines, e.g. comments, are skipped)."""
+    figures = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and not line.startswith("#"):
+            try:
+                figures[parts[0]] = (float(parts[1]), parts[2])
+            except ValueError:
+                continue
+    return figures
+
+
+def beside(new_lines: list[str], old: dict[str, tuple[float, str]]) -> list[str]:
+    """The table of new figures beside the old ones: `name  old  new  unit  change`, for every figure of
+    this run (old `-` when the baseline lacks it)."""
+    rows = [("figure", "before", "now", "unit", "change")]
+    for line in new_lines:
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        name, value, unit = parts
+        now = float(value)
+        if name in old:
+            before = old[name][0]
+            change = f"{now / before:.2f}x" if before else ("=" if now == before else "new")
+            rows.append((name, f"{before:g}", f"{now:g}", unit, change))
+        else:
+            rows.append((name, "-", f"{now:g}", unit, ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="ningdu")
     parser.add_argument("--only", default=",".join(ALL), help="comma-separated: " + ",".join(ALL))
+    parser.add_argument("--baseline", type=Path, help="an earlier run's figures, printed beside the new ones")
+    parser.add_argument("--save", type=Path, help="write this run's figures to this file")
     args = parser.parse_args()
     wanted = [name for name in args.only.split(",") if name]
     config = SCALES[args.scale]
     bench_environment()
     started = time.monotonic()
-    machine()
-    county, small = database_urls(args.scale)
     figures: list[str] = []
+    machine(figures)
+    county, small = database_urls(args.scale)
     ok = run_script(
         "bench_seed.py",
         ["--scale", config["seed_scale"], "--students", str(config["students"])],
@@ -163,6 +207,15 @@ def main() -> int:
             figures=figures,
         )
     emit("bench.total_time", time.monotonic() - started, "s")
+    figures.append(f"bench.total_time {time.monotonic() - started:.1f} s")
+    if args.save:
+        args.save.write_text("\n".join(figures) + "\n", encoding="utf-8")
+        note(f"figures saved to {args.save}")
+    baseline = args.baseline or HERE / f"baseline-{args.scale}.txt"
+    if baseline.exists():
+        note(f"\n== this run beside {baseline.name}")
+        for row in beside(figures, read_figures(baseline)):
+            note(row)
     return 0 if ok else 1
 
 
