@@ -79,6 +79,18 @@ def _too_many_rows(rows: int, max_rows: int) -> ExcelError:
     )
 
 
+def read_capped(upload: IO[bytes], *, max_bytes: int | None = None) -> bytes:
+    """The upload's bytes, or ExcelError when it is empty or larger than the import limit
+    (`IMPORT_MAX_BYTES`): at most one byte past the limit is read, whatever the file's size."""
+    max_bytes = max_bytes or settings.IMPORT_MAX_BYTES
+    data = upload.read(max_bytes + 1)
+    if not data:
+        raise ExcelError(_("The file is empty."))
+    if len(data) > max_bytes:
+        raise ExcelError(_("The file is larger than %(mb)s MB.") % {"mb": max_bytes // (1024 * 1024)})
+    return data
+
+
 def read_rows(
     upload: IO[bytes], *, max_rows: int | None = None, max_bytes: int | None = None
 ) -> list[list[Any]]:
@@ -97,12 +109,7 @@ def read_numbered_rows(
     1.5 KB file with one cell at XFD150000 would ask for 79 GB and abort the process.
     """
     max_rows = max_rows or settings.IMPORT_MAX_ROWS
-    max_bytes = max_bytes or settings.IMPORT_MAX_BYTES
-    data = upload.read(max_bytes + 1)
-    if not data:
-        raise ExcelError(_("The file is empty."))
-    if len(data) > max_bytes:
-        raise ExcelError(_("The file is larger than %(mb)s MB.") % {"mb": max_bytes // (1024 * 1024)})
+    data = read_capped(upload, max_bytes=max_bytes)
     if not data.startswith(b"PK\x03\x04"):
         raise _not_xlsx()
     try:

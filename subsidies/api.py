@@ -756,7 +756,7 @@ class BankPayrollLayoutSerializer(serializers.ModelSerializer):
         help_text=(
             "The file's columns in order, each [what it holds, its title]. What a column may hold: "
             + ", ".join(PAYROLL_FIELDS)
-            + ". holder_name, account_number, amount and reference are required."
+            + ". holder_name, holder_id_number, account_number, amount and reference are required."
         ),
     )
 

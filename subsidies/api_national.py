@@ -104,7 +104,8 @@ class NationalAidViewSet(viewsets.ViewSet):
         responses={200: NationalReconciliationSerializer, **WRITE_ERRORS},
         description="Reads the national system's export and lists every difference with the portal's paid "
         "payments of the same terms (and identified students, if the sheet 困难学生 is given). A header "
-        "that is not the template's is refused (400) with the missing and unknown columns named.",
+        "that is not the template's is refused (400) with the missing and unknown columns named; a file larger "
+        "than the import limit of every upload (IMPORT_MAX_BYTES) is refused (400) unread.",
     )
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def reconcile(self, request):

@@ -67,6 +67,14 @@ def _states(student_ids: list[int], on: date) -> dict[int, dict]:
     return states
 
 
+def register_on(student_ids: Iterable[int], on: date) -> dict[int, dict]:
+    """Student id -> the deciding columns of their register spell on `on` (school_id, stage, grade, ...), read
+    as `facts_on` reads them: what a report of a past term prints (the national aid system's export), not
+    today's Student row."""
+    ids = list(dict.fromkeys(student_ids))
+    return _states(ids, on) if ids else {}
+
+
 def categories_on(student_ids: Iterable[int], on: date) -> dict[int, set[str]]:
     found: dict[int, set[str]] = defaultdict(set)
     for student_id, category in (

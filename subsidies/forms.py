@@ -27,7 +27,11 @@ from subsidies.models import (
     UniversityAid,
     UniversityStudent,
 )
+from subsidies.models.bank import PAYROLL_FIELDS, STANDARD_LAYOUT
 from subsidies.services import POLICY_FIELDS
+
+# A payroll layout's own fields on the page (its columns are rows of their own).
+LAYOUT_OWN_FIELDS = ("bank", "card_format", "sheet_title", "is_default", "note")
 
 
 class PolicyForm(ChooseLabelMixin, forms.ModelForm):
@@ -140,6 +144,56 @@ class PayrollLayoutChoiceForm(ChooseLabelMixin, forms.Form):
             self.fields["layout"].initial = default.pk
         else:
             self.fields["layout"].empty_label = BankPayrollLayout.objects.default().bank
+
+
+class BankPayrollLayoutForm(ChooseLabelMixin, forms.Form):
+    """A bank's payroll layout on the page: the layout's own fields, and its columns as rows of (what it
+    holds, its title) in file order; blank rows are left out. The columns are checked by the service
+    (bank.payroll_layout_create/update), with the same messages as the API's."""
+
+    ROWS = len(PAYROLL_FIELDS)
+
+    def __init__(self, *args, layout: BankPayrollLayout | None = None, **kwargs):
+        columns = layout.columns if layout is not None else STANDARD_LAYOUT["columns"]
+        initial = {name: getattr(layout, name) for name in LAYOUT_OWN_FIELDS} if layout is not None else {}
+        for i, (key, title) in enumerate(columns[: self.ROWS]):
+            initial[f"key_{i}"], initial[f"title_{i}"] = key, title
+        super().__init__(*args, initial=initial, **kwargs)
+        for name in LAYOUT_OWN_FIELDS:
+            self.fields[name] = BankPayrollLayout._meta.get_field(name).formfield()
+        choices = [("", "—"), *PAYROLL_FIELDS.items()]
+        for i in range(self.ROWS):
+            holds, title = _("Column %(n)s holds") % {"n": i + 1}, _("Column %(n)s title") % {"n": i + 1}
+            self.fields[f"key_{i}"] = forms.ChoiceField(
+                label=holds, choices=choices, required=False, widget=forms.Select(attrs={"aria-label": holds})
+            )
+            self.fields[f"title_{i}"] = forms.CharField(
+                label=title,
+                max_length=40,
+                required=False,
+                widget=forms.TextInput(attrs={"aria-label": title}),
+            )
+
+    @property
+    def column_rows(self) -> list[tuple]:
+        return [(i + 1, self[f"key_{i}"], self[f"title_{i}"]) for i in range(self.ROWS)]
+
+    def clean(self):
+        data = super().clean()
+        columns = []
+        for i in range(self.ROWS):
+            key, title = data.get(f"key_{i}", ""), (data.get(f"title_{i}") or "").strip()
+            if title and not key:
+                self.add_error(f"key_{i}", _("Choose what this column holds."))
+            elif key:
+                columns.append([key, title])
+        data["columns"] = columns
+        return data
+
+    @property
+    def layout_fields(self) -> dict:
+        """What the service writes: the layout's fields and its columns."""
+        return {name: self.cleaned_data[name] for name in (*LAYOUT_OWN_FIELDS, "columns")}
 
 
 class QuotaForm(ChooseLabelMixin, forms.ModelForm):

@@ -4,7 +4,9 @@ reconciling what it holds with what the portal paid.
 Out (`export_workbook`): the identified students of the school year (sheet 困难学生) and the term's paid
 payments (sheet 资助发放), one row each, in the columns below. The system's own import template is not
 public; these are the columns a county's 资助中心 keeps for it (the student identified by 身份证件号 and
-学籍号, the school, the aid by its name and the amount to the fen). Whole ID numbers: the system needs them,
+学籍号, the school, the aid by its name and the amount to the fen). School, stage and grade are the register's at
+the term's start (subsidies.facts.register_on), not today's: the report of a past term does not move when a
+child is promoted. Whole ID numbers: the system needs them,
 so the export is for bureau staff and logged.
 
 Back (`reconcile`): the system's export in the same columns (a sheet 资助发放, and 困难学生 if given) is read
@@ -16,6 +18,7 @@ Nothing is written: the differences are listed (page, API, .xlsx).
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,10 +29,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 
-from portal.excel import MONEY_FORMAT, cell_text, write_sheet
+from portal.excel import MONEY_FORMAT, ExcelError, cell_text, read_capped, write_sheet
 from students import id_numbers
 from students.importing import CATEGORY_LABEL, STAGE_LABEL
-from subsidies.models import Payment, Term, term_label
+from students.models import School
+from subsidies.facts import register_on
+from subsidies.models import Payment, Term, term_label, term_start
 from subsidies.past_payments import TERMS, _amount, _day, _school_year, aid_names
 from subsidies.selectors import identified_students
 
@@ -89,27 +94,33 @@ def export_workbook(*, school_year: int, term: str, payments, students) -> Workb
     wb = Workbook()
     ws = wb.active
     ws.title = STUDENTS_SHEET
+    # School, stage and grade as the register had them at the term's start (its reference date), not today:
+    # a child promoted since is reported in the grade they were in that term.
+    on = term_start(school_year, term)
+    chosen = list(identified_students(school_year, students=students).order_by("school__code", "name", "pk"))
+    paid = list(
+        payments.filter(school_year=school_year, term=term, status=Payment.Status.PAID)
+        .select_related("student", "school")
+        .order_by("school__code", "student__name", "aid_type", "pk")
+    )
+    register = register_on([s.pk for s in chosen] + [p.student_id for p in paid], on)
+    schools = School.objects.in_bulk({state["school_id"] for state in register.values()})
     rows = []
-    chosen = identified_students(school_year, students=students).order_by("school__code", "name", "pk")
     for s in chosen:
+        state = register[s.pk]
         rows.append(
             [
-                s.school.name,
+                schools[state["school_id"]].name,
                 s.national_student_number,
                 s.name,
                 s.id_number,
-                STAGE_LABEL.get(s.stage, s.stage),
-                s.grade,
+                STAGE_LABEL.get(state["stage"], state["stage"]),
+                state["grade"],
                 _year(school_year),
                 _grounds(s),
             ]
         )
     write_sheet(ws, list(STUDENT_COLUMNS.values()), rows, widths=[20, 22, 10, 22, 6, 6, 12, 24])
-    paid = (
-        payments.filter(school_year=school_year, term=term, status=Payment.Status.PAID)
-        .select_related("student", "school")
-        .order_by("school__code", "student__name", "aid_type", "pk")
-    )
     ws = wb.create_sheet(PAYMENTS_SHEET)
     write_sheet(
         ws,
@@ -121,7 +132,7 @@ def export_workbook(*, school_year: int, term: str, payments, students) -> Workb
                 p.student.name,
                 p.student.id_number,
                 STAGE_LABEL.get(p.stage, p.stage),
-                p.student.grade,
+                register[p.student_id]["grade"],
                 _aid_label(p.aid_type),
                 _year(p.school_year),
                 TERM_WORD[p.term],
@@ -215,8 +226,13 @@ def _rows(sheet) -> list[list[Any]]:
 
 
 def _read(upload: IO[bytes]):
+    # The size limit and message of every other upload (portal.excel), before openpyxl reads a byte.
     try:
-        wb = load_workbook(upload, read_only=True, data_only=True)
+        data = read_capped(upload)
+    except ExcelError as exc:
+        raise ValidationError(str(exc)) from exc
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # not an .xlsx: openpyxl raises several kinds
         raise ValidationError(_("The file is not an Excel workbook (.xlsx).")) from exc
     if PAYMENTS_SHEET not in wb.sheetnames:
@@ -231,7 +247,8 @@ def _read(upload: IO[bytes]):
 
 def reconcile(upload: IO[bytes], *, payments, students) -> Reconciliation:
     """Compare the national system's export with the portal's paid `payments` of the same terms and its
-    identified `students` (both scoped to the reader). Raises ValidationError for a file that cannot be read."""
+    identified `students` (both scoped to the reader). Raises ValidationError for a file that cannot be read
+    or is larger than the import limit of every upload."""
     wb = _read(upload)
     rows = _rows(wb[PAYMENTS_SHEET])
     if not rows:

@@ -7,7 +7,8 @@ silent on how a rule applies (special-education pupils, the tier of an agricultu
 after the 2023 cap change) the row is the county's own setting and its note says so. The national-grant
 tiers are assigned by category (tier 1: the categories the paper names; tier 2: the other difficulty
 students) and by the level of the school's needy-student identification (`LEVELS`, issue 17); the bureau edits
-them like any row.
+them like any row. The allowances and waivers the paper gives to 家庭经济困难学生 as such take an identified
+student at any level as well (`IDENTIFIED_AIDS`).
 
 Plain data, no model imports: the data migrations read it.
 """
@@ -361,6 +362,59 @@ def set_levels(policy_model) -> int:
     return done
 
 
+# The aids the paper gives to 家庭经济困难学生 as such, not only to a closed list of categories, so that a
+# student the school identified (the county confirmed the level) qualifies at any level, as the categories do:
+#   作业本 "对家庭经济困难学生免费提供作业本"; 非寄宿生生活补贴 "除已脱贫户外的家庭经济困难学生" (脱贫户 stay
+#   excluded: they get the free lunch); 寄宿生生活补贴 "……及烈士家庭子女等经济困难学生"; 学前保教费、生活费
+#   "……及特困学生等家庭经济困难学生"; 中职免住宿费 "困难家庭学生（包括……）".
+# Not the closed lists: senior high 免学费 and the textbook waivers name their categories without "等", and the
+# free lunch is for 脱贫户 only.
+IDENTIFIED_AIDS = [
+    *(
+        (aid_type, stage)
+        for aid_type in ("exercise_books", "boarder_allowance", "non_boarder_allowance")
+        for stage in ("primary", "junior", "special")
+    ),
+    ("preschool_fee_waiver", "preschool"),
+    ("preschool_living", "preschool"),
+    ("accommodation_waiver", "vocational"),
+]
+ALL_LEVELS = [SPECIAL_LEVEL, DIFFICULT_LEVEL, GENERAL_LEVEL]
+IDENTIFIED_NOTE = "；经认定的家庭经济困难学生（县级确认的任一等级）同样享受"
+
+
+def identified_levels(policy_model, *, last_paid_term_end=None) -> list[str]:
+    """Let identified students qualify for `IDENTIFIED_AIDS`: the paper's open rows (source SOURCE, not
+    closed) that have no level yet and were not given them before (the note says so; a county that took
+    the levels off again keeps it so). A row nothing was paid under gets the levels in place; a row money
+    was paid under keeps its standard (what was paid stays explained): it is closed at the end of the last
+    term paid under it and a row with the levels starts the next day, as `revise` does.
+    `last_paid_term_end(policy)` gives that date, or None; left out, every row is changed in place (a table
+    just loaded). Returns what was done, one line a row. Idempotent."""
+    done = []
+    for aid_type, stage in IDENTIFIED_AIDS:
+        rows = policy_model.objects.filter(
+            aid_type=aid_type, stage=stage, source=SOURCE, valid_to__isnull=True, levels=[]
+        ).exclude(note__contains=IDENTIFIED_NOTE)
+        for policy in rows:
+            note = (policy.note + IDENTIFIED_NOTE)[:300]
+            end = last_paid_term_end(policy) if last_paid_term_end else None
+            label = f"{stage} {aid_type} {policy.grade_min or ''}"
+            if end is None:
+                policy.levels, policy.note = ALL_LEVELS, note
+                policy.save(update_fields=["levels", "note"])
+                done.append(f"{label}: identified levels added")
+                continue
+            policy.valid_to = end
+            policy.save(update_fields=["valid_to"])
+            policy.pk = None
+            policy.valid_from, policy.valid_to = end + timedelta(days=1), None
+            policy.levels, policy.note = ALL_LEVELS, note
+            policy.save()
+            done.append(f"{label}: closed on {end}, with identified levels from the next day")
+    return done
+
+
 def _key(row: dict) -> dict:
     return {k: row[k] for k in ("aid_type", "stage", "tier", "grade_min", "valid_from")}
 
@@ -368,8 +422,11 @@ def _key(row: dict) -> dict:
 # Not in Pengshui's table: the 雨露计划 (Yulu Plan) of the rural-revitalisation bureau, national since 2021:
 # 3,000 yuan a year (1,500 a term) to each secondary vocational student of a 脱贫户 or a monitored household,
 # paid to the family. Loaded with the table (`load`; migration 0018 on a database that had the table
-# already): every vocational 脱贫户 and monitored child qualifies for it beside Pengshui's aids. Its list is
-# matched like the other departments' lists (MatchRun.Source.YULU_PLAN).
+# already): every vocational 脱贫户 and monitored child qualifies for it beside Pengshui's aids, the national
+# grant included, in no exclusion group: the papers exclude no aid from it (the only "at most one of" they name
+# are the compulsory-stage allowances and the nutrition-plan pairs of GROUPS; Meixian's paper names "雨露计划+"
+# only as a measure to carry out). Its list is matched like the other departments' lists
+# (MatchRun.Source.YULU_PLAN).
 YULU_PLAN_ROWS = [
     _row(
         "yulu_plan",
@@ -409,6 +466,7 @@ def load(policy_model, group_model=None) -> int:
             )
     if any(f.name == "levels" for f in policy_model._meta.get_fields()):
         set_levels(policy_model)
+        identified_levels(policy_model)
     return created
 
 

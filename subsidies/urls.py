@@ -1,6 +1,7 @@
 from django.urls import path
 
 from subsidies.views import (
+    bank_layouts,
     batches,
     identification,
     ledger,
@@ -28,6 +29,9 @@ urlpatterns = [
         "batches/<int:pk>/remove/<int:student_pk>/", batches.batch_remove_student, name="batch_remove_student"
     ),
     path("batches/<int:pk>/bank-file/", batches.batch_bank_file, name="batch_bank_file"),
+    path("bank-layouts/", bank_layouts.layout_list, name="bank_layout_list"),
+    path("bank-layouts/new/", bank_layouts.layout_edit, name="bank_layout_create"),
+    path("bank-layouts/<int:pk>/edit/", bank_layouts.layout_edit, name="bank_layout_edit"),
     path("batches/<int:pk>/bank-result/", batches.batch_bank_result, name="batch_bank_result"),
     path("batches/<int:pk>/letters/", letters.batch_letters, name="batch_letters"),
     path("payments/<int:pk>/release/", batches.payment_release, name="payment_release"),

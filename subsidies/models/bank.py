@@ -170,8 +170,9 @@ PAYROLL_FIELDS = {
     "card_type": _("Card type (bank card or 一卡通)"),
     "subsidy_item": _("Subsidy item (the aid; 惠民惠农财政补贴 on a 一卡通)"),
 }
-# Without these the bank cannot pay a line, or its answer cannot be read back.
-PAYROLL_REQUIRED = ("holder_name", "account_number", "amount", "reference")
+# Without these the bank cannot pay a line (banks require the holder's ID number for 代发), or its answer
+# cannot be read back.
+PAYROLL_REQUIRED = ("holder_name", "holder_id_number", "account_number", "amount", "reference")
 # Today's payroll file, plus the ID number column banks require for 代发 (last: the older columns keep their
 # places). The default while the county has set none.
 STANDARD_LAYOUT = {

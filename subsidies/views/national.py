@@ -3,9 +3,7 @@ reconciled with what the portal paid (subsidies/national_aid.py)."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -42,10 +40,9 @@ def national_aid_page(request):
     form = NationalAidReconcileForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data["file"].read(settings.IMPORT_MAX_BYTES + 1)
         try:
             result = national_aid.reconcile(
-                ContentFile(data),
+                form.cleaned_data["file"],
                 payments=Payment.objects.visible_to(request.user),
                 students=Student.objects.visible_to(request.user),
             )

@@ -116,6 +116,7 @@ def _saved(wb) -> bytes:
         (
             [
                 ["holder_name", "户名"],
+                ["holder_id_number", "身份证号"],
                 ["account_number", "账号"],
                 ["amount", "金额"],
                 ["reference", "参考号"],
@@ -126,12 +127,22 @@ def _saved(wb) -> bytes:
         (
             [
                 ["holder_name", "户名"],
+                ["holder_id_number", "身份证号"],
                 ["account_number", "户名"],
                 ["amount", "金额"],
                 ["reference", "参考号"],
             ],
             "户名",
         ),
+        (
+            [
+                ["holder_name", "户名"],
+                ["account_number", "账号"],
+                ["amount", "金额"],
+                ["reference", "参考号"],
+            ],
+            "身份证号",
+        ),  # no ID number: banks require it for 代发
         ("户名,账号", "columns"),
     ],
 )
@@ -146,6 +157,7 @@ def test_a_bad_layout_is_refused_and_nothing_written(bureau, columns, word):
 def test_one_layout_per_bank(bureau):
     columns = [
         ["holder_name", "户名"],
+        ["holder_id_number", "身份证号"],
         ["account_number", "账号"],
         ["amount", "金额"],
         ["reference", "参考号"],
@@ -160,6 +172,7 @@ def test_only_bureau_staff_keep_layouts_through_the_api(bureau, principal_a):
         "bank": "某银行",
         "columns": [
             ["holder_name", "户名"],
+            ["holder_id_number", "身份证号"],
             ["account_number", "账号"],
             ["amount", "金额"],
             ["reference", "参考号"],
@@ -189,6 +202,7 @@ def test_the_page_makes_the_file_in_the_chosen_layout(bureau, bureau_client, app
             ["holder_name", "户名"],
             ["account_number", "卡号"],
             ["amount", "金额"],
+            ["holder_id_number", "证件号码"],
         ],
         by=bureau,
     )
@@ -196,7 +210,7 @@ def test_the_page_makes_the_file_in_the_chosen_layout(bureau, bureau_client, app
     assert "某银行" in bureau_client.get(url).content.decode()
     response = bureau_client.post(url, {"password": PASSWORD, "layout": layout.pk})
     rows = sent_rows(response.content)
-    assert rows[0] == ["流水号", "户名", "卡号", "金额"]
+    assert rows[0] == ["流水号", "户名", "卡号", "金额", "证件号码"]
 
 
 def test_the_api_makes_the_file_in_the_chosen_layout(bureau, approved):
@@ -208,6 +222,7 @@ def test_the_api_makes_the_file_in_the_chosen_layout(bureau, approved):
             ["holder_name", "户名"],
             ["account_number", "卡号"],
             ["amount", "金额"],
+            ["holder_id_number", "证件号码"],
         ],
         by=bureau,
     )
@@ -219,4 +234,4 @@ def test_the_api_makes_the_file_in_the_chosen_layout(bureau, approved):
         format="json",
     )
     assert response.status_code == 200
-    assert sent_rows(response.content)[0] == ["流水号", "户名", "卡号", "金额"]
+    assert sent_rows(response.content)[0] == ["流水号", "户名", "卡号", "金额", "证件号码"]

@@ -16,9 +16,10 @@ from portal.models import AccessLog
 from students.models import Stage, Student
 from subsidies import national_aid, selectors, services
 from subsidies.models import AidType
-from tests.factories import StudentFactory
+from tests.factories import CategoryFactory, StudentFactory
 from tests.refusals import nothing_written
 from tests.subsidies.banking import pay_through_the_bank
+from tests.subsidies.past import ENROLLED, roll_student
 
 PA = "poverty_alleviated"
 
@@ -185,3 +186,53 @@ def test_identified_students_come_from_the_difficulty_categories(paid, school_a)
     )
     assert {s.pk for s in paid} <= found
     assert other.pk not in found
+
+
+# --- The upload size limit of every other upload -------------------------------------------------------------
+
+
+def _oversized(settings) -> bytes:
+    settings.IMPORT_MAX_BYTES = 1024 * 1024
+    return b"PK\x03\x04" + b"\0" * (1024 * 1024)
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/subsidies/national-aid/reconcile/", "/api/subsidies/national-aid/reconcile-xlsx/"]
+)
+def test_an_oversized_export_is_refused_through_the_api(bureau, paid, settings, url):
+    content = _oversized(settings)
+    with nothing_written():
+        response = _reconcile(bureau, content, url=url)
+    assert response.status_code == 400
+    assert "文件超过 1 MB" in str(response.json())
+
+
+def test_an_oversized_export_is_refused_on_the_page(bureau_client, paid, settings):
+    upload = io.BytesIO(_oversized(settings))
+    upload.name = "export.xlsx"
+    with nothing_written():
+        response = bureau_client.post(reverse("subsidies:national_aid"), {"file": upload})
+    assert response.status_code == 200
+    assert "文件超过 1 MB" in response.content.decode()
+
+
+# --- The grade of the term, not today's ------------------------------------------------------------------------
+
+
+def test_a_student_promoted_after_the_term_is_exported_in_the_terms_grade(bureau, school_a):
+    child = roll_student(
+        school_a,
+        spells=[(date(2022, 9, 1), date(2023, 8, 31), 3, ENROLLED), (date(2023, 9, 1), None, 4, ENROLLED)],
+        name="升级娃",
+    )
+    CategoryFactory(student=child, category="dibao", valid_from=date(2020, 1, 1))
+    batch = services.batch_generate(
+        aid_type=AidType.NON_BOARDER_ALLOWANCE, school_year=2022, term="autumn", by=bureau
+    )
+    pay_through_the_bank(batch, bureau)
+    child.refresh_from_db()
+    assert child.grade == 4  # today
+    wb = load_workbook(io.BytesIO(_export(bureau)))
+    for sheet, grade_at in ((national_aid.PAYMENTS_SHEET, 5), (national_aid.STUDENTS_SHEET, 5)):
+        row = next(r for r in wb[sheet].iter_rows(min_row=2, values_only=True) if r[3] == child.id_number)
+        assert row[grade_at] == 3, sheet

@@ -435,6 +435,7 @@ def test_closing_a_paid_policy_row_through_the_form(bureau_client, bureau, paid_
         "stage": policy.stage,
         "tier": policy.tier,
         "categories": policy.categories,
+        "levels": policy.levels,
         "boarding": policy.boarding,
         "unit": policy.unit,
         "amount": "1000.00",

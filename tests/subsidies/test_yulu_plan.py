@@ -8,7 +8,16 @@ from decimal import Decimal
 
 from students.models import Stage
 from subsidies import eligibility, matching, pengshui, services
-from subsidies.models import AidPolicy, AidType, MatchResult, MatchRun, Payment, Term, term_start
+from subsidies.models import (
+    AidExclusionGroup,
+    AidPolicy,
+    AidType,
+    MatchResult,
+    MatchRun,
+    Payment,
+    Term,
+    term_start,
+)
 from tests.subsidies.banking import pay_through_the_bank
 from tests.subsidies.conftest import xlsx
 
@@ -67,3 +76,20 @@ def test_a_student_paid_the_grant_is_aided(bureau, make_student):
     assert Payment.objects.get(student=child, aid_type=AidType.YULU_PLAN).amount == Decimal("1500.00")
     run = _run(bureau, PA, [child])
     assert not run.results.filter(kind=MatchResult.Kind.UNAIDED, aid_type=AidType.YULU_PLAN).exists()
+
+
+def test_the_yulu_plan_is_paid_beside_the_national_grant(bureau, make_student):
+    """No paper excludes 雨露计划 from other aid: the only exclusive aids it names are the compulsory-stage
+    allowances ("at most one of: boarder allowance, non-boarder allowance, free lunch") and the nutrition-plan
+    pairs. A first-year vocational 脱贫户 student is paid both in one term, and no exclusion group holds it."""
+    child = make_student(Stage.VOCATIONAL, categories=[PA], grade=1)
+    aids = _aids(child)
+    assert (aids[AidType.YULU_PLAN], aids[AidType.NATIONAL_GRANT]) == (Decimal("1500.00"), Decimal("1500.00"))
+    for aid_type in (AidType.NATIONAL_GRANT, AidType.YULU_PLAN):
+        batch = services.batch_generate(aid_type=aid_type, school_year=2022, term=Term.AUTUMN, by=bureau)
+        pay_through_the_bank(batch, bureau)
+    paid = Payment.objects.filter(student=child, status=Payment.Status.PAID)
+    assert sorted(paid.values_list("aid_type", flat=True)) == sorted(
+        [AidType.NATIONAL_GRANT, AidType.YULU_PLAN]
+    )
+    assert not AidExclusionGroup.objects.filter(aid_types__contains=[AidType.YULU_PLAN]).exists()
