@@ -172,8 +172,6 @@ PAYROLL_FIELDS = {
 }
 # Without these the bank cannot pay a line, or its answer cannot be read back.
 PAYROLL_REQUIRED = ("holder_name", "account_number", "amount", "reference")
-# What Excel refuses in a sheet's name (openpyxl raises ValueError, so no file could be made).
-SHEET_TITLE_FORBIDDEN = set("/\\?*:[]")
 # Today's payroll file, plus the ID number column banks require for 代发 (last: the older columns keep their
 # places). The default while the county has set none.
 STANDARD_LAYOUT = {
@@ -193,6 +191,10 @@ STANDARD_LAYOUT = {
     "is_default": True,
     "note": "",
 }
+
+
+# What Excel refuses in a sheet's name (openpyxl raises ValueError, so no file could be made).
+SHEET_TITLE_FORBIDDEN = set("/\\?*:[]")
 
 
 @track_changes()
