@@ -7,6 +7,7 @@ we have. Exports: openpyxl, with text cells that a spreadsheet would run as a fo
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -142,6 +143,91 @@ def read_numbered_rows(
     if len(rows) > max_rows + 1:
         raise _too_many_rows(len(rows) - 1, max_rows)
     return rows
+
+
+def read_numbered_sheets(
+    upload: IO[bytes], sheets: Sequence[str], *, max_rows: int | None = None, max_bytes: int | None = None
+) -> dict[str, list[tuple[int, list[Any]]]]:
+    """`read_numbered_rows` for a workbook of several named sheets (a national system's export): the filled
+    rows of each sheet named in `sheets` that the workbook has, by its name, each row with its Excel row
+    number; a sheet the workbook lacks is left out (the caller says whether it was needed). The same checks,
+    on the raw XML first, before a cell is read: the size limit, zip bombs, formulas in any sheet, and each
+    sheet read bounded in rows, columns and cells (the refusal names the sheet and the cell)."""
+    max_rows = max_rows or settings.IMPORT_MAX_ROWS
+    max_bytes = max_bytes or settings.IMPORT_MAX_BYTES
+    data = upload.read(max_bytes + 1)
+    if not data:
+        raise ExcelError(_("The file is empty."))
+    if len(data) > max_bytes:
+        raise ExcelError(_("The file is larger than %(mb)s MB.") % {"mb": max_bytes // (1024 * 1024)})
+    if not data.startswith(b"PK\x03\x04"):
+        raise _not_xlsx()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        _check_archive(archive)
+        _check_shared_strings(archive, _Extent(max_row=max_rows + 1, max_cells=_max_cells()))
+        for info in archive.infolist():
+            if _is_sheet_part(info.filename) and _has_formula(archive, info.filename):
+                raise _formulas()
+        parts = _sheet_parts(archive)
+        wanted = [(index, name) for index, (name, _part_name) in enumerate(parts) if name in sheets]
+        for _index, name in wanted:
+            limits = _Extent(max_row=max_rows + 1, max_cells=_max_cells(), sheet=name)
+            _check_sheet(archive, dict(parts)[name], limits)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
+        raise _damaged() from exc
+    found = {}
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if list(book.sheet_names) != [name for name, _part_name in parts]:
+            raise _damaged()  # calamine would read other sheets than the ones checked
+        for index, name in wanted:
+            found[name] = book.get_sheet_by_index(index).to_python(skip_empty_area=False)
+    except ExcelError:
+        raise
+    except Exception as exc:  # calamine raises several error types for broken workbooks
+        raise _damaged() from exc
+    for name, rows in found.items():
+        # skip_empty_area=False: the rectangle starts at A1, so the n-th row is Excel row n.
+        found[name] = [
+            (number, row)
+            for number, row in enumerate(rows, start=1)
+            if any(cell not in ("", None) for cell in row)
+        ]
+        if len(found[name]) > max_rows + 1:
+            raise _too_many_rows(len(found[name]) - 1, max_rows)
+    return found
+
+
+_SHEET_NAME = re.compile(rb"""\sname\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """Every sheet of the workbook in its order, (name, part), as `_first_sheet_part` resolves the first."""
+    workbook = _small_part(archive, _part(archive, "xl/workbook.xml"))
+    rels_name = _part(archive, "xl/_rels/workbook.xml.rels")
+    if rels_name is None:
+        raise _damaged()
+    targets = {}
+    for tag in _RELATIONSHIP_TAG.finditer(_small_part(archive, rels_name)):
+        targets[_attribute(_REL_ID, tag.group(0))] = _attribute(_REL_TARGET, tag.group(0))
+    parts = []
+    for sheet in _SHEET_TAG.finditer(workbook):
+        rid, name = _attribute(_SHEET_RID, sheet.group(0)), _attribute(_SHEET_NAME, sheet.group(0))
+        target = targets.get(rid)
+        if rid is None or name is None or not target:
+            raise _damaged()
+        if target.startswith(b"/xl/"):
+            path = target[1:]
+        elif target.startswith(b"xl/"):
+            path = target
+        else:
+            path = b"xl/" + target
+        part = _part(archive, path.decode("utf-8", "surrogateescape"))
+        if part is None or not _is_sheet_part(part):
+            raise _damaged()
+        parts.append((html.unescape(name.decode("utf-8", "replace")), part))
+    return parts
 
 
 def _max_cells() -> int:
@@ -305,8 +391,9 @@ _ROOT_WITHIN = 1024 * 1024
 class _Extent:
     """How far a sheet reaches, checked against the limits as it is read."""
 
-    def __init__(self, *, max_row: int, max_cells: int) -> None:
+    def __init__(self, *, max_row: int, max_cells: int, sheet: str | None = None) -> None:
         self.max_row, self.max_cells = max_row, max_cells
+        self.sheet = sheet  # its name, when a sheet other than the first is read
         self.rows = self.columns = self.cells = 0
 
     def reach(self, row: int, column: int, *, cells: int = 0) -> None:
@@ -315,6 +402,20 @@ class _Extent:
         if column > MAX_COLUMNS or row > self.max_row:
             if column <= MAX_COLUMNS:
                 raise _too_many_rows(row - 1, self.max_row - 1)
+            if self.sheet:
+                raise ExcelError(
+                    _(
+                        "Sheet %(sheet)s reaches cell %(cell)s; at most %(columns)s columns and %(rows)s rows "
+                        "can be imported. Delete the rows and columns beyond your list (or copy the list into a "
+                        "new workbook) and upload again."
+                    )
+                    % {
+                        "sheet": self.sheet,
+                        "cell": _cell_name(row, column),
+                        "columns": MAX_COLUMNS,
+                        "rows": self.max_row,
+                    }
+                )
             raise ExcelError(
                 _(
                     "The first sheet reaches cell %(cell)s; at most %(columns)s columns and %(rows)s rows can be "
@@ -330,6 +431,14 @@ class _Extent:
             raise self.too_many_cells(self.cells)
 
     def too_many_cells(self, cells: int) -> ExcelError:
+        if self.sheet:
+            return ExcelError(
+                _(
+                    "Sheet %(sheet)s spans %(cells)s cells; at most %(max)s can be imported at once. Delete "
+                    "empty rows and columns beyond your list, or split it into smaller files."
+                )
+                % {"sheet": self.sheet, "cells": cells, "max": self.max_cells}
+            )
         return ExcelError(
             _(
                 "The first sheet spans %(cells)s cells; at most %(max)s can be imported at once. Delete empty "
@@ -386,7 +495,9 @@ def _formula_in(part: bytes) -> bool:
 def _check_sheet(archive: zipfile.ZipFile, name: str, limits: _Extent) -> None:
     """Refuse formulas and any cell, row or declared dimension beyond the limits, before calamine reads."""
     if not _check_sheet_plain(archive, name, limits):
-        _check_sheet_xml(archive, name, _Extent(max_row=limits.max_row, max_cells=limits.max_cells))
+        _check_sheet_xml(
+            archive, name, _Extent(max_row=limits.max_row, max_cells=limits.max_cells, sheet=limits.sheet)
+        )
 
 
 def _check_sheet_plain(archive: zipfile.ZipFile, name: str, extent: _Extent) -> bool:

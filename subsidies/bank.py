@@ -76,6 +76,8 @@ def payroll_workbook(*, batch: DisbursementBatch, by, layout: BankPayrollLayout 
     batch = DisbursementBatch.objects.select_for_update().get(pk=batch.pk)
     if layout is None:
         layout = BankPayrollLayout.objects.default()
+    # A layout kept before its sheet title and card were checked is refused here, not by openpyxl (a 500).
+    layout.clean()
     refuse_imported(batch)
     if batch.status == DisbursementBatch.Status.DRAFT:
         raise ValidationError(_("The batch must be approved before the bank file is made."))
@@ -95,7 +97,11 @@ def payroll_workbook(*, batch: DisbursementBatch, by, layout: BankPayrollLayout 
         )
     number = (batch.bank_files.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     bank_file = BankFile.objects.create(
-        batch=batch, number=number, made_by=by, layout=layout if layout.pk else None
+        batch=batch,
+        number=number,
+        made_by=by,
+        layout=layout if layout.pk else None,
+        layout_used=layout_snapshot(layout),
     )
     made = BankFileLine.objects.bulk_create(
         BankFileLine(
@@ -208,7 +214,23 @@ def bank_file_workbook(*, batch: DisbursementBatch, number: int) -> Workbook:
             )
             % {"number": number}
         )
-    return _payroll(batch, lines, bank_file.layout or BankPayrollLayout(**STANDARD_LAYOUT))
+    return _payroll(batch, lines, layout_of(bank_file))
+
+
+# What of a layout makes the file: kept with each bank file, so that a download again is the file sent.
+LAYOUT_MADE_BY = ("bank", "columns", "card_format", "sheet_title")
+
+
+def layout_snapshot(layout: BankPayrollLayout) -> dict:
+    return {key: getattr(layout, key) for key in LAYOUT_MADE_BY}
+
+
+def layout_of(bank_file: BankFile) -> BankPayrollLayout:
+    """The layout bank file `bank_file` was made in, as it was then (unsaved); a file made before layouts were
+    kept with the file is in its layout as it is now (the standard one if none)."""
+    if bank_file.layout_used:
+        return BankPayrollLayout(**{k: v for k, v in bank_file.layout_used.items() if k in LAYOUT_MADE_BY})
+    return bank_file.layout or BankPayrollLayout(**STANDARD_LAYOUT)
 
 
 @dataclass

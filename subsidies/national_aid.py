@@ -18,7 +18,6 @@ Nothing is written: the differences are listed (page, API, .xlsx).
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,10 +26,10 @@ from typing import IO, Any
 from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
-from portal.excel import MONEY_FORMAT, ExcelError, cell_text, read_capped, write_sheet
-from students import id_numbers
+from portal.excel import MONEY_FORMAT, ExcelError, cell_text, read_numbered_sheets, write_sheet
+from students import id_numbers, national_numbers
 from students.importing import CATEGORY_LABEL, STAGE_LABEL
 from students.models import School
 from subsidies.facts import register_on
@@ -221,44 +220,60 @@ def _header(sheet_name: str, header: list[str], columns: dict[str, str]) -> dict
     return {key: positions[title] for key, title in columns.items()}
 
 
-def _rows(sheet) -> list[list[Any]]:
-    return [list(r) for r in sheet.iter_rows(values_only=True) if any(c not in (None, "") for c in r)]
-
-
-def _read(upload: IO[bytes]):
-    # The size limit and message of every other upload (portal.excel), before openpyxl reads a byte.
+def _read(upload: IO[bytes]) -> dict[str, list[tuple[int, list[Any]]]]:
+    """The file's sheets 资助发放 (required) and 困难学生 (if given), each row with its Excel row number, through
+    the portal's safe reader: size limit, formulas and the sheet's extent refused before a cell is read."""
     try:
-        data = read_capped(upload)
+        sheets = read_numbered_sheets(upload, [PAYMENTS_SHEET, STUDENTS_SHEET])
     except ExcelError as exc:
         raise ValidationError(str(exc)) from exc
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # not an .xlsx: openpyxl raises several kinds
-        raise ValidationError(_("The file is not an Excel workbook (.xlsx).")) from exc
-    if PAYMENTS_SHEET not in wb.sheetnames:
+    if PAYMENTS_SHEET not in sheets:
         raise ValidationError(
             _(
                 "The file has no sheet %(sheet)s: use the national aid system's export in the template's layout."
             )
             % {"sheet": PAYMENTS_SHEET}
         )
-    return wb
+    return sheets
+
+
+def _portal_ids(students, payments, numbers: set[str]) -> dict[str, str]:
+    """The portal's ID number of each child the national system names by a 全国学籍号 in `numbers`: the
+    system keeps the ID number it was given, the 学籍号 stays the child's when the county corrects it."""
+    numbers = {n for n in numbers if n}
+    if not numbers:
+        return {}
+    found = dict(
+        students.filter(national_student_number__in=numbers).values_list(
+            "national_student_number", "id_number"
+        )
+    )
+    for number, id_number in payments.filter(student__national_student_number__in=numbers).values_list(
+        "student__national_student_number", "student__id_number"
+    ):
+        found.setdefault(number, id_number)
+    return found
+
+
+def _national_number(value) -> str:
+    """The row's 全国学籍号, or "" when it has none that can be read (the ID number then names the child)."""
+    return national_numbers.whole(cell_text(value)) or ""
 
 
 def reconcile(upload: IO[bytes], *, payments, students) -> Reconciliation:
     """Compare the national system's export with the portal's paid `payments` of the same terms and its
-    identified `students` (both scoped to the reader). Raises ValidationError for a file that cannot be read
-    or is larger than the import limit of every upload."""
-    wb = _read(upload)
-    rows = _rows(wb[PAYMENTS_SHEET])
+    identified `students` (both scoped to the reader). A row is the portal's child by its 全国学籍号 first,
+    then by its ID number. Raises ValidationError for a file that cannot be read."""
+    sheets = _read(upload)
+    rows = sheets[PAYMENTS_SHEET]
     if not rows:
         raise ValidationError(_("The sheet %(sheet)s is empty.") % {"sheet": PAYMENTS_SHEET})
-    at = _header(PAYMENTS_SHEET, [cell_text(c) for c in rows[0]], PAYMENT_COLUMNS)
+    at = _header(PAYMENTS_SHEET, [cell_text(c) for c in rows[0][1]], PAYMENT_COLUMNS)
     names = aid_names()
-    reported: dict[tuple, Decimal] = defaultdict(Decimal)
+    read: list[tuple] = []
     who: dict[str, str] = {}
     errors = []
-    for number, raw in enumerate(rows[1:], start=2):
+    for number, raw in rows[1:]:
 
         def cell(key, raw=raw):
             return raw[at[key]] if at[key] < len(raw) else None
@@ -284,10 +299,16 @@ def reconcile(upload: IO[bytes], *, payments, students) -> Reconciliation:
         if problems:
             errors.append(_("Row %(row)s: %(problems)s.") % {"row": number, "problems": "；".join(problems)})
             continue
-        reported[(number_id, aid, year, term)] += amount
+        read.append((_national_number(cell("national_student_number")), number_id, aid, year, term, amount))
         who[number_id] = cell_text(cell("name"))
     if errors:
         raise ValidationError(errors)
+    portal_ids = _portal_ids(students, payments, {r[0] for r in read})
+    reported: dict[tuple, Decimal] = defaultdict(Decimal)
+    for national_number, number_id, aid, year, term, amount in read:
+        id_number = portal_ids.get(national_number, number_id)
+        reported[(id_number, aid, year, term)] += amount
+        who.setdefault(id_number, who[number_id])
     terms = sorted({(year, term) for _id, _aid, year, term in reported})
     result = Reconciliation(terms=[term_label(y, t) for y, t in terms], reported=len(reported))
     paid: dict[tuple, Decimal] = defaultdict(Decimal)
@@ -315,30 +336,39 @@ def reconcile(upload: IO[bytes], *, payments, students) -> Reconciliation:
                 kind, id_number, who.get(id_number, ""), _aid_label(aid), term_label(year, term), there, here
             )
         )
-    if STUDENTS_SHEET in wb.sheetnames:
-        _reconcile_identified(wb[STUDENTS_SHEET], students, result)
+    if STUDENTS_SHEET in sheets:
+        _reconcile_identified(sheets[STUDENTS_SHEET], students, payments, result)
     return result
 
 
-def _reconcile_identified(sheet, students, result: Reconciliation) -> None:
-    rows = _rows(sheet)
+def _reconcile_identified(rows, students, payments, result: Reconciliation) -> None:
     if not rows:
         return
-    at = _header(STUDENTS_SHEET, [cell_text(c) for c in rows[0]], STUDENT_COLUMNS)
-    there: dict[int, dict[str, str]] = defaultdict(dict)
+    at = _header(STUDENTS_SHEET, [cell_text(c) for c in rows[0][1]], STUDENT_COLUMNS)
+    read = []
     errors = []
-    for number, raw in enumerate(rows[1:], start=2):
-        number_id = id_numbers.whole(raw[at["id_number"]] if at["id_number"] < len(raw) else None)
-        year = _school_year(cell_text(raw[at["school_year"]] if at["school_year"] < len(raw) else ""))
+    for number, raw in rows[1:]:
+
+        def cell(key, raw=raw):
+            return raw[at[key]] if at[key] < len(raw) else None
+
+        number_id = id_numbers.whole(cell("id_number"))
+        year = _school_year(cell_text(cell("school_year") or ""))
         if number_id is None or year is None:
             errors.append(
                 _("Sheet %(sheet)s, row %(row)s: the ID number or the school year cannot be read.")
                 % {"sheet": STUDENTS_SHEET, "row": number}
             )
             continue
-        there[year][number_id] = cell_text(raw[at["name"]] if at["name"] < len(raw) else "")
+        read.append(
+            (_national_number(cell("national_student_number")), number_id, year, cell_text(cell("name")))
+        )
     if errors:
         raise ValidationError(errors)
+    portal_ids = _portal_ids(students, payments, {r[0] for r in read})
+    there: dict[int, dict[str, str]] = defaultdict(dict)
+    for national_number, number_id, year, name in read:
+        there[year][portal_ids.get(national_number, number_id)] = name
     for year, listed in sorted(there.items()):
         here = dict(identified_students(year, students=students).values_list("id_number", "name"))
         label = _year(year)

@@ -194,6 +194,10 @@ STANDARD_LAYOUT = {
 }
 
 
+# What Excel refuses in a sheet's name (openpyxl raises ValueError, so no file could be made).
+SHEET_TITLE_FORBIDDEN = set("/\\?*:[]")
+
+
 @track_changes()
 class BankPayrollLayout(models.Model):
     """How one bank wants its 代发 payroll file: which columns, in which order, under which titles, and the
@@ -235,6 +239,38 @@ class BankPayrollLayout(models.Model):
         return self.bank
 
     def clean(self):
+        self._clean_columns()
+        self._clean_card_and_sheet()
+
+    def _clean_card_and_sheet(self):
+        """A sheet title Excel can hold (no file could be made in the layout otherwise), and on a 一卡通 the
+        subsidy item (补贴项目) the 一卡通 system books the money under."""
+        title = (self.sheet_title or "").strip()
+        bad = sorted({c for c in title if c in SHEET_TITLE_FORBIDDEN})
+        if not title or bad or title.startswith("'") or title.endswith("'") or title.lower() == "history":
+            raise ValidationError(
+                {
+                    "sheet_title": _(
+                        "Excel cannot name a sheet “%(title)s”: give a title without / \\ ? * : [ ] (%(bad)s), "
+                        "not starting or ending with an apostrophe, and not “History”."
+                    )
+                    % {"title": title, "bad": "".join(bad) or "—"}
+                }
+            )
+        self.sheet_title = title
+        keys = {key for key, _title in self.columns}
+        if self.card_format == self.CardFormat.ONE_CARD and "subsidy_item" not in keys:
+            raise ValidationError(
+                {
+                    "columns": _(
+                        "A 一卡通 file must name the subsidy item (补贴项目) the money is booked under: add the "
+                        "column %(column)s."
+                    )
+                    % {"column": f"subsidy_item（{PAYROLL_FIELDS['subsidy_item']}）"}
+                }
+            )
+
+    def _clean_columns(self):
         columns = self.columns
         if not isinstance(columns, list) or not all(
             isinstance(c, list | tuple) and len(c) == 2 and all(isinstance(x, str) for x in c)
@@ -295,6 +331,9 @@ class BankFile(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # The layout exactly as the file was made in it (bank, columns, card format, sheet title): a layout
+    # edited later does not change a file already sent when it is downloaded again.
+    layout_used = models.JSONField(_("layout used"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("bank file")

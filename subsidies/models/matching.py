@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -10,7 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from portal.access import ScopedQuerySet, can_run_data_matching
 from students import id_numbers
-from students.models import SCHOOL_YEAR_VALIDATORS, Student
+from students.models import SCHOOL_YEAR_VALIDATORS, Student, StudentCategory
 from subsidies.models.common import AidType, Category, Term, term_label
 
 
@@ -26,6 +27,10 @@ class MatchRunQuerySet(ScopedQuerySet):
                 for kind in MatchResult.Kind.values
             }
         )
+
+
+# The households the 雨露计划 list can confirm: 脱贫户 and the monitored ones (防止返贫监测对象).
+YULU_PLAN_CATEGORIES = (Category.POVERTY_ALLEVIATED, *StudentCategory.MONITORED)
 
 
 class MatchRun(models.Model):
@@ -63,6 +68,23 @@ class MatchRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {self.get_category_display()} {term_label(self.school_year, self.term)}"
+
+    def clean(self):
+        # The 雨露计划 covers vocational students of 脱贫户 and monitored households only: its list confirms
+        # no other category (a 低保 or 残疾 child is not on it as such).
+        if self.source == self.Source.YULU_PLAN and self.category not in YULU_PLAN_CATEGORIES:
+            raise ValidationError(
+                {
+                    "category": _(
+                        "The Yulu Plan list covers only poverty-alleviated and monitored households (%(covered)s); "
+                        "it cannot confirm “%(category)s”."
+                    )
+                    % {
+                        "covered": "、".join(str(Category(c).label) for c in YULU_PLAN_CATEGORIES),
+                        "category": self.get_category_display(),
+                    }
+                }
+            )
 
 
 class MatchResult(id_numbers.MaskedIdNumberMixin, models.Model):
