@@ -132,7 +132,10 @@ class ConfirmSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text="The county's level, when it differs from the school's (empty: the school's).",
+        help_text=(
+            "The county's level, when it differs from the school's (empty: the school's). Empty for a "
+            "withdrawal (an in-year finding of no difficulty), which takes no level."
+        ),
     )
 
 

@@ -4,6 +4,12 @@ family's identification, the county sets the 公示 period and confirms the leve
 Each step refuses what the policy forbids, with the clerk's message, and writes nothing then: an application
 for a child not of the user's school, a level before the class review group (民主评议) has assessed, a 公示
 shorter than the county's period, a confirmation while an objection is open or before the 公示 has ended.
+The dates keep the steps' order (no 公示 before the class review nor outside its school year, no objection
+before the 公示, no level before the review, no school year not yet started, no in-year change after today);
+a child the register has off the roll is not identified, and a school's steps stop once the child has left
+it. An objection upheld after the school's level sends it back to the school (a new review or level) before
+the county confirms. An in-year finding of "no longer in difficulty" is confirmed by the county as a
+withdrawal: the level in force ends on its date.
 """
 
 from __future__ import annotations
