@@ -95,7 +95,8 @@ def problems(cursor, *, writable_school_ids: list[int] | None, allowed_stages: l
     (row, first row with the same ID number or None, school code unknown, school not writable by the
     importer, school name, school type, stage not taught at the school, student named already at a school the
     importer may not write, first row with the same national student number or None, first row naming the
-    same student or None, national student number and ID number naming two different students).
+    same student or None, national student number and ID number naming two different students, a G number
+    holding another student's ID number).
     `writable_school_ids`: None when the importer may write every school (then neither of those two rules
     can be broken). `allowed_stages` holds "school_type:stage" pairs.
     """
@@ -129,9 +130,15 @@ def problems(cursor, *, writable_school_ids: list[int] | None, allowed_stages: l
                    {taken},
                    NULLIF(rn.first_row, s.row_no) AS first_number_row,
                    NULLIF(rs.first_row, s.row_no) AS first_student_row,
-                   m.two_students
+                   m.two_students,
+                   g.id IS NOT NULL AS g_of_another
             FROM {TABLE} s
             JOIN matched m ON m.row_no = s.row_no
+            LEFT JOIN students_student g
+                   ON s.national_student_number LIKE 'G%%'
+                  AND g.id_number = substr(s.national_student_number, 2)
+                  AND g.id_number <> s.id_number
+                  AND g.id IS DISTINCT FROM m.student_id
             LEFT JOIN repeated r ON r.id_number = s.id_number
             LEFT JOIN repeated_number rn ON rn.national_student_number = s.national_student_number
             LEFT JOIN repeated_student rs ON rs.student_id = m.student_id
@@ -139,7 +146,7 @@ def problems(cursor, *, writable_school_ids: list[int] | None, allowed_stages: l
         )
         SELECT * FROM checked
         WHERE first_row IS NOT NULL OR unknown_school OR school_not_writable OR wrong_stage OR taken_elsewhere
-           OR first_number_row IS NOT NULL OR first_student_row IS NOT NULL OR two_students
+           OR first_number_row IS NOT NULL OR first_student_row IS NOT NULL OR two_students OR g_of_another
         ORDER BY row_no
         """,
         {"writable": writable_school_ids, "allowed": allowed_stages},

@@ -456,6 +456,7 @@ def _check_in_database(cursor, rows, positions, problems, *, user) -> None:
         first_number_row,
         first_student_row,
         two_students,
+        g_of_another,
     ) in staging.problems(cursor, writable_school_ids=writable, allowed_stages=allowed):
         raw = rows[number - 1]
         found = problems[number]
@@ -489,6 +490,16 @@ def _check_in_database(cursor, rows, positions, problems, *, user) -> None:
                     _(
                         "The national student number belongs to another student than the ID number: check both, "
                         "or ask the bureau."
+                    ),
+                )
+            )
+        if g_of_another and not two_students:
+            found.append(
+                (
+                    ORDER_NATIONAL_NUMBER,
+                    _(
+                        "The national student number is G followed by another student's ID number: a G "
+                        "number holds the child's own ID number."
                     ),
                 )
             )

@@ -816,6 +816,13 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
         self.national_student_number = national_numbers.normalize(self.national_student_number)
         super().clean_fields(exclude=exclude)
 
+    def g_number_holder(self) -> Student | None:
+        """The other student whose ID number this student's G number (G + an ID number) holds, if any."""
+        number = self.national_student_number or ""
+        if not number.startswith("G") or number[1:] == self.id_number:
+            return None
+        return Student.objects.exclude(pk=self.pk).filter(id_number=number[1:]).only("name").first()
+
     def clean(self) -> None:
         errors: dict[str, list] = {}
         try:
@@ -829,6 +836,15 @@ class Student(id_numbers.MaskedIdNumberMixin, models.Model):
                 ]
             if self.sex and self.sex != parsed.sex:
                 errors["sex"] = [_("The sex does not match the ID number.")]
+        holder = self.g_number_holder()
+        if holder is not None:
+            errors["national_student_number"] = [
+                _(
+                    "This national student number is G followed by the ID number of another student "
+                    "(%(name)s): a G number holds the child's own ID number."
+                )
+                % {"name": holder.name}
+            ]
         if self.school_id and self.stage and self.stage not in self.school.stages:
             errors["stage"] = [
                 _("A %(type)s does not enrol %(stage)s pupils.")

@@ -7,6 +7,7 @@ the API and the pages refuse the same things with the same messages (400 with th
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -131,7 +132,10 @@ class ConfirmSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text="The county's level, when it differs from the school's (empty: the school's).",
+        help_text=(
+            "The county's level, when it differs from the school's (empty: the school's). Empty for a "
+            "withdrawal (an in-year finding of no difficulty), which takes no level."
+        ),
     )
 
 
@@ -252,7 +256,7 @@ class IdentificationViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewse
             .first()
         )
         if objection is None:
-            raise serializers.ValidationError({"objection": ["No such objection of this identification."]})
+            raise serializers.ValidationError({"objection": [_("No such objection of this identification.")]})
         objection = call_service(
             services.identification_objection_resolve, by=request.user, objection=objection, **data
         )
@@ -274,7 +278,7 @@ class IdentificationViewSet(LoggedRetrieveMixin, mixins.CreateModelMixin, viewse
         data = dict(params.validated_data)
         school = School.objects.visible_to(request.user).filter(pk=data.pop("school")).first()
         if school is None:
-            raise serializers.ValidationError({"school": ["No such school in your area."]})
+            raise serializers.ValidationError({"school": [_("No such school in your area.")]})
         n = call_service(services.identification_publicise, by=request.user, school=school, **data)
         return Response({"publicised": n})
 

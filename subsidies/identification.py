@@ -31,7 +31,7 @@ def publicity_rows(identifications) -> list[list]:
         [
             n,
             i.student.name,
-            i.student.grade,
+            getattr(i, "publicity_grade", None) or i.student.grade,
             str(IdentificationLevel(i.level).label)
             if i.level
             else str(i.ReviewResult(i.review_result).label),

@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from students.models import Enrollment, Student, StudentCategory
@@ -511,14 +512,19 @@ def identified_students(school_year: int, *, user=None, students=None):
     county confirmed after the school's identification (`identified_level`, the latest level of the year,
     `identified_from`), and the students a family-difficulty category of another department's list covers
     during the year (`identified_categories`, with the lists named in `category_sources`). A student on both
-    routes is one row. Scoped by the student's visibility to `user`, or to `students` (a queryset the reader
-    already scoped: the national aid system's export); a queryset, so a page sorts and cuts it."""
+    routes is one row. Only a child the register has at school (enrolled) on some day of the year is on it:
+    an open-ended category does not keep a child who left before the year on the list. A level the county
+    withdrew during the year (a confirmed in-year finding of no difficulty) leaves the level confirmed before
+    it. Scoped by the student's visibility to `user`, or to `students` (a queryset the reader already scoped:
+    the national aid system's export); a queryset, so a page sorts and cuts it."""
     first, last = school_year_bounds(school_year)
     confirmed = (
         Identification.objects.filter(student=OuterRef("pk"), school_year=school_year)
         .confirmed()
+        .exclude(confirmed_level="")
         .order_by("-effective_from")
     )
+    at_school = Enrollment.objects.filter(student=OuterRef("pk")).during(first, last).enrolled()
     dated = StudentCategory.objects.filter(
         student=OuterRef("pk"), category__in=StudentCategory.DIFFICULTY, valid_from__lte=last
     ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first))
@@ -532,7 +538,7 @@ def identified_students(school_year: int, *, user=None, students=None):
                 dated.exclude(source="").order_by("source").values("source").distinct()
             ),
         )
-        .filter(Q(Exists(confirmed)) | Q(Exists(dated)))
+        .filter(Q(Exists(confirmed)) | Q(Exists(dated)), Exists(at_school))
         .select_related("school")
     )
 
@@ -540,10 +546,14 @@ def identified_students(school_year: int, *, user=None, students=None):
 def publicity_list(school_year: int, school, *, user):
     """The school's 公示 of the year: the identifications on it, with nothing sensitive (the page and the
     workbook print the name, grade and level only: no ID number, no reason)."""
+    # The grade the child was in when the 公示 started (the register on that day), so a past year's 公示
+    # prints as it was posted; the current row's grade for a child not yet on the register then.
+    spell = Enrollment.objects.filter(student=OuterRef("student_id")).on(OuterRef("publicity_from"))
     return (
         Identification.objects.visible_to(user)
         .filter(school=school, school_year=school_year, publicity_from__isnull=False)
         .exclude(status=Identification.Status.NOT_IDENTIFIED)
         .select_related("student")
-        .order_by("student__grade", "student__name", "pk")
+        .annotate(publicity_grade=Coalesce(Subquery(spell.values("grade")[:1]), F("student__grade")))
+        .order_by("publicity_grade", "student__name", "pk")
     )

@@ -170,7 +170,10 @@ class Identification(models.Model):
             ),
             models.CheckConstraint(
                 name="identification_confirmed_has_level",
-                condition=~Q(status="confirmed") | ~Q(confirmed_level=""),
+                # A confirmed in-year finding of "no longer in difficulty" (a withdrawal) has no level.
+                condition=~Q(status="confirmed")
+                | ~Q(confirmed_level="")
+                | Q(kind="in_year", review_result="not_difficult"),
             ),
             models.CheckConstraint(
                 name="identification_publicity_ordered",

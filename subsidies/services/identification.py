@@ -4,6 +4,12 @@ family's identification, the county sets the 公示 period and confirms the leve
 Each step refuses what the policy forbids, with the clerk's message, and writes nothing then: an application
 for a child not of the user's school, a level before the class review group (民主评议) has assessed, a 公示
 shorter than the county's period, a confirmation while an objection is open or before the 公示 has ended.
+The dates keep the steps' order (no 公示 before the class review nor outside its school year, no objection
+before the 公示, no level before the review, no school year not yet started, no in-year change after today);
+a child the register has off the roll is not identified, and a school's steps stop once the child has left
+it. An objection upheld after the school's level sends it back to the school (a new review or level) before
+the county confirms. An in-year finding of "no longer in difficulty" is confirmed by the county as a
+withdrawal: the level in force ends on its date.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from portal.access import can_confirm_identification, can_run_identification
 from portal.services import bureau_service, service
 from portal.text import required_text
-from students.models import School, Student
+from students.models import School, Student, school_year_of
 from subsidies.models import (
     Identification,
     IdentificationLevel,
@@ -49,10 +55,51 @@ def _not_future(day: date | None, field: str) -> date:
     return day
 
 
-def _editable(identification: Identification, by) -> Identification:
+def _enrolled_on(student: Student, day: date, field: str) -> None:
+    """Refuse a step for a child the register has off the roll on `day` (graduated, dropped out, deceased …):
+    the register's spell on that day (`subsidies.facts.facts_on`), not today's row."""
+    from subsidies.facts import facts_on
+
+    state = facts_on([student.pk], day, categories=False).get(student.pk)
+    if state is not None and state.status != Student.Status.ENROLLED:
+        raise ValidationError(
+            {
+                field: [
+                    _(
+                        "On %(day)s the register has this student as “%(status)s”, not at school: only a child "
+                        "on the roll is identified."
+                    )
+                    % {"day": day.isoformat(), "status": Student.Status(state.status).label}
+                ]
+            }
+        )
+
+
+def _still_at_school(found: Identification) -> None:
+    """The school's steps on an identification not yet confirmed stop when the child has left its school
+    (transferred, graduated, dropped out): the child's new school runs its own identification."""
+    student = found.student
+    if student.school_id != found.school_id or student.status != Student.Status.ENROLLED:
+        raise ValidationError(
+            _(
+                "This student is no longer on your school's roll (now: %(school)s, %(status)s): the "
+                "identification stops here; the child's school now runs its own."
+            )
+            % {"school": student.school.name, "status": student.get_status_display()}
+        )
+
+
+def _editable(identification: Identification, by, *, school_step: bool = True) -> Identification:
     """The identification, locked, if the user may change it; a refusal otherwise (a row outside the user's
-    scope never reaches a service through the pages or the API: they answer 404 first)."""
-    found = Identification.objects.editable_by(by).select_for_update().filter(pk=identification.pk).first()
+    scope never reaches a service through the pages or the API: they answer 404 first). A school's step
+    (`school_step`) is refused too once the child has left the school."""
+    found = (
+        Identification.objects.editable_by(by)
+        .select_for_update(of=("self",))
+        .select_related("student__school")
+        .filter(pk=identification.pk)
+        .first()
+    )
     if found is None:
         raise ValidationError(_("This identification is not of your school."))
     if found.status == Status.CONFIRMED:
@@ -62,6 +109,8 @@ def _editable(identification: Identification, by) -> Identification:
                 "year is a new in-year identification, effective from its date."
             )
         )
+    if school_step:
+        _still_at_school(found)
     return found
 
 
@@ -90,6 +139,22 @@ def identification_apply(
         )
     first, last = school_year_bounds(school_year)
     _not_future(applied_on, "applied_on")
+    running = school_year_of(timezone.localdate())
+    if school_year > running:
+        raise ValidationError(
+            {
+                "school_year": [
+                    _(
+                        "The %(year)s school year has not started: a family applies for the running school "
+                        "year (%(running)s) or, to record it late, a past one."
+                    )
+                    % {
+                        "year": f"{school_year}-{school_year + 1}",
+                        "running": f"{running}-{running + 1}",
+                    }
+                ]
+            }
+        )
     if kind == Identification.Kind.ANNUAL:
         effective_from = first
     elif effective_from is None or not first <= effective_from <= last:
@@ -101,6 +166,20 @@ def identification_apply(
                 ]
             }
         )
+    elif effective_from > timezone.localdate():
+        raise ValidationError(
+            {
+                "effective_from": [
+                    _(
+                        "An in-year change records a hardship that has happened: it takes effect on a day "
+                        "up to today, not %(day)s."
+                    )
+                    % {"day": effective_from.isoformat()}
+                ]
+            }
+        )
+    _enrolled_on(mine, effective_from, "effective_from" if kind == Identification.Kind.IN_YEAR else "student")
+    _enrolled_on(mine, applied_on, "applied_on")
     if not guardian_declared:
         raise ValidationError(
             {
@@ -159,7 +238,14 @@ def identification_review(
 ) -> Identification:
     """The class review group's assessment (民主评议): its members and its result."""
     found = _editable(identification, by)
-    if found.status not in (Status.APPLIED, Status.REVIEWED, Status.NOT_IDENTIFIED):
+    # After an objection the school upheld, the class reviews again (the level it decided before is void).
+    again = (
+        found.status == Status.DECIDED
+        and found.objections.filter(
+            outcome=IdentificationObjection.Outcome.UPHELD, resolved_on__gte=found.decided_on
+        ).exists()
+    )
+    if found.status not in (Status.APPLIED, Status.REVIEWED, Status.NOT_IDENTIFIED) and not again:
         raise ValidationError(_("The school has decided the level: the review can no longer change."))
     members = required_text(members)
     if not members:
@@ -169,6 +255,8 @@ def identification_review(
     _not_future(reviewed_on, "reviewed_on")
     if reviewed_on < found.applied_on:
         raise ValidationError({"reviewed_on": [_("The review cannot come before the application.")]})
+    if again:
+        found.school_level, found.decided_on = "", None
     found.review_members = members
     found.review_result = result
     found.reviewed_on = reviewed_on
@@ -202,8 +290,23 @@ def identification_publicise(*, by, school: School, school_year: int, starts_on:
                 ]
             }
         )
+    first, last = school_year_bounds(school_year)
+    if not first <= starts_on <= last:
+        raise ValidationError(
+            {
+                "starts_on": [
+                    _("The 公示 of the %(year)s school year starts on a day of it (%(first)s to %(last)s).")
+                    % {"year": f"{school_year}-{school_year + 1}", "first": first, "last": last}
+                ]
+            }
+        )
+    # A child who has left the school (transferred, off the roll) is on no 公示 of it.
     rows = Identification.objects.editable_by(by).filter(
-        school=school, school_year=school_year, status__in=[Status.REVIEWED, Status.DECIDED]
+        school=school,
+        school_year=school_year,
+        status__in=[Status.REVIEWED, Status.DECIDED],
+        student__school=school,
+        student__status=Student.Status.ENROLLED,
     )
     # A row whose 公示 has started keeps its dates: publishing again puts only the rows not yet published on
     # the new 公示 (the period the county checks is the one the families and the class saw).
@@ -220,6 +323,24 @@ def identification_publicise(*, by, school: School, school_year: int, starts_on:
             _(
                 "No identification of this school and year is ready for the 公示: the class review comes first."
             )
+        )
+    latest = (
+        Identification.objects.filter(pk__in=ids, reviewed_on__gt=starts_on)
+        .select_related("student")
+        .order_by("-reviewed_on", "pk")
+        .first()
+    )
+    if latest is not None:
+        raise ValidationError(
+            {
+                "starts_on": [
+                    _(
+                        "The 公示 cannot start before the class review (民主评议) it publishes: %(name)s's was "
+                        "on %(day)s."
+                    )
+                    % {"name": latest.student.name, "day": latest.reviewed_on}
+                ]
+            }
         )
     Identification.objects.filter(pk__in=ids).update(publicity_from=starts_on, publicity_to=ends_on)
     return len(ids)
@@ -238,6 +359,15 @@ def identification_objection_add(
     if not content:
         raise ValidationError({"content": [_("Say what the objection is.")]})
     _not_future(raised_on, "raised_on")
+    if raised_on < found.publicity_from:
+        raise ValidationError(
+            {
+                "raised_on": [
+                    _("Objections come during the 公示, which started on %(day)s: this one is dated before.")
+                    % {"day": found.publicity_from}
+                ]
+            }
+        )
     objection = IdentificationObjection(identification=found, raised_on=raised_on, content=content)
     objection.full_clean()
     objection.save()
@@ -289,6 +419,15 @@ def identification_decide(
     if level not in IdentificationLevel.values:
         raise ValidationError({"level": [_("Choose a level.")]})
     _not_future(decided_on, "decided_on")
+    if decided_on < found.reviewed_on:
+        raise ValidationError(
+            {
+                "decided_on": [
+                    _("The school's level cannot come before the class review (民主评议) of %(day)s.")
+                    % {"day": found.reviewed_on}
+                ]
+            }
+        )
     found.school_level, found.decided_on, found.status = level, decided_on, Status.DECIDED
     found.save()
     return found
@@ -296,8 +435,25 @@ def identification_decide(
 
 @confirm_identification
 def identification_confirm(*, by, identification: Identification, level: str = "") -> Identification:
-    """The county's review and confirmation of the school's level (or of the level the county sets instead)."""
-    found = _editable(identification, by)
+    """The county's review and confirmation of the school's level (or of the level the county sets instead);
+    or of an in-year finding that a family identified this year is no longer in difficulty (a withdrawal: the
+    level in force ends on the change's date, with no 公示, which lists only the families proposed)."""
+    found = _editable(identification, by, school_step=False)
+    if is_withdrawal(found):
+        if level:
+            raise ValidationError(
+                {
+                    "level": [
+                        _(
+                            "The class review found the family no longer in difficulty: the county confirms "
+                            "the withdrawal, with no level."
+                        )
+                    ]
+                }
+            )
+        found.confirmed_level, found.confirmed_on, found.status = "", timezone.localdate(), Status.CONFIRMED
+        found.save()
+        return found
     if found.status != Status.DECIDED:
         raise ValidationError(_("The school has not decided a level: there is nothing to confirm yet."))
     today = timezone.localdate()
@@ -311,12 +467,50 @@ def identification_confirm(*, by, identification: Identification, level: str = "
         raise ValidationError(
             _("An objection to this identification is still open: the school records its outcome first.")
         )
+    upheld = (
+        found.objections.filter(
+            outcome=IdentificationObjection.Outcome.UPHELD, resolved_on__gt=found.decided_on
+        )
+        .order_by("-resolved_on")
+        .first()
+    )
+    if upheld is not None:
+        raise ValidationError(
+            _(
+                "The school upheld an objection on %(day)s, after it decided the level (%(decided)s): the "
+                "school decides the level again in the light of it before the county confirms."
+            )
+            % {"day": upheld.resolved_on, "decided": found.decided_on}
+        )
     level = level or found.school_level
     if level not in IdentificationLevel.values:
         raise ValidationError({"level": [_("Choose a level.")]})
     found.confirmed_level, found.confirmed_on, found.status = level, today, Status.CONFIRMED
     found.save()
     return found
+
+
+def is_withdrawal(found: Identification) -> bool:
+    """An in-year identification whose class review found the family no longer in difficulty, while a level
+    the county confirmed for the year is in force before its date."""
+    if not (
+        found.kind == Identification.Kind.IN_YEAR
+        and found.status == Status.NOT_IDENTIFIED
+        and found.review_result == Identification.ReviewResult.NOT_DIFFICULT
+    ):
+        return False
+    latest = (
+        Identification.objects.filter(
+            student_id=found.student_id,
+            school_year=found.school_year,
+            effective_from__lt=found.effective_from,
+        )
+        .confirmed()
+        .order_by("-effective_from")
+        .values_list("confirmed_level", flat=True)
+        .first()
+    )
+    return bool(latest)
 
 
 @bureau_service

@@ -45,6 +45,7 @@ from subsidies.models import (
     publicity_days_of,
 )
 from subsidies.models.common import Category
+from subsidies.services.identification import is_withdrawal
 
 IDENTIFICATION_SORTS = {
     "name": ["student__name"],
@@ -188,7 +189,7 @@ def identification_detail(request, pk: int):
                 "resolve": IdentificationResolveForm(auto_id="resolve_%s") if run else None,
                 "confirm": IdentificationConfirmForm(auto_id="confirm_%s")
                 if can_confirm_identification(request.user)
-                and identification.status == Identification.Status.DECIDED
+                and (identification.status == Identification.Status.DECIDED or is_withdrawal(identification))
                 else None,
             },
         },

@@ -222,3 +222,13 @@ def test_principal_cannot_reach_another_schools_child_through_the_number(princip
 
 def test_the_template_carries_the_column():
     assert "全国学籍号" in [c.value for c in importing.template_workbook().active[1]]
+
+
+def test_import_refuses_a_g_number_holding_another_students_id_number(bureau, school_a):
+    """A G number is G + the child's own ID number: one holding another registered child's is refused."""
+    other = StudentFactory(school=school_a)
+    number = make_id_number()
+    with nothing_written(other, besides=(ImportJob,)):
+        job = _import([_with_number(row(school_a, number=number), "G" + other.id_number)], bureau)
+    assert job.status == ImportJob.Status.REJECTED
+    assert "另一名学生的身份证号" in " ".join(job.errors[0]["errors"])
