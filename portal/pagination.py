@@ -41,6 +41,18 @@ class CachedCountPaginator(Paginator):
         return count
 
 
+def cached_value(queryset, compute):
+    """`compute()` (a read of `queryset`), reused for `CACHED_COUNT_SECONDS` under the queryset's SQL: the
+    grouped counts a big list's page number is found with (`portal.lists._group_of_rows`)."""
+    sql, params = queryset.query.sql_with_params()
+    key = "pagination:value:" + hashlib.sha256(repr((sql, params)).encode()).hexdigest()
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHED_COUNT_SECONDS)
+    return value
+
+
 class CachedCountPagination(PageNumberPagination):
     """The API's page-number pagination with `CachedCountPaginator`'s count."""
 

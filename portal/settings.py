@@ -167,6 +167,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.rebuild_yearend_nightly",
         "schedule": crontab(hour=2, minute=30),
     },
+    # The dashboards read lately, counted again before their cached figures expire (every 4 minutes, under
+    # reports.selectors.CACHE_SECONDS: reports.selectors.WARM_EVERY_SECONDS).
+    "reports-warm-dashboards": {
+        "task": "reports.tasks.warm_dashboards",
+        "schedule": 4 * 60,  # seconds
+    },
     # Uploaded import files that outlived their import (students.services.import_files_purge).
     "students-purge-import-files": {
         "task": "students.tasks.purge_import_files",

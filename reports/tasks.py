@@ -22,3 +22,12 @@ def rebuild_yearend_nightly() -> list[int]:
         except ValidationError:
             continue  # a rebuild of that year is already running: it will publish fresh figures
     return opened
+
+
+@shared_task
+def warm_dashboards() -> int:
+    """Beat, every few minutes: count again the dashboards read lately, so that no reader waits for them
+    (`reports.selectors.warm_dashboards`)."""
+    from reports import selectors
+
+    return selectors.warm_dashboards()

@@ -74,27 +74,42 @@ MISSING_SORTS = {
 
 @scoped_login_required
 def school_list(request):
-    schools = (
-        School.objects.visible_to(request.user)
-        .select_related("township")
-        # A correlated count, computed for the page's schools only (a join with GROUP BY counted every
-        # student of the county before the page was cut).
-        .annotate(
-            student_count=Coalesce(
-                Subquery(
-                    Student.objects.filter(school=OuterRef("pk"), status=Student.Status.ENROLLED)
-                    .order_by()
-                    .values("school")
-                    .annotate(n=Count("pk"))
-                    .values("n")
-                ),
-                0,
-            )
-        )
-    )
+    schools = School.objects.visible_to(request.user).select_related("township")
+    sorted_by_count = lists.read_sort(request.GET, SCHOOL_SORTS, "township")[0] == "students"
+    if sorted_by_count:
+        # Only this order needs every school's count before the page is cut.
+        schools = schools.annotate(student_count=enrolled_count(OuterRef("pk")))
     filterset = SchoolFilter(request.GET, queryset=schools, request=request)
     result = lists.listing(request, filterset.qs, sorts=SCHOOL_SORTS, default="township")
+    if not sorted_by_count:
+        # The page first, then one grouped count of its schools' students (a correlated count per school
+        # fetched each school's students one by one: 151 ms at Ningdu scale).
+        page = list(result.page.object_list)
+        counts = dict(
+            Student.objects.enrolled()
+            .filter(school__in=[school.pk for school in page])
+            .order_by()
+            .values_list("school")
+            .annotate(n=Count("pk"))
+        )
+        for school in page:
+            school.student_count = counts.get(school.pk, 0)
+        result.page.object_list = page
     return render(request, "students/school_list.html", lists.context(result, filter=filterset))
+
+
+def enrolled_count(school):
+    """The enrolled students of `school` (an OuterRef to a school's pk) as a correlated count."""
+    return Coalesce(
+        Subquery(
+            Student.objects.filter(school=school, status=Student.Status.ENROLLED)
+            .order_by()
+            .values("school")
+            .annotate(n=Count("pk"))
+            .values("n")
+        ),
+        0,
+    )
 
 
 @scoped_login_required
@@ -134,6 +149,8 @@ def student_list(request):
         default="school",
         paginator_class=CachedCountPaginator,
         keyset=True,
+        # Few schools, stages, grades: a page number is found by counting the students by that value.
+        jump_by_group=("school", "stage", "grade", "sex", "boarding", "status"),
     )
     return render(
         request,

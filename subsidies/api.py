@@ -381,12 +381,12 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         batches = DisbursementBatch.objects.visible_to(user).order_by("-school_year", "term", "aid_type")
         if self.action == "list":
             return batches  # the page's totals are attached in one pass (paginate_queryset)
-        return batches.with_totals(Payment.objects.visible_to(user))
+        return batches.with_totals(user)
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         if page is not None:
-            attach_totals(page, totals_by_batch(Payment.objects.visible_to(self.request.user), page))
+            attach_totals(page, totals_by_batch(self.request.user, page))
         return page
 
     def get_serializer_class(self):

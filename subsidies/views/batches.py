@@ -61,13 +61,13 @@ PAYMENT_SORTS = {
 @scoped_login_required
 def index(request):
     """The batches, each with the person-times and amount the user may see: drawn, and paid apart."""
-    visible = Payment.objects.visible_to(request.user)
     batches = DisbursementBatch.objects.visible_to(request.user)
     filterset = BatchFilter(request.GET, queryset=batches, request=request)
     result = lists.listing(request, filterset.qs, sorts=BATCH_SORTS, default="term")
     page = result.page
-    # One pass over the payments of the listed batches gives each row's figures and the totals above them.
-    by_batch = totals_by_batch(visible, filterset.qs)
+    # One grouped read of the batches' totals by school (not their payments) gives each row's figures and the
+    # totals above them.
+    by_batch = totals_by_batch(request.user, filterset.qs)
     attach_totals(page, by_batch)
     figures = by_batch.values()
     totals = {

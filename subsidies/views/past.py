@@ -28,7 +28,7 @@ from portal.forms import add_service_errors
 from subsidies import past_payments, services
 from subsidies.filters import PastBatchFilter
 from subsidies.forms import PastPaymentsForm
-from subsidies.models import DisbursementBatch, PastPaymentImport, Payment
+from subsidies.models import DisbursementBatch, PastPaymentImport
 
 PREVIEWS = "past_payments/previews"
 SALT = "subsidies.past_payments.preview"
@@ -111,7 +111,7 @@ def past_payments_page(request):
     filterset = PastBatchFilter(request.GET, queryset=batches, request=request)
     result = lists.listing(
         request,
-        filterset.qs.with_totals(Payment.objects.visible_to(request.user)),
+        filterset.qs.with_totals(request.user),
         sorts=PAST_BATCH_SORTS,
         default="term",
     )
