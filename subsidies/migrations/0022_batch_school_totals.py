@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('students', '0021_school_spell_history_without_foreign_key_indexes'),
-        ('subsidies', '0018_yulu_plan_policy_row'),
+        ('subsidies', '0021_identification_withdrawal'),
     ]
 
     operations = [
