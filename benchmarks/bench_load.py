@@ -258,9 +258,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def shared_cache_url() -> str | None:
+    """The Redis the server's workers share as their cache, as in production (docker-compose: the portal's
+    REDIS_URL); None when `make bench` runs without Redis (each worker then keeps a cache of its own, and
+    each pays the first view of every dashboard). BENCH_REDIS_URL, set by `bench_environment` from REDIS_URL
+    (database BENCH_REDIS_DB), is emptied before the run so that no figure of another database is served."""
+    url = os.environ.get("BENCH_REDIS_URL")
+    if not url:
+        return None
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
+    except redis.RedisError as exc:
+        note(f"no shared cache ({exc}); each worker keeps its own")
+        return None
+    return url
+
+
 def start_server(port: int, workers: int) -> subprocess.Popen:
-    """gunicorn on loopback with production settings (DEBUG off), as the Dockerfile runs it."""
+    """gunicorn on loopback with production settings (DEBUG off), as the Dockerfile runs it: its workers
+    share the Redis cache when there is one (`shared_cache_url`)."""
     gunicorn = Path(sys.executable).parent / "gunicorn"
+    env = {**os.environ, "ALLOWED_HOSTS": os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost")}
+    cache = shared_cache_url()
+    if cache:
+        env["REDIS_URL"] = cache
+    emit("load.shared_cache", 1 if cache else 0, "flag")
     process = subprocess.Popen(
         [
             str(gunicorn),
@@ -275,7 +299,7 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
             "warning",
         ],
         cwd=ROOT,
-        env={**os.environ, "ALLOWED_HOSTS": os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost")},
+        env=env,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -51,8 +51,23 @@ def bench_environment() -> None:
     os.environ.setdefault("SECURE_HTTPS", "0")
     os.environ.setdefault("STATIC_MANIFEST", "0")
     os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-    # Celery tasks run in the benchmark's own process: a broker would time the queue, not the work.
-    os.environ.pop("REDIS_URL", None)
+    # Celery tasks run in the benchmark's own process: a broker would time the queue, not the work. The load
+    # test's server still shares one cache between its workers, as production's Redis does (`shared_cache_url`).
+    redis_url = os.environ.pop("REDIS_URL", None)
+    if redis_url and "BENCH_REDIS_URL" not in os.environ:
+        os.environ["BENCH_REDIS_URL"] = with_redis_db(redis_url, BENCH_REDIS_DB)
+
+
+# The Redis database the load test's server uses as its cache (emptied at its start): not the one of the
+# development server or of the tests (REDIS_URL's own).
+BENCH_REDIS_DB = 9
+
+
+def with_redis_db(url: str, db: int) -> str:
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def setup_django() -> None:
