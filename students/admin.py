@@ -21,8 +21,8 @@ class TownshipAdmin(ScopedAdmin):
 
 
 class SchoolAdminForm(forms.ModelForm):
-    """A change of township, type, ownership or rural flag takes effect today: refused here, as a form error,
-    when services.save_school would refuse it."""
+    """A change of name, township, type, ownership or rural flag takes effect today: refused here, as a form
+    error, when services.save_school would refuse it."""
 
     class Meta:
         model = School
@@ -58,8 +58,8 @@ class SchoolAdmin(ScopedAdmin):
     readonly_fields = ("is_active",)
 
     def save_model(self, request, obj, form, change):
-        # A change of township, type, ownership or rural flag takes effect today (the API and the township
-        # merger take another date): the school's spells keep the years before.
+        # A change of name, township, type, ownership or rural flag takes effect today (the API and the
+        # township merger take another date): the school's spells keep the years before.
         from students import services
 
         services.save_school(obj)

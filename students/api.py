@@ -94,12 +94,12 @@ class SchoolSerializer(serializers.ModelSerializer):
         # Closing a school is recording its closing date; "in operation" follows from it.
         read_only_fields = ["is_active"]
 
-    # A change of township, type, ownership or rural flag is dated: the years before keep the old value.
+    # A change of name, township, type, ownership or rural flag is dated: the years before keep the old value.
     effective_on = serializers.DateField(
         write_only=True,
         required=False,
-        help_text="The day a change of township, school type, ownership or rural flag takes effect (default: "
-        "today); reports of the days before keep the old value.",
+        help_text="The day a change of name, township, school type, ownership or rural flag takes effect "
+        "(default: today); reports of the days before keep the old value.",
     )
 
     def validate(self, attrs):

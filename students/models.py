@@ -118,15 +118,15 @@ class Township(models.Model):
         return self.name
 
 
-# The school list through time (SchoolSpell): a school's township, type, ownership and rural flag as they were
-# on each day, kept by the database from the School row whatever writes it, as the register is kept from the
-# Student row (see `REGISTER_COLUMNS` below). A new school's first spell holds from the beginning (no
+# The school list through time (SchoolSpell): a school's name, township, type, ownership and rural flag as
+# they were on each day, kept by the database from the School row whatever writes it, as the register is kept
+# from the Student row (see `REGISTER_COLUMNS` below). A new school's first spell holds from the beginning (no
 # `valid_from`); a change is effective on the day the writing transaction names (`students.register.effective`,
 # the same setting as the register's), else today: the spell running that day is split there and the spells
 # from that day on take the changed columns. Reports read a school's attributes as of their reference date
-# (`school_as_of`), never today's row, so that a township merger or a school changing type leaves past
-# years' figures as they were.
-SCHOOL_SPELL_COLUMNS = ("township_id", "school_type", "ownership", "is_rural")
+# (`school_as_of`, `school_spell_on`), never today's row, so that a township merger, a school changing type or
+# a renamed school leaves past years' figures and workbooks as they were.
+SCHOOL_SPELL_COLUMNS = ("name", "township_id", "school_type", "ownership", "is_rural")
 _SCHOOL_COLUMNS = ", ".join(SCHOOL_SPELL_COLUMNS)
 _SCHOOL_CHANGED = (
     "new_values n JOIN old_values o ON o.id = n.id AND "
@@ -409,12 +409,14 @@ class SchoolSpellQuerySet(ScopedQuerySet):
 
 @track_changes()
 class SchoolSpell(models.Model):
-    """A school's township, type, ownership and rural flag from `valid_from` to `valid_to` (see
-    `SCHOOL_SPELL_COLUMNS`): written by the database from the School row, read by `school_as_of`."""
+    """A school's name, township, type, ownership and rural flag from `valid_from` to `valid_to` (see
+    `SCHOOL_SPELL_COLUMNS`): written by the database from the School row, read by `school_as_of` and
+    `school_spell_on`."""
 
     school = models.ForeignKey(
         School, verbose_name=_("school"), on_delete=models.CASCADE, related_name="spells"
     )
+    name = models.CharField(_("name"), max_length=100)
     township = models.ForeignKey(
         Township, verbose_name=_("township"), on_delete=models.PROTECT, related_name="+"
     )
@@ -469,31 +471,29 @@ class SchoolSpell(models.Model):
 
 
 def school_as_of(day: date, field: str, school: str = "school"):
-    """An expression for `field` (township_id, school_type, ownership, is_rural) of the school at `school`
-    (a path from the queried model: "school", "pilot__school"; "pk" on School itself) as it was on `day`: the
-    one way reports and dashboards group or filter by a school's attributes for a period."""
+    """An expression for `field` (name, township_id, school_type, ownership, is_rural) of the school at
+    `school` (a path from the queried model: "school", "pilot__school"; "pk" on School itself) as it was on
+    `day`, for one row or a few. Over many rows (a breakdown of the register or of payments) join the spell once with
+    `school_spell_on` instead: this is a subquery per row."""
     from django.db.models import OuterRef, Subquery
 
     spell = SchoolSpell.objects.filter(school=OuterRef(school)).on(day).values(field)[:1]
     return Subquery(spell)
 
 
-def school_name_as_of(day: date, school: str = "pk"):
-    """An expression for the name of the school at `school` as it was at the end of `day`, from the school's
-    history (a name is not dated otherwise): the last name recorded by then, else the first one recorded (the
-    school's row predates its history or was entered later), else its name now. A past year's rebuilt report
-    then keeps the names it was built with."""
-    from datetime import datetime, time, timedelta
+def school_spell_on(day: date, school: str = "school"):
+    """The spell of the school at `school` (as `school_as_of`) that held on `day`, as a relation to join
+    (`rows.alias(spell=school_spell_on(day)).annotate(township_then=F("spell__township_id"))`): one LEFT JOIN
+    whose condition picks the spell of that day (at most one per school: the spells never overlap), so that
+    the database hashes the few hundred schools' spells once instead of looking one up for every row."""
+    from django.db.models import FilteredRelation
 
-    from django.apps import apps
-    from django.db.models import OuterRef, Subquery
-    from django.db.models.functions import Coalesce
-
-    events = apps.get_model("students", "SchoolEvent").objects.filter(pgh_obj_id=OuterRef(school))
-    cutoff = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
-    then = events.filter(pgh_created_at__lt=cutoff).order_by("-pgh_created_at", "-pgh_id").values("name")[:1]
-    first = events.order_by("pgh_created_at", "pgh_id").values("name")[:1]
-    return Coalesce(Subquery(then), Subquery(first), F(f"{school}__name" if school != "pk" else "name"))
+    spells = "spells" if school == "pk" else f"{school}__spells"
+    return FilteredRelation(
+        spells,
+        condition=(Q(**{f"{spells}__valid_from__isnull": True}) | Q(**{f"{spells}__valid_from__lte": day}))
+        & (Q(**{f"{spells}__valid_to__isnull": True}) | Q(**{f"{spells}__valid_to__gte": day})),
+    )
 
 
 class TeacherCountQuerySet(ScopedQuerySet):

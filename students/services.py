@@ -95,18 +95,19 @@ def check_enrolled_on(enrolled_on: date | None) -> None:
 
 # --- Schools through time ---------------------------------------------------------------------------------
 
-# A school's township, type, ownership and rural flag are dated (SchoolSpell): the past keeps the old value.
+# A school's name, township, type, ownership and rural flag are dated (SchoolSpell): the past keeps the old
+# value.
 
 
 # The School fields a SchoolSpell dates (SCHOOL_SPELL_COLUMNS, by field name).
-SCHOOL_DATED_FIELDS = ("township", "school_type", "ownership", "is_rural")
+SCHOOL_DATED_FIELDS = ("name", "township", "school_type", "ownership", "is_rural")
 
 
 def school_change_errors(
     *, school: School | None, new: dict, on: date | None = None, field: str = "effective_on"
 ) -> dict:
     """What is wrong with giving `school` (as stored; None for a new school) the values `new` (any of its fields),
-    a change of township, type, ownership or rural flag taking effect on `on` (today by default).
+    a change of name, township, type, ownership or rural flag taking effect on `on` (today by default).
 
     An edit that changes none of those is not dated and is not checked here. A changed one: not into a township
     merged into another; not before the first day of the running school year (an ended year's reports must not
@@ -136,8 +137,8 @@ def school_change_errors(
         return {
             field: [
                 _(
-                    "This school's township, type or ownership last changed on %(last)s: a change takes "
-                    "effect on or after that day."
+                    "This school's name, township, type or ownership last changed on %(last)s: a change "
+                    "takes effect on or after that day."
                 )
                 % {"last": last.isoformat()}
             ]
@@ -201,8 +202,9 @@ def _pupils_untaught_errors(*, school: School, school_type: str, on: date) -> di
 
 
 def save_school(school: School, *, on: date | None = None, field: str = "effective_on") -> School:
-    """Save a school whose township, type, ownership or rural flag may have changed, the change taking effect
-    on `on` (today by default): the database dates the school's spells from it. Call inside a transaction."""
+    """Save a school whose name, township, type, ownership or rural flag may have changed, the change taking
+    effect on `on` (today by default): the database dates the school's spells from it. Call inside a
+    transaction."""
     on = on or timezone.localdate()
     stored = School.objects.select_for_update().filter(pk=school.pk).first() if school.pk else None
     errors = school_change_errors(

@@ -56,7 +56,7 @@ from reports.yearend.base import (  # noqa: F401 - the package's public names
 from reports.yearend.dropout import DROPOUT_SECTION
 from reports.yearend.nutrition import NUTRITION_SECTION
 from reports.yearend.registry import REGISTRY_SECTIONS, poor_students
-from students.models import County, TeacherCount, Township, school_name_as_of
+from students.models import County, TeacherCount, Township
 from subsidies.models import OutOfCountyStudent
 
 
@@ -106,10 +106,10 @@ def build_figures(
             figures_of.TOWNSHIP,
             figures_of.SCHOOL_TYPE,
             figures_of.TOWNSHIP_CODE,
+            figures_of.NAME,
             school="pk",
         )
         .annotate(
-            name_then=school_name_as_of(period.reference),
             open_then=ExpressionWrapper(
                 Q(closed_on__isnull=True) | Q(closed_on__gt=period.reference), output_field=BooleanField()
             ),
@@ -134,7 +134,7 @@ def build_figures(
                 "id": s.pk,
                 "code": s.code,
                 # Its name on the reference date: a school renamed since keeps its old name in a rebuild.
-                "name": s.name_then,
+                "name": getattr(s, figures_of.NAME),
                 # Their township and type on the reference date: a township merged since keeps its schools.
                 "township_id": getattr(s, figures_of.TOWNSHIP),
                 "type": getattr(s, figures_of.SCHOOL_TYPE),
