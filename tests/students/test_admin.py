@@ -28,7 +28,7 @@ def admin_clerk(bureau, client_for):
 
 
 def form(school, **values) -> dict:
-    number = make_id_number(date(2015, 4, 2))
+    number = make_id_number(date(2015, 4, 2), female=False)  # "sex": "M" below
     body = {
         "id_number": number,
         "name": "李小明",
