@@ -29,6 +29,7 @@ from subsidies.models.common import (
     term_end,
     term_label,
     term_of,
+    term_share,
     term_start,
 )
 from subsidies.models.identification import (
@@ -89,5 +90,6 @@ __all__ = [
     "term_label",
     "mask_account",
     "term_of",
+    "term_share",
     "term_start",
 ]
