@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from students.models import Student, StudentCategory
 from subsidies.facts import StudentFacts, facts_on
-from subsidies.models import FEN, AidPolicy, IdentificationLevel, PayeeKind
+from subsidies.models import AidPolicy, IdentificationLevel, PayeeKind, term_of, term_share
 
 
 class Code:
@@ -184,8 +184,9 @@ def _payee(policy: AidPolicy, facts: StudentFacts) -> str:
     return policy.payee
 
 
-def _amount_per_term(policy: AidPolicy, facts: StudentFacts) -> tuple[Decimal | None, str]:
-    """The term's amount and, when it is not known, what is missing ("amount" or "fee")."""
+def _amount_per_term(policy: AidPolicy, facts: StudentFacts, term: str) -> tuple[Decimal | None, str]:
+    """The term's amount and, when it is not known, what is missing ("amount" or "fee"): the term's share of
+    the year's (`term_share`: the two terms add up to the year's amount, a fee to the fen)."""
     if policy.amount is None:
         return None, "amount"
     per_year = policy.amount_per_year
@@ -194,11 +195,11 @@ def _amount_per_term(policy: AidPolicy, facts: StudentFacts) -> tuple[Decimal | 
         if fee is None:
             return None, "fee"
         per_year = min(per_year, fee)
-    return (per_year / 2).quantize(FEN), ""
+    return term_share(per_year, term), ""
 
 
 def _check_row(
-    policy: AidPolicy, facts: StudentFacts, categories: set[str], terms_received: dict[str, int]
+    policy: AidPolicy, facts: StudentFacts, categories: set[str], terms_received: dict[str, int], term: str
 ) -> Decision:
     def refused(code: str, **found) -> Decision:
         return Decision(policy=policy, eligible=False, code=code, facts=found)
@@ -233,7 +234,7 @@ def _check_row(
     received = terms_received.get(policy.aid_type, 0)
     if policy.max_terms is not None and received >= policy.max_terms:
         return refused(Code.DURATION, received=received)
-    amount, unknown = _amount_per_term(policy, facts)
+    amount, unknown = _amount_per_term(policy, facts, term)
     return Decision(
         policy=policy,
         eligible=True,
@@ -283,7 +284,8 @@ def evaluate(
         for p in policies
         if p.stage == facts.stage and p.valid_from <= on and (p.valid_to is None or p.valid_to >= on)
     ]
-    decisions = [_check_row(p, facts, categories, terms_received) for p in rows]
+    term = term_of(on)[1]
+    decisions = [_check_row(p, facts, categories, terms_received, term) for p in rows]
     for d in decisions:
         d.state = facts
 

@@ -30,6 +30,7 @@ from subsidies.models.common import (
     term_end,
     term_label,
     term_of,
+    term_share,
     term_start,
 )
 from subsidies.models.identification import (
@@ -91,5 +92,6 @@ __all__ = [
     "term_label",
     "mask_account",
     "term_of",
+    "term_share",
     "term_start",
 ]

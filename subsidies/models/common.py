@@ -77,6 +77,13 @@ def term_start(school_year: int, term: str) -> date:
     return date(school_year, 9, 1) if term == Term.AUTUMN else date(school_year + 1, 3, 1)
 
 
+def term_share(per_year: Decimal, term: str) -> Decimal:
+    """A term's share of a year's amount, to the fen: the autumn term half of it rounded, the spring term the
+    rest, so that a year's two terms add up to the year's amount (a fee of 1,200.03 is 600.02 + 600.01)."""
+    autumn = (per_year / 2).quantize(FEN)
+    return autumn if term == Term.AUTUMN else per_year - autumn
+
+
 def term_label(school_year: int, term: str) -> str:
     return f"{school_year}-{school_year + 1} {Term(term).label}"
 

@@ -38,6 +38,8 @@ from subsidies.models import (
     PayeeKind,
     Payment,
     term_end,
+    term_label,
+    term_of,
     term_start,
 )
 from subsidies.selectors import (
@@ -138,6 +140,22 @@ def batch_create(
 ) -> DisbursementBatch:
     """An empty draft batch for a term, drawn on `on` (default: the first day of the term)."""
     on = on or term_start(school_year, term)
+    if term_of(on) != (school_year, term):
+        raise ValidationError(
+            {
+                "on": [
+                    _(
+                        "A batch of %(term)s is drawn on a day of that term (from %(first)s), not on %(day)s: "
+                        "a date of another term would pay on facts and levels of another term."
+                    )
+                    % {
+                        "term": term_label(school_year, term),
+                        "first": term_start(school_year, term).isoformat(),
+                        "day": on.isoformat(),
+                    }
+                ]
+            }
+        )
     _check_drawable(aid_type, on)
     batch = DisbursementBatch(
         aid_type=aid_type, school_year=school_year, term=term, eligibility_date=on, created_by=by

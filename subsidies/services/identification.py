@@ -155,6 +155,23 @@ def identification_apply(
                 ]
             }
         )
+    if not first <= applied_on <= last:
+        raise ValidationError(
+            {
+                "applied_on": [
+                    _(
+                        "A family applies for the %(year)s school year during it (%(first)s to %(last)s), not "
+                        "on %(day)s: a year that has ended is not identified after the fact."
+                    )
+                    % {
+                        "year": f"{school_year}-{school_year + 1}",
+                        "first": first,
+                        "last": last,
+                        "day": applied_on.isoformat(),
+                    }
+                ]
+            }
+        )
     if kind == Identification.Kind.ANNUAL:
         effective_from = first
     elif effective_from is None or not first <= effective_from <= last:
@@ -257,6 +274,9 @@ def identification_review(
         raise ValidationError({"reviewed_on": [_("The review cannot come before the application.")]})
     if again:
         found.school_level, found.decided_on = "", None
+    # The 公示 showed the earlier review: a new one is published again before the county confirms a level on it
+    # (the row goes on the school's next 公示, with its objections period).
+    found.publicity_from = found.publicity_to = None
     found.review_members = members
     found.review_result = result
     found.reviewed_on = reviewed_on
@@ -459,6 +479,14 @@ def identification_confirm(*, by, identification: Identification, level: str = "
     today = timezone.localdate()
     if found.publicity_from is None:
         raise ValidationError(_("The school has not publicised this identification (公示) yet."))
+    if found.reviewed_on is not None and found.reviewed_on > found.publicity_from:
+        raise ValidationError(
+            _(
+                "The class review (民主评议) of %(day)s came after the 公示 started (%(start)s): publish it "
+                "again before the county confirms."
+            )
+            % {"day": found.reviewed_on, "start": found.publicity_from}
+        )
     if found.publicity_to >= today:
         raise ValidationError(
             _("The 公示 runs until %(day)s: confirm once it has ended.") % {"day": found.publicity_to}

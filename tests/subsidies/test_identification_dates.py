@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -180,6 +181,13 @@ def test_an_objection_upheld_after_the_level_sends_it_back_to_the_school(
     services.identification_decide(
         by=principal_a, identification=found, level=DIFFICULT, decided_on=date(YEAR, 9, 22)
     )
+    # The new review was not on the first 公示: it is published again before the county confirms.
+    found.refresh_from_db()
+    assert found.publicity_from is None
+    with nothing_written(found):
+        refused = client_for(bureau).post(f"{API}{found.pk}/confirm/", {}, content_type="application/json")
+    assert refused.status_code == 400 and "公示" in str(refused.json())
+    publicise(school_a, principal_a, starts_on=date(YEAR, 9, 22), ends_on=date(YEAR, 9, 28))
     confirmed = services.identification_confirm(by=bureau, identification=found)
     assert confirmed.confirmed_level == DIFFICULT
 
@@ -216,3 +224,61 @@ def test_a_g_number_of_another_childs_id_is_refused_through_the_api(school_a, bu
         content_type="application/json",
     )
     assert own.status_code == 200, own.json()
+
+
+def test_an_application_made_after_its_school_year_ended_is_refused_on_the_page_and_the_api(
+    make_student, school_a, principal_a, principal_a_client, client_for
+):
+    """The 2023-2024 identification applied for in November 2026 would pay that year's terms after the fact."""
+    from tests.subsidies.test_identification_pages import LIST, _application
+
+    student = make_student(Stage.PRIMARY, school=school_a)
+    late = _application(student) | {"school_year": 2023, "applied_on": "2026-11-02"}
+    body = {
+        "student": student.pk,
+        "school_year": 2023,
+        "applied_on": "2026-11-02",
+        "family_members": 4,
+        "family_income": "12000.00",
+        "hardship_reasons": "父亲务工受伤",
+        "guardian_name": "张大山",
+        "guardian_declared": True,
+    }
+    with nothing_written():
+        page = principal_a_client.post(LIST, late)
+        api = client_for(principal_a).post(API, body, content_type="application/json")
+    assert page.status_code == 200 and "已结束的学年不能事后认定" in page.content.decode()
+    assert api.status_code == 400 and "已结束的学年不能事后认定" in str(api.json())
+    early = body | {"school_year": YEAR, "applied_on": "2025-08-20"}
+    with nothing_written():
+        api = client_for(principal_a).post(API, early, content_type="application/json")
+    assert api.status_code == 400 and "须在该学年内" in str(api.json())
+
+
+def test_a_level_reviewed_again_after_the_publicity_waits_for_a_new_one_through_the_api(
+    make_student, school_a, principal_a, bureau, client_for
+):
+    """A review after the 公示 takes the row off it (kept in the history); the county confirms only once the
+    new review has been published."""
+    student = make_student(Stage.SENIOR, school=school_a)
+    found = review(apply(student, principal_a), principal_a, result=DIFFICULT)
+    publicise(school_a, principal_a)
+    review_again = {"members": "班主任、家长代表", "result": "special", "reviewed_on": "2025-09-20"}
+    response = client_for(principal_a).post(
+        f"{API}{found.pk}/review/", review_again, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    services.identification_decide(
+        by=principal_a, identification=found, level=SPECIAL, decided_on=date(YEAR, 9, 21)
+    )
+    found.refresh_from_db()
+    assert found.publicity_from is None
+    events = apps.get_model("subsidies", "IdentificationEvent").objects.filter(pgh_obj=found)
+    assert events.filter(publicity_from=date(YEAR, 9, 10)).exists()  # the first 公示 stays in the history
+    with nothing_written(found):
+        refused = client_for(bureau).post(f"{API}{found.pk}/confirm/", {}, content_type="application/json")
+    assert refused.status_code == 400 and "公示" in str(refused.json())
+    assert eligibility.decide(student, "national_grant", date(YEAR, 10, 1)) is None
+    publicise(school_a, principal_a, starts_on=date(YEAR, 9, 22), ends_on=date(YEAR, 9, 28))
+    confirmed = client_for(bureau).post(f"{API}{found.pk}/confirm/", {}, content_type="application/json")
+    assert confirmed.status_code == 200 and confirmed.json()["confirmed_level"] == "special"
