@@ -9,8 +9,8 @@ Both are dated records of the registry: the register (`students.models.Enrollmen
 stage, grade, boarding, major and status; issue 13) and the categories (StudentCategory.valid_from/valid_to).
 The state on date D is the register's spell on D. A student not yet on the register on D (recorded or
 enrolled later) is taken as first registered, as this function has always taken a child recorded after the
-reference date, unless their recorded enrolment date (`Student.enrolled_on`) is after D: such a child was
-on no roll in the county on D (off the roll, never drawn for D's term); a student with no spell at all (none
+reference date, unless their recorded enrolment date (`Student.enrolled_on`) is after the end of D's term:
+such a child was on no roll in the county in that term (off the roll, never drawn for it); a student with no spell at all (none
 is written only by a writer that keeps the register itself and has not yet) as the current row.
 
 The level of needy-student identification (家庭经济困难学生认定, issue 17) is a fact of the date too: the county's
@@ -50,7 +50,7 @@ class StudentFacts:
 
 def _states(student_ids: list[int], on: date) -> dict[int, dict]:
     """The deciding columns of each student's spell on `on` (else their first spell, else the row; "off the
-    roll" for a child enrolled after `on`): four queries at most, whatever the number of students."""
+    roll" for a child enrolled after `on`'s term): four queries at most, whatever the number of students."""
     spells = Enrollment.objects.filter(student_id__in=student_ids)
     states = {row["student_id"]: row for row in spells.on(on).values("student_id", *DECIDING)}
     on_day = set(states)
@@ -66,9 +66,17 @@ def _states(student_ids: list[int], on: date) -> dict[int, dict]:
         missing = [pk for pk in student_ids if pk not in states]
     if missing:
         states |= {row["id"]: row for row in Student.objects.filter(pk__in=missing).values("id", *DECIDING)}
-    # A child whose recorded enrolment date is after `on` was not in the county on `on`: whatever spell stands in
-    # for the day, they were on no roll then (a child who came in March is not paid for the autumn term).
-    late = Student.objects.filter(pk__in=[pk for pk in student_ids if pk not in on_day], enrolled_on__gt=on)
+    # A child whose recorded enrolment date is after the end of `on`'s term was in no school of the county in
+    # that term: whatever spell stands in for the day, they were on no roll then (a child who came in March is
+    # not paid for the autumn term). A child enrolled later in the same term is still taken as first
+    # registered: an imported roll records the day of its import as the enrolment date (a county that loads
+    # its roll in October draws the autumn term's aid on the term's first day for those children).
+    from subsidies.models.common import term_end, term_of
+
+    term_over = term_end(*term_of(on))
+    late = Student.objects.filter(
+        pk__in=[pk for pk in student_ids if pk not in on_day], enrolled_on__gt=term_over
+    )
     for pk in late.values_list("pk", flat=True):
         states[pk] = {**states[pk], "status": Student.Status.OFF_ROLL}
     return states

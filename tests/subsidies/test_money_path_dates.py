@@ -36,11 +36,16 @@ def test_a_child_enrolled_after_the_term_is_left_out_and_one_enrolled_before_is_
     late = make_student(Stage.PRIMARY, school=school_a, categories=["dibao"], enrolled_on=date(2026, 3, 10))
     # Enrolled before the term: drawn as before.
     here = make_student(Stage.PRIMARY, school=school_a, categories=["dibao"], enrolled_on=date(2023, 9, 1))
+    # Recorded during the term (an imported roll is dated the day of its import): still drawn for it.
+    recorded = make_student(
+        Stage.PRIMARY, school=school_a, categories=["dibao"], enrolled_on=date(2025, 10, 15)
+    )
     batch = services.batch_generate(
         aid_type="non_boarder_allowance", school_year=2025, term=Term.AUTUMN, by=bureau
     )
     drawn = set(Payment.objects.filter(batch=batch).values_list("student_id", flat=True))
     assert here.pk in drawn and late.pk not in drawn
+    assert recorded.pk in drawn
     assert eligibility.decide(late, "non_boarder_allowance", date(2025, 9, 1)) is None
     spring = eligibility.decide(late, "non_boarder_allowance", date(2026, 3, 10))
     assert spring is not None and spring.payable
