@@ -266,7 +266,7 @@ class BankPayrollLayout(models.Model):
                         "A 一卡通 file must name the subsidy item (补贴项目) the money is booked under: add the "
                         "column %(column)s."
                     )
-                    % {"column": f"subsidy_item（{PAYROLL_FIELDS['subsidy_item']}）"}
+                    % {"column": f"“{PAYROLL_FIELDS['subsidy_item']}”"}
                 }
             )
 

@@ -39,6 +39,13 @@ def test_bureau_staff_list_the_layouts_in_chinese(bureau_client, layout):
 
 def test_bureau_staff_create_a_layout_on_the_page(bureau_client):
     columns = [["account_number", "一卡通账号"], *[c for c in COLUMNS if c[0] != "account_number"]]
+    # A 一卡通 file names the subsidy item the money is booked under: refused without it, in Chinese.
+    refused = bureau_client.post(
+        reverse("subsidies:bank_layout_create"), _form("信用社", columns, card_format="one_card")
+    )
+    assert refused.status_code == 200 and "一卡通代发文件必须写明" in refused.content.decode()
+    assert "请添加 “补贴项目" in refused.content.decode()
+    columns.append(["subsidy_item", "补贴项目"])
     response = bureau_client.post(
         reverse("subsidies:bank_layout_create"), _form("信用社", columns, card_format="one_card")
     )
