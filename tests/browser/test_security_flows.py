@@ -37,6 +37,8 @@ def test_bureau_clerk_enrols_through_the_link_and_a_password_alone_gets_nowhere(
         "#id_token", f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
     )
     page.click("main button[type=submit]")
+    # The recovery codes come with the answer to the POST: wait for it (is_visible() does not wait).
+    page.wait_for_selector("main >> text=恢复码")
     assert page.locator("main").get_by_text("恢复码").first.is_visible()
     page.goto("/registry/students/")
     assert "/registry/students/" in page.url
