@@ -154,12 +154,7 @@ def read_numbered_sheets(
     on the raw XML first, before a cell is read: the size limit, zip bombs, formulas in any sheet, and each
     sheet read bounded in rows, columns and cells (the refusal names the sheet and the cell)."""
     max_rows = max_rows or settings.IMPORT_MAX_ROWS
-    max_bytes = max_bytes or settings.IMPORT_MAX_BYTES
-    data = upload.read(max_bytes + 1)
-    if not data:
-        raise ExcelError(_("The file is empty."))
-    if len(data) > max_bytes:
-        raise ExcelError(_("The file is larger than %(mb)s MB.") % {"mb": max_bytes // (1024 * 1024)})
+    data = read_capped(upload, max_bytes=max_bytes)
     if not data.startswith(b"PK\x03\x04"):
         raise _not_xlsx()
     try:
