@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.db.models import Exists, F, OuterRef, Q, Subquery
+
 from students.models import Enrollment, School, Student, StudentCategory, school_year_of
 
 # The register columns (Enrollment's, and the Student row's) that decide aid.
@@ -91,12 +93,25 @@ def register_on(student_ids: Iterable[int], on: date) -> dict[int, dict]:
 
 
 def categories_on(student_ids: Iterable[int], on: date) -> dict[int, set[str]]:
+    """Student id -> the categories they held on `on`. A child not yet on the register on `on` but registered
+    later (a roll imported in October: `_states` takes them as first registered) holds the categories written
+    with their first registration, those valid on their first spell's first day (the import dates both on the
+    day of the import); a category added after that day is not held on `on`."""
+    ids = list(student_ids)
     found: dict[int, set[str]] = defaultdict(set)
-    for student_id, category in (
-        StudentCategory.objects.filter(student_id__in=student_ids)
-        .on(on)
+    held = StudentCategory.objects.filter(student_id__in=ids)
+    for student_id, category in held.on(on).values_list("student_id", "category"):
+        found[student_id].add(category)
+    spells = Enrollment.objects.filter(student_id=OuterRef("student_id"))
+    first_day = spells.order_by("valid_from").values("valid_from")[:1]
+    at_first_registration = (
+        held.annotate(first_day=Subquery(first_day))
+        .filter(first_day__gt=on, valid_from__lte=F("first_day"))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=F("first_day")))
+        .exclude(Exists(spells.on(on)))
         .values_list("student_id", "category")
-    ):
+    )
+    for student_id, category in at_first_registration:
         found[student_id].add(category)
     return found
 

@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 
 from students.models import Stage
 from subsidies import eligibility, services
+from subsidies.facts import facts_on
 from subsidies.models import Payment, Term, term_share
+from tests.factories import CategoryFactory
 from tests.refusals import nothing_written
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +51,28 @@ def test_a_child_enrolled_after_the_term_is_left_out_and_one_enrolled_before_is_
     assert eligibility.decide(late, "non_boarder_allowance", date(2025, 9, 1)) is None
     spring = eligibility.decide(late, "non_boarder_allowance", date(2026, 3, 10))
     assert spring is not None and spring.payable
+
+
+def test_a_child_recorded_during_the_term_holds_the_categories_written_with_their_record(
+    make_student, school_a, bureau
+):
+    """A roll imported on 15 October writes each new child's spell and categories from that day: for the
+    autumn term (drawn on 1 September) the child is taken as first registered, categories included; a
+    category added to the record later is not held before its own date."""
+    recorded_on = date(2025, 10, 15)
+    imported = make_student(
+        Stage.PRIMARY, school=school_a, categories=["dibao"], enrolled_on=recorded_on, since=recorded_on
+    )
+    added_later = make_student(Stage.PRIMARY, school=school_a, enrolled_on=recorded_on)
+    CategoryFactory(student=added_later, category="dibao", valid_from=date(2025, 11, 20))
+    assert facts_on([imported.pk], date(2025, 9, 1))[imported.pk].categories == {"dibao"}
+    assert facts_on([added_later.pk], date(2025, 9, 1))[added_later.pk].categories == set()
+    batch = services.batch_generate(
+        aid_type="non_boarder_allowance", school_year=2025, term=Term.AUTUMN, by=bureau
+    )
+    drawn = set(Payment.objects.filter(batch=batch).values_list("student_id", flat=True))
+    assert imported.pk in drawn
+    assert added_later.pk not in drawn
 
 
 @pytest.mark.parametrize(
