@@ -110,6 +110,7 @@ def payroll_workbook(*, batch: DisbursementBatch, by, layout: BankPayrollLayout 
             account=accounts[p.student_id],
             amount=p.amount,
             account_masked=mask_account(accounts[p.student_id].account_number),
+            **as_sent(p, accounts[p.student_id], p.school.name),
         )
         for p in sending
     )
@@ -150,6 +151,20 @@ def holder_id_number(account: BankAccount, student) -> str | None:
     return None
 
 
+def as_sent(payment: Payment, account: BankAccount, school_name: str) -> dict:
+    """The cells of a payment's line as the bank gets them, kept on the line (`BankFileLine`) when the file is
+    made: a download again writes these, not the records as they are by then."""
+    student = payment.student
+    return {
+        "holder_name": account.holder_name,
+        "holder_id_number": holder_id_number(account, student) or "",
+        "bank_name": account.bank_name,
+        "student_name": student.name,
+        "student_id_number": student.id_number,
+        "school_name": school_name,
+    }
+
+
 def _payroll(batch: DisbursementBatch, lines: list[BankFileLine], layout: BankPayrollLayout) -> Workbook:
     """The payroll sheet the bank reads, in the bank's layout: one row per line (payment, account), its
     reference naming the line (P00000123-2: payment and file number), so that the bank's answer is tied to
@@ -158,19 +173,20 @@ def _payroll(batch: DisbursementBatch, lines: list[BankFileLine], layout: BankPa
     aid = batch.get_aid_type_display()
 
     def value(key: str, n: int, line: BankFileLine):
-        account, student = line.account, line.payment.student
+        # The line's own cells as sent; the account number is the kept account's (a change of account is a new
+        # account, never an edit of this one).
         return {
             "seq": lambda: n,
-            "holder_name": lambda: account.holder_name,
-            "holder_id_number": lambda: holder_id_number(account, student),
-            "account_number": lambda: account.account_number,
-            "bank_name": lambda: account.bank_name,
+            "holder_name": lambda: line.holder_name,
+            "holder_id_number": lambda: line.holder_id_number or None,
+            "account_number": lambda: line.account.account_number,
+            "bank_name": lambda: line.bank_name,
             "amount": lambda: line.amount,
             "reference": lambda: line.reference,
-            "remark": lambda: f"{student.name} {aid} {batch.term_label}",
-            "student_name": lambda: student.name,
-            "student_id_number": lambda: student.id_number,
-            "school": lambda: line.payment.school.name,
+            "remark": lambda: f"{line.student_name} {aid} {batch.term_label}",
+            "student_name": lambda: line.student_name,
+            "student_id_number": lambda: line.student_id_number,
+            "school": lambda: line.school_name,
             "card_type": lambda: "一卡通" if one_card else "银行卡",
             "subsidy_item": lambda: f"惠民惠农财政补贴：{aid}" if one_card else aid,
         }[key]()
@@ -201,11 +217,7 @@ def bank_file_workbook(*, batch: DisbursementBatch, number: int) -> Workbook:
     bank_file = batch.bank_files.filter(number=number).first()
     if bank_file is None:
         raise ValidationError(_("This batch has no bank file %(number)s.") % {"number": number})
-    lines = list(
-        bank_file.lines.select_related(
-            "bank_file", "payment__student", "payment__school", "account"
-        ).order_by("pk")
-    )
+    lines = list(bank_file.lines.select_related("bank_file", "account").order_by("pk"))
     if any(line.outcome != BankFileLine.Outcome.SENT for line in lines):
         raise ValidationError(
             _(

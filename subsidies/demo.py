@@ -19,6 +19,7 @@ from portal.models import User
 from students import id_numbers
 from students.models import School, Stage, Student, StudentCategory, Township, school_year_of
 from subsidies import eligibility, selectors, services
+from subsidies.bank import as_sent
 from subsidies.facts import facts_on
 from subsidies.models import (
     LOAN_AID_TYPES,
@@ -416,6 +417,7 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
     files = BankFile.objects.bulk_create(
         [BankFile(batch_id=batch_id, number=1, made_by=by) for batch_id in sent if sent[batch_id]]
     )
+    school_names = dict(School.objects.values_list("pk", "name"))
     BankFileLine.objects.bulk_create(
         [
             BankFileLine(
@@ -425,6 +427,7 @@ def _write_term(*, school_year, term, start, paid_on, aid_types, drawn, held, by
                 amount=p.amount,
                 account_masked=mask_account(accounts[p.student_id].account_number),
                 outcome=BankFileLine.Outcome.PAID,
+                **as_sent(p, accounts[p.student_id], school_names[p.school_id]),
             )
             for bank_file in files
             for p in sent[bank_file.batch_id]

@@ -360,6 +360,18 @@ class BankFileLine(models.Model):
     account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(_("amount"), **MONEY)
     account_masked = models.CharField(_("account"), max_length=40)
+    # The cells as sent (a download again is the file the bank got, even after the child's name or ID number,
+    # the school's name or the account's holder was corrected): what `subsidies.bank` writes for the line.
+    holder_name = models.CharField(_("account holder"), max_length=50, blank=True, default="", db_default="")
+    holder_id_number = models.CharField(
+        _("account holder's ID number"), max_length=18, blank=True, default="", db_default=""
+    )
+    bank_name = models.CharField(_("bank"), max_length=60, blank=True, default="", db_default="")
+    student_name = models.CharField(_("student"), max_length=50, blank=True, default="", db_default="")
+    student_id_number = models.CharField(
+        _("student's ID number"), max_length=18, blank=True, default="", db_default=""
+    )
+    school_name = models.CharField(_("school"), max_length=100, blank=True, default="", db_default="")
     outcome = models.CharField(
         pgettext_lazy("bank result", "outcome"), max_length=8, choices=Outcome.choices, default=Outcome.SENT
     )

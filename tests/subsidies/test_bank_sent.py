@@ -14,10 +14,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from students.models import Stage
+from students.models import School, Stage, Student
 from subsidies import bank, selectors, services
-from subsidies.models import AidType, BankFile, BatchEvent, Payment
+from subsidies.models import AidType, BankAccount, BankFile, BankPayrollLayout, BatchEvent, Payment
 from tests.conftest import PASSWORD
+from tests.factories import make_id_number
 from tests.subsidies.banking import give_account, result_file, sent_rows
 
 PA = "poverty_alleviated"
@@ -256,3 +257,27 @@ def test_a_failed_payment_can_be_withdrawn_with_a_reason_and_the_batch_settles(b
     assert (approved.status, approved.paid_on) == ("paid", date(2022, 10, 8))
     rec = selectors.reconciliation(approved.payments.all())
     assert (rec.drawn.amount, rec.paid.amount, rec.balanced) == (500, 500, True)
+
+
+def test_a_bank_file_downloads_again_with_the_cells_it_was_sent_with(bureau, approved, school_a):
+    """The child's name and ID number corrected, the account holder's name edited in the admin and the school
+    renamed after the file went out: a download again is still the file the bank got, cell for cell."""
+    every_column = [
+        [key, key]
+        for key in (
+            "seq", "holder_name", "holder_id_number", "account_number", "bank_name", "amount", "reference",
+            "remark", "student_name", "student_id_number", "school", "card_type", "subsidy_item",
+        )
+    ]  # fmt: skip
+    layout = BankPayrollLayout(
+        bank="全部列", columns=every_column, card_format="bank_card", sheet_title="代发"
+    )
+    first = sent_rows(bank.payroll_workbook(batch=approved, by=bureau, layout=layout))
+    one = _payment(approved, "有账户一")
+    BankAccount.objects.filter(student=one.student).update(relation="本人", holder_name="户名改了")
+    Student.objects.filter(pk=one.student_id).update(name="改名一", id_number=make_id_number())
+    School.objects.filter(pk=school_a.pk).update(name="改名学校")
+    again = sent_rows(bank.bank_file_workbook(batch=approved, number=1))
+    assert again == first
+    assert any("有账户一" in str(cell) for row in again for cell in row)
+    assert not any("改" in str(cell) for row in again for cell in row)
