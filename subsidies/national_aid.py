@@ -60,6 +60,7 @@ STUDENT_COLUMNS = {
     "stage": "学段",
     "grade": "年级",
     "school_year": "学年",
+    "term": "学期",
     "basis": "认定依据",
 }
 TERM_WORD = {Term.AUTUMN: "秋季学期", Term.SPRING: "春季学期"}
@@ -96,7 +97,11 @@ def export_workbook(*, school_year: int, term: str, payments, students) -> Workb
     # School, stage and grade as the register had them at the term's start (its reference date), not today:
     # a child promoted since is reported in the grade they were in that term.
     on = term_start(school_year, term)
-    chosen = list(identified_students(school_year, students=students).order_by("school__code", "name", "pk"))
+    # The students identified on some day of the term (a level withdrawn before it, or effective after it, is
+    # not the term's).
+    chosen = list(
+        identified_students(school_year, students=students, term=term).order_by("school__code", "name", "pk")
+    )
     paid = list(
         payments.filter(school_year=school_year, term=term, status=Payment.Status.PAID)
         .select_related("student", "school")
@@ -116,10 +121,11 @@ def export_workbook(*, school_year: int, term: str, payments, students) -> Workb
                 STAGE_LABEL.get(state["stage"], state["stage"]),
                 state["grade"],
                 _year(school_year),
+                TERM_WORD[term],
                 _grounds(s),
             ]
         )
-    write_sheet(ws, list(STUDENT_COLUMNS.values()), rows, widths=[20, 22, 10, 22, 6, 6, 12, 24])
+    write_sheet(ws, list(STUDENT_COLUMNS.values()), rows, widths=[20, 22, 10, 22, 6, 6, 12, 10, 24])
     ws = wb.create_sheet(PAYMENTS_SHEET)
     write_sheet(
         ws,
@@ -354,24 +360,34 @@ def _reconcile_identified(rows, students, payments, result: Reconciliation) -> N
 
         number_id = id_numbers.whole(cell("id_number"))
         year = _school_year(cell_text(cell("school_year") or ""))
-        if number_id is None or year is None:
+        term = TERMS.get(cell_text(cell("term")))
+        if number_id is None or year is None or term is None:
             errors.append(
-                _("Sheet %(sheet)s, row %(row)s: the ID number or the school year cannot be read.")
+                _(
+                    "Sheet %(sheet)s, row %(row)s: the ID number, the school year or the term (秋季学期 or "
+                    "春季学期) cannot be read."
+                )
                 % {"sheet": STUDENTS_SHEET, "row": number}
             )
             continue
         read.append(
-            (_national_number(cell("national_student_number")), number_id, year, cell_text(cell("name")))
+            (
+                _national_number(cell("national_student_number")),
+                number_id,
+                (year, term),
+                cell_text(cell("name")),
+            )
         )
     if errors:
         raise ValidationError(errors)
     portal_ids = _portal_ids(students, payments, {r[0] for r in read})
-    there: dict[int, dict[str, str]] = defaultdict(dict)
-    for national_number, number_id, year, name in read:
-        there[year][portal_ids.get(national_number, number_id)] = name
-    for year, listed in sorted(there.items()):
-        here = dict(identified_students(year, students=students).values_list("id_number", "name"))
-        label = _year(year)
+    there: dict[tuple[int, str], dict[str, str]] = defaultdict(dict)
+    for national_number, number_id, period, name in read:
+        there[period][portal_ids.get(national_number, number_id)] = name
+    # Each term's list against the portal's list of that term (a level in force on some day of it).
+    for (year, term), listed in sorted(there.items()):
+        here = dict(identified_students(year, students=students, term=term).values_list("id_number", "name"))
+        label = term_label(year, term)
         for id_number in sorted(set(listed) - set(here)):
             result.differences.append(
                 Difference("identified_there_only", id_number, listed[id_number], term=label)

@@ -30,7 +30,9 @@ from subsidies.models import (
     PayeeKind,
     Payment,
     school_year_bounds,
+    term_end,
     term_label,
+    term_start,
 )
 
 Status = DisbursementBatch.Status
@@ -507,23 +509,32 @@ def eligible_unaided(
 # --- Needy-student identification (issue 17) ----------------------------------------------------------------
 
 
-def identified_students(school_year: int, *, user=None, students=None):
+def identified_students(school_year: int, *, user=None, students=None, term: str | None = None):
     """The one list of a school year's identified needy students, both routes together: the students the
-    county confirmed after the school's identification (`identified_level`, the latest level of the year,
+    county confirmed after the school's identification (`identified_level`, the latest level of the period,
     `identified_from`), and the students a family-difficulty category of another department's list covers
-    during the year (`identified_categories`, with the lists named in `category_sources`). A student on both
-    routes is one row. Only a child the register has at school (enrolled) on some day of the year is on it:
-    an open-ended category does not keep a child who left before the year on the list. A level the county
-    withdrew during the year (a confirmed in-year finding of no difficulty) leaves the level confirmed before
-    it. Scoped by the student's visibility to `user`, or to `students` (a queryset the reader already scoped:
-    the national aid system's export); a queryset, so a page sorts and cuts it."""
-    first, last = school_year_bounds(school_year)
+    during the period (`identified_categories`, with the lists named in `category_sources`). A student on both
+    routes is one row. Only a child the register has at school (enrolled) on some day of the period is on it:
+    an open-ended category does not keep a child who left before the year on the list.
+
+    The period is the school year, or one of its terms (`term`: the national aid system's report of a term): a
+    confirmed level counts when it was in force on some day of the period. A level the county withdrew (a
+    confirmed in-year finding of no difficulty) ends on the withdrawal's date: the child stays on the year's
+    list and on the terms before it, not on a term that starts after it; an in-year identification effective
+    in the spring term is on the spring term's list, not the autumn's. Scoped by the student's visibility to
+    `user`, or to `students` (a queryset the reader already scoped: the national aid system's export); a
+    queryset, so a page sorts and cuts it."""
+    if term:
+        first, last = term_start(school_year, term), term_end(school_year, term)
+    else:
+        first, last = school_year_bounds(school_year)
+    of_year = Identification.objects.filter(student=OuterRef("pk"), school_year=school_year).confirmed()
+    # The levels confirmed up to the period's last day, latest first (a withdrawal has none).
     confirmed = (
-        Identification.objects.filter(student=OuterRef("pk"), school_year=school_year)
-        .confirmed()
-        .exclude(confirmed_level="")
-        .order_by("-effective_from")
+        of_year.exclude(confirmed_level="").filter(effective_from__lte=last).order_by("-effective_from")
     )
+    # What was in force on the period's first day: the latest confirmed finding from then or before.
+    at_first = of_year.filter(effective_from__lte=first).order_by("-effective_from").values("confirmed_level")
     at_school = Enrollment.objects.filter(student=OuterRef("pk")).during(first, last).enrolled()
     dated = StudentCategory.objects.filter(
         student=OuterRef("pk"), category__in=StudentCategory.DIFFICULTY, valid_from__lte=last
@@ -533,12 +544,18 @@ def identified_students(school_year: int, *, user=None, students=None):
         .annotate(
             identified_level=Subquery(confirmed.values("confirmed_level")[:1]),
             identified_from=Subquery(confirmed.values("effective_from")[:1]),
+            level_at_first=Subquery(at_first[:1]),
             identified_categories=ArraySubquery(dated.order_by("category").values("category").distinct()),
             category_sources=ArraySubquery(
                 dated.exclude(source="").order_by("source").values("source").distinct()
             ),
         )
-        .filter(Q(Exists(confirmed)) | Q(Exists(dated)), Exists(at_school))
+        .filter(
+            Q(level_at_first__gt="")
+            | Q(Exists(confirmed.filter(effective_from__gt=first)))
+            | Q(Exists(dated)),
+            Exists(at_school),
+        )
         .select_related("school")
     )
 

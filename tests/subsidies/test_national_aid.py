@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from portal.models import AccessLog
 from students.models import Stage, Student
 from subsidies import national_aid, selectors, services
-from subsidies.models import AidType
+from subsidies.models import AidType, Identification
 from tests.factories import CategoryFactory, StudentFactory
 from tests.refusals import nothing_written
 from tests.subsidies.banking import pay_through_the_bank
@@ -119,7 +119,9 @@ def test_identified_students_on_one_side_only_are_listed(bureau, paid, school_a)
     first = next(r for r in sheet.iter_rows(min_row=2) if r[3].value == paid[0].id_number)
     sheet.delete_rows(first[0].row)
     stranger = StudentFactory(school=school_a)
-    sheet.append(["甲镇中心小学", "", stranger.name, stranger.id_number, "小学", 3, "2022-2023", "低保"])
+    sheet.append(
+        ["甲镇中心小学", "", stranger.name, stranger.id_number, "小学", 3, "2022-2023", "秋季学期", "低保"]
+    )
     kinds = {(d["kind"], d["name"]) for d in _reconcile(bureau, _saved(wb)).json()["differences"]}
     assert kinds == {("identified_here_only", paid[0].name), ("identified_there_only", stranger.name)}
 
@@ -186,6 +188,72 @@ def test_identified_students_come_from_the_difficulty_categories(paid, school_a)
     )
     assert {s.pk for s in paid} <= found
     assert other.pk not in found
+
+
+def _confirmed(student, effective_from, level, *, kind="in_year"):
+    return Identification.objects.create(
+        student=student,
+        school=student.school,
+        school_year=2022,
+        kind=kind,
+        effective_from=effective_from,
+        status=Identification.Status.CONFIRMED,
+        applied_on=effective_from,
+        family_members=3,
+        family_income=Decimal("0"),
+        hardship_reasons="突发困难",
+        guardian_name="家长",
+        guardian_declared=True,
+        review_members="班主任、家长代表",
+        review_result=level or "not_difficult",
+        reviewed_on=effective_from,
+        confirmed_level=level,
+        confirmed_on=effective_from,
+    )
+
+
+def _identified_sheet(user, term) -> dict[str, list]:
+    response = _api(user).get("/api/subsidies/national-aid/export/", {"school_year": 2022, "term": term})
+    assert response.status_code == 200
+    rows = list(
+        load_workbook(io.BytesIO(response.content))[national_aid.STUDENTS_SHEET].iter_rows(values_only=True)
+    )
+    at = rows[0].index("身份证件号")
+    return {row[at]: list(row) for row in rows[1:]}
+
+
+def test_a_terms_report_lists_the_students_identified_during_that_term(bureau, school_a):
+    """The autumn report lists a level withdrawn in December, not one that takes effect in March; the spring
+    report the other way round; a category of the spring term only is on the spring report; the year's list
+    has them all. Each term's report reconciles with no difference."""
+    withdrawn = StudentFactory(school=school_a, name="十二月撤销", enrolled_on=date(2020, 9, 1))
+    _confirmed(withdrawn, date(2022, 9, 1), "difficult", kind="annual")
+    _confirmed(withdrawn, date(2022, 12, 10), "")
+    spring = StudentFactory(school=school_a, name="三月认定", enrolled_on=date(2020, 9, 1))
+    _confirmed(spring, date(2023, 3, 15), "special")
+    listed = StudentFactory(school=school_a, name="春季低保", enrolled_on=date(2020, 9, 1))
+    CategoryFactory(student=listed, category="dibao", valid_from=date(2023, 4, 1))
+    autumn_rows, spring_rows = _identified_sheet(bureau, "autumn"), _identified_sheet(bureau, "spring")
+    assert set(autumn_rows) == {withdrawn.id_number}
+    assert set(spring_rows) == {spring.id_number, listed.id_number}
+    assert {row[7] for row in spring_rows.values()} == {"春季学期"}
+    year = selectors.identified_students(2022, students=Student.objects.all())
+    assert set(year.values_list("pk", flat=True)) == {withdrawn.pk, spring.pk, listed.pk}
+    for term in ("autumn", "spring"):
+        response = _api(bureau).get(
+            "/api/subsidies/national-aid/export/", {"school_year": 2022, "term": term}
+        )
+        body = _reconcile(bureau, response.content).json()
+        assert body["differences"] == [], (term, body)
+
+
+def test_an_identified_list_without_its_term_column_is_refused_naming_it(bureau, paid):
+    wb = load_workbook(io.BytesIO(_export(bureau)))
+    wb[national_aid.STUDENTS_SHEET].delete_cols(list(national_aid.STUDENT_COLUMNS).index("term") + 1)
+    with nothing_written():
+        response = _reconcile(bureau, _saved(wb))
+    assert response.status_code == 400
+    assert "学期" in str(response.json())
 
 
 # --- The upload size limit of every other upload -------------------------------------------------------------
