@@ -66,6 +66,7 @@ class IdentificationSerializer(serializers.ModelSerializer):
             "reviewed_on",
             "publicity_from",
             "publicity_to",
+            "publicity_level",
             "school_level",
             "decided_on",
             "confirmed_level",

@@ -12,7 +12,6 @@ from django.utils.translation import pgettext
 from openpyxl import Workbook
 
 from portal.excel import write_sheet
-from subsidies.models import IdentificationLevel
 
 
 def publicity_columns() -> list[str]:
@@ -32,9 +31,8 @@ def publicity_rows(identifications) -> list[list]:
             n,
             i.student.name,
             getattr(i, "publicity_grade", None) or i.student.grade,
-            str(IdentificationLevel(i.level).label)
-            if i.level
-            else str(i.ReviewResult(i.review_result).label),
+            # The level as the 公示 showed it (a level decided since is on the next 公示, not this one).
+            str(i.ReviewResult(i.publicity_level or i.review_result).label),
             i.get_kind_display(),
             f"{i.publicity_from:%Y-%m-%d} — {i.publicity_to:%Y-%m-%d}",
         ]

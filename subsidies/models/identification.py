@@ -142,6 +142,11 @@ class Identification(models.Model):
     # 公示
     publicity_from = models.DateField(_("publicity from"), null=True, blank=True)
     publicity_to = models.DateField(_("publicity to"), null=True, blank=True)
+    # The level the 公示 showed (the school's level, or the class review's before the school decided): the county
+    # confirms that level and no other; a level decided since goes on a new 公示 first.
+    publicity_level = models.CharField(
+        _("level on the 公示"), max_length=16, choices=ReviewResult.choices, blank=True
+    )
     # The school's level, and the county's.
     school_level = models.CharField(
         _("school's level"), max_length=12, choices=IdentificationLevel.choices, blank=True
@@ -192,6 +197,27 @@ class Identification(models.Model):
     def level(self) -> str:
         """The level now: the county's once confirmed, else the school's."""
         return self.confirmed_level or self.school_level
+
+    @property
+    def proposed_level(self) -> str:
+        """The level a 公示 of the row shows now: the school's, else the class review's (a level)."""
+        if self.school_level:
+            return self.school_level
+        return self.review_result if self.review_result in IdentificationLevel.values else ""
+
+    @property
+    def needs_publicity_again(self) -> bool:
+        """Published, but with another level than the one proposed now (the school decided otherwise since)."""
+        return self.publicity_from is not None and self.publicity_level != self.proposed_level
+
+
+def proposed_level_sql():
+    """`Identification.proposed_level` as a database expression (for set-based updates and filters)."""
+    return models.Case(
+        models.When(~Q(school_level=""), then=models.F("school_level")),
+        models.When(review_result__in=IdentificationLevel.values, then=models.F("review_result")),
+        default=models.Value(""),
+    )
 
 
 class IdentificationObjectionQuerySet(ScopedQuerySet):

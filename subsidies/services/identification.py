@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,6 +36,7 @@ from subsidies.models import (
     publicity_days_of,
     school_year_bounds,
 )
+from subsidies.models.identification import proposed_level_sql
 
 Status = Identification.Status
 
@@ -277,6 +279,7 @@ def identification_review(
     # The 公示 showed the earlier review: a new one is published again before the county confirms a level on it
     # (the row goes on the school's next 公示, with its objections period).
     found.publicity_from = found.publicity_to = None
+    found.publicity_level = ""
     found.review_members = members
     found.review_result = result
     found.reviewed_on = reviewed_on
@@ -329,8 +332,14 @@ def identification_publicise(*, by, school: School, school_year: int, starts_on:
         student__status=Student.Status.ENROLLED,
     )
     # A row whose 公示 has started keeps its dates: publishing again puts only the rows not yet published on
-    # the new 公示 (the period the county checks is the one the families and the class saw).
-    ids = list(rows.filter(publicity_from__isnull=True).select_for_update().values_list("pk", flat=True))
+    # the new 公示 (the period the county checks is the one the families and the class saw), and the rows whose
+    # level the school has decided otherwise since (the families saw another level).
+    ids = list(
+        rows.alias(proposed=proposed_level_sql())
+        .filter(Q(publicity_from__isnull=True) | ~Q(publicity_level=F("proposed")))
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
     if not ids:
         if rows.filter(publicity_from__isnull=False).exists():
             raise ValidationError(
@@ -362,7 +371,27 @@ def identification_publicise(*, by, school: School, school_year: int, starts_on:
                 ]
             }
         )
-    Identification.objects.filter(pk__in=ids).update(publicity_from=starts_on, publicity_to=ends_on)
+    decided = (
+        Identification.objects.filter(pk__in=ids, decided_on__gt=starts_on)
+        .select_related("student")
+        .order_by("-decided_on", "pk")
+        .first()
+    )
+    if decided is not None:
+        raise ValidationError(
+            {
+                "starts_on": [
+                    _(
+                        "The 公示 cannot start before the school's level it publishes: %(name)s's was decided "
+                        "on %(day)s."
+                    )
+                    % {"name": decided.student.name, "day": decided.decided_on}
+                ]
+            }
+        )
+    Identification.objects.filter(pk__in=ids).update(
+        publicity_from=starts_on, publicity_to=ends_on, publicity_level=proposed_level_sql()
+    )
     return len(ids)
 
 
@@ -513,6 +542,30 @@ def identification_confirm(*, by, identification: Identification, level: str = "
     level = level or found.school_level
     if level not in IdentificationLevel.values:
         raise ValidationError({"level": [_("Choose a level.")]})
+    # The families saw one level on the 公示: the county confirms that one. Another level is the school's to
+    # decide and to publish again (重新公示) first.
+    shown = IdentificationLevel(found.publicity_level).label if found.publicity_level else "—"
+    if level != found.school_level:
+        raise ValidationError(
+            {
+                "level": [
+                    _(
+                        "The county confirms the level the school decided and publicised (%(shown)s). For "
+                        "%(level)s, send it back: the school decides that level and publishes it again "
+                        "(重新公示) before the county confirms."
+                    )
+                    % {"shown": shown, "level": IdentificationLevel(level).label}
+                ]
+            }
+        )
+    if found.publicity_level != level:
+        raise ValidationError(
+            _(
+                "The 公示 showed %(shown)s, the school has since decided %(level)s: the school publishes the "
+                "new level again (重新公示) before the county confirms."
+            )
+            % {"shown": shown, "level": IdentificationLevel(level).label}
+        )
     found.confirmed_level, found.confirmed_on, found.status = level, today, Status.CONFIRMED
     found.save()
     return found

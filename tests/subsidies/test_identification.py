@@ -9,11 +9,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from students.models import Enrollment, Stage, StudentCategory
 from subsidies import eligibility, selectors, services
 from subsidies.eligibility import Code
 from subsidies.facts import DECIDING
+from subsidies.identification import publicity_rows
 from subsidies.models import Identification, IdentificationLevel, IdentificationRound
 from tests.factories import CategoryFactory
 from tests.refusals import nothing_written
@@ -84,7 +86,7 @@ def test_a_school_year_walks_from_application_to_county_confirmation(
     found = apply(student, principal_a)
     assert found.status == Identification.Status.APPLIED and found.school == school_a
     assert found.effective_from == date(YEAR, 9, 1)
-    review(found, principal_a)
+    review(found, principal_a, result=DIFFICULT)
     assert publicise(school_a, principal_a) == 1
     objection = services.identification_objection_add(
         by=principal_a, identification=found, raised_on=date(YEAR, 9, 12), content="家中新购轿车"
@@ -104,13 +106,52 @@ def test_a_school_year_walks_from_application_to_county_confirmation(
     assert Identification.pgh_event_model.objects.filter(pgh_obj_id=found.pk).count() >= 5
 
 
-def test_the_county_may_confirm_another_level_than_the_schools(make_student, school_a, principal_a, bureau):
+def test_the_county_confirms_the_level_on_the_publicity_and_no_other(
+    make_student, school_a, principal_a, bureau
+):
     found = apply(make_student(Stage.SENIOR, school=school_a), principal_a)
     review(found, principal_a)
     publicise(school_a, principal_a)
     decide(found, principal_a, level=SPECIAL)
-    confirmed = services.identification_confirm(by=bureau, identification=found, level=GENERAL)
-    assert (confirmed.school_level, confirmed.confirmed_level) == (SPECIAL, GENERAL)
+    found.refresh_from_db()
+    with nothing_written(found), pytest.raises(ValidationError) as refused:
+        services.identification_confirm(by=bureau, identification=found, level=GENERAL)
+    assert "重新公示" in str(refused.value) and "特别困难" in str(refused.value)
+    confirmed = services.identification_confirm(by=bureau, identification=found, level=SPECIAL)
+    assert (confirmed.school_level, confirmed.confirmed_level, confirmed.publicity_level) == (SPECIAL,) * 3
+
+
+def test_a_level_decided_after_the_publicity_goes_on_a_new_publicity_before_the_county_confirms(
+    make_student, school_a, principal_a, bureau, principal_a_client
+):
+    """The class proposed 特别困难 and the 公示 showed it; the school then decides 一般困难: the county cannot
+    confirm a level the families never saw. The printed 公示 still shows what was posted; a new 公示 of the new
+    level (from the decision on) lets the county confirm it."""
+    student = make_student(Stage.SENIOR, school=school_a)
+    found = apply(student, principal_a)
+    review(found, principal_a, result=SPECIAL)
+    publicise(school_a, principal_a)
+    decide(found, principal_a, level=GENERAL)
+    found.refresh_from_db()
+    with nothing_written(found), pytest.raises(ValidationError) as refused:
+        services.identification_confirm(by=bureau, identification=found)
+    assert "重新公示" in str(refused.value)
+    posted = publicity_rows(selectors.publicity_list(YEAR, school_a, user=principal_a))
+    assert [row[3] for row in posted] == ["特别困难"]
+    page = principal_a_client.get(
+        reverse("subsidies:identification_detail", args=[found.pk])
+    ).content.decode()
+    assert "须重新公示后县级才能确认" in page
+    api = principal_a_client.get(f"/api/subsidies/identifications/{found.pk}/").json()
+    assert (api["publicity_level"], api["school_level"]) == (SPECIAL, GENERAL)
+    with pytest.raises(ValidationError) as early:
+        publicise(school_a, principal_a, starts_on=date(YEAR, 9, 17), ends_on=date(YEAR, 9, 23))
+    assert "公示不能早于" in str(early.value)
+    assert publicise(school_a, principal_a, starts_on=date(YEAR, 9, 19), ends_on=date(YEAR, 9, 25)) == 1
+    posted = publicity_rows(selectors.publicity_list(YEAR, school_a, user=principal_a))
+    assert [(row[3], row[5]) for row in posted] == [("一般困难", f"{YEAR}-09-19 — {YEAR}-09-25")]
+    confirmed = services.identification_confirm(by=bureau, identification=found)
+    assert confirmed.confirmed_level == GENERAL
 
 
 # --- Refusals: a clear message, nothing written --------------------------------------------------------------
