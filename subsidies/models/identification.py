@@ -100,6 +100,8 @@ class Identification(models.Model):
         DECIDED = "decided", _("Level decided by the school")
         CONFIRMED = "confirmed", _("Confirmed by the county")
         NOT_IDENTIFIED = "not_identified", _("Not identified")
+        # The child left the school before the county confirmed: the new school runs its own identification.
+        ENDED = "ended", _("Ended: the child left the school")
 
     class ReviewResult(models.TextChoices):
         SPECIAL = IdentificationLevel.SPECIAL.value, IdentificationLevel.SPECIAL.label
@@ -168,10 +170,12 @@ class Identification(models.Model):
             models.UniqueConstraint(
                 fields=["student", "school_year", "effective_from"], name="one_identification_per_student_day"
             ),
+            # Each school the child attends in a year may run its annual identification (a transferred child's
+            # new school runs its own, from the day the child came).
             models.UniqueConstraint(
-                fields=["student", "school_year"],
+                fields=["student", "school_year", "school"],
                 condition=Q(kind="annual"),
-                name="one_annual_identification_per_student_year",
+                name="one_annual_identification_per_student_school_year",
             ),
             models.CheckConstraint(
                 name="identification_confirmed_has_level",

@@ -9,12 +9,15 @@ before the 公示, no level before the review, no school year not yet started, n
 a child the register has off the roll is not identified, and a school's steps stop once the child has left
 it. An objection upheld after the school's level sends it back to the school (a new review or level) before
 the county confirms. An in-year finding of "no longer in difficulty" is confirmed by the county as a
-withdrawal: the level in force ends on its date.
+withdrawal: the level in force ends on its date. The county confirms the level the 公示 showed and no other
+(a level decided since is published again first). A child who changes school during the year is identified
+by the new school from the day they came (its own annual identification); the former school's unfinished one
+ends then, and its confirmed level stays in force until the new school's is confirmed.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -77,6 +80,21 @@ def _enrolled_on(student: Student, day: date, field: str) -> None:
         )
 
 
+def _joined(student: Student, first: date) -> date:
+    """The day the child came to their present school, as far as this school year goes: the day after their
+    last spell at another school that ended on or after `first`, else `first`."""
+    from students.models import Enrollment
+
+    left = (
+        Enrollment.objects.filter(student=student, valid_to__gte=first)
+        .exclude(school_id=student.school_id)
+        .order_by("-valid_to")
+        .values_list("valid_to", flat=True)
+        .first()
+    )
+    return left + timedelta(days=1) if left else first
+
+
 def _still_at_school(found: Identification) -> None:
     """The school's steps on an identification not yet confirmed stop when the child has left its school
     (transferred, graduated, dropped out): the child's new school runs its own identification."""
@@ -104,6 +122,14 @@ def _editable(identification: Identification, by, *, school_step: bool = True) -
     )
     if found is None:
         raise ValidationError(_("This identification is not of your school."))
+    if found.status == Status.ENDED:
+        raise ValidationError(
+            _(
+                "This identification ended when the child left the school: the child's school (now: "
+                "%(school)s) runs its own."
+            )
+            % {"school": found.student.school.name}
+        )
     if found.status == Status.CONFIRMED:
         raise ValidationError(
             _(
@@ -174,8 +200,25 @@ def identification_apply(
                 ]
             }
         )
+    # A child who came from another school during the year applies to this one from the day they came; its
+    # annual identification takes effect from then (until then their former school's level is in force).
+    joined = _joined(mine, first)
+    if applied_on < joined or (
+        kind == Identification.Kind.IN_YEAR and effective_from and effective_from < joined
+    ):
+        raise ValidationError(
+            {
+                "applied_on" if applied_on < joined else "effective_from": [
+                    _(
+                        "The child came to your school on %(day)s: your school identifies them from that day "
+                        "on (before it, their former school did)."
+                    )
+                    % {"day": joined.isoformat()}
+                ]
+            }
+        )
     if kind == Identification.Kind.ANNUAL:
-        effective_from = first
+        effective_from = joined
     elif effective_from is None or not first <= effective_from <= last:
         raise ValidationError(
             {
@@ -221,7 +264,9 @@ def identification_apply(
         raise ValidationError({"guardian_name": [_("Name the guardian.")]})
     if (
         kind == Identification.Kind.ANNUAL
-        and mine.identifications.filter(school_year=school_year, kind=Identification.Kind.ANNUAL).exists()
+        and mine.identifications.filter(
+            school_year=school_year, kind=Identification.Kind.ANNUAL, school_id=mine.school_id
+        ).exists()
     ):
         raise ValidationError(
             _("This student already has this school year's identification: a change is an in-year one.")
@@ -243,6 +288,11 @@ def identification_apply(
     identification.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
+            # The identification the child's former school had not finished ends: it no longer runs it (the
+            # change history keeps who ended it and when).
+            Identification.objects.filter(student=mine, school_year=school_year).exclude(
+                school_id=mine.school_id
+            ).filter(status__in=[Status.APPLIED, Status.REVIEWED, Status.DECIDED]).update(status=Status.ENDED)
             identification.save()
     except IntegrityError as exc:
         raise ValidationError(
