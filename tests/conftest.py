@@ -6,7 +6,11 @@ for township A. Bureau staff see everything and write; the official sees everyth
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from django.conf import settings as django_settings
 from django.test import Client
 
@@ -24,6 +28,19 @@ PRODUCTION_HASHERS = list(django_settings.PASSWORD_HASHERS)
 def _fast_password_hashing(settings):
     """Argon2 is deliberately slow; tests create many users. tests/portal/test_security.py checks argon2."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PRODUCTION_HASHERS]
+
+
+# A day near the end of the 2025-2026 school year (Beijing time): its identification is still open (a school
+# year that has ended no longer changes) and every date of it a test uses is past.
+LAST_DAYS_OF_2025 = datetime(2026, 8, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def during_school_year_2025():
+    """The clock (Python's, not PostgreSQL's) moved to 20 August 2026 for the test, running on from there: the
+    tests of a whole 2025-2026 identification year do not depend on the day they run."""
+    with time_machine.travel(LAST_DAYS_OF_2025, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

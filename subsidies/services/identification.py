@@ -109,6 +109,25 @@ def _still_at_school(found: Identification) -> None:
         )
 
 
+def _year_running(school_year: int) -> None:
+    """Refuse any step of a school year that has ended (after its 31 August): its identifications are what the
+    year's aid, reports and national returns were made on, and stay as they were (as the register of an ended
+    year does, `students.register.check_effective`)."""
+    running = school_year_of(timezone.localdate())
+    if school_year < running:
+        raise ValidationError(
+            _(
+                "The %(year)s school year has ended (%(end)s): its identifications no longer change. Identify "
+                "for the running school year (%(running)s)."
+            )
+            % {
+                "year": f"{school_year}-{school_year + 1}",
+                "end": school_year_bounds(school_year)[1].isoformat(),
+                "running": f"{running}-{running + 1}",
+            }
+        )
+
+
 def _editable(identification: Identification, by, *, school_step: bool = True) -> Identification:
     """The identification, locked, if the user may change it; a refusal otherwise (a row outside the user's
     scope never reaches a service through the pages or the API: they answer 404 first). A school's step
@@ -122,6 +141,7 @@ def _editable(identification: Identification, by, *, school_step: bool = True) -
     )
     if found is None:
         raise ValidationError(_("This identification is not of your school."))
+    _year_running(found.school_year)
     if found.status == Status.ENDED:
         raise ValidationError(
             _(
@@ -168,13 +188,14 @@ def identification_apply(
     first, last = school_year_bounds(school_year)
     _not_future(applied_on, "applied_on")
     running = school_year_of(timezone.localdate())
+    _year_running(school_year)
     if school_year > running:
         raise ValidationError(
             {
                 "school_year": [
                     _(
                         "The %(year)s school year has not started: a family applies for the running school "
-                        "year (%(running)s) or, to record it late, a past one."
+                        "year (%(running)s)."
                     )
                     % {
                         "year": f"{school_year}-{school_year + 1}",
@@ -345,6 +366,7 @@ def identification_publicise(*, by, school: School, school_year: int, starts_on:
     """The school's 公示 of its reviewed identifications of the year (those the review found in difficulty and
     the county has not confirmed yet) not yet published, for at least the county's period: a row already
     published keeps its dates. Returns how many are on it."""
+    _year_running(school_year)
     if starts_on is None or ends_on is None:
         raise ValidationError(_("Give the first and the last day of the 公示."))
     if ends_on < starts_on:

@@ -18,7 +18,7 @@ from tests.attack17.helpers import leave
 from tests.refusals import nothing_written
 from tests.subsidies.test_identification import YEAR, apply, decide, publicise, review
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("during_school_year_2025")]
 
 API = "/api/subsidies/identifications/"
 

@@ -21,7 +21,7 @@ from subsidies.models import Payment
 from tests.attack17.helpers import leave
 from tests.subsidies.test_identification import DIFFICULT, SPECIAL, YEAR, apply, identified
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("during_school_year_2025")]
 
 
 def test_a_child_who_left_before_the_school_year_is_not_on_its_identified_list(

@@ -14,7 +14,7 @@ from subsidies import eligibility
 from subsidies.models import IdentificationLevel
 from tests.subsidies.test_identification import ON, identified
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("during_school_year_2025")]
 
 
 @pytest.mark.parametrize("fee", ["1200.03", "1200.01"])

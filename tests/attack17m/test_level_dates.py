@@ -14,7 +14,7 @@ from subsidies import eligibility, services
 from subsidies.models import IdentificationLevel, Payment, Term
 from tests.subsidies.test_identification import apply, identified
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("during_school_year_2025")]
 
 SPECIAL = IdentificationLevel.SPECIAL
 

@@ -10,7 +10,11 @@ from subsidies import pengshui
 from subsidies.models import AidExclusionGroup, AidPolicy, Identification
 from tests.factories import StudentFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("during_school_year_2025"),
+]
 
 
 @pytest.fixture

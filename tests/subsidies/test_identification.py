@@ -20,7 +20,7 @@ from subsidies.models import Identification, IdentificationLevel, Identification
 from tests.factories import CategoryFactory
 from tests.refusals import nothing_written
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("during_school_year_2025")]
 
 YEAR = 2025  # the 2025-2026 school year: every date below is past
 ON = date(YEAR, 10, 1)  # the autumn term's reference date

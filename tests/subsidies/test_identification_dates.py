@@ -4,7 +4,8 @@ in-year withdrawal, an upheld objection before the confirmation, and a child who
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps
@@ -28,7 +29,7 @@ from tests.subsidies.test_identification import (
     review,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("during_school_year_2025")]
 
 API = "/api/subsidies/identifications/"
 PUBLICITY = reverse("subsidies:identification_publicity")
@@ -229,15 +230,15 @@ def test_a_g_number_of_another_childs_id_is_refused_through_the_api(school_a, bu
 def test_an_application_made_after_its_school_year_ended_is_refused_on_the_page_and_the_api(
     make_student, school_a, principal_a, principal_a_client, client_for
 ):
-    """The 2023-2024 identification applied for in November 2026 would pay that year's terms after the fact."""
+    """The 2023-2024 identification applied for long after that year ended would pay its terms after the fact."""
     from tests.subsidies.test_identification_pages import LIST, _application
 
     student = make_student(Stage.PRIMARY, school=school_a)
-    late = _application(student) | {"school_year": 2023, "applied_on": "2026-11-02"}
+    late = _application(student) | {"school_year": 2023, "applied_on": "2026-08-10"}
     body = {
         "student": student.pk,
         "school_year": 2023,
-        "applied_on": "2026-11-02",
+        "applied_on": "2026-08-10",
         "family_members": 4,
         "family_income": "12000.00",
         "hardship_reasons": "父亲务工受伤",
@@ -247,8 +248,8 @@ def test_an_application_made_after_its_school_year_ended_is_refused_on_the_page_
     with nothing_written():
         page = principal_a_client.post(LIST, late)
         api = client_for(principal_a).post(API, body, content_type="application/json")
-    assert page.status_code == 200 and "已结束的学年不能事后认定" in page.content.decode()
-    assert api.status_code == 400 and "已结束的学年不能事后认定" in str(api.json())
+    assert page.status_code == 200 and "（2023-2024）已结束" in page.content.decode()
+    assert api.status_code == 400 and "（2023-2024）已结束" in str(api.json())
     early = body | {"school_year": YEAR, "applied_on": "2025-08-20"}
     with nothing_written():
         api = client_for(principal_a).post(API, early, content_type="application/json")
@@ -282,3 +283,37 @@ def test_a_level_reviewed_again_after_the_publicity_waits_for_a_new_one_through_
     publicise(school_a, principal_a, starts_on=date(YEAR, 9, 22), ends_on=date(YEAR, 9, 28))
     confirmed = client_for(bureau).post(f"{API}{found.pk}/confirm/", {}, content_type="application/json")
     assert confirmed.status_code == 200 and confirmed.json()["confirmed_level"] == "special"
+
+
+def test_no_step_of_a_school_year_that_has_ended_is_taken(
+    make_student, school_a, principal_a, bureau, client_for, time_machine
+):
+    """Once 31 August has passed, the 2025-2026 identifications stay as the year's aid and reports used them:
+    no review, 公示, objection, level or confirmation of that year, on the page or through the API."""
+    student, other = make_student(Stage.SENIOR, school=school_a), make_student(Stage.SENIOR, school=school_a)
+    found = apply(student, principal_a)
+    review(found, principal_a)
+    publicise(school_a, principal_a)
+    time_machine.move_to(datetime(2026, 9, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    found.refresh_from_db()
+    steps = [
+        lambda: decide(found, principal_a, level=SPECIAL),
+        lambda: review(found, principal_a),
+        lambda: publicise(school_a, principal_a, starts_on=date(YEAR, 9, 20), ends_on=date(YEAR, 9, 28)),
+        lambda: services.identification_objection_add(
+            by=principal_a, identification=found, raised_on=date(YEAR, 9, 12), content="有车"
+        ),
+        lambda: services.identification_confirm(by=bureau, identification=found),
+        lambda: apply(other, principal_a),
+    ]
+    for step in steps:
+        with nothing_written(found), pytest.raises(ValidationError) as refused:
+            step()
+        assert "（2025-2026）已结束" in str(refused.value)
+    with nothing_written(found):
+        api = client_for(principal_a).post(
+            f"{API}{found.pk}/decide/",
+            {"level": "special", "decided_on": "2025-09-18"},
+            content_type="application/json",
+        )
+    assert api.status_code == 400 and "已结束" in str(api.json())

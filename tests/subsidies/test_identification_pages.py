@@ -16,7 +16,7 @@ from subsidies import eligibility, services
 from subsidies.models import Identification, IdentificationObjection
 from tests.refusals import nothing_written
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("during_school_year_2025")]
 
 YEAR = 2025
 LIST = reverse("subsidies:identification_list")

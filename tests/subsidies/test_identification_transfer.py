@@ -17,7 +17,7 @@ from subsidies.models import Identification, IdentificationLevel
 from tests.attack17.helpers import leave
 from tests.refusals import nothing_written
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("during_school_year_2025")]
 
 YEAR = 2025  # the 2025-2026 school year: every date below is past
 MOVED = date(YEAR, 10, 15)

@@ -15,7 +15,7 @@ from subsidies.eligibility import Code
 from subsidies.models import AidPolicy, IdentificationLevel
 from tests.subsidies.test_identification import ON, identified
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("during_school_year_2025")]
 
 GENERAL, SPECIAL = IdentificationLevel.GENERAL, IdentificationLevel.SPECIAL
 
