@@ -199,29 +199,15 @@ _SHEET_NAME = re.compile(rb"""\sname\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 def _sheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
     """Every sheet of the workbook in its order, (name, part), as `_first_sheet_part` resolves the first."""
-    workbook = _small_part(archive, _part(archive, "xl/workbook.xml"))
-    rels_name = _part(archive, "xl/_rels/workbook.xml.rels")
-    if rels_name is None:
-        raise _damaged()
-    targets = {}
-    for tag in _RELATIONSHIP_TAG.finditer(_small_part(archive, rels_name)):
-        targets[_attribute(_REL_ID, tag.group(0))] = _attribute(_REL_TARGET, tag.group(0))
+    workbook, targets = _workbook_sheets(archive)
     parts = []
     for sheet in _SHEET_TAG.finditer(workbook):
         rid, name = _attribute(_SHEET_RID, sheet.group(0)), _attribute(_SHEET_NAME, sheet.group(0))
-        target = targets.get(rid)
-        if rid is None or name is None or not target:
+        if rid is None or name is None:
             raise _damaged()
-        if target.startswith(b"/xl/"):
-            path = target[1:]
-        elif target.startswith(b"xl/"):
-            path = target
-        else:
-            path = b"xl/" + target
-        part = _part(archive, path.decode("utf-8", "surrogateescape"))
-        if part is None or not _is_sheet_part(part):
-            raise _damaged()
-        parts.append((html.unescape(name.decode("utf-8", "replace")), part))
+        parts.append(
+            (html.unescape(name.decode("utf-8", "replace")), _sheet_part_of(archive, targets.get(rid)))
+        )
     return parts
 
 
@@ -295,18 +281,28 @@ def _attribute(pattern: re.Pattern, tag: bytes) -> bytes | None:
 def _first_sheet_part(archive: zipfile.ZipFile) -> str:
     """The part python-calamine reads as the first sheet: xl/workbook.xml's first <sheet>, through the
     workbook's relationships; resolved from the raw attribute bytes, as calamine does."""
-    workbook = _small_part(archive, _part(archive, "xl/workbook.xml"))
-    rels_name = _part(archive, "xl/_rels/workbook.xml.rels")
-    if rels_name is None:
-        raise _damaged()
+    workbook, targets = _workbook_sheets(archive)
     first = _SHEET_TAG.search(workbook)
     rid = _attribute(_SHEET_RID, first.group(0)) if first else None
     if rid is None:
         raise _damaged()
+    return _sheet_part_of(archive, targets.get(rid))
+
+
+def _workbook_sheets(archive: zipfile.ZipFile) -> tuple[bytes, dict[bytes | None, bytes | None]]:
+    """xl/workbook.xml (its <sheet> tags name the sheets in order) and its relationships, id -> target."""
+    workbook = _small_part(archive, _part(archive, "xl/workbook.xml"))
+    rels_name = _part(archive, "xl/_rels/workbook.xml.rels")
+    if rels_name is None:
+        raise _damaged()
     targets = {}
     for tag in _RELATIONSHIP_TAG.finditer(_small_part(archive, rels_name)):
         targets[_attribute(_REL_ID, tag.group(0))] = _attribute(_REL_TARGET, tag.group(0))
-    target = targets.get(rid)
+    return workbook, targets
+
+
+def _sheet_part_of(archive: zipfile.ZipFile, target: bytes | None) -> str:
+    """The worksheet part a relationship's target names (relative to xl/, or absolute), as calamine opens it."""
     if not target:
         raise _damaged()
     if target.startswith(b"/xl/"):
