@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -650,6 +650,17 @@ class StudentQuerySet(ScopedQuerySet):
 
     def enrolled(self):
         return self.filter(status=Student.Status.ENROLLED)
+
+    def visible_during(self, user, start: date, end: date):
+        """The students `user` sees today, and those the register had, on some day from `start` to `end`, at a
+        school (or, for a township officer, living in a township) the user sees: a child who moved to another
+        school stays on the former school's lists of that period (its year's identified students)."""
+        visible = self.visible_to(user)
+        scope = scope_of(user)
+        if scope.county or scope == NO_SCOPE:
+            return visible
+        spells = Enrollment.objects.visible_to(user).filter(student=OuterRef("pk")).during(start, end)
+        return self.filter(Q(pk__in=visible.values("pk")) | Q(Exists(spells)))
 
     def with_category_on(self, category: str, on: date):
         return self.filter(

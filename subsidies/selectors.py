@@ -521,9 +521,10 @@ def identified_students(school_year: int, *, user=None, students=None, term: str
     confirmed level counts when it was in force on some day of the period. A level the county withdrew (a
     confirmed in-year finding of no difficulty) ends on the withdrawal's date: the child stays on the year's
     list and on the terms before it, not on a term that starts after it; an in-year identification effective
-    in the spring term is on the spring term's list, not the autumn's. Scoped by the student's visibility to
-    `user`, or to `students` (a queryset the reader already scoped: the national aid system's export); a
-    queryset, so a page sorts and cuts it."""
+    in the spring term is on the spring term's list, not the autumn's. Scoped to the students `user` sees or
+    whose register spell of the period was at a school the user sees (a child who moved on is still on the list
+    of the school that identified them: `Student.objects.visible_during`), or to `students` (a queryset the
+    reader already scoped: the national aid system's export); a queryset, so a page sorts and cuts it."""
     if term:
         first, last = term_start(school_year, term), term_end(school_year, term)
     else:
@@ -540,7 +541,7 @@ def identified_students(school_year: int, *, user=None, students=None, term: str
         student=OuterRef("pk"), category__in=StudentCategory.DIFFICULTY, valid_from__lte=last
     ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first))
     return (
-        (students if students is not None else Student.objects.visible_to(user))
+        (students if students is not None else Student.objects.visible_during(user, first, last))
         .annotate(
             identified_level=Subquery(confirmed.values("confirmed_level")[:1]),
             identified_from=Subquery(confirmed.values("effective_from")[:1]),

@@ -98,3 +98,31 @@ def test_a_level_confirmed_at_the_former_school_holds_until_the_new_schools(
     _through(at_b, principal_b, bureau, GENERAL, date(YEAR, 10, 21))
     assert levels_on([student.pk], date(YEAR, 10, 1)) == {student.pk: SPECIAL}
     assert levels_on([student.pk], date(YEAR, 11, 1)) == {student.pk: GENERAL}
+
+
+def test_the_former_school_still_lists_the_child_it_identified_that_year(
+    make_student, school_a, school_b, principal_a, principal_b, bureau, client_for
+):
+    """The year's list of identified students is the school's record of that year: a child identified at 甲镇
+    who moved to 乙镇 in October stays on 甲镇's list of 2025-2026 (page and API); a child 甲镇 never had
+    does not appear there."""
+    moved = make_student(Stage.PRIMARY, school=school_a, name="王转学")
+    _through(_apply(moved, principal_a, date(YEAR, 9, 2)), principal_a, bureau, SPECIAL, date(YEAR, 9, 3))
+    leave(moved, "", MOVED, school=school_b)
+    never_at_a = make_student(Stage.PRIMARY, school=school_b, name="赵本校")
+    _through(
+        _apply(never_at_a, principal_b, date(YEAR, 9, 2)), principal_b, bureau, GENERAL, date(YEAR, 9, 3)
+    )
+
+    assert {s.pk for s in selectors.identified_students(YEAR, user=principal_a)} == {moved.pk}
+    assert {s.pk for s in selectors.identified_students(YEAR, user=principal_b)} == {moved.pk, never_at_a.pk}
+    # A year in which the child was never at 甲镇 is not 甲镇's to list.
+    assert not selectors.identified_students(YEAR + 1, user=principal_a).filter(pk=moved.pk).exists()
+
+    client = client_for(principal_a)
+    page = client.get("/aid/identifications/identified/", {"school_year": YEAR})
+    assert page.status_code == 200
+    assert moved.name in page.content.decode() and never_at_a.name not in page.content.decode()
+    api = client.get("/api/subsidies/identifications/identified/", {"school_year": YEAR})
+    assert api.status_code == 200
+    assert [row["id"] for row in api.json()["results"]] == [moved.pk]
