@@ -53,6 +53,12 @@ class StudentFacts:
 def _states(student_ids: list[int], on: date) -> dict[int, dict]:
     """The deciding columns of each student's spell on `on` (else their first spell, else the row; "off the
     roll" for a child enrolled after `on`'s term): four queries at most, whatever the number of students."""
+    return _states_and_day(student_ids, on)[0]
+
+
+def _states_and_day(student_ids: list[int], on: date) -> tuple[dict[int, dict], set[int]]:
+    """`_states`, and the ids of the students the register has on `on` itself (the others' states stand in
+    for the day)."""
     spells = Enrollment.objects.filter(student_id__in=student_ids)
     states = {row["student_id"]: row for row in spells.on(on).values("student_id", *DECIDING)}
     on_day = set(states)
@@ -81,7 +87,7 @@ def _states(student_ids: list[int], on: date) -> dict[int, dict]:
     )
     for pk in late.values_list("pk", flat=True):
         states[pk] = {**states[pk], "status": Student.Status.OFF_ROLL}
-    return states
+    return states, on_day
 
 
 def register_on(student_ids: Iterable[int], on: date) -> dict[int, dict]:
@@ -92,16 +98,25 @@ def register_on(student_ids: Iterable[int], on: date) -> dict[int, dict]:
     return _states(ids, on) if ids else {}
 
 
-def categories_on(student_ids: Iterable[int], on: date) -> dict[int, set[str]]:
+def categories_on(
+    student_ids: Iterable[int], on: date, *, off_register: Iterable[int] | None = None
+) -> dict[int, set[str]]:
     """Student id -> the categories they held on `on`. A child not yet on the register on `on` but registered
     later (a roll imported in October: `_states` takes them as first registered) holds the categories written
     with their first registration, those valid on their first spell's first day (the import dates both on the
-    day of the import); a category added after that day is not held on `on`."""
+    day of the import); a category added after that day is not held on `on`. `off_register`: the ids among
+    `student_ids` the register does not have on `on`, when the caller has read the register already (only
+    they can hold categories of their first registration: none, no second query)."""
     ids = list(student_ids)
     found: dict[int, set[str]] = defaultdict(set)
     held = StudentCategory.objects.filter(student_id__in=ids)
     for student_id, category in held.on(on).values_list("student_id", "category"):
         found[student_id].add(category)
+    if off_register is not None:
+        off_register = list(off_register)
+        if not off_register:
+            return found
+        held = StudentCategory.objects.filter(student_id__in=off_register)
     spells = Enrollment.objects.filter(student_id=OuterRef("student_id"))
     first_day = spells.order_by("valid_from").values("valid_from")[:1]
     at_first_registration = (
@@ -146,9 +161,10 @@ def facts_on(student_ids: Iterable[int], on: date, *, categories: bool = True) -
     ids = list(dict.fromkeys(student_ids))
     if not ids:
         return {}
-    states = _states(ids, on)
+    states, on_day = _states_and_day(ids, on)
     schools = School.objects.in_bulk({s["school_id"] for s in states.values()})
-    dated = categories_on(ids, on) if categories else {}
+    off_register = [pk for pk in ids if pk not in on_day]
+    dated = categories_on(ids, on, off_register=off_register) if categories else {}
     return facts_from_spells(states, schools, dated, levels_on(ids, on))
 
 
