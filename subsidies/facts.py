@@ -63,29 +63,35 @@ def _states_and_day(student_ids: list[int], on: date) -> tuple[dict[int, dict], 
     states = {row["student_id"]: row for row in spells.on(on).values("student_id", *DECIDING)}
     on_day = set(states)
     missing = [pk for pk in student_ids if pk not in states]
+    first_days: dict[int, date] = {}
     if missing:
-        states |= {
-            row["student_id"]: row
-            for row in spells.filter(student_id__in=missing)
+        for row in (
+            spells.filter(student_id__in=missing)
             .order_by("student_id", "valid_from")
             .distinct("student_id")
-            .values("student_id", *DECIDING)
-        }
+            .values("student_id", "valid_from", *DECIDING)
+        ):
+            first_days[row["student_id"]] = row.pop("valid_from")
+            states[row["student_id"]] = row
         missing = [pk for pk in student_ids if pk not in states]
     if missing:
         states |= {row["id"]: row for row in Student.objects.filter(pk__in=missing).values("id", *DECIDING)}
-    # A child whose recorded enrolment date is after the end of `on`'s term was in no school of the county in
-    # that term: whatever spell stands in for the day, they were on no roll then (a child who came in March is
-    # not paid for the autumn term). A child enrolled later in the same term is still taken as first
-    # registered: an imported roll records the day of its import as the enrolment date (a county that loads
-    # its roll in October draws the autumn term's aid on the term's first day for those children).
+    # A child whose first spell on the register, or whose recorded enrolment date, is after the end of `on`'s
+    # term was in no school of the county in that term: whatever spell stands in for the day, they were on no
+    # roll then (a child who came in March is not paid for the autumn term; a child recorded in August, with or
+    # without an enrolment date, is not paid for the spring term that ended before). A child registered later
+    # in the same term is still taken as first registered: an imported roll records the day of its import (a
+    # county that loads its roll in October draws the autumn term's aid on the term's first day for them).
     from subsidies.models.common import term_end, term_of
 
     term_over = term_end(*term_of(on))
-    late = Student.objects.filter(
-        pk__in=[pk for pk in student_ids if pk not in on_day], enrolled_on__gt=term_over
+    late = {pk for pk, first_day in first_days.items() if first_day > term_over}
+    late |= set(
+        Student.objects.filter(
+            pk__in=[pk for pk in student_ids if pk not in on_day and pk not in late], enrolled_on__gt=term_over
+        ).values_list("pk", flat=True)
     )
-    for pk in late.values_list("pk", flat=True):
+    for pk in late:
         states[pk] = {**states[pk], "status": Student.Status.OFF_ROLL}
     return states, on_day
 
