@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import IO
 
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
@@ -170,7 +171,10 @@ def _payroll(batch: DisbursementBatch, lines: list[BankFileLine], layout: BankPa
     reference naming the line (P00000123-2: payment and file number), so that the bank's answer is tied to
     this file."""
     one_card = layout.card_format == BankPayrollLayout.CardFormat.ONE_CARD
-    aid = batch.get_aid_type_display()
+    # The bank reads Chinese whatever the clerk's language: a file made, or made again, by a clerk working in
+    # English is the same file.
+    with translation.override("zh-hans"):
+        aid, term = str(batch.get_aid_type_display()), str(batch.term_label)
 
     def value(key: str, n: int, line: BankFileLine):
         # The line's own cells as sent; the account number is the kept account's (a change of account is a new
@@ -183,7 +187,7 @@ def _payroll(batch: DisbursementBatch, lines: list[BankFileLine], layout: BankPa
             "bank_name": lambda: line.bank_name,
             "amount": lambda: line.amount,
             "reference": lambda: line.reference,
-            "remark": lambda: f"{line.student_name} {aid} {batch.term_label}",
+            "remark": lambda: f"{line.student_name} {aid} {term}",
             "student_name": lambda: line.student_name,
             "student_id_number": lambda: line.student_id_number,
             "school": lambda: line.school_name,
