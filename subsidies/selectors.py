@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, DateField, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -537,9 +537,22 @@ def identified_students(school_year: int, *, user=None, students=None, term: str
     # What was in force on the period's first day: the latest confirmed finding from then or before.
     at_first = of_year.filter(effective_from__lte=first).order_by("-effective_from").values("confirmed_level")
     at_school = Enrollment.objects.filter(student=OuterRef("pk")).during(first, last).enrolled()
-    dated = StudentCategory.objects.filter(
-        student=OuterRef("pk"), category__in=StudentCategory.DIFFICULTY, valid_from__lte=last
-    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first))
+    # A category counts when it held on a day of the period on which the child was at school (a 低保 that
+    # began after the child left does not identify them for the term).
+    at_school_then = (
+        Enrollment.objects.filter(student=OuterRef("student_id"))
+        .during(first, last)
+        .enrolled()
+        .filter(valid_from__lte=Coalesce(OuterRef("valid_to"), Value(last, output_field=DateField())))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=OuterRef("valid_from")))
+    )
+    dated = (
+        StudentCategory.objects.filter(
+            student=OuterRef("pk"), category__in=StudentCategory.DIFFICULTY, valid_from__lte=last
+        )
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first))
+        .filter(Exists(at_school_then))
+    )
     return (
         (students if students is not None else Student.objects.visible_during(user, first, last))
         .annotate(
