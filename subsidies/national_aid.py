@@ -343,11 +343,13 @@ def reconcile(upload: IO[bytes], *, payments, students) -> Reconciliation:
             )
         )
     if STUDENTS_SHEET in sheets:
-        _reconcile_identified(sheets[STUDENTS_SHEET], students, payments, result)
+        _reconcile_identified(sheets[STUDENTS_SHEET], students, payments, result, terms)
     return result
 
 
-def _reconcile_identified(rows, students, payments, result: Reconciliation) -> None:
+def _reconcile_identified(rows, students, payments, result: Reconciliation, terms) -> None:
+    """The 困难学生 sheet against the portal's identified students, term by term: every term of the file (its
+    payments' terms and the sheet's own), so a term the sheet lists nobody for still shows the portal's."""
     if not rows:
         return
     at = _header(STUDENTS_SHEET, [cell_text(c) for c in rows[0][1]], STUDENT_COLUMNS)
@@ -381,9 +383,9 @@ def _reconcile_identified(rows, students, payments, result: Reconciliation) -> N
     if errors:
         raise ValidationError(errors)
     portal_ids = _portal_ids(students, payments, {r[0] for r in read})
-    there: dict[tuple[int, str], dict[str, str]] = defaultdict(dict)
+    there: dict[tuple[int, str], dict[str, str]] = {period: {} for period in terms}
     for national_number, number_id, period, name in read:
-        there[period][portal_ids.get(national_number, number_id)] = name
+        there.setdefault(period, {})[portal_ids.get(national_number, number_id)] = name
     # Each term's list against the portal's list of that term (a level in force on some day of it).
     for (year, term), listed in sorted(there.items()):
         here = dict(identified_students(year, students=students, term=term).values_list("id_number", "name"))
