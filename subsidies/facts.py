@@ -88,7 +88,8 @@ def _states_and_day(student_ids: list[int], on: date) -> tuple[dict[int, dict], 
     late = {pk for pk, first_day in first_days.items() if first_day > term_over}
     late |= set(
         Student.objects.filter(
-            pk__in=[pk for pk in student_ids if pk not in on_day and pk not in late], enrolled_on__gt=term_over
+            pk__in=[pk for pk in student_ids if pk not in on_day and pk not in late],
+            enrolled_on__gt=term_over,
         ).values_list("pk", flat=True)
     )
     for pk in late:

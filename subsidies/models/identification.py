@@ -167,8 +167,12 @@ class Identification(models.Model):
         verbose_name_plural = _("identifications")
         ordering = ["-school_year", "school_id", "pk"]
         constraints = [
+            # One finding a day for a child; an ended one (a former school's, unfinished when the child moved)
+            # no longer counts: the new school may start from the same day when the move dates from it.
             models.UniqueConstraint(
-                fields=["student", "school_year", "effective_from"], name="one_identification_per_student_day"
+                fields=["student", "school_year", "effective_from"],
+                condition=~Q(status="ended"),
+                name="one_identification_per_student_day",
             ),
             # Each school the child attends in a year may run its annual identification (a transferred child's
             # new school runs its own, from the day the child came).
@@ -179,10 +183,9 @@ class Identification(models.Model):
             ),
             models.CheckConstraint(
                 name="identification_confirmed_has_level",
-                # A confirmed in-year finding of "no longer in difficulty" (a withdrawal) has no level.
-                condition=~Q(status="confirmed")
-                | ~Q(confirmed_level="")
-                | Q(kind="in_year", review_result="not_difficult"),
+                # A confirmed finding of "no longer in difficulty" (a withdrawal: an in-year change, or a moved
+                # child's new school's annual identification) has no level.
+                condition=~Q(status="confirmed") | ~Q(confirmed_level="") | Q(review_result="not_difficult"),
             ),
             models.CheckConstraint(
                 name="identification_publicity_ordered",

@@ -395,6 +395,20 @@ def identification_publicise(*, by, school: School, school_year: int, starts_on:
                 ]
             }
         )
+    if ends_on > last:
+        # The county confirms once the 公示 has ended, and no step is taken after the year's end: a 公示 that
+        # runs past it could never be confirmed.
+        raise ValidationError(
+            {
+                "ends_on": [
+                    _(
+                        "The 公示 of the %(year)s school year ends by its last day (%(last)s), so that the "
+                        "county can confirm the levels within the year."
+                    )
+                    % {"year": f"{school_year}-{school_year + 1}", "last": last}
+                ]
+            }
+        )
     # A child who has left the school (transferred, off the roll) is on no 公示 of it.
     rows = Identification.objects.editable_by(by).filter(
         school=school,
@@ -486,6 +500,18 @@ def identification_objection_add(
                 "raised_on": [
                     _("Objections come during the 公示, which started on %(day)s: this one is dated before.")
                     % {"day": found.publicity_from}
+                ]
+            }
+        )
+    if raised_on > found.publicity_to:
+        raise ValidationError(
+            {
+                "raised_on": [
+                    _(
+                        "Objections come during the 公示, which ended on %(day)s: a family's situation found "
+                        "out later is recorded as an in-year change (学年中变化), not as an objection."
+                    )
+                    % {"day": found.publicity_to}
                 ]
             }
         )
@@ -644,11 +670,11 @@ def identification_confirm(*, by, identification: Identification, level: str = "
 
 
 def is_withdrawal(found: Identification) -> bool:
-    """An in-year identification whose class review found the family no longer in difficulty, while a level
-    the county confirmed for the year is in force before its date."""
+    """An identification whose class review found the family no longer in difficulty, while a level the county
+    confirmed for the year is in force before its date: an in-year change, or the annual identification of a
+    child's new school (from the day the child came) after the former school's confirmed level."""
     if not (
-        found.kind == Identification.Kind.IN_YEAR
-        and found.status == Status.NOT_IDENTIFIED
+        found.status == Status.NOT_IDENTIFIED
         and found.review_result == Identification.ReviewResult.NOT_DIFFICULT
     ):
         return False
@@ -671,6 +697,7 @@ def identification_round_set(
     *, by, school_year: int, publicity_days: int, note: str = ""
 ) -> IdentificationRound:
     """The county's setting of a school year's identification: the 公示's least number of days."""
+    _year_running(school_year)
     found = IdentificationRound.objects.select_for_update().filter(school_year=school_year).first()
     setting = found or IdentificationRound(school_year=school_year)
     setting.publicity_days = publicity_days
