@@ -44,8 +44,8 @@ def _full_layout(bureau):
 
 def test_a_bank_file_downloaded_again_after_every_record_changed_is_the_file_sent(
     bureau,
-    approved,
-    bureau_client,  # noqa: F811
+    approved,  # noqa: F811
+    bureau_client,
 ):
     """Held check: the child's name and ID number, the school's name, the holder's name and bank, and the
     account in use all change after file 1 is made: file 1 again (service, API and page) is cell for cell
@@ -118,8 +118,8 @@ def test_a_level_raised_in_year_pays_each_term_its_tier_once(make_student, schoo
 
 def test_a_bank_file_downloaded_again_in_english_is_still_the_file_sent(
     bureau,
-    approved,
-    client_for,  # noqa: F811
+    approved,  # noqa: F811
+    client_for,
 ):
     """File 1 was made (and sent to the bank) in Chinese: its remark reads “有账户一 寄宿生生活补助 2022-2023 秋季学期”.
     A clerk who chose English (the language cookie) downloads file 1 again for the bank, whose download did not
