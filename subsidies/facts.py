@@ -64,9 +64,13 @@ def _states_and_day(student_ids: list[int], on: date) -> tuple[dict[int, dict], 
     on_day = set(states)
     missing = [pk for pk in student_ids if pk not in states]
     first_days: dict[int, date] = {}
+    ended: set[int] = set()
     if missing:
+        # Not on the register on the day: their next spell stands in for it (a child registered later in the
+        # term is taken as first registered), else their last one (a child whose spells all ended before the
+        # day, on no roll since: off the roll).
         for row in (
-            spells.filter(student_id__in=missing)
+            spells.filter(student_id__in=missing, valid_from__gt=on)
             .order_by("student_id", "valid_from")
             .distinct("student_id")
             .values("student_id", "valid_from", *DECIDING)
@@ -75,8 +79,19 @@ def _states_and_day(student_ids: list[int], on: date) -> tuple[dict[int, dict], 
             states[row["student_id"]] = row
         missing = [pk for pk in student_ids if pk not in states]
     if missing:
+        for row in (
+            spells.filter(student_id__in=missing)
+            .order_by("student_id", "-valid_from")
+            .distinct("student_id")
+            .values("student_id", *DECIDING)
+        ):
+            states[row["student_id"]] = row
+            if row["status"] == Student.Status.ENROLLED:
+                ended.add(row["student_id"])
+        missing = [pk for pk in student_ids if pk not in states]
+    if missing:
         states |= {row["id"]: row for row in Student.objects.filter(pk__in=missing).values("id", *DECIDING)}
-    # A child whose first spell on the register, or whose recorded enrolment date, is after the end of `on`'s
+    # A child whose next spell on the register, or whose recorded enrolment date, is after the end of `on`'s
     # term was in no school of the county in that term: whatever spell stands in for the day, they were on no
     # roll then (a child who came in March is not paid for the autumn term; a child recorded in August, with or
     # without an enrolment date, is not paid for the spring term that ended before). A child registered later
@@ -85,7 +100,7 @@ def _states_and_day(student_ids: list[int], on: date) -> tuple[dict[int, dict], 
     from subsidies.models.common import term_end, term_of
 
     term_over = term_end(*term_of(on))
-    late = {pk for pk, first_day in first_days.items() if first_day > term_over}
+    late = {pk for pk, first_day in first_days.items() if first_day > term_over} | ended
     late |= set(
         Student.objects.filter(
             pk__in=[pk for pk in student_ids if pk not in on_day and pk not in late],
@@ -125,7 +140,8 @@ def categories_on(
             return found
         held = StudentCategory.objects.filter(student_id__in=off_register)
     spells = Enrollment.objects.filter(student_id=OuterRef("student_id"))
-    first_day = spells.order_by("valid_from").values("valid_from")[:1]
+    # The day they were (first, or again) registered after `on`: `_states` takes that spell for the day.
+    first_day = spells.filter(valid_from__gt=on).order_by("valid_from").values("valid_from")[:1]
     at_first_registration = (
         held.annotate(first_day=Subquery(first_day))
         .filter(first_day__gt=on, valid_from__lte=F("first_day"))
@@ -147,7 +163,7 @@ def confirmed_levels(on: date):
     return (
         Identification.objects.filter(school_year=school_year_of(on), effective_from__lte=on)
         .confirmed()
-        .order_by("-effective_from")
+        .order_by("-effective_from", "-pk")
     )
 
 
@@ -156,7 +172,7 @@ def levels_on(student_ids: Iterable[int], on: date) -> dict[int, str]:
     rows = (
         confirmed_levels(on)
         .filter(student_id__in=student_ids)
-        .order_by("student_id", "-effective_from")
+        .order_by("student_id", "-effective_from", "-pk")
         .distinct("student_id")
         .values_list("student_id", "confirmed_level")
     )

@@ -521,26 +521,38 @@ def identified_students(school_year: int, *, user=None, students=None, term: str
     confirmed level counts when it was in force on some day of the period. A level the county withdrew (a
     confirmed in-year finding of no difficulty) ends on the withdrawal's date: the child stays on the year's
     list and on the terms before it, not on a term that starts after it; an in-year identification effective
-    in the spring term is on the spring term's list, not the autumn's. Scoped to the students `user` sees or
-    whose register spell of the period was at a school the user sees (a child who moved on is still on the list
-    of the school that identified them: `Student.objects.visible_during`), or to `students` (a queryset the
-    reader already scoped: the national aid system's export); a queryset, so a page sorts and cuts it."""
+    in the spring term is on the spring term's list, not the autumn's. Scoped to `user` (the students they see or
+    whose register spell of the period was at a school they see, `Student.objects.visible_during`; the
+    identifications of their schools; the days the child was at one of them), or to `students` (a queryset the
+    reader already scoped: the national aid system's export, the county's); a queryset, so a page sorts and cuts
+    it."""
     if term:
         first, last = term_start(school_year, term), term_end(school_year, term)
     else:
         first, last = school_year_bounds(school_year)
-    of_year = Identification.objects.filter(student=OuterRef("pk"), school_year=school_year).confirmed()
+    # A school's (a township's) list is its own: the identifications of its schools, and the categories held
+    # while the child was at one of them. A child who moved stays on the former school's list with the level
+    # that school confirmed, and the new school's finding, or a category that began after the move, is not
+    # shown there (nor the former school's level on the new school's list). The county's reads every school.
+    scoped = students is None
+    identifications = Identification.objects.visible_to(user) if scoped else Identification.objects.all()
+    register = Enrollment.objects.visible_to(user) if scoped else Enrollment.objects.all()
+    of_year = identifications.filter(student=OuterRef("pk"), school_year=school_year).confirmed()
     # The levels confirmed up to the period's last day, latest first (a withdrawal has none).
     confirmed = (
-        of_year.exclude(confirmed_level="").filter(effective_from__lte=last).order_by("-effective_from")
+        of_year.exclude(confirmed_level="")
+        .filter(effective_from__lte=last)
+        .order_by("-effective_from", "-pk")
     )
     # What was in force on the period's first day: the latest confirmed finding from then or before.
-    at_first = of_year.filter(effective_from__lte=first).order_by("-effective_from").values("confirmed_level")
-    at_school = Enrollment.objects.filter(student=OuterRef("pk")).during(first, last).enrolled()
+    at_first = (
+        of_year.filter(effective_from__lte=first).order_by("-effective_from", "-pk").values("confirmed_level")
+    )
+    at_school = register.filter(student=OuterRef("pk")).during(first, last).enrolled()
     # A category counts when it held on a day of the period on which the child was at school (a 低保 that
     # began after the child left does not identify them for the term).
     at_school_then = (
-        Enrollment.objects.filter(student=OuterRef("student_id"))
+        register.filter(student=OuterRef("student_id"))
         .during(first, last)
         .enrolled()
         .filter(valid_from__lte=Coalesce(OuterRef("valid_to"), Value(last, output_field=DateField())))

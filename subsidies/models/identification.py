@@ -167,10 +167,11 @@ class Identification(models.Model):
         verbose_name_plural = _("identifications")
         ordering = ["-school_year", "school_id", "pk"]
         constraints = [
-            # One finding a day for a child; an ended one (a former school's, unfinished when the child moved)
-            # no longer counts: the new school may start from the same day when the move dates from it.
+            # One finding a day for a child at a school; an ended one (unfinished when the child moved) no
+            # longer counts. The new school may start from the day a former school's started when the move dates
+            # from it: of two findings of one day the later one is in force (`subsidies.facts.levels_on`).
             models.UniqueConstraint(
-                fields=["student", "school_year", "effective_from"],
+                fields=["student", "school_year", "school", "effective_from"],
                 condition=~Q(status="ended"),
                 name="one_identification_per_student_day",
             ),

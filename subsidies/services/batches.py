@@ -140,17 +140,20 @@ def batch_create(
 ) -> DisbursementBatch:
     """An empty draft batch for a term, drawn on `on` (default: the first day of the term)."""
     on = on or term_start(school_year, term)
-    if term_of(on) != (school_year, term):
+    # Within the term's own days (the holiday after it is not the term: a child first registered in the
+    # holiday was on no roll of it; `subsidies.facts`).
+    if term_of(on) != (school_year, term) or on > term_end(school_year, term):
         raise ValidationError(
             {
                 "on": [
                     _(
-                        "A batch of %(term)s is drawn on a day of that term (from %(first)s), not on %(day)s: "
-                        "a date of another term would pay on facts and levels of another term."
+                        "A batch of %(term)s is drawn on a day of that term (%(first)s to %(last)s), not on "
+                        "%(day)s: another day would pay on facts and levels of another term or holiday."
                     )
                     % {
                         "term": term_label(school_year, term),
                         "first": term_start(school_year, term).isoformat(),
+                        "last": term_end(school_year, term).isoformat(),
                         "day": on.isoformat(),
                     }
                 ]

@@ -81,8 +81,9 @@ def _enrolled_on(student: Student, day: date, field: str) -> None:
 
 
 def _joined(student: Student, first: date) -> date:
-    """The day the child came to their present school, as far as this school year goes: the day after their
-    last spell at another school that ended on or after `first`, else `first`."""
+    """The day the child came to their present school, as far as this school year goes: from the day after
+    their last spell at another school that ended on or after `first` (else `first`), the first day the register
+    has them on the roll at this school (a child new to the county in March came in March)."""
     from students.models import Enrollment
 
     left = (
@@ -92,7 +93,17 @@ def _joined(student: Student, first: date) -> date:
         .values_list("valid_to", flat=True)
         .first()
     )
-    return left + timedelta(days=1) if left else first
+    start = left + timedelta(days=1) if left else first
+    here = (
+        Enrollment.objects.filter(
+            student=student, school_id=student.school_id, status=Student.Status.ENROLLED
+        )
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
+        .order_by("valid_from")
+        .values_list("valid_from", flat=True)
+        .first()
+    )
+    return max(start, here) if here else start
 
 
 def _still_at_school(found: Identification) -> None:
@@ -395,14 +406,14 @@ def identification_publicise(*, by, school: School, school_year: int, starts_on:
                 ]
             }
         )
-    if ends_on > last:
+    if ends_on >= last:
         # The county confirms once the 公示 has ended, and no step is taken after the year's end: a 公示 that
-        # runs past it could never be confirmed.
+        # runs to its last day or past it could never be confirmed.
         raise ValidationError(
             {
                 "ends_on": [
                     _(
-                        "The 公示 of the %(year)s school year ends by its last day (%(last)s), so that the "
+                        "The 公示 of the %(year)s school year ends before its last day (%(last)s), so that the "
                         "county can confirm the levels within the year."
                     )
                     % {"year": f"{school_year}-{school_year + 1}", "last": last}
@@ -682,10 +693,11 @@ def is_withdrawal(found: Identification) -> bool:
         Identification.objects.filter(
             student_id=found.student_id,
             school_year=found.school_year,
-            effective_from__lt=found.effective_from,
+            effective_from__lte=found.effective_from,
         )
+        .exclude(pk=found.pk)
         .confirmed()
-        .order_by("-effective_from")
+        .order_by("-effective_from", "-pk")
         .values_list("confirmed_level", flat=True)
         .first()
     )

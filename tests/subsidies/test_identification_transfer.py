@@ -115,7 +115,9 @@ def test_the_former_school_still_lists_the_child_it_identified_that_year(
     )
 
     assert {s.pk for s in selectors.identified_students(YEAR, user=principal_a)} == {moved.pk}
-    assert {s.pk for s in selectors.identified_students(YEAR, user=principal_b)} == {moved.pk, never_at_a.pk}
+    # 乙's list is its own identifications: the child moved there is on it once 乙's is confirmed, not by 甲's.
+    assert {s.pk for s in selectors.identified_students(YEAR, user=principal_b)} == {never_at_a.pk}
+    assert {s.pk for s in selectors.identified_students(YEAR, user=bureau)} == {moved.pk, never_at_a.pk}
     # A year in which the child was never at 甲镇 is not 甲镇's to list.
     assert not selectors.identified_students(YEAR + 1, user=principal_a).filter(pk=moved.pk).exists()
 
