@@ -693,9 +693,13 @@ def is_withdrawal(found: Identification) -> bool:
         Identification.objects.filter(
             student_id=found.student_id,
             school_year=found.school_year,
-            effective_from__lte=found.effective_from,
         )
-        .exclude(pk=found.pk)
+        # The findings before this one: of an earlier day, or of the same day and made before it (a moved
+        # child's former school's, when the move dates from the day it took effect).
+        .filter(
+            Q(effective_from__lt=found.effective_from)
+            | Q(effective_from=found.effective_from, pk__lt=found.pk)
+        )
         .confirmed()
         .order_by("-effective_from", "-pk")
         .values_list("confirmed_level", flat=True)
