@@ -51,8 +51,9 @@ class StudentFacts:
 
 
 def _states(student_ids: list[int], on: date) -> dict[int, dict]:
-    """The deciding columns of each student's spell on `on` (else their first spell, else the row; "off the
-    roll" for a child enrolled after `on`'s term): four queries at most, whatever the number of students."""
+    """The deciding columns of each student's spell on `on` (else their next spell, else their last one, else
+    the row; "off the roll" for a child on no roll during `on`'s term): five queries at most, whatever the
+    number of students."""
     return _states_and_day(student_ids, on)[0]
 
 
@@ -124,9 +125,9 @@ def categories_on(
     student_ids: Iterable[int], on: date, *, off_register: Iterable[int] | None = None
 ) -> dict[int, set[str]]:
     """Student id -> the categories they held on `on`. A child not yet on the register on `on` but registered
-    later (a roll imported in October: `_states` takes them as first registered) holds the categories written
-    with their first registration, those valid on their first spell's first day (the import dates both on the
-    day of the import); a category added after that day is not held on `on`. `off_register`: the ids among
+    later (a roll imported in October: `_states` takes them as registered by their next spell) holds the
+    categories written with that registration, those valid on that spell's first day (the import dates both on
+    the day of the import); a category added after that day is not held on `on`. `off_register`: the ids among
     `student_ids` the register does not have on `on`, when the caller has read the register already (only
     they can hold categories of their first registration: none, no second query)."""
     ids = list(student_ids)
